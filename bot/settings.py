@@ -1,0 +1,29 @@
+"""Configuration from the environment (FAULTDESK_*) or a .env file."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.db import default_url
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; the defaults run the offline SQLite setup."""
+
+    model_config = SettingsConfigDict(env_prefix="FAULTDESK_", env_file=".env", extra="ignore")
+
+    database_url: str = default_url()
+    bot_token: str = ""
+    policy_file: str | None = None
+    runtime: str = "aiogram"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "0.0.0.0:8080"
+    api_base_url: str | None = None  # another Bot API server (e.g. the sandbox emulator)
+    default_language: str = "zh_CN"
+    admin_telegram_ids: str = ""  # comma-separated; these users are admins on first /start
+    manager_chat_id: int | None = None
+
+    def admin_ids(self) -> set[int]:
+        """The Telegram ids named as admins."""
+        return {int(part) for part in self.admin_telegram_ids.replace(" ", "").split(",") if part}

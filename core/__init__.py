@@ -1,0 +1,1 @@
+"""faultdesk domain: tickets, people, assets, SLA clocks, audit and outbox."""

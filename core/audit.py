@@ -1,0 +1,170 @@
+"""Append-only, hash-chained audit log: every change leaves an event that cannot be silently edited.
+
+Each event's hash covers its own fields and the previous event's hash. Ids are
+consecutive (taken from the locked head row), so a deleted event leaves a gap, an
+edited one breaks its hash, and a removed tail no longer matches the head row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.models import AuditEvent, AuditHead
+
+GENESIS_HASH = "0" * 64
+HEAD_ID = 1
+
+
+def canonical_json(data: Mapping[str, Any]) -> str:
+    """Deterministic JSON: sorted keys, no spaces, non-JSON values as strings."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def event_hash(
+    *,
+    prev_hash: str,
+    event_id: int,
+    at: datetime,
+    actor_id: int | None,
+    entity: str,
+    entity_id: int | None,
+    action: str,
+    data: Mapping[str, Any],
+) -> str:
+    """SHA-256 over the previous hash and every field of the event."""
+    body = canonical_json(
+        {
+            "prev": prev_hash,
+            "id": event_id,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor": actor_id,
+            "entity": entity,
+            "entity_id": entity_id,
+            "action": action,
+            "data": data,
+        }
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+async def append_event(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    actor_id: int | None,
+    entity: str,
+    entity_id: int | None,
+    action: str,
+    data: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction (locks the head row until commit)."""
+    head = await session.get(AuditHead, HEAD_ID, with_for_update=True)
+    if head is None:
+        raise RuntimeError("audit head row missing: run `faultdesk db upgrade`")
+    # Round-trip through JSON so the hash covers exactly what the database will give back.
+    stored = json.loads(canonical_json(data or {}))
+    event_id = head.last_id + 1
+    digest = event_hash(
+        prev_hash=head.last_hash,
+        event_id=event_id,
+        at=at,
+        actor_id=actor_id,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        data=stored,
+    )
+    event = AuditEvent(
+        id=event_id,
+        at=at,
+        actor_id=actor_id,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        data=stored,
+        prev_hash=head.last_hash,
+        hash=digest,
+    )
+    session.add(event)
+    head.last_id = event_id
+    head.last_hash = digest
+    return event
+
+
+@dataclass
+class VerifyReport:
+    """Outcome of walking the chain."""
+
+    events: int = 0
+    head_id: int = 0
+    head_hash: str = GENESIS_HASH
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+
+async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> VerifyReport:
+    """Walk every event in order and check ids, links and hashes against the head."""
+    report = VerifyReport()
+    head = await session.get(AuditHead, HEAD_ID)
+    if head is None:
+        report.problems.append("audit head row is missing")
+        return report
+    report.head_id, report.head_hash = head.last_id, head.last_hash
+    expected_id, running = 1, GENESIS_HASH
+    last_seen = 0
+    while True:
+        rows = (
+            await session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.id > last_seen)
+                .order_by(AuditEvent.id)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            break
+        for event in rows:
+            if event.id != expected_id:
+                report.problems.append(
+                    f"event {expected_id}..{event.id - 1} missing (deleted?)"
+                    if event.id > expected_id
+                    else f"event {event.id} out of order"
+                )
+            if event.prev_hash != running:
+                report.problems.append(f"event {event.id}: link to previous event broken")
+            recomputed = event_hash(
+                prev_hash=event.prev_hash,
+                event_id=event.id,
+                at=event.at,
+                actor_id=event.actor_id,
+                entity=event.entity,
+                entity_id=event.entity_id,
+                action=event.action,
+                data=event.data,
+            )
+            if recomputed != event.hash:
+                report.problems.append(
+                    f"event {event.id}: contents do not match its hash (edited?)"
+                )
+            running = event.hash
+            expected_id = event.id + 1
+            last_seen = event.id
+            report.events += 1
+    if last_seen != head.last_id or running != head.last_hash:
+        report.problems.append(
+            f"chain ends at event {last_seen} but the head names event {head.last_id}"
+            " (tail deleted?)"
+        )
+    return report

@@ -1,0 +1,118 @@
+"""The unit of work: one transaction, one `now`, the policy, and what to do after commit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from core import audit
+from core.clock import Clock
+from core.db import Database
+from core.errors import Conflict
+from core.models import AuditEvent
+
+if TYPE_CHECKING:
+    from core.sla.calendar import BusinessCalendar
+    from core.sla.policy import Policy
+
+WakeListener = Callable[[datetime], None]
+
+
+@dataclass
+class Tx:
+    """What a service needs inside one transaction."""
+
+    session: AsyncSession
+    now: datetime
+    policy: Policy
+    dialect: str
+    actor_id: int | None = None
+    outbox_added: bool = False
+    # Earliest due time of work scheduled in this transaction: runners are woken
+    # after commit so a new step never waits for a sleeping runner's next poll.
+    earliest_scheduled: datetime | None = None
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def calendar(self, name: str, tz: str) -> BusinessCalendar:
+        """A business calendar from the policy."""
+        return self.policy.calendar(name, tz)
+
+    def note_scheduled(self, due_at: datetime | None) -> None:
+        """Remember a due time so runners can be woken after commit."""
+        if due_at is not None and (
+            self.earliest_scheduled is None or due_at < self.earliest_scheduled
+        ):
+            self.earliest_scheduled = due_at
+
+    def note_outbox(self) -> None:
+        """Remember that messages were queued so senders can be woken after commit."""
+        self.outbox_added = True
+
+    async def audit(
+        self, entity: str, entity_id: int | None, action: str, **data: Any
+    ) -> AuditEvent:
+        """Append an audit event in this transaction."""
+        return await audit.append_event(
+            self.session,
+            at=self.now,
+            actor_id=self.actor_id,
+            entity=entity,
+            entity_id=entity_id,
+            action=action,
+            data=data,
+        )
+
+
+class Core:
+    """The composition of database, clock and policy that every service runs against."""
+
+    def __init__(self, db: Database, clock: Clock, policy: Policy) -> None:
+        self.db = db
+        self.clock = clock
+        self.policy = policy
+        self._wake_listeners: list[WakeListener] = []
+        self._outbox_listeners: list[Callable[[], None]] = []
+
+    def on_work_scheduled(self, listener: WakeListener) -> None:
+        """Call `listener(due_at)` after a commit that scheduled due work."""
+        self._wake_listeners.append(listener)
+
+    def on_outbox(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after a commit that queued outbox messages."""
+        self._outbox_listeners.append(listener)
+
+    @asynccontextmanager
+    async def transaction(self, actor_id: int | None = None) -> AsyncIterator[Tx]:
+        """One write transaction with a single `now`; commits on success."""
+        try:
+            async with self.db.transaction() as session:
+                tx = Tx(
+                    session=session,
+                    now=self.clock.now(),
+                    policy=self.policy,
+                    dialect=self.db.dialect,
+                    actor_id=actor_id,
+                )
+                yield tx
+        except StaleDataError as error:
+            raise Conflict() from error
+        for callback in tx.after_commit:
+            callback()
+        if tx.earliest_scheduled is not None:
+            for listener in self._wake_listeners:
+                listener(tx.earliest_scheduled)
+        if tx.outbox_added:
+            for notify in self._outbox_listeners:
+                notify()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session."""
+        async with self.db.reading() as session:
+            yield session

@@ -1,0 +1,114 @@
+"""Engine and transactions: SQLite (aiosqlite, WAL) by default, PostgreSQL (asyncpg) by URL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+DEFAULT_SQLITE_PATH = "faultdesk.sqlite3"
+
+# Execution option that marks a session as read-only, so SQLite can open a
+# deferred transaction instead of taking the write lock up front.
+READ_ONLY = "faultdesk_read_only"
+
+
+def normalize_url(url: str) -> URL:
+    """Turn a user-given database URL into one with an async driver."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    else:
+        raise ValueError(f"unsupported database: {backend!r} (use sqlite or postgresql)")
+    return parsed
+
+
+def default_url(path: str | Path = DEFAULT_SQLITE_PATH) -> str:
+    """The embedded SQLite file URL."""
+    return f"sqlite+aiosqlite:///{Path(path)}"
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for writers.
+
+    pysqlite's own transaction handling begins lazily and upgrades read locks to
+    write locks mid-transaction, which deadlocks two writers; taking the write
+    lock at BEGIN makes concurrent writers queue on busy_timeout instead.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """Create the async engine for `url` with the settings each backend needs."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": 30})
+        _install_sqlite_hooks(engine)
+        return engine
+    return create_async_engine(parsed, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+class Database:
+    """Owns the engine and opens sessions; one write transaction per service call."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = create_engine(url, echo=echo)
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: commits on success, rolls back on any error."""
+        async with self._writer() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction (never takes SQLite's write lock)."""
+        async with self._reader() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()

@@ -1,0 +1,507 @@
+"""Database tables. Time columns hold aware UTC datetimes on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from core.enums import (
+    AssetKind,
+    ComplaintStatus,
+    Impact,
+    OutboxStatus,
+    Role,
+    ServiceResult,
+    ServiceType,
+    TicketStatus,
+    WorkStatus,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC; SQLite keeps them naive, PostgreSQL as timestamptz."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Reject naive values; normalise to UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; core time must be aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Give back aware UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum(kind: type[StrEnum], length: int = 24) -> Enum:
+    """A portable enum column: VARCHAR of the values, no database enum type."""
+    return Enum(
+        kind,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (Alembic needs them)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - read by SQLAlchemy at class creation
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        date: Date(),
+    }
+
+
+# --- places and people -------------------------------------------------------------------
+
+
+class Site(Base):
+    """An office or branch; its region and service hours select the SLA targets."""
+
+    __tablename__ = "site"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(32))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    service_hours: Mapped[str] = mapped_column(String(32), default="5x8")
+    address: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Department(Base):
+    """A department at a site (处室)."""
+
+    __tablename__ = "department"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Person(Base):
+    """Anyone who uses the helpdesk: staff, engineers, dispatchers, managers, admins."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    language: Mapped[str | None] = mapped_column(String(16))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    backup_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    site: Mapped[Site | None] = relationship(lazy="raise")
+
+
+class Invite(Base):
+    """A deep-link invitation that registers a person with a role at a site/department."""
+
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(48), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Asset(Base):
+    """A registered device (000 §2.2.1-1 资产巡检维修设备登记表); the tag is on its sticker."""
+
+    __tablename__ = "asset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tag: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[AssetKind] = mapped_column(_enum(AssetKind))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    location: Mapped[str] = mapped_column(String(200), default="")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    brand: Mapped[str] = mapped_column(String(100), default="")
+    model: Mapped[str] = mapped_column(String(100), default="")
+    serial: Mapped[str] = mapped_column(String(100), default="")
+    monitor_serial: Mapped[str] = mapped_column(String(100), default="")
+    warranty_until: Mapped[date | None]
+    manufactured_on: Mapped[date | None]
+    health: Mapped[str] = mapped_column(String(100), default="")
+    hardware_config: Mapped[str] = mapped_column(Text, default="")
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+    subnet_mask: Mapped[str] = mapped_column(String(64), default="")
+    os: Mapped[str] = mapped_column(String(100), default="")
+    antivirus: Mapped[str] = mapped_column(String(100), default="")
+    office_software: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# --- tickets ---------------------------------------------------------------------------------
+
+
+class Ticket(Base):
+    """A fault report and everything that happens to it; state moves via core.lifecycle."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (
+        Index("ix_ticket_status_site", "status", "site_id"),
+        Index("ix_ticket_asset_reported", "asset_id", "reported_at"),
+        Index("ix_ticket_assignee_status", "assignee_id", "status"),
+        Index("ix_ticket_reporter_status", "reporter_id", "status"),
+        Index("ix_ticket_reported_at", "reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"))
+    asset_kind: Mapped[AssetKind | None] = mapped_column(_enum(AssetKind))
+    location: Mapped[str] = mapped_column(String(200), default="")
+    symptom: Mapped[str] = mapped_column(Text)
+    impact: Mapped[Impact] = mapped_column(_enum(Impact))
+    severity: Mapped[int] = mapped_column(Integer)
+    initial_severity: Mapped[int] = mapped_column(Integer)
+    category: Mapped[ServiceType | None] = mapped_column(_enum(ServiceType))
+    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus))
+    paused_from: Mapped[TicketStatus | None] = mapped_column(_enum(TicketStatus))
+    contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    dispatcher_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    remote: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Snapshots of the site's SLA coordinates at report time, so later edits of the
+    # site do not silently move this ticket's deadlines.
+    region: Mapped[str] = mapped_column(String(32))
+    service_hours: Mapped[str] = mapped_column(String(32))
+    timezone: Mapped[str] = mapped_column(String(64))
+    reported_at: Mapped[datetime]
+    assigned_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    departed_at: Mapped[datetime | None]
+    arrived_at: Mapped[datetime | None]
+    promised_arrival_at: Mapped[datetime | None]
+    restored_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    second_visit_at: Mapped[datetime | None]
+    cycle: Mapped[int] = mapped_column(Integer, default=0)  # +1 on each reopen
+    repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    fix_confirmed: Mapped[bool | None] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own contract
+
+
+class TicketPhoto(Base):
+    """A photo attached to a report (Telegram file id)."""
+
+    __tablename__ = "ticket_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    file_id: Mapped[str] = mapped_column(String(256))
+    added_at: Mapped[datetime]
+
+
+class Pause(Base):
+    """A period a ticket waited for the reporter, parts or a vendor."""
+
+    __tablename__ = "pause"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime]
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    ended_at: Mapped[datetime | None]
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+
+class SlaClock(Base):
+    """One deadline of one ticket (acknowledge, arrival, restore, resolve) in one cycle."""
+
+    __tablename__ = "sla_clock"
+    __table_args__ = (UniqueConstraint("ticket_id", "kind", "cycle"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    cycle: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime]
+    target_seconds: Mapped[int] = mapped_column(Integer)
+    calendar: Mapped[str] = mapped_column(String(32))  # the calendar business time is counted in
+    paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)  # business seconds
+    paused_since: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]  # None while paused
+    stopped_at: Mapped[datetime | None]
+    met: Mapped[bool | None] = mapped_column(Boolean)  # set when stopped; None = running
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)  # e.g. arrival after remote fix
+    breached_at: Mapped[datetime | None]
+
+
+class Resolution(Base):
+    """The service sheet (001 附表一) filled when a ticket is resolved."""
+
+    __tablename__ = "resolution"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), unique=True)
+    engineer_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    service_type: Mapped[ServiceType] = mapped_column(_enum(ServiceType))
+    under_warranty: Mapped[bool] = mapped_column(Boolean, default=False)
+    charged: Mapped[bool] = mapped_column(Boolean, default=False)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    result: Mapped[ServiceResult] = mapped_column(_enum(ServiceResult))
+    second_visit_at: Mapped[datetime | None]
+    parts_replaced: Mapped[str] = mapped_column(Text, default="")
+    spare_lent: Mapped[bool] = mapped_column(Boolean, default=False)
+    solution: Mapped[str] = mapped_column(Text, default="")
+    completed_at: Mapped[datetime]
+
+
+class SpareLoan(Base):
+    """A spare device lent while the original is repaired; due back in 7 working days (000 §2.1)."""
+
+    __tablename__ = "spare_loan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    description: Mapped[str] = mapped_column(String(300), default="")
+    lent_at: Mapped[datetime]
+    due_back_at: Mapped[datetime]
+    returned_at: Mapped[datetime | None]
+
+
+class BackupConsent(Base):
+    """The reporter's confirmation that data is backed up before risky work (000 §2.2.1-3)."""
+
+    __tablename__ = "backup_consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    operation: Mapped[str] = mapped_column(String(64), default="")
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    requested_at: Mapped[datetime]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    answered_at: Mapped[datetime | None]
+    confirmed: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class Rating(Base):
+    """The reporter's verdict: fix confirmed or not, 1-5 score, follow-up dimensions."""
+
+    __tablename__ = "rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    cycle: Mapped[int] = mapped_column(Integer, default=0)
+    rater_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    score: Mapped[int | None] = mapped_column(Integer)
+    quality: Mapped[int | None] = mapped_column(Integer)
+    standard: Mapped[int | None] = mapped_column(Integer)
+    progress: Mapped[int | None] = mapped_column(Integer)
+    attitude: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    rated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("ticket_id", "cycle"),)
+
+
+class Complaint(Base):
+    """A complaint about the service, answered within 3 working days (004 §1.3.6)."""
+
+    __tablename__ = "complaint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus))
+    received_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    answer: Mapped[str] = mapped_column(Text, default="")
+    accepted: Mapped[bool | None] = mapped_column(Boolean)  # accepted complaints cost 20 points
+
+
+# --- timers, pages, outbox, audit ----------------------------------------------------------
+
+
+class DueWork(Base):
+    """Something that must happen at a time: an escalation step, a progress update, a reminder.
+
+    Claimed with a lease before it is acted on; firing and marking done share one
+    transaction, so each row takes effect exactly once however many runners sweep.
+    """
+
+    __tablename__ = "due_work"
+    __table_args__ = (Index("ix_due_work_pending", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
+    due_at: Mapped[datetime | None]  # None while suspended (ticket paused)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[WorkStatus] = mapped_column(_enum(WorkStatus), default=WorkStatus.PENDING)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Page(Base):
+    """An escalation page to one person; repeats until acknowledged."""
+
+    __tablename__ = "page"
+    __table_args__ = (Index("ix_page_open", "acknowledged_at", "recipient_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    clock: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(16))  # "page" or "manager"
+    step_key: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    repeats: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxMessage(Base):
+    """A message to a person, written in the same transaction as its cause; sent later."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "available_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    code: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id"))
+    priority: Mapped[int] = mapped_column(Integer, default=5)  # lower goes first
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
+    created_at: Mapped[datetime]
+    available_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """One entry of the append-only, hash-chained event log."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The single row naming the chain's last event; locked while appending."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- chat infrastructure (shared by all bot instances) --------------------------------------
+
+
+class ChatState(Base):
+    """Where a person is in a multi-step dialog; in the database so restarts lose nothing."""
+
+    __tablename__ = "chat_state"
+    __table_args__ = (UniqueConstraint("chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    dialog: Mapped[str] = mapped_column(String(48))
+    step: Mapped[str] = mapped_column(String(48))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)  # the dialog's keyboard message
+    updated_at: Mapped[datetime]
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled; a redelivered update is processed once."""
+
+    __tablename__ = "processed_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime]

@@ -1,0 +1,283 @@
+"""Sites, departments, people, invitations: who may use the helpdesk, and in what role."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+
+from core.context import Core, Tx
+from core.enums import OPEN_STATUSES, Role
+from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.models import Department, Invite, Person, Site, Ticket
+
+STAFF_ROLES = frozenset({Role.DISPATCHER, Role.MANAGER, Role.ADMIN})
+
+
+async def get_person(tx: Tx, person_id: int) -> Person:
+    """Load a person or raise NotFound."""
+    person = await tx.session.get(Person, person_id)
+    if person is None:
+        raise NotFound(entity="person", id=person_id)
+    return person
+
+
+async def by_telegram(tx: Tx, telegram_user_id: int) -> Person | None:
+    """The active person registered with this Telegram account, if any."""
+    return await tx.session.scalar(
+        select(Person).where(Person.telegram_user_id == telegram_user_id, Person.active.is_(True))
+    )
+
+
+async def people_with_role(tx: Tx, role: Role, site_id: int | None) -> Sequence[Person]:
+    """Active people of a role serving a site (people without a site serve every site)."""
+    query = select(Person).where(Person.role == role, Person.active.is_(True))
+    if site_id is not None:
+        query = query.where(or_(Person.site_id == site_id, Person.site_id.is_(None)))
+    return (await tx.session.scalars(query.order_by(Person.id))).all()
+
+
+async def least_loaded_engineer(tx: Tx, site_id: int, exclude: Sequence[int] = ()) -> Person | None:
+    """The site's engineer with the fewest open tickets (ties: lowest id)."""
+    engineers = [
+        p for p in await people_with_role(tx, Role.ENGINEER, site_id) if p.id not in exclude
+    ]
+    if not engineers:
+        return None
+    # Prefer engineers based at the ticket's own site over roaming ones.
+    engineers.sort(key=lambda p: (p.site_id != site_id,))
+    loads = dict(
+        (
+            await tx.session.execute(
+                select(Ticket.assignee_id, func.count())
+                .where(
+                    Ticket.assignee_id.in_([p.id for p in engineers]),
+                    Ticket.status.in_(OPEN_STATUSES),
+                )
+                .group_by(Ticket.assignee_id)
+            )
+        ).all()
+    )
+    return min(engineers, key=lambda p: (p.site_id != site_id, loads.get(p.id, 0), p.id))
+
+
+def new_invite_code() -> str:
+    """An unguessable code that fits a /start deep-link payload (<= 64 chars, [A-Za-z0-9_-])."""
+    return secrets.token_urlsafe(12)
+
+
+class PeopleService:
+    """Admin-side registration and the invite-based sign-up."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def create_site(
+        self,
+        *,
+        code: str,
+        name: str,
+        region: str,
+        service_hours: str = "5x8",
+        timezone: str = "Asia/Shanghai",
+        address: str = "",
+        actor_id: int | None = None,
+    ) -> Site:
+        """Register a site; its region and service hours must exist in the policy."""
+        if region not in self.core.policy.regions:
+            raise InvalidInput("site.unknown_region", region=region)
+        if service_hours not in self.core.policy.calendars:
+            raise InvalidInput("site.unknown_service_hours", service_hours=service_hours)
+        async with self.core.transaction(actor_id) as tx:
+            site = Site(
+                code=code,
+                name=name,
+                region=region,
+                service_hours=service_hours,
+                timezone=timezone,
+                address=address,
+            )
+            tx.session.add(site)
+            await tx.session.flush()
+            await tx.audit("site", site.id, "site.created", code=code, name=name, region=region)
+            return site
+
+    async def create_department(
+        self, *, site_id: int, name: str, actor_id: int | None = None
+    ) -> Department:
+        """Register a department at a site."""
+        async with self.core.transaction(actor_id) as tx:
+            department = Department(site_id=site_id, name=name)
+            tx.session.add(department)
+            await tx.session.flush()
+            await tx.audit(
+                "department", department.id, "department.created", site_id=site_id, name=name
+            )
+            return department
+
+    async def create_person(
+        self,
+        *,
+        name: str,
+        role: Role,
+        site_id: int | None = None,
+        department_id: int | None = None,
+        phone: str | None = None,
+        telegram_user_id: int | None = None,
+        language: str | None = None,
+        backup_id: int | None = None,
+        actor_id: int | None = None,
+    ) -> Person:
+        """Register a person directly (admin tools, seeding)."""
+        async with self.core.transaction(actor_id) as tx:
+            person = Person(
+                name=name,
+                role=role,
+                site_id=site_id,
+                department_id=department_id,
+                phone=phone,
+                telegram_user_id=telegram_user_id,
+                chat_id=telegram_user_id,
+                language=language,
+                backup_id=backup_id,
+                active=True,
+                created_at=tx.now,
+            )
+            tx.session.add(person)
+            await tx.session.flush()
+            await tx.audit(
+                "person", person.id, "person.created", name=name, role=role.value, site_id=site_id
+            )
+            return person
+
+    async def set_backup(
+        self, engineer_id: int, backup_id: int | None, *, actor_id: int | None = None
+    ) -> None:
+        """Name the engineer who takes over (备份工程师)."""
+        async with self.core.transaction(actor_id) as tx:
+            engineer = await get_person(tx, engineer_id)
+            engineer.backup_id = backup_id
+            await tx.audit("person", engineer_id, "person.backup_set", backup_id=backup_id)
+
+    async def create_invite(
+        self,
+        *,
+        role: Role,
+        site_id: int,
+        department_id: int | None = None,
+        max_uses: int = 1,
+        valid_for: timedelta | None = timedelta(days=14),
+        actor_id: int | None = None,
+    ) -> Invite:
+        """Create a deep-link invitation; only admins (or tools with no actor) may."""
+        if max_uses < 1:
+            raise InvalidInput("invite.max_uses", max_uses=max_uses)
+        async with self.core.transaction(actor_id) as tx:
+            if actor_id is not None:
+                actor = await get_person(tx, actor_id)
+                if actor.role is not Role.ADMIN:
+                    raise PermissionDenied(action="create_invite")
+            if await tx.session.get(Site, site_id) is None:
+                raise NotFound(entity="site", id=site_id)
+            invite = Invite(
+                code=new_invite_code(),
+                role=role,
+                site_id=site_id,
+                department_id=department_id,
+                created_by_id=actor_id,
+                created_at=tx.now,
+                expires_at=tx.now + valid_for if valid_for else None,
+                max_uses=max_uses,
+                uses=0,
+            )
+            tx.session.add(invite)
+            await tx.session.flush()
+            await tx.audit(
+                "invite",
+                invite.id,
+                "invite.created",
+                role=role.value,
+                site_id=site_id,
+                max_uses=max_uses,
+            )
+            return invite
+
+    async def redeem_invite(
+        self,
+        code: str,
+        *,
+        telegram_user_id: int,
+        chat_id: int,
+        name: str,
+        language: str | None,
+    ) -> Person:
+        """Register a Telegram user through an invite; a registered user keeps their record."""
+        async with self.core.transaction() as tx:
+            existing = await by_telegram(tx, telegram_user_id)
+            if existing is not None:
+                return existing
+            invite = await tx.session.scalar(
+                select(Invite).where(Invite.code == code).with_for_update()
+            )
+            if invite is None:
+                raise InvalidInput("invite.unknown")
+            if invite.expires_at is not None and invite.expires_at < tx.now:
+                raise InvalidInput("invite.expired")
+            if invite.uses >= invite.max_uses:
+                raise InvalidInput("invite.used_up")
+            invite.uses += 1
+            person = Person(
+                name=name[:200] or str(telegram_user_id),
+                role=invite.role,
+                site_id=invite.site_id,
+                department_id=invite.department_id,
+                telegram_user_id=telegram_user_id,
+                chat_id=chat_id,
+                language=language,
+                active=True,
+                created_at=tx.now,
+            )
+            tx.session.add(person)
+            await tx.session.flush()
+            tx.actor_id = person.id
+            await tx.audit(
+                "person",
+                person.id,
+                "person.registered",
+                role=invite.role.value,
+                invite_id=invite.id,
+            )
+            return person
+
+    async def set_language(self, person_id: int, language: str) -> None:
+        """Remember the language a person chose."""
+        async with self.core.transaction(person_id) as tx:
+            person = await get_person(tx, person_id)
+            person.language = language
+            await tx.audit("person", person_id, "person.language_set", language=language)
+
+    async def set_phone(self, person_id: int, phone: str) -> None:
+        """Remember a person's contact phone."""
+        async with self.core.transaction(person_id) as tx:
+            person = await get_person(tx, person_id)
+            person.phone = phone
+            await tx.audit("person", person_id, "person.phone_set", phone=phone)
+
+    async def find_by_telegram(self, telegram_user_id: int) -> Person | None:
+        """The registered person for a Telegram user (read-only)."""
+        async with self.core.reading() as session:
+            return await session.scalar(
+                select(Person).where(
+                    Person.telegram_user_id == telegram_user_id, Person.active.is_(True)
+                )
+            )
+
+    async def get(self, person_id: int) -> Person:
+        """Load a person (read-only)."""
+        async with self.core.reading() as session:
+            person = await session.get(Person, person_id)
+            if person is None:
+                raise NotFound(entity="person", id=person_id)
+            return person

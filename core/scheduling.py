@@ -1,0 +1,325 @@
+"""Due work: rows that must take effect at a time, and the runner that fires them.
+
+A runner claims due rows with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on
+SQLite the write lock taken at BEGIN serialises claims), then fires each in a
+transaction that re-reads the row under lock and marks it done. Firing and marking
+share a transaction, so a row takes effect once even when two runners overlap or a
+lease expires mid-way. Rows that fell due while nothing ran are simply overdue, and
+the next sweep takes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+
+from core.context import Core, Tx
+from core.enums import WorkStatus
+from core.models import DueWork, Ticket
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Tx, DueWork], Awaitable[None]]
+
+
+async def schedule(
+    tx: Tx,
+    *,
+    key: str,
+    kind: str,
+    due_at: datetime | None,
+    ticket_id: int | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> bool:
+    """Create a due-work row unless its key exists; True if created."""
+    insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(DueWork)
+        .values(
+            key=key,
+            kind=kind,
+            due_at=due_at,
+            ticket_id=ticket_id,
+            payload=dict(payload or {}),
+            status=WorkStatus.PENDING.value,
+            created_at=tx.now,
+            attempts=0,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(DueWork.id)
+    )
+    created = (await tx.session.execute(statement)).scalar_one_or_none() is not None
+    if created:
+        tx.note_scheduled(due_at)
+    return created
+
+
+async def set_due(tx: Tx, work: DueWork, due_at: datetime | None) -> None:
+    """Move a pending row to a new due time (None suspends it)."""
+    work.due_at = due_at
+    work.lease_owner = None
+    work.lease_until = None
+    tx.note_scheduled(due_at)
+
+
+async def cancel_where(tx: Tx, *conditions: Any) -> int:
+    """Cancel every pending row matching `conditions`; returns how many."""
+    result = await tx.session.execute(
+        update(DueWork)
+        .where(DueWork.status == WorkStatus.PENDING, *conditions)
+        .values(status=WorkStatus.CANCELLED, done_at=tx.now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def pending_for_ticket(tx: Tx, ticket_id: int, kind: str | None = None) -> list[DueWork]:
+    """Pending rows of a ticket, optionally of one kind."""
+    query = select(DueWork).where(
+        DueWork.ticket_id == ticket_id, DueWork.status == WorkStatus.PENDING
+    )
+    if kind is not None:
+        query = query.where(DueWork.kind == kind)
+    return list(await tx.session.scalars(query.order_by(DueWork.id)))
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did."""
+
+    claimed: int = 0
+    fired: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+class DueWorkRunner:
+    """Fires due work at its time: sleeps until the next due row, or until woken."""
+
+    def __init__(
+        self,
+        core: Core,
+        handlers: Mapping[str, Handler],
+        *,
+        owner: str | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        batch: int = 500,
+        chunk: int = 50,
+        max_idle: float = 5.0,
+        retry_after: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.core = core
+        self.handlers = dict(handlers)
+        self.owner = owner or f"runner-{uuid.uuid4().hex[:12]}"
+        self.lease = lease
+        self.batch = batch
+        self.chunk = chunk
+        # Upper bound on one sleep: another instance may schedule work this process
+        # is not told about; it is found on the next wake at the latest.
+        self.max_idle = max_idle
+        self.retry_after = retry_after
+        self._wake = asyncio.Event()
+        self.fired_log: list[tuple[str, datetime, datetime]] = []  # (key, due_at, fired_at)
+        self.record_lateness = False
+        core.on_work_scheduled(self.wake)
+
+    def wake(self, _due_at: datetime | None = None) -> None:
+        """Make the loop re-read the next due time now."""
+        self._wake.set()
+
+    async def claim(self) -> list[int]:
+        """Lease up to `batch` due rows to this runner; returns their ids."""
+        async with self.core.transaction() as tx:
+            now = tx.now
+            due = (
+                select(DueWork.id)
+                .where(
+                    DueWork.status == WorkStatus.PENDING,
+                    DueWork.due_at <= now,
+                    or_(DueWork.lease_until.is_(None), DueWork.lease_until < now),
+                )
+                .order_by(DueWork.due_at)
+                .limit(self.batch)
+            )
+            if tx.dialect == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            result = await tx.session.execute(
+                update(DueWork)
+                .where(DueWork.id.in_(due.scalar_subquery()))
+                .values(lease_owner=self.owner, lease_until=now + self.lease)
+                .returning(DueWork.id)
+                .execution_options(synchronize_session=False)
+            )
+            return sorted(result.scalars().all())
+
+    async def sweep(self) -> SweepResult:
+        """Claim everything due now and fire it, until a claim comes back empty.
+
+        Firing can move other rows (a raised severity pulls deadlines in), so rows that
+        became due during this sweep are taken by the next claim round.
+        """
+        total = SweepResult()
+        while ids := await self.claim():
+            total.claimed += len(ids)
+            for start in range(0, len(ids), self.chunk):
+                await self._fire_chunk(ids[start : start + self.chunk], total)
+        return total
+
+    async def _fire_chunk(self, ids: list[int], total: SweepResult) -> None:
+        """Fire a few claimed rows in one transaction; on a database error, one by one."""
+        try:
+            await self._fire_in_one_transaction(ids, total)
+        except DBAPIError:
+            if len(ids) == 1:
+                log.exception("due work %s failed at the database", ids[0])
+                total.failed += 1
+                await self._record_failures([(ids[0], "database error; see log")])
+                return
+            # A deadlock or serialization failure aborts the whole transaction; retry
+            # each row alone so one contended ticket does not hold back the rest.
+            log.warning("due-work chunk of %d rolled back; retrying one by one", len(ids))
+            for work_id in ids:
+                await self._fire_chunk([work_id], total)
+
+    async def _fire_in_one_transaction(self, ids: list[int], total: SweepResult) -> None:
+        """Lock the rows' tickets (in id order), then fire each row in its own savepoint.
+
+        Tickets are locked before due-work rows everywhere (services lock the ticket
+        first too), so two runners whose claims touch the same ticket queue instead
+        of deadlocking when a handler moves that ticket's other steps.
+        """
+        failures: list[tuple[int, str]] = []
+        fired_now: list[tuple[str, datetime]] = []
+        counts = SweepResult()
+        async with self.core.transaction() as tx:
+            ticket_ids = sorted(
+                {
+                    ticket_id
+                    for ticket_id in await tx.session.scalars(
+                        select(DueWork.ticket_id).where(
+                            DueWork.id.in_(ids), DueWork.ticket_id.is_not(None)
+                        )
+                    )
+                    if ticket_id is not None
+                }
+            )
+            if ticket_ids and tx.dialect == "postgresql":
+                await tx.session.execute(
+                    select(Ticket.id)
+                    .where(Ticket.id.in_(ticket_ids))
+                    .order_by(Ticket.id)
+                    .with_for_update()
+                )
+            query = select(DueWork).where(DueWork.id.in_(ids)).order_by(DueWork.due_at, DueWork.id)
+            if tx.dialect == "postgresql":
+                query = query.with_for_update()
+            for work in (
+                await tx.session.scalars(query.execution_options(populate_existing=True))
+            ).all():
+                work_id, key, kind, due_at = work.id, work.key, work.kind, work.due_at
+                # Re-checked under the row lock: another runner may have fired it after
+                # our lease ran out, or a service (or an earlier row here) moved it.
+                if (
+                    work.status != WorkStatus.PENDING
+                    or work.lease_owner != self.owner
+                    or due_at is None
+                    or due_at > tx.now
+                ):
+                    counts.skipped += 1
+                    continue
+                handler = self.handlers.get(kind)
+                if handler is None:
+                    failures.append((work_id, f"no handler for kind {kind!r}"))
+                    continue
+                try:
+                    async with tx.session.begin_nested():
+                        await handler(tx, work)
+                        work.status = WorkStatus.DONE
+                        work.done_at = tx.now
+                        work.lease_owner = None
+                        work.lease_until = None
+                except DBAPIError:
+                    raise  # the transaction is unusable; the caller retries row by row
+                except Exception as error:  # one bad row must not block the others
+                    log.exception("due work %s failed", key)
+                    failures.append((work_id, f"{type(error).__name__}: {error}"))
+                    continue
+                counts.fired += 1
+                fired_now.append((key, due_at))
+        total.fired += counts.fired
+        total.skipped += counts.skipped
+        if self.record_lateness:
+            fired_at = self.core.clock.now()
+            self.fired_log.extend((key, due, fired_at) for key, due in fired_now)
+        if failures:
+            total.failed += len(failures)
+            await self._record_failures(failures)
+
+    async def _record_failures(self, failures: list[tuple[int, str]]) -> None:
+        """Keep failed rows pending, retried later, with the error kept for diagnosis."""
+        async with self.core.transaction() as tx:
+            for work_id, message in failures:
+                await tx.session.execute(
+                    update(DueWork)
+                    .where(DueWork.id == work_id, DueWork.status == WorkStatus.PENDING)
+                    .values(
+                        attempts=DueWork.attempts + 1,
+                        last_error=message[:2000],
+                        lease_owner=None,
+                        lease_until=tx.now + self.retry_after,
+                    )
+                )
+
+    async def next_wake(self) -> datetime | None:
+        """When the next row falls due (or a foreign lease on a due row runs out)."""
+        async with self.core.reading() as session:
+            now = self.core.clock.now()
+            rows = (
+                await session.execute(
+                    select(DueWork.due_at, DueWork.lease_until)
+                    .where(DueWork.status == WorkStatus.PENDING, DueWork.due_at.is_not(None))
+                    .order_by(DueWork.due_at)
+                    .limit(64)
+                )
+            ).all()
+        candidates: list[datetime] = []
+        for due_at, lease_until in rows:
+            assert due_at is not None  # filtered by the query
+            if lease_until is not None and lease_until > now:
+                candidates.append(lease_until)
+            else:
+                candidates.append(due_at)
+                break  # rows are in due order: nothing later can be earlier
+        return min(candidates) if candidates else None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sweep, sleep until the next due time, repeat until `stop` is set."""
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.sweep()
+                next_at = await self.next_wake()
+            except Exception:  # the runner must outlive a database hiccup
+                log.exception("due-work sweep failed; retrying")
+                next_at = None
+            delay = self.max_idle
+            if next_at is not None:
+                delay = min(delay, self.core.clock.real_seconds_until(next_at))
+            if delay > 0:
+                waiter = asyncio.ensure_future(self._wake.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait(
+                    {waiter, stopper}, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+                )
+                waiter.cancel()
+                stopper.cancel()

@@ -1,0 +1,29 @@
+"""The helpdesk's services over one Core, and the due-work handlers they bring."""
+
+from __future__ import annotations
+
+from core.assets import AssetService
+from core.context import Core
+from core.people import PeopleService
+from core.scheduling import DueWorkRunner, Handler
+from core.sla.deadlines import ESCALATION
+from core.sla.escalation import fire_escalation
+from core.tickets import PROGRESS, TicketService, fire_progress
+
+
+class Helpdesk:
+    """Every core service, wired to one database, clock and policy."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.people = PeopleService(core)
+        self.assets = AssetService(core)
+        self.tickets = TicketService(core)
+
+    def due_work_handlers(self) -> dict[str, Handler]:
+        """What the runner calls for each kind of due work."""
+        return {ESCALATION: fire_escalation, PROGRESS: fire_progress}
+
+    def runner(self, *, owner: str | None = None, max_idle: float = 5.0) -> DueWorkRunner:
+        """A due-work runner over this helpdesk's handlers."""
+        return DueWorkRunner(self.core, self.due_work_handlers(), owner=owner, max_idle=max_idle)

@@ -1,0 +1,1 @@
+"""Service-level time rules: business calendars, durations and the SLA policy."""

@@ -1,0 +1,134 @@
+"""Firing a ladder step: remind, page, raise the level, inside the runner's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from core import outbox
+from core.context import Tx
+from core.enums import Role
+from core.models import DueWork, Page, Person, SlaClock, Ticket
+from core.people import people_with_role
+from core.sla import deadlines
+from core.sla.policy import EscalationAction as A
+
+PAGE_CODES = {
+    "page": "sla.page",
+    "manager": "sla.manager_alert",
+}
+
+
+async def _recipients(tx: Tx, ticket: Ticket, action: A) -> list[Person]:
+    """Who an action reaches; with no assignee, the dispatchers stand in for them."""
+    assignee = await tx.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
+    if action in (A.REMIND_ASSIGNEE, A.PAGE_ASSIGNEE):
+        if assignee is not None and assignee.active:
+            return [assignee]
+        return list(await people_with_role(tx, Role.DISPATCHER, ticket.site_id))
+    if action is A.PAGE_BACKUP:
+        if assignee is None or assignee.backup_id is None:
+            return []
+        backup = await tx.session.get(Person, assignee.backup_id)
+        return [backup] if backup is not None and backup.active else []
+    if action is A.PAGE_DISPATCHERS:
+        return list(await people_with_role(tx, Role.DISPATCHER, ticket.site_id))
+    if action is A.PAGE_MANAGERS:
+        return list(await people_with_role(tx, Role.MANAGER, ticket.site_id))
+    if action is A.NOTIFY_REPORTER:
+        reporter = await tx.session.get(Person, ticket.reporter_id)
+        return [reporter] if reporter is not None else []
+    return []
+
+
+async def fire_escalation(tx: Tx, work: DueWork) -> None:
+    """Carry out one ladder step of one clock, once."""
+    assert work.ticket_id is not None
+    ticket = await tx.session.get(Ticket, work.ticket_id, with_for_update=True)
+    if ticket is None:
+        return
+    clock = await tx.session.scalar(
+        select(SlaClock).where(
+            SlaClock.ticket_id == ticket.id,
+            SlaClock.kind == work.payload["clock"],
+            SlaClock.cycle == int(work.payload["cycle"]),
+        )
+    )
+    if clock is None or not deadlines.is_running(clock):
+        return  # the clock stopped after the step was claimed: nothing to escalate
+    fraction = float(work.payload["at"])
+    due_at = clock.due_at or tx.now
+    if fraction >= 1.0 and clock.breached_at is None:
+        clock.breached_at = due_at
+    assignee = await tx.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
+    params: dict[str, Any] = {
+        "ticket_id": ticket.id,
+        "clock": clock.kind,
+        "percent": round(fraction * 100),
+        "severity": ticket.severity,
+        "due_at": due_at.isoformat(),
+        "overdue_seconds": int((tx.now - due_at).total_seconds()),
+        "symptom": ticket.symptom[:200],
+        "location": ticket.location,
+        "status": ticket.status.value,
+        "assignee": assignee.name if assignee else None,
+        "tz": ticket.timezone,
+    }
+    actions = [A(value) for value in work.payload["actions"]]
+    reached: dict[int, str] = {}  # person -> level; one message per person per step
+    for action in actions:
+        if action is A.RAISE_SEVERITY:
+            continue
+        level = "manager" if action is A.PAGE_MANAGERS else "page"
+        if action is A.REMIND_ASSIGNEE:
+            level = "reminder"
+        if action is A.NOTIFY_REPORTER:
+            level = "reporter"
+        for person in await _recipients(tx, ticket, action):
+            # A manager alert outranks a page, which outranks a reminder.
+            order = ["reporter", "reminder", "page", "manager"]
+            if person.id not in reached or order.index(level) > order.index(reached[person.id]):
+                reached[person.id] = level
+    raised_to = None
+    if A.RAISE_SEVERITY in actions and ticket.severity > 1:
+        raised_to = ticket.severity - 1
+        await deadlines.change_severity(tx, ticket, raised_to, reason=f"{clock.kind}_missed")
+        params["raised_to"] = raised_to
+    for person_id, level in sorted(reached.items()):
+        page_id = None
+        if level in PAGE_CODES:
+            page = Page(
+                ticket_id=ticket.id,
+                recipient_id=person_id,
+                clock=clock.kind,
+                level=level,
+                step_key=work.key,
+                created_at=tx.now,
+            )
+            tx.session.add(page)
+            await tx.session.flush()
+            page_id = page.id
+        code = PAGE_CODES.get(
+            level, "sla.reminder" if level == "reminder" else "sla.reporter_notice"
+        )
+        await outbox.enqueue(
+            tx,
+            key=f"{work.key}:{person_id}",
+            code=code,
+            recipient_id=person_id,
+            params={**params, "page_id": page_id},
+            ticket_id=ticket.id,
+            page_id=page_id,
+            priority=outbox.PRIORITY_PAGE if page_id else outbox.PRIORITY_NOTICE,
+        )
+    await tx.audit(
+        "ticket",
+        ticket.id,
+        "sla.escalated",
+        clock=clock.kind,
+        percent=round(fraction * 100),
+        actions=[a.value for a in actions],
+        recipients=sorted(reached),
+        raised_to=raised_to,
+    )

@@ -1,0 +1,1158 @@
+"""Ticket services: report, dispatch, work, resolve, rate. Each public call is one transaction.
+
+Every change writes the new state, its audit event, the SLA clock changes and the
+outbox messages it causes in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+
+from core import outbox, scheduling
+from core.context import Core, Tx
+from core.enums import (
+    FOLLOW_UP_DIMENSIONS,
+    IMPACT_SEVERITY,
+    OPEN_STATUSES,
+    AssetKind,
+    Impact,
+    Role,
+    ServiceResult,
+    ServiceType,
+    TicketStatus,
+)
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.lifecycle import Action, next_status
+from core.models import (
+    Asset,
+    AuditEvent,
+    BackupConsent,
+    DueWork,
+    Page,
+    Pause,
+    Person,
+    Rating,
+    Resolution,
+    Site,
+    SlaClock,
+    SpareLoan,
+    Ticket,
+    TicketPhoto,
+)
+from core.people import get_person, least_loaded_engineer, people_with_role
+from core.sla import deadlines
+from core.sla.policy import ClockKind, PauseReason
+
+PROGRESS = "progress"
+REPEAT_WINDOW = timedelta(days=30)  # 000 §4: the 30-day repeat-repair window
+MAX_SYMPTOM = 2000
+MAX_NOTE = 1000
+WORKERS = frozenset({Role.DISPATCHER, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class ServiceSheet:
+    """What the engineer fills in at resolution (001 附表一)."""
+
+    service_type: ServiceType
+    result: ServiceResult
+    solution: str = ""
+    under_warranty: bool = False
+    charged: bool = False
+    amount: Decimal | None = None
+    parts_replaced: str = ""
+    spare_lent: bool = False
+    second_visit_at: datetime | None = None
+
+    def validate(self) -> None:
+        """Check the sheet's internal consistency."""
+        if self.charged and (self.amount is None or self.amount <= 0):
+            raise InvalidInput("sheet.amount_required")
+        if not self.charged and self.amount not in (None, Decimal(0)):
+            raise InvalidInput("sheet.amount_without_charge")
+        if self.result is ServiceResult.SECOND_VISIT and self.second_visit_at is None:
+            raise InvalidInput("sheet.second_visit_time_required")
+        if len(self.solution) > MAX_SYMPTOM or len(self.parts_replaced) > MAX_NOTE:
+            raise InvalidInput("text.too_long", limit=MAX_SYMPTOM)
+
+
+def parse_amount(text: str) -> Decimal:
+    """A charge in yuan, e.g. '120' or '99.50'."""
+    try:
+        amount = Decimal(text.strip().replace(",", "."))
+    except InvalidOperation as error:
+        raise InvalidInput("sheet.amount_invalid", text=text[:40]) from error
+    if not amount.is_finite() or amount <= 0 or amount >= Decimal("1000000"):
+        raise InvalidInput("sheet.amount_invalid", text=text[:40])
+    return amount.quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class ClockView:
+    """One deadline as people see it."""
+
+    kind: str
+    due_at: datetime | None
+    stopped_at: datetime | None
+    met: bool | None
+    paused: bool
+    cancelled: bool
+    breached: bool
+
+
+@dataclass(frozen=True)
+class TicketCard:
+    """A ticket with what a chat message about it needs."""
+
+    id: int
+    status: TicketStatus
+    severity: int
+    symptom: str
+    impact: Impact
+    reported_at: datetime
+    site_name: str
+    location: str
+    asset_tag: str | None
+    asset_kind: AssetKind | None
+    reporter_id: int
+    reporter_name: str
+    contact_phone: str
+    assignee_id: int | None
+    assignee_name: str | None
+    promised_arrival_at: datetime | None
+    timezone: str
+    cycle: int
+    repeat_of_id: int | None
+    remote: bool
+    clocks: tuple[ClockView, ...] = field(default_factory=tuple)
+
+    def clock(self, kind: str) -> ClockView | None:
+        """The view of one clock, if started."""
+        return next((c for c in self.clocks if c.kind == kind), None)
+
+    @property
+    def next_due(self) -> datetime | None:
+        """The nearest deadline still running."""
+        running = [c.due_at for c in self.clocks if c.stopped_at is None and c.due_at is not None]
+        return min(running) if running else None
+
+
+def ticket_params(ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    """The parameters every ticket message can render from."""
+    params: dict[str, Any] = {
+        "ticket_id": ticket.id,
+        "symptom": ticket.symptom[:200],
+        "severity": ticket.severity,
+        "status": ticket.status.value,
+        "location": ticket.location,
+        "tz": ticket.timezone,
+    }
+    params.update(extra)
+    return params
+
+
+async def _load_ticket(tx: Tx, ticket_id: int) -> Ticket:
+    """Load a ticket for update (row lock on PostgreSQL)."""
+    ticket = await tx.session.get(Ticket, ticket_id, with_for_update=True)
+    if ticket is None:
+        raise NotFound(entity="ticket", id=ticket_id)
+    return ticket
+
+
+def _move(ticket: Ticket, action: Action) -> TicketStatus:
+    """Apply a transition from the table; returns the previous status."""
+    previous = ticket.status
+    ticket.status = next_status(previous, action, paused_from=ticket.paused_from)
+    return previous
+
+
+def _ensure_worker(actor: Person, ticket: Ticket) -> None:
+    """Only the assignee, or a dispatcher/admin, may work a ticket."""
+    if actor.id == ticket.assignee_id or actor.role in WORKERS:
+        return
+    raise PermissionDenied(action="work_ticket", ticket_id=ticket.id)
+
+
+def _ensure_reporter(actor: Person, ticket: Ticket) -> None:
+    """Only the reporter (or a dispatcher/admin) speaks for the reporter."""
+    if actor.id == ticket.reporter_id or actor.role in WORKERS:
+        return
+    raise PermissionDenied(action="reporter_only", ticket_id=ticket.id)
+
+
+async def _notify(
+    tx: Tx,
+    event: AuditEvent,
+    recipient_id: int | None,
+    code: str,
+    params: dict[str, Any],
+    *,
+    priority: int = outbox.PRIORITY_NOTICE,
+    page_id: int | None = None,
+) -> None:
+    """Queue a message caused by `event`; keyed by the event so it is queued once."""
+    if recipient_id is None:
+        return
+    await outbox.enqueue(
+        tx,
+        key=f"ev{event.id}:{code}:{recipient_id}",
+        code=code,
+        recipient_id=recipient_id,
+        params=params,
+        ticket_id=params.get("ticket_id"),
+        priority=priority,
+        page_id=page_id,
+    )
+
+
+async def _notify_role(
+    tx: Tx, event: AuditEvent, role: Role, site_id: int, code: str, params: dict[str, Any]
+) -> int:
+    """Queue a message to every active person of a role serving the site."""
+    people = await people_with_role(tx, role, site_id)
+    for person in people:
+        await _notify(tx, event, person.id, code, params)
+    return len(people)
+
+
+async def _dispatch_params(tx: Tx, ticket: Ticket) -> dict[str, Any]:
+    """What an engineer needs to see in a dispatch message."""
+    site = await tx.session.get(Site, ticket.site_id)
+    asset = await tx.session.get(Asset, ticket.asset_id) if ticket.asset_id else None
+    reporter = await tx.session.get(Person, ticket.reporter_id)
+    return ticket_params(
+        ticket,
+        site=site.name if site else "",
+        address=site.address if site else "",
+        asset_tag=asset.tag if asset else None,
+        asset_kind=(
+            asset.kind.value if asset else ticket.asset_kind.value if ticket.asset_kind else None
+        ),
+        brand_model=f"{asset.brand} {asset.model}".strip() if asset else "",
+        reporter=reporter.name if reporter else "",
+        phone=ticket.contact_phone,
+        promised_arrival_at=ticket.promised_arrival_at.isoformat()
+        if ticket.promised_arrival_at
+        else None,
+        repeat_of=ticket.repeat_of_id,
+    )
+
+
+async def _schedule_progress(tx: Tx, ticket: Ticket, number: int, after: datetime) -> None:
+    """Plan the next hourly progress message to the reporter (002)."""
+    cal = tx.calendar(ticket.service_hours, ticket.timezone)
+    await scheduling.schedule(
+        tx,
+        key=f"progress:{ticket.id}:{number}",
+        kind=PROGRESS,
+        due_at=cal.add(after, tx.policy.progress_interval),
+        ticket_id=ticket.id,
+        payload={"n": number},
+    )
+
+
+async def _assign(tx: Tx, ticket: Ticket, engineer: Person, *, by: str) -> AuditEvent:
+    """Give the ticket to an engineer and send the dispatch message."""
+    if engineer.role is not Role.ENGINEER or not engineer.active:
+        raise InvalidInput("assign.not_an_engineer", person_id=engineer.id)
+    previous_assignee = ticket.assignee_id
+    _move(ticket, Action.ASSIGN)
+    ticket.assignee_id = engineer.id
+    ticket.assigned_at = tx.now
+    if by != "auto":
+        ticket.dispatcher_id = tx.actor_id
+    event = await tx.audit(
+        "ticket",
+        ticket.id,
+        "ticket.assigned",
+        engineer_id=engineer.id,
+        previous=previous_assignee,
+        by=by,
+    )
+    params = await _dispatch_params(tx, ticket)
+    await _notify(tx, event, engineer.id, "dispatch.new", params, priority=outbox.PRIORITY_PAGE)
+    if previous_assignee is not None and previous_assignee != engineer.id:
+        await _notify(tx, event, previous_assignee, "dispatch.taken_away", ticket_params(ticket))
+    await _notify(
+        tx,
+        event,
+        ticket.reporter_id,
+        "ticket.assigned",
+        ticket_params(ticket, engineer=engineer.name),
+    )
+    return event
+
+
+class TicketService:
+    """Everything people do to tickets."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    # --- intake -----------------------------------------------------------------------
+
+    async def report_fault(
+        self,
+        reporter_id: int,
+        *,
+        symptom: str,
+        impact: Impact,
+        asset_tag: str | None = None,
+        asset_kind: AssetKind | None = None,
+        location: str = "",
+        contact_phone: str = "",
+        photos: Sequence[str] = (),
+        site_id: int | None = None,
+    ) -> Ticket:
+        """Open a ticket, start its clocks and dispatch it to the site's least-loaded engineer."""
+        symptom = symptom.strip()
+        if not symptom:
+            raise InvalidInput("report.symptom_required")
+        if len(symptom) > MAX_SYMPTOM:
+            raise InvalidInput("text.too_long", limit=MAX_SYMPTOM)
+        async with self.core.transaction(reporter_id) as tx:
+            reporter = await get_person(tx, reporter_id)
+            asset = None
+            if asset_tag:
+                asset = await tx.session.scalar(select(Asset).where(Asset.tag == asset_tag.strip()))
+                if asset is None or not asset.active:
+                    raise InvalidInput("asset.unknown_tag", tag=asset_tag[:64])
+            site_id = asset.site_id if asset else (site_id or reporter.site_id)
+            if site_id is None:
+                raise InvalidInput("report.site_required")
+            site = await tx.session.get(Site, site_id)
+            if site is None:
+                raise NotFound(entity="site", id=site_id)
+            severity = IMPACT_SEVERITY[impact]
+            ticket = Ticket(
+                reporter_id=reporter.id,
+                site_id=site.id,
+                department_id=reporter.department_id,
+                asset_id=asset.id if asset else None,
+                asset_kind=asset.kind if asset else asset_kind,
+                location=(location or (asset.location if asset else ""))[:200],
+                symptom=symptom,
+                impact=impact,
+                severity=severity,
+                initial_severity=severity,
+                status=TicketStatus.REPORTED,
+                contact_phone=(contact_phone or reporter.phone or "")[:32],
+                region=site.region,
+                service_hours=site.service_hours,
+                timezone=site.timezone,
+                reported_at=tx.now,
+                cycle=0,
+            )
+            if asset is not None:
+                ticket.repeat_of_id = await tx.session.scalar(
+                    select(Ticket.id)
+                    .where(
+                        Ticket.asset_id == asset.id,
+                        Ticket.reported_at >= tx.now - REPEAT_WINDOW,
+                        Ticket.status != TicketStatus.CANCELLED,
+                    )
+                    .order_by(Ticket.reported_at.desc())
+                    .limit(1)
+                )
+            tx.session.add(ticket)
+            await tx.session.flush()
+            for file_id in photos:
+                tx.session.add(
+                    TicketPhoto(ticket_id=ticket.id, file_id=file_id[:256], added_at=tx.now)
+                )
+            clocks = await deadlines.start_clocks(tx, ticket, deadlines.ALL_CLOCKS, tx.now)
+            arrival = next(c for c in clocks if c.kind == ClockKind.ARRIVAL)
+            ticket.promised_arrival_at = arrival.due_at
+            await _schedule_progress(tx, ticket, 1, tx.now)
+            event = await tx.audit(
+                "ticket",
+                ticket.id,
+                "ticket.reported",
+                severity=severity,
+                impact=impact.value,
+                asset_id=ticket.asset_id,
+                site_id=site.id,
+                symptom=symptom,
+                photos=len(photos),
+                repeat_of=ticket.repeat_of_id,
+            )
+            if ticket.repeat_of_id is not None:
+                await _notify_role(
+                    tx,
+                    event,
+                    Role.MANAGER,
+                    site.id,
+                    "manager.repeat_failure",
+                    await _dispatch_params(tx, ticket),
+                )
+            engineer = await least_loaded_engineer(tx, site.id)
+            if engineer is not None:
+                await _assign(tx, ticket, engineer, by="auto")
+            else:
+                await _notify_role(
+                    tx,
+                    event,
+                    Role.DISPATCHER,
+                    site.id,
+                    "dispatch.unassigned",
+                    await _dispatch_params(tx, ticket),
+                )
+            return ticket
+
+    # --- dispatch -----------------------------------------------------------------------
+
+    async def assign(self, ticket_id: int, engineer_id: int, *, actor_id: int) -> Ticket:
+        """A dispatcher assigns or reassigns a ticket."""
+        async with self.core.transaction(actor_id) as tx:
+            actor = await get_person(tx, actor_id)
+            if actor.role not in WORKERS:
+                raise PermissionDenied(action="assign")
+            ticket = await _load_ticket(tx, ticket_id)
+            if ticket.assignee_id == engineer_id and ticket.status is TicketStatus.ASSIGNED:
+                raise Conflict("assign.already_assigned", ticket_id=ticket_id)
+            await _assign(tx, ticket, await get_person(tx, engineer_id), by="dispatcher")
+            return ticket
+
+    async def decline(self, ticket_id: int, *, actor_id: int, reason: str) -> Ticket:
+        """The engineer declines; the ticket goes back to dispatch with the reason."""
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput("decline.reason_required")
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            actor = await get_person(tx, actor_id)
+            if actor.id != ticket.assignee_id:
+                raise PermissionDenied(action="decline", ticket_id=ticket_id)
+            _move(ticket, Action.DECLINE)
+            ticket.assignee_id = None
+            event = await tx.audit("ticket", ticket.id, "ticket.declined", reason=reason[:MAX_NOTE])
+            params = await _dispatch_params(tx, ticket)
+            params.update(declined_by=actor.name, reason=reason[:MAX_NOTE])
+            told = await _notify_role(
+                tx, event, Role.DISPATCHER, ticket.site_id, "dispatch.declined", params
+            )
+            if told == 0:
+                # Nobody dispatches at this site: hand it to another engineer directly.
+                declined = await self._decliners(tx, ticket.id)
+                engineer = await least_loaded_engineer(tx, ticket.site_id, exclude=declined)
+                if engineer is not None:
+                    await _assign(tx, ticket, engineer, by="auto")
+                else:
+                    await _notify_role(
+                        tx, event, Role.MANAGER, ticket.site_id, "dispatch.unassigned", params
+                    )
+            return ticket
+
+    @staticmethod
+    async def _decliners(tx: Tx, ticket_id: int) -> list[int]:
+        """Engineers who declined this ticket before."""
+        rows = await tx.session.scalars(
+            select(AuditEvent.actor_id).where(
+                AuditEvent.entity == "ticket",
+                AuditEvent.entity_id == ticket_id,
+                AuditEvent.action == "ticket.declined",
+            )
+        )
+        return [row for row in rows if row is not None]
+
+    async def acknowledge(self, ticket_id: int, *, actor_id: int) -> Ticket:
+        """The engineer accepts the dispatch; the acknowledge clock stops."""
+        return await self._work_step(
+            ticket_id,
+            actor_id,
+            Action.ACKNOWLEDGE,
+            "ticket.acknowledged",
+            stop=(ClockKind.ACKNOWLEDGE,),
+            notify="ticket.acknowledged",
+        )
+
+    async def depart(self, ticket_id: int, *, actor_id: int) -> Ticket:
+        """The engineer is on the way."""
+        return await self._work_step(
+            ticket_id, actor_id, Action.DEPART, "ticket.en_route", notify="ticket.en_route"
+        )
+
+    async def arrive(self, ticket_id: int, *, actor_id: int) -> Ticket:
+        """The engineer is on site; the arrival clock stops (实际到达时间)."""
+        return await self._work_step(
+            ticket_id,
+            actor_id,
+            Action.ARRIVE,
+            "ticket.arrived",
+            stop=(ClockKind.ARRIVAL,),
+            notify="ticket.arrived",
+        )
+
+    async def _work_step(
+        self,
+        ticket_id: int,
+        actor_id: int,
+        action: Action,
+        audit_action: str,
+        *,
+        stop: Sequence[ClockKind] = (),
+        notify: str | None = None,
+    ) -> Ticket:
+        """A simple move by the assignee that may stop clocks and tell the reporter."""
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            actor = await get_person(tx, actor_id)
+            _ensure_worker(actor, ticket)
+            _move(ticket, action)
+            stamp = {
+                Action.ACKNOWLEDGE: "acknowledged_at",
+                Action.DEPART: "departed_at",
+                Action.ARRIVE: "arrived_at",
+            }.get(action)
+            if stamp:
+                setattr(ticket, stamp, tx.now)
+            met = {}
+            for kind in stop:
+                clock = await deadlines.stop_clock(tx, ticket, kind)
+                if clock is not None:
+                    met[kind.value] = clock.met
+            event = await tx.audit("ticket", ticket.id, audit_action, met=met)
+            if notify:
+                await _notify(
+                    tx,
+                    event,
+                    ticket.reporter_id,
+                    notify,
+                    ticket_params(ticket, engineer=actor.name),
+                )
+            return ticket
+
+    # --- pauses -----------------------------------------------------------------------
+
+    async def pause(
+        self, ticket_id: int, *, actor_id: int, reason: PauseReason, note: str = ""
+    ) -> Ticket:
+        """Stop the clocks the policy says this wait stops, and record the pause."""
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            _ensure_worker(await get_person(tx, actor_id), ticket)
+            previous = _move(ticket, Action.PAUSE)
+            ticket.paused_from = previous
+            tx.session.add(
+                Pause(
+                    ticket_id=ticket.id,
+                    reason=reason.value,
+                    note=note[:MAX_NOTE],
+                    started_at=tx.now,
+                    started_by_id=actor_id,
+                )
+            )
+            paused = await deadlines.pause_clocks(tx, ticket, reason)
+            event = await tx.audit(
+                "ticket",
+                ticket.id,
+                "ticket.paused",
+                reason=reason.value,
+                clocks=paused,
+                note=note[:MAX_NOTE],
+            )
+            await _notify(
+                tx,
+                event,
+                ticket.reporter_id,
+                "ticket.paused",
+                ticket_params(ticket, reason=reason.value, note=note[:200]),
+            )
+            return ticket
+
+    async def resume(self, ticket_id: int, *, actor_id: int) -> Ticket:
+        """End the pause; paused clocks carry on with their deadlines moved."""
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            _ensure_worker(await get_person(tx, actor_id), ticket)
+            _move(ticket, Action.RESUME)
+            ticket.paused_from = None
+            pause = await tx.session.scalar(
+                select(Pause)
+                .where(Pause.ticket_id == ticket.id, Pause.ended_at.is_(None))
+                .order_by(Pause.id.desc())
+            )
+            if pause is not None:
+                pause.ended_at = tx.now
+                pause.ended_by_id = actor_id
+            resumed = await deadlines.resume_clocks(tx, ticket)
+            event = await tx.audit("ticket", ticket.id, "ticket.resumed", clocks=resumed)
+            await _notify(tx, event, ticket.reporter_id, "ticket.resumed", ticket_params(ticket))
+            return ticket
+
+    # --- restore and resolve --------------------------------------------------------------
+
+    async def restore(
+        self,
+        ticket_id: int,
+        *,
+        actor_id: int,
+        spare_lent: bool = False,
+        spare_description: str = "",
+    ) -> Ticket:
+        """Service is back (workaround or spare device, 003 §2.1.5); the full fix may follow."""
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            actor = await get_person(tx, actor_id)
+            _ensure_worker(actor, ticket)
+            _move(ticket, Action.RESTORE)
+            ticket.restored_at = tx.now
+            clock = await deadlines.stop_clock(tx, ticket, ClockKind.RESTORE)
+            if spare_lent:
+                await self._lend_spare(tx, ticket, spare_description)
+            event = await tx.audit(
+                "ticket",
+                ticket.id,
+                "ticket.restored",
+                spare_lent=spare_lent,
+                met=clock.met if clock else None,
+            )
+            await _notify(
+                tx,
+                event,
+                ticket.reporter_id,
+                "ticket.restored",
+                ticket_params(ticket, spare_lent=spare_lent),
+            )
+            return ticket
+
+    async def _lend_spare(self, tx: Tx, ticket: Ticket, description: str) -> SpareLoan:
+        """Record a spare device lent; the original is due back in N working days (000 §2.1)."""
+        cal = tx.calendar(
+            "5x8" if "5x8" in tx.policy.calendars else ticket.service_hours, ticket.timezone
+        )
+        loan = SpareLoan(
+            ticket_id=ticket.id,
+            description=description[:300],
+            lent_at=tx.now,
+            due_back_at=cal.working_days_after(tx.now, tx.policy.loan_return_working_days),
+        )
+        tx.session.add(loan)
+        await tx.session.flush()
+        await tx.audit(
+            "spare_loan",
+            loan.id,
+            "spare.lent",
+            ticket_id=ticket.id,
+            due_back_at=loan.due_back_at.isoformat(),
+        )
+        return loan
+
+    async def resolve(self, ticket_id: int, *, actor_id: int, sheet: ServiceSheet) -> Ticket:
+        """The engineer files the service sheet; restore and resolve clocks stop."""
+        return await self._resolve(ticket_id, actor_id, sheet, remote=False)
+
+    async def resolve_remotely(
+        self, ticket_id: int, *, actor_id: int, sheet: ServiceSheet
+    ) -> Ticket:
+        """Fixed by phone or remote help without a visit (001); the arrival clock does not count."""
+        return await self._resolve(ticket_id, actor_id, sheet, remote=True)
+
+    async def _resolve(
+        self, ticket_id: int, actor_id: int, sheet: ServiceSheet, *, remote: bool
+    ) -> Ticket:
+        sheet.validate()
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            actor = await get_person(tx, actor_id)
+            _ensure_worker(actor, ticket)
+            _move(ticket, Action.RESOLVE_REMOTELY if remote else Action.RESOLVE)
+            ticket.resolved_at = tx.now
+            ticket.category = sheet.service_type
+            ticket.remote = remote
+            ticket.second_visit_at = sheet.second_visit_at
+            if ticket.assignee_id is None:
+                ticket.assignee_id = actor.id
+            if remote:
+                await deadlines.stop_clock(tx, ticket, ClockKind.ARRIVAL, cancelled=True)
+                await deadlines.stop_clock(tx, ticket, ClockKind.ACKNOWLEDGE)
+            if ticket.restored_at is None:
+                ticket.restored_at = tx.now
+            await deadlines.stop_all(tx, ticket, cancelled=False)
+            existing = await tx.session.scalar(
+                select(Resolution).where(Resolution.ticket_id == ticket.id)
+            )
+            if existing is not None:
+                await tx.session.delete(existing)  # a second visit files a fresh sheet
+                await tx.session.flush()
+            tx.session.add(
+                Resolution(
+                    ticket_id=ticket.id,
+                    engineer_id=actor.id,
+                    service_type=sheet.service_type,
+                    under_warranty=sheet.under_warranty,
+                    charged=sheet.charged,
+                    amount=sheet.amount,
+                    result=ServiceResult.FIXED_REMOTELY if remote else sheet.result,
+                    second_visit_at=sheet.second_visit_at,
+                    parts_replaced=sheet.parts_replaced,
+                    spare_lent=sheet.spare_lent,
+                    solution=sheet.solution,
+                    completed_at=tx.now,
+                )
+            )
+            if sheet.spare_lent and not await tx.session.scalar(
+                select(SpareLoan.id).where(SpareLoan.ticket_id == ticket.id)
+            ):
+                await self._lend_spare(tx, ticket, sheet.parts_replaced)
+            await scheduling.cancel_where(
+                tx, DueWork.ticket_id == ticket.id, DueWork.kind == PROGRESS
+            )
+            event = await tx.audit(
+                "ticket",
+                ticket.id,
+                "ticket.resolved",
+                remote=remote,
+                service_type=sheet.service_type.value,
+                result=sheet.result.value,
+                under_warranty=sheet.under_warranty,
+                charged=sheet.charged,
+                amount=str(sheet.amount) if sheet.amount is not None else None,
+                parts_replaced=sheet.parts_replaced,
+                spare_lent=sheet.spare_lent,
+                solution=sheet.solution,
+            )
+            await _notify(
+                tx,
+                event,
+                ticket.reporter_id,
+                "ticket.resolved",
+                ticket_params(
+                    ticket,
+                    engineer=actor.name,
+                    solution=sheet.solution[:300],
+                    remote=remote,
+                    cycle=ticket.cycle,
+                ),
+            )
+            return ticket
+
+    # --- reporter's verdict -----------------------------------------------------------------
+
+    async def confirm_fix(
+        self, ticket_id: int, *, actor_id: int, confirmed: bool, comment: str = ""
+    ) -> Ticket:
+        """The reporter confirms the fix, or rejects it and gets a second visit (001 流程说明)."""
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            _ensure_reporter(await get_person(tx, actor_id), ticket)
+            if ticket.status is not TicketStatus.RESOLVED:
+                raise Conflict(
+                    "ticket.not_resolved", ticket_id=ticket_id, status=ticket.status.value
+                )
+            if confirmed:
+                ticket.fix_confirmed = True
+                await tx.audit("ticket", ticket.id, "ticket.fix_confirmed")
+                if await self._rating(tx, ticket) is not None:
+                    await self._close(tx, ticket)
+                return ticket
+            ticket.fix_confirmed = False
+            event = await tx.audit(
+                "ticket", ticket.id, "ticket.fix_rejected", comment=comment[:MAX_NOTE]
+            )
+            await self._second_visit(tx, ticket, event, reason="fix_rejected")
+            return ticket
+
+    async def rate(
+        self,
+        ticket_id: int,
+        *,
+        actor_id: int,
+        score: int,
+        comment: str = "",
+        dimensions: dict[str, int] | None = None,
+    ) -> Ticket:
+        """Record the 1-5 satisfaction (000 §4); 1-2 brings a second visit and a manager alert."""
+        if score not in range(1, 6):
+            raise InvalidInput("rating.out_of_range", score=score)
+        dimensions = dimensions or {}
+        for name, value in dimensions.items():
+            if name not in FOLLOW_UP_DIMENSIONS or value not in range(1, 5):
+                raise InvalidInput("rating.bad_dimension", name=name)
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            _ensure_reporter(await get_person(tx, actor_id), ticket)
+            if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+                raise Conflict(
+                    "ticket.not_resolved", ticket_id=ticket_id, status=ticket.status.value
+                )
+            if await self._rating(tx, ticket) is not None:
+                raise Conflict("rating.already_given", ticket_id=ticket_id)
+            tx.session.add(
+                Rating(
+                    ticket_id=ticket.id,
+                    cycle=ticket.cycle,
+                    rater_id=actor_id,
+                    score=score,
+                    comment=comment[:MAX_NOTE],
+                    rated_at=tx.now,
+                    **{name: dimensions.get(name) for name in FOLLOW_UP_DIMENSIONS},
+                )
+            )
+            event = await tx.audit(
+                "ticket",
+                ticket.id,
+                "ticket.rated",
+                score=score,
+                dimensions=dimensions,
+                comment=comment[:MAX_NOTE],
+            )
+            if score <= 2:
+                await self._second_visit(tx, ticket, event, reason="low_score", score=score)
+            elif ticket.fix_confirmed and ticket.status is TicketStatus.RESOLVED:
+                await self._close(tx, ticket)
+            return ticket
+
+    async def set_follow_up(
+        self, ticket_id: int, *, actor_id: int, dimensions: dict[str, int]
+    ) -> None:
+        """The 回访 dimensions (quality, standard, progress, attitude), each 1-4."""
+        for name, value in dimensions.items():
+            if name not in FOLLOW_UP_DIMENSIONS or value not in range(1, 5):
+                raise InvalidInput("rating.bad_dimension", name=name)
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            rating = await tx.session.scalar(
+                select(Rating)
+                .where(Rating.ticket_id == ticket.id)
+                .order_by(Rating.cycle.desc())
+                .limit(1)
+            )
+            if rating is None:
+                raise Conflict("rating.missing", ticket_id=ticket_id)
+            for name, value in dimensions.items():
+                setattr(rating, name, value)
+            await tx.audit("ticket", ticket.id, "ticket.follow_up", dimensions=dimensions)
+
+    @staticmethod
+    async def _rating(tx: Tx, ticket: Ticket) -> Rating | None:
+        return await tx.session.scalar(
+            select(Rating).where(Rating.ticket_id == ticket.id, Rating.cycle == ticket.cycle)
+        )
+
+    async def _close(self, tx: Tx, ticket: Ticket) -> None:
+        _move(ticket, Action.CLOSE)
+        ticket.closed_at = tx.now
+        await tx.audit("ticket", ticket.id, "ticket.closed")
+
+    async def _second_visit(
+        self, tx: Tx, ticket: Ticket, event: AuditEvent, *, reason: str, **extra: Any
+    ) -> None:
+        """Reopen for a second visit: new cycle of clocks, same engineer, manager alerted."""
+        if ticket.status is TicketStatus.REOPENED:
+            return
+        _move(ticket, Action.REOPEN)
+        ticket.cycle += 1
+        ticket.fix_confirmed = None
+        ticket.resolved_at = None
+        ticket.closed_at = None
+        ticket.restored_at = None
+        ticket.arrived_at = None
+        ticket.acknowledged_at = None
+        ticket.departed_at = None
+        clocks = await deadlines.start_clocks(tx, ticket, deadlines.ALL_CLOCKS, tx.now)
+        ticket.promised_arrival_at = next(c.due_at for c in clocks if c.kind == ClockKind.ARRIVAL)
+        await _schedule_progress(tx, ticket, 1000 * ticket.cycle + 1, tx.now)
+        reopened = await tx.audit(
+            "ticket", ticket.id, "ticket.reopened", reason=reason, cycle=ticket.cycle, **extra
+        )
+        params = await _dispatch_params(tx, ticket)
+        params.update(reason=reason, **extra)
+        await _notify_role(
+            tx, reopened, Role.MANAGER, ticket.site_id, "manager.second_visit", params
+        )
+        engineer = await tx.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
+        if engineer is None or not engineer.active:
+            engineer = await least_loaded_engineer(tx, ticket.site_id)
+        if engineer is not None:
+            await _assign(tx, ticket, engineer, by="auto")
+        else:
+            await _notify_role(
+                tx, reopened, Role.DISPATCHER, ticket.site_id, "dispatch.unassigned", params
+            )
+        await _notify(
+            tx,
+            event,
+            ticket.reporter_id,
+            "ticket.second_visit",
+            ticket_params(ticket, reason=reason),
+        )
+
+    # --- dispatcher tools ---------------------------------------------------------------
+
+    async def set_severity(self, ticket_id: int, severity: int, *, actor_id: int) -> Ticket:
+        """A dispatcher triages the level; deadlines follow."""
+        if severity not in range(1, 5):
+            raise InvalidInput("severity.out_of_range", severity=severity)
+        async with self.core.transaction(actor_id) as tx:
+            actor = await get_person(tx, actor_id)
+            if actor.role not in WORKERS:
+                raise PermissionDenied(action="set_severity")
+            ticket = await _load_ticket(tx, ticket_id)
+            if ticket.status not in OPEN_STATUSES:
+                raise Conflict("ticket.closed", ticket_id=ticket_id)
+            if severity == ticket.severity:
+                return ticket
+            await deadlines.change_severity(tx, ticket, severity, reason="dispatcher")
+            return ticket
+
+    async def cancel(self, ticket_id: int, *, actor_id: int, reason: str = "") -> Ticket:
+        """Withdraw a report (by its reporter or a dispatcher); clocks stop and do not count."""
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            _ensure_reporter(await get_person(tx, actor_id), ticket)
+            _move(ticket, Action.CANCEL)
+            ticket.cancelled_at = tx.now
+            await deadlines.stop_all(tx, ticket, cancelled=True)
+            await scheduling.cancel_where(tx, DueWork.ticket_id == ticket.id)
+            event = await tx.audit(
+                "ticket", ticket.id, "ticket.cancelled", reason=reason[:MAX_NOTE]
+            )
+            if ticket.assignee_id is not None:
+                await _notify(
+                    tx, event, ticket.assignee_id, "dispatch.cancelled", ticket_params(ticket)
+                )
+            return ticket
+
+    # --- data-backup consent ----------------------------------------------------------------
+
+    async def request_backup_consent(
+        self, ticket_id: int, *, actor_id: int, operation: str = ""
+    ) -> BackupConsent:
+        """Ask the reporter to confirm the data backup before risky work (000 §2.2.1-3)."""
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            _ensure_worker(await get_person(tx, actor_id), ticket)
+            if ticket.status not in OPEN_STATUSES:
+                raise Conflict("ticket.closed", ticket_id=ticket_id)
+            consent = BackupConsent(
+                ticket_id=ticket.id,
+                operation=operation[:64],
+                requested_by_id=actor_id,
+                requested_at=tx.now,
+            )
+            tx.session.add(consent)
+            await tx.session.flush()
+            event = await tx.audit(
+                "ticket",
+                ticket.id,
+                "consent.requested",
+                consent_id=consent.id,
+                operation=operation[:64],
+            )
+            await _notify(
+                tx,
+                event,
+                ticket.reporter_id,
+                "consent.requested",
+                ticket_params(ticket, consent_id=consent.id, operation=operation[:64]),
+                priority=outbox.PRIORITY_PAGE,
+            )
+            return consent
+
+    async def answer_backup_consent(
+        self, consent_id: int, *, actor_id: int, confirmed: bool
+    ) -> BackupConsent:
+        """The reporter confirms (or refuses) the backup; who and when are recorded."""
+        async with self.core.transaction(actor_id) as tx:
+            consent = await tx.session.get(BackupConsent, consent_id, with_for_update=True)
+            if consent is None:
+                raise NotFound(entity="consent", id=consent_id)
+            ticket = await _load_ticket(tx, consent.ticket_id)
+            actor = await get_person(tx, actor_id)
+            if actor.id != ticket.reporter_id:
+                raise PermissionDenied(action="consent", ticket_id=ticket.id)
+            if consent.answered_at is not None:
+                raise Conflict("consent.already_answered", consent_id=consent_id)
+            consent.answered_at = tx.now
+            consent.answered_by_id = actor_id
+            consent.confirmed = confirmed
+            event = await tx.audit(
+                "ticket", ticket.id, "consent.answered", consent_id=consent_id, confirmed=confirmed
+            )
+            await _notify(
+                tx,
+                event,
+                consent.requested_by_id,
+                "consent.answered",
+                ticket_params(ticket, consent_id=consent_id, confirmed=confirmed),
+                priority=outbox.PRIORITY_PAGE,
+            )
+            return consent
+
+    # --- pages ------------------------------------------------------------------------------
+
+    async def acknowledge_page(self, page_id: int, *, actor_id: int) -> Page:
+        """The paged person says 'seen'; the page stops repeating."""
+        async with self.core.transaction(actor_id) as tx:
+            page = await tx.session.get(Page, page_id, with_for_update=True)
+            if page is None:
+                raise NotFound(entity="page", id=page_id)
+            if page.recipient_id != actor_id:
+                raise PermissionDenied(action="ack_page")
+            if page.acknowledged_at is not None:
+                raise Conflict("page.already_acknowledged", page_id=page_id)
+            page.acknowledged_at = tx.now
+            page.acknowledged_by_id = actor_id
+            await tx.audit("page", page.id, "page.acknowledged", ticket_id=page.ticket_id)
+            await scheduling.cancel_where(tx, DueWork.key.startswith(f"page-repeat:{page.id}:"))
+            return page
+
+    # --- reads ------------------------------------------------------------------------------
+
+    async def card(self, ticket_id: int) -> TicketCard:
+        """A ticket with names and clocks, for display."""
+        async with self.core.reading() as session:
+            ticket = await session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise NotFound(entity="ticket", id=ticket_id)
+            return (await _cards(session, [ticket]))[0]
+
+    async def open_for_reporter(self, person_id: int) -> list[TicketCard]:
+        """The reporter's open tickets, newest first."""
+        async with self.core.reading() as session:
+            tickets = (
+                await session.scalars(
+                    select(Ticket)
+                    .where(
+                        Ticket.reporter_id == person_id,
+                        Ticket.status.in_(OPEN_STATUSES | {TicketStatus.RESOLVED}),
+                    )
+                    .order_by(Ticket.id.desc())
+                    .limit(200)
+                )
+            ).all()
+            return await _cards(session, list(tickets))
+
+    async def queue_for(self, person_id: int) -> list[TicketCard]:
+        """Open tickets by nearest deadline: an engineer's own; a dispatcher's whole site."""
+        async with self.core.reading() as session:
+            person = await session.get(Person, person_id)
+            if person is None:
+                raise NotFound(entity="person", id=person_id)
+            query = select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
+            if person.role in WORKERS or person.role is Role.MANAGER:
+                if person.site_id is not None:
+                    query = query.where(Ticket.site_id == person.site_id)
+            else:
+                query = query.where(Ticket.assignee_id == person.id)
+            tickets = (await session.scalars(query.order_by(Ticket.id).limit(500))).all()
+            cards = await _cards(session, list(tickets))
+            far = datetime.max.replace(tzinfo=cards[0].reported_at.tzinfo) if cards else None
+            return sorted(cards, key=lambda c: (c.next_due or far, c.id))
+
+    async def engineers_for(self, ticket_id: int) -> list[Person]:
+        """Engineers a dispatcher may choose for a ticket."""
+        async with self.core.transaction() as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            return list(await people_with_role(tx, Role.ENGINEER, ticket.site_id))
+
+
+async def _cards(session: Any, tickets: list[Ticket]) -> list[TicketCard]:
+    """Build cards for several tickets with a handful of queries."""
+    if not tickets:
+        return []
+    ids = [t.id for t in tickets]
+    clocks: dict[int, list[SlaClock]] = {}
+    for clock in await session.scalars(select(SlaClock).where(SlaClock.ticket_id.in_(ids))):
+        clocks.setdefault(clock.ticket_id, []).append(clock)
+    person_ids = {t.reporter_id for t in tickets} | {
+        t.assignee_id for t in tickets if t.assignee_id
+    }
+    people = {
+        p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(person_ids)))
+    }
+    sites = {
+        s.id: s
+        for s in await session.scalars(
+            select(Site).where(Site.id.in_({t.site_id for t in tickets}))
+        )
+    }
+    asset_ids = {t.asset_id for t in tickets if t.asset_id}
+    assets = (
+        {a.id: a for a in await session.scalars(select(Asset).where(Asset.id.in_(asset_ids)))}
+        if asset_ids
+        else {}
+    )
+    cards = []
+    for t in tickets:
+        views = tuple(
+            ClockView(
+                kind=c.kind,
+                due_at=c.due_at,
+                stopped_at=c.stopped_at,
+                met=c.met,
+                paused=c.paused_since is not None,
+                cancelled=c.cancelled,
+                breached=c.breached_at is not None,
+            )
+            for c in sorted(
+                clocks.get(t.id, []), key=lambda c: deadlines.ALL_CLOCKS.index(ClockKind(c.kind))
+            )
+            if c.cycle == t.cycle
+        )
+        asset = assets.get(t.asset_id) if t.asset_id else None
+        assignee = people.get(t.assignee_id) if t.assignee_id else None
+        cards.append(
+            TicketCard(
+                id=t.id,
+                status=t.status,
+                severity=t.severity,
+                symptom=t.symptom,
+                impact=t.impact,
+                reported_at=t.reported_at,
+                site_name=sites[t.site_id].name,
+                location=t.location,
+                asset_tag=asset.tag if asset else None,
+                asset_kind=asset.kind if asset else t.asset_kind,
+                reporter_id=t.reporter_id,
+                reporter_name=people[t.reporter_id].name,
+                contact_phone=t.contact_phone,
+                assignee_id=t.assignee_id,
+                assignee_name=assignee.name if assignee else None,
+                promised_arrival_at=t.promised_arrival_at,
+                timezone=t.timezone,
+                cycle=t.cycle,
+                repeat_of_id=t.repeat_of_id,
+                remote=t.remote,
+                clocks=views,
+            )
+        )
+    return cards
+
+
+async def fire_progress(tx: Tx, work: DueWork) -> None:
+    """Hourly progress to the reporter while a ticket stays open (002 热线服务规范)."""
+    assert work.ticket_id is not None
+    ticket = await _load_ticket(tx, work.ticket_id)
+    if ticket.status not in OPEN_STATUSES or ticket.status is TicketStatus.RESOLVED:
+        return
+    number = int(work.payload.get("n", 1))
+    card_params = ticket_params(
+        ticket,
+        hours_open=round((tx.now - ticket.reported_at).total_seconds() / 3600, 1),
+        promised_arrival_at=ticket.promised_arrival_at.isoformat()
+        if ticket.promised_arrival_at
+        else None,
+        n=number,
+    )
+    await outbox.enqueue(
+        tx,
+        key=f"{work.key}:{ticket.reporter_id}",
+        code="ticket.progress",
+        recipient_id=ticket.reporter_id,
+        params=card_params,
+        ticket_id=ticket.id,
+    )
+    # After downtime, do not replay every missed hour: one message now, the next an interval on.
+    cal = tx.calendar(ticket.service_hours, ticket.timezone)
+    following = cal.add(work.due_at or tx.now, tx.policy.progress_interval)
+    await _schedule_progress(
+        tx, ticket, number + 1, work.due_at if following > tx.now and work.due_at else tx.now
+    )

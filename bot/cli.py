@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import sys
+import contextlib
+from typing import Any
 
 import typer
 
@@ -61,39 +62,135 @@ def audit_verify(database_url: str | None = DatabaseOption) -> None:
     raise typer.Exit(asyncio.run(_verify()))
 
 
-@app.command("run")
-def run(database_url: str | None = DatabaseOption) -> None:
-    """Migrate the database and run the SLA engine (due-work runner) until interrupted."""
-    import logging
+RUNTIME_HELP = "aiogram (default) or ptb; both behave the same"
 
-    from core.clock import SystemClock
-    from core.context import Core
-    from core.db import Database
-    from core.migrate import upgrade
-    from core.services import Helpdesk
-    from core.sla.policy import load_policy
+
+@app.command("run")
+def run(
+    runtime: str | None = typer.Option(None, "--runtime", "-r", help=RUNTIME_HELP),
+    webhook: str | None = typer.Option(
+        None, "--webhook", help="public HTTPS URL for Telegram's webhook (default: long polling)"
+    ),
+    webhook_secret: str | None = typer.Option(
+        None, "--webhook-secret", help="secret Telegram sends back with every update"
+    ),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Run the bot: Telegram updates, the SLA engine and the outbox sender, until interrupted.
+
+    Without FAULTDESK_BOT_TOKEN this runs the offline demo against the local emulator.
+    """
+    from bot.runtimes import RUNTIMES
+
+    overrides: dict[str, Any] = {
+        "runtime": runtime,
+        "webhook_url": webhook,
+        "webhook_secret": webhook_secret,
+        "database_url": database_url,
+    }
+    settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
+    if settings.runtime not in RUNTIMES:
+        typer.echo(
+            f"unknown runtime {settings.runtime!r}; use one of: {', '.join(RUNTIMES)}", err=True
+        )
+        raise typer.Exit(2)
+    if not settings.bot_token:
+        raise typer.Exit(_run_demo(settings.runtime))
+    _configure_logging()
+    raise typer.Exit(asyncio.run(_serve_reporting(settings)))
+
+
+def _configure_logging() -> None:
+    import logging
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = Settings()
-    url = _url(database_url)
-    upgrade(url)
-    policy = load_policy(settings.policy_file)
+    # One line per HTTP request and per update is noise at INFO.
+    for noisy in ("httpx", "aiogram.event", "telegram.ext", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    async def _serve() -> None:
-        helpdesk = Helpdesk(Core(Database(url), SystemClock(), policy))
-        stop = asyncio.Event()
-        try:
-            await helpdesk.runner().run(stop)
-        finally:
-            await helpdesk.core.db.dispose()
 
-    typer.echo(f"faultdesk: database {url}; SLA engine running (Ctrl-C stops)")
+def _run_demo(runtime: str, speed: float | None = None, *, keep_database: bool = False) -> int:
+    """The offline demo (bot.sandbox.demo), imported only when it is wanted; its exit code."""
+    from bot.sandbox import demo
+
+    return demo.main(
+        runtime=runtime,
+        speed=demo.DEFAULT_SPEED if speed is None else speed,
+        keep_database=keep_database,
+    )
+
+
+@app.command("demo")
+def demo_command(
+    runtime: str = typer.Option("aiogram", "--runtime", "-r", help=RUNTIME_HELP),
+    speed: float = typer.Option(
+        600.0, "--speed", min=1.0, help="demo seconds per real second (idle stretches are skipped)"
+    ),
+    keep_database: bool = typer.Option(
+        False,
+        "--keep-database",
+        help="write ./faultdesk-demo.sqlite3 (recreated each run) instead of a temporary file",
+    ),
+) -> None:
+    """Play a working day offline: a local Telegram emulator, simulated people, the real bot.
+
+    Prints every person's chat and a summary; exit code 0 when all went as expected.
+    """
+    from bot.runtimes import RUNTIMES
+
+    if runtime not in RUNTIMES:
+        typer.echo(f"unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(_run_demo(runtime, speed, keep_database=keep_database))
+
+
+async def _serve_reporting(settings: Settings) -> int:
+    """`serve`, with start-up problems as one clear line and an exit code."""
+    from bot.runtimes import StartupError
+    from core.sla.policy import PolicyError
+
     try:
-        asyncio.run(_serve())
-    except KeyboardInterrupt:
-        typer.echo("stopped")
+        await serve(settings)
+    except PolicyError as error:
+        typer.echo(f"faultdesk: the SLA policy is not valid:\n{error}", err=True)
+        return 2
+    except StartupError as error:
+        typer.echo(f"faultdesk: cannot start: {error}", err=True)
+        return 1
+    return 0
+
+
+async def serve(settings: Settings, *, runtime: str | None = None) -> None:
+    """Build and start the application, run until SIGINT/SIGTERM (or a worker dies), stop cleanly."""
+    import signal
+
+    from bot.app import build_application
+
+    application = build_application(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Not possible off the main thread or on Windows; Ctrl-C then ends asyncio.run.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        await application.start(runtime)
+        typer.echo(
+            f"faultdesk: @{application.bot.bot_username} running on"
+            f" {runtime or settings.runtime}; database {settings.database_url} (Ctrl-C stops)"
+        )
+        stopper = asyncio.ensure_future(stop.wait())
+        failure = asyncio.ensure_future(application.wait_failed())
+        await asyncio.wait({stopper, failure}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        failure.cancel()
+    finally:
+        await application.stop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    typer.echo("faultdesk: stopped")
 
 
 def main() -> None:
@@ -102,4 +199,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

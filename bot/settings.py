@@ -15,10 +15,12 @@ class Settings(BaseSettings):
     database_url: str = default_url()
     bot_token: str = ""
     policy_file: str | None = None
-    runtime: str = "aiogram"
-    webhook_url: str | None = None
-    webhook_secret: str | None = None
-    webhook_listen: str = "0.0.0.0:8080"
+    runtime: str = "aiogram"  # or "ptb"
+    webhook_url: str | None = None  # public https URL; unset: long polling
+    webhook_secret: str | None = None  # unset: derived from the token, alike on every instance
+    webhook_listen: str = "0.0.0.0:8080"  # where the webhook server binds (host:port)
+    polling_timeout: int = 30  # seconds one getUpdates long poll may wait
+    shutdown_grace: float = 30.0  # seconds in-flight updates get to finish at shutdown
     api_base_url: str | None = None  # another Bot API server (e.g. the sandbox emulator)
     default_language: str = "zh_CN"
     admin_telegram_ids: str = ""  # comma-separated; these users are admins on first /start

@@ -90,6 +90,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {  # noqa: RUF012 - read by SQLAlchemy at class creation
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(),
+        list[str]: JSON(),
         date: Date(),
     }
 
@@ -380,6 +381,125 @@ class Complaint(Base):
     accepted: Mapped[bool | None] = mapped_column(Boolean)  # accepted complaints cost 20 points
 
 
+# --- inspections, surveys, reports -----------------------------------------------------------
+
+
+class InspectionPlan(Base):
+    """Planned maintenance: e.g. semiannual desktop health checks (002, 003 §2.4) or monthly
+    meeting-room rounds done before the 10th (004)."""
+
+    __tablename__ = "inspection_plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(48), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cadence: Mapped[str] = mapped_column(String(16))  # "semiannual" | "monthly"
+    due_day: Mapped[int | None] = mapped_column(Integer)  # monthly: done before this day
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    engineer_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    asset_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notice_working_days: Mapped[int] = mapped_column(Integer, default=15)
+    report_working_days: Mapped[int] = mapped_column(Integer, default=3)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Inspection(Base):
+    """One round of a plan in one period ("2026-H1", "2026-03")."""
+
+    __tablename__ = "inspection"
+    __table_args__ = (UniqueConstraint("plan_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("inspection_plan.id"))
+    period: Mapped[str] = mapped_column(String(16))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    engineer_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    starts_on: Mapped[datetime]  # the window opens
+    due_at: Mapped[datetime]  # done by
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    announced_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    report_due_at: Mapped[datetime | None]
+    reported_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+
+
+class InspectionItem(Base):
+    """The checklist result for one device in one inspection."""
+
+    __tablename__ = "inspection_item"
+    __table_args__ = (UniqueConstraint("inspection_id", "asset_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id"), index=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("asset.id"))
+    outcome: Mapped[str] = mapped_column(String(16))  # "ok" | "fault" | "skipped"
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    consumables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    checked_at: Mapped[datetime]
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+
+
+class SurveyRound(Base):
+    """The semiannual satisfaction survey of all departments (000 §4: 30 % of the score)."""
+
+    __tablename__ = "survey_round"
+    __table_args__ = (UniqueConstraint("period", "site_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(16))  # "2026-H2"
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
+    opened_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+
+
+class SurveyResponse(Base):
+    """One department member's answer to a survey round."""
+
+    __tablename__ = "survey_response"
+    __table_args__ = (UniqueConstraint("round_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("survey_round.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime]
+
+
+class ReportRun(Base):
+    """A periodic report as posted, with its figures frozen (key e.g. monthly-summary:2026-11)."""
+
+    __tablename__ = "report_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
+    created_at: Mapped[datetime]
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class FalseReport(Base):
+    """A finding that a record was false (a part claimed replaced but not, a late repair
+    reported on time): each costs 10 % of the quarter's payment (000 §4)."""
+
+    __tablename__ = "false_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # "part_not_replaced" | "late_reported_on_time" | "other"
+    note: Mapped[str] = mapped_column(Text, default="")
+    found_at: Mapped[datetime]
+    found_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+
 # --- timers, pages, outbox, audit ----------------------------------------------------------
 
 
@@ -505,3 +625,5 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     received_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]  # set while a handler works on it
+    done_at: Mapped[datetime | None]

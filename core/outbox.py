@@ -1,20 +1,36 @@
-"""Outbox rows: messages to people, written in the transaction that causes them."""
+"""Outbox rows: messages to people, written in the transaction that causes them.
+
+A row is pending until a sender claims it with a lease, sends it and marks it sent; a
+transient failure puts it back with a later `available_at`, a permanent one marks it
+failed and tells every active admin (one alert per failed row). Leases can be extended
+while a row waits for its turn under the rate limits, and handed back unsent when a
+sender stops, so a restart never waits for a lease to run out.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.context import Tx
-from core.models import OutboxMessage
+from core.context import Core, Tx
+from core.enums import OutboxStatus, Role
+from core.models import OutboxMessage, Person
+from core.people import people_with_role
 
 PRIORITY_PAGE = 1
 PRIORITY_NOTICE = 5
 PRIORITY_REPORT = 8
+
+# Sent to every active admin when a row fails for good.
+DELIVERY_FAILED = "admin.delivery_failed"
+# Where a multi-part row (text, then attachments) records how many parts went out.
+PARTS_SENT = "_parts_sent"
 
 
 async def enqueue(
@@ -64,3 +80,283 @@ async def pending_for(tx: Tx, recipient_id: int) -> list[OutboxMessage]:
         .order_by(OutboxMessage.id)
     )
     return list(rows)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed outbox row, detached from the session."""
+
+    id: int
+    key: str
+    code: str
+    recipient_id: int | None
+    chat_id: int | None
+    params: dict[str, Any]
+    ticket_id: int | None
+    page_id: int | None
+    attempts: int
+    priority: int = PRIORITY_NOTICE
+    parts_sent: int = 0  # parts of a multi-part message already delivered
+
+
+async def claim(core: Core, *, owner: str, limit: int, lease: timedelta) -> list[Delivery]:
+    """Lease up to `limit` deliverable rows to `owner`, most urgent first."""
+    async with core.transaction() as tx:
+        now = tx.now
+        ready = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.available_at <= now,
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+            )
+            .order_by(OutboxMessage.priority, OutboxMessage.available_at, OutboxMessage.id)
+            .limit(limit)
+        )
+        if tx.dialect == "postgresql":
+            ready = ready.with_for_update(skip_locked=True)
+        result = await tx.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ready.scalar_subquery()))
+            .values(lease_owner=owner, lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+            .returning(
+                OutboxMessage.id,
+                OutboxMessage.key,
+                OutboxMessage.code,
+                OutboxMessage.recipient_id,
+                OutboxMessage.chat_id,
+                OutboxMessage.params,
+                OutboxMessage.ticket_id,
+                OutboxMessage.page_id,
+                OutboxMessage.attempts,
+                OutboxMessage.priority,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        rows = sorted(result.all(), key=lambda row: (row.priority, row.id))
+        deliveries = []
+        for row in rows:
+            params = dict(row.params)
+            parts_sent = int(params.pop(PARTS_SENT, 0))
+            deliveries.append(
+                Delivery(
+                    id=row.id,
+                    key=row.key,
+                    code=row.code,
+                    recipient_id=row.recipient_id,
+                    chat_id=row.chat_id,
+                    params=params,
+                    ticket_id=row.ticket_id,
+                    page_id=row.page_id,
+                    attempts=row.attempts,
+                    priority=row.priority,
+                    parts_sent=parts_sent,
+                )
+            )
+        return deliveries
+
+
+def _held_by(delivery_id: int, owner: str) -> Any:
+    return (OutboxMessage.id == delivery_id) & (OutboxMessage.lease_owner == owner)
+
+
+async def mark_sent(core: Core, delivery_id: int, *, owner: str, message_id: int | None) -> bool:
+    """Record a successful send; False if our lease was lost meanwhile."""
+    async with core.transaction() as tx:
+        result = await tx.session.execute(
+            update(OutboxMessage)
+            .where(_held_by(delivery_id, owner))
+            .values(
+                status=OutboxStatus.SENT,
+                sent_at=tx.now,
+                message_id=message_id,
+                lease_owner=None,
+                lease_until=None,
+                last_error=None,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+async def _record_parts(tx: Tx, delivery_id: int, owner: str, parts_sent: int) -> None:
+    params = await tx.session.scalar(
+        select(OutboxMessage.params).where(_held_by(delivery_id, owner))
+    )
+    if params is None or int(params.get(PARTS_SENT, 0)) >= parts_sent:
+        return
+    await tx.session.execute(
+        update(OutboxMessage)
+        .where(_held_by(delivery_id, owner))
+        .values(params={**params, PARTS_SENT: parts_sent})
+    )
+
+
+async def mark_retry(
+    core: Core,
+    delivery_id: int,
+    *,
+    owner: str,
+    after: timedelta,
+    error: str,
+    parts_sent: int = 0,
+) -> datetime | None:
+    """Put a row back to be tried again after `after`; when it will be due, or None if
+    our lease was lost."""
+    async with core.transaction() as tx:
+        if parts_sent:
+            await _record_parts(tx, delivery_id, owner, parts_sent)
+        due = tx.now + after
+        result = await tx.session.execute(
+            update(OutboxMessage)
+            .where(_held_by(delivery_id, owner))
+            .values(
+                available_at=due,
+                lease_owner=None,
+                lease_until=None,
+                last_error=error[:2000],
+            )
+        )
+        return due if getattr(result, "rowcount", 0) else None
+
+
+async def mark_failed(core: Core, delivery_id: int, *, owner: str, error: str) -> bool:
+    """Give up on a row for good (bot blocked, chat gone, unrenderable) and alert the admins.
+
+    Every active admin gets a `DELIVERY_FAILED` message keyed by the failed row, so
+    the alert is queued once however often this is called; alerts that fail
+    themselves raise no further alerts. False if our lease was lost meanwhile.
+    """
+    async with core.transaction() as tx:
+        failed = (
+            await tx.session.execute(
+                update(OutboxMessage)
+                .where(_held_by(delivery_id, owner))
+                .values(
+                    status=OutboxStatus.FAILED,
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error=error[:2000],
+                )
+                .returning(
+                    OutboxMessage.code,
+                    OutboxMessage.recipient_id,
+                    OutboxMessage.chat_id,
+                    OutboxMessage.ticket_id,
+                )
+            )
+        ).one_or_none()
+        if failed is None:
+            return False
+        await tx.audit("outbox", delivery_id, "outbox.failed", error=error[:500])
+        if failed.code != DELIVERY_FAILED:
+            await _alert_admins(tx, delivery_id, failed, error)
+        return True
+
+
+async def _alert_admins(tx: Tx, delivery_id: int, failed: Any, error: str) -> None:
+    recipient = (
+        await tx.session.get(Person, failed.recipient_id)
+        if failed.recipient_id is not None
+        else None
+    )
+    params = {
+        "failed_id": delivery_id,
+        "code": failed.code,
+        "recipient_id": failed.recipient_id,
+        "recipient_name": recipient.name if recipient is not None else None,
+        "chat_id": failed.chat_id
+        if failed.chat_id is not None
+        else getattr(recipient, "chat_id", None),
+        "ticket_id": failed.ticket_id,
+        "error": error[:300],
+    }
+    for admin in await people_with_role(tx, Role.ADMIN, None):
+        await enqueue(
+            tx,
+            key=f"delivery-failed:{delivery_id}:{admin.id}",
+            code=DELIVERY_FAILED,
+            recipient_id=admin.id,
+            params=params,
+            ticket_id=failed.ticket_id,
+        )
+
+
+async def extend_leases(
+    core: Core, delivery_ids: Collection[int], *, owner: str, lease: timedelta
+) -> set[int]:
+    """Renew our leases on rows still waiting to be sent; returns the ids still ours."""
+    if not delivery_ids:
+        return set()
+    async with core.transaction() as tx:
+        result = await tx.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(list(delivery_ids)),
+                OutboxMessage.lease_owner == owner,
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(lease_until=tx.now + lease)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(result.scalars().all())
+
+
+async def release(
+    core: Core,
+    progress: Mapping[int, int],
+    *,
+    owner: str,
+    at: datetime | None = None,
+) -> int:
+    """Hand rows back unsent, deliverable again `at` (at once by default).
+
+    For a sender that stops, or rows of a chat held back behind one that was put back
+    (given its due time, they are claimed together and go out in order). The claim is
+    not counted as an attempt; `progress` maps each row to the parts already sent.
+    """
+    if not progress:
+        return 0
+    async with core.transaction() as tx:
+        for delivery_id, parts_sent in progress.items():
+            if parts_sent:
+                await _record_parts(tx, delivery_id, owner, parts_sent)
+        result = await tx.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(list(progress)),
+                OutboxMessage.lease_owner == owner,
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(
+                available_at=at or tx.now,
+                lease_owner=None,
+                lease_until=None,
+                attempts=OutboxMessage.attempts - 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def next_available(core: Core) -> datetime | None:
+    """When the earliest pending row becomes deliverable (or another sender's lease on it
+    runs out)."""
+    async with core.reading() as session:
+        now = core.clock.now()
+        rows = (
+            await session.execute(
+                select(OutboxMessage.available_at, OutboxMessage.lease_until)
+                .where(OutboxMessage.status == OutboxStatus.PENDING)
+                .order_by(OutboxMessage.available_at)
+                .limit(64)
+            )
+        ).all()
+    candidates: list[datetime] = []
+    for available_at, lease_until in rows:
+        if lease_until is not None and lease_until > now:
+            candidates.append(max(available_at, lease_until))
+        else:
+            candidates.append(available_at)
+            break  # rows are in availability order: nothing later is earlier
+    return min(candidates) if candidates else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select
@@ -66,6 +67,33 @@ async def least_loaded_engineer(tx: Tx, site_id: int, exclude: Sequence[int] = (
 def new_invite_code() -> str:
     """An unguessable code that fits a /start deep-link payload (<= 64 chars, [A-Za-z0-9_-])."""
     return secrets.token_urlsafe(12)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A registered person as the chat layer needs them."""
+
+    id: int
+    name: str
+    role: Role
+    site_id: int | None
+    site_name: str | None
+    department_id: int | None
+    timezone: str
+    language: str | None
+    phone: str | None
+    chat_id: int | None
+
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class Place:
+    """A site or department by id and name, for pickers."""
+
+    id: int
+    name: str
 
 
 class PeopleService:
@@ -273,6 +301,54 @@ class PeopleService:
                     Person.telegram_user_id == telegram_user_id, Person.active.is_(True)
                 )
             )
+
+    async def profile_by_telegram(self, telegram_user_id: int) -> Profile | None:
+        """The registered person behind a Telegram account, with their site's zone."""
+        async with self.core.reading() as session:
+            row = (
+                await session.execute(
+                    select(Person, Site)
+                    .outerjoin(Site, Site.id == Person.site_id)
+                    .where(Person.telegram_user_id == telegram_user_id, Person.active.is_(True))
+                )
+            ).first()
+            if row is None:
+                return None
+            person, site = row
+            return Profile(
+                id=person.id,
+                name=person.name,
+                role=person.role,
+                site_id=person.site_id,
+                site_name=site.name if site else None,
+                department_id=person.department_id,
+                timezone=person.timezone or (site.timezone if site else DEFAULT_TIMEZONE),
+                language=person.language,
+                phone=person.phone,
+                chat_id=person.chat_id,
+            )
+
+    async def sites(self) -> list[Place]:
+        """Every site, by name."""
+        async with self.core.reading() as session:
+            rows = await session.execute(select(Site.id, Site.name).order_by(Site.name, Site.id))
+            return [Place(row.id, row.name) for row in rows]
+
+    async def departments(self, site_id: int) -> list[Place]:
+        """The departments of a site, by name."""
+        async with self.core.reading() as session:
+            rows = await session.execute(
+                select(Department.id, Department.name)
+                .where(Department.site_id == site_id)
+                .order_by(Department.name, Department.id)
+            )
+            return [Place(row.id, row.name) for row in rows]
+
+    async def site_name(self, site_id: int) -> str | None:
+        """A site's name, None if unknown."""
+        async with self.core.reading() as session:
+            site = await session.get(Site, site_id)
+            return site.name if site else None
 
     async def get(self, person_id: int) -> Person:
         """Load a person (read-only)."""

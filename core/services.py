@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from core import inspections, reminders
 from core.assets import AssetService
+from core.complaints import ComplaintService
 from core.context import Core
+from core.pages import PAGE_REPEAT, fire_page_repeat
 from core.people import PeopleService
 from core.scheduling import DueWorkRunner, Handler
 from core.sla.deadlines import ESCALATION
@@ -19,10 +22,18 @@ class Helpdesk:
         self.people = PeopleService(core)
         self.assets = AssetService(core)
         self.tickets = TicketService(core)
+        self.complaints = ComplaintService(core)
+        self.inspections = inspections.InspectionService(core, self.tickets)
 
     def due_work_handlers(self) -> dict[str, Handler]:
         """What the runner calls for each kind of due work."""
-        return {ESCALATION: fire_escalation, PROGRESS: fire_progress}
+        return {
+            ESCALATION: fire_escalation,
+            PROGRESS: fire_progress,
+            PAGE_REPEAT: fire_page_repeat,
+            **inspections.HANDLERS,
+            **reminders.HANDLERS,
+        }
 
     def runner(self, *, owner: str | None = None, max_idle: float = 5.0) -> DueWorkRunner:
         """A due-work runner over this helpdesk's handlers."""

@@ -27,13 +27,14 @@ from core.enums import (
     ServiceType,
     TicketStatus,
 )
-from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.errors import Conflict, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from core.lifecycle import Action, next_status
 from core.models import (
     Asset,
     AuditEvent,
     BackupConsent,
     DueWork,
+    OutboxMessage,
     Page,
     Pause,
     Person,
@@ -107,6 +108,28 @@ class ClockView:
 
 
 @dataclass(frozen=True)
+class ConsentView:
+    """A data-backup request and its answer, as people see it."""
+
+    operation: str
+    requested_at: datetime
+    answered_at: datetime | None
+    confirmed: bool | None
+
+
+@dataclass(frozen=True)
+class PageNotice:
+    """An escalation page and the message that carried it (to show it again, acknowledged)."""
+
+    page_id: int
+    ticket_id: int
+    recipient_id: int
+    code: str
+    params: dict[str, Any]
+    acknowledged_at: datetime | None
+
+
+@dataclass(frozen=True)
 class TicketCard:
     """A ticket with what a chat message about it needs."""
 
@@ -131,6 +154,10 @@ class TicketCard:
     repeat_of_id: int | None
     remote: bool
     clocks: tuple[ClockView, ...] = field(default_factory=tuple)
+    site_address: str = ""
+    brand_model: str = ""
+    spare_due_back_at: datetime | None = None  # the open spare-device loan, if any
+    consent: ConsentView | None = None  # the latest data-backup request
 
     def clock(self, kind: str) -> ClockView | None:
         """The view of one clock, if started."""
@@ -168,7 +195,12 @@ async def _load_ticket(tx: Tx, ticket_id: int) -> Ticket:
 def _move(ticket: Ticket, action: Action) -> TicketStatus:
     """Apply a transition from the table; returns the previous status."""
     previous = ticket.status
-    ticket.status = next_status(previous, action, paused_from=ticket.paused_from)
+    try:
+        ticket.status = next_status(previous, action, paused_from=ticket.paused_from)
+    except IllegalTransition as error:
+        raise IllegalTransition(
+            action=action.value, status=previous.value, ticket_id=ticket.id
+        ) from error
     return previous
 
 
@@ -1047,6 +1079,27 @@ class TicketService:
             far = datetime.max.replace(tzinfo=cards[0].reported_at.tzinfo) if cards else None
             return sorted(cards, key=lambda c: (c.next_due or far, c.id))
 
+    async def page_notice(self, page_id: int) -> PageNotice:
+        """A page with the code and parameters of the first message that carried it."""
+        async with self.core.reading() as session:
+            page = await session.get(Page, page_id)
+            if page is None:
+                raise NotFound(entity="page", id=page_id)
+            message = await session.scalar(
+                select(OutboxMessage)
+                .where(OutboxMessage.page_id == page_id)
+                .order_by(OutboxMessage.id)
+                .limit(1)
+            )
+            return PageNotice(
+                page_id=page.id,
+                ticket_id=page.ticket_id,
+                recipient_id=page.recipient_id,
+                code=message.code if message else "",
+                params=dict(message.params) if message else {},
+                acknowledged_at=page.acknowledged_at,
+            )
+
     async def engineers_for(self, ticket_id: int) -> list[Person]:
         """Engineers a dispatcher may choose for a ticket."""
         async with self.core.transaction() as tx:
@@ -1080,8 +1133,22 @@ async def _cards(session: Any, tickets: list[Ticket]) -> list[TicketCard]:
         if asset_ids
         else {}
     )
+    loans: dict[int, SpareLoan] = {}
+    for loan in await session.scalars(
+        select(SpareLoan)
+        .where(SpareLoan.ticket_id.in_(ids), SpareLoan.returned_at.is_(None))
+        .order_by(SpareLoan.id)
+    ):
+        loans[loan.ticket_id] = loan  # the newest open loan wins
+    consents: dict[int, BackupConsent] = {}
+    for consent in await session.scalars(
+        select(BackupConsent).where(BackupConsent.ticket_id.in_(ids)).order_by(BackupConsent.id)
+    ):
+        consents[consent.ticket_id] = consent  # the newest request wins
     cards = []
     for t in tickets:
+        loan = loans.get(t.id)
+        consent = consents.get(t.id)
         views = tuple(
             ClockView(
                 kind=c.kind,
@@ -1122,6 +1189,17 @@ async def _cards(session: Any, tickets: list[Ticket]) -> list[TicketCard]:
                 repeat_of_id=t.repeat_of_id,
                 remote=t.remote,
                 clocks=views,
+                site_address=sites[t.site_id].address,
+                brand_model=f"{asset.brand} {asset.model}".strip() if asset else "",
+                spare_due_back_at=loan.due_back_at if loan else None,
+                consent=ConsentView(
+                    operation=consent.operation,
+                    requested_at=consent.requested_at,
+                    answered_at=consent.answered_at,
+                    confirmed=consent.confirmed,
+                )
+                if consent
+                else None,
             )
         )
     return cards

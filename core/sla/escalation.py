@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core import outbox
+from core import outbox, pages
 from core.context import Tx
 from core.enums import Role
 from core.models import DueWork, Page, Person, SlaClock, Ticket
@@ -109,6 +109,7 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
             tx.session.add(page)
             await tx.session.flush()
             page_id = page.id
+            await pages.schedule_repeat(tx, page, 1)  # repeats until acknowledged
         code = PAGE_CODES.get(
             level, "sla.reminder" if level == "reminder" else "sla.reporter_notice"
         )

@@ -60,6 +60,8 @@ def upgrade() -> None:
         "processed_update",
         sa.Column("update_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("received_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("lease_until", core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_at", core.models.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("update_id", name=op.f("pk_processed_update")),
     )
     op.create_table(
@@ -82,6 +84,32 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["site_id"], ["site.id"], name=op.f("fk_department_site_id_site")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_department")),
         sa.UniqueConstraint("site_id", "name", name=op.f("uq_department_site_id")),
+    )
+    op.create_table(
+        "report_run",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("period", sa.String(length=16), nullable=False),
+        sa.Column("site_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("figures", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(["site_id"], ["site.id"], name=op.f("fk_report_run_site_id_site")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_report_run")),
+        sa.UniqueConstraint("key", name=op.f("uq_report_run_key")),
+    )
+    op.create_table(
+        "survey_round",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=16), nullable=False),
+        sa.Column("site_id", sa.Integer(), nullable=True),
+        sa.Column("opened_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closes_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["site.id"], name=op.f("fk_survey_round_site_id_site")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_round")),
+        sa.UniqueConstraint("period", "site_id", name=op.f("uq_survey_round_period")),
     )
     op.create_table(
         "person",
@@ -172,6 +200,29 @@ def upgrade() -> None:
         sa.UniqueConstraint("tag", name=op.f("uq_asset_tag")),
     )
     op.create_table(
+        "inspection_plan",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=48), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("cadence", sa.String(length=16), nullable=False),
+        sa.Column("due_day", sa.Integer(), nullable=True),
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("engineer_id", sa.Integer(), nullable=True),
+        sa.Column("asset_kinds", sa.JSON(), nullable=False),
+        sa.Column("notice_working_days", sa.Integer(), nullable=False),
+        sa.Column("report_working_days", sa.Integer(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["engineer_id"], ["person.id"], name=op.f("fk_inspection_plan_engineer_id_person")
+        ),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["site.id"], name=op.f("fk_inspection_plan_site_id_site")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection_plan")),
+        sa.UniqueConstraint("code", name=op.f("uq_inspection_plan_code")),
+    )
+    op.create_table(
         "invite",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=48), nullable=False),
@@ -205,6 +256,58 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["site_id"], ["site.id"], name=op.f("fk_invite_site_id_site")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invite")),
         sa.UniqueConstraint("code", name=op.f("uq_invite_code")),
+    )
+    op.create_table(
+        "survey_response",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("round_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=True),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("answered_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["department_id"],
+            ["department.id"],
+            name=op.f("fk_survey_response_department_id_department"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_survey_response_person_id_person")
+        ),
+        sa.ForeignKeyConstraint(
+            ["round_id"], ["survey_round.id"], name=op.f("fk_survey_response_round_id_survey_round")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_response")),
+        sa.UniqueConstraint("round_id", "person_id", name=op.f("uq_survey_response_round_id")),
+    )
+    with op.batch_alter_table("survey_response", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_survey_response_round_id"), ["round_id"], unique=False)
+
+    op.create_table(
+        "inspection",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("plan_id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=16), nullable=False),
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("engineer_id", sa.Integer(), nullable=True),
+        sa.Column("starts_on", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("announced_at", core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("completed_at", core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("report_due_at", core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reported_at", core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("escalated_at", core.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["engineer_id"], ["person.id"], name=op.f("fk_inspection_engineer_id_person")
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"], ["inspection_plan.id"], name=op.f("fk_inspection_plan_id_inspection_plan")
+        ),
+        sa.ForeignKeyConstraint(["site_id"], ["site.id"], name=op.f("fk_inspection_site_id_site")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection")),
+        sa.UniqueConstraint("plan_id", "period", name=op.f("uq_inspection_plan_id")),
     )
     op.create_table(
         "ticket",
@@ -443,6 +546,58 @@ def upgrade() -> None:
     with op.batch_alter_table("due_work", schema=None) as batch_op:
         batch_op.create_index("ix_due_work_pending", ["status", "due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_due_work_ticket_id"), ["ticket_id"], unique=False)
+
+    op.create_table(
+        "false_report",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("found_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("found_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["found_by_id"], ["person.id"], name=op.f("fk_false_report_found_by_id_person")
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["ticket.id"], name=op.f("fk_false_report_ticket_id_ticket")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_false_report")),
+    )
+    op.create_table(
+        "inspection_item",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("inspection_id", sa.Integer(), nullable=False),
+        sa.Column("asset_id", sa.Integer(), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("answers", sa.JSON(), nullable=False),
+        sa.Column("consumables", sa.JSON(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("checked_at", core.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("checked_by_id", sa.Integer(), nullable=True),
+        sa.Column("ticket_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["asset_id"], ["asset.id"], name=op.f("fk_inspection_item_asset_id_asset")
+        ),
+        sa.ForeignKeyConstraint(
+            ["checked_by_id"], ["person.id"], name=op.f("fk_inspection_item_checked_by_id_person")
+        ),
+        sa.ForeignKeyConstraint(
+            ["inspection_id"],
+            ["inspection.id"],
+            name=op.f("fk_inspection_item_inspection_id_inspection"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"], ["ticket.id"], name=op.f("fk_inspection_item_ticket_id_ticket")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inspection_item")),
+        sa.UniqueConstraint(
+            "inspection_id", "asset_id", name=op.f("uq_inspection_item_inspection_id")
+        ),
+    )
+    with op.batch_alter_table("inspection_item", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_inspection_item_inspection_id"), ["inspection_id"], unique=False
+        )
 
     op.create_table(
         "page",
@@ -699,6 +854,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_page_open")
 
     op.drop_table("page")
+    with op.batch_alter_table("inspection_item", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_inspection_item_inspection_id"))
+
+    op.drop_table("inspection_item")
+    op.drop_table("false_report")
     with op.batch_alter_table("due_work", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_due_work_ticket_id"))
         batch_op.drop_index("ix_due_work_pending")
@@ -717,9 +877,17 @@ def downgrade() -> None:
         batch_op.drop_index("ix_ticket_asset_reported")
 
     op.drop_table("ticket")
+    op.drop_table("inspection")
+    with op.batch_alter_table("survey_response", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_survey_response_round_id"))
+
+    op.drop_table("survey_response")
     op.drop_table("invite")
+    op.drop_table("inspection_plan")
     op.drop_table("asset")
     op.drop_table("person")
+    op.drop_table("survey_round")
+    op.drop_table("report_run")
     op.drop_table("department")
     op.drop_table("site")
     op.drop_table("processed_update")

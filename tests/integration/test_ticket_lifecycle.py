@@ -165,7 +165,7 @@ async def test_an_illegal_move_raises_and_changes_nothing(helpdesk, world):
     ticket = await report(helpdesk, world)
     with pytest.raises(IllegalTransition) as raised:
         await helpdesk.tickets.arrive(ticket.id, actor_id=world.engineer_id)
-    assert raised.value.params == {"action": "arrive", "status": "assigned"}
+    assert raised.value.params == {"action": "arrive", "status": "assigned", "ticket_id": ticket.id}
     assert (await helpdesk.tickets.card(ticket.id)).status is TicketStatus.ASSIGNED
 
 

@@ -1,0 +1,1 @@
+"""Measurement scripts (not tests); run them with `python -m benchmarks.<name>`."""

@@ -1,0 +1,622 @@
+"""Measured figures for the chat path: a burst of fault reports through emulator, runtime, SQLite.
+
+    python -m benchmarks.chat_bench [--quick] [--users 1000] [--runtime aiogram|ptb|both]
+        [--bot process|inline] [--engineers-per 20] [--drain-timeout 240]
+
+For each runtime, `--users` staff (1 000; 100 with --quick) are seeded in bulk into a
+fresh SQLite file, each with a PC in the asset register, plus one engineer per
+`--engineers-per` staff. The bot runs as `faultdesk run --runtime <name>` in its own
+process (`--bot process`, the default: the deployment as operators run it, with its own
+CPU) or inside this process (`--bot inline`), long-polling the sandbox Bot API emulator
+over real HTTP. Then every simulated user at once runs the whole report dialog, waiting
+for each answer before the next step as a person does:
+
+    /report -> asset tag -> symptom -> photo -> Done -> impact -> share phone -> Confirm
+
+Figures per runtime (all measured on this run):
+- updates/s over every update of the burst, and reports/s (tickets opened per second),
+  from the first user's first action to the last ticket number shown;
+- latency per update from the emulator's own timestamps: when the person's action was
+  recorded in the chat, and when the bot's first answer to it appeared there ("reply"),
+  and when the answer the person waits for appeared ("step"; e.g. the summary after two
+  messages);
+- the outbox afterwards: the dispatch cards and "engineer assigned" notices, which the
+  sender paces at Telegram's 30 messages/s, and how long after the burst they were all out;
+- the emulator's own cost: CPU time of this process (emulator plus simulated people)
+  beside the bot process's, and the emulator's time inside its API handlers, to show it is
+  not the bottleneck; and how fast the bot sent messages against Telegram's 30/s limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.runtimes import RUNTIMES
+from bot.sandbox import BotApiEmulator, SentMessage, SimulatedPerson
+from bot.sandbox.seed import BulkOffice, seed_bulk_staff
+from core.clock import SystemClock
+from core.context import Core
+from core.db import Database
+from core.enums import OutboxStatus
+from core.migrate import upgrade_async
+from core.models import OutboxMessage, Ticket
+from core.services import Helpdesk
+from core.sla.policy import load_policy
+
+TOKEN = "7100000001:AAChatBenchToken-0123456789abcdefghij"
+BOT_USERNAME = "faultdesk_bench_bot"
+STEP_TIMEOUT = 600.0  # real seconds one answer may take under the full burst
+READY_TIMEOUT = 90.0
+
+Match = Callable[[SentMessage], bool]
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr (figures go to stdout)."""
+    print(f"[chat_bench] {message}", file=sys.stderr, flush=True)
+
+
+# --- timestamps on the emulator's chat events --------------------------------------------------
+
+
+class ChatStamps:
+    """When each event of one chat was recorded by the emulator (perf_counter seconds)."""
+
+    def __init__(self, person: SimulatedPerson) -> None:
+        self.times: list[float] = []
+        log = person._log()  # the emulator's chat log: where actions and answers land
+        original = log.record
+
+        def record(kind: str, line: str, message: Any = None, *, action: bool = False) -> Any:
+            event = original(kind, line, message, action=action)
+            self.times.append(time.perf_counter())  # index = event.seq - 1
+            return event
+
+        log.record = record  # type: ignore[method-assign]
+        self.log = log
+
+    def after(self, seq: int) -> float | None:
+        """Time of the first bot event (new message or edit) after event `seq`."""
+        for event in self.log.events[seq:]:
+            if event.kind in {"bot", "edit"}:
+                return self.times[event.seq - 1]
+        return None
+
+
+@dataclass
+class Samples:
+    """Latencies of every update of a burst, in seconds."""
+
+    reply: list[float] = field(default_factory=list)
+    step: list[float] = field(default_factory=list)
+    updates: int = 0
+    reports: int = 0
+    first_action: float = float("inf")
+    last_answer: float = 0.0
+
+
+async def step(
+    person: SimulatedPerson,
+    stamps: ChatStamps,
+    samples: Samples,
+    action: Callable[[], Any],
+    expect: Match,
+) -> SentMessage:
+    """One update: act, wait for the answer, and keep its latencies from the emulator's stamps."""
+    await action()
+    action_seq = stamps.log.cursor  # a person's action moves the cursor onto itself
+    acted = stamps.times[action_seq - 1]
+    answer = await person.wait_for(expect, timeout=STEP_TIMEOUT)
+    answered = stamps.times[stamps.log.cursor - 1]
+    first = stamps.after(action_seq)
+    samples.updates += 1
+    samples.step.append(answered - acted)
+    samples.reply.append((first if first is not None else answered) - acted)
+    samples.first_action = min(samples.first_action, acted)
+    samples.last_answer = max(samples.last_answer, answered)
+    return answer
+
+
+def text(part: str) -> Match:
+    """Matches a message containing `part`."""
+    return lambda message: part in message.text
+
+
+def with_button(label: str) -> Match:
+    """Matches a message offering this button."""
+    return lambda message: message.button(label) is not None
+
+
+async def report(person: SimulatedPerson, tag: str, samples: Samples) -> None:
+    """The whole report dialog, as a person runs it."""
+    stamps = ChatStamps(person)
+    await step(person, stamps, samples, lambda: person.send("/report"), text("Which device"))
+    await step(person, stamps, samples, lambda: person.send(tag), text("What is wrong?"))
+    await step(
+        person,
+        stamps,
+        samples,
+        lambda: person.send("The screen stays black after power on."),
+        text("A photo helps"),
+    )
+    await step(person, stamps, samples, person.send_photo, text("1 photo received"))
+    await step(person, stamps, samples, lambda: person.press("✅ Done"), text("How badly does it"))
+    await step(
+        person,
+        stamps,
+        samples,
+        lambda: person.press("🟡 It works badly, I can still work"),
+        text("A phone number for the engineer?"),
+    )
+    await step(
+        person,
+        stamps,
+        samples,
+        lambda: person.reply_keyboard("📱 Share my phone"),
+        with_button("✅ Confirm"),
+    )
+    await step(person, stamps, samples, lambda: person.press("✅ Confirm"), text("is open."))
+    samples.reports += 1
+
+
+# --- the emulator, timed ------------------------------------------------------------------------
+
+
+class TimedEmulator(BotApiEmulator):
+    """The emulator, counting the time spent inside its API method handlers."""
+
+    def __init__(self, *, strict_rate_limits: bool = False) -> None:
+        super().__init__(strict_rate_limits=strict_rate_limits)
+        self.handler_seconds = 0.0
+        self.handled = 0
+
+    async def _call(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        started = time.perf_counter()
+        try:
+            return await super()._call(*args, **kwargs)
+        finally:
+            if args[1] != "getUpdates":  # a long poll's wait is not work
+                self.handler_seconds += time.perf_counter() - started
+                self.handled += 1
+
+
+# --- the bot ------------------------------------------------------------------------------------
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc), 0.0 where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+class BotProcess:
+    """`faultdesk run` against the emulator, in its own process."""
+
+    def __init__(
+        self,
+        runtime: str,
+        database_url: str,
+        api_base_url: str,
+        folder: Path,
+        profile: Path | None = None,
+    ) -> None:
+        self.log_path = folder / f"bot-{runtime}.log"
+        self.profile = profile
+        env = {key: value for key, value in os.environ.items() if not key.startswith("FAULTDESK_")}
+        env.update(
+            FAULTDESK_BOT_TOKEN=TOKEN,
+            FAULTDESK_API_BASE_URL=api_base_url,
+            FAULTDESK_DEFAULT_LANGUAGE="en",
+            FAULTDESK_POLLING_TIMEOUT="10",
+            FAULTDESK_SHUTDOWN_GRACE="10",
+        )
+        self._log = self.log_path.open("wb")
+        # The working directory is the scratch folder: no .env of the repository is read.
+        profiler = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                *profiler,
+                *("-m", "bot.cli", "run", "--runtime", runtime, "-d", database_url),
+            ],
+            cwd=folder,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def cpu_seconds(self) -> float:
+        """CPU used so far."""
+        return process_cpu_seconds(self.process.pid)
+
+    def check_alive(self) -> None:
+        """Raise with the bot's log if it exited."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the bot exited ({self.process.returncode}):\n{self.tail()}")
+
+    def tail(self, lines: int = 40) -> str:
+        """The end of the bot's log."""
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    async def stop(self) -> None:
+        """SIGINT, as Ctrl-C: the bot finishes in-flight work and exits."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.to_thread(self.process.wait, 60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                await asyncio.to_thread(self.process.wait)
+        self._log.close()
+
+
+class InlineBot:
+    """The Application inside this process, as the end-to-end tests run it."""
+
+    def __init__(self, runtime: str, database_url: str, api_base_url: str) -> None:
+        from bot.app import build_application
+        from bot.settings import Settings
+
+        settings = Settings(
+            _env_file=None,
+            bot_token=TOKEN,
+            api_base_url=api_base_url,
+            database_url=database_url,
+            runtime=runtime,
+            default_language="en",
+            polling_timeout=10,
+            shutdown_grace=10.0,
+            webhook_url=None,
+            policy_file=None,
+        )
+        self.runtime = runtime
+        self.app = build_application(settings, policy=load_policy())
+
+    async def start(self) -> None:
+        """Start polling."""
+        await self.app.start(self.runtime)
+
+    def cpu_seconds(self) -> float:
+        """Shared with this process: not separable."""
+        return 0.0
+
+    def check_alive(self) -> None:
+        """Nothing to check."""
+
+    async def stop(self) -> None:
+        """Stop the Application."""
+        await self.app.stop()
+
+
+# --- one run --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """The figures of one runtime."""
+
+    runtime: str
+    users: int
+    samples: Samples
+    burst_seconds: float
+    outbox_expected: int
+    outbox_sent_at_burst_end: int
+    drain_seconds: float | None
+    bot_cpu: float
+    driver_cpu: float
+    emulator_calls: int
+    emulator_seconds: float
+    peak_sends_per_second: int
+    seconds_over_limit: int
+    violations: list[str]
+    tickets: int
+
+
+async def outbox_counts(db: Database) -> tuple[int, int]:
+    """(sent, not yet sent) outbox rows."""
+    async with db.reading() as session:
+        rows = (
+            await session.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            )
+        ).all()
+    sent = sum(int(count) for status, count in rows if OutboxStatus(status) is OutboxStatus.SENT)
+    return sent, sum(int(count) for _status, count in rows) - sent
+
+
+async def ticket_count(db: Database) -> int:
+    """Tickets opened."""
+    async with db.reading() as session:
+        return int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
+
+
+async def wait_until(
+    condition: Callable[[], Any], seconds: float, what: str, bot: BotProcess | InlineBot
+) -> None:
+    """Poll an async condition (the database and the emulator's log have no events)."""
+    deadline = time.monotonic() + seconds
+    while not await condition():
+        bot.check_alive()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {seconds:.0f} s")
+        await asyncio.sleep(0.05)
+
+
+def send_rate(emulator: BotApiEmulator) -> tuple[int, int]:
+    """(most messages the bot sent in any one wall second, seconds with more than 30)."""
+    per_second: dict[int, int] = {}
+    for record in emulator.bot_state().sends:
+        second = int(record.at)
+        per_second[second] = per_second.get(second, 0) + 1
+    if not per_second:
+        return 0, 0
+    return max(per_second.values()), sum(1 for n in per_second.values() if n > 30)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run each runtime's burst."""
+
+    users: int
+    engineers_per: int
+    mode: str  # "process" or "inline"
+    drain_timeout: float
+    strict_limits: bool
+    profile: Path | None
+
+
+async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
+    """Seed, start, warm up, burst, drain, measure, stop."""
+    path = folder / f"chat-bench-{runtime}.sqlite3"
+    url = f"sqlite:///{path}"
+    users, engineers_per, mode = options.users, options.engineers_per, options.mode
+    drain_timeout = options.drain_timeout
+    await upgrade_async(url)
+    db = Database(url)
+    helpdesk = Helpdesk(Core(db, SystemClock(), load_policy()))
+    engineers = max(1, users // engineers_per)
+    office: BulkOffice = await seed_bulk_staff(helpdesk, staff=users, engineers=engineers)
+    progress(f"{runtime}: seeded {users} staff, {engineers} engineers, {users} PCs")
+
+    emulator = TimedEmulator(strict_rate_limits=options.strict_limits)
+    emulator.register_bot(TOKEN, username=BOT_USERNAME, first_name="faultdesk")
+    await emulator.start()
+    bot: BotProcess | InlineBot
+    if mode == "process":
+        profile = options.profile / f"bot-{runtime}.prof" if options.profile else None
+        bot = BotProcess(runtime, url, emulator.base_url, folder, profile)
+    else:
+        bot = InlineBot(runtime, url, emulator.base_url)
+        await bot.start()
+    try:
+
+        async def polling() -> bool:
+            return bool(emulator.calls("getUpdates"))
+
+        await wait_until(polling, READY_TIMEOUT, "the bot did not start polling", bot)
+        for telegram_id in office.engineer_telegram_ids:  # engineers open their chats first
+            engineer = emulator.person(telegram_id, f"Engineer {telegram_id}", "en")
+            await engineer.start()
+            await engineer.wait_for("Welcome back", timeout=STEP_TIMEOUT)
+        staff = [
+            emulator.person(telegram_id, f"Staff {n}", "en")
+            for n, telegram_id in enumerate(office.staff_telegram_ids)
+        ]
+        progress(f"{runtime}: bot ready ({mode}); {users} reports at once")
+
+        samples = Samples()
+        sent_before, _ = await outbox_counts(db)
+        emulator_seconds_before = emulator.handler_seconds
+        emulator_calls_before = emulator.handled
+        cpu_driver_before = time.process_time()
+        cpu_bot_before = bot.cpu_seconds()
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(
+                report(person, tag, samples)
+                for person, tag in zip(staff, office.device_tags, strict=True)
+            )
+        )
+        burst_end = time.perf_counter()
+        cpu_driver = time.process_time() - cpu_driver_before
+        cpu_bot = bot.cpu_seconds() - cpu_bot_before
+        emulator_seconds = emulator.handler_seconds - emulator_seconds_before
+        emulator_calls = emulator.handled - emulator_calls_before
+        sent_at_end, _ = await outbox_counts(db)
+        progress(f"{runtime}: burst done in {burst_end - started:.1f} s; waiting for the outbox")
+
+        drain_seconds: float | None = None
+        with contextlib.suppress(TimeoutError):
+
+            async def drained() -> bool:
+                return (await outbox_counts(db))[1] == 0
+
+            await wait_until(drained, drain_timeout, "outbox not drained", bot)
+            drain_seconds = time.perf_counter() - burst_end
+        expected = (await outbox_counts(db))[0] + (await outbox_counts(db))[1] - sent_before
+        peak, over = send_rate(emulator)
+        tickets = await ticket_count(db)
+    except BaseException:
+        if isinstance(bot, BotProcess):
+            progress(f"{runtime}: bot log tail:\n{bot.tail()}")
+        raise
+    finally:
+        await bot.stop()
+        await emulator.stop()
+        await db.dispose()
+    return RunResult(
+        runtime=runtime,
+        users=users,
+        samples=samples,
+        burst_seconds=samples.last_answer - samples.first_action,
+        outbox_expected=expected,
+        outbox_sent_at_burst_end=sent_at_end - sent_before,
+        drain_seconds=drain_seconds,
+        bot_cpu=cpu_bot,
+        driver_cpu=cpu_driver,
+        emulator_calls=emulator_calls,
+        emulator_seconds=emulator_seconds,
+        peak_sends_per_second=peak,
+        seconds_over_limit=over,
+        violations=list(emulator.violations),
+        tickets=tickets,
+    )
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def ms(seconds: float) -> str:
+    """Milliseconds, aligned."""
+    return f"{seconds * 1000:8.0f}"
+
+
+def print_table(results: Sequence[RunResult], mode: str) -> None:
+    """The figures, one row per runtime, and the notes that explain them."""
+    print(f"\nchat bench: report dialog burst · bot {mode} · SQLite · loopback HTTP emulator")
+    header = (
+        f"{'runtime':8} {'users':>6} {'updates':>8} {'burst s':>8} {'upd/s':>7} {'rep/s':>6}"
+        f" {'reply p50':>9} {'p90':>8} {'p99':>8} {'max':>8} {'step p50':>9} {'step p99':>8}"
+    )
+    print(header + "\n" + "-" * len(header))
+    for r in results:
+        s = r.samples
+        print(
+            f"{r.runtime:8} {r.users:6d} {s.updates:8d} {r.burst_seconds:8.1f}"
+            f" {s.updates / r.burst_seconds:7.1f} {s.reports / r.burst_seconds:6.1f}"
+            f" {ms(percentile(s.reply, 0.5)):>9} {ms(percentile(s.reply, 0.9))}"
+            f" {ms(percentile(s.reply, 0.99))} {ms(max(s.reply))}"
+            f" {ms(percentile(s.step, 0.5)):>9} {ms(percentile(s.step, 0.99))}"
+        )
+    print("(latencies in ms, from the emulator's stamps of the action and the answer)\n")
+    header = (
+        f"{'runtime':8} {'tickets':>7} {'outbox':>7} {'sent in burst':>13} {'drained s':>9}"
+        f" {'bot CPU s':>9} {'driver CPU s':>12} {'emu calls':>9} {'emu µs/call':>11}"
+        f" {'emu % wall':>10} {'peak sends/s':>12} {'s over 30/s':>11}"
+    )
+    print(header + "\n" + "-" * len(header))
+    for r in results:
+        drained = f"{r.drain_seconds:9.1f}" if r.drain_seconds is not None else "  not yet"
+        per_call = r.emulator_seconds / r.emulator_calls * 1e6 if r.emulator_calls else 0.0
+        bot_cpu = f"{r.bot_cpu:9.1f}" if r.bot_cpu else "   shared"
+        print(
+            f"{r.runtime:8} {r.tickets:7d} {r.outbox_expected:7d} {r.outbox_sent_at_burst_end:13d}"
+            f" {drained} {bot_cpu} {r.driver_cpu:12.1f} {r.emulator_calls:9d} {per_call:11.0f}"
+            f" {100 * r.emulator_seconds / r.burst_seconds:9.1f}%"
+            f" {r.peak_sends_per_second:12d} {r.seconds_over_limit:11d}"
+        )
+    print(
+        "\noutbox: dispatch cards + 'engineer assigned' notices, paced by the sender at"
+        " Telegram's limits;\n  drained s: after the burst's last answer."
+        "\ndriver CPU: this process (emulator + simulated people); bot CPU: the bot process."
+        "\nemu % wall: time inside the emulator's API handlers over the burst's wall time."
+        "\npeak sends/s: the most messages the bot sent (replies and outbox) in one second;"
+        " Telegram allows 30/s per bot."
+    )
+    for r in results:
+        if r.violations:
+            print(f"\n{r.runtime}: {len(r.violations)} emulator violation(s):")
+            for line in r.violations[:10]:
+                print(f"  - {line}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.chat_bench",
+        description="A burst of fault reports through emulator + runtime + SQLite.",
+    )
+    parser.add_argument("--quick", action="store_true", help="100 users instead of 1 000")
+    parser.add_argument("--users", type=int, help="simulated staff reporting at once")
+    parser.add_argument("--runtime", choices=(*RUNTIMES, "both"), default="both")
+    parser.add_argument(
+        "--bot",
+        choices=("process", "inline"),
+        default="process",
+        help="the bot in its own process (default) or inside the benchmark's event loop",
+    )
+    parser.add_argument("--engineers-per", type=int, default=20, help="staff per engineer")
+    parser.add_argument(
+        "--drain-timeout", type=float, help="seconds to wait for the outbox after the burst"
+    )
+    parser.add_argument(
+        "--strict-limits",
+        action="store_true",
+        help="the emulator answers 429 like Telegram when the bot exceeds 30/s or 1/s per chat",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="folder for a cProfile of each bot process (bot-<runtime>.prof); prints the top",
+    )
+    return parser.parse_args(argv)
+
+
+def print_profile(path: Path, lines: int = 25) -> None:
+    """The functions the bot spent its own time in."""
+    import pstats
+
+    if not path.exists():
+        progress(f"no profile at {path}")
+        return
+    print(f"\nprofile of the bot process: {path} (top {lines} by own time)")
+    pstats.Stats(str(path), stream=sys.stdout).sort_stats("tottime").print_stats(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    users = args.users or (100 if args.quick else 1000)
+    drain = args.drain_timeout if args.drain_timeout is not None else (60 if args.quick else 240)
+    runtimes = RUNTIMES if args.runtime == "both" else (args.runtime,)
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        args.profile = args.profile.resolve()
+    options = Options(
+        users=users,
+        engineers_per=args.engineers_per,
+        mode=args.bot,
+        drain_timeout=drain,
+        strict_limits=args.strict_limits,
+        profile=args.profile if args.bot == "process" else None,
+    )
+    results = []
+    with tempfile.TemporaryDirectory(prefix="faultdesk-chat-bench-") as folder:
+        for runtime in runtimes:
+            results.append(asyncio.run(run_one(runtime, options, Path(folder))))
+    print_table(results, args.bot)
+    if options.profile is not None:
+        for runtime in runtimes:
+            print_profile(options.profile / f"bot-{runtime}.prof")
+    failed = [r for r in results if r.violations or r.samples.reports != r.users]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,328 @@
+"""Measured figures for the outbox sender: N pages to N chats through a real runtime transport.
+
+    python -m benchmarks.outbox_bench            # 1000 pages to 1000 chats (about 40 s)
+    python -m benchmarks.outbox_bench --quick    # 100 pages to 100 chats (a few seconds)
+    python -m benchmarks.outbox_bench --runtime ptb --messages 500 --parts delivery
+
+Setup: a scratch SQLite file migrated by Alembic; the sandbox Bot API emulator on loopback
+with `strict_rate_limits=True` (it answers 429 whenever a send would break Telegram's
+limits: 30/s overall, 1/s per chat); N simulated people who have started the bot; the
+chosen runtime's transport (aiogram by default) opened against the emulator; an
+`OutboxSender` with its default limits running `run()` on the wall clock.
+
+1. delivery: N `sla.page`-priority rows, one per chat, are queued in one transaction.
+   From that commit to the moment the last row is marked sent: time taken, next to the
+   floor Telegram allows (N / 30 s); throughput and the steady pace; 429s received and
+   rate-limit excesses the emulator saw; enqueue-to-delivered latency per message
+   (p50 / p99), from the commit to Telegram receiving it and to `sent_at`; SQL statements
+   per message. Checks: every chat got exactly one message and every row is sent.
+2. priority: N/2 notices are queued, and a page a third of the way through sending them;
+   how long the page waits while the notices are still going out (pages take the next
+   turn in the overall queue).
+
+Everything runs in one process and one event loop (the emulator included), so the
+figures include the emulator's own work. Exit status 1 when a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, func, select
+
+from bot.callbacks import CallbackCodec
+from bot.chat import Incoming
+from bot.i18n import I18n
+from bot.notifications import Notice, RenderCtx
+from bot.router import BotApp, Router
+from bot.runtimes import RUNTIMES, RuntimeConfig, create_runtime
+from bot.sandbox import BotApiEmulator
+from bot.sender import OutboxSender
+from core import outbox
+from core.clock import SystemClock
+from core.context import Core
+from core.conversations import ConversationStore
+from core.db import Database
+from core.enums import OutboxStatus
+from core.migrate import upgrade_async
+from core.models import OutboxMessage
+from core.services import Helpdesk
+from core.sla.policy import load_policy
+
+TOKEN = "424242424:AAOutboxBenchmarkToken-0123456789abcd"
+CODE = "bench.page"
+FIRST_USER = 100_000
+TELEGRAM_RATE = 30.0
+
+
+def progress(message: str) -> None:
+    print(f"[outbox_bench] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+async def render(r: RenderCtx) -> Notice:
+    """A page-sized message."""
+    return Notice(
+        f"🚨 <b>Ticket #{r.params['ticket']}</b>: the arrival deadline was missed.\n"
+        "Press Acknowledge when you have seen this."
+    )
+
+
+async def ignore(_incoming: Incoming) -> None:
+    """No updates are read."""
+
+
+@dataclass
+class Stack:
+    """Database, core, emulator, runtime and a running sender."""
+
+    core: Core
+    emulator: BotApiEmulator
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+    close_runtime: Any
+    statements: list[int]
+
+
+async def start_stack(directory: Path, people: int, runtime_name: str) -> Stack:
+    url = f"sqlite:///{directory / 'outbox_bench.sqlite3'}"
+    await upgrade_async(url)
+    database = Database(url)
+    statements = [0]
+
+    @event.listens_for(database.engine.sync_engine, "before_cursor_execute")
+    def _count(*_args: Any) -> None:
+        statements[0] += 1
+
+    core = Core(database, SystemClock(), load_policy())
+    app = BotApp(
+        helpdesk=Helpdesk(core),
+        conversations=ConversationStore(core),
+        codec=CallbackCodec(b"bench-secret"),
+        i18n=I18n(default="en"),
+    )
+    router = Router()
+    router.renders(CODE)(render)
+    emulator = BotApiEmulator(strict_rate_limits=True)
+    await emulator.start()
+    emulator.register_bot(TOKEN, username="faultdesk_bench_bot")
+    for user_id in range(FIRST_USER, FIRST_USER + people):
+        await emulator.person(user_id, f"Engineer{user_id}").start()
+    runtime = create_runtime(
+        runtime_name, RuntimeConfig(token=TOKEN, api_base_url=emulator.base_url), ignore
+    )
+    await runtime.open(polling=False)
+    sender = OutboxSender(app, router, runtime.transport)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run(stop))
+    await asyncio.sleep(0.2)  # the sender is asleep with nothing to do
+    return Stack(core, emulator, stop, task, runtime.close, statements)
+
+
+async def stop_stack(stack: Stack) -> None:
+    stack.stop.set()
+    await stack.task
+    await stack.close_runtime()
+    await stack.emulator.stop()
+    await stack.core.db.dispose()
+
+
+async def queue(
+    core: Core, first: int, count: int, prefix: str, priority: int
+) -> tuple[float, datetime, float]:
+    """Queue one message per chat in one transaction.
+
+    Returns the monotonic and wall time of the commit, and how long the transaction took.
+    """
+    began = time.monotonic()
+    async with core.transaction() as tx:
+        for index in range(count):
+            await outbox.enqueue(
+                tx,
+                key=f"{prefix}-{index}",
+                code=CODE,
+                chat_id=first + index,
+                params={"ticket": index + 1},
+                priority=priority,
+            )
+    committed = time.monotonic()
+    return committed, datetime.now(UTC), committed - began
+
+
+async def sent_count(core: Core, prefix: str) -> int:
+    async with core.reading() as session:
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.SENT,
+                    OutboxMessage.key.startswith(f"{prefix}-"),
+                )
+            )
+            or 0
+        )
+
+
+async def wait_sent(core: Core, prefix: str, count: int, limit: float) -> float:
+    """Poll until `count` rows of `prefix` are sent; the monotonic time it was seen."""
+    deadline = time.monotonic() + limit
+    while await sent_count(core, prefix) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{prefix}: not all {count} rows sent within {limit:.0f} s")
+        await asyncio.sleep(0.05)
+    return time.monotonic()
+
+
+async def delivery_part(count: int, runtime_name: str) -> bool:
+    with tempfile.TemporaryDirectory(prefix="outbox_bench_") as scratch:
+        progress(f"delivery: starting {runtime_name} and {count} simulated people")
+        stack = await start_stack(Path(scratch), count, runtime_name)
+        try:
+            before = stack.statements[0]
+            committed, committed_wall, enqueue_took = await queue(
+                stack.core, FIRST_USER, count, "page", outbox.PRIORITY_PAGE
+            )
+            progress(f"delivery: {count} pages queued in {enqueue_took:.2f} s; sending")
+            await wait_sent(stack.core, "page", count, limit=count / 10 + 60)
+            statements = stack.statements[0] - before
+            async with stack.core.reading() as session:
+                rows = list(await session.scalars(select(OutboxMessage)))
+            emulator = stack.emulator
+            records = list(emulator.bot_state().sends)
+            refused = [c for c in emulator.calls() if c.status == 429]
+            violations = emulator.rate_violations()
+        finally:
+            await stop_stack(stack)
+    received = sorted(record.at - committed for record in records)
+    marked = sorted(
+        (r.sent_at - committed_wall).total_seconds() for r in rows if r.sent_at is not None
+    )
+    taken = marked[-1]
+    floor = count / TELEGRAM_RATE
+    pace = (count - 1) / (received[-1] - received[0]) if count > 1 else float("nan")
+    per_chat = Counter(record.chat_id for record in records)
+    once = len(per_chat) == count and set(per_chat.values()) == {1}
+    all_sent = all(r.status is OutboxStatus.SENT for r in rows) and len(rows) == count
+    print()
+    print(f"1. delivery: {count} pages to {count} chats via {runtime_name} + emulator + SQLite")
+    print("-" * 72)
+    lines = [
+        ("queueing the rows (one transaction)", f"{enqueue_took:.2f} s"),
+        ("time taken: commit -> last row marked sent", f"{taken:.2f} s"),
+        ("time taken: commit -> last message at Telegram", f"{received[-1]:.2f} s"),
+        (f"Telegram floor ({count} / 30 per s)", f"{floor:.2f} s"),
+        ("time taken / floor", f"{taken / floor:.3f}"),
+        ("throughput (messages / time taken)", f"{count / taken:.1f} msg/s"),
+        ("pace between first and last message", f"{pace:.1f} msg/s"),
+        ("first message at Telegram after commit", f"{received[0] * 1000:.0f} ms"),
+        ("429 answers received (strict_rate_limits)", f"{len(refused)}"),
+        ("rate-limit excesses seen by the emulator", f"{len(violations)}"),
+        ("latency commit -> Telegram, p50", f"{percentile(received, 0.5) * 1000:.0f} ms"),
+        ("latency commit -> Telegram, p99", f"{percentile(received, 0.99) * 1000:.0f} ms"),
+        ("latency commit -> marked sent, p50", f"{percentile(marked, 0.5) * 1000:.0f} ms"),
+        ("latency commit -> marked sent, p99", f"{percentile(marked, 0.99) * 1000:.0f} ms"),
+        ("SQL statements per message (claim..mark)", f"{statements / count:.1f}"),
+        ("check: each chat got exactly one message", "ok" if once else "FAILED"),
+        ("check: every row marked sent", "ok" if all_sent else "FAILED"),
+    ]
+    for label, value in lines:
+        print(f"{label:<48} {value:>20}")
+    return once and all_sent and not refused
+
+
+async def priority_part(count: int, runtime_name: str) -> bool:
+    notices = max(2, count // 2)
+    with tempfile.TemporaryDirectory(prefix="outbox_bench_") as scratch:
+        delay = notices / TELEGRAM_RATE / 3
+        progress(f"priority: {notices} notices, then a page {delay:.1f} s later")
+        stack = await start_stack(Path(scratch), notices + 1, runtime_name)
+        try:
+            await queue(stack.core, FIRST_USER, notices, "notice", outbox.PRIORITY_NOTICE)
+            await asyncio.sleep(delay)
+            notices_sent_before = await sent_count(stack.core, "notice")
+            committed, _, _ = await queue(
+                stack.core, FIRST_USER + notices, 1, "late-page", outbox.PRIORITY_PAGE
+            )
+            page_seen = await wait_sent(stack.core, "late-page", 1, limit=60)
+            notices_left = notices - await sent_count(stack.core, "notice")
+            await wait_sent(stack.core, "notice", notices, limit=notices / 10 + 60)
+            page_chat = FIRST_USER + notices
+            received = next(
+                r.at for r in stack.emulator.bot_state().sends if r.chat_id == page_chat
+            )
+        finally:
+            await stop_stack(stack)
+    print()
+    print(f"2. priority: a page queued behind {notices} notices")
+    print("-" * 72)
+    lines = [
+        ("notices already sent when the page was queued", f"{notices_sent_before}"),
+        ("page: enqueue -> Telegram", f"{(received - committed) * 1000:.0f} ms"),
+        (
+            "page: enqueue -> seen sent in the DB (polled)",
+            f"{(page_seen - committed) * 1000:.0f} ms",
+        ),
+        ("notices still unsent when the page was sent", f"{notices_left}"),
+    ]
+    for label, value in lines:
+        print(f"{label:<48} {value:>20}")
+    return True
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.outbox_bench",
+        description="Measure the outbox sender against the Bot API emulator.",
+    )
+    parser.add_argument("--messages", type=int, help="pages to as many chats (1000)")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="aiogram")
+    parser.add_argument(
+        "--parts", default="delivery,priority", help="comma-separated: delivery, priority"
+    )
+    parser.add_argument("--quick", action="store_true", help="100 pages to 100 chats")
+    args = parser.parse_args(argv)
+    if args.messages is None:
+        args.messages = 100 if args.quick else 1000
+    if args.messages < 1:
+        parser.error("--messages must be at least 1")
+    args.parts = {part.strip() for part in args.parts.split(",") if part.strip()}
+    unknown = args.parts - {"delivery", "priority"}
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    return args
+
+
+async def run(args: argparse.Namespace) -> bool:
+    ok = True
+    if "delivery" in args.parts:
+        ok = await delivery_part(args.messages, args.runtime) and ok
+    if "priority" in args.parts:
+        ok = await priority_part(args.messages, args.runtime) and ok
+    return ok
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    ok = asyncio.run(run(args))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

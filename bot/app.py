@@ -1,0 +1,199 @@
+"""The composition root: one place that wires database, clock, policy, core and chat.
+
+`build_application` makes every object; `Application.start` migrates the database,
+opens the chosen runtime, publishes the commands menu in every language and runs,
+side by side, the runtime (long polling or webhook), the due-work runner and the
+outbox sender. `Application.stop` undoes it in order: no new updates, finish the
+ones in flight, let the runner and sender finish their pass, close the HTTP session,
+dispose the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from bot.callbacks import CallbackCodec, secret_from_token
+from bot.chat import Incoming, Transport, TransportError
+from bot.handlers import build_router
+from bot.i18n import I18n
+from bot.router import BotApp, Router
+from bot.runtimes import Runtime, RuntimeConfig, StartupError, create_runtime
+from bot.sender import OutboxSender
+from bot.settings import Settings
+from bot.webhook import WebhookServer, default_secret, webhook_path
+from core.clock import Clock, SystemClock
+from core.context import Core
+from core.conversations import ConversationStore
+from core.db import Database
+from core.migrate import upgrade_async
+from core.scheduling import DueWorkRunner
+from core.services import Helpdesk
+from core.sla.policy import Policy, load_policy
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Application", "StartupError", "build_application"]
+
+
+class Application:
+    """The running bot: a runtime, the due-work runner and the outbox sender on one database.
+
+    An Application starts once; to restart, stop it and build a new one (state that
+    matters is in the database, so nothing is lost in between).
+    """
+
+    def __init__(self, settings: Settings, core: Core, router: Router, bot: BotApp) -> None:
+        self.settings = settings
+        self.core = core
+        self.router = router
+        self.bot = bot
+        self.runtime: Runtime | None = None
+        self.runner: DueWorkRunner | None = None
+        self.sender: OutboxSender | None = None
+        self.webhook: WebhookServer | None = None
+        self._stop_work = asyncio.Event()
+        self._failed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+        self._stopped = False
+
+    @property
+    def helpdesk(self) -> Helpdesk:
+        """The core services."""
+        return self.bot.helpdesk
+
+    @property
+    def transport(self) -> Transport:
+        """The running runtime's transport."""
+        if self.runtime is None:
+            raise RuntimeError("the application is not started")
+        return self.runtime.transport
+
+    async def start(self, runtime_name: str | None = None) -> None:
+        """Migrate, connect, publish menus and start receiving; StartupError if that fails."""
+        if self._started:
+            raise RuntimeError("an Application starts once; build a new one to restart")
+        self._started = True
+        settings = self.settings
+        name = runtime_name or settings.runtime
+        polling = not settings.webhook_url
+        try:
+            await upgrade_async(settings.database_url)
+            runtime = create_runtime(
+                name,
+                RuntimeConfig(
+                    token=settings.bot_token,
+                    api_base_url=settings.api_base_url,
+                    polling_timeout=settings.polling_timeout,
+                    drain_grace=settings.shutdown_grace,
+                ),
+                self._handle,
+            )
+            self.runtime = runtime
+            await runtime.open(polling=polling)
+            if runtime.username:
+                self.bot.bot_username = runtime.username
+            await self._publish_menus(runtime.transport)
+            self.runner = self.helpdesk.runner()
+            self.sender = OutboxSender(self.bot, self.router, runtime.transport)
+            self._background(self.runner.run(self._stop_work), "due-work-runner")
+            self._background(self.sender.run(self._stop_work), "outbox-sender")
+            if polling:
+                await runtime.start_polling()
+            else:
+                await self._start_webhook(runtime)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info(
+            "faultdesk running: @%s on %s by %s",
+            self.bot.bot_username,
+            name,
+            "long polling" if polling else f"webhook {settings.webhook_url}",
+        )
+
+    async def _start_webhook(self, runtime: Runtime) -> None:
+        url = self.settings.webhook_url
+        assert url is not None  # checked by start()
+        secret = self.settings.webhook_secret or default_secret(self.settings.bot_token)
+        self.webhook = WebhookServer(
+            runtime.feed, path=webhook_path(url), secret=secret, listen=self.settings.webhook_listen
+        )
+        await self.webhook.start()
+        await runtime.start_webhook(url, secret)
+
+    async def _handle(self, incoming: Incoming) -> None:
+        assert self.runtime is not None  # updates only arrive once a runtime is open
+        await self.router.handle(self.bot, self.runtime.transport, incoming)
+
+    async def _publish_menus(self, transport: Transport) -> None:
+        """setMyCommands for the default menu and every language."""
+        for menu in self.router.menus(self.bot.i18n):
+            try:
+                await transport.perform(menu)
+            except TransportError as error:  # a stale menu is no reason not to run
+                log.warning("commands menu %s not published: %s", menu.language_code, error)
+
+    def _background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.append(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if self._stopped or task.cancelled():
+            return
+        error = task.exception()
+        log.error("%s stopped unexpectedly", task.get_name(), exc_info=error)
+        self._failed.set()
+
+    async def wait_failed(self) -> None:
+        """Return when a background worker or the polling loop died (time to stop)."""
+        waiters = [asyncio.ensure_future(self._failed.wait())]
+        if self.runtime is not None:
+            waiters.append(asyncio.ensure_future(self.runtime.failed.wait()))
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def stop(self) -> None:
+        """Stop receiving, finish in-flight updates, stop the workers, release everything."""
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            if self.webhook is not None:
+                await self.webhook.stop()
+            if self.runtime is not None:
+                await self.runtime.stop()
+        finally:
+            self._stop_work.set()
+            try:
+                if self._tasks:
+                    await asyncio.gather(*self._tasks, return_exceptions=True)
+            finally:
+                if self.runtime is not None:
+                    await self.runtime.close()
+                await self.core.db.dispose()
+        log.info("faultdesk stopped")
+
+
+def build_application(
+    settings: Settings, *, clock: Clock | None = None, policy: Policy | None = None
+) -> Application:
+    """Wire everything from settings; raises PolicyError for a broken policy file."""
+    policy = policy if policy is not None else load_policy(settings.policy_file)
+    core = Core(Database(settings.database_url), clock or SystemClock(), policy)
+    bot = BotApp(
+        helpdesk=Helpdesk(core),
+        conversations=ConversationStore(core),
+        codec=CallbackCodec(secret_from_token(settings.bot_token)),
+        i18n=I18n(default=settings.default_language),
+        manager_chat_id=settings.manager_chat_id,
+        admin_telegram_ids=frozenset(settings.admin_ids()),
+    )
+    return Application(settings, core, build_router(), bot)

@@ -1,0 +1,1 @@
+"""Multi-step conversations, one module each, run by `bot.dialogs.engine`."""

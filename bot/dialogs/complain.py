@@ -1,0 +1,301 @@
+"""Complaints (004 §1.3.4, §1.3.6): /complain for staff, and the manager's answer.
+
+The staff dialog records a complaint about one of the reporter's recent tickets or in
+general; the site's managers get it with Confirm and Answer buttons, and must answer
+within 3 working days.
+
+```mermaid
+stateDiagram-v2
+    [*] --> ticket: /complain (has tickets)
+    [*] --> text: /complain (no tickets yet)
+    ticket --> ticket: typed instead of pressed
+    ticket --> text: a ticket, or General complaint
+    text --> text: not text / too long
+    text --> confirm: complaint typed
+    confirm --> confirm: typed instead of pressed
+    confirm --> [*]: 📨 Send (complaint recorded)
+    confirm --> [*]: ✖ Cancel or /cancel (at any step)
+```
+
+The manager's answer (opened by the "Answer…" button of a complaint message):
+
+```mermaid
+stateDiagram-v2
+    [*] --> answer: ✍️ Answer…
+    answer --> answer: not text / too long
+    answer --> accepted: answer typed
+    accepted --> accepted: typed instead of pressed
+    accepted --> [*]: Accepted / Not accepted (answer sent to the reporter)
+    answer --> [*]: ✖ Cancel or /cancel
+    accepted --> [*]: ✖ Cancel or /cancel
+```
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from bot.chat import InlineKeyboard, Kind
+from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.rate import Speaker
+from bot.errors import error_text
+from bot.i18n import N_
+from bot.labels import STATUS, label
+from bot.router import Ctx
+from core.complaints import MAX_ANSWER, MAX_COMPLAINT, ComplaintView
+from core.conversations import DialogState
+from core.enums import ComplaintStatus
+from core.errors import Conflict, DomainError
+
+COMPLAIN_DIALOG = "complain"
+ANSWER_DIALOG = "cpanswer"
+CONFIRM_ACTION = "cpc"  # args: complaint id (manager confirms receipt)
+ANSWER_ACTION = "cpa"  # args: complaint id (manager opens the answer dialog)
+GENERAL = 0
+SEND = "send"
+
+COMPLAINT_STATUS = {
+    ComplaintStatus.RECEIVED: N_("received, not yet confirmed"),
+    ComplaintStatus.CONFIRMED: N_("confirmed, being looked into"),
+    ComplaintStatus.ANSWERED: N_("answered"),
+}
+
+
+def _noted(note: str, text: str) -> str:
+    """A prompt with what was wrong above it."""
+    return f"⚠️ {note}\n\n{text}" if note else text
+
+
+def _typed(ctx: Ctx, limit: int) -> tuple[str | None, str]:
+    """The typed text, or why it cannot be used."""
+    text = ctx.incoming.text.strip() if ctx.incoming.kind is Kind.TEXT else ""
+    if not text:
+        return None, ctx._("Please type it as text.")
+    if len(text) > limit:
+        return None, ctx._("That is too long: at most {limit} characters, please.", limit=limit)
+    return text, ""
+
+
+def about_line(s: Speaker, ticket_id: int | None) -> str:
+    """'About: ticket #12' or 'About: the service in general'."""
+    if ticket_id is None:
+        return s._("About: the service in general")
+    return s._("About: ticket #{ticket}", ticket=ticket_id)
+
+
+def manager_text(s: Speaker, view: ComplaintView) -> str:
+    """A complaint as managers see it, with its state."""
+    lines = [
+        s._("📣 <b>Complaint #{id}</b> from {reporter}", id=view.id, reporter=view.reporter_name),
+        about_line(s, view.ticket_id),
+        f"<i>{html.escape(view.text[:1500])}</i>",
+        s._("Answer due: <b>{due}</b>", due=s.when(view.due_at)),
+        s._("Status: {status}", status=s._(COMPLAINT_STATUS[view.status])),
+    ]
+    if view.answered:
+        verdict = s._("accepted") if view.accepted else s._("not accepted")
+        lines.append(
+            s._("Answer ({verdict}): {answer}", verdict=verdict, answer=view.answer[:1000])
+        )
+    return "\n".join(lines)
+
+
+def manager_keyboard(s: Speaker, view: ComplaintView) -> InlineKeyboard | None:
+    """Confirm (until confirmed) and Answer (until answered)."""
+    if view.answered:
+        return None
+    row = []
+    if view.status is ComplaintStatus.RECEIVED:
+        row.append(s.button(s._("✔ Confirm receipt"), CONFIRM_ACTION, view.id))
+    row.append(s.button(s._("✍️ Answer…"), ANSWER_ACTION, view.id))
+    return InlineKeyboard.of(row)
+
+
+class ComplainDialog(Dialog):
+    """A complaint from staff: about what, what went wrong, send."""
+
+    name = COMPLAIN_DIALOG
+    first_step = "ticket"
+
+    async def start(self, ctx: Ctx, **data: Any) -> None:
+        """Ask about which ticket when there are any, else go straight to the text."""
+        state = DialogState(self.name, self.first_step, {"ticket_id": None})
+        recent = await ctx.app.helpdesk.complaints.recent_tickets(ctx.person_id)
+        await self.enter(ctx, state, "ticket" if recent else "text")
+
+    async def ask_ticket(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
+        """Offer the recent tickets and 'General complaint'."""
+        recent = await ctx.app.helpdesk.complaints.recent_tickets(ctx.person_id)
+        rows = []
+        for choice in recent:
+            symptom = " ".join(choice.symptom.split())
+            symptom = symptom if len(symptom) <= 28 else symptom[:27] + "…"
+            text = ctx._(
+                "#{ticket} · {symptom} ({status})",
+                ticket=choice.id,
+                symptom=symptom,
+                status=label(ctx.t, STATUS, choice.status),
+            )
+            rows.append([self.choice(ctx, state, html.unescape(text), choice.id)])
+        rows.append([self.choice(ctx, state, ctx._("General complaint"), GENERAL)])
+        rows.append([self.cancel_button(ctx, state)])
+        text = ctx._("📣 <b>What is your complaint about?</b>")
+        await self.show(ctx, state, _noted(note, text), InlineKeyboard.of(*rows))
+
+    async def on_ticket(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Keep the chosen ticket (or none)."""
+        recent = {c.id for c in await ctx.app.helpdesk.complaints.recent_tickets(ctx.person_id)}
+        chosen = int(value) if value is not None and value.isdigit() else None
+        if chosen is None or (chosen != GENERAL and chosen not in recent):
+            await self.ask_ticket(ctx, state, ctx._("Please press one of the buttons."))
+            return STAY
+        state.data["ticket_id"] = None if chosen == GENERAL else chosen
+        return "text"
+
+    async def ask_text(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
+        """Ask what went wrong."""
+        text = (
+            about_line(ctx, state.data.get("ticket_id"))
+            + "\n\n"
+            + ctx._(
+                "✏️ <b>Please write what went wrong</b> (up to {limit} characters). "
+                "A manager answers within {days} working days.",
+                limit=MAX_COMPLAINT,
+                days=ctx.app.helpdesk.core.policy.complaint_working_days,
+            )
+        )
+        await self.show(
+            ctx, state, _noted(note, text), InlineKeyboard.of([self.cancel_button(ctx, state)])
+        )
+
+    async def on_text(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Keep the complaint text."""
+        text, problem = _typed(ctx, MAX_COMPLAINT)
+        if text is None:
+            await self.ask_text(ctx, state, problem)
+            return STAY
+        state.data["text"] = text
+        return "confirm"
+
+    def _summary(self, ctx: Ctx, state: DialogState) -> str:
+        text = state.data["text"]
+        return "\n".join(
+            [
+                ctx._("📣 <b>Your complaint</b>"),
+                about_line(ctx, state.data.get("ticket_id")),
+                f"<i>{html.escape(text if len(text) <= 1500 else text[:1500] + '…')}</i>",
+            ]
+        )
+
+    async def ask_confirm(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
+        """Show the complaint with Send and Cancel."""
+        send = self.choice(ctx, state, ctx._("📨 Send"), SEND)
+        await self.show(
+            ctx,
+            state,
+            _noted(note, self._summary(ctx, state)),
+            InlineKeyboard.of([send, self.cancel_button(ctx, state)]),
+        )
+
+    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Record the complaint; the managers and the reporter are told by the core."""
+        if value != SEND:
+            await self.ask_confirm(ctx, state, ctx._("Please press Send, or Cancel."))
+            return STAY
+        complaint = await ctx.app.helpdesk.complaints.file(
+            ctx.person_id, text=state.data["text"], ticket_id=state.data.get("ticket_id")
+        )
+        await self.show(
+            ctx,
+            state,
+            self._summary(ctx, state)
+            + "\n\n"
+            + ctx._("✅ Sent as complaint #{id}.", id=complaint.id),
+        )
+        return DONE
+
+
+class ComplaintAnswerDialog(Dialog):
+    """A manager's answer to a complaint: the text, then accepted or not."""
+
+    name = ANSWER_DIALOG
+    first_step = "answer"
+
+    async def start(self, ctx: Ctx, **data: Any) -> None:
+        """Open for one complaint; refuse one already answered."""
+        view = await ctx.app.helpdesk.complaints.get(int(data["complaint_id"]))
+        if view.answered:
+            raise Conflict("complaint.already_answered", complaint_id=view.id)
+        state = DialogState(
+            self.name, self.first_step, {"complaint_id": view.id, "origin": data.get("origin")}
+        )
+        await self.enter(ctx, state, self.first_step)
+
+    async def ask_answer(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
+        """Ask for the answer text."""
+        text = ctx._(
+            "✍️ <b>Your answer to complaint #{id}</b> (up to {limit} characters). "
+            "The reporter will read it.",
+            id=state.data["complaint_id"],
+            limit=MAX_ANSWER,
+        )
+        await self.show(
+            ctx, state, _noted(note, text), InlineKeyboard.of([self.cancel_button(ctx, state)])
+        )
+
+    async def on_answer(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Keep the answer."""
+        answer, problem = _typed(ctx, MAX_ANSWER)
+        if answer is None:
+            await self.ask_answer(ctx, state, problem)
+            return STAY
+        state.data["answer"] = answer
+        return "accepted"
+
+    async def ask_accepted(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
+        """Ask whether the complaint is justified."""
+        text = ctx._(
+            "Is complaint #{id} <b>justified</b>? An accepted complaint costs 20 points "
+            "in the quarterly score.",
+            id=state.data["complaint_id"],
+        )
+        await self.show(
+            ctx,
+            state,
+            _noted(note, text),
+            InlineKeyboard.of(
+                [
+                    self.choice(ctx, state, ctx._("Accepted"), 1),
+                    self.choice(ctx, state, ctx._("Not accepted"), 0),
+                ],
+                [self.cancel_button(ctx, state)],
+            ),
+        )
+
+    async def on_accepted(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Send the answer through the core; settle the complaint message."""
+        if value not in ("0", "1"):
+            await self.ask_accepted(ctx, state, ctx._("Please press one of the buttons."))
+            return STAY
+        complaints = ctx.app.helpdesk.complaints
+        complaint_id = int(state.data["complaint_id"])
+        try:
+            view = await complaints.answer(
+                complaint_id,
+                actor_id=ctx.person_id,
+                answer=state.data["answer"],
+                accepted=value == "1",
+            )
+        except DomainError as error:
+            # Answered meanwhile by another manager: show how it stands and end here.
+            view = await complaints.get(complaint_id)
+            await self.show(ctx, state, error_text(ctx.t, error) + "\n\n" + manager_text(ctx, view))
+            return DONE
+        origin = state.data.get("origin")
+        if origin:
+            await ctx.edit(manager_text(ctx, view), message_id=int(origin))
+        await self.show(
+            ctx, state, ctx._("✅ Your answer was sent to {reporter}.", reporter=view.reporter_name)
+        )
+        return DONE

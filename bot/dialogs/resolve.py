@@ -1,0 +1,384 @@
+"""The resolution dialog: the engineer fills the service sheet (001 附表一) and files it.
+
+Opened by 🏁 Resolved (on site) or 📞 Resolved remotely on the dispatch card. Every
+answer is kept in the dialog state, so a wrong input (a bad amount, a bad date, a
+sticker) is explained and asked again without losing what was already filled in.
+/cancel or ✖ Cancel leaves the ticket unchanged. The remote path skips the on-site
+questions (result, parts, spare device).
+
+```mermaid
+stateDiagram-v2
+    [*] --> service_type: 🏁 Resolved / 📞 Resolved remotely
+    service_type --> warranty
+    warranty --> charged
+    charged --> amount: Yes
+    amount --> amount: not an amount
+    charged --> result: No (on site)
+    amount --> result: on site
+    charged --> solution: No (remote)
+    amount --> solution: remote
+    result --> visit: second visit
+    visit --> visit: not "YYYY-MM-DD HH:MM" in the future
+    result --> parts: fixed on site / taken back
+    visit --> parts
+    parts --> spare
+    spare --> solution
+    solution --> solution: empty / sticker
+    solution --> confirm
+    confirm --> [*]: ✅ Confirm → core resolve (or resolve_remotely) → card refreshed
+```
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from bot.chat import InlineKeyboard
+from bot.dialogs.engine import STAY
+from bot.dialogs.work import ENDING_ERRORS, NO, YES, CardDialog, typed_text
+from bot.errors import error_text
+from bot.labels import SERVICE_RESULT, SERVICE_TYPE
+from bot.router import Ctx
+from bot.views import name_of
+from core.conversations import DialogState
+from core.enums import ServiceResult, ServiceType
+from core.errors import InvalidInput
+from core.tickets import MAX_NOTE, MAX_SYMPTOM, ServiceSheet, parse_amount
+
+RESOLVE_DIALOG: Final = "resolve"
+NO_PARTS: Final = "none"
+CONFIRM: Final = "ok"
+ON_SITE_RESULTS = (
+    ServiceResult.FIXED_ON_SITE,
+    ServiceResult.TAKEN_BACK,
+    ServiceResult.SECOND_VISIT,
+)
+VISIT_FORMAT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})$")
+MAX_VISIT_AHEAD = timedelta(days=90)
+
+
+class VisitTimeError(ValueError):
+    """A second-visit time that cannot be used; `reason` is 'format' or 'past' or 'far'."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_visit_time(text: str, tz: str, now: datetime) -> datetime:
+    """'2026-03-05 14:00' in the engineer's zone, strictly; it must lie ahead (within 90 days)."""
+    match = VISIT_FORMAT.match(text.strip())
+    if match is None:
+        raise VisitTimeError("format")
+    year, month, day, hour, minute = (int(part) for part in match.groups())
+    try:
+        moment = datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(tz))
+    except ValueError as error:  # 2026-02-30, 25:00
+        raise VisitTimeError("format") from error
+    if moment <= now:
+        raise VisitTimeError("past")
+    if moment - now > MAX_VISIT_AHEAD:
+        raise VisitTimeError("far")
+    return moment
+
+
+def yes_no(ctx: Ctx, value: bool) -> str:
+    """'Yes' or 'No'."""
+    return ctx._("Yes") if value else ctx._("No")
+
+
+class ResolveDialog(CardDialog):
+    """Fill the service sheet step by step, show it, file it on Confirm."""
+
+    name = RESOLVE_DIALOG
+    first_step = "service_type"
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def remote(self, state: DialogState) -> bool:
+        """Resolved remotely (no visit)."""
+        return bool(state.data.get("remote"))
+
+    def title(self, ctx: Ctx, state: DialogState) -> str:
+        """The first line of every prompt."""
+        if self.remote(state):
+            return ctx._(
+                "📞 <b>Ticket #{ticket}: resolved remotely</b>", ticket=self.ticket_id(state)
+            )
+        return ctx._("🏁 <b>Ticket #{ticket}: service sheet</b>", ticket=self.ticket_id(state))
+
+    async def prompt(
+        self, ctx: Ctx, state: DialogState, question: str, *rows: list[tuple[str, str]]
+    ) -> None:
+        """Show a step: title, question, choice rows and a cancel button."""
+        keyboard = InlineKeyboard.of(
+            *[[self.choice(ctx, state, text, value) for text, value in row] for row in rows],
+            [self.cancel_button(ctx, state)],
+        )
+        await self.show(ctx, state, f"{self.title(ctx, state)}\n{question}", keyboard)
+
+    async def yes_no_step(self, ctx: Ctx, state: DialogState, question: str) -> None:
+        """A Yes / No question."""
+        await self.prompt(ctx, state, question, [(ctx._("Yes"), YES), (ctx._("No"), NO)])
+
+    @staticmethod
+    def example_time(ctx: Ctx) -> str:
+        """Tomorrow 10:00 in the engineer's zone, written as the format wants it."""
+        local = ctx.app.helpdesk.core.clock.now().astimezone(ZoneInfo(ctx.tz))
+        return (local + timedelta(days=1)).strftime("%Y-%m-%d") + " 10:00"
+
+    # --- steps ----------------------------------------------------------------------------
+
+    async def ask_service_type(self, ctx: Ctx, state: DialogState) -> None:
+        """Service content (服务内容)."""
+        choices = [(ctx._(text), kind.value) for kind, text in SERVICE_TYPE.items()]
+        await self.prompt(
+            ctx,
+            state,
+            ctx._("What kind of service was it?"),
+            choices[0:2],
+            choices[2:4],
+            choices[4:6],
+        )
+
+    async def on_service_type(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Keep the service type."""
+        if value not in {kind.value for kind in ServiceType}:
+            return await self.use_buttons(ctx)
+        state.data["service_type"] = value
+        return "warranty"
+
+    async def ask_warranty(self, ctx: Ctx, state: DialogState) -> None:
+        """Under warranty (是否保修)?"""
+        await self.yes_no_step(ctx, state, ctx._("Is the device under warranty?"))
+
+    async def on_warranty(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Keep the warranty answer."""
+        if value not in (YES, NO):
+            return await self.use_buttons(ctx)
+        state.data["warranty"] = value == YES
+        return "charged"
+
+    async def ask_charged(self, ctx: Ctx, state: DialogState) -> None:
+        """Charged (是否收费)?"""
+        await self.yes_no_step(ctx, state, ctx._("Is the service charged?"))
+
+    async def on_charged(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Charged: ask the amount; else go on."""
+        if value not in (YES, NO):
+            return await self.use_buttons(ctx)
+        state.data["charged"] = value == YES
+        if value == YES:
+            return "amount"
+        state.data.pop("amount", None)
+        return self.after_charge(state)
+
+    def after_charge(self, state: DialogState) -> str:
+        """Remote fixes skip the on-site questions."""
+        return "solution" if self.remote(state) else "result"
+
+    async def ask_amount(self, ctx: Ctx, state: DialogState) -> None:
+        """The amount charged, in yuan."""
+        await self.prompt(ctx, state, ctx._("How much, in yuan? Type it like 120 or 99.50."))
+
+    async def on_amount(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Parse the amount strictly."""
+        text = typed_text(ctx) if value is None else None
+        if not text:
+            await ctx.say(ctx._("Please type the amount in yuan, like 120 or 99.50."))
+            return STAY
+        try:
+            amount = parse_amount(text)
+        except InvalidInput as error:
+            await ctx.say(error_text(ctx.t, error))
+            return STAY
+        state.data["amount"] = str(amount)
+        return self.after_charge(state)
+
+    async def ask_result(self, ctx: Ctx, state: DialogState) -> None:
+        """Result (维修结果)."""
+        choices = [[(ctx._(SERVICE_RESULT[result]), result.value)] for result in ON_SITE_RESULTS]
+        await self.prompt(ctx, state, ctx._("What is the result?"), *choices)
+
+    async def on_result(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """A second visit needs its time; the others go on to the parts."""
+        if value not in {result.value for result in ON_SITE_RESULTS}:
+            return await self.use_buttons(ctx)
+        state.data["result"] = value
+        if value == ServiceResult.SECOND_VISIT.value:
+            return "visit"
+        state.data.pop("visit_at", None)
+        return "parts"
+
+    async def ask_visit(self, ctx: Ctx, state: DialogState) -> None:
+        """When the second visit takes place."""
+        await self.prompt(
+            ctx,
+            state,
+            ctx._(
+                "When is the second visit? Type the date and time as YYYY-MM-DD HH:MM, e.g. <code>{example}</code> (your time zone).",
+                example=self.example_time(ctx),
+            ),
+        )
+
+    async def on_visit(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Parse the visit time strictly, in the engineer's zone."""
+        text = typed_text(ctx) if value is None else None
+        now = ctx.app.helpdesk.core.clock.now()
+        try:
+            moment = parse_visit_time(text or "", ctx.tz, now)
+        except VisitTimeError as error:
+            if error.reason == "past":
+                await ctx.say(ctx._("That time has already passed; please give a time ahead."))
+            elif error.reason == "far":
+                await ctx.say(ctx._("That is more than 90 days ahead; please give a nearer time."))
+            else:
+                await ctx.say(
+                    ctx._(
+                        "Please write the date and time exactly as YYYY-MM-DD HH:MM, e.g. <code>{example}</code>.",
+                        example=self.example_time(ctx),
+                    )
+                )
+            return STAY
+        state.data["visit_at"] = moment.isoformat()
+        return "parts"
+
+    async def ask_parts(self, ctx: Ctx, state: DialogState) -> None:
+        """Parts replaced (更换配件)."""
+        await self.prompt(
+            ctx,
+            state,
+            ctx._("Which parts did you replace? Type them, or press “None”."),
+            [(ctx._("None"), NO_PARTS)],
+        )
+
+    async def on_parts(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Keep the parts (or none)."""
+        if value is not None:
+            if value != NO_PARTS:
+                return await self.use_buttons(ctx)
+            state.data["parts"] = ""
+            return "spare"
+        text = typed_text(ctx)
+        if not text:
+            await ctx.say(ctx._("Please type the parts replaced, or press “None”."))
+            return STAY
+        if len(text) > MAX_NOTE:
+            await ctx.say(
+                ctx._("That is too long: at most {limit} characters, please.", limit=MAX_NOTE)
+            )
+            return STAY
+        state.data["parts"] = text
+        return "spare"
+
+    async def ask_spare(self, ctx: Ctx, state: DialogState) -> None:
+        """Spare device lent (备机)?"""
+        await self.yes_no_step(ctx, state, ctx._("Is a spare device lent to the user?"))
+
+    async def on_spare(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Keep the spare answer."""
+        if value not in (YES, NO):
+            return await self.use_buttons(ctx)
+        state.data["spare"] = value == YES
+        return "solution"
+
+    async def ask_solution(self, ctx: Ctx, state: DialogState) -> None:
+        """What was done (处理方法), required."""
+        await self.prompt(
+            ctx, state, ctx._("Describe the cause and what you did (required). Type it:")
+        )
+
+    async def on_solution(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """Keep the solution."""
+        text = typed_text(ctx) if value is None else None
+        if not text:
+            await ctx.say(ctx._("Please type the solution in words; it goes on the service sheet."))
+            return STAY
+        if len(text) > MAX_SYMPTOM:
+            await ctx.say(
+                ctx._("That is too long: at most {limit} characters, please.", limit=MAX_SYMPTOM)
+            )
+            return STAY
+        state.data["solution"] = text
+        return "confirm"
+
+    def sheet(self, state: DialogState) -> ServiceSheet:
+        """The service sheet from the answers."""
+        data = state.data
+        charged = bool(data.get("charged"))
+        visit = data.get("visit_at")
+        return ServiceSheet(
+            service_type=ServiceType(data["service_type"]),
+            result=ServiceResult.FIXED_REMOTELY
+            if self.remote(state)
+            else ServiceResult(data["result"]),
+            solution=str(data.get("solution") or ""),
+            under_warranty=bool(data.get("warranty")),
+            charged=charged,
+            amount=Decimal(str(data["amount"])) if charged and data.get("amount") else None,
+            parts_replaced=str(data.get("parts") or ""),
+            spare_lent=bool(data.get("spare")),
+            second_visit_at=datetime.fromisoformat(visit) if visit else None,
+        )
+
+    def summary(self, ctx: Ctx, state: DialogState) -> str:
+        """The sheet as the engineer checks it before filing."""
+        sheet = self.sheet(state)
+        charged = (
+            ctx._("Yes, {amount} yuan", amount=str(sheet.amount)) if sheet.charged else ctx._("No")
+        )
+        result = name_of(ctx.t, SERVICE_RESULT, sheet.result)
+        if sheet.second_visit_at is not None:
+            result += " · " + ctx.when(sheet.second_visit_at)
+        lines = [
+            self.title(ctx, state),
+            ctx._("Service: {value}", value=name_of(ctx.t, SERVICE_TYPE, sheet.service_type)),
+            ctx._("Under warranty: {value}", value=yes_no(ctx, sheet.under_warranty)),
+            ctx._("Charged: {value}", value=charged),
+            ctx._("Result: {value}", value=result),
+        ]
+        if not self.remote(state):
+            lines.append(
+                ctx._("Parts replaced: {value}", value=sheet.parts_replaced or ctx._("none"))
+            )
+            lines.append(ctx._("Spare device lent: {value}", value=yes_no(ctx, sheet.spare_lent)))
+        lines.append(ctx._("Solution: <i>{value}</i>", value=sheet.solution))
+        lines += ["", ctx._("Press ✅ Confirm to file the sheet.")]
+        return "\n".join(lines)
+
+    async def ask_confirm(self, ctx: Ctx, state: DialogState) -> None:
+        """Show the sheet; Confirm files it."""
+        keyboard = InlineKeyboard.of(
+            [self.choice(ctx, state, ctx._("✅ Confirm"), CONFIRM)],
+            [self.cancel_button(ctx, state)],
+        )
+        await self.show(ctx, state, self.summary(ctx, state), keyboard)
+
+    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+        """File the sheet through the core; the card shows the resolved ticket."""
+        if value != CONFIRM:
+            return await self.use_buttons(ctx)
+        tickets = ctx.app.helpdesk.tickets
+        ticket_id = self.ticket_id(state)
+        sheet = self.sheet(state)
+        try:
+            if self.remote(state):
+                await tickets.resolve_remotely(ticket_id, actor_id=ctx.person_id, sheet=sheet)
+            else:
+                await tickets.resolve(ticket_id, actor_id=ctx.person_id, sheet=sheet)
+        except InvalidInput as error:
+            await ctx.say(error_text(ctx.t, error))
+            return STAY
+        except ENDING_ERRORS as error:
+            return await self.refused(ctx, state, error)
+        text = ctx._(
+            "✅ Ticket #{ticket} resolved. The reporter is asked to confirm the fix and rate it.",
+            ticket=ticket_id,
+        )
+        if sheet.second_visit_at is not None:
+            text += "\n" + ctx._("Second visit: {at}.", at=ctx.when(sheet.second_visit_at))
+        return await self.finish(ctx, state, text)

@@ -1,0 +1,75 @@
+"""Translated answers for the core's error codes."""
+
+from __future__ import annotations
+
+from string import Formatter
+
+from bot.i18n import N_, Translator
+from bot.labels import STATUS, label
+from core.enums import TicketStatus
+from core.errors import DomainError
+
+MESSAGES = {
+    "ticket.illegal_transition": N_("That is not possible now: ticket #{ticket} is {status}."),
+    "permission_denied": N_("Only the assigned engineer or a dispatcher can do that."),
+    "not_found": N_("That no longer exists."),
+    "conflict": N_("Someone changed this at the same moment; please look again."),
+    "invalid_input": N_("That input is not valid."),
+    "invite.unknown": N_(
+        "This invitation link is not valid. Ask your administrator for a new one."
+    ),
+    "invite.expired": N_("This invitation link has expired. Ask your administrator for a new one."),
+    "invite.used_up": N_(
+        "This invitation link has already been used. Ask your administrator for a new one."
+    ),
+    "asset.unknown_tag": N_(
+        "No device with the tag {tag} is registered. Check the sticker, or choose the device by type."
+    ),
+    "asset.bad_tag": N_("{tag} does not look like an asset tag (letters, digits, - and _)."),
+    "report.symptom_required": N_("Please describe the fault in a few words."),
+    "report.site_required": N_("Your account has no site; ask your administrator."),
+    "text.too_long": N_("That is too long: at most {limit} characters, please."),
+    "decline.reason_required": N_("Please give a reason for declining."),
+    "assign.not_an_engineer": N_("That person is not an engineer."),
+    "assign.already_assigned": N_("The ticket is already assigned to that engineer."),
+    "rating.out_of_range": N_("Please choose a score from 1 to 5."),
+    "rating.already_given": N_("This fix has already been rated. Thank you!"),
+    "rating.bad_dimension": N_("That rating is not valid."),
+    "rating.missing": N_("There is no rating to follow up yet."),
+    "ticket.not_resolved": N_("Ticket #{ticket_id} is not resolved yet."),
+    "ticket.closed": N_("Ticket #{ticket_id} is already closed."),
+    "consent.already_answered": N_("You already answered this request."),
+    "page.already_acknowledged": N_("This page was already acknowledged."),
+    "severity.out_of_range": N_("The level must be 1 to 4."),
+    "sheet.amount_required": N_("A charged service needs an amount."),
+    "sheet.amount_without_charge": N_("An amount was given but the service is not charged."),
+    "sheet.amount_invalid": N_("{text} is not an amount; write it like 120 or 99.50."),
+    "sheet.second_visit_time_required": N_("A second visit needs a date and time."),
+    "complaint.text_required": N_("Please write what went wrong."),
+    "complaint.already_confirmed": N_("This complaint was already confirmed."),
+    "complaint.already_answered": N_("This complaint was already answered."),
+    "complaint.answer_required": N_("Please write the answer to the complaint."),
+    "permission_denied.reporter_only": N_("Only the person who reported this fault can do that."),
+    "permission_denied.consent": N_("Only the person who reported this fault can answer this request."),
+    "permission_denied.ack_page": N_("This page was sent to someone else."),
+}
+
+
+def error_text(t: Translator, error: DomainError) -> str:
+    """A clear sentence for a domain error in the reader's language."""
+    params = dict(error.params)
+    if error.code == "ticket.illegal_transition":
+        status = params.get("status")
+        params = {
+            "ticket": params.get("ticket_id", "?"),
+            "status": label(t, STATUS, TicketStatus(status)) if status else "?",
+        }
+    specific = f"{error.code}.{params['action']}" if "action" in params else None
+    message = (
+        (MESSAGES.get(specific) if specific else None)
+        or MESSAGES.get(error.code)
+        or MESSAGES.get(error.code.split(".")[0], N_("That did not work."))
+    )
+    # A code raised with fewer parameters than its sentence names still reads sensibly.
+    names = {name for _, name, _, _ in Formatter().parse(t(message)) if name}
+    return t(message, **{name: params.get(name, "?") for name in names})

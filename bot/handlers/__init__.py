@@ -1,0 +1,15 @@
+"""Handlers, one module per audience; `build_router` registers them all."""
+
+from __future__ import annotations
+
+from bot.router import Router
+
+
+def build_router() -> Router:
+    """A router with every handler module and dialog registered."""
+    from bot.handlers import admin, common, engineer, manager, staff
+
+    router = Router()
+    for module in (common, staff, engineer, manager, admin):
+        module.register(router)
+    return router

@@ -1,0 +1,139 @@
+"""For everyone: /start (invitations and device stickers), /help, /lang, /cancel."""
+
+from __future__ import annotations
+
+from bot.callbacks import Callback
+from bot.chat import InlineKeyboard, RemoveKeyboard
+from bot.i18n import LANGUAGE_NAMES, N_, SUPPORTED
+from bot.labels import ROLE, label
+from bot.router import Ctx, Router, not_registered_text
+from core.enums import Role
+from core.errors import InvalidInput
+
+INVITE_PREFIX = "inv_"
+ASSET_PREFIX = "asset_"
+LANG_ACTION = "lang"
+REPORT_DIALOG = "report"
+
+HELP_BY_ROLE = {
+    Role.STAFF: N_(
+        "/report: report a broken device\n/my: your open tickets\n/complain: make a complaint\n"
+        "/lang: change language\n/cancel: stop what you are doing"
+    ),
+    Role.ENGINEER: N_(
+        "/queue: your tickets by deadline\n/report: report a fault yourself\n/lang: change language\n"
+        "/cancel: stop what you are doing\nDispatch messages carry buttons for each step of the work."
+    ),
+    Role.DISPATCHER: N_(
+        "/queue: open tickets of your sites by deadline; assign, reassign and set levels there\n"
+        "/report: open a ticket for someone\n/stats: today and this month\n/lang: change language"
+    ),
+    Role.MANAGER: N_(
+        "/stats: today's open and overdue tickets and this month's KPIs\n/queue: open tickets\n"
+        "/lang: change language\nEscalation alerts arrive here with an acknowledge button."
+    ),
+    Role.ADMIN: N_(
+        "/invite: create an invitation link\n/queue: open tickets\n/stats: figures\n/lang: change language"
+    ),
+}
+
+
+async def start(ctx: Ctx) -> None:
+    """Registration through an invite link, or a report prefilled from a device sticker."""
+    payload = ctx.incoming.args.strip()
+    if payload.startswith(INVITE_PREFIX):
+        await _redeem(ctx, payload[len(INVITE_PREFIX) :])
+        return
+    if ctx.profile is None:
+        await ctx.say(not_registered_text(ctx))
+        return
+    if payload.startswith(ASSET_PREFIX):
+        # The sticker on a device links here: open a report with the device filled in.
+        await ctx.start_dialog(REPORT_DIALOG, asset_tag=payload[len(ASSET_PREFIX) :])
+        return
+    await ctx.say(
+        ctx._(
+            "Welcome back, {name}. You are registered as {role} at {site}.",
+            name=ctx.profile.name,
+            role=label(ctx.t, ROLE, ctx.profile.role.value),
+            site=ctx.profile.site_name or "—",
+        )
+        + "\n\n"
+        + ctx._(HELP_BY_ROLE[ctx.profile.role])
+    )
+
+
+async def _redeem(ctx: Ctx, code: str) -> None:
+    if ctx.profile is not None:
+        await ctx.say(ctx._("You are already registered, {name}.", name=ctx.profile.name))
+        return
+    if not code:
+        raise InvalidInput("invite.unknown")
+    lang = ctx.app.i18n.choose(None, ctx.incoming.user.language_code)
+    person = await ctx.app.helpdesk.people.redeem_invite(
+        code,
+        telegram_user_id=ctx.incoming.user.id,
+        chat_id=ctx.chat_id,
+        name=ctx.incoming.user.full_name,
+        language=lang,
+    )
+    ctx.profile = await ctx.app.helpdesk.people.profile_by_telegram(ctx.incoming.user.id)
+    ctx.t = ctx.app.i18n.get(lang)
+    await ctx.say(
+        ctx._(
+            "Welcome, {name}! You are registered as {role}.",
+            name=person.name,
+            role=label(ctx.t, ROLE, person.role.value),
+        )
+        + "\n\n"
+        + ctx._(HELP_BY_ROLE[person.role])
+    )
+
+
+async def help_(ctx: Ctx) -> None:
+    """What the person can do, by role."""
+    if ctx.profile is None:
+        await ctx.say(not_registered_text(ctx))
+        return
+    await ctx.say(ctx._(HELP_BY_ROLE[ctx.profile.role]))
+
+
+async def lang(ctx: Ctx) -> None:
+    """Offer the languages as buttons."""
+    buttons = [ctx.button(LANGUAGE_NAMES[code], LANG_ACTION, code) for code in SUPPORTED]
+    await ctx.say(ctx._("Choose your language:"), InlineKeyboard.of(buttons))
+
+
+async def choose_lang(ctx: Ctx, callback: Callback) -> None:
+    """Store the chosen language and confirm in it."""
+    code = callback.args[0] if callback.args else ""
+    if code not in SUPPORTED:
+        await ctx.answer(ctx._("This button is not valid."), alert=True)
+        return
+    if ctx.profile is None:
+        await ctx.answer(not_registered_text(ctx), alert=True)
+        return
+    await ctx.app.helpdesk.people.set_language(ctx.person_id, code)
+    ctx.t = ctx.app.i18n.get(code)
+    await ctx.answer()
+    await ctx.edit(ctx._("Language set: {language}.", language=LANGUAGE_NAMES[code]))
+
+
+async def cancel(ctx: Ctx) -> None:
+    """Leave the open dialog, if any."""
+    state = await ctx.dialog_state()
+    if state is None:
+        await ctx.say(ctx._("There is nothing to cancel."))
+        return
+    await ctx.app.conversations.clear(ctx.chat_id, ctx.incoming.user.id)
+    # A dialog step may have shown a reply keyboard (share phone); take it away.
+    await ctx.say(ctx._("Cancelled. Nothing was changed."), RemoveKeyboard())
+
+
+def register(router: Router) -> None:
+    """Add the common commands."""
+    router.command("start")(start)
+    router.command("help", description=N_("What I can do"))(help_)
+    router.command("lang", description=N_("Change language"))(lang)
+    router.command("cancel", description=N_("Stop the current step"))(cancel)
+    router.callback(LANG_ACTION)(choose_lang)

@@ -1,0 +1,182 @@
+"""Managers: /stats (today and this month's KPIs) and escalation alerts."""
+
+from __future__ import annotations
+
+from babel.dates import format_skeleton
+
+from bot.chat import InlineKeyboard
+from bot.handlers.engineer import OPEN_ACTION, page_screen
+from bot.i18n import N_, Translator
+from bot.notifications import Notice, RenderCtx
+from bot.router import Ctx, Router
+from core import reports
+from core.enums import Role
+
+STATS_ROLES = frozenset({Role.MANAGER, Role.DISPATCHER, Role.ADMIN})
+
+
+def rate_line(t: Translator, name: str, rate: reports.Rate, goal: str, deduction: int) -> str:
+    """'On-time arrival: 90.0% (9 of 10) · target 90%' with the points it costs."""
+    if rate.denominator == 0:
+        line = t("{name}: — (nothing counted yet) · {goal}", name=name, goal=goal)
+    else:
+        line = t(
+            "{name}: <b>{value}</b> ({n} of {total}) · {goal}",
+            name=name,
+            value=t.percent(rate.as_float()),
+            n=rate.numerator,
+            total=rate.denominator,
+            goal=goal,
+        )
+    if deduction:
+        line += " · " + t("−{points} points", points=deduction)
+    return line
+
+
+def stats_text(
+    t: Translator,
+    *,
+    place: str,
+    now_text: str,
+    month_start: str,
+    today: reports.DayFigures,
+    kpis: reports.KpiReport,
+) -> str:
+    """The /stats message."""
+    lines = [
+        t("📊 <b>{place}</b> · {now}", place=place, now=now_text),
+        t(
+            "<b>Now</b>: {open} open · {overdue} overdue",
+            open=today.open_now,
+            overdue=today.overdue_now,
+        ),
+        t(
+            "<b>Today</b>: {opened} opened · {resolved} resolved · {closed} closed",
+            opened=today.opened,
+            resolved=today.resolved,
+            closed=today.closed,
+        ),
+        "",
+        t("<b>This month</b> (since {start}):", start=month_start),
+        rate_line(t, t("On-time arrival"), kpis.arrival, t("target 90%"), kpis.arrival_deduction),
+        rate_line(t, t("On-site fix"), kpis.fix, t("target 95%"), kpis.fix_deduction),
+        rate_line(
+            t,
+            t("Rated 3-5"),
+            kpis.satisfaction,
+            t("target 90%"),
+            kpis.satisfaction_deduction,
+        ),
+        rate_line(
+            t,
+            t("30-day repeat repairs (software)"),
+            kpis.repeat,
+            t("limit 15%"),
+            kpis.repeat_deduction,
+        ),
+        t(
+            "Deductions so far: −{points} · on-site support {score}/100",
+            points=kpis.total_deduction,
+            score=kpis.score,
+        ),
+    ]
+    return "\n".join(lines)
+
+
+async def stats(ctx: Ctx) -> None:
+    """/stats: open and overdue now, today's flow, and the month's KPIs so far."""
+    core = ctx.app.helpdesk.core
+    now = core.clock.now()
+    assert ctx.profile is not None  # the router lets only registered roles in
+    site_id = ctx.profile.site_id
+    day_start, day_end = reports.day_bounds(now, ctx.tz)
+    month_start, month_end = reports.month_bounds(now, ctx.tz)
+    today = await reports.day_figures(core, day_start, day_end, site_id=site_id)
+    kpis = await reports.kpi_report(core, month_start, month_end, site_id=site_id, as_of=now)
+    place = ctx.profile.site_name if site_id is not None else None
+    await ctx.say(
+        stats_text(
+            ctx.t,
+            place=place or ctx._("All sites"),
+            now_text=ctx.when(now),
+            month_start=format_skeleton("MMMd", month_start.date(), locale=ctx.t.locale),
+            today=today,
+            kpis=kpis,
+        )
+    )
+
+
+async def render_manager_alert(r: RenderCtx) -> Notice:
+    """sla.manager_alert: the ticket, the missed clock and by how much, with an acknowledge button."""
+    screen = page_screen(r.t, r.tz, "sla.manager_alert", r.params)
+    return Notice(screen.text, screen.keyboard(r.button))
+
+
+def _ticket_lines(r: RenderCtx) -> list[str]:
+    """Who reported what, where, and on which device."""
+    p = r.params
+    device = (
+        " ".join(str(part) for part in (p.get("asset_tag"), p.get("brand_model")) if part) or "—"
+    )
+    return [
+        r._("📝 {symptom}", symptom=str(p.get("symptom") or "")[:200]),
+        r._(
+            "🖥 {device} · 📍 {site} {location}",
+            device=device,
+            site=p.get("site") or "",
+            location=p.get("location") or "",
+        ),
+        r._(
+            "👤 {reporter} · ☎ {phone}",
+            reporter=p.get("reporter") or "—",
+            phone=p.get("phone") or "—",
+        ),
+    ]
+
+
+def _open_button(r: RenderCtx) -> InlineKeyboard:
+    return InlineKeyboard.of(
+        [
+            r.button(
+                r._("🔎 Open ticket #{id}", id=r.params["ticket_id"]),
+                OPEN_ACTION,
+                r.params["ticket_id"],
+            )
+        ]
+    )
+
+
+async def render_repeat_failure(r: RenderCtx) -> Notice:
+    """manager.repeat_failure: the same device dispatched again within 30 days (000 §4)."""
+    head = r._(
+        "🔁 <b>Repeat failure</b>: ticket #{id} is for a device already reported in ticket #{previous} within 30 days.",
+        id=r.params["ticket_id"],
+        previous=r.params.get("repeat_of") or "?",
+    )
+    return Notice("\n".join([head, *_ticket_lines(r)]), _open_button(r))
+
+
+async def render_second_visit(r: RenderCtx) -> Notice:
+    """manager.second_visit: the reporter rejected the fix or rated it 1-2 (001 流程说明)."""
+    if r.params.get("reason") == "low_score":
+        head = r._(
+            "⚠️ <b>Second visit</b> for ticket #{id}: the reporter rated the fix {score} of 5.",
+            id=r.params["ticket_id"],
+            score=r.params.get("score", "?"),
+        )
+    else:
+        head = r._(
+            "⚠️ <b>Second visit</b> for ticket #{id}: the reporter says the fault is not fixed.",
+            id=r.params["ticket_id"],
+        )
+    return Notice("\n".join([head, *_ticket_lines(r)]), _open_button(r))
+
+
+def register(router: Router) -> None:
+    """Add this audience's commands, buttons, dialogs and message renderers."""
+    router.command(
+        "stats", roles=STATS_ROLES, description=N_("Today's tickets and this month's KPIs")
+    )(stats)
+    router.renders("sla.manager_alert")(render_manager_alert)
+    router.renders("manager.repeat_failure")(render_repeat_failure)
+    router.renders("manager.second_visit")(render_second_visit)

@@ -1,0 +1,145 @@
+"""Scheduled jobs: in-process APScheduler timers that wake idempotent core work.
+
+The database is the source of truth. Every job calls a core function that is safe to
+run twice or on two instances at once (inspection rounds are unique per plan and
+period; report runs are unique per key), so APScheduler only decides *when* to look,
+never *whether* something was done. Nothing is kept in APScheduler's memory store that
+a restart could lose: jobs marked `at_start` also run once at start-up, which catches
+up whatever fell due while the bot was down.
+
+The registry is a plain mapping, `JOBS`, filled with the `@job` decorator:
+
+    @job("monthly-summary", day=1, hour=8, minute=0)
+    async def monthly_summary(helpdesk: Helpdesk, now: datetime) -> object:
+        ...  # post last month's summary to the managers, keyed so it posts once
+
+The cron fields are APScheduler's `CronTrigger` fields, read in the jobs' time zone
+(Asia/Shanghai by default). A job gets the helpdesk and `now` from the injected clock,
+so under an AcceleratedClock (the demo) the core sees domain time; the timers
+themselves run on wall time, and the demo fires jobs itself with `run_job(name, ...)`.
+
+Scheduling defaults: `coalesce` (runs missed during a stall collapse into one),
+`max_instances=1` (a slow run is not overlapped by the next), and a misfire grace of
+six hours (an event loop stalled past 07:30 still plans the day, a run later than that
+is left to the next day or the next start-up).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+# APScheduler 3 ships no type information.
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
+
+from core.clock import Clock
+from core.services import Helpdesk
+
+log = logging.getLogger(__name__)
+
+JobRun = Callable[[Helpdesk, datetime], Awaitable[object]]
+
+DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
+JOB_DEFAULTS: Final[Mapping[str, Any]] = {
+    "coalesce": True,
+    "max_instances": 1,
+    "misfire_grace_time": 6 * 3600,
+}
+START_SUFFIX: Final = "@start"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A named piece of scheduled work: when it runs, and what it calls."""
+
+    name: str
+    run: JobRun
+    cron: Mapping[str, int | str] = field(default_factory=dict)
+    at_start: bool = False  # also once at start-up, to catch up on time the bot was down
+    description: str = ""
+
+
+JOBS: dict[str, Job] = {}
+
+
+def job(name: str, *, at_start: bool = False, **cron: int | str) -> Callable[[JobRun], JobRun]:
+    """Register a job under `name`, run at the CronTrigger fields `cron`."""
+
+    def register(run: JobRun) -> JobRun:
+        if name in JOBS:
+            raise ValueError(f"job {name!r} registered twice")
+        if not cron:
+            raise ValueError(f"job {name!r} needs a schedule (CronTrigger fields)")
+        JOBS[name] = Job(name, run, dict(cron), at_start, (run.__doc__ or "").strip())
+        return run
+
+    return register
+
+
+# --- the jobs ------------------------------------------------------------------------------------
+
+
+@job("inspection-planner", hour=7, minute=30, at_start=True)
+async def plan_inspections(helpdesk: Helpdesk, now: datetime) -> object:
+    """Create the inspection rounds of the current and next periods (idempotent)."""
+    return await helpdesk.inspections.plan_rounds(now)
+
+
+# --- running them ------------------------------------------------------------------------------
+
+
+async def run_job(name: str, helpdesk: Helpdesk, clock: Clock) -> object:
+    """Run one job now, at the clock's time (the demo, the command line, tests)."""
+    try:
+        spec = JOBS[name]
+    except KeyError:
+        raise LookupError(f"no job {name!r} (known: {', '.join(sorted(JOBS))})") from None
+    return await spec.run(helpdesk, clock.now())
+
+
+async def _run_logged(spec: Job, helpdesk: Helpdesk, clock: Clock) -> None:
+    """A scheduled run: a failure is logged and the next run tries again."""
+    try:
+        result = await spec.run(helpdesk, clock.now())
+    except Exception:  # the timer must survive a failed run; the data is still consistent
+        log.exception("job %s failed", spec.name)
+        return
+    log.info("job %s done: %s", spec.name, result)
+
+
+def build_scheduler(
+    helpdesk: Helpdesk,
+    clock: Clock,
+    *,
+    timezone: str = DEFAULT_TIMEZONE,
+    jobs: Mapping[str, Job] | None = None,
+) -> AsyncIOScheduler:
+    """An AsyncIOScheduler with every registered job (start it inside the event loop)."""
+    tz = ZoneInfo(timezone)
+    scheduler = AsyncIOScheduler(timezone=tz, job_defaults=dict(JOB_DEFAULTS))
+    for spec in (JOBS if jobs is None else jobs).values():
+        scheduler.add_job(
+            _run_logged,
+            CronTrigger(timezone=tz, **spec.cron),
+            args=(spec, helpdesk, clock),
+            id=spec.name,
+            name=spec.description or spec.name,
+            replace_existing=True,
+        )
+        if spec.at_start:
+            # Fires as soon as the scheduler starts; removed after its one run.
+            scheduler.add_job(
+                _run_logged,
+                DateTrigger(timezone=tz),
+                args=(spec, helpdesk, clock),
+                id=spec.name + START_SUFFIX,
+                name=spec.description or spec.name,
+                replace_existing=True,
+            )
+    return scheduler

@@ -1,0 +1,155 @@
+"""Runtime adapters: aiogram and python-telegram-bot behind one small interface.
+
+An adapter turns its framework's updates into `bot.chat.Incoming`, carries out the
+neutral actions with its framework's Bot (its `Transport`), and receives updates by
+long polling or through the shared webhook server. Everything above it is identical
+on both frameworks.
+
+Both adapters hand every update to `UpdateLanes`: updates of different chats are
+handled concurrently, updates of one chat strictly in the order they arrived, so a
+fast double press is two updates handled one after the other, never interleaved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
+
+from bot.chat import Incoming, Transport
+
+log = logging.getLogger(__name__)
+
+RUNTIMES: Final = ("aiogram", "ptb")
+
+UpdateHandler = Callable[[Incoming], Awaitable[None]]
+
+
+class UpdateLanes:
+    """Runs update handlers concurrently across chats and in arrival order within a chat."""
+
+    def __init__(self, handle: UpdateHandler) -> None:
+        self._handle = handle
+        self._tails: dict[int, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def in_flight(self) -> int:
+        """Updates received and not yet fully handled."""
+        return len(self._tasks)
+
+    def submit(self, incoming: Incoming) -> None:
+        """Queue an update behind the ones of its chat already queued (returns at once).
+
+        Synchronous on purpose: the order of `submit` calls is the order of handling,
+        with no await in between where a later update could overtake.
+        """
+        chat = incoming.chat_id
+        task = asyncio.create_task(
+            self._run(self._tails.get(chat), incoming), name=f"update-{incoming.update_id}"
+        )
+        self._tails[chat] = task
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._finished(chat, done))
+
+    async def _run(self, previous: asyncio.Task[None] | None, incoming: Incoming) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})  # its outcome is its own; only the order matters
+        try:
+            await self._handle(incoming)
+        except Exception:  # one broken update must not stop its chat's lane
+            log.exception("update %s could not be handled", incoming.update_id)
+
+    def _finished(self, chat: int, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._tails.get(chat) is task:
+            del self._tails[chat]
+
+    async def drain(self, grace: float) -> None:
+        """Wait for every queued update to be handled; cancel what is left after `grace` s."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+        if pending:
+            log.warning("%d update(s) still running after %.0f s; cancelled", len(pending), grace)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*pending, return_exceptions=True)
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """What every adapter needs to reach Telegram."""
+
+    token: str
+    api_base_url: str | None = None  # another Bot API server, e.g. the sandbox emulator
+    polling_timeout: int = 30  # seconds one getUpdates long poll may wait
+    drain_grace: float = 30.0  # seconds in-flight updates get to finish at shutdown
+
+
+class StartupError(Exception):
+    """The bot could not start: bad token, Telegram unreachable, webhook refused."""
+
+
+class Runtime(ABC):
+    """One framework's adapter: receive updates, hand them on, and send the answers."""
+
+    name: ClassVar[str]
+
+    def __init__(self, config: RuntimeConfig, handle: UpdateHandler) -> None:
+        self.config = config
+        self.lanes = UpdateLanes(handle)
+        self.username = ""
+        self.failed = asyncio.Event()  # set when receiving stopped by itself
+
+    @property
+    @abstractmethod
+    def transport(self) -> Transport:
+        """Carries out neutral actions with this framework's Bot."""
+
+    @abstractmethod
+    async def open(self, *, polling: bool) -> None:
+        """Prepare the Bot and learn who it is (getMe); raise StartupError on failure."""
+
+    @abstractmethod
+    async def start_polling(self) -> None:
+        """Drop any webhook and start long polling (returns once polling runs)."""
+
+    @abstractmethod
+    async def start_webhook(self, url: str, secret: str) -> None:
+        """Register the webhook with Telegram; updates then arrive through `feed`."""
+
+    @abstractmethod
+    async def feed(self, data: dict[str, Any]) -> None:
+        """Take one update posted to the webhook (returns once it is queued)."""
+
+    @abstractmethod
+    async def _stop_receiving(self) -> None:
+        """Stop polling (nothing to do for webhooks: the server is stopped first)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release the HTTP session; the transport is unusable afterwards."""
+
+    async def stop(self) -> None:
+        """Stop receiving updates and finish the ones in flight."""
+        await self._stop_receiving()
+        await self.lanes.drain(self.config.drain_grace)
+
+
+def create_runtime(name: str, config: RuntimeConfig, handle: UpdateHandler) -> Runtime:
+    """The adapter called `name` ('aiogram' or 'ptb'); frameworks are imported lazily."""
+    if name == "aiogram":
+        from bot.runtimes.aiogram import AiogramRuntime
+
+        return AiogramRuntime(config, handle)
+    if name == "ptb":
+        from bot.runtimes.ptb import PtbRuntime
+
+        return PtbRuntime(config, handle)
+    raise ValueError(f"unknown runtime {name!r}; choose one of {', '.join(RUNTIMES)}")

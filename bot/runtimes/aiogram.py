@@ -1,0 +1,352 @@
+"""The aiogram 3 adapter: a Dispatcher whose only handlers queue neutral updates.
+
+No aiogram FSM, filters or routers: conversation state lives in our database and
+routing in `bot.router`, so the Dispatcher's job is to poll (or take webhook posts)
+and pass every message and button press to `UpdateLanes`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    AiogramError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import (
+    BotCommand,
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+    User,
+)
+from aiogram.utils.token import TokenValidationError
+
+from bot import chat
+from bot.runtimes import Runtime, RuntimeConfig, StartupError, UpdateHandler
+from bot.runtimes.convert import (
+    ALLOWED_UPDATES,
+    MessageFields,
+    callback_incoming,
+    is_not_modified,
+    means_chat_gone,
+    message_incoming,
+)
+
+log = logging.getLogger(__name__)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+# --- updates -----------------------------------------------------------------------------
+
+
+def chat_user(user: User) -> chat.ChatUser:
+    """aiogram User -> ChatUser."""
+    return chat.ChatUser(
+        id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name or "",
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+def to_incoming(update: Update, bot_username: str) -> chat.Incoming | None:
+    """aiogram Update -> Incoming; None for updates the bot ignores (edits, channel posts...)."""
+    if update.message is not None:
+        return _message(update.update_id, update.message, bot_username)
+    if update.callback_query is not None:
+        return _callback(update.update_id, update.callback_query)
+    return None
+
+
+def _message(update_id: int, message: Message, bot_username: str) -> chat.Incoming | None:
+    if message.from_user is None:  # sent on behalf of a channel or anonymous admin
+        return None
+    contact, location = message.contact, message.location
+    return message_incoming(
+        MessageFields(
+            update_id=update_id,
+            user=chat_user(message.from_user),
+            chat_id=message.chat.id,
+            chat_type=message.chat.type,
+            message_id=message.message_id,
+            text=message.text,
+            caption=message.caption,
+            # Telegram lists the sizes of a photo smallest first.
+            photo_file_id=message.photo[-1].file_id if message.photo else None,
+            contact_phone=contact.phone_number if contact else None,
+            contact_user_id=contact.user_id if contact else None,
+            latitude=location.latitude if location else None,
+            longitude=location.longitude if location else None,
+            has_document=message.document is not None,
+        ),
+        bot_username,
+    )
+
+
+def _callback(update_id: int, query: CallbackQuery) -> chat.Incoming:
+    message = query.message  # a Message, or an InaccessibleMessage when it is too old
+    return callback_incoming(
+        update_id=update_id,
+        user=chat_user(query.from_user),
+        callback_id=query.id,
+        data=query.data,
+        chat_id=message.chat.id if message is not None else None,
+        chat_type=message.chat.type if message is not None else None,
+        message_id=message.message_id if message is not None else None,
+    )
+
+
+# --- sending -----------------------------------------------------------------------------
+
+
+def markup(keyboard: chat.Keyboard | None) -> Markup | None:
+    """Neutral keyboard -> aiogram reply markup."""
+    if keyboard is None:
+        return None
+    if isinstance(keyboard, chat.InlineKeyboard):
+        return inline_markup(keyboard)
+    if isinstance(keyboard, chat.ReplyKeyboard):
+        rows = [[KeyboardButton(text=label) for label in row] for row in keyboard.rows]
+        if keyboard.request_contact is not None:
+            rows.append([KeyboardButton(text=keyboard.request_contact, request_contact=True)])
+        return ReplyKeyboardMarkup(
+            keyboard=rows, resize_keyboard=True, one_time_keyboard=keyboard.one_time
+        )
+    return ReplyKeyboardRemove(remove_keyboard=True)
+
+
+def inline_markup(keyboard: chat.InlineKeyboard | None) -> InlineKeyboardMarkup | None:
+    """Neutral inline keyboard -> aiogram InlineKeyboardMarkup."""
+    if keyboard is None:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=button.text, url=button.url)
+                if button.url is not None
+                else InlineKeyboardButton(text=button.text, callback_data=button.data)
+                for button in row
+            ]
+            for row in keyboard.rows
+        ]
+    )
+
+
+def transport_error(error: AiogramError) -> chat.TransportError:
+    """aiogram's exception -> the neutral TransportError the sender and router understand."""
+    if isinstance(error, TelegramRetryAfter):
+        return chat.RetryAfter(float(error.retry_after))
+    if isinstance(error, TelegramForbiddenError):
+        return chat.Unreachable(error.message)
+    if isinstance(error, TelegramBadRequest):
+        if means_chat_gone(error.message):
+            return chat.Unreachable(error.message)
+        return chat.BadRequest(error.message)
+    if isinstance(error, TelegramEntityTooLarge):  # a subclass of TelegramNetworkError
+        return chat.BadRequest(error.message)
+    if isinstance(error, TelegramNetworkError | TelegramServerError):
+        return chat.NetworkError(error.message)
+    if isinstance(error, TelegramAPIError):  # 401, 404, 409, chat migrated, unknown codes
+        return chat.BadRequest(error.message)
+    # ClientDecodeError: an answer that is not the Bot API's JSON (a proxy's error page).
+    return chat.NetworkError(str(error))
+
+
+class AiogramTransport:
+    """Carries out neutral actions with an aiogram Bot."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def perform(self, action: chat.Action) -> chat.Sent:
+        """Do one action; TransportError subclasses on failure."""
+        try:
+            return await self._perform(action)
+        except TelegramBadRequest as error:
+            if isinstance(action, chat.EditMessage) and is_not_modified(error.message):
+                log.debug("edit of message %s changed nothing", action.message_id)
+                return chat.Sent(action.message_id)
+            raise transport_error(error) from error
+        except AiogramError as error:
+            raise transport_error(error) from error
+
+    async def _perform(self, action: chat.Action) -> chat.Sent:
+        bot = self.bot
+        if isinstance(action, chat.SendMessage):
+            sent = await bot.send_message(
+                action.chat_id,
+                action.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup(action.keyboard),
+            )
+            return chat.Sent(sent.message_id)
+        if isinstance(action, chat.EditMessage):
+            edited = await bot.edit_message_text(
+                text=action.text,
+                chat_id=action.chat_id,
+                message_id=action.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=inline_markup(action.keyboard),
+            )
+            return chat.Sent(
+                edited.message_id if isinstance(edited, Message) else action.message_id
+            )
+        if isinstance(action, chat.AnswerCallback):
+            await bot.answer_callback_query(
+                action.callback_id, text=action.text, show_alert=action.alert or None
+            )
+            return chat.Sent(None)
+        if isinstance(action, chat.SendPhoto):
+            photo = (
+                BufferedInputFile(action.photo, filename=action.filename)
+                if isinstance(action.photo, bytes)
+                else action.photo
+            )
+            sent = await bot.send_photo(
+                action.chat_id,
+                photo,
+                caption=action.caption or None,
+                parse_mode=ParseMode.HTML if action.caption else None,
+            )
+            return chat.Sent(sent.message_id)
+        if isinstance(action, chat.SendDocument):
+            sent = await bot.send_document(
+                action.chat_id,
+                BufferedInputFile(action.document, filename=action.filename),
+                caption=action.caption or None,
+                parse_mode=ParseMode.HTML if action.caption else None,
+            )
+            return chat.Sent(sent.message_id)
+        await bot.set_my_commands(
+            [BotCommand(command=c.command, description=c.description) for c in action.commands],
+            language_code=action.language_code,
+        )
+        return chat.Sent(None)
+
+
+# --- receiving ---------------------------------------------------------------------------
+
+
+class AiogramRuntime(Runtime):
+    """aiogram: Dispatcher long polling, or Dispatcher.feed_update for webhook posts."""
+
+    name = "aiogram"
+
+    def __init__(self, config: RuntimeConfig, handle: UpdateHandler) -> None:
+        super().__init__(config, handle)
+        api = TelegramAPIServer.from_base(config.api_base_url) if config.api_base_url else None
+        session = AiohttpSession(api=api) if api is not None else AiohttpSession()
+        try:
+            self.bot = Bot(config.token, session=session)
+        except TokenValidationError as error:
+            raise StartupError(f"the bot token is malformed: {error}") from error
+        # No FSM: conversation state lives in the database, shared by every instance.
+        self.dispatcher = Dispatcher(disable_fsm=True)
+        self.dispatcher.message.register(self._on_event)
+        self.dispatcher.callback_query.register(self._on_event)
+        self._transport = AiogramTransport(self.bot)
+        self._polling: asyncio.Task[None] | None = None
+
+    @property
+    def transport(self) -> AiogramTransport:
+        """Sends through this runtime's Bot."""
+        return self._transport
+
+    async def _on_event(self, event: Message | CallbackQuery, event_update: Update) -> None:
+        """The catch-all handler: convert and queue; handling happens in the chat's lane."""
+        incoming = to_incoming(event_update, self.username)
+        if incoming is not None:
+            self.lanes.submit(incoming)
+
+    async def open(self, *, polling: bool) -> None:
+        """Call getMe (the same Dispatcher serves polling and webhooks)."""
+        try:
+            me = await self.bot.me()
+        except TelegramUnauthorizedError as error:
+            raise StartupError(f"Telegram refused the bot token: {error.message}") from error
+        except AiogramError as error:
+            raise StartupError(f"cannot reach the Bot API: {error}") from error
+        self.username = me.username or ""
+
+    async def start_polling(self) -> None:
+        """deleteWebhook, then poll in a background task."""
+        try:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+        except AiogramError as error:
+            raise StartupError(f"cannot switch the bot to polling: {error}") from error
+        self._polling = asyncio.create_task(
+            self.dispatcher.start_polling(
+                self.bot,
+                polling_timeout=self.config.polling_timeout,
+                # Updates are queued by the handler in a blink; awaiting it keeps their
+                # order, and UpdateLanes gives the concurrency.
+                handle_as_tasks=False,
+                allowed_updates=list(ALLOWED_UPDATES),
+                handle_signals=False,  # the application owns SIGINT/SIGTERM
+                close_bot_session=False,  # the outbox sender still needs it while we stop
+            ),
+            name="aiogram-polling",
+        )
+        self._polling.add_done_callback(self._polling_ended)
+
+    def _polling_ended(self, task: asyncio.Task[None]) -> None:
+        if task is not self._polling:  # stopped on purpose
+            return
+        error = None if task.cancelled() else task.exception()
+        log.error("aiogram polling ended by itself", exc_info=error)
+        self.failed.set()
+
+    async def start_webhook(self, url: str, secret: str) -> None:
+        """setWebhook with the secret and our update types."""
+        try:
+            await self.bot.set_webhook(
+                url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
+            )
+        except AiogramError as error:
+            raise StartupError(f"Telegram refused the webhook {url}: {error}") from error
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        """Validate the posted JSON as an Update and run it through the Dispatcher."""
+        update = Update.model_validate(data, context={"bot": self.bot})
+        await self.dispatcher.feed_update(self.bot, update)
+
+    async def _stop_receiving(self) -> None:
+        task, self._polling = self._polling, None
+        if task is None:
+            return
+        if not task.done():
+            with contextlib.suppress(RuntimeError):  # polling had not got going yet
+                await self.dispatcher.stop_polling()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # already reported by _polling_ended; stopping anyway
+            log.debug("aiogram polling had failed", exc_info=True)
+
+    async def close(self) -> None:
+        """Close the aiohttp session."""
+        await self.bot.session.close()

@@ -1,0 +1,19 @@
+"""Offline Telegram: a Bot API emulator and simulated people for tests and demos."""
+
+from bot.sandbox.emulator import BotApiEmulator, BotState, StoredFile
+from bot.sandbox.people import (
+    CallbackQueryRecord,
+    SentMessage,
+    SimulatedGroup,
+    SimulatedPerson,
+)
+
+__all__ = [
+    "BotApiEmulator",
+    "BotState",
+    "CallbackQueryRecord",
+    "SentMessage",
+    "SimulatedGroup",
+    "SimulatedPerson",
+    "StoredFile",
+]

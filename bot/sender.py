@@ -1,0 +1,483 @@
+"""The outbox sender: claims queued messages, renders them in each recipient's language, sends them.
+
+One pass (`deliver_once`) claims rows with a lease, most urgent first, and sorts them
+into one lane per chat. Lanes run concurrently: each sends its chat's rows in order, and
+every send waits for its turn under Telegram's limits (`bot.ratelimit`: overall, per chat,
+per group, pages first). More rows are claimed as lanes drain, a heartbeat renews the
+leases of rows still waiting their turn, and the pass ends when nothing is in hand and
+nothing more can be claimed. Messages with attachments go out as several sends (text
+first); how many parts went out is kept with the row, so a retry sends only the rest.
+
+What happens after a send:
+- delivered: the row is marked sent.
+- 429: that chat is paused for `retry_after` (every chat, when several are refused at
+  once: Telegram is flooding the bot), and the row goes back to the database to be
+  retried after that long.
+- network failure (or an unclassified one): every send pauses for an exponential
+  backoff with jitter, and the row goes back with its own backoff by attempt.
+- bot blocked, chat not found, "can't initiate conversation", bad request, a renderer
+  that fails, no chat to send to: the row is failed and every admin is told
+  (`admin.delivery_failed`, rendered by `bot.handlers.delivery`).
+When a row goes back, the rows queued behind it in its chat go back with it, due at the
+same moment (so they are claimed together and sent in order), and rows of that chat
+claimed before then are held back too: a chat gets its messages in order.
+
+Rows are leased before sending, so with several instances each row goes out once; a
+row whose sender died mid-way is taken again when its lease runs out (Telegram offers no
+way to make a send and our bookkeeping atomic, so that one case may repeat). A sender
+that is stopped finishes the sends in flight and hands the rest back at once.
+
+Time: Telegram's waits are real seconds (the limiter's monotonic clock); `available_at`
+is domain time. In production they are one clock. Under a frozen or accelerated clock
+(tests, the demo) the database decides: when the row that caused a pause becomes
+available again, the pause it caused ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.chat import (
+    Action,
+    BadRequest,
+    RetryAfter,
+    SendMessage,
+    Sent,
+    Transport,
+    TransportError,
+    Unreachable,
+)
+from bot.i18n import DEFAULT_LANGUAGE
+from bot.notifications import Notice, RenderCtx
+from bot.ratelimit import Backoff, SendLimiter
+from bot.router import BotApp, Router
+from core import outbox
+from core.context import Core
+from core.models import Person
+from core.people import DEFAULT_TIMEZONE
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeliveryStats:
+    """What one pass did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    released: int = 0  # handed back unsent (stopping, or queued behind a retried row)
+
+
+class OutboxSender:
+    """Delivers outbox rows through a transport, under Telegram's rate limits."""
+
+    def __init__(
+        self,
+        app: BotApp,
+        router: Router,
+        transport: Transport,
+        *,
+        owner: str | None = None,
+        batch: int = 50,
+        lease: timedelta = timedelta(seconds=60),
+        max_idle: float = 5.0,
+        limiter: SendLimiter | None = None,
+        backoff: Backoff | None = None,
+        in_hand: int = 500,
+        claim_every: float = 1.0,
+    ) -> None:
+        self.app = app
+        self.router = router
+        self.transport = transport
+        self.owner = owner or f"sender-{uuid.uuid4().hex[:12]}"
+        self.batch = batch
+        self.lease = lease
+        self.max_idle = max_idle
+        # One limiter per bot token: instances of one process should share it. Separate
+        # processes each pace themselves; give each a share of the overall rate.
+        self.limiter = limiter or SendLimiter()
+        self.backoff = backoff or Backoff()
+        self.in_hand = in_hand  # rows leased at once
+        self.claim_every = claim_every  # during a pass, look for new rows this often
+        self._wake = asyncio.Event()
+        self._wakes = 0
+        # Row id -> the pause its 429 caused (chat id, or None for all) and its end.
+        self._pauses: dict[int, tuple[int | None, float]] = {}
+        # Chat -> the row put back for a retry, and when it is due: the chat's other
+        # rows are held back until then, so they do not overtake it.
+        self._retrying: dict[int, tuple[int, datetime]] = {}
+        app.helpdesk.core.on_outbox(self.wake)
+
+    @property
+    def core(self) -> Core:
+        """The core this sender's rows live in."""
+        return self.app.helpdesk.core
+
+    def wake(self) -> None:
+        """Look for new rows now."""
+        self._wakes += 1
+        self._wake.set()
+
+    async def render(
+        self, delivery: outbox.Delivery, recipient: Person | None, chat_id: int | None = None
+    ) -> Notice:
+        """The message for one row in the recipient's language."""
+        renderer = self.router.renderers.get(delivery.code)
+        if renderer is None:
+            raise LookupError(f"no renderer for {delivery.code!r}")
+        lang = recipient.language if recipient and recipient.language else self.app.i18n.default
+        tz = (
+            (recipient.timezone if recipient else None)
+            or delivery.params.get("tz")
+            or DEFAULT_TIMEZONE
+        )
+        return await renderer(
+            RenderCtx(
+                self.app,
+                self.app.i18n.get(lang or DEFAULT_LANGUAGE),
+                recipient,
+                tz,
+                delivery.params,
+                chat_id=chat_id if chat_id is not None else delivery.chat_id,
+            )
+        )
+
+    @staticmethod
+    def parts(notice: Notice, chat_id: int) -> list[Action]:
+        """The sends a notice takes: its text (if any), then each attachment, to `chat_id`."""
+        parts: list[Action] = []
+        if notice.text:
+            parts.append(SendMessage(chat_id, notice.text, notice.keyboard))
+        parts.extend(replace(attachment, chat_id=chat_id) for attachment in notice.attachments)
+        return parts
+
+    async def deliver_once(self, stop: asyncio.Event | None = None) -> DeliveryStats:
+        """Claim and send what is due now, until nothing is left (or `stop` is set)."""
+        delivery_pass = _Pass(self, stop)
+        await delivery_pass.run()
+        return delivery_pass.stats
+
+    def _row_claimed(self, delivery_id: int) -> None:
+        """The database let a row go again: any pause its 429 caused is over."""
+        pause = self._pauses.pop(delivery_id, None)
+        if pause is not None:
+            self.limiter.end_pause(*pause)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver, then sleep until the next row is due or new rows are queued."""
+        core = self.core
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.deliver_once(stop)
+                next_at = await outbox.next_available(core)
+            except Exception:  # keep delivering after a database hiccup
+                log.exception("outbox pass failed; retrying")
+                next_at = None
+            if stop.is_set():
+                break
+            delay = self.max_idle
+            if next_at is not None:
+                delay = min(delay, core.clock.real_seconds_until(next_at))
+            if delay > 0:
+                await _first_of(self._wake, stop, within=delay)
+
+
+async def _first_of(*events: asyncio.Event, within: float) -> None:
+    """Wait until one of `events` is set, at most `within` seconds."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+@dataclass
+class _Lane:
+    """One chat's claimed rows, sent in (priority, id) order by one task."""
+
+    queue: list[tuple[int, int, outbox.Delivery, Person | None]] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+    waiting: bool = False  # waiting for its turn: safe to cancel, nothing is being sent
+
+
+class _Pass:
+    """One `deliver_once`: the rows in hand, their lanes and the heartbeat over their leases."""
+
+    def __init__(self, sender: OutboxSender, stop: asyncio.Event | None) -> None:
+        self.sender = sender
+        self.core = sender.core
+        self.stop = stop
+        self.stats = DeliveryStats()
+        self.held: dict[int, outbox.Delivery] = {}
+        self.progress: dict[int, int] = {}  # row -> parts sent so far
+        self.lanes: dict[int, _Lane] = {}
+        self.changed = asyncio.Event()
+        self.stopping = False
+
+    async def run(self) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(), name="outbox-heartbeat")
+        try:
+            await self._feed()
+        finally:
+            await self._wind_down()
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    def _stop_requested(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    async def _feed(self) -> None:
+        """Claim rows as room frees up, until nothing is in hand or claimable."""
+        sender = self.sender
+        loop = asyncio.get_running_loop()
+        threshold = max(1, min(sender.batch, sender.in_hand))
+        more, seen, last = True, -1, float("-inf")
+        while not self._stop_requested():
+            room = sender.in_hand - len(self.held)
+            woken = seen != sender._wakes
+            due = more or woken or loop.time() - last >= sender.claim_every
+            if room > 0 and due and (room >= threshold or woken or not self.held):
+                seen, last = sender._wakes, loop.time()
+                limit = min(sender.batch, room)
+                rows = await outbox.claim(
+                    self.core, owner=sender.owner, limit=limit, lease=sender.lease
+                )
+                more = len(rows) == limit
+                await self._admit(rows)
+                continue
+            if not self.held and not more and not woken:
+                return
+            self.changed.clear()
+            events = [self.changed] if self.stop is None else [self.changed, self.stop]
+            await _first_of(*events, within=sender.claim_every)
+
+    async def _admit(self, rows: list[outbox.Delivery]) -> None:
+        """Put claimed rows into their chats' lanes (starting lanes as needed)."""
+        wanted = {row.recipient_id for row in rows if row.recipient_id is not None}
+        people: dict[int, Person] = {}
+        if wanted:
+            async with self.core.reading() as session:
+                found = await session.scalars(select(Person).where(Person.id.in_(wanted)))
+                people = {person.id: person for person in found}
+        held_back: dict[datetime, dict[int, int]] = {}
+        now = self.core.clock.now()
+        for row in rows:
+            self.held[row.id] = row
+            self.sender._row_claimed(row.id)
+            person = people.get(row.recipient_id) if row.recipient_id is not None else None
+            chat_id = row.chat_id
+            if chat_id is None and person is not None:
+                chat_id = person.chat_id
+            if chat_id is None:
+                await self._give_up(row, "recipient has no chat")
+                self._done(row.id)
+                continue
+            retrying = self.sender._retrying.get(chat_id)
+            if retrying is not None:
+                retried_id, due = retrying
+                if row.id == retried_id or due <= now:
+                    del self.sender._retrying[chat_id]
+                else:
+                    held_back.setdefault(due, {})[row.id] = row.parts_sent
+                    self._done(row.id)
+                    continue
+            lane = self.lanes.get(chat_id)
+            if lane is None:
+                lane = self.lanes[chat_id] = _Lane()
+                lane.task = asyncio.create_task(self._drive(chat_id, lane), name=f"lane-{chat_id}")
+            heapq.heappush(lane.queue, (row.priority, row.id, row, person))
+        for due, progress in held_back.items():
+            self.stats.released += await outbox.release(
+                self.core, progress, owner=self.sender.owner, at=due
+            )
+
+    def _done(self, delivery_id: int) -> None:
+        self.held.pop(delivery_id, None)
+        self.progress.pop(delivery_id, None)
+        self.changed.set()
+
+    async def _drive(self, chat_id: int, lane: _Lane) -> None:
+        """Send one chat's rows in order."""
+        try:
+            while lane.queue and not self.stopping:
+                _, _, row, person = heapq.heappop(lane.queue)
+                if row.id not in self.held:  # its lease was lost to another sender
+                    continue
+                finished = False  # cancelled while waiting: stays in hand, handed back
+                try:
+                    finished = await self._deliver(row, person, chat_id, lane)
+                except Exception:  # a database error while recording the outcome
+                    log.exception(
+                        "outbox row %s: outcome not recorded; retried when its lease runs out",
+                        row.id,
+                    )
+                    finished = True
+                finally:
+                    if finished:
+                        self._done(row.id)
+        finally:
+            if self.lanes.get(chat_id) is lane:
+                del self.lanes[chat_id]
+            self.changed.set()
+
+    async def _deliver(
+        self, row: outbox.Delivery, person: Person | None, chat_id: int, lane: _Lane
+    ) -> bool:
+        """Send every part of one row; False when stopped mid-way (the row is handed back)."""
+        sender = self.sender
+        try:
+            notice = await sender.render(row, person, chat_id)
+            parts = sender.parts(notice, chat_id)
+            if not parts:
+                raise ValueError("the renderer produced nothing to send")
+        except Exception as error:  # a rendering bug must not stop the other messages
+            log.exception("outbox row %s (%s) could not be rendered", row.id, row.code)
+            await self._give_up(row, f"{type(error).__name__}: {error}")
+            return True
+        first: Sent | None = None
+        for index in range(row.parts_sent, len(parts)):
+            if self.stopping:
+                return False
+            failure: TransportError | None = None
+            lane.waiting = True
+            try:
+                async with sender.limiter.sending(chat_id, row.priority):
+                    lane.waiting = False
+                    try:
+                        sent = await sender.transport.perform(parts[index])
+                    except TransportError as error:
+                        failure = error
+            finally:
+                lane.waiting = False
+            if failure is not None:
+                await self._failed(row, chat_id, index, failure, lane)
+                return True
+            sender.limiter.network_ok()
+            first = first or sent
+            self.progress[row.id] = index + 1
+        message_id = first.message_id if first is not None else None
+        if not await outbox.mark_sent(self.core, row.id, owner=sender.owner, message_id=message_id):
+            log.warning("outbox row %s was sent after its lease was lost: it may repeat", row.id)
+        self.stats.sent += 1
+        return True
+
+    async def _failed(
+        self,
+        row: outbox.Delivery,
+        chat_id: int,
+        index: int,
+        error: TransportError,
+        lane: _Lane,
+    ) -> None:
+        sender = self.sender
+        if isinstance(error, RetryAfter):
+            scope, until = sender.limiter.flooded(chat_id, error.seconds)
+            sender._pauses[row.id] = (scope, until)
+            await self._retry(row, chat_id, error.seconds, str(error), index, lane)
+        elif isinstance(error, Unreachable | BadRequest):
+            await self._give_up(row, str(error) or type(error).__name__)
+        else:  # NetworkError, or a failure nobody classified: assume it passes
+            sender.limiter.network_failed()
+            after = sender.backoff.delay(row.attempts)
+            await self._retry(row, chat_id, after, str(error) or type(error).__name__, index, lane)
+
+    async def _retry(
+        self,
+        row: outbox.Delivery,
+        chat_id: int,
+        after: float,
+        error: str,
+        parts_sent: int,
+        lane: _Lane,
+    ) -> None:
+        """Put the row back for `after` seconds; the rows behind it in its chat wait for it."""
+        sender = self.sender
+        self.stats.retried += 1
+        due = await outbox.mark_retry(
+            self.core,
+            row.id,
+            owner=sender.owner,
+            after=timedelta(seconds=after),
+            error=error,
+            parts_sent=parts_sent,
+        )
+        if due is None:
+            return
+        sender._retrying[chat_id] = (row.id, due)
+        queued = [queued_row for _, _, queued_row, _ in lane.queue if queued_row.id in self.held]
+        lane.queue.clear()
+        if queued:
+            progress = {q.id: self.progress.get(q.id, q.parts_sent) for q in queued}
+            self.stats.released += await outbox.release(
+                self.core, progress, owner=sender.owner, at=due
+            )
+            for queued_row in queued:
+                self._done(queued_row.id)
+
+    async def _give_up(self, row: outbox.Delivery, error: str) -> None:
+        log.warning("outbox row %s (%s) failed for good: %s", row.id, row.code, error)
+        self.stats.failed += 1
+        await outbox.mark_failed(self.core, row.id, owner=self.sender.owner, error=error)
+
+    def _heartbeat_every(self) -> float:
+        lease = self.sender.lease
+        clock = self.core.clock
+        real = min(lease.total_seconds(), clock.real_seconds_until(clock.now() + lease))
+        return max(0.05, real / 3)
+
+    async def _heartbeat(self) -> None:
+        """Renew the leases of rows in hand, and drop any another sender took over."""
+        while True:
+            await asyncio.sleep(self._heartbeat_every())
+            ids = list(self.held)
+            if not ids:
+                continue
+            try:
+                kept = await outbox.extend_leases(
+                    self.core, ids, owner=self.sender.owner, lease=self.sender.lease
+                )
+            except Exception:  # the next beat tries again; leases are long enough for that
+                log.exception("could not renew outbox leases")
+                continue
+            for lost in set(ids) - kept:
+                if lost in self.held:
+                    log.warning("outbox row %s: lease lost; another sender has it", lost)
+                    self.held.pop(lost, None)
+
+    async def _wind_down(self) -> None:
+        """Stop: cancel lanes waiting for a turn, let sends in flight finish, hand back the rest."""
+        self.stopping = True
+        lanes = list(self.lanes.values())
+        for lane in lanes:
+            if lane.waiting and lane.task is not None:
+                lane.task.cancel()
+        tasks = [lane.task for lane in lanes if lane.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if not self.held:
+            return
+        progress = {
+            row_id: self.progress.get(row_id, row.parts_sent) for row_id, row in self.held.items()
+        }
+        try:
+            self.stats.released += await outbox.release(
+                self.core, progress, owner=self.sender.owner
+            )
+        except Exception:
+            log.exception(
+                "could not hand back %d outbox rows; they are retried when their leases run out",
+                len(progress),
+            )
+        self.held.clear()

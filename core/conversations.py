@@ -1,0 +1,121 @@
+"""Chat infrastructure kept in the database: dialog state and handled update ids.
+
+Both are shared by every bot instance and survive restarts, which is why they live
+here and not in either framework's memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core.context import Core
+from core.models import ChatState, ProcessedUpdate
+
+UPDATE_LEASE = timedelta(minutes=2)
+
+
+@dataclass
+class DialogState:
+    """Where one person is in one dialog."""
+
+    dialog: str
+    step: str
+    data: dict[str, Any]
+    message_id: int | None = None
+
+
+class ConversationStore:
+    """Load, save and clear dialog state; claim update ids so each is handled once."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def load(self, chat_id: int, user_id: int) -> DialogState | None:
+        """The person's open dialog in this chat, if any."""
+        async with self.core.reading() as session:
+            row = await session.scalar(
+                select(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
+            )
+            if row is None:
+                return None
+            return DialogState(row.dialog, row.step, dict(row.data), row.message_id)
+
+    async def save(self, chat_id: int, user_id: int, state: DialogState) -> None:
+        """Store the dialog state (insert or replace)."""
+        async with self.core.transaction() as tx:
+            values = {
+                "chat_id": chat_id,
+                "user_id": user_id,
+                "dialog": state.dialog,
+                "step": state.step,
+                "data": state.data,
+                "message_id": state.message_id,
+                "updated_at": tx.now,
+            }
+            insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
+            statement = insert(ChatState).values(**values)
+            statement = statement.on_conflict_do_update(
+                index_elements=["chat_id", "user_id"],
+                set_={k: statement.excluded[k] for k in values if k not in ("chat_id", "user_id")},
+            )
+            await tx.session.execute(statement)
+
+    async def clear(self, chat_id: int, user_id: int) -> None:
+        """End the person's dialog."""
+        async with self.core.transaction() as tx:
+            await tx.session.execute(
+                delete(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
+            )
+
+    async def claim_update(self, update_id: int) -> bool:
+        """True if this instance should handle the update now.
+
+        A redelivered update that was handled, or is being handled elsewhere, is
+        refused; one whose handler died mid-way (lease run out) is taken again.
+        """
+        async with self.core.transaction() as tx:
+            insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
+            created = await tx.session.execute(
+                insert(ProcessedUpdate)
+                .values(update_id=update_id, received_at=tx.now, lease_until=tx.now + UPDATE_LEASE)
+                .on_conflict_do_nothing(index_elements=["update_id"])
+                .returning(ProcessedUpdate.update_id)
+            )
+            if created.scalar_one_or_none() is not None:
+                return True
+            retaken = await tx.session.execute(
+                update(ProcessedUpdate)
+                .where(
+                    ProcessedUpdate.update_id == update_id,
+                    ProcessedUpdate.done_at.is_(None),
+                    or_(
+                        ProcessedUpdate.lease_until.is_(None), ProcessedUpdate.lease_until < tx.now
+                    ),
+                )
+                .values(lease_until=tx.now + UPDATE_LEASE)
+                .returning(ProcessedUpdate.update_id)
+            )
+            return retaken.scalar_one_or_none() is not None
+
+    async def finish_update(self, update_id: int) -> None:
+        """Mark an update as handled for good."""
+        async with self.core.transaction() as tx:
+            await tx.session.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.update_id == update_id)
+                .values(done_at=tx.now, lease_until=None)
+            )
+
+    async def forget_updates_before(self, moment: datetime) -> int:
+        """Drop old update ids (Telegram never redelivers after a day)."""
+        async with self.core.transaction() as tx:
+            result = await tx.session.execute(
+                delete(ProcessedUpdate).where(ProcessedUpdate.received_at < moment)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)

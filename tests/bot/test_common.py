@@ -1,0 +1,74 @@
+"""Registration, languages, help, unknown input: what everyone meets first."""
+
+from __future__ import annotations
+
+from core.enums import Role
+
+
+async def test_an_unregistered_user_is_told_how_to_register_and_nothing_else(chat):
+    stranger = chat.person(9999, "Stranger")
+    await stranger.send("/start")
+    await stranger.send("/report")
+    await stranger.send("hello")
+    assert all("not registered" in text for text in stranger.texts())
+    assert len(stranger.texts()) == 3
+
+
+async def test_an_invite_link_registers_the_user_with_its_role_and_site(chat, helpdesk, world):
+    invite = await helpdesk.people.create_invite(role=Role.STAFF, site_id=world.site_id, department_id=world.department_id)
+    newcomer = chat.person(5555, "Zhou", language_code="en")
+    await newcomer.send(f"/start inv_{invite.code}")
+    assert "Welcome, Zhou! You are registered as staff." in newcomer.last().text
+    profile = await helpdesk.people.profile_by_telegram(5555)
+    assert profile is not None and profile.role is Role.STAFF and profile.site_id == world.site_id
+    other = chat.person(5556, "Late")
+    await other.send(f"/start inv_{invite.code}")
+    assert "already been used" in other.last().text
+
+
+async def test_a_bad_invite_gets_a_clear_answer(chat):
+    person = chat.person(5557)
+    await person.send("/start inv_nonsense")
+    assert "not valid" in person.last().text
+
+
+async def test_language_comes_from_telegram_until_the_user_chooses(chat, world):
+    li = chat.person(1001, "Li", language_code="zh-hans")
+    await li.send("/help")
+    assert "/report" in li.last().text and "报" in li.last().text
+    await li.send("/lang")
+    await li.press("English")
+    assert li.last().text == "Language set: English."
+    await li.send("/help")
+    assert li.last().text.startswith("/report: report a broken device")
+
+
+async def test_unknown_commands_and_stray_text_get_a_translated_hint(chat, world):
+    li = chat.person(1001, "Li")
+    await li.send("/frobnicate")
+    assert li.last().text == "Unknown command /frobnicate. Send /help to see what I can do."
+    await li.send("what now?")
+    assert "/help" in li.last().text
+
+
+async def test_forged_callback_data_is_refused(chat, world):
+    li = chat.person(1001, "Li")
+    await li.send("/lang")
+    await li.press_data("lang:en~AAAAAAAA")
+    assert chat.transport.answers[-1].text == "This button is not valid."
+    assert chat.transport.answers[-1].alert
+
+
+async def test_a_redelivered_update_is_handled_once(chat, world):
+    from bot.chat import ChatUser, Incoming, Kind
+
+    incoming = Incoming(update_id=777, user=ChatUser(1001, "Li", language_code="en"), chat_id=1001, kind=Kind.COMMAND, text="/help", command="help")
+    assert await chat.feed(incoming) is not None
+    assert await chat.feed(incoming) is None
+    assert len(chat.transport.messages[1001]) == 1
+
+
+async def test_the_commands_menu_exists_in_every_language(chat):
+    menus = chat.router.menus(chat.app.i18n)
+    assert {m.language_code for m in menus} == {None, "zh", "en", "ru"}
+    assert all(m.commands for m in menus)

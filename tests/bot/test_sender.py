@@ -1,0 +1,669 @@
+"""The outbox sender and its rate limiter: pacing on a fake clock, delivery over a fake Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import heapq
+import itertools
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.callbacks import CallbackCodec
+from bot.chat import (
+    Action,
+    NetworkError,
+    RetryAfter,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    Sent,
+    TransportError,
+    Unreachable,
+)
+from bot.handlers import delivery
+from bot.i18n import I18n
+from bot.notifications import Notice, RenderCtx
+from bot.ratelimit import Backoff, Rate, RateLimits, SendLimiter
+from bot.router import BotApp, Router
+from bot.sender import OutboxSender
+from core import outbox
+from core.conversations import ConversationStore
+from core.enums import OutboxStatus, Role
+from core.models import OutboxMessage, Person
+
+# --- a clock that only moves when every task is waiting --------------------------------
+
+
+class FakeTime:
+    """Virtual monotonic time: `sleep` parks the caller; `drive` jumps to the next wake-up."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), next(self._seq), future))
+        await future
+
+    async def drive(self, work: Awaitable[object], limit: float = 3600.0) -> None:
+        """Run `work`, moving time forward whenever nothing else can run."""
+        task = asyncio.ensure_future(work)
+        while not task.done():
+            for _ in range(50):  # let everything that is runnable run
+                await asyncio.sleep(0)
+            if task.done():
+                break
+            assert self._sleepers, "deadlock: nothing sleeps and the work is not done"
+            wake, _, future = heapq.heappop(self._sleepers)
+            assert wake <= limit, f"still waiting at t={wake}"
+            self.now = max(self.now, wake)
+            if not future.done():
+                future.set_result(None)
+        await task
+
+
+def limiter_on(fake: FakeTime, limits: RateLimits | None = None, **options) -> SendLimiter:
+    return SendLimiter(limits or RateLimits(), clock=fake, sleep=fake.sleep, **options)
+
+
+async def send_all(
+    limiter: SendLimiter, fake: FakeTime, chats: list[int], priority: int = 5
+) -> list[tuple[float, int]]:
+    """(time, chat) of each send, in the order they went out."""
+    sent: list[tuple[float, int]] = []
+
+    async def one(chat: int) -> None:
+        async with limiter.sending(chat, priority):
+            sent.append((fake.now, chat))
+
+    await fake.drive(asyncio.gather(*(one(chat) for chat in chats)))
+    return sent
+
+
+def most_within(times: list[float], window: float) -> int:
+    """The largest number of events inside any window shorter than `window` seconds."""
+    times = sorted(times)
+    best = 0
+    start = 0
+    for end, at in enumerate(times):
+        while at - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+# --- the rate limiter --------------------------------------------------------------------
+
+
+async def test_the_overall_pace_never_exceeds_thirty_messages_in_any_second():
+    fake = FakeTime()
+    sent = await send_all(limiter_on(fake), fake, list(range(1, 301)))
+    times = [at for at, _ in sent]
+    assert most_within(times, 1.0) <= 29  # one below Telegram's 30: the margin for jitter
+    assert max(times) == pytest.approx(299 / 28, rel=0.01)  # and no slower than needed
+
+
+async def test_one_chat_gets_one_message_every_1_15_seconds():
+    fake = FakeTime()
+    sent = await send_all(limiter_on(fake), fake, [7] * 5)
+    times = [at for at, _ in sent]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert times[0] == 0 and all(gap == pytest.approx(1.15) for gap in gaps)
+
+
+async def test_a_group_gets_a_short_burst_then_stays_under_twenty_a_minute():
+    fake = FakeTime()
+    sent = await send_all(limiter_on(fake), fake, [-100123] * 40)
+    times = [at for at, _ in sent]
+    assert times[3] < 4  # four at the per-chat pace
+    assert most_within(times, 60.0) <= 19
+
+
+async def test_private_chats_do_not_wait_for_each_other():
+    fake = FakeTime()
+    sent = await send_all(limiter_on(fake, RateLimits(overall=Rate(1000))), fake, [1, 2, 3, 1])
+    by_chat = {}
+    for at, chat in sent:
+        by_chat.setdefault(chat, []).append(at)
+    assert by_chat[2][0] < 0.01 and by_chat[3][0] < 0.01
+    assert by_chat[1][1] == pytest.approx(1.15)
+
+
+async def test_pages_take_the_next_turn_ahead_of_notices_queued_earlier():
+    fake = FakeTime()
+    limiter = limiter_on(fake, RateLimits(overall=Rate(1.0)))
+    order: list[str] = []
+
+    async def send(name: str, chat: int, priority: int, delay: float) -> None:
+        await fake.sleep(delay)
+        async with limiter.sending(chat, priority):
+            order.append(name)
+
+    notices = [send(f"notice{i}", 100 + i, 5, 0.0) for i in range(5)]
+    await fake.drive(asyncio.gather(*notices, send("page", 1, 1, 0.5)))
+    assert order[:2] == ["notice0", "page"]
+
+
+async def test_a_flood_on_one_chat_pauses_that_chat_only():
+    fake = FakeTime()
+    limiter = limiter_on(fake)
+    scope, until = limiter.flooded(5, 7)
+    assert (scope, until) == (5, 7.0)
+    sent = await send_all(limiter, fake, [5, 6])
+    assert dict((chat, at) for at, chat in sent) == {6: 0.0, 5: 7.0}
+
+
+async def test_floods_on_several_chats_at_once_pause_everything():
+    fake = FakeTime()
+    limiter = limiter_on(fake)
+    limiter.flooded(5, 3)
+    fake.now = 0.2
+    scope, until = limiter.flooded(6, 3)
+    assert scope is None and until == pytest.approx(3.2)
+    sent = await send_all(limiter, fake, [8])
+    assert sent[0][0] == pytest.approx(3.2)
+
+
+async def test_a_pause_ended_by_the_database_ends_only_if_nothing_renewed_it():
+    fake = FakeTime()
+    limiter = limiter_on(fake)
+    _, first = limiter.flooded(5, 3)
+    limiter.end_pause(5, first)
+    assert limiter.chat_paused_for(5) == 0
+    _, second = limiter.flooded(5, 3)
+    limiter.flooded(5, 10)  # Telegram asked again, for longer
+    limiter.end_pause(5, second)
+    assert limiter.chat_paused_for(5) == pytest.approx(10)
+
+
+async def test_network_failures_back_off_exponentially_and_a_success_resets_it():
+    fake = FakeTime()
+    limiter = limiter_on(fake, network_backoff=Backoff(base=1.0, cap=8.0, rng=random.Random(1)))
+    pauses = []
+    for _ in range(6):
+        pauses.append(limiter.network_failed())
+        assert limiter.network_failed() == pytest.approx(pauses[-1])  # in flight: same outage
+        fake.now += pauses[-1]
+    ceilings = [1, 2, 4, 8, 8, 8]
+    assert all(c / 2 <= p <= c for p, c in zip(pauses, ceilings, strict=True))
+    limiter.network_ok()
+    assert limiter.network_failed() <= 1
+
+
+def test_backoff_is_jittered_and_capped():
+    backoff = Backoff(base=1.0, cap=300.0, rng=random.Random(7))
+    delays = [backoff.delay(n) for n in range(1, 30)]
+    assert all(
+        0.5 * min(300, 2 ** (n - 1)) <= d <= min(300, 2 ** (n - 1)) for n, d in enumerate(delays, 1)
+    )
+    assert len({round(d, 6) for d in delays[10:]}) > 1  # jitter: capped delays still differ
+
+
+async def test_no_more_requests_are_in_flight_than_allowed():
+    fake = FakeTime()
+    limiter = limiter_on(fake, dataclasses.replace(RateLimits.unlimited(), max_in_flight=2))
+    peak = 0
+
+    async def one(chat: int) -> None:
+        nonlocal peak
+        async with limiter.sending(chat):
+            peak = max(peak, limiter.in_flight)
+            await fake.sleep(1.0)
+
+    await fake.drive(asyncio.gather(*(one(chat) for chat in range(1, 7))))
+    assert peak == 2 and fake.now == pytest.approx(3.0)
+
+
+# --- the sender over a fake Telegram -----------------------------------------------------
+
+
+class FakeTelegram:
+    """Records sends; raises the errors queued for a chat, one per send."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.sent: list[Action] = []
+        self.failures: dict[int, list[TransportError | None]] = {}  # None: this one succeeds
+        self._ids = itertools.count(1)
+
+    def fail(self, chat_id: int, *errors: TransportError | None) -> None:
+        self.failures.setdefault(chat_id, []).extend(errors)
+
+    async def perform(self, action: Action) -> Sent:
+        assert isinstance(action, SendMessage | SendPhoto | SendDocument)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        queued = self.failures.get(action.chat_id)
+        if queued and (error := queued.pop(0)) is not None:
+            raise error
+        self.sent.append(action)
+        return Sent(next(self._ids))
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [a.text for a in self.sent if isinstance(a, SendMessage) and a.chat_id == chat_id]
+
+    def kinds(self, chat_id: int) -> list[str]:
+        return [type(a).__name__ for a in self.sent if a.chat_id == chat_id]
+
+
+NOTE = "test.note"
+REPORT = "test.report"
+BROKEN = "test.broken"
+PNG = b"\x89PNG\r\n\x1a\nchart"
+
+
+def build_test_router() -> Router:
+    router = Router()
+    delivery.register(router)
+
+    @router.renders(NOTE)
+    async def note(r: RenderCtx) -> Notice:
+        return Notice(str(r.params["text"]))
+
+    @router.renders(REPORT)
+    async def report(r: RenderCtx) -> Notice:
+        assert r.chat_id is not None
+        return Notice(
+            "Monthly report",
+            attachments=[
+                SendPhoto(r.chat_id, PNG, filename="chart.png"),
+                SendDocument(r.chat_id, b"a,b\n1,2\n", filename="report.csv"),
+            ],
+        )
+
+    @router.renders(BROKEN)
+    async def broken(r: RenderCtx) -> Notice:
+        raise KeyError("missing parameter")
+
+    return router
+
+
+@pytest.fixture
+def app(helpdesk) -> BotApp:
+    return BotApp(
+        helpdesk=helpdesk,
+        conversations=ConversationStore(helpdesk.core),
+        codec=CallbackCodec(b"test-secret"),
+        i18n=I18n(default="en"),
+    )
+
+
+Make = Callable[..., OutboxSender]
+
+
+@pytest.fixture
+def telegram() -> FakeTelegram:
+    return FakeTelegram()
+
+
+@pytest.fixture
+def make_sender(app, telegram) -> Make:
+    def make(**options) -> OutboxSender:
+        options.setdefault("limiter", SendLimiter(RateLimits.unlimited()))
+        options.setdefault("backoff", Backoff(base=2.0, rng=random.Random(3)))
+        return OutboxSender(app, build_test_router(), options.pop("transport", telegram), **options)
+
+    return make
+
+
+async def queue(helpdesk, key: str, text: str = "hello", **fields) -> None:
+    fields.setdefault("code", NOTE)
+    params = fields.pop("params", {"text": text})
+    async with helpdesk.core.transaction() as tx:
+        await outbox.enqueue(tx, key=key, params=params, **fields)
+
+
+async def row(helpdesk, key: str) -> OutboxMessage:
+    async with helpdesk.core.reading() as session:
+        found = await session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
+        assert found is not None
+        return found
+
+
+async def rows(helpdesk, code: str | None = None) -> list[OutboxMessage]:
+    async with helpdesk.core.reading() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if code is not None:
+            query = query.where(OutboxMessage.code == code)
+        return list(await session.scalars(query))
+
+
+async def admin(helpdesk, name: str = "Admin Ada", telegram_id: int = 9001) -> int:
+    person = await helpdesk.people.create_person(
+        name=name, role=Role.ADMIN, telegram_user_id=telegram_id, language="en"
+    )
+    return person.id
+
+
+async def test_a_queued_message_is_sent_once_and_marked_sent(
+    helpdesk, world, make_sender, telegram
+):
+    await queue(helpdesk, "n1", "Your printer is fixed.", recipient_id=world.reporter_id)
+    sender = make_sender()
+
+    stats = await sender.deliver_once()
+    await sender.deliver_once()
+
+    assert (stats.sent, stats.failed, stats.retried) == (1, 0, 0)
+    assert telegram.texts(1001) == ["Your printer is fixed."]
+    sent = await row(helpdesk, "n1")
+    assert sent.status is OutboxStatus.SENT and sent.sent_at == helpdesk.core.clock.now()
+    assert sent.message_id == 1 and sent.lease_owner is None
+
+
+async def test_pages_go_out_before_notices_queued_earlier(helpdesk, make_sender, telegram):
+    for i in range(5):
+        await queue(helpdesk, f"n{i}", f"notice {i}", chat_id=100 + i)
+    await queue(helpdesk, "p", "PAGE", chat_id=200, priority=outbox.PRIORITY_PAGE)
+    sender = make_sender(limiter=SendLimiter(RateLimits(overall=Rate(50))))
+
+    await sender.deliver_once()
+
+    assert next(a.text for a in telegram.sent if isinstance(a, SendMessage)) == "PAGE"
+    assert len(telegram.sent) == 6
+
+
+async def test_sends_to_different_chats_overlap_instead_of_queueing(helpdesk, make_sender):
+    slow = FakeTelegram(latency=0.2)
+    for i in range(40):
+        await queue(helpdesk, f"n{i}", chat_id=100 + i)
+    sender = make_sender(transport=slow)
+
+    started = time.monotonic()
+    stats = await sender.deliver_once()
+
+    assert stats.sent == 40
+    assert time.monotonic() - started < 2.0  # one after another would take 8 s
+
+
+async def test_attachments_follow_the_text_in_order(helpdesk, make_sender, telegram):
+    await queue(helpdesk, "r1", code=REPORT, chat_id=-1001, params={})
+    await make_sender().deliver_once()
+    assert telegram.kinds(-1001) == ["SendMessage", "SendPhoto", "SendDocument"]
+    assert [a.chat_id for a in telegram.sent] == [-1001] * 3
+    assert (await row(helpdesk, "r1")).status is OutboxStatus.SENT
+
+
+async def test_a_retry_after_a_failed_attachment_sends_only_what_is_missing(
+    helpdesk, make_sender, telegram, clock
+):
+    await queue(helpdesk, "r1", code=REPORT, chat_id=-1001, params={})
+    telegram.fail(-1001, None, None, NetworkError("timeout"))  # the document times out
+    sender = make_sender()
+
+    stats = await sender.deliver_once()
+    assert stats.retried == 1 and telegram.kinds(-1001) == ["SendMessage", "SendPhoto"]
+    assert (await row(helpdesk, "r1")).params["_parts_sent"] == 2
+
+    clock.advance(timedelta(minutes=5))
+    await sender.deliver_once()
+
+    assert telegram.kinds(-1001) == ["SendMessage", "SendPhoto", "SendDocument"]
+    assert (await row(helpdesk, "r1")).status is OutboxStatus.SENT
+
+
+async def test_a_429_puts_the_row_back_with_the_chats_queue_and_others_go_on(
+    helpdesk, make_sender, telegram, clock
+):
+    for i in range(3):
+        await queue(helpdesk, f"a{i}", f"to A {i}", chat_id=501)
+    await queue(helpdesk, "b", "to B", chat_id=502)
+    telegram.fail(501, RetryAfter(7))
+    sender = make_sender()
+
+    stats = await sender.deliver_once()
+
+    assert telegram.texts(502) == ["to B"] and telegram.texts(501) == []
+    assert (stats.sent, stats.retried, stats.released) == (1, 1, 2)
+    first = await row(helpdesk, "a0")
+    assert first.status is OutboxStatus.PENDING and first.attempts == 1
+    assert first.available_at == clock.now() + timedelta(seconds=7)
+    assert first.last_error == "retry after 7 s"
+    assert [(await row(helpdesk, f"a{i}")).attempts for i in (1, 2)] == [0, 0]  # not tried
+    assert sender.limiter.chat_paused_for(501) > 6
+
+    assert (await sender.deliver_once()).sent == 0  # nothing is due yet
+    clock.advance(timedelta(seconds=7))
+    await sender.deliver_once()  # the database lets it go: the pause ends with it
+
+    assert telegram.texts(501) == ["to A 0", "to A 1", "to A 2"]
+    assert (await row(helpdesk, "a0")).attempts == 2
+
+
+async def test_a_network_failure_backs_off_the_row_and_pauses_every_send(
+    helpdesk, make_sender, telegram, clock
+):
+    await queue(helpdesk, "n1", chat_id=601)
+    telegram.fail(601, NetworkError("connection reset"), NetworkError("connection reset"))
+    sender = make_sender()
+
+    await sender.deliver_once()
+    first = await row(helpdesk, "n1")
+    wait = (first.available_at - clock.now()).total_seconds()
+    assert 1.0 <= wait <= 2.0 and first.last_error == "connection reset"  # base 2 s, jittered
+    assert sender.limiter.paused_until > sender.limiter.clock()
+
+    clock.advance(timedelta(seconds=2))
+    await sender.deliver_once()
+    second = await row(helpdesk, "n1")
+    assert 2.0 <= (second.available_at - clock.now()).total_seconds() <= 4.0  # doubled
+
+    clock.advance(timedelta(seconds=4))
+    await sender.deliver_once()
+    assert (await row(helpdesk, "n1")).status is OutboxStatus.SENT
+    assert sender.limiter.network_failures == 0
+
+
+async def test_a_blocked_person_is_given_up_on_and_every_admin_is_told_once(
+    helpdesk, world, make_sender, telegram
+):
+    ada = await admin(helpdesk)
+    bob = await admin(helpdesk, "Admin Bob", 9002)
+    retired = await admin(helpdesk, "Admin Old", 9003)
+    async with helpdesk.core.transaction() as tx:
+        await tx.session.execute(update(Person).where(Person.id == retired).values(active=False))
+    await queue(helpdesk, "n1", "Anyone there?", recipient_id=world.reporter_id)
+    telegram.fail(1001, Unreachable("Forbidden: bot was blocked by the user"))
+    sender = make_sender()
+
+    stats = await sender.deliver_once()
+
+    assert stats.failed == 1
+    failed = await row(helpdesk, "n1")
+    assert failed.status is OutboxStatus.FAILED and "blocked" in (failed.last_error or "")
+    alerts = await rows(helpdesk, outbox.DELIVERY_FAILED)
+    assert sorted(a.recipient_id for a in alerts) == sorted([ada, bob])
+    assert {a.status for a in alerts} == {OutboxStatus.SENT}
+    text = telegram.texts(9001)[0]
+    assert "could not be delivered</b> to Li Na" in text
+    assert "<code>test.note</code>" in text and "they blocked the bot" in text
+
+
+async def test_an_alert_that_cannot_be_delivered_raises_no_further_alert(
+    helpdesk, world, make_sender, telegram
+):
+    await admin(helpdesk)
+    await queue(helpdesk, "n1", chat_id=777)
+    telegram.fail(777, Unreachable("Bad Request: chat not found"))
+    telegram.fail(9001, Unreachable("Forbidden: bot was blocked by the user"))
+
+    await make_sender().deliver_once()
+
+    assert [(r.code, r.status) for r in await rows(helpdesk)] == [
+        (NOTE, OutboxStatus.FAILED),
+        (outbox.DELIVERY_FAILED, OutboxStatus.FAILED),
+    ]
+
+
+async def test_a_message_that_cannot_be_rendered_fails_and_the_rest_go_out(
+    helpdesk, make_sender, telegram
+):
+    await admin(helpdesk)
+    await queue(helpdesk, "bad", code=BROKEN, chat_id=801)
+    await queue(helpdesk, "good", "fine", chat_id=801)
+
+    stats = await make_sender().deliver_once()
+
+    assert (stats.sent, stats.failed) == (2, 1)  # the good one and the admin alert
+    assert "KeyError" in ((await row(helpdesk, "bad")).last_error or "")
+    assert telegram.texts(801) == ["fine"]
+    assert "Telegram said: KeyError" in telegram.texts(9001)[0]
+
+
+async def test_a_person_without_a_chat_fails_with_a_clear_reason(helpdesk, make_sender, telegram):
+    await admin(helpdesk)
+    ghost = await helpdesk.people.create_person(name="Ghost", role=Role.STAFF)
+    await queue(helpdesk, "n1", recipient_id=ghost.id)
+
+    await make_sender().deliver_once()
+
+    assert (await row(helpdesk, "n1")).last_error == "recipient has no chat"
+    assert "they have no Telegram chat linked" in telegram.texts(9001)[0]
+
+
+async def test_rows_leased_by_another_sender_are_left_alone_until_the_lease_runs_out(
+    helpdesk, make_sender, telegram, clock
+):
+    await queue(helpdesk, "n1", chat_id=901)
+    await outbox.claim(helpdesk.core, owner="crashed", limit=10, lease=timedelta(seconds=60))
+    sender = make_sender()
+
+    assert (await sender.deliver_once()).sent == 0
+    assert await outbox.next_available(helpdesk.core) == clock.now() + timedelta(seconds=60)
+    clock.advance(timedelta(seconds=61))
+    assert (await sender.deliver_once()).sent == 1
+    assert telegram.texts(901) == ["hello"]
+
+
+async def test_a_stopped_sender_hands_back_what_it_has_not_sent(helpdesk, make_sender, telegram):
+    for i in range(4):
+        await queue(helpdesk, f"n{i}", f"m{i}", chat_id=950)  # one chat: 1.15 s apart
+    sender = make_sender(limiter=SendLimiter())
+    stop = asyncio.Event()
+
+    task = asyncio.create_task(sender.deliver_once(stop))
+    await asyncio.sleep(0.5)
+    stop.set()
+    stats = await asyncio.wait_for(task, 2)
+
+    assert (stats.sent, stats.released) == (1, 3)
+    left = [await row(helpdesk, f"n{i}") for i in range(1, 4)]
+    assert all(r.status is OutboxStatus.PENDING and r.lease_owner is None for r in left)
+    assert all(r.attempts == 0 for r in left)  # handing back is not an attempt
+    await make_sender().deliver_once()
+    assert telegram.texts(950) == ["m0", "m1", "m2", "m3"]
+
+
+async def test_leases_are_renewed_while_rows_wait_their_turn(helpdesk, app, telegram):
+    from core.clock import SystemClock
+    from core.context import Core
+    from core.services import Helpdesk
+
+    core = Core(helpdesk.core.db, SystemClock(), helpdesk.core.policy)
+    live = BotApp(
+        helpdesk=Helpdesk(core),
+        conversations=app.conversations,
+        codec=app.codec,
+        i18n=app.i18n,
+    )
+    for i in range(6):
+        await queue(live.helpdesk, f"n{i}", f"m{i}", chat_id=990)
+    limits = RateLimits(chat=Rate(4.0))  # 6 messages to one chat: ~1.25 s
+    sender = OutboxSender(
+        live, build_test_router(), telegram, lease=timedelta(seconds=0.4), limiter=SendLimiter(limits)
+    )
+    rival_got: list[int] = []
+
+    async def rival() -> None:
+        for _ in range(30):
+            claimed = await outbox.claim(core, owner="rival", limit=10, lease=timedelta(seconds=60))
+            rival_got.extend(d.id for d in claimed)
+            await asyncio.sleep(0.05)
+
+    await asyncio.gather(sender.deliver_once(), rival())
+
+    assert rival_got == []
+    assert telegram.texts(990) == [f"m{i}" for i in range(6)]
+
+
+async def test_two_senders_over_one_database_send_each_row_once(helpdesk, app, make_sender):
+    from core.context import Core
+    from core.db import Database
+    from core.services import Helpdesk
+
+    other_db = Database(helpdesk.core.db.url)
+    other_core = Core(other_db, helpdesk.core.clock, helpdesk.core.policy)
+    other_app = BotApp(
+        helpdesk=Helpdesk(other_core),
+        conversations=app.conversations,
+        codec=app.codec,
+        i18n=app.i18n,
+    )
+    shared = FakeTelegram(latency=0.002)
+    for i in range(120):
+        await queue(helpdesk, f"n{i}", f"m{i}", chat_id=1000 + i % 40)
+    first = make_sender(transport=shared, batch=10, in_hand=20)
+    second = OutboxSender(
+        other_app,
+        build_test_router(),
+        shared,
+        batch=10,
+        in_hand=20,
+        limiter=SendLimiter(RateLimits.unlimited()),
+    )
+    try:
+        a, b = await asyncio.gather(first.deliver_once(), second.deliver_once())
+    finally:
+        await other_db.dispose()
+
+    assert a.sent + b.sent == 120 and a.sent > 0 and b.sent > 0
+    texts = sorted(x.text for x in shared.sent if isinstance(x, SendMessage))
+    assert texts == sorted(f"m{i}" for i in range(120))
+    assert all(r.sent_at is not None for r in await rows(helpdesk))
+
+
+async def test_run_sleeps_until_woken_by_a_commit_and_stops_cleanly(
+    helpdesk, make_sender, telegram
+):
+    sender = make_sender(max_idle=60)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run(stop))
+    await asyncio.sleep(0.1)
+
+    await queue(helpdesk, "n1", "woken", chat_id=42)  # the commit wakes the sender
+    for _ in range(100):
+        if telegram.texts(42):
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+
+    assert telegram.texts(42) == ["woken"]
+
+
+async def test_the_outcome_of_a_send_is_kept_when_a_lease_was_lost(helpdesk, make_sender, telegram):
+    await queue(helpdesk, "n1", chat_id=43)
+    sender = make_sender()
+    original = telegram.perform
+
+    async def steal_then_send(action: Action) -> Sent:
+        async with helpdesk.core.transaction() as tx:  # another sender took it over
+            await tx.session.execute(update(OutboxMessage).values(lease_owner="thief"))
+        return await original(action)
+
+    telegram.perform = steal_then_send  # type: ignore[method-assign]
+    stats = await sender.deliver_once()
+
+    assert stats.sent == 1  # it did go out; the thief's bookkeeping decides the row
+    assert (await row(helpdesk, "n1")).lease_owner == "thief"

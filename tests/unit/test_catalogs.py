@@ -1,0 +1,86 @@
+"""The translation catalogs: current with the code, Chinese and English complete, markup intact."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot.i18n import LOCALES_DIR, I18n
+
+ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+TAG = re.compile(r"</?(b|i|u|s|code|pre|a)\b[^>]*>")
+
+
+def catalog(lang: str):
+    with (LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle, locale=lang)
+
+
+def template_ids() -> set[str]:
+    with (LOCALES_DIR / "messages.pot").open("rb") as handle:
+        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+
+
+def test_the_template_lists_every_message_in_the_code(tmp_path):
+    out = tmp_path / "fresh.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_", "-k", "N_",
+         "-k", "t", "-k", "plural:1,2", "-o", str(out), "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    with out.open("rb") as handle:
+        fresh = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    missing = fresh - template_ids()
+    stale = template_ids() - fresh
+    assert not missing, f"run scripts/i18n.sh extract && scripts/i18n.sh update; new: {sorted(missing)[:10]}"
+    assert not stale, f"run scripts/i18n.sh extract; gone: {sorted(stale)[:10]}"
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_chinese_and_english_are_complete(lang):
+    messages = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog(lang) if m.id}
+    missing = sorted(template_ids() - set(messages))
+    assert not missing, f"{lang}: {len(missing)} messages missing, e.g. {missing[:5]}"
+    if lang == "zh_CN":
+        untranslated = [i for i, m in messages.items() if not (m.string if isinstance(m.string, str) else all(m.string))]
+        fuzzy = [i for i, m in messages.items() if m.fuzzy]
+        assert not untranslated, f"{len(untranslated)} untranslated, e.g. {untranslated[:5]}"
+        assert not fuzzy, f"fuzzy entries: {fuzzy[:5]}"
+
+
+def test_russian_welcomes_and_covers_the_basics():
+    translated = {m.id for m in catalog("ru") if m.id and m.string and isinstance(m.id, str)}
+    for essential in ("What I can do", "Change language", "Choose your language:"):
+        assert essential in translated
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en", "ru"])
+def test_translations_keep_placeholders_and_markup(lang):
+    problems = []
+    for message in catalog(lang):
+        if not message.id or not message.string:
+            continue
+        pairs = (
+            [(message.id, message.string)]
+            if isinstance(message.id, str)
+            else [(message.id[0], s) for s in message.string if s]
+        )
+        for source, text in pairs:
+            if Counter(PLACEHOLDER.findall(source)) != Counter(PLACEHOLDER.findall(text)) and "{n}" not in source:
+                problems.append(f"placeholders differ: {source!r} -> {text!r}")
+            if Counter(TAG.findall(source)) != Counter(TAG.findall(text)):
+                problems.append(f"markup differs: {source!r} -> {text!r}")
+    assert not problems, problems[:10]
+
+
+def test_the_catalogs_load_and_translate():
+    i18n = I18n()
+    assert i18n.get("zh_CN")("Change language") != "Change language"
+    assert i18n.get("en")("Change language") == "Change language"

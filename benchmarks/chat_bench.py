@@ -105,6 +105,8 @@ class Samples:
     step: list[float] = field(default_factory=list)
     updates: int = 0
     reports: int = 0
+    stuck: list[str] = field(default_factory=list)  # users whose answer never came
+    step_timeout: float = STEP_TIMEOUT
     first_action: float = float("inf")
     last_answer: float = 0.0
 
@@ -120,7 +122,7 @@ async def step(
     await action()
     action_seq = stamps.log.cursor  # a person's action moves the cursor onto itself
     acted = stamps.times[action_seq - 1]
-    answer = await person.wait_for(expect, timeout=STEP_TIMEOUT)
+    answer = await person.wait_for(expect, timeout=samples.step_timeout)
     answered = stamps.times[stamps.log.cursor - 1]
     first = stamps.after(action_seq)
     samples.updates += 1
@@ -142,7 +144,17 @@ def with_button(label: str) -> Match:
 
 
 async def report(person: SimulatedPerson, tag: str, samples: Samples) -> None:
-    """The whole report dialog, as a person runs it."""
+    """The whole report dialog, as a person runs it; a user left without an answer gives up."""
+    try:
+        await report_steps(person, tag, samples)
+    except AssertionError as error:  # wait_for's timeout
+        last = " | ".join(person.transcript().splitlines()[-3:])
+        samples.stuck.append(f"{person.first_name}, no answer; the chat ends: {last}")
+        del error
+
+
+async def report_steps(person: SimulatedPerson, tag: str, samples: Samples) -> None:
+    """The eight updates of one report."""
     stamps = ChatStamps(person)
     await step(person, stamps, samples, lambda: person.send("/report"), text("Which device"))
     await step(person, stamps, samples, lambda: person.send(tag), text("What is wrong?"))
@@ -382,6 +394,7 @@ class Options:
     drain_timeout: float
     strict_limits: bool
     profile: Path | None
+    step_timeout: float = STEP_TIMEOUT
 
 
 async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
@@ -423,7 +436,7 @@ async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
         ]
         progress(f"{runtime}: bot ready ({mode}); {users} reports at once")
 
-        samples = Samples()
+        samples = Samples(step_timeout=options.step_timeout)
         sent_before, _ = await outbox_counts(db)
         emulator_seconds_before = emulator.handler_seconds
         emulator_calls_before = emulator.handled
@@ -542,6 +555,10 @@ def print_table(results: Sequence[RunResult], mode: str) -> None:
         " Telegram allows 30/s per bot."
     )
     for r in results:
+        if r.samples.stuck:
+            print(f"\n{r.runtime}: {len(r.samples.stuck)} user(s) never got an answer:")
+            for line in r.samples.stuck[:10]:
+                print(f"  - {line}")
         if r.violations:
             print(f"\n{r.runtime}: {len(r.violations)} emulator violation(s):")
             for line in r.violations[:10]:
@@ -570,6 +587,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--strict-limits",
         action="store_true",
         help="the emulator answers 429 like Telegram when the bot exceeds 30/s or 1/s per chat",
+    )
+    parser.add_argument(
+        "--step-timeout",
+        type=float,
+        default=STEP_TIMEOUT,
+        help="seconds a user waits for an answer before giving up (counted as stuck)",
     )
     parser.add_argument(
         "--profile",
@@ -605,6 +628,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         drain_timeout=drain,
         strict_limits=args.strict_limits,
         profile=args.profile if args.bot == "process" else None,
+        step_timeout=args.step_timeout,
     )
     results = []
     with tempfile.TemporaryDirectory(prefix="faultdesk-chat-bench-") as folder:

@@ -15,10 +15,13 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from bot.callbacks import CallbackCodec, secret_from_token
 from bot.chat import Incoming, Transport, TransportError
 from bot.handlers import build_router
 from bot.i18n import I18n
+from bot.jobs import build_scheduler
 from bot.router import BotApp, Router
 from bot.runtimes import Runtime, RuntimeConfig, StartupError, create_runtime
 from bot.sender import OutboxSender
@@ -54,6 +57,7 @@ class Application:
         self.runner: DueWorkRunner | None = None
         self.sender: OutboxSender | None = None
         self.webhook: WebhookServer | None = None
+        self.scheduler: AsyncIOScheduler | None = None
         self._stop_work = asyncio.Event()
         self._failed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -101,6 +105,10 @@ class Application:
             self.sender = OutboxSender(self.bot, self.router, runtime.transport)
             self._background(self.runner.run(self._stop_work), "due-work-runner")
             self._background(self.sender.run(self._stop_work), "outbox-sender")
+            # Calendar jobs (inspection planning, periodic reports); the database
+            # decides whether a run has work to do, so two instances post once.
+            self.scheduler = build_scheduler(self.helpdesk, self.core.clock)
+            self.scheduler.start()
             if polling:
                 await runtime.start_polling()
             else:
@@ -165,6 +173,8 @@ class Application:
         if self._stopped:
             return
         self._stopped = True
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         try:
             if self.webhook is not None:
                 await self.webhook.stop()

@@ -62,6 +62,37 @@ def audit_verify(database_url: str | None = DatabaseOption) -> None:
     raise typer.Exit(asyncio.run(_verify()))
 
 
+@app.command("report")
+def report_command(
+    kind: str = typer.Argument(..., help="monthly or quarterly"),
+    period: str = typer.Option(..., "--period", help="2026-11 (monthly) or 2026-Q4 (quarterly)"),
+    site: str | None = typer.Option(None, "--site", help="one site's code (default: every site)"),
+    fmt: str = typer.Option("text", "--format", help="text, csv or xlsx"),
+    out: str | None = typer.Option(None, "--out", help="write to this file"),
+    lang: str = typer.Option("en", "--lang", help="zh_CN, en or ru"),
+    live: bool = typer.Option(
+        False, "--live", help="recompute a month even when its summary was posted"
+    ),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Print a monthly summary or a quarterly scorecard (the figures the managers get)."""
+    from bot.reports import cli_report
+
+    raise typer.Exit(
+        cli_report(
+            database_url=_url(database_url),
+            kind=kind,
+            period=period,
+            site_code=site,
+            fmt=fmt,
+            out=out,
+            lang=lang,
+            live=live,
+            echo=typer.echo,
+        )
+    )
+
+
 RUNTIME_HELP = "aiogram (default) or ptb; both behave the same"
 
 

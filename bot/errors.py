@@ -38,6 +38,7 @@ MESSAGES = {
     "rating.missing": N_("There is no rating to follow up yet."),
     "ticket.not_resolved": N_("Ticket #{ticket_id} is not resolved yet."),
     "ticket.closed": N_("Ticket #{ticket_id} is already closed."),
+    "ticket.fix_already_confirmed": N_("You already confirmed the fix for ticket #{ticket_id}. Thank you!"),
     "consent.already_answered": N_("You already answered this request."),
     "page.already_acknowledged": N_("This page was already acknowledged."),
     "severity.out_of_range": N_("The level must be 1 to 4."),
@@ -50,7 +51,9 @@ MESSAGES = {
     "complaint.already_answered": N_("This complaint was already answered."),
     "complaint.answer_required": N_("Please write the answer to the complaint."),
     "permission_denied.reporter_only": N_("Only the person who reported this fault can do that."),
-    "permission_denied.consent": N_("Only the person who reported this fault can answer this request."),
+    "permission_denied.consent": N_(
+        "Only the person who reported this fault can answer this request."
+    ),
     "permission_denied.ack_page": N_("This page was sent to someone else."),
 }
 

@@ -34,10 +34,11 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 # APScheduler 3 ships no type information.
-from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
-from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
-from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 
+from core import reports, surveys
 from core.clock import Clock
 from core.services import Helpdesk
 
@@ -89,6 +90,28 @@ def job(name: str, *, at_start: bool = False, **cron: int | str) -> Callable[[Jo
 async def plan_inspections(helpdesk: Helpdesk, now: datetime) -> object:
     """Create the inspection rounds of the current and next periods (idempotent)."""
     return await helpdesk.inspections.plan_rounds(now)
+
+
+# Reports and the survey: each posts once per period (ReportRun / SurveyRound keys), so
+# running daily through the window and at every start-up only catches up, never repeats.
+
+
+@job("monthly-summary", day="1-15", hour=8, minute=0, at_start=True)
+async def monthly_summary(helpdesk: Helpdesk, now: datetime) -> object:
+    """Post last month's summary to the managers (once; by the 15th, 003)."""
+    return await reports.post_monthly_summary(helpdesk.core, now)
+
+
+@job("quarterly-scorecard", month="1,4,7,10", day="1-15", hour=9, minute=0, at_start=True)
+async def quarterly_scorecard(helpdesk: Helpdesk, now: datetime) -> object:
+    """Post last quarter's scorecard with the payment percentage to the managers (once)."""
+    return await reports.post_quarterly_scorecard(helpdesk.core, now)
+
+
+@job("survey-rounds", month="6,12", day="1-14", hour=10, minute=0, at_start=True)
+async def survey_rounds(helpdesk: Helpdesk, now: datetime) -> object:
+    """Open the semiannual satisfaction survey at every site and ask the staff (once)."""
+    return await surveys.open_rounds(helpdesk.core, now)
 
 
 # --- running them ------------------------------------------------------------------------------

@@ -112,9 +112,9 @@ class OutboxSender:
         self._wakes = 0
         # Row id -> the pause its 429 caused (chat id, or None for all) and its end.
         self._pauses: dict[int, tuple[int | None, float]] = {}
-        # Chat -> the row put back for a retry, and when it is due: the chat's other
-        # rows are held back until then, so they do not overtake it.
-        self._retrying: dict[int, tuple[int, datetime]] = {}
+        # Chat -> the row put back for a retry, its priority and when it is due: the
+        # chat's other rows (no more urgent) are held back until then, not to overtake it.
+        self._retrying: dict[int, tuple[int, int, datetime]] = {}
         app.helpdesk.core.on_outbox(self.wake)
 
     @property
@@ -162,9 +162,17 @@ class OutboxSender:
 
     async def deliver_once(self, stop: asyncio.Event | None = None) -> DeliveryStats:
         """Claim and send what is due now, until nothing is left (or `stop` is set)."""
+        self._forget_stale()
         delivery_pass = _Pass(self, stop)
         await delivery_pass.run()
         return delivery_pass.stats
+
+    def _forget_stale(self) -> None:
+        """Drop records of pauses that are over and retries that are due (rows another
+        instance took are never claimed here again)."""
+        real_now, now = self.limiter.clock(), self.core.clock.now()
+        self._pauses = {k: v for k, v in self._pauses.items() if v[1] > real_now}
+        self._retrying = {k: v for k, v in self._retrying.items() if v[2] > now}
 
     def _row_claimed(self, delivery_id: int) -> None:
         """The database let a row go again: any pause its 429 caused is over."""
@@ -286,10 +294,10 @@ class _Pass:
                 continue
             retrying = self.sender._retrying.get(chat_id)
             if retrying is not None:
-                retried_id, due = retrying
+                retried_id, priority, due = retrying
                 if row.id == retried_id or due <= now:
                     del self.sender._retrying[chat_id]
-                else:
+                elif row.priority >= priority:
                     held_back.setdefault(due, {})[row.id] = row.parts_sent
                     self._done(row.id)
                     continue
@@ -415,7 +423,7 @@ class _Pass:
         )
         if due is None:
             return
-        sender._retrying[chat_id] = (row.id, due)
+        sender._retrying[chat_id] = (row.id, row.priority, due)
         queued = [queued_row for _, _, queued_row, _ in lane.queue if queued_row.id in self.held]
         lane.queue.clear()
         if queued:

@@ -31,6 +31,7 @@ from bot.chat import (
     SetCommands,
 )
 from bot.router import BotApp, Ctx, Router
+from bot.ratelimit import RateLimits, SendLimiter
 from bot.sender import OutboxSender
 
 
@@ -53,7 +54,11 @@ class ChatMessage:
             return [b.text for row in self.keyboard.rows for b in row]
         if isinstance(self.keyboard, ReplyKeyboard):
             labels = [label for row in self.keyboard.rows for label in row]
-            return [*labels, self.keyboard.request_contact] if self.keyboard.request_contact else labels
+            return (
+                [*labels, self.keyboard.request_contact]
+                if self.keyboard.request_contact
+                else labels
+            )
         return []
 
 
@@ -88,7 +93,12 @@ class RecordingTransport:
         if isinstance(action, EditMessage):
             self._check_keyboard(action.keyboard)
             target = next(
-                (m for m in self.messages.get(action.chat_id, []) if m.message_id == action.message_id), None
+                (
+                    m
+                    for m in self.messages.get(action.chat_id, [])
+                    if m.message_id == action.message_id
+                ),
+                None,
             )
             if target is None:
                 self.violations.append(f"edit of unknown message {action.message_id}")
@@ -158,7 +168,9 @@ class Person:
         """Type a message (a command when it starts with '/')."""
         if text.startswith("/"):
             head, _, args = text[1:].partition(" ")
-            return await self._send(Kind.COMMAND, text=text, command=head.split("@")[0].lower(), args=args.strip())
+            return await self._send(
+                Kind.COMMAND, text=text, command=head.split("@")[0].lower(), args=args.strip()
+            )
         return await self._send(Kind.TEXT, text=text)
 
     async def send_photo(self, file_id: str = "photo-file-1") -> Ctx | None:
@@ -181,7 +193,9 @@ class Person:
                 for row in candidate.keyboard.rows:
                     for button in row:
                         if button.text == label and button.data is not None:
-                            return await self.press_data(button.data, message_id=candidate.message_id)
+                            return await self.press_data(
+                                button.data, message_id=candidate.message_id
+                            )
         visible = [m.buttons() for m in self.messages if m.buttons()]
         raise AssertionError(f"no button {label!r}; visible: {visible}")
 
@@ -189,7 +203,10 @@ class Person:
         """Send callback data directly (e.g. forged data)."""
         target = message_id if message_id is not None else self.last().message_id
         return await self._send(
-            Kind.CALLBACK, callback_id=f"cb{self.chat.next_update_id()}", callback_data=data, message_id=target
+            Kind.CALLBACK,
+            callback_id=f"cb{self.chat.next_update_id()}",
+            callback_data=data,
+            message_id=target,
         )
 
     def answers(self) -> list[AnswerCallback]:
@@ -206,7 +223,10 @@ class ChatHarness:
         self.app = app
         self.router = router
         self.transport = RecordingTransport(first_message_id)
-        self.sender = OutboxSender(app, router, self.transport)
+        # The in-memory chat has no rate limits to respect; pacing here would only slow tests.
+        self.sender = OutboxSender(
+            app, router, self.transport, limiter=SendLimiter(RateLimits.unlimited())
+        )
         self._update_ids = itertools.count(first_update_id)
 
     def next_update_id(self) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import outbox
+from core import outbox, reminders
 from core.context import Core, Tx
 from core.enums import ComplaintStatus, Role, TicketStatus
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -173,6 +173,7 @@ class ComplaintService:
             )
             tx.session.add(complaint)
             await tx.session.flush()
+            await reminders.schedule_complaint_deadline(tx, complaint)
             event = await tx.audit(
                 "complaint",
                 complaint.id,

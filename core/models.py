@@ -494,7 +494,9 @@ class FalseReport(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
-    kind: Mapped[str] = mapped_column(String(32))  # "part_not_replaced" | "late_reported_on_time" | "other"
+    kind: Mapped[str] = mapped_column(
+        String(32)
+    )  # "part_not_replaced" | "late_reported_on_time" | "other"
     note: Mapped[str] = mapped_column(Text, default="")
     found_at: Mapped[datetime]
     found_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

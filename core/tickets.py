@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core import outbox, scheduling
+from core import outbox, reminders, scheduling
 from core.context import Core, Tx
 from core.enums import (
     FOLLOW_UP_DIMENSIONS,
@@ -667,6 +667,7 @@ class TicketService:
         )
         tx.session.add(loan)
         await tx.session.flush()
+        await reminders.schedule_loan_reminders(tx, loan)
         await tx.audit(
             "spare_loan",
             loan.id,
@@ -736,6 +737,7 @@ class TicketService:
             await scheduling.cancel_where(
                 tx, DueWork.ticket_id == ticket.id, DueWork.kind == PROGRESS
             )
+            await reminders.schedule_survey_reminder(tx, ticket)
             event = await tx.audit(
                 "ticket",
                 ticket.id,
@@ -778,6 +780,8 @@ class TicketService:
                 raise Conflict(
                     "ticket.not_resolved", ticket_id=ticket_id, status=ticket.status.value
                 )
+            if ticket.fix_confirmed:
+                raise Conflict("ticket.fix_already_confirmed", ticket_id=ticket_id)
             if confirmed:
                 ticket.fix_confirmed = True
                 await tx.audit("ticket", ticket.id, "ticket.fix_confirmed")
@@ -850,6 +854,7 @@ class TicketService:
                 raise InvalidInput("rating.bad_dimension", name=name)
         async with self.core.transaction(actor_id) as tx:
             ticket = await _load_ticket(tx, ticket_id)
+            _ensure_reporter(await get_person(tx, actor_id), ticket)
             rating = await tx.session.scalar(
                 select(Rating)
                 .where(Rating.ticket_id == ticket.id)

@@ -149,6 +149,7 @@ async def world(helpdesk: Helpdesk) -> World:
         code="HQ", name="Head office", region="city", address="1 Main St"
     )
     dept = await people.create_department(site_id=site.id, name="Finance")
+    # Everyone here reads English, as if they had chosen it; Chinese flows set zh_CN.
     reporter = await people.create_person(
         name="Li Na",
         role=Role.STAFF,
@@ -156,19 +157,24 @@ async def world(helpdesk: Helpdesk) -> World:
         department_id=dept.id,
         phone="13800000001",
         telegram_user_id=1001,
+        language="en",
     )
     engineer = await people.create_person(
-        name="Wang Wei", role=Role.ENGINEER, site_id=site.id, telegram_user_id=2001
+        name="Wang Wei", role=Role.ENGINEER, site_id=site.id, telegram_user_id=2001, language="en"
     )
     backup = await people.create_person(
-        name="Zhao Lei", role=Role.ENGINEER, site_id=site.id, telegram_user_id=2002
+        name="Zhao Lei", role=Role.ENGINEER, site_id=site.id, telegram_user_id=2002, language="en"
     )
     await people.set_backup(engineer.id, backup.id)
     dispatcher = await people.create_person(
-        name="Chen Jing", role=Role.DISPATCHER, site_id=site.id, telegram_user_id=3001
+        name="Chen Jing",
+        role=Role.DISPATCHER,
+        site_id=site.id,
+        telegram_user_id=3001,
+        language="en",
     )
     manager = await people.create_person(
-        name="Liu Yang", role=Role.MANAGER, site_id=site.id, telegram_user_id=4001
+        name="Liu Yang", role=Role.MANAGER, site_id=site.id, telegram_user_id=4001, language="en"
     )
     await helpdesk.assets.register(
         AssetRecord(

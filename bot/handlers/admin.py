@@ -107,7 +107,12 @@ async def choose_department(ctx: Ctx, callback: Callback) -> None:
     department = None
     if department_id != NO_DEPARTMENT:
         department = next(
-            (d for d in await ctx.app.helpdesk.people.departments(site_id) if d.id == department_id), None
+            (
+                d
+                for d in await ctx.app.helpdesk.people.departments(site_id)
+                if d.id == department_id
+            ),
+            None,
         )
         if department is None:
             raise NotFound(entity="department", id=department_id)

@@ -21,7 +21,7 @@ HELP_BY_ROLE = {
         "/lang: change language\n/cancel: stop what you are doing"
     ),
     Role.ENGINEER: N_(
-        "/queue: your tickets by deadline\n/report: report a fault yourself\n/lang: change language\n"
+        "/queue: your tickets by deadline\n/inspect: your inspection rounds\n/report: report a fault yourself\n/lang: change language\n"
         "/cancel: stop what you are doing\nDispatch messages carry buttons for each step of the work."
     ),
     Role.DISPATCHER: N_(

@@ -244,10 +244,23 @@ async def verdict(ctx: Ctx, callback: Callback) -> None:
         return
     try:
         await tickets.confirm_fix(ticket_id, actor_id=ctx.person_id, confirmed=fixed)
-    except (Conflict, IllegalTransition):
+    except Conflict as error:
+        # A second tap of "Fixed": the message already asks for the score; keep it.
+        if error.code != "ticket.fix_already_confirmed":
+            await _settle(ctx, ticket_id)
+        raise
+    except IllegalTransition:
         await _settle(ctx, ticket_id)
         raise
     await ctx.answer()
+    after = await tickets.card(ticket_id)
+    if fixed and after.status is TicketStatus.CLOSED:
+        # Rated already (a dispatcher may rate on the reporter's behalf): nothing to ask.
+        await _edit(
+            ctx,
+            ctx._("Thank you for confirming the fix.") + "\n" + status_line(ctx, after.status),
+        )
+        return
     if fixed:
         await _edit(
             ctx,

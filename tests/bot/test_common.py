@@ -32,15 +32,20 @@ async def test_a_bad_invite_gets_a_clear_answer(chat):
     assert "not valid" in person.last().text
 
 
-async def test_language_comes_from_telegram_until_the_user_chooses(chat, world):
-    li = chat.person(1001, "Li", language_code="zh-hans")
-    await li.send("/help")
-    assert "/report" in li.last().text and "报" in li.last().text
-    await li.send("/lang")
-    await li.press("English")
-    assert li.last().text == "Language set: English."
-    await li.send("/help")
-    assert li.last().text.startswith("/report: report a broken device")
+async def test_language_comes_from_telegram_until_the_user_chooses(chat, helpdesk, world):
+    zhou = await helpdesk.people.create_person(
+        name="Zhou", role=Role.STAFF, site_id=world.site_id, telegram_user_id=7001
+    )
+    person = chat.person(7001, "Zhou", language_code="zh-hans")
+    await person.send("/help")
+    assert "/report" in person.last().text and "报" in person.last().text
+    # Remembered at first contact, so later notifications come in the same language.
+    assert (await helpdesk.people.get(zhou.id)).language == "zh_CN"
+    await person.send("/lang")
+    await person.press("English")
+    assert person.last().text == "Language set: English."
+    await person.send("/help")
+    assert person.last().text.startswith("/report: report a broken device")
 
 
 async def test_unknown_commands_and_stray_text_get_a_translated_hint(chat, world):

@@ -581,7 +581,11 @@ async def test_leases_are_renewed_while_rows_wait_their_turn(helpdesk, app, tele
         await queue(live.helpdesk, f"n{i}", f"m{i}", chat_id=990)
     limits = RateLimits(chat=Rate(4.0))  # 6 messages to one chat: ~1.25 s
     sender = OutboxSender(
-        live, build_test_router(), telegram, lease=timedelta(seconds=0.4), limiter=SendLimiter(limits)
+        live,
+        build_test_router(),
+        telegram,
+        lease=timedelta(seconds=0.4),
+        limiter=SendLimiter(limits),
     )
     rival_got: list[int] = []
 
@@ -667,3 +671,25 @@ async def test_the_outcome_of_a_send_is_kept_when_a_lease_was_lost(helpdesk, mak
 
     assert stats.sent == 1  # it did go out; the thief's bookkeeping decides the row
     assert (await row(helpdesk, "n1")).lease_owner == "thief"
+
+
+async def test_rows_claimed_while_a_retry_waits_stay_behind_it_but_pages_do_not(
+    helpdesk, make_sender, telegram, clock
+):
+    await queue(helpdesk, "a0", "first", chat_id=510)
+    telegram.fail(510, NetworkError("connection reset"))
+    sender = make_sender()
+    await sender.deliver_once()  # "first" is put back for 1-2 s
+    due = (await row(helpdesk, "a0")).available_at
+
+    await queue(helpdesk, "a1", "second", chat_id=510)
+    await queue(helpdesk, "p", "PAGE", chat_id=510, priority=outbox.PRIORITY_PAGE)
+    stats = await sender.deliver_once()
+
+    assert telegram.texts(510) == ["PAGE"]  # the page did not wait for a notice's retry
+    assert stats.released == 1
+    held = await row(helpdesk, "a1")
+    assert (held.available_at, held.attempts, held.lease_owner) == (due, 0, None)
+    clock.advance(timedelta(seconds=2))
+    await sender.deliver_once()
+    assert telegram.texts(510) == ["PAGE", "first", "second"]

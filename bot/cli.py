@@ -156,8 +156,11 @@ def _run_demo(runtime: str, speed: float | None = None, *, keep_database: bool =
 @app.command("demo")
 def demo_command(
     runtime: str = typer.Option("aiogram", "--runtime", "-r", help=RUNTIME_HELP),
-    speed: float = typer.Option(
-        600.0, "--speed", min=1.0, help="demo seconds per real second (idle stretches are skipped)"
+    speed: float | None = typer.Option(
+        None,
+        "--speed",
+        min=1.0,
+        help="demo seconds per real second (default 60; idle stretches are skipped anyway)",
     ),
     keep_database: bool = typer.Option(
         False,

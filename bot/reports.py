@@ -31,6 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
+from babel.numbers import format_decimal
 
 from bot.i18n import N_, Safe, Translator, default_i18n
 from bot.labels import SERVICE_TYPE, SEVERITY, label
@@ -87,8 +88,8 @@ def quarter_title(t: Translator, period: str) -> str:
 
 
 def score_text(t: Translator, value: Fraction) -> str:
-    """A weighted score with one decimal."""
-    return t.number(float(value), 1)
+    """A weighted score with one decimal ('89.5', '90.0')."""
+    return format_decimal(float(value), format="#,##0.0", locale=t.locale)
 
 
 def percent_of(t: Translator, value: Fraction) -> str:
@@ -295,7 +296,7 @@ def monthly_chart(t: Translator, summary: MonthlySummary) -> bytes:
         (t("Rated 3-5"), report.satisfaction, 0.90),
         (t("Repeat repairs"), report.repeat, 0.15),
     ]
-    kpis.set_title(t("Service levels"), family=families)
+    kpis.set_title(t("Service levels (dashed: target or limit)"), family=families)
     positions = list(range(len(rows)))
     values = [(rate.as_float() or 0.0) * 100 for _, rate, _ in rows]
     colours = []
@@ -303,17 +304,17 @@ def monthly_chart(t: Translator, summary: MonthlySummary) -> bytes:
         value = rate.as_float()
         ok = value is None or (value <= target if index == 3 else value >= target)
         colours.append("#55A868" if ok else "#C44E52")
-    drawn = kpis.bar(positions, values, color=colours)
-    kpis.bar_label(
-        drawn,
-        labels=[t.percent(rate.as_float()) for _, rate, _ in rows],
-        padding=3,
-    )
+    kpis.barh(positions, values, color=colours)
     for position, (_, _, target) in zip(positions, rows, strict=True):
-        kpis.hlines(target * 100, position - 0.4, position + 0.4, colors="black", linestyles="--")
-    kpis.set_xticks(positions, labels=[name for name, _, _ in rows], family=families)
-    kpis.set_ylim(0, 110)
-    kpis.set_ylabel("%")
+        kpis.vlines(target * 100, position - 0.4, position + 0.4, colors="black", linestyles="--")
+    kpis.set_yticks(
+        positions,
+        labels=[f"{name}\n{t.percent(rate.as_float())}" for name, rate, _ in rows],
+        family=families,
+    )
+    kpis.invert_yaxis()
+    kpis.set_xlim(0, 100)
+    kpis.set_xlabel("%")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -536,11 +537,20 @@ def warning_text(t: Translator, code: str) -> str:
     return code
 
 
+def with_points(t: Translator, line: str, points: int) -> str:
+    """A scorecard line with the points it costs, when it costs any."""
+    return line + " · " + t("−{points} points", points=points) if points else line
+
+
 def _month_statuses(t: Translator, card: Scorecard) -> str:
     if not card.inputs.reports:
         return t("none due")
     return " · ".join(
-        f"{month_title(t, r.month)} {label(t, REPORT_STATUS, r.status)}"
+        t(
+            "{month}: {status}",
+            month=month_title(t, r.month),
+            status=label(t, REPORT_STATUS, r.status),
+        )
         for r in card.inputs.reports
     )
 
@@ -561,24 +571,27 @@ def quarterly_text(t: Translator, card: Scorecard, *, tz: str = reports.REPORT_T
     ]
     if inputs.vip_failures:
         lines.append(
-            t(
-                "VIP service failures: {n} · −{points} points",
-                n=inputs.vip_failures,
-                points=10 * inputs.vip_failures,
+            with_points(
+                t,
+                t("VIP service failures: {n}", n=inputs.vip_failures),
+                reports.VIP_POINTS * inputs.vip_failures,
             )
         )
     lines += [
         "",
         t("<b>Other</b> (20%): <b>{score}</b>/100", score=card.other),
-        t(
-            "Monthly reports (due by the 15th): {months} · −{points} points",
-            months=Safe(_month_statuses(t, card)),
-            points=reports.MISSED_REPORT_POINTS * card.missed_reports,
+        with_points(
+            t,
+            t(
+                "Monthly reports (due by the 15th): {months}",
+                months=Safe(_month_statuses(t, card)),
+            ),
+            reports.MISSED_REPORT_POINTS * card.missed_reports,
         ),
-        t(
-            "Accepted complaints: {n} · −{points} points",
-            n=inputs.accepted_complaints,
-            points=reports.COMPLAINT_POINTS * inputs.accepted_complaints,
+        with_points(
+            t,
+            t("Accepted complaints: {n}", n=inputs.accepted_complaints),
+            reports.COMPLAINT_POINTS * inputs.accepted_complaints,
         ),
         "",
     ]
@@ -604,7 +617,9 @@ def quarterly_text(t: Translator, card: Scorecard, *, tz: str = reports.REPORT_T
         lines.append(
             t("<b>Quarterly score</b>: <b>{score}</b>", score=score_text(t, card.score.low))
         )
-        lines.append(t("<b>Payment</b>: {payment}", payment=payment_text(t, card.payment_low)))
+        lines.append(
+            t("<b>Payment</b>: {payment}", payment=Safe(payment_text(t, card.payment_low)))
+        )
     else:
         lines.append(
             t(
@@ -613,13 +628,15 @@ def quarterly_text(t: Translator, card: Scorecard, *, tz: str = reports.REPORT_T
                 high=score_text(t, card.score.high),
             )
         )
-        lines.append(
-            t(
-                "<b>Payment</b>: between {low} and {high}",
+        if card.payment_low == card.payment_high:
+            payment = payment_text(t, card.payment_low)
+        else:
+            payment = t(
+                "between {low} and {high}",
                 low=Safe(payment_text(t, card.payment_low)),
                 high=Safe(payment_text(t, card.payment_high)),
             )
-        )
+        lines.append(t("<b>Payment</b>: {payment}", payment=Safe(payment)))
     if inputs.false_reports_in_quarter:
         if card.score.known:
             paid = percent_of(t, card.paid_low)

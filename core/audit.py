@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import AuditEvent, AuditHead
+from core.orm import is_loaded
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
+_LOCKED_HEAD = "faultdesk.audit_head"
 
 
 def canonical_json(data: Mapping[str, Any]) -> str:
@@ -66,9 +68,14 @@ async def append_event(
     data: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction (locks the head row until commit)."""
-    head = await session.get(AuditHead, HEAD_ID, with_for_update=True)
-    if head is None:
-        raise RuntimeError("audit head row missing: run `faultdesk db upgrade`")
+    head = session.info.get(_LOCKED_HEAD)
+    if head is None or not is_loaded(head):
+        # Locked once per transaction; re-read only after a savepoint rollback expired it
+        # (on PostgreSQL that rollback may also have released a lock taken inside it).
+        head = await session.get(AuditHead, HEAD_ID, with_for_update=True)
+        if head is None:
+            raise RuntimeError("audit head row missing: run `faultdesk db upgrade`")
+        session.info[_LOCKED_HEAD] = head
     # Round-trip through JSON so the hash covers exactly what the database will give back.
     stored = json.loads(canonical_json(data or {}))
     event_id = head.last_id + 1

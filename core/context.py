@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +15,8 @@ from core import audit
 from core.clock import Clock
 from core.db import Database
 from core.errors import Conflict
-from core.models import AuditEvent
+from core.models import AuditEvent, Ticket
+from core.orm import is_loaded
 
 if TYPE_CHECKING:
     from core.sla.calendar import BusinessCalendar
@@ -38,6 +39,20 @@ class Tx:
     # after commit so a new step never waits for a sleeping runner's next poll.
     earliest_scheduled: datetime | None = None
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Tickets row-locked in this transaction, so a second look needs no second SELECT.
+    locked: dict[int, Ticket] = field(default_factory=dict)
+    # Lookups that cannot change within this transaction (who dispatches a site).
+    memo: dict[Hashable, Any] = field(default_factory=dict)
+
+    async def ticket_for_update(self, ticket_id: int) -> Ticket | None:
+        """The ticket, row-locked (PostgreSQL) for the rest of this transaction."""
+        ticket = self.locked.get(ticket_id)
+        if ticket is not None and is_loaded(ticket):
+            return ticket
+        ticket = await self.session.get(Ticket, ticket_id, with_for_update=True)
+        if ticket is not None:
+            self.locked[ticket_id] = ticket
+        return ticket
 
     def calendar(self, name: str, tz: str) -> BusinessCalendar:
         """A business calendar from the policy."""

@@ -1,8 +1,18 @@
-"""KPI figures of the maintenance contract (000 §4) and today's ticket counts.
+"""KPI figures of the maintenance contract (000 §4), the monthly summary, the quarterly
+scorecard with its payment percentage, false reports, and today's ticket counts.
 
 The formulas are pure functions over plain records, so monthly and quarterly reports
 reuse them for any period and unit tests need no database; the loaders below read the
-records for a period (and optionally one site) from the database.
+records for a period (and optionally one site) from the database. Reports over the
+whole table (`kpi_report`, `monthly_summary`, `quarterly_scorecard`) count the same
+figures by SQL aggregation (`kpi_counts_by_site`: conditional counts grouped by site),
+so a month of a million-ticket database costs a few aggregate queries, not its rows.
+
+Posted reports are `ReportRun` rows keyed `monthly-summary:YYYY-MM` and
+`quarterly-scorecard:YYYY-Qn`, their figures frozen as JSON; the insert that creates the
+key also queues the managers' messages, so a report goes out once however many times
+or instances the job runs. The scorecard's readings of the table and the payment rules
+are written out above `score_quarter`.
 
 Readings of 000 §4 this module commits to (periods are half-open, `start <= t < end`):
 

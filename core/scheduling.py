@@ -129,12 +129,19 @@ class DueWorkRunner:
         self.max_idle = max_idle
         self.retry_after = retry_after
         self._wake = asyncio.Event()
+        self._next_look: datetime | None = None  # when the sleeping loop will look on its own
         self.fired_log: list[tuple[str, datetime, datetime]] = []  # (key, due_at, fired_at)
         self.record_lateness = False
         core.on_work_scheduled(self.wake)
 
-    def wake(self, _due_at: datetime | None = None) -> None:
-        """Make the loop re-read the next due time now."""
+    def wake(self, due_at: datetime | None = None) -> None:
+        """Make the loop re-read the next due time now, unless it will look before `due_at` anyway.
+
+        Most commits schedule work hours ahead (a new ticket's ladder); waking for those
+        would cost a sweep - a write transaction - for nothing.
+        """
+        if due_at is not None and self._next_look is not None and due_at >= self._next_look:
+            return
         self._wake.set()
 
     async def claim(self) -> list[int]:
@@ -213,13 +220,14 @@ class DueWorkRunner:
                     if ticket_id is not None
                 }
             )
-            if ticket_ids and tx.dialect == "postgresql":
-                await tx.session.execute(
-                    select(Ticket.id)
-                    .where(Ticket.id.in_(ticket_ids))
-                    .order_by(Ticket.id)
-                    .with_for_update()
-                )
+            if ticket_ids:
+                # Loaded whole, so handlers find them locked in the transaction without a
+                # SELECT of their own; on SQLite the write lock taken at BEGIN covers them.
+                locking = select(Ticket).where(Ticket.id.in_(ticket_ids)).order_by(Ticket.id)
+                if tx.dialect == "postgresql":
+                    locking = locking.with_for_update()
+                for ticket in await tx.session.scalars(locking):
+                    tx.locked[ticket.id] = ticket
             query = select(DueWork).where(DueWork.id.in_(ids)).order_by(DueWork.due_at, DueWork.id)
             if tx.dialect == "postgresql":
                 query = query.with_for_update()
@@ -306,6 +314,7 @@ class DueWorkRunner:
         """Sweep, sleep until the next due time, repeat until `stop` is set."""
         while not stop.is_set():
             self._wake.clear()
+            self._next_look = None  # while sweeping, every wake counts
             try:
                 await self.sweep()
                 next_at = await self.next_wake()
@@ -316,6 +325,9 @@ class DueWorkRunner:
             if next_at is not None:
                 delay = min(delay, self.core.clock.real_seconds_until(next_at))
             if delay > 0:
+                # `next_at` may lie beyond max_idle; the loop looks again at the earlier one.
+                idle_until = self.core.clock.now() + timedelta(seconds=self.max_idle)
+                self._next_look = min(next_at, idle_until) if next_at is not None else idle_until
                 waiter = asyncio.ensure_future(self._wake.wait())
                 stopper = asyncio.ensure_future(stop.wait())
                 await asyncio.wait(

@@ -186,7 +186,7 @@ def ticket_params(ticket: Ticket, **extra: Any) -> dict[str, Any]:
 
 async def _load_ticket(tx: Tx, ticket_id: int) -> Ticket:
     """Load a ticket for update (row lock on PostgreSQL)."""
-    ticket = await tx.session.get(Ticket, ticket_id, with_for_update=True)
+    ticket = await tx.ticket_for_update(ticket_id)
     if ticket is None:
         raise NotFound(entity="ticket", id=ticket_id)
     return ticket

@@ -45,7 +45,7 @@ async def _recipients(tx: Tx, ticket: Ticket, action: A) -> list[Person]:
 async def fire_escalation(tx: Tx, work: DueWork) -> None:
     """Carry out one ladder step of one clock, once."""
     assert work.ticket_id is not None
-    ticket = await tx.session.get(Ticket, work.ticket_id, with_for_update=True)
+    ticket = await tx.ticket_for_update(work.ticket_id)
     if ticket is None:
         return
     clock = await tx.session.scalar(

@@ -503,3 +503,46 @@ async def test_the_quarterly_job_posts_the_scorecard_once_with_the_payment(
     assert [(row.recipient_id, row.status) for row in queued] == [
         (world.manager_id, OutboxStatus.PENDING)
     ]
+
+
+async def test_the_command_line_prints_the_figures_and_writes_the_files(
+    database_url, helpdesk, world, clock, tmp_path
+):
+    from openpyxl import load_workbook
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    await seed_march(helpdesk, world, clock)
+    clock.set(local(4, 1, 8))
+    await reports.post_monthly_summary(helpdesk.core, clock.now())
+    runner = CliRunner()
+
+    async def run(*args: str):
+        return await asyncio.to_thread(runner.invoke, app, ["report", *args, "-d", database_url])
+
+    text = await run("monthly", "--period", "2026-03")
+    assert text.exit_code == 0, text.output
+    assert text.output.startswith("As posted to the managers on Apr 1, 2026, 8:00:00")
+    assert "Tickets reported: 6 (1 cancelled, 2 still open)" in text.output
+    assert "On-time arrival: 40.0% (2 of 5) · target 90% · −100 points" in text.output
+    csv_out = await run("monthly", "--period", "2026-03", "--format", "csv")
+    assert csv_out.exit_code == 0
+    lines = csv_out.output.splitlines()
+    assert lines[0] == "section,code,label,count,out_of,rate"
+    assert "kpi,arrival,On-time arrival,2,5,0.4000" in lines
+    assert "service_type,software_fault,Software fault,2,6," in lines
+    target = tmp_path / "march.xlsx"
+    written = await run(
+        "monthly", "--period", "2026-03", "--site", "HQ", "--format", "xlsx", "--out", str(target)
+    )
+    assert written.exit_code == 0 and f"wrote {target}" in written.output
+    book = load_workbook(target)
+    assert book["Summary"]["B5"].value == 5  # HQ's tickets (the branch's one left out)
+    card = await run("quarterly", "--period", "2026-Q1")
+    assert card.exit_code == 0
+    assert card.output.startswith("🏁 Quarterly scorecard · 2026 Q1 · all sites")
+    assert "Monthly reports (due by the 15th): March 2026: on time" in card.output
+    bad = await run("monthly", "--period", "March")
+    assert bad.exit_code == 2
+    assert "report.bad_period" in bad.output

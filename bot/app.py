@@ -22,6 +22,7 @@ from bot.chat import Incoming, Transport, TransportError
 from bot.handlers import build_router
 from bot.i18n import I18n
 from bot.jobs import build_scheduler
+from bot.ratelimit import Rate, RateLimits, SendLimiter
 from bot.router import BotApp, Router
 from bot.runtimes import Runtime, RuntimeConfig, StartupError, create_runtime
 from bot.sender import OutboxSender
@@ -102,7 +103,12 @@ class Application:
                 self.bot.bot_username = runtime.username
             await self._publish_menus(runtime.transport)
             self.runner = self.helpdesk.runner()
-            self.sender = OutboxSender(self.bot, self.router, runtime.transport)
+            # Instances sharing one token split Telegram's overall rate between them.
+            share = max(1, self.settings.instances)
+            limits = RateLimits(overall=Rate(RateLimits.overall.per_second / share, burst=1.5))
+            self.sender = OutboxSender(
+                self.bot, self.router, runtime.transport, limiter=SendLimiter(limits)
+            )
             self._background(self.runner.run(self._stop_work), "due-work-runner")
             self._background(self.sender.run(self._stop_work), "outbox-sender")
             # Calendar jobs (inspection planning, periodic reports); the database
@@ -203,7 +209,6 @@ def build_application(
         conversations=ConversationStore(core),
         codec=CallbackCodec(secret_from_token(settings.bot_token)),
         i18n=I18n(default=settings.default_language),
-        manager_chat_id=settings.manager_chat_id,
         admin_telegram_ids=frozenset(settings.admin_ids()),
     )
     return Application(settings, core, build_router(), bot)

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from bot import admin_cli
 from bot.settings import Settings
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+admin_cli.register(app)
 
 DatabaseOption = typer.Option(
     None,

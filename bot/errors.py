@@ -38,7 +38,9 @@ MESSAGES = {
     "rating.missing": N_("There is no rating to follow up yet."),
     "ticket.not_resolved": N_("Ticket #{ticket_id} is not resolved yet."),
     "ticket.closed": N_("Ticket #{ticket_id} is already closed."),
-    "ticket.fix_already_confirmed": N_("You already confirmed the fix for ticket #{ticket_id}. Thank you!"),
+    "ticket.fix_already_confirmed": N_(
+        "You already confirmed the fix for ticket #{ticket_id}. Thank you!"
+    ),
     "consent.already_answered": N_("You already answered this request."),
     "page.already_acknowledged": N_("This page was already acknowledged."),
     "severity.out_of_range": N_("The level must be 1 to 4."),

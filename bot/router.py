@@ -61,7 +61,6 @@ class BotApp:
     codec: CallbackCodec
     i18n: I18n
     bot_username: str = "faultdesk_bot"
-    manager_chat_id: int | None = None
     admin_telegram_ids: frozenset[int] = frozenset()
 
 

@@ -23,8 +23,8 @@ class Settings(BaseSettings):
     shutdown_grace: float = 30.0  # seconds in-flight updates get to finish at shutdown
     api_base_url: str | None = None  # another Bot API server (e.g. the sandbox emulator)
     default_language: str = "zh_CN"
-    admin_telegram_ids: str = ""  # comma-separated; these users are admins on first /start
-    manager_chat_id: int | None = None
+    admin_telegram_ids: str = ""  # comma-separated; these users become admins on their first /start
+    instances: int = 1  # bot processes sharing this token; each sends at 1/N of Telegram's rate
 
     def admin_ids(self) -> set[int]:
         """The Telegram ids named as admins."""

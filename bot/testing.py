@@ -30,8 +30,8 @@ from bot.chat import (
     Sent,
     SetCommands,
 )
-from bot.router import BotApp, Ctx, Router
 from bot.ratelimit import RateLimits, SendLimiter
+from bot.router import BotApp, Ctx, Router
 from bot.sender import OutboxSender
 
 

@@ -533,13 +533,14 @@ def missed_by(t: Translator, params: dict[str, Any]) -> str:
 def page_text(t: Translator, tz: str, params: dict[str, Any]) -> str:
     """100 %: the deadline passed; the level may have been raised."""
     lines = [
+        *_repeat_mark(t, params),
         t(
             "🚨 <b>Ticket #{ticket}</b>: the {clock} deadline ({due}) was {missed}.",
             ticket=params["ticket_id"],
             clock=name_of(t, CLOCK, params.get("clock")),
             due=_moment(t, tz, params.get("due_at")),
             missed=missed_by(t, params),
-        )
+        ),
     ]
     if params.get("raised_to"):
         lines.append(
@@ -557,6 +558,7 @@ def manager_alert_text(t: Translator, tz: str, params: dict[str, Any]) -> str:
     """150 %: for managers, the ticket and how late it is."""
     level = params.get("raised_to") or params.get("severity")
     lines = [
+        *_repeat_mark(t, params),
         t(
             "🚨 <b>Escalation: ticket #{ticket}</b>",
             ticket=params["ticket_id"],
@@ -572,6 +574,13 @@ def manager_alert_text(t: Translator, tz: str, params: dict[str, Any]) -> str:
         _summary(t, params),
     ]
     return "\n".join(lines)
+
+
+def _repeat_mark(t: Translator, params: dict[str, Any]) -> list[str]:
+    """A repeated page says so, so it is not mistaken for a new escalation."""
+    if not params.get("repeat"):
+        return []
+    return [t("🔁 Reminder {n}: not acknowledged yet.", n=params["repeat"])]
 
 
 def acknowledged_line(t: Translator, tz: str, at: datetime) -> str:

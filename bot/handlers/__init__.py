@@ -7,9 +7,9 @@ from bot.router import Router
 
 def build_router() -> Router:
     """A router with every handler module and dialog registered."""
-    from bot.handlers import admin, common, engineer, inspections, manager, staff
+    from bot.handlers import admin, common, delivery, engineer, inspections, manager, staff
 
     router = Router()
-    for module in (common, staff, engineer, manager, admin, inspections):
+    for module in (common, staff, engineer, manager, admin, inspections, delivery):
         module.register(router)
     return router

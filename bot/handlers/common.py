@@ -44,6 +44,9 @@ async def start(ctx: Ctx) -> None:
     if payload.startswith(INVITE_PREFIX):
         await _redeem(ctx, payload[len(INVITE_PREFIX) :])
         return
+    if ctx.profile is None and ctx.incoming.user.id in ctx.app.admin_telegram_ids:
+        await _register_admin(ctx)
+        return
     if ctx.profile is None:
         await ctx.say(not_registered_text(ctx))
         return
@@ -60,6 +63,32 @@ async def start(ctx: Ctx) -> None:
         )
         + "\n\n"
         + ctx._(HELP_BY_ROLE[ctx.profile.role])
+    )
+
+
+async def _register_admin(ctx: Ctx) -> None:
+    """The operator named this account in FAULTDESK_ADMIN_TELEGRAM_IDS: it becomes an admin.
+
+    This is how a fresh installation gets its first administrator, who then invites
+    everyone else with /invite.
+    """
+    lang = ctx.app.i18n.choose(None, ctx.incoming.user.language_code)
+    person = await ctx.app.helpdesk.people.create_person(
+        name=ctx.incoming.user.full_name,
+        role=Role.ADMIN,
+        telegram_user_id=ctx.incoming.user.id,
+        language=lang,
+    )
+    ctx.profile = await ctx.app.helpdesk.people.profile_by_telegram(ctx.incoming.user.id)
+    ctx.t = ctx.app.i18n.get(lang)
+    await ctx.say(
+        ctx._(
+            "Welcome, {name}! You are registered as {role}.",
+            name=person.name,
+            role=label(ctx.t, ROLE, person.role.value),
+        )
+        + "\n\n"
+        + ctx._(HELP_BY_ROLE[person.role])
     )
 
 

@@ -856,7 +856,6 @@ def demo_settings(emulator_url: str, database_url: str, runtime: str) -> Setting
         webhook_url=None,
         webhook_secret=None,
         admin_telegram_ids="",
-        manager_chat_id=None,
         policy_file=None,
     )
 

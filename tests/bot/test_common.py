@@ -15,7 +15,9 @@ async def test_an_unregistered_user_is_told_how_to_register_and_nothing_else(cha
 
 
 async def test_an_invite_link_registers_the_user_with_its_role_and_site(chat, helpdesk, world):
-    invite = await helpdesk.people.create_invite(role=Role.STAFF, site_id=world.site_id, department_id=world.department_id)
+    invite = await helpdesk.people.create_invite(
+        role=Role.STAFF, site_id=world.site_id, department_id=world.department_id
+    )
     newcomer = chat.person(5555, "Zhou", language_code="en")
     await newcomer.send(f"/start inv_{invite.code}")
     assert "Welcome, Zhou! You are registered as staff." in newcomer.last().text
@@ -67,7 +69,14 @@ async def test_forged_callback_data_is_refused(chat, world):
 async def test_a_redelivered_update_is_handled_once(chat, world):
     from bot.chat import ChatUser, Incoming, Kind
 
-    incoming = Incoming(update_id=777, user=ChatUser(1001, "Li", language_code="en"), chat_id=1001, kind=Kind.COMMAND, text="/help", command="help")
+    incoming = Incoming(
+        update_id=777,
+        user=ChatUser(1001, "Li", language_code="en"),
+        chat_id=1001,
+        kind=Kind.COMMAND,
+        text="/help",
+        command="help",
+    )
     assert await chat.feed(incoming) is not None
     assert await chat.feed(incoming) is None
     assert len(chat.transport.messages[1001]) == 1
@@ -77,3 +86,17 @@ async def test_the_commands_menu_exists_in_every_language(chat):
     menus = chat.router.menus(chat.app.i18n)
     assert {m.language_code for m in menus} == {None, "zh", "en", "ru"}
     assert all(m.commands for m in menus)
+
+
+async def test_an_account_named_by_the_operator_becomes_the_first_admin(chat, helpdesk):
+    from dataclasses import replace
+
+    chat.app = replace(chat.app, admin_telegram_ids=frozenset({8080}))
+    operator = chat.person(8080, "Ops")
+    await operator.send("/start")
+    assert operator.last().text.startswith("Welcome, Ops! You are registered as administrator.")
+    profile = await helpdesk.people.profile_by_telegram(8080)
+    assert profile is not None and profile.role is Role.ADMIN
+    stranger = chat.person(8081, "Other")
+    await stranger.send("/start")
+    assert "not registered" in stranger.last().text

@@ -31,15 +31,36 @@ def template_ids() -> set[str]:
 def test_the_template_lists_every_message_in_the_code(tmp_path):
     out = tmp_path / "fresh.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_", "-k", "N_",
-         "-k", "t", "-k", "plural:1,2", "-o", str(out), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_",
+            "-k",
+            "N_",
+            "-k",
+            "t",
+            "-k",
+            "plural:1,2",
+            "-o",
+            str(out),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with out.open("rb") as handle:
         fresh = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
     missing = fresh - template_ids()
     stale = template_ids() - fresh
-    assert not missing, f"run scripts/i18n.sh extract && scripts/i18n.sh update; new: {sorted(missing)[:10]}"
+    assert not missing, (
+        f"run scripts/i18n.sh extract && scripts/i18n.sh update; new: {sorted(missing)[:10]}"
+    )
     assert not stale, f"run scripts/i18n.sh extract; gone: {sorted(stale)[:10]}"
 
 
@@ -49,7 +70,11 @@ def test_chinese_and_english_are_complete(lang):
     missing = sorted(template_ids() - set(messages))
     assert not missing, f"{lang}: {len(missing)} messages missing, e.g. {missing[:5]}"
     if lang == "zh_CN":
-        untranslated = [i for i, m in messages.items() if not (m.string if isinstance(m.string, str) else all(m.string))]
+        untranslated = [
+            i
+            for i, m in messages.items()
+            if not (m.string if isinstance(m.string, str) else all(m.string))
+        ]
         fuzzy = [i for i, m in messages.items() if m.fuzzy]
         assert not untranslated, f"{len(untranslated)} untranslated, e.g. {untranslated[:5]}"
         assert not fuzzy, f"fuzzy entries: {fuzzy[:5]}"
@@ -73,7 +98,10 @@ def test_translations_keep_placeholders_and_markup(lang):
             else [(message.id[0], s) for s in message.string if s]
         )
         for source, text in pairs:
-            if Counter(PLACEHOLDER.findall(source)) != Counter(PLACEHOLDER.findall(text)) and "{n}" not in source:
+            if (
+                Counter(PLACEHOLDER.findall(source)) != Counter(PLACEHOLDER.findall(text))
+                and "{n}" not in source
+            ):
                 problems.append(f"placeholders differ: {source!r} -> {text!r}")
             if Counter(TAG.findall(source)) != Counter(TAG.findall(text)):
                 problems.append(f"markup differs: {source!r} -> {text!r}")

@@ -59,7 +59,9 @@ from core.sla.policy import load_policy
 
 TOKEN = "7100000001:AAChatBenchToken-0123456789abcdefghij"
 BOT_USERNAME = "faultdesk_bench_bot"
-STEP_TIMEOUT = 600.0  # real seconds one answer may take under the full burst
+STEP_TIMEOUT = 300.0  # real seconds one answer may take under the full burst
+APOLOGY = "Sorry, something went wrong on our side."  # the router's answer to a failed update
+RETRIES = 2  # a person asked to try again does, this many times
 READY_TIMEOUT = 90.0
 
 Match = Callable[[SentMessage], bool]
@@ -106,6 +108,7 @@ class Samples:
     updates: int = 0
     reports: int = 0
     stuck: list[str] = field(default_factory=list)  # users whose answer never came
+    apologies: int = 0  # "something went wrong, please try again"
     step_timeout: float = STEP_TIMEOUT
     first_action: float = float("inf")
     last_answer: float = 0.0
@@ -118,19 +121,31 @@ async def step(
     action: Callable[[], Any],
     expect: Match,
 ) -> SentMessage:
-    """One update: act, wait for the answer, and keep its latencies from the emulator's stamps."""
-    await action()
-    action_seq = stamps.log.cursor  # a person's action moves the cursor onto itself
-    acted = stamps.times[action_seq - 1]
-    answer = await person.wait_for(expect, timeout=samples.step_timeout)
-    answered = stamps.times[stamps.log.cursor - 1]
-    first = stamps.after(action_seq)
-    samples.updates += 1
-    samples.step.append(answered - acted)
-    samples.reply.append((first if first is not None else answered) - acted)
-    samples.first_action = min(samples.first_action, acted)
-    samples.last_answer = max(samples.last_answer, answered)
-    return answer
+    """One update: act, wait for the answer, and keep its latencies from the emulator's stamps.
+
+    When the bot apologises ("please try again"), the person does what it asks: the same
+    action once more (each try counts as an update, the apology as its answer).
+    """
+    for attempt in range(1 + RETRIES):
+        await action()
+        action_seq = stamps.log.cursor  # a person's action moves the cursor onto itself
+        acted = stamps.times[action_seq - 1]
+        answer = await person.wait_for(
+            lambda m: expect(m) or APOLOGY in m.text, timeout=samples.step_timeout
+        )
+        answered = stamps.times[stamps.log.cursor - 1]
+        first = stamps.after(action_seq)
+        samples.updates += 1
+        samples.step.append(answered - acted)
+        samples.reply.append((first if first is not None else answered) - acted)
+        samples.first_action = min(samples.first_action, acted)
+        samples.last_answer = max(samples.last_answer, answered)
+        if expect(answer):
+            return answer
+        samples.apologies += 1
+        if attempt == RETRIES:
+            break
+    raise AssertionError(f"the bot apologised {1 + RETRIES} times")
 
 
 def text(part: str) -> Match:
@@ -518,6 +533,7 @@ def print_table(results: Sequence[RunResult], mode: str) -> None:
     header = (
         f"{'runtime':8} {'users':>6} {'updates':>8} {'burst s':>8} {'upd/s':>7} {'rep/s':>6}"
         f" {'reply p50':>9} {'p90':>8} {'p99':>8} {'max':>8} {'step p50':>9} {'step p99':>8}"
+        f" {'sorry':>5} {'stuck':>5}"
     )
     print(header + "\n" + "-" * len(header))
     for r in results:
@@ -528,11 +544,17 @@ def print_table(results: Sequence[RunResult], mode: str) -> None:
             f" {ms(percentile(s.reply, 0.5)):>9} {ms(percentile(s.reply, 0.9))}"
             f" {ms(percentile(s.reply, 0.99))} {ms(max(s.reply))}"
             f" {ms(percentile(s.step, 0.5)):>9} {ms(percentile(s.step, 0.99))}"
+            f" {s.apologies:5d} {len(s.stuck):5d}"
         )
-    print("(latencies in ms, from the emulator's stamps of the action and the answer)\n")
+    print(
+        "(latencies in ms, from the emulator's stamps of the action and the answer;"
+        " sorry: updates the bot\n answered with its apology, each retried by the person;"
+        " stuck: users left without an answer)\n"
+    )
     header = (
         f"{'runtime':8} {'tickets':>7} {'outbox':>7} {'sent in burst':>13} {'drained s':>9}"
-        f" {'bot CPU s':>9} {'driver CPU s':>12} {'emu calls':>9} {'emu µs/call':>11}"
+        f" {'bot CPU s':>9} {'ms/update':>9} {'driver CPU s':>12} {'emu calls':>9}"
+        f" {'emu µs/call':>11}"
         f" {'emu % wall':>10} {'peak sends/s':>12} {'s over 30/s':>11}"
     )
     print(header + "\n" + "-" * len(header))
@@ -540,16 +562,23 @@ def print_table(results: Sequence[RunResult], mode: str) -> None:
         drained = f"{r.drain_seconds:9.1f}" if r.drain_seconds is not None else "  not yet"
         per_call = r.emulator_seconds / r.emulator_calls * 1e6 if r.emulator_calls else 0.0
         bot_cpu = f"{r.bot_cpu:9.1f}" if r.bot_cpu else "   shared"
+        per_update = (
+            f"{1000 * r.bot_cpu / r.samples.updates:9.1f}"
+            if r.bot_cpu and r.samples.updates
+            else "        —"
+        )
         print(
             f"{r.runtime:8} {r.tickets:7d} {r.outbox_expected:7d} {r.outbox_sent_at_burst_end:13d}"
-            f" {drained} {bot_cpu} {r.driver_cpu:12.1f} {r.emulator_calls:9d} {per_call:11.0f}"
+            f" {drained} {bot_cpu} {per_update} {r.driver_cpu:12.1f} {r.emulator_calls:9d}"
+            f" {per_call:11.0f}"
             f" {100 * r.emulator_seconds / r.burst_seconds:9.1f}%"
             f" {r.peak_sends_per_second:12d} {r.seconds_over_limit:11d}"
         )
     print(
         "\noutbox: dispatch cards + 'engineer assigned' notices, paced by the sender at"
         " Telegram's limits;\n  drained s: after the burst's last answer."
-        "\ndriver CPU: this process (emulator + simulated people); bot CPU: the bot process."
+        "\ndriver CPU: this process (emulator + simulated people); bot CPU: the bot process"
+        " (ms/update: its CPU per update of the burst)."
         "\nemu % wall: time inside the emulator's API handlers over the burst's wall time."
         "\npeak sends/s: the most messages the bot sent (replies and outbox) in one second;"
         " Telegram allows 30/s per bot."
@@ -614,6 +643,8 @@ def print_profile(path: Path, lines: int = 25) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # SIGTERM ends the run like Ctrl-C does, so the bot process is stopped too.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     args = parse_args(argv)
     users = args.users or (100 if args.quick else 1000)
     drain = args.drain_timeout if args.drain_timeout is not None else (60 if args.quick else 240)

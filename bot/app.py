@@ -103,11 +103,13 @@ class Application:
                 self.bot.bot_username = runtime.username
             await self._publish_menus(runtime.transport)
             self.runner = self.helpdesk.runner()
-            # Instances sharing one token split Telegram's overall rate between them.
+            # Instances sharing one token split Telegram's overall rate between them;
+            # replies and queued messages of this instance share one limiter.
             share = max(1, self.settings.instances)
             limits = RateLimits(overall=Rate(RateLimits.overall.per_second / share, burst=1.5))
+            self.bot.limiter = SendLimiter(limits)
             self.sender = OutboxSender(
-                self.bot, self.router, runtime.transport, limiter=SendLimiter(limits)
+                self.bot, self.router, runtime.transport, limiter=self.bot.limiter
             )
             self._background(self.runner.run(self._stop_work), "due-work-runner")
             self._background(self.sender.run(self._stop_work), "outbox-sender")

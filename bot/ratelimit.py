@@ -180,17 +180,24 @@ class SendLimiter:
     # -- waiting -----------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def sending(self, chat_id: int, priority: int = 5) -> AsyncIterator[None]:
-        """Hold a send slot for `chat_id`: entered when the limits allow one more send now."""
-        await self._chat_ready(chat_id)
+    async def sending(
+        self, chat_id: int, priority: int = 5, *, paced: bool = True
+    ) -> AsyncIterator[None]:
+        """Hold a send slot for `chat_id`: entered when the limits allow one more send now.
+
+        `paced=False` (a direct reply to someone waiting) skips the per-chat pace, which
+        Telegram lets short bursts exceed, but still respects 429 pauses and the overall
+        rate, and still uses the chat's tokens so queued messages to it wait longer.
+        """
+        await self._chat_ready(chat_id, paced)
         while True:
             await self._overall_turn(priority)
             now = self.clock()
-            if self._chat_wait(chat_id, now) <= 0:
+            if self._chat_wait(chat_id, now, paced) <= 0:
                 break
             # A 429 paused this chat while we queued: give the turn back and wait.
             self._release()
-            await self._chat_ready(chat_id)
+            await self._chat_ready(chat_id, paced)
         for bucket in self._chat(chat_id).buckets:
             bucket.take(now)
         try:
@@ -198,12 +205,14 @@ class SendLimiter:
         finally:
             self._release()
 
-    async def _chat_ready(self, chat_id: int) -> None:
-        while (wait := self._chat_wait(chat_id, self.clock())) > 0:
+    async def _chat_ready(self, chat_id: int, paced: bool = True) -> None:
+        while (wait := self._chat_wait(chat_id, self.clock(), paced)) > 0:
             await self._nap(wait)
 
-    def _chat_wait(self, chat_id: int, now: float) -> float:
+    def _chat_wait(self, chat_id: int, now: float, paced: bool = True) -> float:
         chat = self._chat(chat_id)
+        if not paced:
+            return chat.paused_until - now
         return max(chat.paused_until - now, *(bucket.wait(now) for bucket in chat.buckets))
 
     async def _nap(self, seconds: float) -> None:

@@ -375,7 +375,7 @@ def _write_kpis(t: Translator, sheet: Any, kpis: KpiReport) -> None:
 
 
 def monthly_xlsx(t: Translator, summary: MonthlySummary) -> bytes:
-    """One workbook: KPIs, service types, levels, sites (with their own KPI counts)."""
+    """One workbook: KPIs, service types, levels, sites."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -415,52 +415,12 @@ def monthly_xlsx(t: Translator, summary: MonthlySummary) -> bytes:
     _fit_columns(levels)
 
     sites = book.create_sheet(sheet_title(t("By site")))
-    sites.append(
-        [
-            t("Site"),
-            t("Code"),
-            t("Tickets"),
-            t("Arrivals on time"),
-            t("Arrivals counted"),
-            t("On-time arrival"),
-            t("Fixed on site"),
-            t("On-site visits"),
-            t("On-site fix"),
-            t("Rated 3-5"),
-            t("Ratings"),
-            t("Rated 3-5 share"),
-            t("Rated 1-2"),
-            t("Repeat repairs"),
-            t("Software repairs"),
-            t("Repeat rate"),
-        ]
-    )
+    sites.append([t("Site"), t("Code"), t("Tickets"), t("Share")])
     _bold_row(sites, 1)
     for line in summary.sites:
-        c = line.counts
-        sites.append(
-            [
-                line.name,
-                line.code,
-                line.tickets,
-                c.arrival.numerator,
-                c.arrival.denominator,
-                None,
-                c.fix.numerator,
-                c.fix.denominator,
-                None,
-                c.satisfaction.numerator,
-                c.satisfaction.denominator,
-                None,
-                c.low_ratings,
-                c.repeat.numerator,
-                c.repeat.denominator,
-                None,
-            ]
-        )
-        row = sites.max_row
-        for column, rate in ((6, c.arrival), (9, c.fix), (12, c.satisfaction), (16, c.repeat)):
-            _percent_cell(sites, row, column, rate)
+        sites.append([line.name, line.code, line.tickets, None])
+        _percent_cell(sites, sites.max_row, 4, Rate(line.tickets, summary.tickets))
+    sites.append([t("Total"), "", summary.tickets])
     _fit_columns(sites)
     buffer = io.BytesIO()
     book.save(buffer)

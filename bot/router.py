@@ -9,6 +9,7 @@ because each core call is its own transaction.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from bot.chat import (
     InlineKeyboard,
     Keyboard,
     Kind,
+    RetryAfter,
     SendDocument,
     SendMessage,
     SendPhoto,
@@ -37,6 +39,7 @@ from bot.chat import (
 from bot.errors import error_text
 from bot.i18n import SUPPORTED, I18n, Translator
 from bot.notifications import Renderer
+from bot.ratelimit import SendLimiter
 from core.conversations import ConversationStore, DialogState
 from core.enums import Role
 from core.errors import DomainError
@@ -49,6 +52,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DIALOG_BUTTON = "d"  # callback action of buttons inside dialogs
+REPLY_PRIORITY = 0  # someone is waiting for a reply: ahead of pages (1) and notices (5)
+REPLY_ATTEMPTS = 3
+MAX_REPLY_WAIT = 30.0  # seconds; a longer flood fails the reply (the router apologises)
 ALWAYS_ALLOWED = frozenset({"start", "help", "lang", "cancel"})
 
 
@@ -62,6 +68,8 @@ class BotApp:
     i18n: I18n
     bot_username: str = "faultdesk_bot"
     admin_telegram_ids: frozenset[int] = frozenset()
+    # Shared with the outbox sender, so replies and queued messages keep to one pace.
+    limiter: SendLimiter | None = None
 
 
 class Ctx:
@@ -131,9 +139,24 @@ class Ctx:
     # --- answering ----------------------------------------------------------------------
 
     async def perform(self, action: Action) -> Sent:
-        """Carry out one action now and remember it."""
+        """Carry out one action now and remember it; a 429 is waited out, not lost."""
         self.sent.append(action)
-        return await self.transport.perform(action)
+        chat_id = getattr(action, "chat_id", None)
+        limiter = self.app.limiter
+        for attempt in range(1, REPLY_ATTEMPTS + 1):
+            try:
+                if limiter is None or chat_id is None:
+                    return await self.transport.perform(action)
+                async with limiter.sending(chat_id, REPLY_PRIORITY, paced=False):
+                    return await self.transport.perform(action)
+            except RetryAfter as error:
+                if limiter is not None and chat_id is not None:
+                    limiter.flooded(chat_id, error.seconds)
+                if attempt == REPLY_ATTEMPTS or error.seconds > MAX_REPLY_WAIT:
+                    raise
+                log.warning("reply to %s throttled; retrying in %s s", chat_id, error.seconds)
+                await asyncio.sleep(error.seconds)
+        raise AssertionError("unreachable: the loop returns or raises")
 
     async def say(
         self, text: str, keyboard: Keyboard | None = None, *, chat_id: int | None = None

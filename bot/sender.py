@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import itertools
 import logging
 import uuid
 from dataclasses import dataclass, field, replace
@@ -214,7 +215,9 @@ async def _first_of(*events: asyncio.Event, within: float) -> None:
 class _Lane:
     """One chat's claimed rows, sent in (priority, id) order by one task."""
 
-    queue: list[tuple[int, int, outbox.Delivery, Person | None]] = field(default_factory=list)
+    # (priority, row id, arrival number, row, person): the arrival number breaks every tie,
+    # so two entries never fall through to comparing rows.
+    queue: list[tuple[int, int, int, outbox.Delivery, Person | None]] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     waiting: bool = False  # waiting for its turn: safe to cancel, nothing is being sent
 
@@ -232,6 +235,7 @@ class _Pass:
         self.lanes: dict[int, _Lane] = {}
         self.changed = asyncio.Event()
         self.stopping = False
+        self._order = itertools.count()
 
     async def run(self) -> None:
         heartbeat = asyncio.create_task(self._heartbeat(), name="outbox-heartbeat")
@@ -282,6 +286,11 @@ class _Pass:
         held_back: dict[datetime, dict[int, int]] = {}
         now = self.core.clock.now()
         for row in rows:
+            if row.id in self.held:
+                # Claimed again while waiting for its turn: the clock jumped past our own
+                # lease. It is already queued in its lane; keep the fresher copy only.
+                self.held[row.id] = row
+                continue
             self.held[row.id] = row
             self.sender._row_claimed(row.id)
             person = people.get(row.recipient_id) if row.recipient_id is not None else None
@@ -305,7 +314,7 @@ class _Pass:
             if lane is None:
                 lane = self.lanes[chat_id] = _Lane()
                 lane.task = asyncio.create_task(self._drive(chat_id, lane), name=f"lane-{chat_id}")
-            heapq.heappush(lane.queue, (row.priority, row.id, row, person))
+            heapq.heappush(lane.queue, (row.priority, row.id, next(self._order), row, person))
         for due, progress in held_back.items():
             self.stats.released += await outbox.release(
                 self.core, progress, owner=self.sender.owner, at=due
@@ -320,7 +329,7 @@ class _Pass:
         """Send one chat's rows in order."""
         try:
             while lane.queue and not self.stopping:
-                _, _, row, person = heapq.heappop(lane.queue)
+                _, _, _, row, person = heapq.heappop(lane.queue)
                 if row.id not in self.held:  # its lease was lost to another sender
                     continue
                 finished = False  # cancelled while waiting: stays in hand, handed back
@@ -424,7 +433,7 @@ class _Pass:
         if due is None:
             return
         sender._retrying[chat_id] = (row.id, row.priority, due)
-        queued = [queued_row for _, _, queued_row, _ in lane.queue if queued_row.id in self.held]
+        queued = [queued_row for _, _, _, queued_row, _ in lane.queue if queued_row.id in self.held]
         lane.queue.clear()
         if queued:
             progress = {q.id: self.progress.get(q.id, q.parts_sent) for q in queued}

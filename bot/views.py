@@ -356,7 +356,9 @@ def nearest_clock(card: TicketCard) -> ClockView | None:
 
 
 def time_left(t: Translator, due: datetime, now: datetime) -> str:
-    """'1 h 20 min left' or 'overdue by 20 min'."""
+    """'1 h 20 min left', 'due now' or 'overdue by 20 min' (whole minutes)."""
+    if abs(due - now) < timedelta(minutes=1):
+        return t("due now")
     if due >= now:
         return t("{left} left", left=t.duration(due - now))
     return t("overdue by {late}", late=t.duration(now - due))

@@ -5,7 +5,7 @@ The formulas are pure functions over plain records, so monthly and quarterly rep
 reuse them for any period and unit tests need no database; the loaders below read the
 records for a period (and optionally one site) from the database. Reports over the
 whole table (`kpi_report`, `monthly_summary`, `quarterly_scorecard`) count the same
-figures by SQL aggregation (`kpi_counts_by_site`: conditional counts grouped by site),
+figures by SQL aggregation (`kpi_counts`: conditional counts, no rows loaded),
 so a month of a million-ticket database costs a few aggregate queries, not its rows.
 
 Posted reports are `ReportRun` rows keyed `monthly-summary:YYYY-MM` and
@@ -517,15 +517,15 @@ async def kpi_report(
 ) -> KpiReport:
     """The KPIs of [start, end) from the database; overdue is judged at `as_of` (now).
 
-    Counted by SQL aggregation (`kpi_counts_by_site`), which gives the same figures as
+    Counted by SQL aggregation (`kpi_counts`), which gives the same figures as
     `compute_kpis(load_kpi_inputs(...))` without loading the period's rows.
     """
     moment = as_of or core.clock.now()
     async with core.reading() as session:
-        by_site = await kpi_counts_by_site(
+        counts = await kpi_counts(
             session, core.db.dialect, start, end, as_of=moment, site_id=site_id
         )
-    return report_from_counts(sum_counts(by_site.values()), start, end, as_of=moment)
+    return report_from_counts(counts, start, end, as_of=moment)
 
 
 @dataclass(frozen=True)
@@ -605,26 +605,6 @@ class KpiCounts:
     low_ratings: int = 0
     repeat: Rate = NO_RATE
 
-    def __add__(self, other: KpiCounts) -> KpiCounts:
-        def plus(a: Rate, b: Rate) -> Rate:
-            return Rate(a.numerator + b.numerator, a.denominator + b.denominator)
-
-        return KpiCounts(
-            arrival=plus(self.arrival, other.arrival),
-            fix=plus(self.fix, other.fix),
-            satisfaction=plus(self.satisfaction, other.satisfaction),
-            low_ratings=self.low_ratings + other.low_ratings,
-            repeat=plus(self.repeat, other.repeat),
-        )
-
-
-def sum_counts(counts: Iterable[KpiCounts]) -> KpiCounts:
-    """The total of several sites' counts."""
-    total = KpiCounts()
-    for item in counts:
-        total = total + item
-    return total
-
 
 def report_from_counts(
     counts: KpiCounts, start: datetime, end: datetime, *, as_of: datetime
@@ -673,7 +653,14 @@ def _software_repair(ticket: Any) -> ColumnElement[bool]:
     return and_(ticket.category == SOFTWARE, ticket.remote.is_(False))
 
 
-async def kpi_counts_by_site(
+def _scoped(query: _Query, ticket_id: Any, site_id: int | None) -> _Query:
+    """Keep one site's rows (joining the ticket); every site's need no join at all."""
+    if site_id is None:
+        return query
+    return query.join(Ticket, Ticket.id == ticket_id).where(Ticket.site_id == site_id)
+
+
+async def kpi_counts(
     session: AsyncSession,
     dialect: str,
     start: datetime,
@@ -681,13 +668,8 @@ async def kpi_counts_by_site(
     *,
     as_of: datetime,
     site_id: int | None = None,
-) -> dict[int, KpiCounts]:
-    """The four KPIs' counts of [start, end) per site, by aggregate queries only."""
-    rates: dict[int, dict[str, Any]] = {}
-
-    def put(site: int, **values: Any) -> None:
-        rates.setdefault(site, {}).update(values)
-
+) -> KpiCounts:
+    """The four KPIs' counts of [start, end), every site or one, by aggregate queries only."""
     # On-time arrival: see `arrival_outcome`.
     counted = and_(
         SlaClock.cancelled.is_(False),
@@ -702,65 +684,54 @@ async def kpi_counts_by_site(
     met = and_(
         SlaClock.cancelled.is_(False), SlaClock.stopped_at.is_not(None), SlaClock.met.is_(True)
     )
-    rows = await session.execute(
-        _at_site(
-            select(Ticket.site_id, _count_if(met), _count_if(counted))
-            .join(Ticket, Ticket.id == SlaClock.ticket_id)
-            .where(
-                SlaClock.kind == ClockKind.ARRIVAL.value,
-                SlaClock.started_at >= start,
-                SlaClock.started_at < end,
+    arrived, arrivals = (
+        await session.execute(
+            _scoped(
+                select(_count_if(met), _count_if(counted)).where(
+                    SlaClock.kind == ClockKind.ARRIVAL.value,
+                    SlaClock.started_at >= start,
+                    SlaClock.started_at < end,
+                ),
+                SlaClock.ticket_id,
+                site_id,
             )
-            .group_by(Ticket.site_id),
-            site_id,
         )
-    )
-    for site, hit, total in rows:
-        put(site, arrival=Rate(int(hit), int(total)))
+    ).one()
 
     # On-site fix: every service sheet filed (the audit log), see `on_site_fix`.
     remote = func.coalesce(AuditEvent.data["remote"].as_boolean(), false())
     result = AuditEvent.data["result"].as_string()
     on_site = and_(not_(remote), result != ServiceResult.FIXED_REMOTELY.value)
     fixed = and_(on_site, result == ServiceResult.FIXED_ON_SITE.value)
-    rows = await session.execute(
-        _at_site(
-            select(Ticket.site_id, _count_if(fixed), _count_if(on_site))
-            .join(Ticket, Ticket.id == AuditEvent.entity_id)
-            .where(
-                AuditEvent.action == RESOLVED_EVENT,
-                AuditEvent.at >= start,
-                AuditEvent.at < end,
-                AuditEvent.entity == "ticket",
+    fixes, visits = (
+        await session.execute(
+            _scoped(
+                select(_count_if(fixed), _count_if(on_site)).where(
+                    AuditEvent.action == RESOLVED_EVENT,
+                    AuditEvent.at >= start,
+                    AuditEvent.at < end,
+                    AuditEvent.entity == "ticket",
+                ),
+                AuditEvent.entity_id,
+                site_id,
             )
-            .group_by(Ticket.site_id),
-            site_id,
         )
-    )
-    for site, hit, total in rows:
-        put(site, fix=Rate(int(hit), int(total)))
+    ).one()
 
     # Satisfaction: ratings given in the period.
-    rating_rows = await session.execute(
-        _at_site(
-            select(
-                Ticket.site_id,
-                _count_if(Rating.score >= 3),
-                func.count(Rating.id),
-                _count_if(Rating.score <= 2),
+    good, rated, low = (
+        await session.execute(
+            _scoped(
+                select(
+                    _count_if(Rating.score >= 3),
+                    _count_if(Rating.score.is_not(None)),
+                    _count_if(Rating.score <= 2),
+                ).where(Rating.rated_at >= start, Rating.rated_at < end),
+                Rating.ticket_id,
+                site_id,
             )
-            .join(Ticket, Ticket.id == Rating.ticket_id)
-            .where(
-                Rating.rated_at >= start,
-                Rating.rated_at < end,
-                Rating.score.is_not(None),
-            )
-            .group_by(Ticket.site_id),
-            site_id,
         )
-    )
-    for site, good, total, low in rating_rows:
-        put(site, satisfaction=Rate(int(good), int(total)), low_ratings=int(low))
+    ).one()
 
     # 30-day repeat repairs: a software repair with an earlier one of the same device at
     # most 30 days before it (ties in time: the lower ticket id is the earlier).
@@ -777,22 +748,26 @@ async def kpi_counts_by_site(
     if site_id is not None:
         conditions.append(earlier.site_id == site_id)
     repeated = and_(Ticket.asset_id.is_not(None), exists().where(*conditions))
-    rows = await session.execute(
-        _at_site(
-            select(Ticket.site_id, _count_if(repeated), func.count(Ticket.id))
-            .where(
-                _software_repair(Ticket),
-                Ticket.reported_at >= start,
-                Ticket.reported_at < end,
+    repeats, repairs = (
+        await session.execute(
+            _at_site(
+                select(_count_if(repeated), func.count(Ticket.id)).where(
+                    _software_repair(Ticket),
+                    Ticket.reported_at >= start,
+                    Ticket.reported_at < end,
+                ),
+                site_id,
             )
-            .group_by(Ticket.site_id),
-            site_id,
         )
-    )
-    for site, hit, total in rows:
-        put(site, repeat=Rate(int(hit), int(total)))
+    ).one()
 
-    return {site: KpiCounts(**values) for site, values in rates.items()}
+    return KpiCounts(
+        arrival=Rate(int(arrived), int(arrivals)),
+        fix=Rate(int(fixes), int(visits)),
+        satisfaction=Rate(int(good), int(rated)),
+        low_ratings=int(low),
+        repeat=Rate(int(repeats), int(repairs)),
+    )
 
 
 # --- periods by label --------------------------------------------------------------------------
@@ -961,13 +936,12 @@ def _counts_of(report: KpiReport) -> KpiCounts:
 
 @dataclass(frozen=True)
 class SiteLine:
-    """One site's tickets and KPI counts in a period."""
+    """One site's tickets in a period."""
 
     site_id: int
     code: str
     name: str
     tickets: int
-    counts: KpiCounts
 
 
 @dataclass(frozen=True)
@@ -1013,7 +987,6 @@ class MonthlySummary:
                     "code": line.code,
                     "name": line.name,
                     "tickets": line.tickets,
-                    "kpis": counts_json(line.counts),
                 }
                 for line in self.sites
             ],
@@ -1043,7 +1016,6 @@ class MonthlySummary:
                     line["code"],
                     line["name"],
                     int(line["tickets"]),
-                    counts_from_json(line["kpis"]),
                 )
                 for line in data["sites"]
             ),
@@ -1104,7 +1076,7 @@ async def monthly_summary(
     site_id = site.id if site else None
     async with core.reading() as session:
         groups = await _ticket_counts(session, bounds.start, bounds.end, site_id)
-        by_site = await kpi_counts_by_site(
+        counts = await kpi_counts(
             session, core.db.dialect, bounds.start, bounds.end, as_of=moment, site_id=site_id
         )
         site_rows = (await session.execute(select(Site.id, Site.code, Site.name))).all()
@@ -1126,10 +1098,9 @@ async def monthly_summary(
             key,
             names.get(key, (str(key), str(key)))[0],
             names.get(key, (str(key), str(key)))[1],
-            tickets_at.get(key, 0),
-            by_site.get(key, KpiCounts()),
+            tickets_at[key],
         )
-        for key in sorted(set(tickets_at) | set(by_site), key=lambda k: names.get(k, ("", ""))[0])
+        for key in sorted(tickets_at, key=lambda k: names.get(k, ("", ""))[0])
     )
     return MonthlySummary(
         period=bounds.label,
@@ -1143,9 +1114,7 @@ async def monthly_summary(
         by_category=by_category,
         by_severity=by_severity,
         sites=lines,
-        kpis=report_from_counts(
-            sum_counts(by_site.values()), bounds.start, bounds.end, as_of=moment
-        ),
+        kpis=report_from_counts(counts, bounds.start, bounds.end, as_of=moment),
     )
 
 

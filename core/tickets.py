@@ -989,7 +989,6 @@ class TicketService:
                 ticket.reporter_id,
                 "consent.requested",
                 ticket_params(ticket, consent_id=consent.id, operation=operation[:64]),
-                priority=outbox.PRIORITY_PAGE,
             )
             return consent
 
@@ -1019,7 +1018,6 @@ class TicketService:
                 consent.requested_by_id,
                 "consent.answered",
                 ticket_params(ticket, consent_id=consent_id, confirmed=confirmed),
-                priority=outbox.PRIORITY_PAGE,
             )
             return consent
 

@@ -9,6 +9,7 @@ from bot.labels import ROLE, label
 from bot.router import Ctx, Router, not_registered_text
 from core.enums import Role
 from core.errors import InvalidInput
+from core.models import Person
 
 INVITE_PREFIX = "inv_"
 ASSET_PREFIX = "asset_"
@@ -66,6 +67,21 @@ async def start(ctx: Ctx) -> None:
     )
 
 
+async def _welcome(ctx: Ctx, person: Person, lang: str) -> None:
+    """Greet a newly registered person in their language, with what their role can do."""
+    ctx.profile = await ctx.app.helpdesk.people.profile_by_telegram(ctx.incoming.user.id)
+    ctx.t = ctx.app.i18n.get(lang)
+    await ctx.say(
+        ctx._(
+            "Welcome, {name}! You are registered as {role}.",
+            name=person.name,
+            role=label(ctx.t, ROLE, person.role.value),
+        )
+        + "\n\n"
+        + ctx._(HELP_BY_ROLE[person.role])
+    )
+
+
 async def _register_admin(ctx: Ctx) -> None:
     """The operator named this account in FAULTDESK_ADMIN_TELEGRAM_IDS: it becomes an admin.
 
@@ -79,17 +95,7 @@ async def _register_admin(ctx: Ctx) -> None:
         telegram_user_id=ctx.incoming.user.id,
         language=lang,
     )
-    ctx.profile = await ctx.app.helpdesk.people.profile_by_telegram(ctx.incoming.user.id)
-    ctx.t = ctx.app.i18n.get(lang)
-    await ctx.say(
-        ctx._(
-            "Welcome, {name}! You are registered as {role}.",
-            name=person.name,
-            role=label(ctx.t, ROLE, person.role.value),
-        )
-        + "\n\n"
-        + ctx._(HELP_BY_ROLE[person.role])
-    )
+    await _welcome(ctx, person, lang)
 
 
 async def _redeem(ctx: Ctx, code: str) -> None:
@@ -106,17 +112,7 @@ async def _redeem(ctx: Ctx, code: str) -> None:
         name=ctx.incoming.user.full_name,
         language=lang,
     )
-    ctx.profile = await ctx.app.helpdesk.people.profile_by_telegram(ctx.incoming.user.id)
-    ctx.t = ctx.app.i18n.get(lang)
-    await ctx.say(
-        ctx._(
-            "Welcome, {name}! You are registered as {role}.",
-            name=person.name,
-            role=label(ctx.t, ROLE, person.role.value),
-        )
-        + "\n\n"
-        + ctx._(HELP_BY_ROLE[person.role])
-    )
+    await _welcome(ctx, person, lang)
 
 
 async def help_(ctx: Ctx) -> None:

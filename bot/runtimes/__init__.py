@@ -29,13 +29,19 @@ RUNTIMES: Final = ("aiogram", "ptb")
 UpdateHandler = Callable[[Incoming], Awaitable[None]]
 
 
+MAX_CONCURRENT_UPDATES = 8  # fits the database pool (5 + 10) with room for the workers
+
+
 class UpdateLanes:
     """Runs update handlers concurrently across chats and in arrival order within a chat."""
 
-    def __init__(self, handle: UpdateHandler) -> None:
+    def __init__(self, handle: UpdateHandler, *, concurrency: int = MAX_CONCURRENT_UPDATES) -> None:
         self._handle = handle
         self._tails: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # A burst from a thousand chats would otherwise run a thousand handlers at once
+        # and exhaust the database pool; beyond this many they wait their turn.
+        self._slots = asyncio.Semaphore(concurrency)
 
     @property
     def in_flight(self) -> int:
@@ -60,7 +66,8 @@ class UpdateLanes:
         if previous is not None:
             await asyncio.wait({previous})  # its outcome is its own; only the order matters
         try:
-            await self._handle(incoming)
+            async with self._slots:
+                await self._handle(incoming)
         except Exception:  # one broken update must not stop its chat's lane
             log.exception("update %s could not be handled", incoming.update_id)
 

@@ -10,9 +10,15 @@ the database.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from datetime import timedelta
 from typing import Any
+
+# Opt in to PTB 23's timedelta durations now (PTB_TIMEDELTA is PTB's documented switch):
+# PTB 22 otherwise warns inside its own RetryAfter on every 429. retry_seconds() below
+# reads either form.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 import telegram
 import telegram.error

@@ -961,7 +961,11 @@ def main(
         path = Path(DATABASE_NAME).resolve()
         for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
             leftover.unlink(missing_ok=True)
-        return asyncio.run(run_demo(runtime, speed, stream, path))
+        code = asyncio.run(run_demo(runtime, speed, stream, path))
+        print(
+            f"the day's database is kept: faultdesk audit verify -d sqlite:///{path}", file=stream
+        )
+        return code
     with tempfile.TemporaryDirectory(prefix="faultdesk-demo-") as folder:
         return asyncio.run(run_demo(runtime, speed, stream, Path(folder) / DATABASE_NAME))
 

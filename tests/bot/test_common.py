@@ -100,3 +100,24 @@ async def test_an_account_named_by_the_operator_becomes_the_first_admin(chat, he
     stranger = chat.person(8081, "Other")
     await stranger.send("/start")
     assert "not registered" in stranger.last().text
+
+
+async def test_a_throttled_reply_is_sent_after_the_wait_not_lost(chat, world):
+    from bot.chat import RetryAfter, SendMessage
+    from bot.ratelimit import RateLimits, SendLimiter
+
+    real = chat.transport.perform
+    refusals = []
+
+    async def once_flooded(action):
+        if isinstance(action, SendMessage) and not refusals:
+            refusals.append(action)
+            raise RetryAfter(0.05)
+        return await real(action)
+
+    chat.transport.perform = once_flooded
+    chat.app.limiter = SendLimiter(RateLimits.unlimited())
+    li = chat.person(1001, "Li")
+    await li.send("/help")
+    assert len(refusals) == 1
+    assert li.last().text.startswith("/report: report a broken device")

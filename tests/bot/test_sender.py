@@ -693,3 +693,67 @@ async def test_rows_claimed_while_a_retry_waits_stay_behind_it_but_pages_do_not(
     clock.advance(timedelta(seconds=2))
     await sender.deliver_once()
     assert telegram.texts(510) == ["PAGE", "first", "second"]
+
+
+async def test_a_clock_jump_past_the_lease_does_not_queue_a_row_twice(helpdesk, world, clock):
+    """Rows waiting for their chat's turn get re-claimed by their own sender after a jump."""
+    from datetime import timedelta
+
+    from bot.callbacks import CallbackCodec
+    from bot.handlers import build_router
+    from bot.i18n import I18n
+    from bot.ratelimit import Rate, RateLimits, SendLimiter
+    from bot.router import BotApp
+    from bot.sender import OutboxSender
+    from bot.testing import RecordingTransport
+    from core import outbox
+    from core.conversations import ConversationStore
+
+    app = BotApp(helpdesk, ConversationStore(helpdesk.core), CallbackCodec(b"k"), I18n())
+    transport = RecordingTransport()
+    slow = RateLimits(overall=Rate(1000.0), chat=Rate(5.0), group=Rate(5.0))
+    sender = OutboxSender(
+        app, build_router(), transport, limiter=SendLimiter(slow), lease=timedelta(seconds=60)
+    )
+    from core.enums import Impact
+
+    ticket = await helpdesk.tickets.report_fault(
+        world.reporter_id, symptom="Jammed", impact=Impact.DEGRADED, asset_tag=world.asset_tag
+    )
+    async with helpdesk.core.transaction() as tx:
+        for n in range(3):
+            await outbox.enqueue(
+                tx,
+                key=f"jump-{n}",
+                code="ticket.progress",
+                recipient_id=world.reporter_id,
+                params={
+                    "ticket_id": ticket.id,
+                    "status": "assigned",
+                    "hours_open": n,
+                    "n": n,
+                    "tz": "Asia/Shanghai",
+                },
+            )
+
+    async def jump_while_sending():
+        await asyncio.sleep(0.05)
+        clock.advance(timedelta(minutes=5))  # every lease in hand runs out at once
+        sender.wake()
+
+    # Before the fix, a row queued twice crashed its chat's lane and the pass never ended.
+    await asyncio.wait_for(asyncio.gather(sender.deliver_once(), jump_while_sending()), timeout=15)
+    await asyncio.wait_for(sender.deliver_once(), timeout=15)
+    # The assignment notice and the three progress messages, each exactly once.
+    assert len(transport.messages[1001]) == 4
+    async with helpdesk.core.reading() as session:
+        from sqlalchemy import select
+
+        from core.models import OutboxMessage
+
+        statuses = list(
+            await session.scalars(
+                select(OutboxMessage.status).where(OutboxMessage.key.startswith("jump-"))
+            )
+        )
+    assert [s.value for s in statuses] == ["sent", "sent", "sent"]

@@ -296,7 +296,7 @@ def test_a_monthly_summary_survives_its_json_unchanged():
         still_open=2,
         by_category={"software_fault": 5, "unclassified": 7},
         by_severity={1: 1, 2: 3, 3: 8, 4: 0},
-        sites=(SiteLine(1, "HQ", "Head office", 12, counts),),
+        sites=(SiteLine(1, "HQ", "Head office", 12),),
         kpis=report_from_counts(counts, Q4_START, Q4_END, as_of=AS_OF),
     )
     assert MonthlySummary.from_json(summary.to_json()) == summary

@@ -766,6 +766,7 @@ async def report_output(
     live: bool,
 ) -> ReportOutput:
     """Read the figures offline and render them as text and, if asked, a file."""
+    from bot.settings import Settings
     from core.clock import SystemClock
     from core.context import Core
     from core.db import Database
@@ -773,7 +774,8 @@ async def report_output(
 
     t = default_i18n().get(lang)
     db = Database(database_url)
-    core = Core(db, SystemClock(), load_policy())
+    # The operator's policy file, as `faultdesk run` uses it (calendars decide due dates).
+    core = Core(db, SystemClock(), load_policy(Settings().policy_file))
     try:
         site = await reports.find_site(core, site_code) if site_code else None
         if kind == "monthly":

@@ -19,7 +19,7 @@ import base64
 import hashlib
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.chat import Button, InlineKeyboard
 from bot.i18n import N_, Translator
-from bot.labels import ASSET_KIND, CLOCK, PAUSE_REASON, SEVERITY, STATUS
+from bot.labels import ASSET_KIND, CLOCK, PAUSE_REASON, SEVERITY, STATUS, label
 from bot.router import Ctx
 from core.enums import OPEN_STATUSES, Role, TicketStatus
 from core.lifecycle import Action, allowed_actions
@@ -223,12 +223,6 @@ def shown_messages(transport: Any) -> ShownMessages:
 # --- small pieces of text ----------------------------------------------------------------------
 
 
-def name_of(t: Translator, table: Mapping[Any, str], key: object) -> str:
-    """The translated label of `key` in `table`, or the key itself when unknown."""
-    message = table.get(key)
-    return t(message) if message else str(key)
-
-
 def short(text: str, limit: int) -> str:
     """Cut a text to `limit` characters with an ellipsis."""
     text = " ".join(text.split())
@@ -239,7 +233,7 @@ def device_text(t: Translator, card: TicketCard) -> str:
     """'Desktop PC · PC-0001 · Lenovo M720'."""
     parts = []
     if card.asset_kind is not None:
-        parts.append(name_of(t, ASSET_KIND, card.asset_kind))
+        parts.append(label(t, ASSET_KIND, card.asset_kind))
     if card.asset_tag:
         parts.append(card.asset_tag)
     if card.brand_model:
@@ -255,7 +249,7 @@ def place_text(card: TicketCard) -> str:
 
 def clock_line(t: Translator, tz: str, view: ClockView) -> str:
     """One deadline with its state."""
-    name = name_of(t, CLOCK, view.kind)
+    name = label(t, CLOCK, view.kind)
     if view.cancelled:
         return t("• {clock}: not needed", clock=name)
     if view.stopped_at is not None:
@@ -277,7 +271,7 @@ def consent_line(t: Translator, tz: str, card: TicketCard) -> str | None:
     consent = card.consent
     if consent is None:
         return None
-    operation = name_of(t, CONSENT_OPERATION, consent.operation)
+    operation = label(t, CONSENT_OPERATION, consent.operation)
     if consent.answered_at is None:
         return t("💾 Backup consent ({operation}): waiting for the reporter", operation=operation)
     if consent.confirmed:
@@ -295,7 +289,7 @@ def consent_line(t: Translator, tz: str, card: TicketCard) -> str | None:
 
 def status_text(t: Translator, card: TicketCard) -> str:
     """'dispatched · Wang Wei' or 'waiting for dispatch'."""
-    status = name_of(t, STATUS, card.status)
+    status = label(t, STATUS, card.status)
     if card.assignee_name:
         return t("{status} · {engineer}", status=status, engineer=card.assignee_name)
     return status
@@ -310,7 +304,7 @@ def card_text(t: Translator, tz: str, card: TicketCard, *, header: str | None = 
         t(
             "🔧 <b>Ticket #{ticket}</b> · {level}",
             ticket=card.id,
-            level=name_of(t, SEVERITY, card.severity),
+            level=label(t, SEVERITY, card.severity),
         )
     )
     if card.repeat_of_id is not None:
@@ -373,7 +367,7 @@ def queue_entry(
         n=number,
         ticket=card.id,
         level=card.severity,
-        status=status_text(t, card) if with_assignee else name_of(t, STATUS, card.status),
+        status=status_text(t, card) if with_assignee else label(t, STATUS, card.status),
     )
     what = t(
         "   {symptom} · {place}",
@@ -388,7 +382,7 @@ def queue_entry(
         due = t(
             "   {mark} {clock} by {due} · {left}",
             mark=mark,
-            clock=name_of(t, CLOCK, clock.kind),
+            clock=label(t, CLOCK, clock.kind),
             due=t.moment(clock.due_at, tz),
             left=time_left(t, clock.due_at, now),
         )
@@ -507,7 +501,7 @@ def reminder_text(t: Translator, tz: str, params: dict[str, Any], now: datetime)
         t(
             "⏰ <b>Ticket #{ticket}</b>: {clock} due {due}, {left}.",
             ticket=params["ticket_id"],
-            clock=name_of(t, CLOCK, params.get("clock")),
+            clock=label(t, CLOCK, params.get("clock")),
             due=t.moment(due_at, tz),
             left=time_left(t, due_at, now),
         ),
@@ -539,7 +533,7 @@ def page_text(t: Translator, tz: str, params: dict[str, Any]) -> str:
         t(
             "🚨 <b>Ticket #{ticket}</b>: the {clock} deadline ({due}) was {missed}.",
             ticket=params["ticket_id"],
-            clock=name_of(t, CLOCK, params.get("clock")),
+            clock=label(t, CLOCK, params.get("clock")),
             due=_moment(t, tz, params.get("due_at")),
             missed=missed_by(t, params),
         ),
@@ -548,7 +542,7 @@ def page_text(t: Translator, tz: str, params: dict[str, Any]) -> str:
         lines.append(
             t(
                 "Level raised to {level}.",
-                level=name_of(t, SEVERITY, int(params["raised_to"])),
+                level=label(t, SEVERITY, int(params["raised_to"])),
             )
         )
     lines.append(t("Engineer: {name}", name=params.get("assignee") or t("nobody yet")))
@@ -567,11 +561,11 @@ def manager_alert_text(t: Translator, tz: str, params: dict[str, Any]) -> str:
         ),
         t(
             "The {clock} deadline ({due}) was {missed}.",
-            clock=name_of(t, CLOCK, params.get("clock")),
+            clock=label(t, CLOCK, params.get("clock")),
             due=_moment(t, tz, params.get("due_at")),
             missed=missed_by(t, params),
         ),
-        name_of(t, SEVERITY, int(level)) if level else "—",
+        label(t, SEVERITY, int(level)) if level else "—",
         t("Engineer: {name}", name=params.get("assignee") or t("nobody yet")),
         _summary(t, params),
     ]
@@ -592,7 +586,7 @@ def acknowledged_line(t: Translator, tz: str, at: datetime) -> str:
 
 def pause_reason_text(t: Translator, reason: str) -> str:
     """A pause reason's label."""
-    return name_of(t, PAUSE_REASON, reason)
+    return label(t, PAUSE_REASON, reason)
 
 
 # --- showing screens -------------------------------------------------------------------------

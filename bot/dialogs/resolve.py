@@ -41,9 +41,8 @@ from bot.chat import InlineKeyboard
 from bot.dialogs.engine import STAY
 from bot.dialogs.work import ENDING_ERRORS, NO, YES, CardDialog, typed_text
 from bot.errors import error_text
-from bot.labels import SERVICE_RESULT, SERVICE_TYPE
+from bot.labels import SERVICE_RESULT, SERVICE_TYPE, label
 from bot.router import Ctx
-from bot.views import name_of
 from core.conversations import DialogState
 from core.enums import ServiceResult, ServiceType
 from core.errors import InvalidInput
@@ -331,12 +330,12 @@ class ResolveDialog(CardDialog):
         charged = (
             ctx._("Yes, {amount} yuan", amount=str(sheet.amount)) if sheet.charged else ctx._("No")
         )
-        result = name_of(ctx.t, SERVICE_RESULT, sheet.result)
+        result = label(ctx.t, SERVICE_RESULT, sheet.result)
         if sheet.second_visit_at is not None:
             result += " · " + ctx.when(sheet.second_visit_at)
         lines = [
             self.title(ctx, state),
-            ctx._("Service: {value}", value=name_of(ctx.t, SERVICE_TYPE, sheet.service_type)),
+            ctx._("Service: {value}", value=label(ctx.t, SERVICE_TYPE, sheet.service_type)),
             ctx._("Under warranty: {value}", value=yes_no(ctx, sheet.under_warranty)),
             ctx._("Charged: {value}", value=charged),
             ctx._("Result: {value}", value=result),

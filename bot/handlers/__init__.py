@@ -7,9 +7,18 @@ from bot.router import Router
 
 def build_router() -> Router:
     """A router with every handler module and dialog registered."""
-    from bot.handlers import admin, common, delivery, engineer, inspections, manager, staff
+    from bot.handlers import (
+        admin,
+        common,
+        delivery,
+        engineer,
+        inspections,
+        manager,
+        reports,
+        staff,
+    )
 
     router = Router()
-    for module in (common, staff, engineer, manager, admin, inspections, delivery):
+    for module in (common, staff, engineer, manager, admin, inspections, reports, delivery):
         module.register(router)
     return router

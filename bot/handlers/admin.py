@@ -11,9 +11,8 @@ from bot.callbacks import Callback
 from bot.chat import Button, InlineKeyboard
 from bot.handlers.common import INVITE_PREFIX
 from bot.i18n import N_
-from bot.labels import ROLE
+from bot.labels import ROLE, label
 from bot.router import Ctx, Router
-from bot.views import name_of
 from core.enums import Role
 from core.errors import NotFound
 
@@ -32,7 +31,7 @@ def _rows(buttons: list[Button]) -> InlineKeyboard:
 async def invite(ctx: Ctx) -> None:
     """/invite: first choose the role."""
     buttons = [
-        ctx.button(name_of(ctx.t, ROLE, role.value).capitalize(), ROLE_ACTION, role.value)
+        ctx.button(label(ctx.t, ROLE, role.value).capitalize(), ROLE_ACTION, role.value)
         for role in INVITABLE
     ]
     await ctx.say(ctx._("✉️ New invitation. Which role?"), _rows(buttons))
@@ -53,7 +52,7 @@ async def choose_role(ctx: Ctx, callback: Callback) -> None:
         return
     sites = await ctx.app.helpdesk.people.sites()
     await ctx.answer()
-    role_name = name_of(ctx.t, ROLE, role.value)
+    role_name = label(ctx.t, ROLE, role.value)
     if not sites:
         await ctx.edit(ctx._("No site is registered yet; register a site first."))
         return
@@ -86,7 +85,7 @@ async def choose_site(ctx: Ctx, callback: Callback) -> None:
     await ctx.edit(
         ctx._(
             "✉️ Invitation · {role} · {site}. Which department?",
-            role=name_of(ctx.t, ROLE, role.value),
+            role=label(ctx.t, ROLE, role.value),
             site=site,
         ),
         _rows(buttons),
@@ -128,7 +127,7 @@ async def choose_department(ctx: Ctx, callback: Callback) -> None:
     lines = [
         ctx._(
             "✉️ <b>Invitation</b>: {role} at {where}",
-            role=name_of(ctx.t, ROLE, role.value),
+            role=label(ctx.t, ROLE, role.value),
             where=where,
         ),
         link,

@@ -26,6 +26,7 @@ from bot.dialogs.work import (
 )
 from bot.errors import error_text
 from bot.i18n import N_, Translator
+from bot.labels import label
 from bot.notifications import Notice, RenderCtx
 from bot.router import Ctx, Router
 from bot.views import (
@@ -45,7 +46,6 @@ from bot.views import (
     consent_operation,
     manager_alert_text,
     may_work,
-    name_of,
     page_text,
     queue_entry,
     reminder_text,
@@ -344,7 +344,7 @@ async def render_declined(r: RenderCtx) -> Notice:
         "↩️ <b>{name} declined ticket #{ticket}</b>: <i>{reason}</i>",
         name=r.params.get("declined_by") or "?",
         ticket=r.params["ticket_id"],
-        reason=name_of(r.t, DECLINE_REASON, reason),
+        reason=label(r.t, DECLINE_REASON, reason),
     )
     return await _card_notice(r, header)
 

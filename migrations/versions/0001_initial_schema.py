@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_event")),
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_action_at", ["action", "at"], unique=False)
         batch_op.create_index("ix_audit_entity", ["entity", "entity_id"], unique=False)
 
     op.create_table(
@@ -450,9 +451,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ticket")),
     )
     with op.batch_alter_table("ticket", schema=None) as batch_op:
-        batch_op.create_index("ix_ticket_asset_reported", ["asset_id", "reported_at"], unique=False)
+        batch_op.create_index(
+            "ix_ticket_asset_reported",
+            ["asset_id", "reported_at", "category", "remote"],
+            unique=False,
+        )
         batch_op.create_index("ix_ticket_assignee_status", ["assignee_id", "status"], unique=False)
-        batch_op.create_index("ix_ticket_reported_at", ["reported_at"], unique=False)
+        batch_op.create_index(
+            "ix_ticket_reported_at", ["reported_at", "category", "remote", "asset_id"], unique=False
+        )
         batch_op.create_index("ix_ticket_reporter_status", ["reporter_id", "status"], unique=False)
         batch_op.create_index("ix_ticket_status_site", ["status", "site_id"], unique=False)
 
@@ -673,6 +680,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("ticket_id", "cycle", name=op.f("uq_rating_ticket_id")),
     )
     with op.batch_alter_table("rating", schema=None) as batch_op:
+        batch_op.create_index("ix_rating_rated_at", ["rated_at", "score"], unique=False)
         batch_op.create_index(batch_op.f("ix_rating_ticket_id"), ["ticket_id"], unique=False)
 
     op.create_table(
@@ -747,6 +755,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sla_clock")),
         sa.UniqueConstraint("ticket_id", "kind", "cycle", name=op.f("uq_sla_clock_ticket_id")),
     )
+    with op.batch_alter_table("sla_clock", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_sla_clock_kind_started",
+            ["kind", "started_at", "cancelled", "stopped_at", "met", "breached_at", "due_at"],
+            unique=False,
+        )
+
     op.create_table(
         "spare_loan",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -839,10 +854,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_spare_loan_ticket_id"))
 
     op.drop_table("spare_loan")
+    with op.batch_alter_table("sla_clock", schema=None) as batch_op:
+        batch_op.drop_index("ix_sla_clock_kind_started")
+
     op.drop_table("sla_clock")
     op.drop_table("resolution")
     with op.batch_alter_table("rating", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_rating_ticket_id"))
+        batch_op.drop_index("ix_rating_rated_at")
 
     op.drop_table("rating")
     with op.batch_alter_table("pause", schema=None) as batch_op:
@@ -895,5 +914,6 @@ def downgrade() -> None:
     op.drop_table("audit_head")
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_entity")
+        batch_op.drop_index("ix_audit_action_at")
 
     op.drop_table("audit_event")

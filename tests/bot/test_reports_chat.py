@@ -10,13 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.callbacks import CallbackCodec
-from bot.handlers import build_router
-from bot.handlers import reports as report_handlers
 from bot.jobs import JOBS, run_job
-from bot.router import BotApp
-from bot.testing import ChatHarness
-from core.conversations import ConversationStore
 from core.enums import AssetKind, Impact, Role, ServiceResult, ServiceType
 from core.models import FalseReport, SurveyResponse
 from core.tickets import ServiceSheet
@@ -27,23 +21,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def local(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def chat(helpdesk, i18n):
-    """The app's router, with the report handlers added if the app does not wire them yet."""
-    router = build_router()
-    if report_handlers.SURVEY_ACTION not in router.callbacks:
-        report_handlers.register(router)
-    app = BotApp(
-        helpdesk=helpdesk,
-        conversations=ConversationStore(helpdesk.core),
-        codec=CallbackCodec(b"test-secret"),
-        i18n=i18n,
-    )
-    harness = ChatHarness(app, router)
-    yield harness
-    harness.assert_clean()
 
 
 async def seed_march(helpdesk, world, clock):

@@ -480,6 +480,13 @@ def payment_text(t: Translator, payment: reports.Payment) -> str:
     return t("{percent} of the quarter's total", percent=percent_of(t, payment.percent))
 
 
+def payment_base_text(t: Translator, base: str) -> str:
+    """What a payment percentage is taken of, in words (for the workbook's note column)."""
+    if base == reports.BASE_ACTUAL_COST:
+        return t("of 90% of the actual cost")
+    return t("of the quarter's total")
+
+
 def warning_text(t: Translator, code: str) -> str:
     """A scorecard warning in words."""
     if code == reports.WARN_TWO_QUARTERS:
@@ -645,14 +652,14 @@ def _score_rows(t: Translator, card: Scorecard) -> list[tuple[str, str, object, 
             t("Payment % (lowest)"),
             float(card.payment_low.percent),
             100,
-            card.payment_low.base,
+            payment_base_text(t, card.payment_low.base),
         ),
         (
             "payment_high",
             t("Payment % (highest)"),
             float(card.payment_high.percent),
             100,
-            card.payment_high.base,
+            payment_base_text(t, card.payment_high.base),
         ),
         (
             "false_reports",

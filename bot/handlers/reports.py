@@ -305,11 +305,12 @@ class FalseReportDialog(Dialog):
 
     async def _summary(self, ctx: Ctx, state: DialogState) -> str:
         card = await ctx.app.helpdesk.tickets.card(int(state.data["ticket_id"]))
+        kind_label = FALSE_REPORT_KIND[state.data["kind"]]  # a msgid kept out of the call
         lines = [
             ctx._(
                 "⚠️ <b>False report</b> on ticket #{id}: {kind}",
                 id=card.id,
-                kind=ctx._(FALSE_REPORT_KIND[state.data["kind"]]),
+                kind=ctx._(kind_label),
             ),
             ctx._(
                 "📝 {symptom} · 📍 {site} · reported {moment}",

@@ -597,7 +597,8 @@ class AuditEvent(Base):
     __tablename__ = "audit_event"
     __table_args__ = (
         Index("ix_audit_entity", "entity", "entity_id"),
-        Index("ix_audit_action_at", "action", "at"),  # on-site fix rate counts resolutions by action
+        # The on-site fix rate counts resolutions by their audit action.
+        Index("ix_audit_action_at", "action", "at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -5,6 +5,10 @@
     faultdesk invite create --role admin --site HQ --bot-username mybot
     faultdesk asset import assets.csv        # the register's columns (000 §2.2.1-1)
     faultdesk plan add MR-HQ "Meeting rooms" --cadence monthly --site HQ --due-day 10
+    faultdesk person list
+    faultdesk person backup 7 9              # engineer 7 is backed up by engineer 9
+    faultdesk person role 12 dispatcher
+    faultdesk person deactivate 7            # someone left
 
 Every command migrates the database first, works in one transaction per record, and
 reports bad input with the line or field it came from; nothing half-written is left.
@@ -44,10 +48,30 @@ department_app = typer.Typer(help="Departments of a site.", no_args_is_help=True
 invite_app = typer.Typer(help="Invitation deep links.", no_args_is_help=True)
 asset_app = typer.Typer(help="The asset register.", no_args_is_help=True)
 plan_app = typer.Typer(help="Inspection plans.", no_args_is_help=True)
+person_app = typer.Typer(help="Registered people: roles, backups, leaving.", no_args_is_help=True)
 
 DatabaseOption = typer.Option(
     None, "--database-url", "-d", help="SQLAlchemy URL (default: FAULTDESK_DATABASE_URL)"
 )
+
+# Sentences for the errors an administrator meets here (the code is printed too).
+CLI_MESSAGES = {
+    "not_found": "no {entity} with id {id}",
+    "backup.not_an_engineer": "person {person_id} is not an active engineer",
+    "backup.self": "an engineer cannot be their own backup",
+    "person.has_open_tickets": (
+        "person {person_id} still has {count} open ticket(s) assigned; "
+        "reassign them first (a dispatcher's /queue)"
+    ),
+}
+
+
+class _Params(dict[str, Any]):
+    """Error parameters for a sentence; one the error did not carry reads as '?'."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
 
 ASSET_COLUMNS = [f.name for f in fields(AssetRecord) if f.name not in ("department_id", "user_id")]
 
@@ -68,7 +92,13 @@ def _run(database_url: str | None, work: Callable[[Helpdesk], Awaitable[T]]) -> 
     try:
         return asyncio.run(_go())
     except DomainError as error:
-        typer.echo(f"error: {error.code} {error.params or ''}".rstrip(), err=True)
+        sentence = CLI_MESSAGES.get(error.code)
+        if sentence is not None:
+            typer.echo(
+                f"error: {sentence.format_map(_Params(error.params))} ({error.code})", err=True
+            )
+        else:
+            typer.echo(f"error: {error.code} {error.params or ''}".rstrip(), err=True)
         raise typer.Exit(1) from error
 
 
@@ -295,6 +325,71 @@ def plan_add(
     typer.echo(f"plan {_run(database_url, work)} added")
 
 
+@person_app.command("list")
+def person_list(
+    all_: bool = typer.Option(False, "--all", help="Include people who have left"),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Everyone registered: id, name, role, site, Telegram id, backup, active."""
+
+    async def work(helpdesk: Helpdesk) -> list[tuple[Person, str]]:
+        return await helpdesk.people.list_people(include_inactive=all_)
+
+    typer.echo("id\tname\trole\tsite\ttelegram\tbackup\tactive")
+    for person, site_code in _run(database_url, work):
+        typer.echo(
+            f"{person.id}\t{person.name}\t{person.role.value}\t{site_code or '*'}\t"
+            f"{person.telegram_user_id or '-'}\t{person.backup_id or '-'}\t"
+            f"{'yes' if person.active else 'no'}"
+        )
+
+
+@person_app.command("backup")
+def person_backup(
+    engineer: int = typer.Argument(..., help="The engineer's id (see person list)"),
+    backup: int | None = typer.Argument(None, help="The backup engineer's id; omit to clear"),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Name the engineer paged with `engineer` when a deadline is missed (备份工程师)."""
+
+    async def work(helpdesk: Helpdesk) -> None:
+        await helpdesk.people.set_backup(engineer, backup)
+
+    _run(database_url, work)
+    typer.echo(
+        f"engineer {engineer}: backup {backup}" if backup else f"engineer {engineer}: no backup"
+    )
+
+
+@person_app.command("role")
+def person_role(
+    person: int = typer.Argument(..., help="The person's id (see person list)"),
+    role: Role = typer.Argument(..., help="staff, engineer, dispatcher, manager or admin"),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Change a person's role (an engineer's open tickets must be reassigned first)."""
+
+    async def work(helpdesk: Helpdesk) -> None:
+        await helpdesk.people.set_role(person, role)
+
+    _run(database_url, work)
+    typer.echo(f"person {person}: {role.value}")
+
+
+@person_app.command("deactivate")
+def person_deactivate(
+    person: int = typer.Argument(..., help="The person's id (see person list)"),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Someone left: they lose access; refused while tickets are still assigned to them."""
+
+    async def work(helpdesk: Helpdesk) -> None:
+        await helpdesk.people.deactivate(person)
+
+    _run(database_url, work)
+    typer.echo(f"person {person} deactivated")
+
+
 def register(app: typer.Typer) -> None:
     """Add the set-up commands to the main command line."""
     app.add_typer(site_app, name="site")
@@ -302,3 +397,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(invite_app, name="invite")
     app.add_typer(asset_app, name="asset")
     app.add_typer(plan_app, name="plan")
+    app.add_typer(person_app, name="person")

@@ -42,16 +42,32 @@ def db_upgrade(database_url: str | None = DatabaseOption, revision: str = "head"
 
 
 @audit_app.command("verify")
-def audit_verify(database_url: str | None = DatabaseOption) -> None:
+def audit_verify(
+    anchor: list[str] = typer.Option(
+        [],
+        "--anchor",
+        help="EVENT:HASH as printed in a monthly summary (repeatable); catches a rewritten log",
+    ),
+    database_url: str | None = DatabaseOption,
+) -> None:
     """Walk the audit chain; exit 1 if any event was edited or deleted."""
-    from core.audit import verify_chain
+    from core.audit import parse_anchor, verify_chain
     from core.db import Database
+
+    anchors: dict[int, str] = {}
+    for text in anchor:
+        try:
+            event_id, prefix = parse_anchor(text)
+        except ValueError as error:
+            typer.echo(f"error: --anchor {error}", err=True)
+            raise typer.Exit(2) from error
+        anchors[event_id] = prefix
 
     async def _verify() -> int:
         db = Database(_url(database_url))
         try:
             async with db.reading() as session:
-                report = await verify_chain(session)
+                report = await verify_chain(session, anchors=anchors)
         finally:
             await db.dispose()
         typer.echo(f"events checked: {report.events}")

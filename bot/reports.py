@@ -182,6 +182,14 @@ def monthly_text(t: Translator, summary: MonthlySummary, *, attachments: bool = 
         ),
         t("Figures as of {moment}.", moment=t.moment(summary.as_of, summary.timezone)),
     ]
+    if summary.audit_anchor:
+        lines.append(
+            t(
+                "🔏 Audit log fingerprint: <code>{anchor}</code>. Keep this message: it proves"
+                " later that the ticket history was not rewritten.",
+                anchor=summary.audit_anchor,
+            )
+        )
     if attachments:
         lines.append(t("The chart and the spreadsheet follow."))
     return "\n".join(lines)

@@ -3,6 +3,11 @@
 Each event's hash covers its own fields and the previous event's hash. Ids are
 consecutive (taken from the locked head row), so a deleted event leaves a gap, an
 edited one breaks its hash, and a removed tail no longer matches the head row.
+
+Someone able to rewrite the whole table and the head row could recompute every hash, so
+the chain is also anchored outside the database: each monthly summary tells the
+managers the head event and the first digits of its hash (`anchor_text`), and
+`faultdesk audit verify --anchor 1234:5f3a...` checks the history still agrees.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from core.orm import is_loaded
 
 GENESIS_HASH = "0" * 64
 HEAD_ID = 1
+ANCHOR_DIGITS = 16  # 64 bits of the hash: short enough to read out, far too many to forge
 _LOCKED_HEAD = "faultdesk.audit_head"
 
 
@@ -106,6 +112,28 @@ async def append_event(
     return event
 
 
+async def chain_head(session: AsyncSession) -> tuple[int, str]:
+    """The last event's id and hash (0 and the genesis hash before any event)."""
+    head = await session.get(AuditHead, HEAD_ID)
+    return (head.last_id, head.last_hash) if head else (0, GENESIS_HASH)
+
+
+def anchor_text(event_id: int, digest: str) -> str:
+    """The published form of an anchor: '1234:5f3a9c0e1b2d4f60'."""
+    return f"{event_id}:{digest[:ANCHOR_DIGITS]}"
+
+
+def parse_anchor(text: str) -> tuple[int, str]:
+    """'1234:5f3a...' -> (1234, '5f3a...'); ValueError naming what is wrong."""
+    event, sep, prefix = text.strip().partition(":")
+    prefix = prefix.strip().lower()
+    if not sep or not event.strip().isdigit() or int(event) < 1:
+        raise ValueError(f"{text!r}: expected EVENT:HASH, e.g. 1234:5f3a9c0e1b2d4f60")
+    if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix):
+        raise ValueError(f"{text!r}: the hash part needs at least 8 hexadecimal digits")
+    return int(event), prefix
+
+
 @dataclass
 class VerifyReport:
     """Outcome of walking the chain."""
@@ -121,8 +149,15 @@ class VerifyReport:
         return not self.problems
 
 
-async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> VerifyReport:
-    """Walk every event in order and check ids, links and hashes against the head."""
+async def verify_chain(
+    session: AsyncSession, *, batch: int = 5000, anchors: Mapping[int, str] | None = None
+) -> VerifyReport:
+    """Walk every event in order and check ids, links and hashes against the head.
+
+    `anchors` maps event ids to published hash prefixes (see `anchor_text`); an event
+    whose hash no longer starts with its prefix means history was rewritten wholesale.
+    """
+    anchors = dict(anchors or {})
     report = VerifyReport()
     head = await session.get(AuditHead, HEAD_ID)
     if head is None:
@@ -165,6 +200,12 @@ async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> VerifyRep
                 report.problems.append(
                     f"event {event.id}: contents do not match its hash (edited?)"
                 )
+            published = anchors.pop(event.id, None)
+            if published is not None and not event.hash.startswith(published):
+                report.problems.append(
+                    f"event {event.id}: hash {event.hash[: len(published)]} is not the published"
+                    f" {published} (history rewritten?)"
+                )
             running = event.hash
             expected_id = event.id + 1
             last_seen = event.id
@@ -174,4 +215,6 @@ async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> VerifyRep
             f"chain ends at event {last_seen} but the head names event {head.last_id}"
             " (tail deleted?)"
         )
+    for event_id in sorted(anchors):
+        report.problems.append(f"event {event_id} of a published anchor is not in the log")
     return report

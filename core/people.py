@@ -190,11 +190,80 @@ class PeopleService:
     async def set_backup(
         self, engineer_id: int, backup_id: int | None, *, actor_id: int | None = None
     ) -> None:
-        """Name the engineer who takes over (备份工程师)."""
+        """Name the engineer who takes over (备份工程师); None clears it.
+
+        Both must be active engineers, and nobody backs themselves up.
+        """
         async with self.core.transaction(actor_id) as tx:
             engineer = await get_person(tx, engineer_id)
+            if engineer.role is not Role.ENGINEER or not engineer.active:
+                raise InvalidInput("backup.not_an_engineer", person_id=engineer_id)
+            if backup_id is not None:
+                if backup_id == engineer_id:
+                    raise InvalidInput("backup.self", person_id=engineer_id)
+                backup = await get_person(tx, backup_id)
+                if backup.role is not Role.ENGINEER or not backup.active:
+                    raise InvalidInput("backup.not_an_engineer", person_id=backup_id)
             engineer.backup_id = backup_id
             await tx.audit("person", engineer_id, "person.backup_set", backup_id=backup_id)
+
+    async def set_role(self, person_id: int, role: Role, *, actor_id: int | None = None) -> None:
+        """Change what a person may do; an engineer with open tickets keeps the engineer role."""
+        async with self.core.transaction(actor_id) as tx:
+            person = await get_person(tx, person_id)
+            if person.role is role:
+                return
+            if person.role is Role.ENGINEER:
+                await self._release_engineer(tx, person)
+            before = person.role
+            person.role = role
+            await tx.audit(
+                "person", person_id, "person.role_set", role=role.value, before=before.value
+            )
+
+    async def deactivate(self, person_id: int, *, actor_id: int | None = None) -> None:
+        """Someone leaves: they can no longer use the bot and receive nothing more.
+
+        Refused while tickets are still assigned to them (reassign those first). Engineers
+        they backed up lose their backup; the Telegram account is freed so that the same
+        person can register again later through a new invitation.
+        """
+        async with self.core.transaction(actor_id) as tx:
+            person = await get_person(tx, person_id)
+            if not person.active:
+                return
+            await self._release_engineer(tx, person)
+            telegram_user_id = person.telegram_user_id
+            person.active = False
+            person.telegram_user_id = None
+            await tx.audit(
+                "person", person_id, "person.deactivated", telegram_user_id=telegram_user_id
+            )
+
+    async def _release_engineer(self, tx: Tx, person: Person) -> None:
+        """Check nothing open depends on `person` as engineer; clear backups pointing at them."""
+        open_tickets = await tx.session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.assignee_id == person.id, Ticket.status.in_(OPEN_STATUSES))
+        )
+        if open_tickets:
+            raise InvalidInput("person.has_open_tickets", person_id=person.id, count=open_tickets)
+        backed_up = await tx.session.scalars(select(Person).where(Person.backup_id == person.id))
+        for engineer in backed_up:
+            engineer.backup_id = None
+            await tx.audit("person", engineer.id, "person.backup_set", backup_id=None)
+        if person.backup_id is not None:
+            person.backup_id = None
+
+    async def list_people(self, *, include_inactive: bool = False) -> list[tuple[Person, str]]:
+        """Everyone with their site's code ("" for people serving every site)."""
+        async with self.core.reading() as session:
+            query = select(Person, Site.code).outerjoin(Site, Site.id == Person.site_id)
+            if not include_inactive:
+                query = query.where(Person.active.is_(True))
+            rows = await session.execute(query.order_by(Person.id))
+            return [(person, code or "") for person, code in rows]
 
     async def create_invite(
         self,

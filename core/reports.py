@@ -54,7 +54,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from fractions import Fraction
 from typing import Any, TypeVar
@@ -79,6 +79,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from core import outbox, surveys
+from core.audit import anchor_text, chain_head
 from core.complaints import ComplaintService
 from core.context import Core
 from core.enums import OPEN_STATUSES, Role, ServiceResult, ServiceType, TicketStatus
@@ -965,6 +966,8 @@ class MonthlySummary:
     by_severity: dict[int, int]
     sites: tuple[SiteLine, ...]
     kpis: KpiReport
+    # The audit chain's head when the summary was posted ('1234:5f3a...'; see core.audit).
+    audit_anchor: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The figures as JSON (frozen in ReportRun.figures)."""
@@ -991,6 +994,7 @@ class MonthlySummary:
                 for line in self.sites
             ],
             "kpis": counts_json(_counts_of(self.kpis)),
+            "audit_anchor": self.audit_anchor,
         }
 
     @staticmethod
@@ -1020,6 +1024,7 @@ class MonthlySummary:
                 for line in data["sites"]
             ),
             kpis=report_from_counts(counts_from_json(data["kpis"]), start, end, as_of=as_of),
+            audit_anchor=data.get("audit_anchor"),
         )
 
 
@@ -1211,6 +1216,10 @@ async def post_monthly_summary(
     if started is None or started >= month_period(period, tz).end:
         return PostResult(key, posted=False, reason="before_service")
     summary = await monthly_summary(core, period, as_of=now)
+    # Publish the audit chain's head with the figures: the managers' copy lives outside
+    # the database, so a wholesale rewrite of history would no longer match it.
+    async with core.reading() as session:
+        summary = replace(summary, audit_anchor=anchor_text(*await chain_head(session)))
     return await _post_run(
         core,
         kind=MONTHLY_KIND,

@@ -11,8 +11,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from bot.jobs import JOBS, run_job
+from core.audit import verify_chain
 from core.enums import AssetKind, Impact, Role, ServiceResult, ServiceType
-from core.models import FalseReport, SurveyResponse
+from core.models import FalseReport, ReportRun, SurveyResponse
 from core.tickets import ServiceSheet
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -88,6 +89,14 @@ async def test_the_manager_gets_the_monthly_message_with_a_chart_and_a_workbook(
     )
     assert "On-time arrival: <b>33.3%</b> (1 of 3) · target 90% · −100 points" in text.text
     assert "On-site fix: <b>50.0%</b> (1 of 2) · target 95% · −90 points" in text.text
+    # The audit chain's head as it stood when the month was computed, for safe keeping.
+    async with helpdesk.core.reading() as session:
+        run = await session.scalar(select(ReportRun))
+        anchor = run.figures["audit_anchor"]
+        event_id, prefix = anchor.split(":")
+        assert int(event_id) > 10 and len(prefix) == 16
+        assert (await verify_chain(session, anchors={int(event_id): prefix})).ok
+    assert f"🔏 Audit log fingerprint: <code>{anchor}</code>. Keep this message" in text.text
     assert photo.kind == "photo" and photo.data.startswith(PNG_SIGNATURE)
     assert photo.filename == "faultdesk-monthly-2026-03.png"
     assert document.kind == "document" and document.filename == "faultdesk-monthly-2026-03.xlsx"

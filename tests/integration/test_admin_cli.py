@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from typer.testing import CliRunner
 
@@ -93,3 +95,76 @@ def test_unknown_regions_and_sites_are_refused_clearly(cli):
     assert bad_region.exit_code == 1 and "site.unknown_region" in bad_region.output
     no_site = cli("department", "add", "NOPE", "Finance")
     assert no_site.exit_code == 1 and "no site with code 'NOPE'" in no_site.output
+
+
+async def test_people_are_listed_backed_up_moved_and_deactivated(database_url, helpdesk, world):
+    from sqlalchemy import select
+
+    from core.enums import Impact, Role
+    from core.models import AuditEvent, Person
+
+    async def run(*args: str):
+        return await asyncio.to_thread(
+            runner.invoke, app, ["person", *args, "--database-url", database_url]
+        )
+
+    listed = await run("list")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.stdout.splitlines()
+    assert lines[0] == "id\tname\trole\tsite\ttelegram\tbackup\tactive"
+    assert f"{world.engineer_id}\tWang Wei\tengineer\tHQ\t2001\t{world.backup_id}\tyes" in lines
+
+    # The backup must be another active engineer.
+    self_backup = await run("backup", str(world.engineer_id), str(world.engineer_id))
+    assert self_backup.exit_code == 1 and "cannot be their own backup" in self_backup.output
+    not_engineer = await run("backup", str(world.engineer_id), str(world.manager_id))
+    assert not_engineer.exit_code == 1
+    assert f"person {world.manager_id} is not an active engineer" in not_engineer.output
+    unknown = await run("backup", "999", str(world.backup_id))
+    assert unknown.exit_code == 1 and "no person with id 999" in unknown.output
+    swapped = await run("backup", str(world.backup_id), str(world.engineer_id))
+    assert swapped.exit_code == 0, swapped.output
+    cleared = await run("backup", str(world.engineer_id))
+    assert cleared.exit_code == 0 and "no backup" in cleared.stdout
+
+    # An engineer with an open ticket can neither leave nor change role.
+    ticket = await helpdesk.tickets.report_fault(
+        world.reporter_id,
+        asset_tag=world.asset_tag,
+        symptom="Will not boot",
+        impact=Impact.CANNOT_WORK,
+    )
+    assignee = (await helpdesk.tickets.card(ticket.id)).assignee_id
+    busy = await run("deactivate", str(assignee))
+    assert busy.exit_code == 1
+    assert f"person {assignee} still has 1 open ticket(s) assigned" in busy.output
+    assert (await run("role", str(assignee), "manager")).exit_code == 1
+
+    # The other engineer leaves: the one they backed up loses the backup, and the
+    # Telegram account is free to register again.
+    other = world.backup_id if assignee == world.engineer_id else world.engineer_id
+    await helpdesk.people.set_backup(assignee, other)
+    left = await run("deactivate", str(other))
+    assert left.exit_code == 0, left.output
+    assert (
+        await helpdesk.people.find_by_telegram(2002 if other == world.backup_id else 2001) is None
+    )
+    async with helpdesk.core.reading() as session:
+        assert (await session.get(Person, assignee)).backup_id is None
+        gone = await session.get(Person, other)
+        assert not gone.active and gone.telegram_user_id is None
+        kinds = list(
+            await session.scalars(select(AuditEvent.action).where(AuditEvent.entity == "person"))
+        )
+    assert "person.deactivated" in kinds
+    still = await run("list")
+    assert f"\n{other}\t" not in f"\n{still.stdout}"
+    everyone = await run("list", "--all")
+    assert any(
+        line.startswith(f"{other}\t") and line.endswith("\tno")
+        for line in everyone.stdout.splitlines()
+    )
+
+    promoted = await run("role", str(world.reporter_id), "dispatcher")
+    assert promoted.exit_code == 0, promoted.output
+    assert (await helpdesk.people.get(world.reporter_id)).role is Role.DISPATCHER

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from core.audit import verify_chain
+from core.audit import parse_anchor, verify_chain
 from core.enums import Impact
 
 
@@ -104,3 +104,70 @@ async def test_the_command_line_exits_nonzero_on_a_tampered_log(
     broken = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert broken.returncode == 1
     assert "TAMPERED" in broken.stdout and "event 5" in broken.stderr
+
+
+async def rewrite_history_from(database, backend, event_id: int) -> None:
+    """A thorough intruder: edit an event, then recompute every later hash and the head."""
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from core.audit import event_hash
+    from core.models import AuditEvent, AuditHead
+
+    await tamper(database, backend, f"UPDATE audit_event SET actor_id = 999 WHERE id = {event_id}")
+    async with AsyncSession(database.engine) as session, session.begin():
+        previous = (await session.get(AuditEvent, event_id - 1)).hash
+        later = await session.scalars(
+            select(AuditEvent).where(AuditEvent.id >= event_id).order_by(AuditEvent.id)
+        )
+        for event in later:
+            event.prev_hash = previous
+            event.hash = previous = event_hash(
+                prev_hash=previous,
+                event_id=event.id,
+                at=event.at,
+                actor_id=event.actor_id,
+                entity=event.entity,
+                entity_id=event.entity_id,
+                action=event.action,
+                data=event.data,
+            )
+        (await session.get(AuditHead, 1)).last_hash = previous
+
+
+async def test_a_rewritten_history_is_caught_only_by_a_published_anchor(
+    helpdesk, world, database, database_url, backend
+):
+    from core.audit import anchor_text, chain_head
+
+    await some_history(helpdesk, world)
+    async with helpdesk.core.reading() as session:
+        head_id, head_hash = await chain_head(session)
+    anchor = anchor_text(head_id, head_hash)
+    assert anchor == f"{head_id}:{head_hash[:16]}"
+    event_id, prefix = parse_anchor(anchor)
+    assert (event_id, prefix) == (head_id, head_hash[:16])
+    async with helpdesk.core.reading() as session:
+        assert (await verify_chain(session, anchors={event_id: prefix})).ok
+
+    await rewrite_history_from(database, backend, 5)
+    assert (await verify(helpdesk)).ok  # the chain alone cannot tell
+    async with helpdesk.core.reading() as session:
+        report = await verify_chain(session, anchors={event_id: prefix, head_id + 5: "0" * 16})
+    assert report.problems == [
+        f"event {head_id}: hash {report.head_hash[:16]} is not the published {prefix}"
+        " (history rewritten?)",
+        f"event {head_id + 5} of a published anchor is not in the log",
+    ]
+
+    command = [sys.executable, "-m", "bot.cli", "audit", "verify", "-d", database_url]
+    caught = subprocess.run([*command, "--anchor", anchor], capture_output=True, text=True)
+    assert caught.returncode == 1 and "history rewritten" in caught.stderr
+    garbled = subprocess.run([*command, "--anchor", "12-abc"], capture_output=True, text=True)
+    assert garbled.returncode == 2 and "expected EVENT:HASH" in garbled.stderr
+
+
+@pytest.mark.parametrize("text", ["", "12", "x:0123456789abcdef", "0:0123456789abcdef", "7:0123"])
+def test_malformed_anchors_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_anchor(text)

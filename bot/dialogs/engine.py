@@ -5,6 +5,9 @@ A dialog is a class with one `ask_<step>` (shows the prompt) and one `on_<step>`
 or `STAY` to keep waiting (after telling the person what was wrong). Buttons inside a
 dialog carry `d:<dialog>:<step>:<value>`, so a button from an earlier step is
 recognised as stale. State is saved after every step, so a restart loses nothing.
+
+The steps taken are kept in the state too, so a dialog can offer ◀ Back
+(`nav_row`): it shows the previous step again with its answer still filled in.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from core.conversations import DialogState
 DONE: Final = "__done__"
 STAY: Final = "__stay__"
 CANCEL_VALUE: Final = "__cancel__"
+BACK_VALUE: Final = "__back__"
+TRAIL: Final = "_trail"  # state.data key: the steps answered so far, oldest first
 
 
 class Dialog:
@@ -44,6 +49,13 @@ class Dialog:
             return
         if value is not None:
             await ctx.answer()
+        if value == BACK_VALUE:
+            trail = list(state.data.get(TRAIL) or [])
+            if trail:
+                previous = trail.pop()
+                state.data[TRAIL] = trail
+                await self.enter(ctx, state, previous)
+            return
         outcome = await getattr(self, f"on_{state.step}")(ctx, state, value)
         if outcome == STAY:
             await ctx.app.conversations.save(ctx.chat_id, ctx.incoming.user.id, state)
@@ -51,6 +63,8 @@ class Dialog:
         if outcome == DONE:
             await ctx.app.conversations.clear(ctx.chat_id, ctx.incoming.user.id)
             return
+        if outcome != state.step:
+            state.data[TRAIL] = [*(state.data.get(TRAIL) or []), state.step]
         await self.enter(ctx, state, outcome)
 
     async def cancel(self, ctx: Ctx, state: DialogState) -> None:
@@ -72,6 +86,14 @@ class Dialog:
     def cancel_button(self, ctx: Ctx, state: DialogState) -> Button:
         """The dialog's own cancel button."""
         return ctx.button(ctx._("✖ Cancel"), DIALOG_BUTTON, self.name, state.step, CANCEL_VALUE)
+
+    def nav_row(self, ctx: Ctx, state: DialogState) -> list[Button]:
+        """◀ Back (once a step has been answered) and ✖ Cancel, for the last keyboard row."""
+        row = [self.cancel_button(ctx, state)]
+        if state.data.get(TRAIL):
+            back = ctx.button(ctx._("◀ Back"), DIALOG_BUTTON, self.name, state.step, BACK_VALUE)
+            row.insert(0, back)
+        return row
 
     async def show(
         self, ctx: Ctx, state: DialogState, text: str, keyboard: Keyboard | None = None

@@ -1,7 +1,9 @@
 """The /report dialog: which device, what is wrong, photos, how bad, a phone, confirm.
 
 Opened by /report, or by /start asset_<tag> from the sticker on a device, which skips
-the device step. Every step takes /cancel or the ✖ Cancel button, and answers wrong
+the device step. Every step takes /cancel or the ✖ Cancel button (and, up to the
+impact question, ◀ Back to the previous question; from the phone on, where a reply
+keyboard is showing, only Cancel), and answers wrong
 input (a sticker, a photo where text is expected, an oversized text, an unknown tag)
 by saying what was wrong and asking again, keeping everything collected so far. The
 state is saved after every step, so a restart of the bot loses nothing. On Confirm one
@@ -122,7 +124,7 @@ class ReportDialog(Dialog):
             ctx,
             state,
             _noted(note, text),
-            InlineKeyboard.of(*rows, [self.cancel_button(ctx, state)]),
+            InlineKeyboard.of(*rows, self.nav_row(ctx, state)),
         )
 
     async def on_device(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
@@ -175,9 +177,7 @@ class ReportDialog(Dialog):
             "📍 <b>Where is the {kind}?</b> Type the room or place, e.g. <i>Room 301</i>.",
             kind=label(ctx.t, ASSET_KIND, AssetKind(state.data["kind"])),
         )
-        await self.show(
-            ctx, state, _noted(note, text), InlineKeyboard.of([self.cancel_button(ctx, state)])
-        )
+        await self.show(ctx, state, _noted(note, text), InlineKeyboard.of(self.nav_row(ctx, state)))
 
     async def on_location(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
         """Keep the place."""
@@ -200,9 +200,7 @@ class ReportDialog(Dialog):
                 limit=MAX_SYMPTOM,
             )
         )
-        await self.show(
-            ctx, state, _noted(note, text), InlineKeyboard.of([self.cancel_button(ctx, state)])
-        )
+        await self.show(ctx, state, _noted(note, text), InlineKeyboard.of(self.nav_row(ctx, state)))
 
     async def on_symptom(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
         """Keep the description."""
@@ -232,7 +230,7 @@ class ReportDialog(Dialog):
             ctx,
             state,
             _noted(note, text),
-            InlineKeyboard.of([button, self.cancel_button(ctx, state)]),
+            InlineKeyboard.of([button], self.nav_row(ctx, state)),
         )
 
     async def on_photos(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
@@ -272,7 +270,7 @@ class ReportDialog(Dialog):
             ctx,
             state,
             _noted(note, "\n".join(lines)),
-            InlineKeyboard.of(*buttons, [self.cancel_button(ctx, state)]),
+            InlineKeyboard.of(*buttons, self.nav_row(ctx, state)),
         )
 
     async def on_impact(self, ctx: Ctx, state: DialogState, value: str | None) -> str:

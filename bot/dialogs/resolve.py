@@ -3,8 +3,9 @@
 Opened by 🏁 Resolved (on site) or 📞 Resolved remotely on the dispatch card. Every
 answer is kept in the dialog state, so a wrong input (a bad amount, a bad date, a
 sticker) is explained and asked again without losing what was already filled in.
-/cancel or ✖ Cancel leaves the ticket unchanged. The remote path skips the on-site
-questions (result, parts, spare device).
+/cancel or ✖ Cancel leaves the ticket unchanged; ◀ Back returns to the previous
+question with its answer kept. The remote path skips the on-site questions (result,
+parts, spare device).
 
 ```mermaid
 stateDiagram-v2
@@ -116,7 +117,7 @@ class ResolveDialog(CardDialog):
         """Show a step: title, question, choice rows and a cancel button."""
         keyboard = InlineKeyboard.of(
             *[[self.choice(ctx, state, text, value) for text, value in row] for row in rows],
-            [self.cancel_button(ctx, state)],
+            self.nav_row(ctx, state),
         )
         await self.show(ctx, state, f"{self.title(ctx, state)}\n{question}", keyboard)
 
@@ -353,7 +354,7 @@ class ResolveDialog(CardDialog):
         """Show the sheet; Confirm files it."""
         keyboard = InlineKeyboard.of(
             [self.choice(ctx, state, ctx._("✅ Confirm"), CONFIRM)],
-            [self.cancel_button(ctx, state)],
+            self.nav_row(ctx, state),
         )
         await self.show(ctx, state, self.summary(ctx, state), keyboard)
 

@@ -29,6 +29,7 @@ RESUME = "▶️ Resume"
 CONSENT = "💾 Ask backup consent"
 REMOTE = "📞 Resolved remotely"
 ACK_PAGE = "✅ Acknowledge page"
+BACK = "◀ Back"
 
 
 @pytest.fixture(autouse=True)
@@ -280,6 +281,62 @@ async def test_the_resolution_dialog_rejects_bad_input_at_each_step_and_keeps_th
     assert sheet.result is ServiceResult.SECOND_VISIT
     assert sheet.second_visit_at == local(5, 14)
     assert sheet.service_type is ServiceType.SOFTWARE_FAULT
+
+
+async def test_back_revisits_earlier_answers_of_the_service_sheet(chat, helpdesk, world):
+    wang, card = await dispatched_card(chat, helpdesk, world)
+    await wang.press(ACCEPT, message=card)
+    await wang.press(ARRIVED, message=card)
+    await wang.press(RESOLVED, message=card)
+    assert wang.last().buttons()[-1] == "✖ Cancel" and BACK not in wang.last().buttons()
+    await wang.press("Software fault")
+    assert wang.last().buttons()[-2:] == [BACK, "✖ Cancel"]
+    await wang.press("Yes")  # under warranty
+    await wang.press("Yes")  # charged
+    await wang.send("120")
+    await wang.press("Fixed on site")
+    await wang.press("None")  # parts
+    await wang.press("No")  # spare
+    await wang.send("Reinstalled the driver")
+    summary = wang.last()
+    assert "Charged: Yes, 120.00 yuan" in summary.text and "Result: Fixed on site" in summary.text
+    old_back = data_of(summary, BACK)
+
+    # Back, step by step, to the result; a second visit after all.
+    await wang.press(BACK, message=summary)
+    assert "Describe the cause and what you did" in wang.last().text
+    await wang.press_data(old_back, message_id=summary.message_id)  # the summary's Back again
+    assert chat.transport.answers[-1].text == "This button belongs to a step that is already over."
+    for question in ("spare device lent", "Which parts did you replace", "What is the result"):
+        await wang.press(BACK)
+        assert question in wang.last().text
+    await wang.press("Second visit needed")
+    await wang.send("2026-03-05 14:00")
+    await wang.press("None")
+    await wang.press("No")
+    await wang.send("Driver reinstalled; the board needs a part")
+    summary = wang.last().text
+    assert "Result: Second visit needed · Mar 5 14:00" in summary
+    assert "Solution: <i>Driver reinstalled; the board needs a part</i>" in summary
+    assert "Charged: Yes, 120.00 yuan" in summary  # kept from before
+
+    # Back to "charged" (through the steps taken) and answer No: the amount goes.
+    for _ in range(7):  # solution, spare, parts, visit, result, amount, charged
+        await wang.press(BACK)
+    assert "Is the service charged?" in wang.last().text
+    await wang.press("No")
+    await wang.press("Fixed on site")
+    await wang.press("None")
+    await wang.press("No")
+    await wang.send("Driver reinstalled")
+    summary = wang.last().text
+    assert "Charged: No" in summary and "Result: Fixed on site" in summary
+    await wang.press("✅ Confirm")
+    async with helpdesk.core.reading() as session:
+        sheet = await session.scalar(select(Resolution))
+    assert sheet is not None and not sheet.charged and sheet.amount is None
+    assert sheet.result is ServiceResult.FIXED_ON_SITE and sheet.second_visit_at is None
+    assert sheet.under_warranty and sheet.solution == "Driver reinstalled"
 
 
 async def test_cancelling_the_resolution_changes_nothing(chat, helpdesk, world):

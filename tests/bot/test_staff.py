@@ -41,6 +41,7 @@ CANNOT_WORK = "🟠 I cannot do my work with it"
 USE_PHONE = "Use 13800000001"
 CONFIRM = "✅ Confirm"
 CANCEL = "✖ Cancel"
+BACK = "◀ Back"
 FIXED = "✅ Fixed"
 NOT_FIXED = "❌ Not fixed"
 COMMENT_FIRST = "💬 Comment first"
@@ -338,6 +339,42 @@ async def test_bad_input_at_each_step_is_explained_and_nothing_collected_is_lost
     assert (ticket.impact, ticket.severity) == (Impact.BUSINESS_STOPPED, 1)
     assert ticket.contact_phone == "+86 138-0000-0002"
     assert [p.file_id for p in await all_rows(helpdesk, TicketPhoto)] == ["photo-blank"]
+
+
+async def test_back_returns_to_the_previous_question_with_the_answers_kept(chat, helpdesk, world):
+    li = chat.person(LI, "Li")
+    await li.send("/report")
+    assert BACK not in li.last().buttons()  # the first question has nothing before it
+    await li.send("pc-0001")
+    await li.send("Screen stays black")
+    await li.press(NO_PHOTO)
+    impact = li.last()
+    assert impact.buttons()[-2:] == [BACK, CANCEL]
+    await li.press(BACK, message=impact)
+    assert "A photo helps the engineer" in impact.text  # the same message, edited in place
+    await li.press_data(data_of(impact, BACK), message_id=impact.message_id)
+    assert "What is wrong?" in impact.text
+    await li.press(BACK, message=impact)
+    assert "Which device is broken?" in impact.text
+    # Not the PC after all: the printer on the corridor.
+    await li.press("Printer", message=impact)
+    await li.send("Corridor, 3rd floor")
+    await li.send("Paper jams on every page")
+    await li.send_photo("photo-jam")
+    await li.press(DONE)
+    await li.press(BACK)
+    assert li.last().text.startswith("📷 1 photo received.")  # the photo is kept
+    await li.press(DONE)
+    await li.press(CANNOT_WORK)
+    await li.press(USE_PHONE)
+    summary = li.last()
+    assert BACK not in summary.buttons()  # from the phone on, only Cancel
+    assert "Fault: Paper jams on every page" in summary.text
+    await li.press(CONFIRM)
+    ticket = await ticket_row(helpdesk)
+    assert ticket.asset_id is None and ticket.location == "Corridor, 3rd floor"
+    assert ticket.symptom == "Paper jams on every page"
+    assert [p.file_id for p in await all_rows(helpdesk, TicketPhoto)] == ["photo-jam"]
 
 
 async def test_the_phone_can_be_shared_with_the_contact_button(chat, helpdesk, world):

@@ -63,6 +63,20 @@ def event_hash(
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def stored_event_hash(event: AuditEvent, prev_hash: str) -> str:
+    """The hash a stored event should carry when it follows `prev_hash`."""
+    return event_hash(
+        prev_hash=prev_hash,
+        event_id=event.id,
+        at=event.at,
+        actor_id=event.actor_id,
+        entity=event.entity,
+        entity_id=event.entity_id,
+        action=event.action,
+        data=event.data,
+    )
+
+
 async def append_event(
     session: AsyncSession,
     *,
@@ -186,17 +200,7 @@ async def verify_chain(
                 )
             if event.prev_hash != running:
                 report.problems.append(f"event {event.id}: link to previous event broken")
-            recomputed = event_hash(
-                prev_hash=event.prev_hash,
-                event_id=event.id,
-                at=event.at,
-                actor_id=event.actor_id,
-                entity=event.entity,
-                entity_id=event.entity_id,
-                action=event.action,
-                data=event.data,
-            )
-            if recomputed != event.hash:
+            if stored_event_hash(event, event.prev_hash) != event.hash:
                 report.problems.append(
                     f"event {event.id}: contents do not match its hash (edited?)"
                 )

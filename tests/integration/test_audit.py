@@ -111,7 +111,7 @@ async def rewrite_history_from(database, backend, event_id: int) -> None:
     from sqlalchemy import select
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from core.audit import event_hash
+    from core.audit import stored_event_hash
     from core.models import AuditEvent, AuditHead
 
     await tamper(database, backend, f"UPDATE audit_event SET actor_id = 999 WHERE id = {event_id}")
@@ -122,16 +122,7 @@ async def rewrite_history_from(database, backend, event_id: int) -> None:
         )
         for event in later:
             event.prev_hash = previous
-            event.hash = previous = event_hash(
-                prev_hash=previous,
-                event_id=event.id,
-                at=event.at,
-                actor_id=event.actor_id,
-                entity=event.entity,
-                entity_id=event.entity_id,
-                action=event.action,
-                data=event.data,
-            )
+            event.hash = previous = stored_event_hash(event, previous)
         (await session.get(AuditHead, 1)).last_hash = previous
 
 

@@ -11,6 +11,7 @@ dispose the engine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -98,6 +99,7 @@ class Application:
                 self._handle,
             )
             self.runtime = runtime
+            runtime.journal = self._journal
             await runtime.open(polling=polling)
             if runtime.username:
                 self.bot.bot_username = runtime.username
@@ -113,6 +115,9 @@ class Application:
             )
             self._background(self.runner.run(self._stop_work), "due-work-runner")
             self._background(self.sender.run(self._stop_work), "outbox-sender")
+            # Updates whose handler died with an earlier process go first.
+            await self._recover(runtime)
+            self._background(self._keep_recovering(runtime), "update-recovery")
             # Calendar jobs (inspection planning, periodic reports); the database
             # decides whether a run has work to do, so two instances post once.
             self.scheduler = build_scheduler(self.helpdesk, self.core.clock)
@@ -140,6 +145,39 @@ class Application:
         )
         await self.webhook.start()
         await runtime.start_webhook(url, secret)
+
+    async def _journal(self, incoming: Incoming) -> None:
+        await self.bot.conversations.journal_update(incoming.update_id, incoming.to_json())
+
+    async def _recover(self, runtime: Runtime) -> int:
+        """Queue journaled updates nobody is handling (their process died); how many."""
+        queued = 0
+        for payload in await self.bot.conversations.unfinished_updates():
+            try:
+                incoming = Incoming.from_json(payload)
+            except (KeyError, TypeError, ValueError):
+                log.exception("journaled update %s cannot be read", payload.get("update_id"))
+                continue
+            if runtime.lanes.holds(incoming.update_id):
+                continue
+            log.warning("update %s was left unhandled; handling it now", incoming.update_id)
+            runtime.lanes.submit(incoming)
+            queued += 1
+        return queued
+
+    async def _keep_recovering(self, runtime: Runtime) -> None:
+        """Every `recovery_interval` seconds, pick up what another instance left behind."""
+        while not self._stop_work.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stop_work.wait(), timeout=self.settings.recovery_interval
+                )
+            if self._stop_work.is_set():
+                return
+            try:
+                await self._recover(runtime)
+            except Exception:  # the database may be away for a moment; try next time
+                log.exception("looking for unhandled updates failed")
 
     async def _handle(self, incoming: Incoming) -> None:
         assert self.runtime is not None  # updates only arrive once a runtime is open

@@ -8,9 +8,9 @@ only these types, so it behaves the same on aiogram and on python-telegram-bot.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 # Telegram's documented limits.
 MAX_TEXT = 4096
@@ -73,6 +73,23 @@ class Incoming:
     def is_private(self) -> bool:
         """Sent in a one-to-one chat with the bot."""
         return self.chat_type == "private"
+
+    def to_json(self) -> dict[str, Any]:
+        """The update as JSON (for the journal in the database)."""
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        return data
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Incoming:
+        """Back from `to_json`; keys this version does not know are ignored."""
+        known = {f.name for f in fields(Incoming)}
+        values = {key: value for key, value in data.items() if key in known}
+        user = dict(values.pop("user"))
+        user_known = {f.name for f in fields(ChatUser)}
+        values["user"] = ChatUser(**{k: v for k, v in user.items() if k in user_known})
+        values["kind"] = Kind(values["kind"])
+        return Incoming(**values)
 
 
 @dataclass(frozen=True)

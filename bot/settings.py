@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0:8080"  # where the webhook server binds (host:port)
     polling_timeout: int = 30  # seconds one getUpdates long poll may wait
     shutdown_grace: float = 30.0  # seconds in-flight updates get to finish at shutdown
+    # How often (seconds) to look for journaled updates whose handler died with its process.
+    recovery_interval: float = 60.0
     api_base_url: str | None = None  # another Bot API server (e.g. the sandbox emulator)
     default_language: str = "zh_CN"
     admin_telegram_ids: str = ""  # comma-separated; these users become admins on their first /start

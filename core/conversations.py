@@ -1,7 +1,13 @@
-"""Chat infrastructure kept in the database: dialog state and handled update ids.
+"""Chat infrastructure kept in the database: dialog state and the update journal.
 
 Both are shared by every bot instance and survive restarts, which is why they live
 here and not in either framework's memory.
+
+The journal: an update is written down (`journal_update`) before Telegram is told it
+arrived (the webhook's 200, the next getUpdates offset), claimed by whichever instance
+handles it (`claim_update`, a lease), and marked done at the end (`finish_update`).
+An update whose handler died with its process is found by `unfinished_updates` once
+its lease has run out, and handled again, so a crash loses nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -73,6 +79,40 @@ class ConversationStore:
                 delete(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
             )
 
+    async def journal_update(self, update_id: int, payload: dict[str, Any]) -> None:
+        """Write an update down as received (a redelivered one keeps its first record)."""
+        async with self.core.transaction() as tx:
+            insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
+            await tx.session.execute(
+                insert(ProcessedUpdate)
+                .values(update_id=update_id, received_at=tx.now, payload=payload)
+                .on_conflict_do_nothing(index_elements=["update_id"])
+            )
+
+    async def unfinished_updates(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Journaled updates nobody is handling: lease run out, or never claimed for a lease's time.
+
+        Oldest first. Claiming still decides who handles each, so several instances
+        may look at once.
+        """
+        async with self.core.reading() as session:
+            now = self.core.clock.now()
+            rows = await session.scalars(
+                select(ProcessedUpdate.payload)
+                .where(
+                    ProcessedUpdate.done_at.is_(None),
+                    ProcessedUpdate.payload.is_not(None),
+                    or_(
+                        ProcessedUpdate.lease_until < now,
+                        (ProcessedUpdate.lease_until.is_(None))
+                        & (ProcessedUpdate.received_at < now - UPDATE_LEASE),
+                    ),
+                )
+                .order_by(ProcessedUpdate.update_id)
+                .limit(limit)
+            )
+            return [dict(payload) for payload in rows if payload]
+
     async def claim_update(self, update_id: int) -> bool:
         """True if this instance should handle the update now.
 
@@ -109,7 +149,7 @@ class ConversationStore:
             await tx.session.execute(
                 update(ProcessedUpdate)
                 .where(ProcessedUpdate.update_id == update_id)
-                .values(done_at=tx.now, lease_until=None)
+                .values(done_at=tx.now, lease_until=None, payload=null())
             )
 
     async def forget_updates_before(self, moment: datetime) -> int:

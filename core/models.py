@@ -204,6 +204,7 @@ class Ticket(Base):
         Index("ix_ticket_assignee_status", "assignee_id", "status"),
         Index("ix_ticket_reporter_status", "reporter_id", "status"),
         Index("ix_ticket_reported_at", "reported_at", "category", "remote", "asset_id"),
+        Index("ix_ticket_request_key", "request_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -213,6 +214,9 @@ class Ticket(Base):
     asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id"))
     asset_kind: Mapped[AssetKind | None] = mapped_column(_enum(AssetKind))
     location: Mapped[str] = mapped_column(String(200), default="")
+    # What made the report (the chat update that confirmed it): the same request
+    # handled twice, after a crash, finds its ticket instead of opening another.
+    request_key: Mapped[str | None] = mapped_column(String(64))
     symptom: Mapped[str] = mapped_column(Text)
     impact: Mapped[Impact] = mapped_column(_enum(Impact))
     severity: Mapped[int] = mapped_column(Integer)
@@ -650,3 +654,6 @@ class ProcessedUpdate(Base):
     received_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]  # set while a handler works on it
     done_at: Mapped[datetime | None]
+    # The update itself (bot.chat.Incoming as JSON), kept from receipt until it is
+    # handled, so that an update whose handler died is handled again (cleared when done).
+    payload: Mapped[dict[str, Any] | None]

@@ -341,14 +341,25 @@ class TicketService:
         contact_phone: str = "",
         photos: Sequence[str] = (),
         site_id: int | None = None,
+        request_key: str | None = None,
     ) -> Ticket:
-        """Open a ticket, start its clocks and dispatch it to the site's least-loaded engineer."""
+        """Open a ticket, start its clocks and dispatch it to the site's least-loaded engineer.
+
+        `request_key` names what asked for it (a chat update): asked again with the same
+        key, after a crash cut the first answer short, it returns the ticket already open.
+        """
         symptom = symptom.strip()
         if not symptom:
             raise InvalidInput("report.symptom_required")
         if len(symptom) > MAX_SYMPTOM:
             raise InvalidInput("text.too_long", limit=MAX_SYMPTOM)
         async with self.core.transaction(reporter_id) as tx:
+            if request_key is not None:
+                already = await tx.session.scalar(
+                    select(Ticket).where(Ticket.request_key == request_key)
+                )
+                if already is not None:
+                    return already
             reporter = await get_person(tx, reporter_id)
             asset = None
             if asset_tag:
@@ -380,6 +391,7 @@ class TicketService:
                 timezone=site.timezone,
                 reported_at=tx.now,
                 cycle=0,
+                request_key=request_key[:64] if request_key else None,
             )
             if asset is not None:
                 ticket.repeat_of_id = await tx.session.scalar(

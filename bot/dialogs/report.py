@@ -379,6 +379,9 @@ class ReportDialog(Dialog):
             location=data.get("location") or "",
             contact_phone=data["phone"],
             photos=list(data["photos"]),
+            # The Confirm press itself (Telegram's callback query ids are unique):
+            # handled again after a crash, it finds this ticket instead of a second one.
+            request_key=f"press:{ctx.incoming.callback_id or ctx.incoming.update_id}",
         )
         card = await tickets.card(ticket.id)
         lines = [ctx._("✅ <b>Ticket #{ticket} is open.</b>", ticket=card.id)]

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 RUNTIMES: Final = ("aiogram", "ptb")
 
 UpdateHandler = Callable[[Incoming], Awaitable[None]]
+Journal = Callable[[Incoming], Awaitable[None]]
 
 
 MAX_CONCURRENT_UPDATES = 8  # fits the database pool (5 + 10) with room for the workers
@@ -39,6 +40,7 @@ class UpdateLanes:
         self._handle = handle
         self._tails: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._queued: set[int] = set()  # update ids queued or being handled here
         # A burst from a thousand chats would otherwise run a thousand handlers at once
         # and exhaust the database pool; beyond this many they wait their turn.
         self._slots = asyncio.Semaphore(concurrency)
@@ -54,13 +56,18 @@ class UpdateLanes:
         Synchronous on purpose: the order of `submit` calls is the order of handling,
         with no await in between where a later update could overtake.
         """
-        chat = incoming.chat_id
+        chat, update_id = incoming.chat_id, incoming.update_id
         task = asyncio.create_task(
-            self._run(self._tails.get(chat), incoming), name=f"update-{incoming.update_id}"
+            self._run(self._tails.get(chat), incoming), name=f"update-{update_id}"
         )
         self._tails[chat] = task
         self._tasks.add(task)
-        task.add_done_callback(lambda done: self._finished(chat, done))
+        self._queued.add(update_id)
+        task.add_done_callback(lambda done: self._finished(chat, update_id, done))
+
+    def holds(self, update_id: int) -> bool:
+        """True while this update is queued or being handled by this process."""
+        return update_id in self._queued
 
     async def _run(self, previous: asyncio.Task[None] | None, incoming: Incoming) -> None:
         if previous is not None:
@@ -71,8 +78,9 @@ class UpdateLanes:
         except Exception:  # one broken update must not stop its chat's lane
             log.exception("update %s could not be handled", incoming.update_id)
 
-    def _finished(self, chat: int, task: asyncio.Task[None]) -> None:
+    def _finished(self, chat: int, update_id: int, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        self._queued.discard(update_id)
         if self._tails.get(chat) is task:
             del self._tails[chat]
 
@@ -113,6 +121,23 @@ class Runtime(ABC):
         self.lanes = UpdateLanes(handle)
         self.username = ""
         self.failed = asyncio.Event()  # set when receiving stopped by itself
+        # Writes each update down before Telegram learns it arrived (set by the app).
+        self.journal: Journal | None = None
+
+    async def receive(self, incoming: Incoming) -> None:
+        """Journal an update, then queue it in its chat's lane.
+
+        The adapters await this before their framework acknowledges the update (the
+        webhook's answer, the next getUpdates offset), so a crash after that point
+        finds it in the journal. If the journal cannot be written the update is still
+        handled, as it would have been without one.
+        """
+        if self.journal is not None:
+            try:
+                await self.journal(incoming)
+            except Exception:
+                log.exception("update %s could not be journaled", incoming.update_id)
+        self.lanes.submit(incoming)
 
     @property
     @abstractmethod

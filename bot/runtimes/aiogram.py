@@ -276,10 +276,10 @@ class AiogramRuntime(Runtime):
         return self._transport
 
     async def _on_event(self, event: Message | CallbackQuery, event_update: Update) -> None:
-        """The catch-all handler: convert and queue; handling happens in the chat's lane."""
+        """The catch-all handler: convert, journal and queue; handling happens in the chat's lane."""
         incoming = to_incoming(event_update, self.username)
         if incoming is not None:
-            self.lanes.submit(incoming)
+            await self.receive(incoming)
 
     async def open(self, *, polling: bool) -> None:
         """Call getMe (the same Dispatcher serves polling and webhooks)."""

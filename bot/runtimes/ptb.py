@@ -288,10 +288,10 @@ class PtbRuntime(Runtime):
         return self._transport
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The catch-all handler: convert and queue; handling happens in the chat's lane."""
+        """The catch-all handler: convert, journal and queue; handling happens in the chat's lane."""
         incoming = to_incoming(update, self.username)
         if incoming is not None:
-            self.lanes.submit(incoming)
+            await self.receive(incoming)
 
     async def open(self, *, polling: bool) -> None:
         """Build the Application (with an Updater only for polling) and call getMe."""

@@ -13,7 +13,7 @@ import html
 import shutil
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,6 +115,18 @@ class ProbeDialog(Dialog):
         return STAY
 
 
+class Hang:
+    """/hang: a handler that waits for `released`, like one whose process died meanwhile."""
+
+    released: asyncio.Event | None = None
+
+    @classmethod
+    async def handler(cls, ctx: Ctx) -> None:
+        if cls.released is not None:
+            await cls.released.wait()
+        await ctx.say("Handled at last.")
+
+
 def extend(router: Router) -> None:
     """Add the test dialogs (and their commands) and a plain outbox renderer."""
     survey, probe = SurveyDialog(), ProbeDialog()
@@ -130,6 +142,7 @@ def extend(router: Router) -> None:
     async def render_notice(render: RenderCtx) -> Notice:
         return Notice(html.escape(str(render.params["text"])))
 
+    router.command("hang")(Hang.handler)
     router.command("survey")(start_survey)
     router.command("probe")(start_probe)
     router.renders(NOTICE)(render_notice)
@@ -256,6 +269,14 @@ class Deployment:
             row = await session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
             assert row is not None, f"no outbox row {key!r}"
             return row
+
+
+@pytest.fixture
+def hang() -> Iterator[type[Hang]]:
+    """The /hang command, made to wait until the test sets `Hang.released`."""
+    Hang.released = asyncio.Event()
+    yield Hang
+    Hang.released = None
 
 
 @pytest.fixture(params=RUNTIMES)

@@ -202,6 +202,48 @@ async def test_a_dialog_survives_restarts_and_updates_sent_while_down(bot, alice
     assert sum("Saved" in message.text for message in alice.messages()) == 1
 
 
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_an_update_whose_handler_died_is_handled_by_the_next_process(
+    deployment, emulator, hang, mode
+):
+    from sqlalchemy import select
+
+    from core.conversations import UPDATE_LEASE
+    from core.models import ProcessedUpdate
+
+    deployment.overrides.update(shutdown_grace=0.2, recovery_interval=0.1)
+    if mode == "webhook":
+        deployment.use_webhook("s3cret-token")
+    await deployment.start()
+    await deployment.register(ALICE, "Alice", language="en")
+    alice = emulator.person(user_id=ALICE, first_name="Alice", language_code="en")
+
+    await alice.send("/hang")
+
+    async def being_handled() -> bool:
+        async with deployment.running.core.reading() as session:
+            row = await session.scalar(select(ProcessedUpdate))
+            return row is not None and row.lease_until is not None and row.payload is not None
+
+    await deployment.until(being_handled)
+    await deployment.stop()  # the handler is cut off: as good as a killed process
+    assert hang.released is not None
+    hang.released.set()
+    assert emulator.pending_updates() == []  # Telegram counts it as delivered
+
+    await deployment.start()
+    await asyncio.sleep(0.5)  # the dead handler's lease still runs: nobody may take it
+    assert not any("Handled at last." in m.text for m in alice.messages())
+
+    deployment.clock.advance(UPDATE_LEASE + timedelta(seconds=1))
+    await alice.wait_for("Handled at last.")
+    await asyncio.sleep(0.3)  # a few more recovery rounds: nothing is handled twice
+    assert sum("Handled at last." in m.text for m in alice.messages()) == 1
+    async with deployment.running.core.reading() as session:
+        row = await session.scalar(select(ProcessedUpdate))
+        assert row is not None and row.done_at is not None and row.payload is None
+
+
 async def test_a_fault_report_survives_restarts_and_reaches_the_engineer(bot, alice, emulator):
     await bot.register(2001, "Wang Wei", role=Role.ENGINEER)
     await bot.register_device("PC-0001")

@@ -139,14 +139,31 @@ class ComplaintService:
     def __init__(self, core: Core) -> None:
         self.core = core
 
-    async def file(self, reporter_id: int, *, text: str, ticket_id: int | None = None) -> Complaint:
-        """Record a complaint, due in N working days; tell the site's managers and the reporter."""
+    async def file(
+        self,
+        reporter_id: int,
+        *,
+        text: str,
+        ticket_id: int | None = None,
+        request_key: str | None = None,
+    ) -> Complaint:
+        """Record a complaint, due in N working days; tell the site's managers and the reporter.
+
+        Filed again with the same `request_key` (a press handled again after a crash),
+        it returns the complaint already recorded.
+        """
         text = text.strip()
         if not text:
             raise InvalidInput("complaint.text_required")
         if len(text) > MAX_COMPLAINT:
             raise InvalidInput("text.too_long", limit=MAX_COMPLAINT)
         async with self.core.transaction(reporter_id) as tx:
+            if request_key is not None:
+                already = await tx.session.scalar(
+                    select(Complaint).where(Complaint.request_key == request_key)
+                )
+                if already is not None:
+                    return already
             reporter = await get_person(tx, reporter_id)
             site_id = reporter.site_id
             if ticket_id is not None:
@@ -170,6 +187,7 @@ class ComplaintService:
                 received_at=tx.now,
                 due_at=calendar.working_days_after(tx.now, tx.policy.complaint_working_days),
                 answer="",
+                request_key=request_key[:64] if request_key else None,
             )
             tx.session.add(complaint)
             await tx.session.flush()

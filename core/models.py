@@ -388,6 +388,7 @@ class Complaint(Base):
     """A complaint about the service, answered within 3 working days (004 §1.3.6)."""
 
     __tablename__ = "complaint"
+    __table_args__ = (Index("ix_complaint_request_key", "request_key", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
@@ -400,6 +401,7 @@ class Complaint(Base):
     answered_at: Mapped[datetime | None]
     answer: Mapped[str] = mapped_column(Text, default="")
     accepted: Mapped[bool | None] = mapped_column(Boolean)  # accepted complaints cost 20 points
+    request_key: Mapped[str | None] = mapped_column(String(64))  # as on Ticket
 
 
 # --- inspections, surveys, reports -----------------------------------------------------------

@@ -204,7 +204,10 @@ class ComplainDialog(Dialog):
             await self.ask_confirm(ctx, state, ctx._("Please press Send, or Cancel."))
             return STAY
         complaint = await ctx.app.helpdesk.complaints.file(
-            ctx.person_id, text=state.data["text"], ticket_id=state.data.get("ticket_id")
+            ctx.person_id,
+            text=state.data["text"],
+            ticket_id=state.data.get("ticket_id"),
+            request_key=f"press:{ctx.incoming.callback_id or ctx.incoming.update_id}",
         )
         await self.show(
             ctx,

@@ -98,3 +98,17 @@ async def test_a_report_confirmed_twice_with_one_key_opens_one_ticket(helpdesk, 
     assert again.id == first.id and other.id != first.id
     async with helpdesk.core.reading() as session:
         assert await session.scalar(select(func.count()).select_from(Ticket)) == 2
+
+
+async def test_a_complaint_sent_twice_with_one_key_is_recorded_once(helpdesk, world):
+    from core.models import Complaint
+
+    async def send(key: str):
+        return await helpdesk.complaints.file(
+            world.reporter_id, text="Nobody came", request_key=key
+        )
+
+    first, again = await send("press:cq-7"), await send("press:cq-7")
+    assert again.id == first.id
+    async with helpdesk.core.reading() as session:
+        assert await session.scalar(select(func.count()).select_from(Complaint)) == 1

@@ -146,8 +146,10 @@ class Application:
         await self.webhook.start()
         await runtime.start_webhook(url, secret)
 
-    async def _journal(self, incoming: Incoming) -> None:
-        await self.bot.conversations.journal_update(incoming.update_id, incoming.to_json())
+    async def _journal(self, batch: list[Incoming]) -> None:
+        await self.bot.conversations.journal_updates(
+            [(incoming.update_id, incoming.to_json()) for incoming in batch]
+        )
 
     async def _recover(self, runtime: Runtime) -> int:
         """Queue journaled updates nobody is handling (their process died); how many."""

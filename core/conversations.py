@@ -80,13 +80,32 @@ class ConversationStore:
             )
 
     async def journal_update(self, update_id: int, payload: dict[str, Any]) -> None:
-        """Write an update down as received (a redelivered one keeps its first record)."""
+        """Write one update down as received."""
+        await self.journal_updates([(update_id, payload)])
+
+    async def journal_updates(self, updates: list[tuple[int, dict[str, Any]]]) -> None:
+        """Write updates down as received, in one transaction.
+
+        A redelivered update keeps its first record; one already claimed by a handler
+        that got to it first gets its payload (unless it is done already).
+        """
+        first = {update_id: payload for update_id, payload in reversed(updates)}
+        if not first:
+            return
         async with self.core.transaction() as tx:
             insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
+            statement = insert(ProcessedUpdate).values(
+                [
+                    {"update_id": update_id, "received_at": tx.now, "payload": payload}
+                    for update_id, payload in sorted(first.items())
+                ]
+            )
             await tx.session.execute(
-                insert(ProcessedUpdate)
-                .values(update_id=update_id, received_at=tx.now, payload=payload)
-                .on_conflict_do_nothing(index_elements=["update_id"])
+                statement.on_conflict_do_update(
+                    index_elements=["update_id"],
+                    set_={"payload": statement.excluded.payload},
+                    where=ProcessedUpdate.done_at.is_(None) & ProcessedUpdate.payload.is_(None),
+                )
             )
 
     async def unfinished_updates(self, *, limit: int = 100) -> list[dict[str, Any]]:

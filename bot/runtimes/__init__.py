@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 RUNTIMES: Final = ("aiogram", "ptb")
 
 UpdateHandler = Callable[[Incoming], Awaitable[None]]
-Journal = Callable[[Incoming], Awaitable[None]]
+Journal = Callable[[list[Incoming]], Awaitable[None]]
 
 
 MAX_CONCURRENT_UPDATES = 8  # fits the database pool (5 + 10) with room for the workers
@@ -121,23 +121,47 @@ class Runtime(ABC):
         self.lanes = UpdateLanes(handle)
         self.username = ""
         self.failed = asyncio.Event()  # set when receiving stopped by itself
-        # Writes each update down before Telegram learns it arrived (set by the app).
+        # Writes updates down (in one transaction) before Telegram learns they arrived;
+        # set by the app. Updates wait in `_unjournaled` for the next write.
         self.journal: Journal | None = None
+        self._unjournaled: list[Incoming] = []
+        self._journal_lock = asyncio.Lock()
+        self._journal_tasks: set[asyncio.Task[None]] = set()
+        self.receiving_webhooks = False
 
     async def receive(self, incoming: Incoming) -> None:
-        """Journal an update, then queue it in its chat's lane.
+        """Queue an update in its chat's lane and journal it.
 
-        The adapters await this before their framework acknowledges the update (the
-        webhook's answer, the next getUpdates offset), so a crash after that point
-        finds it in the journal. If the journal cannot be written the update is still
-        handled, as it would have been without one.
+        A webhook post waits for the journal before it is answered. Long polling does
+        not wait here (one write per update would throttle a burst): the updates of a
+        getUpdates batch are written together, and the aiogram adapter holds its next
+        getUpdates (which confirms the batch to Telegram) until they are written. If the
+        journal cannot be written the update is still handled, as it would have been
+        without one.
         """
-        if self.journal is not None:
-            try:
-                await self.journal(incoming)
-            except Exception:
-                log.exception("update %s could not be journaled", incoming.update_id)
         self.lanes.submit(incoming)
+        if self.journal is None:
+            return
+        self._unjournaled.append(incoming)
+        if self.receiving_webhooks:
+            await self.flush_journal()
+            return
+        task = asyncio.create_task(self.flush_journal(), name="journal-flush")
+        self._journal_tasks.add(task)
+        task.add_done_callback(self._journal_tasks.discard)
+
+    async def flush_journal(self) -> None:
+        """Write every update received so far (those arriving meanwhile join the next write)."""
+        if self.journal is None or not self._unjournaled:
+            return
+        async with self._journal_lock:
+            batch, self._unjournaled = self._unjournaled, []
+            if not batch:
+                return
+            try:
+                await self.journal(batch)
+            except Exception:
+                log.exception("%d update(s) could not be journaled", len(batch))
 
     @property
     @abstractmethod
@@ -169,8 +193,9 @@ class Runtime(ABC):
         """Release the HTTP session; the transport is unusable afterwards."""
 
     async def stop(self) -> None:
-        """Stop receiving updates and finish the ones in flight."""
+        """Stop receiving updates, write down what was received, finish the ones in flight."""
         await self._stop_receiving()
+        await self.flush_journal()
         await self.lanes.drain(self.config.drain_grace)
 
 

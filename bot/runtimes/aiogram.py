@@ -14,6 +14,7 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
@@ -27,6 +28,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods import GetUpdates, Response, TelegramMethod
 from aiogram.types import (
     BotCommand,
     BufferedInputFile,
@@ -269,6 +271,15 @@ class AiogramRuntime(Runtime):
         self.dispatcher.callback_query.register(self._on_event)
         self._transport = AiogramTransport(self.bot)
         self._polling: asyncio.Task[None] | None = None
+        # The next getUpdates confirms the previous batch to Telegram: write it down first.
+        self.bot.session.middleware(self._journal_before_polling)
+
+    async def _journal_before_polling(
+        self, make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
+    ) -> Response[Any]:
+        if isinstance(method, GetUpdates):
+            await self.flush_journal()
+        return await make_request(bot, method)
 
     @property
     def transport(self) -> AiogramTransport:
@@ -321,6 +332,7 @@ class AiogramRuntime(Runtime):
 
     async def start_webhook(self, url: str, secret: str) -> None:
         """setWebhook with the secret and our update types."""
+        self.receiving_webhooks = True
         try:
             await self.bot.set_webhook(
                 url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)

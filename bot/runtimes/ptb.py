@@ -325,6 +325,7 @@ class PtbRuntime(Runtime):
     async def start_webhook(self, url: str, secret: str) -> None:
         """Start the Application (built without an Updater) and call setWebhook."""
         application = self.application
+        self.receiving_webhooks = True
         await application.start()
         try:
             await application.bot.set_webhook(

@@ -112,3 +112,20 @@ async def test_a_complaint_sent_twice_with_one_key_is_recorded_once(helpdesk, wo
     assert again.id == first.id
     async with helpdesk.core.reading() as session:
         assert await session.scalar(select(func.count()).select_from(Complaint)) == 1
+
+
+async def test_a_batch_is_written_at_once_and_fills_in_a_claim_that_came_first(helpdesk, clock):
+    store = ConversationStore(helpdesk.core)
+    # A fast handler claimed update 2 before the batch holding it was written.
+    assert await store.claim_update(2)
+    await store.journal_updates(
+        [(1, press(1).to_json()), (2, press(2).to_json()), (1, {"update_id": 1, "again": 1})]
+    )
+    async with helpdesk.core.reading() as session:
+        rows = {row.update_id: row for row in await session.scalars(select(ProcessedUpdate))}
+    assert rows[1].payload == press(1).to_json() and rows[2].payload == press(2).to_json()
+    # Done before its batch was written: stays done, without a payload.
+    await store.finish_update(2)
+    await store.journal_updates([(2, press(2).to_json())])
+    clock.advance(UPDATE_LEASE * 2)
+    assert [p["update_id"] for p in await store.unfinished_updates()] == [1]

@@ -2,9 +2,10 @@
 
 Telegram POSTs each update as JSON with the secret we gave to setWebhook in the
 X-Telegram-Bot-Api-Secret-Token header. Requests without the right secret get 401.
-A good update is handed to the runtime, which only queues it (handling goes on in
-the chat's lane), and is answered 200 at once, so Telegram's delivery never waits on
-our handlers.
+A good update is handed to the runtime, which queues it (handling goes on in the
+chat's lane) and writes it to the update journal; it is answered 200 once written, so
+Telegram's delivery never waits on our handlers and a crash after the answer loses
+nothing.
 
 Several instances may sit behind one load balancer: duplicates and dialog state are
 settled in the database (the router claims each update id), not in this process.

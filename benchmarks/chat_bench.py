@@ -21,7 +21,10 @@ Figures per runtime (all measured on this run):
   and when the answer the person waits for appeared ("step"; e.g. the summary after two
   messages);
 - the outbox afterwards: the dispatch cards and "engineer assigned" notices, which the
-  sender paces at Telegram's 30 messages/s, and how long after the burst they were all out;
+  sender paces at Telegram's 30 messages/s, and how long after the burst they were all
+  out. What the bot posts on its own at start (the survey round it opens on 1-14 June
+  and December) goes out before the burst, so the figures are the same on any date;
+  every outbox row is listed by message code;
 - the emulator's own cost: CPU time of this process (emulator plus simulated people)
   beside the bot process's, and the emulator's time inside its API handlers, to show it is
   not the bottleneck; and how fast the bot sent messages against Telegram's 30/s limit.
@@ -79,8 +82,9 @@ class ChatStamps:
     """When each event of one chat was recorded by the emulator (perf_counter seconds)."""
 
     def __init__(self, person: SimulatedPerson) -> None:
-        self.times: list[float] = []
         log = person._log()  # the emulator's chat log: where actions and answers land
+        # Events before the stamping began (a message the bot posted on its own) have none.
+        self.times: list[float] = [float("nan")] * len(log.events)
         original = log.record
 
         def record(kind: str, line: str, message: Any = None, *, action: bool = False) -> Any:
@@ -351,11 +355,13 @@ class RunResult:
     bot_cpu: float
     driver_cpu: float
     emulator_calls: int
+    burst_sends: int
     emulator_seconds: float
     peak_sends_per_second: int
     seconds_over_limit: int
     violations: list[str]
     tickets: int
+    outbox_codes: dict[str, int]
 
 
 async def outbox_counts(db: Database) -> tuple[int, int]:
@@ -368,6 +374,19 @@ async def outbox_counts(db: Database) -> tuple[int, int]:
         ).all()
     sent = sum(int(count) for status, count in rows if OutboxStatus(status) is OutboxStatus.SENT)
     return sent, sum(int(count) for _status, count in rows) - sent
+
+
+async def outbox_by_code(db: Database) -> dict[str, int]:
+    """Outbox rows by message code (what the bot had to send, besides its replies)."""
+    async with db.reading() as session:
+        rows = (
+            await session.execute(
+                select(OutboxMessage.code, func.count())
+                .group_by(OutboxMessage.code)
+                .order_by(OutboxMessage.code)
+            )
+        ).all()
+    return {str(code): int(count) for code, count in rows}
 
 
 async def ticket_count(db: Database) -> int:
@@ -428,6 +447,18 @@ async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
     emulator = TimedEmulator(strict_rate_limits=options.strict_limits)
     emulator.register_bot(TOKEN, username=BOT_USERNAME, first_name="faultdesk")
     await emulator.start()
+    # Everyone exists, and has started the bot, before the bot runs: what it posts on its
+    # own at start (a survey round in June and December) reaches them as it would.
+    staff = [
+        emulator.person(telegram_id, f"Staff {n}", "en")
+        for n, telegram_id in enumerate(office.staff_telegram_ids)
+    ]
+    for person in staff:
+        person.opened_chat_before()
+    engineers = [
+        emulator.person(telegram_id, f"Engineer {telegram_id}", "en")
+        for telegram_id in office.engineer_telegram_ids
+    ]
     bot: BotProcess | InlineBot
     if mode == "process":
         profile = options.profile / f"bot-{runtime}.prof" if options.profile else None
@@ -441,20 +472,24 @@ async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
             return bool(emulator.calls("getUpdates"))
 
         await wait_until(polling, READY_TIMEOUT, "the bot did not start polling", bot)
-        for telegram_id in office.engineer_telegram_ids:  # engineers open their chats first
-            engineer = emulator.person(telegram_id, f"Engineer {telegram_id}", "en")
+        for engineer in engineers:  # engineers say hello first
             await engineer.start()
             await engineer.wait_for("Welcome back", timeout=STEP_TIMEOUT)
-        staff = [
-            emulator.person(telegram_id, f"Staff {n}", "en")
-            for n, telegram_id in enumerate(office.staff_telegram_ids)
-        ]
+
+        async def drained() -> bool:
+            return (await outbox_counts(db))[1] == 0
+
+        # What the bot posts on its own at start goes out before the burst, so that the
+        # burst's latencies and outbox figures are the reports' alone on any date.
+        await wait_until(drained, drain_timeout, "the start-up posts did not go out", bot)
+        start_posts = sum(await outbox_counts(db))
         progress(f"{runtime}: bot ready ({mode}); {users} reports at once")
 
         samples = Samples(step_timeout=options.step_timeout)
         sent_before, _ = await outbox_counts(db)
         emulator_seconds_before = emulator.handler_seconds
         emulator_calls_before = emulator.handled
+        sends_before = len(emulator.bot_state().sends) + len(emulator.calls("editMessageText"))
         cpu_driver_before = time.process_time()
         cpu_bot_before = bot.cpu_seconds()
         started = time.perf_counter()
@@ -469,20 +504,20 @@ async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
         cpu_bot = bot.cpu_seconds() - cpu_bot_before
         emulator_seconds = emulator.handler_seconds - emulator_seconds_before
         emulator_calls = emulator.handled - emulator_calls_before
+        burst_sends = (
+            len(emulator.bot_state().sends) + len(emulator.calls("editMessageText")) - sends_before
+        )
         sent_at_end, _ = await outbox_counts(db)
         progress(f"{runtime}: burst done in {burst_end - started:.1f} s; waiting for the outbox")
 
         drain_seconds: float | None = None
         with contextlib.suppress(TimeoutError):
-
-            async def drained() -> bool:
-                return (await outbox_counts(db))[1] == 0
-
             await wait_until(drained, drain_timeout, "outbox not drained", bot)
             drain_seconds = time.perf_counter() - burst_end
-        expected = (await outbox_counts(db))[0] + (await outbox_counts(db))[1] - sent_before
+        expected = sum(await outbox_counts(db)) - start_posts
         peak, over = send_rate(emulator)
         tickets = await ticket_count(db)
+        outbox_codes = await outbox_by_code(db)
     except BaseException:
         if isinstance(bot, BotProcess):
             progress(f"{runtime}: bot log tail:\n{bot.tail()}")
@@ -502,11 +537,13 @@ async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
         bot_cpu=cpu_bot,
         driver_cpu=cpu_driver,
         emulator_calls=emulator_calls,
+        burst_sends=burst_sends,
         emulator_seconds=emulator_seconds,
         peak_sends_per_second=peak,
         seconds_over_limit=over,
         violations=list(emulator.violations),
         tickets=tickets,
+        outbox_codes=outbox_codes,
     )
 
 
@@ -555,7 +592,7 @@ def print_table(results: Sequence[RunResult], mode: str) -> None:
         f"{'runtime':8} {'tickets':>7} {'outbox':>7} {'sent in burst':>13} {'drained s':>9}"
         f" {'bot CPU s':>9} {'ms/update':>9} {'driver CPU s':>12} {'emu calls':>9}"
         f" {'emu µs/call':>11}"
-        f" {'emu % wall':>10} {'peak sends/s':>12} {'s over 30/s':>11}"
+        f" {'emu % wall':>10} {'sends/s':>7} {'peak sends/s':>12} {'s over 30/s':>11}"
     )
     print(header + "\n" + "-" * len(header))
     for r in results:
@@ -572,14 +609,23 @@ def print_table(results: Sequence[RunResult], mode: str) -> None:
             f" {drained} {bot_cpu} {per_update} {r.driver_cpu:12.1f} {r.emulator_calls:9d}"
             f" {per_call:11.0f}"
             f" {100 * r.emulator_seconds / r.burst_seconds:9.1f}%"
+            f" {r.burst_sends / r.burst_seconds:7.1f}"
             f" {r.peak_sends_per_second:12d} {r.seconds_over_limit:11d}"
         )
+    for r in results:
+        codes = ", ".join(f"{code} {count}" for code, count in r.outbox_codes.items())
+        print(f"{r.runtime} outbox rows by message, start-up posts included: {codes or 'none'}")
     print(
         "\noutbox: dispatch cards + 'engineer assigned' notices, paced by the sender at"
-        " Telegram's limits;\n  drained s: after the burst's last answer."
+        " Telegram's limits;\n  drained s: after the burst's last answer. What the bot posts"
+        " on its own at start (a survey\n  round on 1-14 June and December) is sent before"
+        " the burst begins."
         "\ndriver CPU: this process (emulator + simulated people); bot CPU: the bot process"
         " (ms/update: its CPU per update of the burst)."
         "\nemu % wall: time inside the emulator's API handlers over the burst's wall time."
+        "\nsends/s: messages sent and edited by the bot (replies and outbox) over the burst's"
+        " wall time; the bot\n  paces both at 28/s overall to stay under Telegram's 30/s, so a"
+        " burst is bound by that budget\n  once the bot's CPU per update allows more."
         "\npeak sends/s: the most messages the bot sent (replies and outbox) in one second;"
         " Telegram allows 30/s per bot."
     )

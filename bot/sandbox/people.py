@@ -454,6 +454,14 @@ class SimulatedPerson(ChatView):
         await asyncio.sleep(0)  # let a waiting long poll run
         return int(message["message_id"])
 
+    def opened_chat_before(self) -> None:
+        """Make the private chat known to the bot without sending anything.
+
+        For people seeded straight into the database: in real life they would have
+        started the bot (redeeming an invitation) long before, so the bot may write first.
+        """
+        self._open_private_chat()
+
     async def start(self, payload: str | None = None) -> int:
         """Send /start, or /start <payload> as a deep link opens it."""
         return await self.send("/start" if payload is None else f"/start {payload}")

@@ -756,6 +756,16 @@ async def test_person_who_never_wrote_cannot_be_messaged_first(
     assert emulator.violations == []  # a runtime condition, not a bug in the call
 
 
+async def test_person_who_opened_the_chat_before_can_be_messaged_first(
+    emulator: BotApiEmulator, aiogram_bot: Bot, alice: SimulatedPerson
+) -> None:
+    alice.opened_chat_before()
+    await aiogram_bot.send_message(alice.chat_id, "Survey time")
+    assert alice.last().text == "Survey time"
+    assert alice.transcript().count("👤") == 0  # she sent nothing
+    assert emulator.violations == []
+
+
 # ---------------------------------------------------------------------------------------------
 # Fault injection
 

@@ -407,6 +407,11 @@ async def wait_until(
         await asyncio.sleep(0.05)
 
 
+def messages_out(emulator: BotApiEmulator) -> int:
+    """Messages the bot has sent or edited so far (each took a turn of its send limiter)."""
+    return len(emulator.bot_state().sends) + len(emulator.calls("editMessageText"))
+
+
 def send_rate(emulator: BotApiEmulator) -> tuple[int, int]:
     """(most messages the bot sent in any one wall second, seconds with more than 30)."""
     per_second: dict[int, int] = {}
@@ -455,7 +460,7 @@ async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
     ]
     for person in staff:
         person.opened_chat_before()
-    engineers = [
+    engineer_people = [
         emulator.person(telegram_id, f"Engineer {telegram_id}", "en")
         for telegram_id in office.engineer_telegram_ids
     ]
@@ -472,7 +477,7 @@ async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
             return bool(emulator.calls("getUpdates"))
 
         await wait_until(polling, READY_TIMEOUT, "the bot did not start polling", bot)
-        for engineer in engineers:  # engineers say hello first
+        for engineer in engineer_people:  # engineers say hello first
             await engineer.start()
             await engineer.wait_for("Welcome back", timeout=STEP_TIMEOUT)
 
@@ -482,14 +487,14 @@ async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
         # What the bot posts on its own at start goes out before the burst, so that the
         # burst's latencies and outbox figures are the reports' alone on any date.
         await wait_until(drained, drain_timeout, "the start-up posts did not go out", bot)
-        start_posts = sum(await outbox_counts(db))
+        sent_before, unsent = await outbox_counts(db)
+        start_posts = sent_before + unsent
         progress(f"{runtime}: bot ready ({mode}); {users} reports at once")
 
         samples = Samples(step_timeout=options.step_timeout)
-        sent_before, _ = await outbox_counts(db)
         emulator_seconds_before = emulator.handler_seconds
         emulator_calls_before = emulator.handled
-        sends_before = len(emulator.bot_state().sends) + len(emulator.calls("editMessageText"))
+        sends_before = messages_out(emulator)
         cpu_driver_before = time.process_time()
         cpu_bot_before = bot.cpu_seconds()
         started = time.perf_counter()
@@ -504,9 +509,7 @@ async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
         cpu_bot = bot.cpu_seconds() - cpu_bot_before
         emulator_seconds = emulator.handler_seconds - emulator_seconds_before
         emulator_calls = emulator.handled - emulator_calls_before
-        burst_sends = (
-            len(emulator.bot_state().sends) + len(emulator.calls("editMessageText")) - sends_before
-        )
+        burst_sends = messages_out(emulator) - sends_before
         sent_at_end, _ = await outbox_counts(db)
         progress(f"{runtime}: burst done in {burst_end - started:.1f} s; waiting for the outbox")
 

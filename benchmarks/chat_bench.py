@@ -48,16 +48,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.bootstrap import bootstrap
 from bot.runtimes import RUNTIMES
 from bot.sandbox import BotApiEmulator, SentMessage, SimulatedPerson
 from bot.sandbox.seed import BulkOffice, seed_bulk_staff
-from core.clock import SystemClock
-from core.context import Core
+from bot.settings import Settings
 from core.db import Database
 from core.enums import OutboxStatus
 from core.migrate import upgrade_async
 from core.models import OutboxMessage, Ticket
-from core.services import Helpdesk
 from core.sla.policy import load_policy
 
 TOKEN = "7100000001:AAChatBenchToken-0123456789abcdefghij"
@@ -444,7 +443,7 @@ async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
     drain_timeout = options.drain_timeout
     await upgrade_async(url)
     db = Database(url)
-    helpdesk = Helpdesk(Core(db, SystemClock(), load_policy()))
+    helpdesk = bootstrap(Settings(database_url=url), database=db)
     engineers = max(1, users // engineers_per)
     office: BulkOffice = await seed_bulk_staff(helpdesk, staff=users, engineers=engineers)
     progress(f"{runtime}: seeded {users} staff, {engineers} engineers, {users} PCs")

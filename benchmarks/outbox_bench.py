@@ -41,6 +41,7 @@ from typing import Any
 
 from sqlalchemy import event, func, select
 
+from bot.bootstrap import bootstrap
 from bot.callbacks import CallbackCodec
 from bot.chat import Incoming
 from bot.i18n import I18n
@@ -49,16 +50,14 @@ from bot.router import BotApp, Router
 from bot.runtimes import RUNTIMES, RuntimeConfig, create_runtime
 from bot.sandbox import BotApiEmulator
 from bot.sender import OutboxSender
+from bot.settings import Settings
 from core import outbox
-from core.clock import SystemClock
-from core.context import Core
 from core.conversations import ConversationStore
 from core.db import Database
 from core.enums import OutboxStatus
 from core.migrate import upgrade_async
 from core.models import OutboxMessage
-from core.services import Helpdesk
-from core.sla.policy import load_policy
+from core.unit_of_work import Core
 
 TOKEN = "424242424:AAOutboxBenchmarkToken-0123456789abcd"
 CODE = "bench.page"
@@ -110,9 +109,10 @@ async def start_stack(directory: Path, people: int, runtime_name: str) -> Stack:
     def _count(*_args: Any) -> None:
         statements[0] += 1
 
-    core = Core(database, SystemClock(), load_policy())
+    helpdesk = bootstrap(Settings(database_url=database.url), database=database)
+    core = helpdesk.core
     app = BotApp(
-        helpdesk=Helpdesk(core),
+        helpdesk=helpdesk,
         conversations=ConversationStore(core),
         codec=CallbackCodec(b"bench-secret"),
         i18n=I18n(default="en"),

@@ -67,9 +67,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
+from bot.bootstrap import bootstrap
+from bot.settings import Settings
 from core import reports
-from core.clock import FrozenClock
-from core.context import Core
+from core.clock import DEFAULT_TIMEZONE, FrozenClock
 from core.db import Database
 from core.enums import AssetKind, Impact, Role, ServiceResult, ServiceType, TicketStatus
 from core.migrate import upgrade_async
@@ -87,9 +88,9 @@ from core.models import (
     SurveyRound,
     Ticket,
 )
-from core.sla.policy import load_policy
+from core.unit_of_work import Core
 
-TZ = "Asia/Shanghai"
+TZ = DEFAULT_TIMEZONE
 ZONE = ZoneInfo(TZ)
 YEAR_START = datetime(2026, 1, 1, tzinfo=ZONE)
 YEAR_END = datetime(2027, 1, 1, tzinfo=ZONE)
@@ -671,7 +672,9 @@ async def run_backend(backend: str, args: argparse.Namespace) -> bool:
                 f" ({figures.rows / figures.insert:,.0f} rows/s; {figures.events:,} audit events),"
                 f" after-load upkeep {figures.upkeep:.1f} s"
             )
-            core = Core(db, FrozenClock(AS_OF), load_policy())
+            core = bootstrap(
+                Settings(database_url=db.url), clock=FrozenClock(AS_OF), database=db
+            ).core
             say(f"== {backend}: measuring")
             timings = await measure(core, args.repeat)
         finally:

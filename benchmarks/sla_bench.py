@@ -40,20 +40,21 @@ from typing import Any, ParamSpec, TypeVar, cast
 from sqlalchemy import event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
+from bot.bootstrap import bootstrap
+from bot.settings import Settings
 from core import scheduling
 from core.audit import HEAD_ID, verify_chain
-from core.clock import FrozenClock, SystemClock
-from core.context import Core, Tx
+from core.clock import DEFAULT_TIMEZONE, FrozenClock, SystemClock
 from core.db import Database
 from core.enums import IMPACT_SEVERITY, AssetKind, Role, TicketStatus, WorkStatus
 from core.migrate import upgrade_async
 from core.models import AuditEvent, AuditHead, Department, DueWork, Person, Site, SlaClock, Ticket
-from core.services import Helpdesk
 from core.sla.deadlines import ALL_CLOCKS, ESCALATION, moment_at, step_key
 from core.sla.policy import ClockKind, LadderStep, Policy, load_policy
 from core.tickets import PROGRESS
+from core.unit_of_work import Tx
 
-TZ = "Asia/Shanghai"
+TZ = DEFAULT_TIMEZONE
 CALENDARS = ("5x8", "7x24", "7x8")
 CALENDAR_LABELS = {"5x8": "5x8 (CN holidays)", "7x24": "7x24", "7x8": "7x8"}
 REGIONS = ("city", "suburb", "outer", "remote", "resident")
@@ -799,7 +800,9 @@ async def sweep_benchmark(
                 raise RuntimeError("audit head row missing after the migration")
             if due_now != due or pending != stats.pending:
                 figures.ok = False
-            helpdesk = Helpdesk(Core(db, FrozenClock(SWEEP_NOW), policy))
+            helpdesk = bootstrap(
+                Settings(database_url=url), clock=FrozenClock(SWEEP_NOW), policy=policy, database=db
+            )
             runner = helpdesk.runner()
             started = time.perf_counter()
             await runner.next_wake()  # opens the connection; the runner has one in service
@@ -930,7 +933,8 @@ async def lateness_benchmark(
 
         db = Database(url)
         try:
-            core = Core(db, SystemClock(), policy)
+            helpdesk = bootstrap(Settings(database_url=url), policy=policy, database=db)
+            core = helpdesk.core
             fired: set[str] = set()
             expected: list[int] = []  # how many will have been scheduled, once known
             all_fired = asyncio.Event()
@@ -940,7 +944,7 @@ async def lateness_benchmark(
                 if expected and len(fired) >= expected[0]:
                     all_fired.set()
 
-            handlers = {**Helpdesk(core).due_work_handlers(), BENCH_KIND: bench}
+            handlers = {**helpdesk.due_work_handlers(), BENCH_KIND: bench}
             runner = scheduling.DueWorkRunner(core, handlers)  # default max_idle
             runner.record_lateness = True
             sweeps: list[tuple[float, Any]] = []

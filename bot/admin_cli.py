@@ -27,17 +27,15 @@ from typing import Any, TypeVar
 import typer
 from sqlalchemy import select
 
+from bot.bootstrap import bootstrap
 from bot.settings import Settings
 from core.assets import AssetRecord, normalize_tag
-from core.clock import SystemClock
-from core.context import Core
-from core.db import Database
+from core.clock import DEFAULT_TIMEZONE
 from core.enums import AssetKind, Role
 from core.errors import DomainError
 from core.migrate import upgrade
 from core.models import Department, Person, Site
 from core.services import Helpdesk
-from core.sla.policy import load_policy
 
 T = TypeVar("T")
 
@@ -83,7 +81,7 @@ def _run(database_url: str | None, work: Callable[[Helpdesk], Awaitable[T]]) -> 
     upgrade(url)
 
     async def _go() -> T:
-        helpdesk = Helpdesk(Core(Database(url), SystemClock(), load_policy(settings.policy_file)))
+        helpdesk = bootstrap(settings.model_copy(update={"database_url": url}))
         try:
             return await work(helpdesk)
         finally:
@@ -121,7 +119,7 @@ def site_add(
     hours: str = typer.Option(
         "5x8", help="Service hours calendar: 5x8, 7x24, 7x8 or one from the policy"
     ),
-    timezone: str = typer.Option("Asia/Shanghai"),
+    timezone: str = typer.Option(DEFAULT_TIMEZONE),
     address: str = typer.Option(""),
     database_url: str | None = DatabaseOption,
 ) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.bootstrap import bootstrap
 from bot.callbacks import CallbackCodec, secret_from_token
 from bot.chat import Incoming, Transport, TransportError
 from bot.handlers import build_router
@@ -29,14 +30,13 @@ from bot.runtimes import Runtime, RuntimeConfig, StartupError, create_runtime
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.webhook import WebhookServer, default_secret, webhook_path
-from core.clock import Clock, SystemClock
-from core.context import Core
+from core.clock import Clock
 from core.conversations import ConversationStore
-from core.db import Database
 from core.migrate import upgrade_async
 from core.scheduling import DueWorkRunner
 from core.services import Helpdesk
-from core.sla.policy import Policy, load_policy
+from core.sla.policy import Policy
+from core.unit_of_work import Core
 
 log = logging.getLogger(__name__)
 
@@ -244,10 +244,10 @@ def build_application(
     settings: Settings, *, clock: Clock | None = None, policy: Policy | None = None
 ) -> Application:
     """Wire everything from settings; raises PolicyError for a broken policy file."""
-    policy = policy if policy is not None else load_policy(settings.policy_file)
-    core = Core(Database(settings.database_url), clock or SystemClock(), policy)
+    helpdesk = bootstrap(settings, clock=clock, policy=policy)
+    core = helpdesk.core
     bot = BotApp(
-        helpdesk=Helpdesk(core),
+        helpdesk=helpdesk,
         conversations=ConversationStore(core),
         codec=CallbackCodec(secret_from_token(settings.bot_token)),
         i18n=I18n(default=settings.default_language),

@@ -39,14 +39,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
 from core import reports, surveys
-from core.clock import Clock
+from core.clock import DEFAULT_TIMEZONE, Clock
 from core.services import Helpdesk
 
 log = logging.getLogger(__name__)
 
 JobRun = Callable[[Helpdesk, datetime], Awaitable[object]]
 
-DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 JOB_DEFAULTS: Final[Mapping[str, Any]] = {
     "coalesce": True,
     "max_instances": 1,

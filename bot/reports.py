@@ -36,6 +36,7 @@ from babel.numbers import format_decimal
 from bot.i18n import N_, Safe, Translator, default_i18n
 from bot.labels import SERVICE_TYPE, SEVERITY, label
 from core import reports
+from core.clock import DEFAULT_TIMEZONE
 from core.enums import ServiceType
 from core.reports import KpiReport, MonthlySummary, Rate, Scorecard
 
@@ -530,7 +531,7 @@ def _month_statuses(t: Translator, card: Scorecard) -> str:
     )
 
 
-def quarterly_text(t: Translator, card: Scorecard, *, tz: str = reports.REPORT_TIMEZONE) -> str:
+def quarterly_text(t: Translator, card: Scorecard, *, tz: str = DEFAULT_TIMEZONE) -> str:
     """The quarterly scorecard message (HTML)."""
     inputs = card.inputs
     place = card.site_code or t("all sites")
@@ -781,16 +782,13 @@ async def report_output(
     live: bool,
 ) -> ReportOutput:
     """Read the figures offline and render them as text and, if asked, a file."""
+    from bot.bootstrap import bootstrap
     from bot.settings import Settings
-    from core.clock import SystemClock
-    from core.context import Core
-    from core.db import Database
-    from core.sla.policy import load_policy
 
     t = default_i18n().get(lang)
-    db = Database(database_url)
     # The operator's policy file, as `faultdesk run` uses it (calendars decide due dates).
-    core = Core(db, SystemClock(), load_policy(Settings().policy_file))
+    core = bootstrap(Settings(database_url=database_url)).core
+    db = core.db
     try:
         site = await reports.find_site(core, site_code) if site_code else None
         if kind == "monthly":
@@ -809,7 +807,7 @@ async def report_output(
                 return ReportOutput(text, monthly_xlsx(t, summary), name)
             return ReportOutput(text, b"", name)
         card = await reports.quarterly_scorecard(core, period, site=site)
-        tz = site.timezone if site else reports.REPORT_TIMEZONE
+        tz = site.timezone if site else DEFAULT_TIMEZONE
         text = plain(quarterly_text(t, card, tz=tz))
         name = quarterly_filename(card, f".{fmt}")
         if fmt == "csv":

@@ -40,6 +40,7 @@ from bot.errors import error_text
 from bot.i18n import SUPPORTED, I18n, Translator
 from bot.notifications import Renderer
 from bot.ratelimit import SendLimiter
+from core.clock import DEFAULT_TIMEZONE
 from core.conversations import ConversationStore, DialogState
 from core.enums import Role
 from core.errors import DomainError
@@ -109,7 +110,7 @@ class Ctx:
     @property
     def tz(self) -> str:
         """The reader's time zone."""
-        return self.profile.timezone if self.profile else "Asia/Shanghai"
+        return self.profile.timezone if self.profile else DEFAULT_TIMEZONE
 
     @property
     def chat_id(self) -> int:

@@ -61,9 +61,9 @@ from bot.notifications import Notice, RenderCtx
 from bot.ratelimit import Backoff, SendLimiter
 from bot.router import BotApp, Router
 from core import outbox
-from core.context import Core
+from core.clock import DEFAULT_TIMEZONE
 from core.models import Person
-from core.people import DEFAULT_TIMEZONE
+from core.unit_of_work import Core
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from core.context import Core
 from core.enums import AssetKind
 from core.errors import Conflict, InvalidInput
 from core.models import Asset, Site
+from core.unit_of_work import Core
 
 # Tags travel in /start deep links (asset_<tag>), whose payload allows only these.
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,48}$")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Final, Protocol
+
+# Where the seeds' offices are; a site, a person or a report may name another zone.
+DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 
 
 def ensure_utc(moment: datetime) -> datetime:

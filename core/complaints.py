@@ -16,11 +16,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox, reminders
-from core.context import Core, Tx
+from core.clock import DEFAULT_TIMEZONE
 from core.enums import ComplaintStatus, Role, TicketStatus
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import AuditEvent, Complaint, Person, Site, Ticket
 from core.people import get_person, people_with_role
+from core.unit_of_work import Core, Tx
 
 MAX_COMPLAINT = 2000
 MAX_ANSWER = 2000
@@ -86,7 +87,7 @@ def _view(
         reporter_name=reporter_name,
         ticket_id=complaint.ticket_id,
         site_id=site_id,
-        timezone=tz or "Asia/Shanghai",
+        timezone=tz or DEFAULT_TIMEZONE,
         text=complaint.text,
         status=complaint.status,
         received_at=complaint.received_at,

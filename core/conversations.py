@@ -20,8 +20,8 @@ from sqlalchemy import delete, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.context import Core
 from core.models import ChatState, ProcessedUpdate
+from core.unit_of_work import Core
 
 UPDATE_LEASE = timedelta(minutes=2)
 

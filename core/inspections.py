@@ -56,7 +56,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox, scheduling
-from core.context import Core, Tx
 from core.enums import (
     DESKTOP_KINDS,
     MEETING_ROOM_KINDS,
@@ -81,6 +80,7 @@ from core.people import get_person, least_loaded_engineer, people_with_role
 from core.reminders import working_days_before, working_days_calendar
 from core.sla.calendar import BusinessCalendar
 from core.tickets import MAX_NOTE, TicketService
+from core.unit_of_work import Core, Tx
 
 # --- vocabulary ------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from core.clock import DEFAULT_TIMEZONE
 from core.enums import (
     AssetKind,
     ComplaintStatus,
@@ -107,7 +108,7 @@ class Site(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     region: Mapped[str] = mapped_column(String(32))
-    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     service_hours: Mapped[str] = mapped_column(String(32), default="5x8")
     address: Mapped[str] = mapped_column(String(500), default="")
 

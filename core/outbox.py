@@ -18,10 +18,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.context import Core, Tx
 from core.enums import OutboxStatus, Role
 from core.models import OutboxMessage, Person
 from core.people import people_with_role
+from core.unit_of_work import Core, Tx
 
 PRIORITY_PAGE = 1
 PRIORITY_NOTICE = 5

@@ -14,10 +14,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core import outbox, scheduling
-from core.context import Tx
 from core.enums import OPEN_STATUSES
 from core.models import DueWork, OutboxMessage, Page, SlaClock, Ticket
 from core.sla import deadlines
+from core.unit_of_work import Tx
 
 PAGE_REPEAT = "page_repeat"
 MAX_PAGE_REPEATS = 8

@@ -9,10 +9,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, or_, select
 
-from core.context import Core, Tx
+from core.clock import DEFAULT_TIMEZONE
 from core.enums import OPEN_STATUSES, Role
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models import Department, Invite, Person, Site, Ticket
+from core.unit_of_work import Core, Tx
 
 STAFF_ROLES = frozenset({Role.DISPATCHER, Role.MANAGER, Role.ADMIN})
 
@@ -92,9 +93,6 @@ class Profile:
     chat_id: int | None
 
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
-
-
 @dataclass(frozen=True)
 class Place:
     """A site or department by id and name, for pickers."""
@@ -116,7 +114,7 @@ class PeopleService:
         name: str,
         region: str,
         service_hours: str = "5x8",
-        timezone: str = "Asia/Shanghai",
+        timezone: str = DEFAULT_TIMEZONE,
         address: str = "",
         actor_id: int | None = None,
     ) -> Site:

@@ -28,7 +28,7 @@ from typing import Any, Final
 from sqlalchemy import select
 
 from core import outbox, scheduling
-from core.context import Core, Tx
+from core.clock import DEFAULT_TIMEZONE
 from core.enums import ComplaintStatus, Role, TicketStatus
 from core.errors import Conflict, NotFound, PermissionDenied
 from core.models import (
@@ -41,8 +41,9 @@ from core.models import (
     SpareLoan,
     Ticket,
 )
-from core.people import DEFAULT_TIMEZONE, get_person, people_with_role
+from core.people import get_person, people_with_role
 from core.sla.calendar import BusinessCalendar
+from core.unit_of_work import Core, Tx
 
 # Due-work kinds (registered in core.services).
 SURVEY_REMINDER: Final = "survey.reminder"

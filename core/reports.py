@@ -80,8 +80,8 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from core import outbox, surveys
 from core.audit import anchor_text, chain_head
+from core.clock import DEFAULT_TIMEZONE
 from core.complaints import ComplaintService
-from core.context import Core
 from core.enums import OPEN_STATUSES, Role, ServiceResult, ServiceType, TicketStatus
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models import (
@@ -96,6 +96,7 @@ from core.models import (
 )
 from core.people import people_with_role
 from core.sla.policy import ClockKind
+from core.unit_of_work import Core
 
 REPEAT_WINDOW = timedelta(days=30)
 ARRIVAL_TARGET = Fraction(90, 100)
@@ -891,7 +892,6 @@ QUARTERLY_CODE = "report.quarterly"
 UNCLASSIFIED = "unclassified"  # tickets with no service sheet yet
 CATEGORIES: tuple[str, ...] = (*(kind.value for kind in ServiceType), UNCLASSIFIED)
 SEVERITIES = (1, 2, 3, 4)
-REPORT_TIMEZONE = "Asia/Shanghai"
 
 
 def run_key(kind: str, period: str) -> str:
@@ -1075,7 +1075,7 @@ async def monthly_summary(
     core: Core, period: str, *, site: SiteRef | None = None, as_of: datetime | None = None
 ) -> MonthlySummary:
     """Compute month `period` ('2026-11') for every site or one, in SQL aggregates."""
-    tz = site.timezone if site else REPORT_TIMEZONE
+    tz = site.timezone if site else DEFAULT_TIMEZONE
     bounds = month_period(period, tz)
     moment = as_of or core.clock.now()
     site_id = site.id if site else None
@@ -1205,7 +1205,7 @@ async def _post_run(
 
 
 async def post_monthly_summary(
-    core: Core, now: datetime, *, tz: str = REPORT_TIMEZONE
+    core: Core, now: datetime, *, tz: str = DEFAULT_TIMEZONE
 ) -> PostResult:
     """Post last month's summary to the managers once (the job; safe to run again anywhere)."""
     period = previous_month_label(now, tz)
@@ -1242,7 +1242,7 @@ async def monthly_figures(
 
     Only the every-site summary is posted; a site's figures, or `live`, are computed.
     """
-    label = month_period(period, REPORT_TIMEZONE).label
+    label = month_period(period, DEFAULT_TIMEZONE).label
     if site is None and not live:
         run = await find_run(core, run_key(MONTHLY_KIND, label))
         if run is not None:
@@ -1535,7 +1535,7 @@ def score_quarter(
 
 
 async def monthly_report_statuses(
-    core: Core, quarter: str, *, as_of: datetime, tz: str = REPORT_TIMEZONE
+    core: Core, quarter: str, *, as_of: datetime, tz: str = DEFAULT_TIMEZONE
 ) -> tuple[MonthlyReportStatus, ...]:
     """Each month of the quarter in service: was its summary run created by the 15th?"""
     started = await service_start(core)
@@ -1600,7 +1600,7 @@ async def scorecard_inputs(
     with_previous: bool = True,
 ) -> ScorecardInputs:
     """Read a quarter's inputs from the database (KPIs by SQL aggregation)."""
-    tz = site.timezone if site else REPORT_TIMEZONE
+    tz = site.timezone if site else DEFAULT_TIMEZONE
     bounds = quarter_period(quarter, tz)
     moment = as_of or core.clock.now()
     site_id = site.id if site else None
@@ -1638,13 +1638,13 @@ async def quarterly_scorecard(
     core: Core, quarter: str, *, site: SiteRef | None = None, as_of: datetime | None = None
 ) -> Scorecard:
     """The scorecard of quarter '2026-Q4' for every site or one."""
-    label = quarter_period(quarter, REPORT_TIMEZONE).label
+    label = quarter_period(quarter, DEFAULT_TIMEZONE).label
     inputs = await scorecard_inputs(core, label, site=site, as_of=as_of)
     return score_quarter(label, inputs, site_code=site.code if site else None)
 
 
 async def post_quarterly_scorecard(
-    core: Core, now: datetime, *, tz: str = REPORT_TIMEZONE
+    core: Core, now: datetime, *, tz: str = DEFAULT_TIMEZONE
 ) -> PostResult:
     """Post last quarter's scorecard to the managers once (the job)."""
     current = quarter_label(now, tz)
@@ -1716,7 +1716,7 @@ async def record_false_report(
             kind=kind,
             note=note[:1000],
         )
-        bounds = quarter_period(quarter_label(tx.now, REPORT_TIMEZONE), REPORT_TIMEZONE)
+        bounds = quarter_period(quarter_label(tx.now, DEFAULT_TIMEZONE), DEFAULT_TIMEZONE)
         in_quarter = await tx.session.scalar(
             select(func.count(FalseReport.id)).where(
                 FalseReport.found_at >= bounds.start, FalseReport.found_at < bounds.end

@@ -23,9 +23,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
-from core.context import Core, Tx
 from core.enums import WorkStatus
 from core.models import DueWork, Ticket
+from core.unit_of_work import Core, Tx
 
 log = logging.getLogger(__name__)
 

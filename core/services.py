@@ -5,13 +5,13 @@ from __future__ import annotations
 from core import inspections, reminders
 from core.assets import AssetService
 from core.complaints import ComplaintService
-from core.context import Core
 from core.pages import PAGE_REPEAT, fire_page_repeat
 from core.people import PeopleService
 from core.scheduling import DueWorkRunner, Handler
 from core.sla.deadlines import ESCALATION
 from core.sla.escalation import fire_escalation
 from core.tickets import PROGRESS, TicketService, fire_progress
+from core.unit_of_work import Core
 
 
 class Helpdesk:

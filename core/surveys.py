@@ -30,10 +30,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core import outbox
-from core.context import Core
+from core.clock import DEFAULT_TIMEZONE
 from core.enums import Role
 from core.errors import InvalidInput
 from core.models import Person, Site, SurveyResponse, SurveyRound
+from core.unit_of_work import Core
 
 OPENING_MONTHS: Final = {6: 1, 12: 2}  # month the round opens → half-year it covers
 OPEN_FOR: Final = timedelta(days=14)
@@ -41,7 +42,6 @@ QUESTION_CODE: Final = "survey.question"
 ANSWERED_EVENT: Final = "survey.answered"
 OPENED_EVENT: Final = "survey.opened"
 SCORES: Final = range(1, 6)
-SURVEY_TIMEZONE: Final = "Asia/Shanghai"
 HALF_LABEL = re.compile(r"^(\d{4})-H([12])$")
 
 
@@ -89,7 +89,7 @@ def half_label(year: int, half: int) -> str:
     return f"{year:04d}-H{half}"
 
 
-def round_window(moment: datetime, tz: str = SURVEY_TIMEZONE) -> tuple[str, datetime] | None:
+def round_window(moment: datetime, tz: str = DEFAULT_TIMEZONE) -> tuple[str, datetime] | None:
     """The half-year whose round is open at `moment` and when it closes, or None.
 
     A round is open from 00:00 on the 1st of June (H1) or December (H2) for 14 days.
@@ -106,7 +106,7 @@ def round_window(moment: datetime, tz: str = SURVEY_TIMEZONE) -> tuple[str, date
 
 
 async def open_rounds(
-    core: Core, now: datetime, *, tz: str = SURVEY_TIMEZONE, closes_at: datetime | None = None
+    core: Core, now: datetime, *, tz: str = DEFAULT_TIMEZONE, closes_at: datetime | None = None
 ) -> OpenResult:
     """Open this half-year's round at every site and ask its staff (the job; idempotent).
 

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import select
 
 from core import outbox, reminders, scheduling
-from core.context import Core, Tx
 from core.enums import (
     FOLLOW_UP_DIMENSIONS,
     IMPACT_SEVERITY,
@@ -49,6 +48,7 @@ from core.models import (
 from core.people import get_person, least_loaded_engineer, people_with_role
 from core.sla import deadlines
 from core.sla.policy import ClockKind, PauseReason
+from core.unit_of_work import Core, Tx
 
 PROGRESS = "progress"
 REPEAT_WINDOW = timedelta(days=30)  # 000 §4: the 30-day repeat-repair window

@@ -24,12 +24,12 @@ from sqlalchemy.engine import make_url
 
 from core.audit import GENESIS_HASH
 from core.clock import FrozenClock
-from core.context import Core
 from core.db import Database
 from core.migrate import upgrade
 from core.models import Base
 from core.services import Helpdesk
 from core.sla.policy import Policy, load_policy
+from core.unit_of_work import Core
 
 PG_URL = os.environ.get("FAULTDESK_TEST_PG_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]

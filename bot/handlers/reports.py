@@ -53,6 +53,7 @@ from bot.reports import (
 from bot.reports import monthly_xlsx as build_monthly_xlsx
 from bot.router import Ctx, Router
 from core import reports, surveys
+from core.clock import DEFAULT_TIMEZONE
 from core.conversations import DialogState
 from core.enums import Role
 from core.errors import NotFound
@@ -215,9 +216,7 @@ async def summary_command(ctx: Ctx) -> None:
     """/summary [YYYY-MM] [SITE]: a month's summary with the chart and the workbook."""
     core = ctx.app.helpdesk.core
     args = ctx.incoming.args.split()
-    period = (
-        args[0] if args else reports.previous_month_label(core.clock.now(), reports.REPORT_TIMEZONE)
-    )
+    period = args[0] if args else reports.previous_month_label(core.clock.now(), DEFAULT_TIMEZONE)
     if reports.MONTH_LABEL.match(period) is None:
         await ctx.say(_period_error(ctx, "2026-11"))
         return
@@ -241,7 +240,7 @@ async def scorecard_command(ctx: Ctx) -> None:
         args[0].upper()
         if args
         else reports.previous_quarter_label(
-            reports.quarter_label(core.clock.now(), reports.REPORT_TIMEZONE)
+            reports.quarter_label(core.clock.now(), DEFAULT_TIMEZONE)
         )
     )
     if reports.QUARTER_LABEL.match(period) is None:

@@ -55,7 +55,7 @@ from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.people import SentMessage, SimulatedPerson
 from bot.settings import Settings
 from core.audit import verify_chain
-from core.clock import AcceleratedClock
+from core.clock import DEFAULT_TIMEZONE, AcceleratedClock
 from core.enums import Impact, OutboxStatus, ServiceResult, ServiceType, TicketStatus
 from core.models import DueWork, OutboxMessage, Page, Ticket
 from core.sla.deadlines import step_key
@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 
 TOKEN = "7000000001:AAFaultdeskOfflineDemoToken-0123456789"
 BOT_USERNAME = "faultdesk_bot"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = ZoneInfo(DEFAULT_TIMEZONE)
 # Monday 2 March 2026, 08:55 in Shanghai: a working morning, just before office hours.
 START = datetime(2026, 3, 2, 8, 55, tzinfo=SHANGHAI).astimezone(UTC)
 # Domain seconds per real second. Idle stretches are skipped with jumps, so this only sets
@@ -871,7 +871,7 @@ async def run_demo(runtime: str, speed: float, out: TextIO, database: Path) -> i
     outcome: Outcome | None = None
     print(
         f"faultdesk offline demo · runtime {runtime} · clock ×{speed:g} from"
-        f" {START.astimezone(SHANGHAI):%a %d %b %Y %H:%M} Asia/Shanghai\n"
+        f" {START.astimezone(SHANGHAI):%a %d %b %Y %H:%M} {DEFAULT_TIMEZONE}\n"
         f"database {database} · no Telegram token: a local Bot API emulator stands in\n",
         file=out,
         flush=True,

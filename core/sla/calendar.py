@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
 
-from core.clock import ensure_utc
+from core.clock import DEFAULT_TIMEZONE, ensure_utc
 
 __all__ = [
     "STANDARD_CALENDARS",
@@ -432,7 +432,7 @@ if __name__ == "__main__":  # pragma: no cover - manual benchmark
             source: HolidaySource = (
                 CountryHolidays("CN") if hours.observe_holidays else NoHolidays()
             )
-            calendar = BusinessCalendar(hours, "Asia/Shanghai", source)
+            calendar = BusinessCalendar(hours, DEFAULT_TIMEZONE, source)
             for label, durations in (("0..30d", spans), ("1m..48h", short)):
                 for s, d in zip(starts, durations, strict=True):  # warm the caches
                     calendar.add(s, d)

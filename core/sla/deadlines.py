@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from core import scheduling
-from core.context import Tx
 from core.models import AuditEvent, DueWork, Pause, SlaClock, Ticket
 from core.sla.calendar import BusinessCalendar
 from core.sla.policy import ClockKind, PauseReason
+from core.unit_of_work import Tx
 
 ESCALATION = "escalation"
 ALL_CLOCKS = (ClockKind.ACKNOWLEDGE, ClockKind.ARRIVAL, ClockKind.RESTORE, ClockKind.RESOLVE)

@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import select
 
 from core import outbox, pages
-from core.context import Tx
 from core.enums import Role
 from core.models import DueWork, Page, Person, SlaClock, Ticket
 from core.people import people_with_role
 from core.sla import deadlines
 from core.sla.policy import EscalationAction as A
+from core.unit_of_work import Tx
 
 PAGE_CODES = {
     "page": "sla.page",

@@ -18,7 +18,6 @@ from bot.sender import OutboxSender
 from bot.testing import ChatHarness, ChatMessage, Person
 from core import reminders
 from core.assets import AssetRecord
-from core.context import Core
 from core.conversations import ConversationStore
 from core.db import Database
 from core.enums import AssetKind, Impact, ServiceResult, ServiceType
@@ -26,6 +25,7 @@ from core.inspections import MONTHLY
 from core.models import Inspection, InspectionItem, Rating, SpareLoan, Ticket
 from core.services import Helpdesk
 from core.tickets import ServiceSheet
+from core.unit_of_work import Core
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = "▶️ Start inspection"

@@ -567,8 +567,8 @@ async def test_a_stopped_sender_hands_back_what_it_has_not_sent(helpdesk, make_s
 
 async def test_leases_are_renewed_while_rows_wait_their_turn(helpdesk, app, telegram):
     from core.clock import SystemClock
-    from core.context import Core
     from core.services import Helpdesk
+    from core.unit_of_work import Core
 
     core = Core(helpdesk.core.db, SystemClock(), helpdesk.core.policy)
     live = BotApp(
@@ -602,9 +602,9 @@ async def test_leases_are_renewed_while_rows_wait_their_turn(helpdesk, app, tele
 
 
 async def test_two_senders_over_one_database_send_each_row_once(helpdesk, app, make_sender):
-    from core.context import Core
     from core.db import Database
     from core.services import Helpdesk
+    from core.unit_of_work import Core
 
     other_db = Database(helpdesk.core.db.url)
     other_core = Core(other_db, helpdesk.core.clock, helpdesk.core.policy)

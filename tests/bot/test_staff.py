@@ -15,7 +15,6 @@ from bot.handlers import build_router
 from bot.ratelimit import RateLimits, SendLimiter
 from bot.router import BotApp
 from bot.testing import ChatHarness, ChatMessage, Person
-from core.context import Core
 from core.conversations import ConversationStore
 from core.enums import (
     AssetKind,
@@ -31,6 +30,7 @@ from core.models import Person as PersonRow
 from core.services import Helpdesk
 from core.sla.policy import DEFAULT_POLICY_RESOURCE, PauseReason, parse_policy
 from core.tickets import ServiceSheet
+from core.unit_of_work import Core
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LI, WANG, CHEN, LIU = 1001, 2001, 3001, 4001

@@ -31,13 +31,13 @@ from bot.sandbox.people import make_png
 from bot.sender import OutboxSender
 from core import outbox
 from core.clock import AcceleratedClock
-from core.context import Core
 from core.conversations import ConversationStore
 from core.db import Database
 from core.enums import OutboxStatus, Role
 from core.models import OutboxMessage
 from core.services import Helpdesk
 from core.sla.policy import Policy
+from core.unit_of_work import Core
 
 pytestmark = pytest.mark.e2e
 

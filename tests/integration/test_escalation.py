@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from core.context import Core
 from core.db import Database
 from core.enums import Impact
 from core.models import AuditEvent, DueWork, OutboxMessage, Page, Ticket
 from core.services import Helpdesk
 from core.sla.policy import PauseReason
+from core.unit_of_work import Core
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -208,7 +208,7 @@ async def test_two_sweepers_in_separate_processes_fire_each_step_exactly_once(
     script.write_text(
         "import asyncio, sys\n"
         "from datetime import datetime, UTC\n"
-        "from core.clock import FrozenClock\nfrom core.context import Core\nfrom core.db import Database\n"
+        "from core.clock import FrozenClock\nfrom core.unit_of_work import Core\nfrom core.db import Database\n"
         "from core.services import Helpdesk\nfrom core.sla.policy import load_policy\n"
         "async def main():\n"
         "    h = Helpdesk(Core(Database(sys.argv[1]), FrozenClock(datetime(2026, 3, 25, 1, tzinfo=UTC)), load_policy()))\n"

@@ -15,7 +15,6 @@ from sqlalchemy import func, select, update
 
 from core.assets import AssetRecord
 from core.audit import verify_chain
-from core.context import Core
 from core.db import Database
 from core.enums import AssetKind, Impact, OutboxStatus, Role, TicketStatus
 from core.errors import Conflict, InvalidInput, PermissionDenied
@@ -30,6 +29,7 @@ from core.models import (
     Ticket,
 )
 from core.services import Helpdesk
+from core.unit_of_work import Core
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

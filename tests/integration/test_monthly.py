@@ -12,7 +12,6 @@ from sqlalchemy import func, insert, select
 
 from core import reports, surveys
 from core.clock import FrozenClock
-from core.context import Core
 from core.db import Database
 from core.enums import (
     AssetKind,
@@ -39,6 +38,7 @@ from core.models import (
 from core.reports import Rate
 from core.services import Helpdesk
 from core.tickets import ServiceSheet
+from core.unit_of_work import Core
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

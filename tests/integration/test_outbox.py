@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from core import outbox
-from core.context import Core
 from core.db import Database
 from core.enums import Impact, OutboxStatus, Role, TicketStatus
 from core.models import AuditEvent, DueWork, OutboxMessage, Page, Person, Ticket
 from core.pages import MAX_PAGE_REPEATS, PAGE_REPEAT
+from core.unit_of_work import Core
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LEASE = timedelta(seconds=60)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from core import scheduling
 from core.clock import SystemClock
-from core.context import Core
+from core.unit_of_work import Core
 
 
 async def test_work_fires_within_a_second_of_falling_due_without_polling(database, policy):

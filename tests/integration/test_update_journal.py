@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bot.chat import ChatUser, Incoming, Kind
-from core.context import Core
 from core.conversations import UPDATE_LEASE, ConversationStore
 from core.enums import Impact
 from core.models import ProcessedUpdate, Ticket
+from core.unit_of_work import Core
 
 
 def press(update_id: int) -> Incoming:

@@ -44,9 +44,10 @@ from sqlalchemy import event, func, select
 from bot.bootstrap import bootstrap
 from bot.callbacks import CallbackCodec
 from bot.chat import Incoming
+from bot.context import BotApp
 from bot.i18n import I18n
 from bot.notifications import Notice, RenderCtx
-from bot.router import BotApp, Router
+from bot.router import Router
 from bot.runtimes import RUNTIMES, RuntimeConfig, create_runtime
 from bot.sandbox import BotApiEmulator
 from bot.sender import OutboxSender

@@ -21,11 +21,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.bootstrap import bootstrap
 from bot.callbacks import CallbackCodec, secret_from_token
 from bot.chat import Incoming, Transport, TransportError
+from bot.context import BotApp
 from bot.handlers import build_router
 from bot.i18n import I18n
 from bot.jobs import build_scheduler
 from bot.ratelimit import Rate, RateLimits, SendLimiter
-from bot.router import BotApp, Router
+from bot.router import Router
 from bot.runtimes import Runtime, RuntimeConfig, StartupError, create_runtime
 from bot.sender import OutboxSender
 from bot.settings import Settings

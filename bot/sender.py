@@ -56,10 +56,11 @@ from bot.chat import (
     TransportError,
     Unreachable,
 )
+from bot.context import BotApp
 from bot.i18n import DEFAULT_LANGUAGE
 from bot.notifications import Notice, RenderCtx
 from bot.ratelimit import Backoff, SendLimiter
-from bot.router import BotApp, Router
+from bot.router import Router
 from core import outbox
 from core.clock import DEFAULT_TIMEZONE
 from core.models import Person

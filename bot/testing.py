@@ -30,8 +30,9 @@ from bot.chat import (
     Sent,
     SetCommands,
 )
+from bot.context import BotApp, Ctx
 from bot.ratelimit import RateLimits, SendLimiter
-from bot.router import BotApp, Ctx, Router
+from bot.router import Router
 from bot.sender import OutboxSender
 
 

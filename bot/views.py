@@ -26,9 +26,9 @@ from enum import StrEnum
 from typing import Any
 
 from bot.chat import Button, InlineKeyboard
+from bot.context import Ctx
 from bot.i18n import N_, Translator
 from bot.labels import ASSET_KIND, CLOCK, PAUSE_REASON, SEVERITY, STATUS, label
-from bot.router import Ctx
 from core.enums import OPEN_STATUSES, Role, TicketStatus
 from core.lifecycle import Action, allowed_actions
 from core.models import Person

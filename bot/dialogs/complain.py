@@ -37,12 +37,12 @@ import html
 from typing import Any
 
 from bot.chat import InlineKeyboard, Kind
+from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
 from bot.dialogs.rate import Speaker
 from bot.errors import error_text
 from bot.i18n import N_
 from bot.labels import STATUS, label
-from bot.router import Ctx
 from core.complaints import MAX_ANSWER, MAX_COMPLAINT, ComplaintView
 from core.conversations import DialogState
 from core.enums import ComplaintStatus

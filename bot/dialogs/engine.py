@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final
 
+from bot.callbacks import Callback
 from bot.chat import Button, InlineKeyboard, Keyboard, Kind
-from bot.router import DIALOG_BUTTON, Ctx
+from bot.context import Ctx
 from core.conversations import DialogState
 
+DIALOG_BUTTON: Final = "d"  # callback action of every button inside a dialog
 DONE: Final = "__done__"
 STAY: Final = "__stay__"
 CANCEL_VALUE: Final = "__cancel__"
@@ -108,3 +110,21 @@ class Dialog:
             await ctx.edit(text, keyboard, message_id=state.message_id)
             return
         state.message_id = await ctx.say(text, keyboard)
+
+
+async def press_dialog_button(ctx: Ctx, callback: Callback) -> None:
+    """A dialog's button: handled by the dialog when it belongs to the person's current step."""
+    if len(callback.args) < 3:
+        await ctx.answer(ctx._("This button is not valid."), alert=True)
+        return
+    dialog_name, step, value = callback.args[0], callback.args[1], callback.args[2]
+    state = await ctx.dialog_state()
+    if (
+        state is None
+        or state.dialog != dialog_name
+        or state.step != step
+        or dialog_name not in ctx.dialogs
+    ):
+        await ctx.answer(ctx._("This button belongs to a step that is already over."), alert=True)
+        return
+    await ctx.dialogs[dialog_name].handle(ctx, state, value)

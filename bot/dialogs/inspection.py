@@ -39,11 +39,11 @@ from datetime import datetime
 from typing import Any, Final
 
 from bot.chat import Button, InlineKeyboard, Kind
+from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
 from bot.errors import error_text
 from bot.i18n import N_, Translator
 from bot.labels import ASSET_KIND, IMPACT, label
-from bot.router import Ctx
 from core.conversations import DialogState
 from core.enums import Impact
 from core.errors import Conflict, DomainError

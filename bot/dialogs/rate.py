@@ -25,11 +25,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.chat import Button, InlineKeyboard, Kind
+from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
 from bot.errors import error_text
 from bot.i18n import N_, Translator
 from bot.labels import SATISFACTION, STATUS, label
-from bot.router import Ctx
 from core.conversations import DialogState
 from core.enums import FOLLOW_UP_DIMENSIONS, FOLLOW_UP_LABELS, TicketStatus
 from core.errors import DomainError

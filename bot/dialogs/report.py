@@ -40,11 +40,11 @@ import re
 from typing import Any
 
 from bot.chat import InlineKeyboard, Kind, RemoveKeyboard, ReplyKeyboard
+from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
 from bot.errors import error_text
 from bot.i18n import N_, Safe
 from bot.labels import ASSET_KIND, IMPACT, SEVERITY, label
-from bot.router import Ctx
 from core.assets import normalize_tag
 from core.conversations import DialogState
 from core.enums import IMPACT_SEVERITY, AssetKind, Impact

@@ -39,11 +39,11 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from bot.chat import InlineKeyboard
+from bot.context import Ctx
 from bot.dialogs.engine import STAY
 from bot.dialogs.work import ENDING_ERRORS, NO, YES, CardDialog, typed_text
 from bot.errors import error_text
 from bot.labels import SERVICE_RESULT, SERVICE_TYPE, label
-from bot.router import Ctx
 from core.conversations import DialogState
 from core.enums import ServiceResult, ServiceType
 from core.errors import InvalidInput

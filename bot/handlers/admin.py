@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from bot.callbacks import Callback
 from bot.chat import Button, InlineKeyboard
+from bot.context import Ctx
 from bot.handlers.common import INVITE_PREFIX
 from bot.i18n import N_
 from bot.labels import ROLE, label
-from bot.router import Ctx, Router
+from bot.router import Router
 from core.enums import Role
 from core.errors import NotFound
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from bot.callbacks import Callback
 from bot.chat import InlineKeyboard, RemoveKeyboard
+from bot.context import Ctx, not_registered_text
 from bot.i18n import LANGUAGE_NAMES, N_, SUPPORTED
 from bot.labels import ROLE, label
-from bot.router import Ctx, Router, not_registered_text
+from bot.router import Router
 from core.enums import Role
 from core.errors import InvalidInput
 from core.models import Person

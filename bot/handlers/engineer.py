@@ -15,6 +15,7 @@ import math
 
 from bot.callbacks import Callback
 from bot.chat import InlineKeyboard
+from bot.context import Ctx
 from bot.dialogs.resolve import RESOLVE_DIALOG, ResolveDialog
 from bot.dialogs.work import (
     DECLINE_DIALOG,
@@ -28,7 +29,7 @@ from bot.errors import error_text
 from bot.i18n import N_, Translator
 from bot.labels import label
 from bot.notifications import Notice, RenderCtx
-from bot.router import Ctx, Router
+from bot.router import Router
 from bot.views import (
     ASSIGN_PREFIX,
     CARD_ACTION,

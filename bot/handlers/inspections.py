@@ -24,6 +24,7 @@ from babel.dates import format_skeleton
 
 from bot.callbacks import Callback
 from bot.chat import Button, InlineKeyboard
+from bot.context import Ctx
 from bot.dialogs.complain import manager_keyboard
 from bot.dialogs.inspection import (
     INSPECT_DIALOG,
@@ -35,7 +36,7 @@ from bot.dialogs.rate import VERDICT_ACTION, ask_score_text, score_keyboard
 from bot.i18n import N_, Translator
 from bot.labels import ASSET_KIND, label
 from bot.notifications import Notice, RenderCtx
-from bot.router import Ctx, Router
+from bot.router import Router
 from bot.views import OPEN_ACTION
 from core import reminders
 from core.enums import AssetKind, Role

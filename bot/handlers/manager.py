@@ -5,10 +5,11 @@ from __future__ import annotations
 from babel.dates import format_skeleton
 
 from bot.chat import InlineKeyboard
+from bot.context import Ctx
 from bot.handlers.engineer import page_screen
 from bot.i18n import N_, Translator
 from bot.notifications import Notice, RenderCtx
-from bot.router import Ctx, Router
+from bot.router import Router
 from bot.views import OPEN_ACTION
 from core import reports
 from core.enums import Role

@@ -36,6 +36,7 @@ from typing import Any
 
 from bot.callbacks import Callback
 from bot.chat import InlineKeyboard, SendDocument, SendPhoto
+from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
 from bot.dialogs.rate import score_label
 from bot.i18n import N_, Translator
@@ -51,7 +52,7 @@ from bot.reports import (
     quarterly_xlsx,
 )
 from bot.reports import monthly_xlsx as build_monthly_xlsx
-from bot.router import Ctx, Router
+from bot.router import Router
 from core import reports, surveys
 from core.clock import DEFAULT_TIMEZONE
 from core.conversations import DialogState

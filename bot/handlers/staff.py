@@ -24,6 +24,7 @@ from typing import Any
 
 from bot.callbacks import Callback
 from bot.chat import BadRequest, InlineKeyboard
+from bot.context import Ctx
 from bot.dialogs.complain import (
     ANSWER_ACTION,
     ANSWER_DIALOG,
@@ -55,7 +56,7 @@ from bot.dialogs.report import REPORT_DIALOG, ReportDialog
 from bot.i18n import N_
 from bot.labels import ASSET_KIND, CLOCK, PAUSE_REASON, STATUS, label
 from bot.notifications import Notice, RenderCtx
-from bot.router import Ctx, Router
+from bot.router import Router
 from core.complaints import ComplaintView
 from core.enums import FOLLOW_UP_DIMENSIONS, ComplaintStatus, Role, TicketStatus
 from core.errors import Conflict, IllegalTransition

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.callbacks import CallbackCodec
+from bot.context import BotApp
 from bot.handlers import build_router
 from bot.i18n import I18n
-from bot.router import BotApp
 from bot.testing import ChatHarness
 from core.conversations import ConversationStore
 

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.callbacks import CallbackCodec
+from bot.context import BotApp
 from bot.handlers import build_router
 from bot.handlers import inspections as inspection_handlers
 from bot.jobs import JOBS, build_scheduler, run_job
-from bot.router import BotApp, Router
+from bot.router import Router
 from bot.sender import OutboxSender
 from bot.testing import ChatHarness, ChatMessage, Person
 from core import reminders

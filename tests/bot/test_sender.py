@@ -26,11 +26,12 @@ from bot.chat import (
     TransportError,
     Unreachable,
 )
+from bot.context import BotApp
 from bot.handlers import delivery
 from bot.i18n import I18n
 from bot.notifications import Notice, RenderCtx
 from bot.ratelimit import Backoff, Rate, RateLimits, SendLimiter
-from bot.router import BotApp, Router
+from bot.router import Router
 from bot.sender import OutboxSender
 from core import outbox
 from core.conversations import ConversationStore
@@ -700,10 +701,10 @@ async def test_a_clock_jump_past_the_lease_does_not_queue_a_row_twice(helpdesk, 
     from datetime import timedelta
 
     from bot.callbacks import CallbackCodec
+    from bot.context import BotApp
     from bot.handlers import build_router
     from bot.i18n import I18n
     from bot.ratelimit import Rate, RateLimits, SendLimiter
-    from bot.router import BotApp
     from bot.sender import OutboxSender
     from bot.testing import RecordingTransport
     from core import outbox

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from bot.callbacks import CallbackCodec
 from bot.chat import InlineKeyboard, RemoveKeyboard, ReplyKeyboard
+from bot.context import BotApp
 from bot.handlers import build_router
 from bot.ratelimit import RateLimits, SendLimiter
-from bot.router import BotApp
 from bot.testing import ChatHarness, ChatMessage, Person
 from core.conversations import ConversationStore
 from core.enums import (

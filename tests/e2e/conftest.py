@@ -24,9 +24,10 @@ from sqlalchemy import select
 
 from bot.app import Application, build_application
 from bot.chat import InlineKeyboard
+from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
 from bot.notifications import Notice, RenderCtx
-from bot.router import Ctx, Router
+from bot.router import Router
 from bot.runtimes import RUNTIMES
 from bot.sandbox import BotApiEmulator, SimulatedPerson
 from bot.settings import Settings

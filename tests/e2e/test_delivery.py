@@ -20,11 +20,12 @@ from sqlalchemy import select
 
 from bot.callbacks import CallbackCodec
 from bot.chat import Action, Incoming, SendDocument, SendPhoto, Sent
+from bot.context import BotApp
 from bot.handlers import delivery
 from bot.i18n import I18n
 from bot.notifications import Notice, RenderCtx
 from bot.ratelimit import Rate, RateLimits, SendLimiter
-from bot.router import BotApp, Router
+from bot.router import Router
 from bot.runtimes import RUNTIMES, Runtime, RuntimeConfig, create_runtime
 from bot.sandbox import BotApiEmulator
 from bot.sandbox.people import make_png

@@ -50,14 +50,14 @@ from sqlalchemy import func, select
 
 from bot.bootstrap import bootstrap
 from bot.runtimes import RUNTIMES
-from bot.sandbox import BotApiEmulator, SentMessage, SimulatedPerson
-from bot.sandbox.seed import BulkOffice, seed_bulk_staff
 from bot.settings import Settings
 from core.db import Database
 from core.enums import OutboxStatus
 from core.migrate import upgrade_async
 from core.models import OutboxMessage, Ticket
 from core.sla.policy import load_policy
+from demo.seed import BulkOffice, seed_bulk_staff
+from sandbox import BotApiEmulator, SentMessage, SimulatedPerson
 
 TOKEN = "7100000001:AAChatBenchToken-0123456789abcdefghij"
 BOT_USERNAME = "faultdesk_bench_bot"

@@ -49,7 +49,6 @@ from bot.i18n import I18n
 from bot.notifications import Notice, RenderCtx
 from bot.router import Router
 from bot.runtimes import RUNTIMES, RuntimeConfig, create_runtime
-from bot.sandbox import BotApiEmulator
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from core import outbox
@@ -59,6 +58,7 @@ from core.enums import OutboxStatus
 from core.migrate import upgrade_async
 from core.models import OutboxMessage
 from core.unit_of_work import Core
+from sandbox import BotApiEmulator
 
 TOKEN = "424242424:AAOutboxBenchmarkToken-0123456789abcd"
 CODE = "bench.page"

@@ -1,1 +1,1 @@
-"""The Telegram-facing side of faultdesk: handlers, dialogs, runtimes and the sandbox."""
+"""The Telegram-facing side of faultdesk: handlers, dialogs and runtimes."""

@@ -161,12 +161,12 @@ def _configure_logging() -> None:
 
 
 def _run_demo(runtime: str, speed: float | None = None, *, keep_database: bool = False) -> int:
-    """The offline demo (bot.sandbox.demo), imported only when it is wanted; its exit code."""
-    from bot.sandbox import demo
+    """The offline demo (demo.day), imported only when it is wanted; its exit code."""
+    from demo import day
 
-    return demo.main(
+    return day.main(
         runtime=runtime,
-        speed=demo.DEFAULT_SPEED if speed is None else speed,
+        speed=day.DEFAULT_SPEED if speed is None else speed,
         keep_database=keep_database,
     )
 

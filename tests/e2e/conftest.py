@@ -29,7 +29,6 @@ from bot.dialogs.engine import DONE, STAY, Dialog
 from bot.notifications import Notice, RenderCtx
 from bot.router import Router
 from bot.runtimes import RUNTIMES
-from bot.sandbox import BotApiEmulator, SimulatedPerson
 from bot.settings import Settings
 from core import outbox
 from core.assets import AssetRecord
@@ -38,6 +37,7 @@ from core.conversations import DialogState
 from core.enums import AssetKind, Role
 from core.models import OutboxMessage
 from core.sla.policy import Policy, load_policy
+from sandbox import BotApiEmulator, SimulatedPerson
 
 pytestmark = pytest.mark.e2e
 

@@ -27,8 +27,6 @@ from bot.notifications import Notice, RenderCtx
 from bot.ratelimit import Rate, RateLimits, SendLimiter
 from bot.router import Router
 from bot.runtimes import RUNTIMES, Runtime, RuntimeConfig, create_runtime
-from bot.sandbox import BotApiEmulator
-from bot.sandbox.people import make_png
 from bot.sender import OutboxSender
 from core import outbox
 from core.clock import AcceleratedClock
@@ -39,6 +37,8 @@ from core.models import OutboxMessage
 from core.services import Helpdesk
 from core.sla.policy import Policy
 from core.unit_of_work import Core
+from sandbox import BotApiEmulator
+from sandbox.people import make_png
 
 pytestmark = pytest.mark.e2e
 

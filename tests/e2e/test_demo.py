@@ -15,7 +15,7 @@ from bot.dialogs.rate import score_label
 from bot.i18n import I18n
 from bot.labels import SEVERITY, label
 from bot.runtimes import RUNTIMES
-from bot.sandbox import demo, seed
+from demo import day, seed
 
 pytestmark = [
     pytest.mark.e2e,
@@ -28,7 +28,7 @@ pytestmark = [
 def test_the_demo_plays_the_whole_day_and_prints_every_chat(runtime: str):
     out = io.StringIO()
 
-    code = demo.main(runtime=runtime, out=out)
+    code = day.main(runtime=runtime, out=out)
 
     text = out.getvalue()
     assert code == 0, text
@@ -37,7 +37,7 @@ def test_the_demo_plays_the_whole_day_and_prints_every_chat(runtime: str):
         assert f"━━ {persona.name} {persona.native_name} · {persona.role.value}" in text
 
     def said(translator, msgid: str, **known: object) -> bool:
-        return demo.pattern(translator, msgid, **known).search(text) is not None
+        return day.pattern(translator, msgid, **known).search(text) is not None
 
     # (a) Li Na's ticket number and promised arrival, in Chinese.
     assert said(zh, "✅ <b>Ticket #{ticket} is open.</b>", ticket=1)

@@ -1,6 +1,6 @@
 """Whole journeys through the real bot over HTTP, on aiogram and on python-telegram-bot.
 
-The office of the demo (bot.sandbox.seed) with its people speaking English: they
+The office of the demo (demo.seed) with its people speaking English: they
 register by opening their invitation links, then report, dispatch, work, escalate and
 rate exactly as people do, pressing buttons by their label. The clock is frozen at
 Monday 09:00 in Shanghai and moved by hand; the due-work runner is woken after each
@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.sandbox import BotApiEmulator, SentMessage, SimulatedPerson, seed
 from core.audit import verify_chain
 from core.enums import Impact, OutboxStatus, ServiceResult, ServiceType, TicketStatus
 from core.models import (
@@ -30,6 +29,8 @@ from core.models import (
     Resolution,
     Ticket,
 )
+from demo import seed
+from sandbox import BotApiEmulator, SentMessage, SimulatedPerson
 
 pytestmark = [
     pytest.mark.e2e,

@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.sandbox import BotApiEmulator, SimulatedPerson
+from sandbox import BotApiEmulator, SimulatedPerson
 
 TOKEN = "123456789:AAEmulatorTestTokenForFaultdesk-0123"
 

@@ -45,9 +45,9 @@ from aiohttp import web
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-from bot.sandbox import BotApiEmulator, SimulatedPerson
-from bot.sandbox.people import make_png
-from bot.sandbox.validation import parse_html
+from sandbox import BotApiEmulator, SimulatedPerson
+from sandbox.people import make_png
+from sandbox.validation import parse_html
 
 
 def keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:

@@ -1,7 +1,7 @@
 """Offline Telegram: a Bot API emulator and simulated people for tests and demos."""
 
-from bot.sandbox.emulator import BotApiEmulator, BotState, StoredFile
-from bot.sandbox.people import (
+from sandbox.emulator import BotApiEmulator, BotState, StoredFile
+from sandbox.people import (
     CallbackQueryRecord,
     SentMessage,
     SimulatedGroup,

@@ -50,9 +50,6 @@ from bot.dialogs.rate import score_label
 from bot.dialogs.report import IMPACT_MARK
 from bot.i18n import Translator
 from bot.labels import IMPACT, ROLE, SERVICE_RESULT, SERVICE_TYPE, SEVERITY, label
-from bot.sandbox import seed
-from bot.sandbox.emulator import BotApiEmulator
-from bot.sandbox.people import SentMessage, SimulatedPerson
 from bot.settings import Settings
 from core.audit import verify_chain
 from core.clock import DEFAULT_TIMEZONE, AcceleratedClock
@@ -61,6 +58,8 @@ from core.models import DueWork, OutboxMessage, Page, Ticket
 from core.sla.deadlines import step_key
 from core.sla.policy import load_policy
 from core.tickets import MAX_SYMPTOM
+from demo import seed
+from sandbox import BotApiEmulator, SentMessage, SimulatedPerson
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.validation import inline_keyboard_of, utf16_len
+from sandbox.validation import inline_keyboard_of, utf16_len
 
 if TYPE_CHECKING:
-    from bot.sandbox.emulator import BotApiEmulator, BotState
+    from sandbox.emulator import BotApiEmulator, BotState
 
 JsonDict = dict[str, Any]
 MessageMatch = str | Callable[["SentMessage"], bool]

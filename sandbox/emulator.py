@@ -29,7 +29,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.sandbox.people import (
+from sandbox.people import (
     CallbackQueryRecord,
     ChatLog,
     SentMessage,
@@ -38,7 +38,7 @@ from bot.sandbox.people import (
     render_bot_message,
     render_keyboard,
 )
-from bot.sandbox.validation import (
+from sandbox.validation import (
     CHAT_NOT_FOUND,
     DEFAULT_EXCLUDED_UPDATES,
     NOT_MODIFIED,

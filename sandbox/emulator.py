@@ -29,6 +29,16 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from sandbox.bot_api import (
+    DEFAULT_EXCLUDED_UPDATES,
+    SEND_METHODS,
+    UPDATE_TYPES,
+    canonical_method,
+    is_file_param,
+)
+from sandbox.errors import CHAT_NOT_FOUND, NOT_MODIFIED, QUERY_TOO_OLD, ApiError, bad_request
+from sandbox.json_types import JsonDict
+from sandbox.keyboards import inline_keyboard_of
 from sandbox.people import (
     CallbackQueryRecord,
     ChatLog,
@@ -38,19 +48,9 @@ from sandbox.people import (
     render_bot_message,
     render_keyboard,
 )
+from sandbox.telegram_html import FormattedText
 from sandbox.validation import (
-    CHAT_NOT_FOUND,
-    DEFAULT_EXCLUDED_UPDATES,
-    NOT_MODIFIED,
-    QUERY_TOO_OLD,
-    SEND_METHODS,
-    UPDATE_TYPES,
-    ApiError,
-    FormattedText,
-    JsonDict,
     UploadedFile,
-    bad_request,
-    canonical_method,
     check_allowed_updates,
     check_callback_answer,
     check_caption,
@@ -65,8 +65,6 @@ from sandbox.validation import (
     check_webhook,
     check_with_model,
     decode_params,
-    inline_keyboard_of,
-    is_file_param,
     normalize_parse_mode,
     summarize,
 )

@@ -15,14 +15,15 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sandbox.validation import inline_keyboard_of, utf16_len
+from sandbox.json_types import JsonDict
+from sandbox.keyboards import inline_keyboard_of
+from sandbox.telegram_html import utf16_len
 
 if TYPE_CHECKING:
     from sandbox.emulator import BotApiEmulator, BotState
 
-JsonDict = dict[str, Any]
 MessageMatch = str | Callable[["SentMessage"], bool]
 
 

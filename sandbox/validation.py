@@ -1,10 +1,8 @@
 """Request validation for the Bot API emulator: parameter decoding, model checks, Telegram limits.
 
 Everything here is pure (no emulator state): the emulator calls these functions and turns the
-`ApiError` they raise into a Telegram-shaped error answer plus a recorded violation.
-
-Facts copied from the Bot API 10.1 description (parameter names, types, required flags) live in
-`METHOD_PARAMS`; nothing reads the machine-readable spec at run time.
+`ApiError` they raise into a Telegram-shaped error answer plus a recorded violation. What the
+methods and their parameters are is described in `sandbox.bot_api`.
 """
 
 from __future__ import annotations
@@ -12,15 +10,22 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 from urllib.parse import urlsplit
 
-from aiogram import methods as aiogram_methods
-from aiogram.methods.base import TelegramMethod
 from pydantic import ValidationError
 
-JsonDict = dict[str, Any]
+from sandbox.bot_api import (
+    AIOGRAM_MODELS,
+    DEFAULT_EXCLUDED_UPDATES,
+    METHOD_PARAMS,
+    UPDATE_TYPES,
+    param_kind,
+)
+from sandbox.errors import bad_request
+from sandbox.json_types import JsonDict
+from sandbox.telegram_html import FormattedText, HtmlError, parse_html, utf16_len
 
 # Telegram's documented limits.
 MAX_TEXT_LENGTH: Final = 4096
@@ -32,53 +37,6 @@ MAX_COMMANDS: Final = 100
 MAX_COMMAND_DESCRIPTION: Final = 256
 MAX_SECRET_TOKEN: Final = 256
 
-QUERY_TOO_OLD: Final = (
-    "Bad Request: query is too old and response timeout expired or query ID is invalid"
-)
-NOT_MODIFIED: Final = (
-    "Bad Request: message is not modified: specified new message content and reply markup are"
-    " exactly the same as a current content and reply markup of the message"
-)
-CHAT_NOT_FOUND: Final = "Bad Request: chat not found"
-
-
-class ApiError(Exception):
-    """A Telegram error answer: HTTP status = error_code, plus the description Telegram gives.
-
-    `detail` is extra context that only goes into the recorded violation (Telegram's own
-    description stays faithful). `violation` says whether the call was the product's fault:
-    by default 400/401/404/409 are, 403 (blocked) and 429 (flood) are runtime conditions.
-    """
-
-    def __init__(
-        self,
-        error_code: int,
-        description: str,
-        *,
-        detail: str = "",
-        retry_after: int | None = None,
-        violation: bool | None = None,
-    ) -> None:
-        super().__init__(description)
-        self.error_code = error_code
-        self.description = description
-        self.detail = detail
-        self.retry_after = retry_after
-        self.violation = error_code in {400, 401, 404, 409} if violation is None else violation
-
-    def payload(self) -> JsonDict:
-        """The JSON body Telegram answers with."""
-        body: JsonDict = {"ok": False, "error_code": self.error_code}
-        body["description"] = self.description
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
-        return body
-
-
-def bad_request(description: str, detail: str = "") -> ApiError:
-    """A 400 error; `description` is given without the 'Bad Request: ' prefix."""
-    return ApiError(400, f"Bad Request: {description}", detail=detail)
-
 
 @dataclass(frozen=True)
 class UploadedFile:
@@ -89,175 +47,6 @@ class UploadedFile:
     content_type: str
     data: bytes
 
-
-# Parameter kinds, copied from the Bot API 10.1 method tables. Kinds: str, int, bool, float,
-# int|str (chat ids), file (InputFile only), file|str (upload or file_id), json (objects and
-# arrays, which form-encoded clients send as JSON-serialized strings). "!" marks required.
-METHOD_PARAMS: Final[dict[str, dict[str, str]]] = {
-    "getUpdates": {
-        "offset": "int",
-        "limit": "int",
-        "timeout": "int",
-        "allowed_updates": "json",
-    },
-    "setWebhook": {
-        "url": "str!",
-        "certificate": "file",
-        "ip_address": "str",
-        "max_connections": "int",
-        "allowed_updates": "json",
-        "drop_pending_updates": "bool",
-        "secret_token": "str",
-    },
-    "deleteWebhook": {"drop_pending_updates": "bool"},
-    "getWebhookInfo": {},
-    "getMe": {},
-    "sendMessage": {
-        "business_connection_id": "str",
-        "chat_id": "int|str!",
-        "message_thread_id": "int",
-        "direct_messages_topic_id": "int",
-        "text": "str!",
-        "parse_mode": "str",
-        "entities": "json",
-        "link_preview_options": "json",
-        "disable_notification": "bool",
-        "protect_content": "bool",
-        "allow_paid_broadcast": "bool",
-        "message_effect_id": "str",
-        "suggested_post_parameters": "json",
-        "reply_parameters": "json",
-        "reply_markup": "json",
-    },
-    "editMessageText": {
-        "business_connection_id": "str",
-        "chat_id": "int|str",
-        "message_id": "int",
-        "inline_message_id": "str",
-        "text": "str",
-        "parse_mode": "str",
-        "entities": "json",
-        "link_preview_options": "json",
-        "rich_message": "json",
-        "reply_markup": "json",
-    },
-    "editMessageReplyMarkup": {
-        "business_connection_id": "str",
-        "chat_id": "int|str",
-        "message_id": "int",
-        "inline_message_id": "str",
-        "reply_markup": "json",
-    },
-    "deleteMessage": {"chat_id": "int|str!", "message_id": "int!"},
-    "answerCallbackQuery": {
-        "callback_query_id": "str!",
-        "text": "str",
-        "show_alert": "bool",
-        "url": "str",
-        "cache_time": "int",
-    },
-    "sendPhoto": {
-        "business_connection_id": "str",
-        "chat_id": "int|str!",
-        "message_thread_id": "int",
-        "direct_messages_topic_id": "int",
-        "photo": "file|str!",
-        "caption": "str",
-        "parse_mode": "str",
-        "caption_entities": "json",
-        "show_caption_above_media": "bool",
-        "has_spoiler": "bool",
-        "disable_notification": "bool",
-        "protect_content": "bool",
-        "allow_paid_broadcast": "bool",
-        "message_effect_id": "str",
-        "suggested_post_parameters": "json",
-        "reply_parameters": "json",
-        "reply_markup": "json",
-    },
-    "sendDocument": {
-        "business_connection_id": "str",
-        "chat_id": "int|str!",
-        "message_thread_id": "int",
-        "direct_messages_topic_id": "int",
-        "document": "file|str!",
-        "thumbnail": "file|str",
-        "caption": "str",
-        "parse_mode": "str",
-        "caption_entities": "json",
-        "disable_content_type_detection": "bool",
-        "disable_notification": "bool",
-        "protect_content": "bool",
-        "allow_paid_broadcast": "bool",
-        "message_effect_id": "str",
-        "suggested_post_parameters": "json",
-        "reply_parameters": "json",
-        "reply_markup": "json",
-    },
-    "getFile": {"file_id": "str!"},
-    "sendChatAction": {
-        "business_connection_id": "str",
-        "chat_id": "int|str!",
-        "message_thread_id": "int",
-        "action": "str!",
-    },
-    "setMyCommands": {"commands": "json!", "scope": "json", "language_code": "str"},
-    "getMyCommands": {"scope": "json", "language_code": "str"},
-    "deleteMyCommands": {"scope": "json", "language_code": "str"},
-    "setChatMenuButton": {"chat_id": "int", "menu_button": "json"},
-    "close": {},
-    "logOut": {},
-}
-
-# Parameters Telegram still accepts although the current tables no longer list them
-# (deprecated ones the client libraries may send), and ones newer than 10.1 that aiogram 3.31
-# (Bot API 10.3) knows. They are accepted and ignored.
-EXTRA_PARAMS: Final[dict[str, str]] = {
-    "reply_to_message_id": "int",
-    "allow_sending_without_reply": "bool",
-    "disable_web_page_preview": "bool",
-    "receiver_user_id": "int",
-    "callback_query_id": "str",
-    "ephemeral_message_parameters": "json",
-}
-
-CANONICAL_METHODS: Final[dict[str, str]] = {name.lower(): name for name in METHOD_PARAMS}
-
-SEND_METHODS: Final = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
-
-UPDATE_TYPES: Final = frozenset(
-    {
-        "message",
-        "edited_message",
-        "channel_post",
-        "edited_channel_post",
-        "business_connection",
-        "business_message",
-        "edited_business_message",
-        "deleted_business_messages",
-        "guest_message",
-        "message_reaction",
-        "message_reaction_count",
-        "inline_query",
-        "chosen_inline_result",
-        "callback_query",
-        "shipping_query",
-        "pre_checkout_query",
-        "purchased_paid_media",
-        "poll",
-        "poll_answer",
-        "my_chat_member",
-        "chat_member",
-        "chat_join_request",
-        "chat_boost",
-        "removed_chat_boost",
-        "managed_bot",
-    }
-)
-# Telegram's default when allowed_updates is not given or empty.
-DEFAULT_EXCLUDED_UPDATES: Final = frozenset(
-    {"chat_member", "message_reaction", "message_reaction_count"}
-)
 
 CHAT_ACTIONS: Final = frozenset(
     {
@@ -331,60 +120,8 @@ _SECRET_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _BUTTON_URL_RE: Final = re.compile(r"(?:https?|tg)://\S+", re.IGNORECASE)
 
 
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit Telegram uses for entity offsets."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def canonical_method(name: str) -> str | None:
-    """The served method's canonical name (Telegram matches method names case-insensitively)."""
-    return CANONICAL_METHODS.get(name.lower())
-
-
-def _aiogram_models() -> dict[str, type[TelegramMethod[Any]]]:
-    """aiogram's pydantic model for each served method, keyed by API method name."""
-    classes: list[type[TelegramMethod[Any]]] = [
-        aiogram_methods.GetUpdates,
-        aiogram_methods.SetWebhook,
-        aiogram_methods.DeleteWebhook,
-        aiogram_methods.GetWebhookInfo,
-        aiogram_methods.GetMe,
-        aiogram_methods.SendMessage,
-        aiogram_methods.EditMessageText,
-        aiogram_methods.EditMessageReplyMarkup,
-        aiogram_methods.DeleteMessage,
-        aiogram_methods.AnswerCallbackQuery,
-        aiogram_methods.SendPhoto,
-        aiogram_methods.SendDocument,
-        aiogram_methods.GetFile,
-        aiogram_methods.SendChatAction,
-        aiogram_methods.SetMyCommands,
-        aiogram_methods.GetMyCommands,
-        aiogram_methods.DeleteMyCommands,
-        aiogram_methods.SetChatMenuButton,
-        aiogram_methods.Close,
-        aiogram_methods.LogOut,
-    ]
-    return {cls.__api_method__: cls for cls in classes}
-
-
-AIOGRAM_MODELS: Final = _aiogram_models()
-
-
-def param_kind(method: str, name: str) -> str | None:
-    """The kind of one parameter ("str", "int", ...) or None when the method has no such one."""
-    spec = METHOD_PARAMS[method].get(name)
-    if spec is not None:
-        return spec.rstrip("!")
-    model = AIOGRAM_MODELS.get(method)
-    if name in EXTRA_PARAMS and model is not None and name in model.model_fields:
-        return EXTRA_PARAMS[name]
-    return None
-
-
-def is_file_param(method: str, name: str) -> bool:
-    """Whether a multipart file part with this name is the parameter itself (PTB's way)."""
-    return param_kind(method, name) in {"file", "file|str"}
+# ---------------------------------------------------------------------------------------------
+# Parameters
 
 
 def _to_int(name: str, value: object) -> int:
@@ -506,258 +243,6 @@ def check_with_model(method: str, params: Mapping[str, object]) -> None:
 # Formatted text
 
 
-@dataclass(frozen=True)
-class FormattedText:
-    """Text as the recipient sees it plus its entities (offsets in UTF-16 code units)."""
-
-    plain: str
-    entities: list[JsonDict] = field(default_factory=list)
-
-
-_HTML_TAGS: Final[dict[str, str]] = {
-    "b": "bold",
-    "strong": "bold",
-    "i": "italic",
-    "em": "italic",
-    "u": "underline",
-    "ins": "underline",
-    "s": "strikethrough",
-    "strike": "strikethrough",
-    "del": "strikethrough",
-    "span": "spoiler",
-    "tg-spoiler": "spoiler",
-    "a": "text_link",
-    "code": "code",
-    "pre": "pre",
-    "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
-}
-_HTML_ENTITY_RE: Final = re.compile(r"&(?:(lt|gt|amp|quot)|#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
-_HTML_NAMED: Final = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-_TAG_NAME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
-_ATTR_NAME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
-_UNQUOTED_VALUE_RE: Final = re.compile(r"[^\s>\"']+")
-
-
-class HtmlError(Exception):
-    """The text is not valid Telegram HTML; the message mirrors Telegram's wording."""
-
-
-@dataclass
-class _OpenTag:
-    name: str
-    entity: JsonDict
-    start: int
-    byte_offset: int
-    language: str | None = None
-
-
-class _HtmlParser:
-    """Telegram's HTML subset, parsed strictly.
-
-    Stricter than Telegram in one respect, on purpose: a bare '&' or '>' that is not part of an
-    entity is rejected (Telegram's docs require escaping them; its parser happens to tolerate
-    them), so a missing html.escape() on user text shows up in tests, not in production when a
-    user first types '<'.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.out: list[str] = []
-        self.pos16 = 0
-        self.stack: list[_OpenTag] = []
-        self.entities: list[JsonDict] = []
-
-    def byte_offset(self, index: int) -> int:
-        return len(self.text[:index].encode("utf-8"))
-
-    def emit(self, chunk: str) -> None:
-        self.out.append(chunk)
-        self.pos16 += utf16_len(chunk)
-
-    def parse(self) -> FormattedText:
-        text = self.text
-        i = 0
-        while i < len(text):
-            ch = text[i]
-            if ch == "<":
-                i = self.tag(i)
-            elif ch == "&":
-                i = self.entity(i)
-            elif ch == ">":
-                raise HtmlError(
-                    f'Unescaped ">" at byte offset {self.byte_offset(i)}: replace it with &gt;'
-                )
-            else:
-                j = i
-                while j < len(text) and text[j] not in "<&>":
-                    j += 1
-                self.emit(text[i:j])
-                i = j
-        if self.stack:
-            raise HtmlError(
-                f'Can\'t find end tag corresponding to start tag "{self.stack[-1].name}"'
-            )
-        self.entities.sort(key=lambda e: (e["offset"], -e["length"]))
-        return FormattedText("".join(self.out), self.entities)
-
-    def decode_entity(self, match: re.Match[str], at: int) -> str:
-        named, decimal, hexadecimal = match.groups()
-        if named:
-            return _HTML_NAMED[named]
-        code = int(decimal) if decimal else int(hexadecimal, 16)
-        if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-            raise HtmlError(f"Invalid character reference at byte offset {self.byte_offset(at)}")
-        return chr(code)
-
-    def entity(self, i: int) -> int:
-        match = _HTML_ENTITY_RE.match(self.text, i)
-        if match is None:
-            raise HtmlError(
-                f'Unescaped "&" at byte offset {self.byte_offset(i)}: replace it with &amp;'
-            )
-        self.emit(self.decode_entity(match, i))
-        return match.end()
-
-    def skip_space(self, j: int) -> int:
-        while j < len(self.text) and self.text[j].isspace():
-            j += 1
-        return j
-
-    def attr_value(self, j: int, tag: str, at: int) -> tuple[str, int]:
-        text = self.text
-        if j < len(text) and text[j] in "\"'":
-            end = text.find(text[j], j + 1)
-            if end < 0:
-                raise HtmlError(f'Unclosed start tag "{tag}" at byte offset {at}')
-            raw, j = text[j + 1 : end], end + 1
-        else:
-            match = _UNQUOTED_VALUE_RE.match(text, j)
-            if match is None:
-                raise HtmlError(f'Empty attribute value in the tag "{tag}" at byte offset {at}')
-            raw, j = match.group(0), match.end()
-        value: list[str] = []
-        k = 0
-        while k < len(raw):
-            if raw[k] == "&":
-                match = _HTML_ENTITY_RE.match(raw, k)
-                if match is None:
-                    raise HtmlError(f'Unescaped "&" in an attribute of "{tag}" at byte offset {at}')
-                value.append(self.decode_entity(match, j))
-                k = match.end()
-            else:
-                value.append(raw[k])
-                k += 1
-        return "".join(value), j
-
-    def tag(self, i: int) -> int:
-        text = self.text
-        at = self.byte_offset(i)
-        j = i + 1
-        closing = j < len(text) and text[j] == "/"
-        if closing:
-            j += 1
-        name_match = _TAG_NAME_RE.match(text, j)
-        if name_match is None:
-            raise HtmlError(f'Unescaped "<" at byte offset {at}: replace it with &lt;')
-        name = name_match.group(0).lower()
-        j = name_match.end()
-        if closing:
-            j = self.skip_space(j)
-            if j >= len(text) or text[j] != ">":
-                raise HtmlError(f"Unclosed end tag at byte offset {at}")
-            self.close(name, at)
-            return j + 1
-        if name not in _HTML_TAGS:
-            raise HtmlError(f'Unsupported start tag "{name}" at byte offset {at}')
-        attrs: dict[str, str | None] = {}
-        while True:
-            j = self.skip_space(j)
-            if j >= len(text):
-                raise HtmlError(f'Unclosed start tag "{name}" at byte offset {at}')
-            if text[j] == ">":
-                j += 1
-                break
-            attr_match = _ATTR_NAME_RE.match(text, j)
-            if attr_match is None:
-                raise HtmlError(f'Empty attribute name in the tag "{name}" at byte offset {at}')
-            attr = attr_match.group(0).lower()
-            j = self.skip_space(attr_match.end())
-            if j < len(text) and text[j] == "=":
-                value, j = self.attr_value(self.skip_space(j + 1), name, at)
-                attrs[attr] = value
-            elif name == "blockquote" and attr == "expandable":
-                attrs[attr] = None
-            else:
-                raise HtmlError(
-                    "Expected equal sign in declaration of an attribute of the tag"
-                    f' "{name}" at byte offset {at}'
-                )
-        self.open(name, attrs, at)
-        return j
-
-    def open(self, name: str, attrs: dict[str, str | None], at: int) -> None:
-        entity: JsonDict = {"type": _HTML_TAGS[name]}
-        language: str | None = None
-        if name == "span" and attrs.get("class") != "tg-spoiler":
-            raise HtmlError(f'Tag "span" must have class "tg-spoiler" at byte offset {at}')
-        if name == "a":
-            href = (attrs.get("href") or "").strip()
-            if not href or any(ch.isspace() for ch in href):
-                raise HtmlError(f'Tag "a" needs a valid "href" attribute at byte offset {at}')
-            entity["url"] = href
-        if name == "tg-emoji":
-            emoji_id = attrs.get("emoji-id") or ""
-            if not emoji_id.isdigit():
-                raise HtmlError(
-                    f'Tag "tg-emoji" must have a numeric "emoji-id" at byte offset {at}'
-                )
-            entity["custom_emoji_id"] = emoji_id
-        if name == "blockquote" and "expandable" in attrs:
-            entity["type"] = "expandable_blockquote"
-        if name == "code":
-            css = attrs.get("class") or ""
-            if css.startswith("language-"):
-                language = css.removeprefix("language-")
-        self.stack.append(_OpenTag(name, entity, self.pos16, at, language))
-
-    def close(self, name: str, at: int) -> None:
-        if not self.stack:
-            raise HtmlError(f"Unexpected end tag at byte offset {at}")
-        top = self.stack.pop()
-        if top.name != name:
-            raise HtmlError(
-                f'Unmatched end tag at byte offset {at}, expected "</{top.name}>",'
-                f' found "</{name}>"'
-            )
-        length = self.pos16 - top.start
-        if length <= 0:
-            return  # Telegram drops empty entities
-        entity = {**top.entity, "offset": top.start, "length": length}
-        if name == "pre":
-            # <pre><code class="language-x">…</code></pre> is one pre entity with a language.
-            for inner in list(self.entities):
-                if (
-                    inner["type"] == "code"
-                    and inner["offset"] == top.start
-                    and inner["length"] == length
-                    and "language" in inner
-                ):
-                    self.entities.remove(inner)
-                    entity["language"] = inner["language"]
-        if name == "code" and top.language:
-            entity["language"] = top.language
-        self.entities.append(entity)
-
-
-def parse_html(text: str) -> FormattedText:
-    """Parse Telegram HTML into plain text + entities; raises ApiError 400 on malformed input."""
-    try:
-        return _HtmlParser(text).parse()
-    except HtmlError as exc:
-        raise bad_request(f"can't parse entities: {exc}") from None
-
-
 def normalize_parse_mode(parse_mode: object) -> str | None:
     """'HTML' | 'Markdown' | 'MarkdownV2' | None; Telegram matches the name case-insensitively."""
     if parse_mode in (None, ""):
@@ -797,7 +282,10 @@ def format_text(text: str, parse_mode: object, entities: object) -> FormattedTex
     """
     mode = normalize_parse_mode(parse_mode)
     if mode == "HTML":
-        return parse_html(text)
+        try:
+            return parse_html(text)
+        except HtmlError as exc:
+            raise bad_request(f"can't parse entities: {exc}") from None
     if mode is not None:
         return FormattedText(text)
     if entities is not None:
@@ -914,13 +402,6 @@ def check_reply_markup(markup: object, *, inline_only: bool = False) -> None:
     if markup.get("remove_keyboard") is True or markup.get("force_reply") is True:
         return
     raise bad_request("can't parse reply keyboard markup JSON object", f"reply_markup={markup}")
-
-
-def inline_keyboard_of(markup: object) -> list[list[JsonDict]]:
-    """The inline keyboard rows of a reply_markup, or [] when it is not an inline keyboard."""
-    if isinstance(markup, dict) and isinstance(markup.get("inline_keyboard"), list):
-        return [row for row in markup["inline_keyboard"] if isinstance(row, list)]
-    return []
 
 
 # ---------------------------------------------------------------------------------------------

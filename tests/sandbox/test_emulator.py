@@ -47,7 +47,7 @@ from telegram.request import HTTPXRequest
 
 from sandbox import BotApiEmulator, SimulatedPerson
 from sandbox.people import make_png
-from sandbox.validation import parse_html
+from sandbox.telegram_html import parse_html
 
 
 def keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:

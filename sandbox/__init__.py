@@ -1,12 +1,9 @@
 """Offline Telegram: a Bot API emulator and simulated people for tests and demos."""
 
-from sandbox.emulator import BotApiEmulator, BotState, StoredFile
-from sandbox.people import (
-    CallbackQueryRecord,
-    SentMessage,
-    SimulatedGroup,
-    SimulatedPerson,
-)
+from sandbox.emulator import BotApiEmulator
+from sandbox.files import StoredFile
+from sandbox.people import SimulatedGroup, SimulatedPerson
+from sandbox.state import BotState, CallbackQueryRecord, SentMessage
 
 __all__ = [
     "BotApiEmulator",

@@ -1,9 +1,9 @@
 """A local Telegram Bot API server (aiohttp) for offline tests and demos.
 
 Real aiogram and python-telegram-bot clients talk to it unmodified. It keeps per-bot state in
-memory, validates every call strictly (see validation.py), records each invalid call in
-`violations`, and offers fault injection (flood 429s, outages, blocked users) and rate-limit
-observation for the product's sender.
+memory (see state.py), validates every call strictly (see validation.py), records each invalid
+call in `violations`, and offers fault injection (flood 429s, outages, blocked users) and
+rate-limit observation for the product's sender.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ import json
 import logging
 import math
 import mimetypes
-import struct
 import time
-import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,25 +28,36 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from sandbox.bot_api import (
-    DEFAULT_EXCLUDED_UPDATES,
     SEND_METHODS,
-    UPDATE_TYPES,
     canonical_method,
     is_file_param,
 )
 from sandbox.errors import CHAT_NOT_FOUND, NOT_MODIFIED, QUERY_TOO_OLD, ApiError, bad_request
+from sandbox.files import FileStore, StoredFile
+from sandbox.images import image_size, is_image
 from sandbox.json_types import JsonDict
 from sandbox.keyboards import inline_keyboard_of
-from sandbox.people import (
+from sandbox.people import SimulatedGroup, SimulatedPerson
+from sandbox.rate_limits import (
+    GLOBAL_LIMIT,
+    GROUP_CHAT_LIMIT,
+    PRIVATE_CHAT_LIMIT,
+    window_excess,
+    window_wait,
+)
+from sandbox.state import (
+    BotState,
     CallbackQueryRecord,
     ChatLog,
+    Clocks,
+    LongPoll,
+    QueuedUpdate,
+    SendRecord,
     SentMessage,
-    SimulatedGroup,
-    SimulatedPerson,
-    render_bot_message,
-    render_keyboard,
+    WebhookConfig,
 )
 from sandbox.telegram_html import FormattedText
+from sandbox.transcript import render_bot_message, render_keyboard
 from sandbox.validation import (
     UploadedFile,
     check_allowed_updates,
@@ -74,13 +83,6 @@ logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES: Final = 50 * 1024 * 1024
 MAX_PHOTO_BYTES: Final = 10 * 1024 * 1024
 MAX_DOWNLOAD_BYTES: Final = 20 * 1024 * 1024
-FIRST_UPDATE_ID: Final = 100_000_001
-
-# Telegram's broadcast limits (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits):
-# (max messages, window seconds).
-PRIVATE_CHAT_LIMIT: Final = (1, 1.0)
-GROUP_CHAT_LIMIT: Final = (20, 60.0)
-GLOBAL_LIMIT: Final = (30, 1.0)
 
 
 def utc_now() -> datetime:
@@ -89,133 +91,7 @@ def utc_now() -> datetime:
 
 
 # ---------------------------------------------------------------------------------------------
-# Files
-
-
-def image_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) of a PNG, GIF or JPEG, or None when the header is not understood."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
-        width, height = struct.unpack(">II", data[16:24])
-        return int(width), int(height)
-    if data[:6] in {b"GIF87a", b"GIF89a"} and len(data) >= 10:
-        width, height = struct.unpack("<HH", data[6:10])
-        return int(width), int(height)
-    if data.startswith(b"\xff\xd8"):
-        i = 2
-        while i + 9 < len(data):
-            if data[i] != 0xFF:
-                return None
-            marker = data[i + 1]
-            length = int.from_bytes(data[i + 2 : i + 4], "big")
-            if marker in {0xC0, 0xC1, 0xC2, 0xC3}:  # start-of-frame markers carry the size
-                height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-                return int(width), int(height)
-            i += 2 + length
-    return None
-
-
-def is_image(data: bytes) -> bool:
-    """Whether the bytes start like an image format Telegram accepts as a photo."""
-    return data.startswith(
-        (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
-    ) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
-
-
-@dataclass
-class StoredFile:
-    """A file the emulator holds: uploaded by the bot or sent by a simulated person."""
-
-    file_id: str
-    file_unique_id: str
-    data: bytes
-    kind: str  # photo | document | sticker
-    file_path: str
-    file_name: str | None = None
-    mime_type: str | None = None
-    width: int = 0
-    height: int = 0
-
-    def photo_size(self) -> JsonDict:
-        """As a PhotoSize object."""
-        return {
-            "file_id": self.file_id,
-            "file_unique_id": self.file_unique_id,
-            "width": self.width,
-            "height": self.height,
-            "file_size": len(self.data),
-        }
-
-    def document(self) -> JsonDict:
-        """As a Document object."""
-        document: JsonDict = {
-            "file_id": self.file_id,
-            "file_unique_id": self.file_unique_id,
-            "file_size": len(self.data),
-        }
-        if self.file_name:
-            document["file_name"] = self.file_name
-        if self.mime_type:
-            document["mime_type"] = self.mime_type
-        return document
-
-    def file_object(self) -> JsonDict:
-        """As a File object (getFile's result)."""
-        return {
-            "file_id": self.file_id,
-            "file_unique_id": self.file_unique_id,
-            "file_size": len(self.data),
-            "file_path": self.file_path,
-        }
-
-
-class FileStore:
-    """All files by file_id and by download path."""
-
-    _PREFIX: Final = {"photo": "AgAC", "document": "BQAC", "sticker": "CAAC"}
-    _FOLDER: Final = {"photo": "photos", "document": "documents", "sticker": "stickers"}
-
-    def __init__(self) -> None:
-        self._by_id: dict[str, StoredFile] = {}
-        self._by_path: dict[str, StoredFile] = {}
-
-    def add(
-        self,
-        data: bytes,
-        *,
-        kind: str,
-        file_name: str | None = None,
-        mime_type: str | None = None,
-    ) -> StoredFile:
-        """Store bytes and give them a new file_id."""
-        number = len(self._by_id) + 1
-        unique = f"AQAD{zlib.crc32(data):08x}{number:04d}"
-        file_id = f"{self._PREFIX.get(kind, 'BQAC')}AgIEmu{number:06d}{unique}"
-        if file_name:
-            suffix = "." + file_name.rsplit(".", 1)[-1] if "." in file_name else ""
-        else:
-            suffix = mimetypes.guess_extension(mime_type or "") or ".jpg"
-        path = f"{self._FOLDER.get(kind, 'documents')}/file_{number}{suffix}"
-        size = image_size(data) if kind in {"photo", "sticker"} else None
-        stored = StoredFile(file_id, unique, data, kind, path, file_name, mime_type)
-        if size is not None:
-            stored.width, stored.height = size
-        elif kind == "photo":
-            stored.width, stored.height = 320, 240  # unknown format: plausible placeholder
-        self._by_id[file_id] = stored
-        self._by_path[path] = stored
-        return stored
-
-    def get(self, file_id: str) -> StoredFile | None:
-        """By file_id."""
-        return self._by_id.get(file_id)
-
-    def by_path(self, path: str) -> StoredFile | None:
-        """By the file_path getFile returned."""
-        return self._by_path.get(path)
-
-
-# ---------------------------------------------------------------------------------------------
-# Per-bot state
+# Call records
 
 
 @dataclass
@@ -231,51 +107,6 @@ class ApiCall:
 
 
 @dataclass
-class QueuedUpdate:
-    """An update waiting to be confirmed (getUpdates offset) or delivered (webhook)."""
-
-    update_id: int
-    kind: str
-    payload: JsonDict
-    redelivery: bool = False
-    delivered: bool = False
-
-    def as_json(self) -> JsonDict:
-        """The Update object."""
-        return {"update_id": self.update_id, self.kind: copy.deepcopy(self.payload)}
-
-
-@dataclass
-class WebhookConfig:
-    """What setWebhook configured."""
-
-    url: str
-    secret_token: str | None
-    max_connections: int
-    allowed_updates: list[str] | None
-    ip_address: str | None
-    last_error_date: int | None = None
-    last_error_message: str | None = None
-    delivered: int = 0
-
-
-@dataclass
-class SendRecord:
-    """A successful message send, for rate-limit observation."""
-
-    at: float
-    chat_id: int
-    chat_type: str
-    method: str
-
-
-@dataclass
-class _Poll:
-    request: web.Request | None
-    superseded: bool = False
-
-
-@dataclass
 class _FloodRule:
     chat_id: int | None
     retry_after: int
@@ -286,98 +117,6 @@ class _FloodRule:
 class _Ctx:
     files: dict[str, UploadedFile]
     request: web.Request | None
-
-
-class BotState:
-    """Everything the emulator keeps for one bot token."""
-
-    def __init__(self, token: str, username: str, first_name: str, *, privacy_mode: bool) -> None:
-        self.token = token
-        prefix = token.split(":", 1)[0]
-        self.bot_id = int(prefix) if prefix.isdigit() else zlib.crc32(token.encode())
-        self.username = username
-        self.first_name = first_name
-        self.privacy_mode = privacy_mode
-        self.queue: list[QueuedUpdate] = []
-        self.history: dict[int, QueuedUpdate] = {}
-        self.next_update_id = FIRST_UPDATE_ID
-        self.allowed_updates: frozenset[str] = UPDATE_TYPES - DEFAULT_EXCLUDED_UPDATES
-        self.webhook: WebhookConfig | None = None
-        self.webhook_task: asyncio.Task[None] | None = None
-        self.active_poll: _Poll | None = None
-        self.chats: dict[int, ChatLog] = {}
-        self.people: dict[int, SimulatedPerson] = {}
-        self.groups: dict[int, SimulatedGroup] = {}
-        self.blocked: set[int] = set()
-        self.callbacks: dict[str, CallbackQueryRecord] = {}
-        self.commands: dict[tuple[str, str], list[JsonDict]] = {}
-        self.menu_buttons: dict[int | None, JsonDict] = {}
-        self.sends: list[SendRecord] = []
-        self._next_query = 1
-        self._changed = asyncio.Event()
-
-    @property
-    def user(self) -> JsonDict:
-        """The bot as a User object (the `from` of its messages)."""
-        return {
-            "id": self.bot_id,
-            "is_bot": True,
-            "first_name": self.first_name,
-            "username": self.username,
-        }
-
-    def notify(self) -> None:
-        """Wake long polls and the webhook sender."""
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def wait_changed(self, timeout: float) -> None:  # noqa: ASYNC109  # poll deadline
-        """Sleep until the next notify() or `timeout` seconds."""
-        changed = self._changed
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout)
-
-    def enqueue(self, kind: str, payload: JsonDict) -> int | None:
-        """Queue an update (a snapshot of `payload`); None when allowed_updates filters it out.
-
-        Like Telegram, allowed_updates applies to updates created after it was set.
-        """
-        if kind not in self.allowed_updates:
-            return None
-        entry = QueuedUpdate(self.next_update_id, kind, copy.deepcopy(payload))
-        self.next_update_id += 1
-        self.history[entry.update_id] = entry
-        self.queue.append(entry)
-        self.notify()
-        return entry.update_id
-
-    def confirm(self, offset: int | None) -> None:
-        """Apply getUpdates' offset: confirm (forget) everything before it."""
-        if offset is None:
-            return
-        if offset < 0:
-            # "-N" keeps only the last N updates; all previous ones are forgotten.
-            self.queue = self.queue[offset:]
-            return
-        self.queue = [
-            entry
-            for entry in self.queue
-            if (entry.redelivery and not entry.delivered)
-            or (not entry.redelivery and entry.update_id >= offset)
-        ]
-
-    def take_ready(self, limit: int) -> list[JsonDict]:
-        """Up to `limit` unconfirmed updates, oldest first (redeliveries first)."""
-        batch = self.queue[:limit]
-        for entry in batch:
-            entry.delivered = True
-        return [entry.as_json() for entry in batch]
-
-    def new_query_id(self) -> str:
-        """A fresh callback query id (Telegram's are long numeric strings)."""
-        query_id = f"{self.bot_id % 1_000_000}{self._next_query:012d}"
-        self._next_query += 1
-        return query_id
 
 
 def _connected(request: web.Request | None) -> bool:
@@ -419,8 +158,8 @@ class BotApiEmulator:
     ) -> None:
         # `clock` gives `date` fields (replaceable: demos run on an accelerated clock);
         # `monotonic` measures callback-query age and send rates (tests may fake it).
-        self.clock = clock
-        self.monotonic: Callable[[], float] = monotonic or time.monotonic
+        # Every bot's state shares them, so the simulated people stamp with the same clocks.
+        self._clocks = Clocks(clock, monotonic or time.monotonic)
         self.strict_rate_limits = strict_rate_limits
         self.webhook_retry_delay = webhook_retry_delay
         self.webhook_max_retry_delay = webhook_max_retry_delay
@@ -459,6 +198,26 @@ class BotApiEmulator:
             "close": self._ok,
             "logOut": self._ok,
         }
+
+    # -- clocks ------------------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """Gives the `date` fields; replaceable at any time, also after people were created."""
+        return self._clocks.wall
+
+    @clock.setter
+    def clock(self, clock: Callable[[], datetime]) -> None:
+        self._clocks.wall = clock
+
+    @property
+    def monotonic(self) -> Callable[[], float]:
+        """Measures callback-query ages and send rates; replaceable at any time."""
+        return self._clocks.monotonic
+
+    @monotonic.setter
+    def monotonic(self, monotonic: Callable[[], float]) -> None:
+        self._clocks.monotonic = monotonic
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -536,7 +295,14 @@ class BotApiEmulator:
         """Accept `token` (any other token gets 401); privacy_mode as BotFather's default."""
         if token in self._bots:
             raise ValueError(f"bot token {token!r} is already registered")
-        state = BotState(token, username, first_name, privacy_mode=privacy_mode)
+        state = BotState(
+            token,
+            username,
+            first_name,
+            privacy_mode=privacy_mode,
+            clocks=self._clocks,
+            files=self.files,
+        )
         self._bots[token] = state
         return state
 
@@ -566,7 +332,6 @@ class BotApiEmulator:
         if user_id in state.people:
             raise ValueError(f"person {user_id} already exists")
         person = SimulatedPerson(
-            self,
             state,
             user_id,
             first_name,
@@ -606,9 +371,7 @@ class BotApiEmulator:
         }
         if username:
             chat["username"] = username
-        group = SimulatedGroup(
-            self, state, chat_id, title, username=username, bot_is_admin=bot_is_admin
-        )
+        group = SimulatedGroup(state, chat_id, title, username=username, bot_is_admin=bot_is_admin)
         state.groups[chat_id] = group
         state.chats[chat_id] = ChatLog(chat, started=True)
         return group
@@ -691,38 +454,11 @@ class BotApiEmulator:
 
     def block(self, chat_id: int, *, bot: str | None = None) -> None:
         """The person blocks the bot: sends to them answer 403 until they write again."""
-        self._set_blocked(self.bot_state(bot), chat_id, blocked=True)
+        self.bot_state(bot).set_blocked(chat_id, blocked=True)
 
     def unblock(self, chat_id: int, *, bot: str | None = None) -> None:
         """The person unblocks the bot."""
-        self._set_blocked(self.bot_state(bot), chat_id, blocked=False)
-
-    def _set_blocked(self, state: BotState, chat_id: int, *, blocked: bool) -> None:
-        person = state.people.get(chat_id)
-        if person is None:
-            raise ValueError(f"{chat_id} is not a simulated person")
-        if blocked == (chat_id in state.blocked):
-            return
-        if blocked:
-            state.blocked.add(chat_id)
-        else:
-            state.blocked.discard(chat_id)
-        log = state.chats[chat_id]
-        verb = "blocked" if blocked else "unblocked"
-        log.record("block", f"🚫 {person.first_name} {verb} the bot")
-        old, new = ("member", "kicked") if blocked else ("kicked", "member")
-        state.enqueue(
-            "my_chat_member",
-            {
-                "chat": dict(log.chat),
-                "from": person.user,
-                "date": self._timestamp(),
-                "old_chat_member": {"status": old, "user": state.user},
-                "new_chat_member": {"status": new, "user": state.user, "until_date": 0}
-                if blocked
-                else {"status": new, "user": state.user},
-            },
-        )
+        self.bot_state(bot).set_blocked(chat_id, blocked=False)
 
     # -- rate limits -------------------------------------------------------------------------
 
@@ -738,13 +474,13 @@ class BotApiEmulator:
             for chat_id, records in by_chat.items():
                 kind = records[0].chat_type
                 limit, window = PRIVATE_CHAT_LIMIT if kind == "private" else GROUP_CHAT_LIMIT
-                for count, span in _window_excess([r.at for r in records], limit, window):
+                for count, span in window_excess([r.at for r in records], limit, window):
                     found.append(
                         f"{kind} chat {chat_id}: {count} messages within {span:.3f}s"
                         f" (limit {limit} per {window:g}s)"
                     )
             limit, window = GLOBAL_LIMIT
-            for count, span in _window_excess([r.at for r in state.sends], limit, window):
+            for count, span in window_excess([r.at for r in state.sends], limit, window):
                 found.append(
                     f"bot {state.username}: {count} messages within {span:.3f}s"
                     f" (limit {limit} per {window:g}s overall)"
@@ -753,12 +489,12 @@ class BotApiEmulator:
 
     def _rate_wait(self, state: BotState, log: ChatLog) -> float:
         """Seconds until one more send to `log` stays within the limits (0 when it does now)."""
-        now = self.monotonic()
+        now = self._clocks.monotonic()
         chat_limit = PRIVATE_CHAT_LIMIT if log.chat_type == "private" else GROUP_CHAT_LIMIT
         chat_times = [r.at for r in state.sends if r.chat_id == log.chat_id]
         waits = [
-            _window_wait(chat_times, *chat_limit, now),
-            _window_wait([r.at for r in state.sends], *GLOBAL_LIMIT, now),
+            window_wait(chat_times, *chat_limit, now),
+            window_wait([r.at for r in state.sends], *GLOBAL_LIMIT, now),
         ]
         return max(waits)
 
@@ -887,15 +623,11 @@ class BotApiEmulator:
             else value
             for key, value in params.items()
         }
-        self.api_calls.append(ApiCall(token, method, shown, status, description, self.monotonic()))
+        self.api_calls.append(
+            ApiCall(token, method, shown, status, description, self._clocks.monotonic())
+        )
 
     # -- helpers for handlers ----------------------------------------------------------------
-
-    def _timestamp(self) -> int:
-        now = self.clock()
-        if now.tzinfo is None:
-            raise ValueError("the emulator clock must return an aware datetime")
-        return int(now.timestamp())
 
     def _target_chat(self, state: BotState, chat_id: object) -> ChatLog:
         """The chat a call addresses; unknown -> 400, a person who never wrote -> 403."""
@@ -937,7 +669,7 @@ class BotApiEmulator:
                 raise _too_many(max(1, math.ceil(wait)))
 
     def _record_send(self, state: BotState, log: ChatLog, method: str) -> None:
-        state.sends.append(SendRecord(self.monotonic(), log.chat_id, log.chat_type, method))
+        state.sends.append(SendRecord(self._clocks.monotonic(), log.chat_id, log.chat_type, method))
 
     def _reply_target(self, log: ChatLog, params: JsonDict) -> JsonDict | None:
         """The message being replied to (reply_parameters or the legacy reply_to_message_id)."""
@@ -976,13 +708,13 @@ class BotApiEmulator:
         reply_to: JsonDict | None,
         stored: StoredFile | None = None,
     ) -> SentMessage:
-        now = self.clock()
+        now = self._clocks.wall()
         markup = params.get("reply_markup")
         raw: JsonDict = {
             "message_id": log.allocate_message_id(),
             "from": state.user,
             "chat": dict(log.chat),
-            "date": self._timestamp(),
+            "date": self._clocks.timestamp(),
         }
         if reply_to is not None:
             raw["reply_to_message"] = reply_to
@@ -1109,7 +841,7 @@ class BotApiEmulator:
         limit = min(max(int(params.get("limit", 100)), 1), 100)  # Telegram clamps silently
         timeout = max(int(params.get("timeout", 0)), 0)
         state.confirm(params.get("offset"))
-        poll = _Poll(ctx.request)
+        poll = LongPoll()
         if state.active_poll is not None:
             state.active_poll.superseded = True
             state.notify()
@@ -1278,7 +1010,7 @@ class BotApiEmulator:
         message.reply_markup = new_markup
         raw = message.raw
         raw["text"] = formatted.plain
-        raw["edit_date"] = self._timestamp()
+        raw["edit_date"] = self._clocks.timestamp()
         _set_or_drop(raw, "entities", formatted.entities or None)
         _set_or_drop(raw, "reply_markup", new_markup if inline_keyboard_of(new_markup) else None)
         log.record("edit", render_bot_message(message, edited=True), message)
@@ -1297,7 +1029,7 @@ class BotApiEmulator:
             )
         self._guard_delivery(state, log, "editMessageReplyMarkup")
         message.reply_markup = new_markup
-        message.raw["edit_date"] = self._timestamp()
+        message.raw["edit_date"] = self._clocks.timestamp()
         _set_or_drop(message.raw, "reply_markup", new_markup)
         lines = ["✏️ bot (edited keyboard):", *render_keyboard(new_markup)]
         if new_markup is None:
@@ -1332,7 +1064,7 @@ class BotApiEmulator:
             raise ApiError(400, QUERY_TOO_OLD, detail=f"unknown callback_query_id {query_id!r}")
         if record.answered:
             raise ApiError(400, QUERY_TOO_OLD, detail=f"callback query {query_id} answered twice")
-        age = self.monotonic() - record.created
+        age = self._clocks.monotonic() - record.created
         if age > self.callback_query_ttl:
             raise ApiError(400, QUERY_TOO_OLD, detail=f"answered {age:.0f}s after the press")
         text = params.get("text")
@@ -1416,7 +1148,7 @@ class BotApiEmulator:
                 config.delivered += 1
                 delay = self.webhook_retry_delay
                 continue
-            config.last_error_date = self._timestamp()
+            config.last_error_date = self._clocks.timestamp()
             config.last_error_message = error
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.webhook_max_retry_delay)
@@ -1506,28 +1238,3 @@ def _too_many(retry_after: int) -> ApiError:
         retry_after=retry_after,
         violation=False,
     )
-
-
-def _window_excess(times: list[float], limit: int, window: float) -> list[tuple[int, float]]:
-    """(count, span) for each burst where more than `limit` sends fall within `window` seconds."""
-    times = sorted(times)
-    found: list[tuple[int, float]] = []
-    i = 0
-    while i + limit < len(times):
-        if times[i + limit] - times[i] < window:
-            end = i + limit
-            while end + 1 < len(times) and times[end + 1] - times[i] < window:
-                end += 1
-            found.append((end - i + 1, times[end] - times[i]))
-            i = end + 1
-        else:
-            i += 1
-    return found
-
-
-def _window_wait(times: list[float], limit: int, window: float, now: float) -> float:
-    """Seconds until one more event at `now` would keep <= limit events in any window."""
-    recent = sorted(t for t in times if now - t < window)
-    if len(recent) < limit:
-        return 0.0
-    return window - (now - recent[-limit])

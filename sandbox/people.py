@@ -2,244 +2,28 @@
 
 A `SimulatedPerson` types messages, presses buttons and reads what the bot sent; every action
 becomes an Update queued for the bot exactly as Telegram would produce it. Each chat keeps an
-ordered event log from which `transcript()` renders a readable conversation and `wait_for()`
-picks bot messages.
+ordered event log (`sandbox.state.ChatLog`) from which `transcript()` renders a readable
+conversation and `wait_for()` picks bot messages. People act on the state the server keeps;
+they never call the server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import struct
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import TYPE_CHECKING
 
+from sandbox.images import make_png
 from sandbox.json_types import JsonDict
 from sandbox.keyboards import inline_keyboard_of
+from sandbox.state import BotState, CallbackQueryRecord, ChatLog, SentMessage
 from sandbox.telegram_html import utf16_len
+from sandbox.transcript import indent_continuation, render_keyboard
 
-if TYPE_CHECKING:
-    from sandbox.emulator import BotApiEmulator, BotState
-
-MessageMatch = str | Callable[["SentMessage"], bool]
-
-
-def make_png(width: int = 1, height: int = 1) -> bytes:
-    """A valid, tiny grey PNG of the given size (default photo bytes for simulated people)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
+MessageMatch = str | Callable[[SentMessage], bool]
 
 TINY_PNG = make_png(4, 3)
 TINY_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@dataclass(eq=False)
-class SentMessage:
-    """A message the bot sent to a chat, as the person sees it now (edits applied)."""
-
-    message_id: int
-    chat_id: int
-    kind: str  # "text" | "photo" | "document"
-    text: str  # what the person reads: plain text, or the caption of a photo/document
-    date: datetime
-    reply_markup: JsonDict | None = None
-    entities: list[JsonDict] = field(default_factory=list)
-    source: str = ""  # the text exactly as the bot sent it (HTML source when parse_mode=HTML)
-    parse_mode: str | None = None
-    file: bytes | None = None
-    file_id: str | None = None
-    file_name: str | None = None
-    edits: list[str] = field(default_factory=list)  # the text after each edit, oldest first
-    original_text: str = ""
-    deleted: bool = False
-    raw: JsonDict = field(default_factory=dict)  # the Telegram Message object, current version
-
-    @property
-    def caption(self) -> str | None:
-        """The caption of a photo/document (None for text messages)."""
-        return None if self.kind == "text" else self.text
-
-    @property
-    def edited(self) -> bool:
-        """Whether the bot edited this message (text or keyboard)."""
-        return "edit_date" in self.raw
-
-    def buttons(self) -> list[list[str]]:
-        """Inline keyboard labels, row by row ([] when there is no inline keyboard)."""
-        return [
-            [str(b.get("text", "")) for b in row] for row in inline_keyboard_of(self.reply_markup)
-        ]
-
-    def button_labels(self) -> list[str]:
-        """All inline keyboard labels in reading order."""
-        return [label for row in self.buttons() for label in row]
-
-    def button(self, label: str, *, contains: bool = False) -> JsonDict | None:
-        """The inline button with exactly this label (or containing it), if any."""
-        for row in inline_keyboard_of(self.reply_markup):
-            for button in row:
-                text = str(button.get("text", ""))
-                if text == label or (contains and label in text):
-                    return button
-        return None
-
-
-@dataclass
-class CallbackQueryRecord:
-    """One callback query a person produced and how the bot answered it."""
-
-    query_id: str
-    chat_id: int
-    message_id: int
-    user_id: int
-    data: str
-    created: float  # emulator monotonic time
-    forged: bool = False
-    answered: bool = False
-    answer_text: str | None = None
-    show_alert: bool = False
-
-
-@dataclass
-class ChatEvent:
-    """One line-worthy thing that happened in a chat, in order."""
-
-    seq: int
-    kind: str  # person | bot | edit | press | answer | delete | link | block | system
-    line: str
-    message: SentMessage | None = None
-    text: str = ""  # snapshot of the bot message text at this event
-    reply_markup: JsonDict | None = None  # snapshot of its keyboard at this event
-
-
-def render_keyboard(markup: JsonDict | None) -> list[str]:
-    """Keyboard rows as transcript lines: inline '[A] [B]', reply keyboard '⌨ [A] [B]'."""
-    if not isinstance(markup, dict):
-        return []
-    lines = [
-        "   " + " ".join(f"[{button.get('text', '')}]" for button in row)
-        for row in inline_keyboard_of(markup)
-    ]
-    rows = markup.get("keyboard")
-    if isinstance(rows, list):
-        for row in rows:
-            labels = [f"[{b.get('text', '')}]" for b in row if isinstance(b, dict)]
-            lines.append("   ⌨ " + " ".join(labels))
-    if markup.get("remove_keyboard"):
-        lines.append("   ⌨ (keyboard removed)")
-    return lines
-
-
-def _indent(text: str) -> str:
-    """Continuation lines of a multi-line message are indented under the speaker."""
-    return text.replace("\n", "\n   ")
-
-
-def render_bot_message(message: SentMessage, *, edited: bool = False) -> str:
-    """A bot message as transcript lines."""
-    head = "✏️ bot (edited):" if edited else "🤖 bot:"
-    body = message.text
-    if message.kind == "photo":
-        body = f"[photo] {body}".rstrip()
-    elif message.kind == "document":
-        body = f"[document {message.file_name or ''}] {body}".rstrip()
-    return "\n".join([f"{head} {_indent(body)}", *render_keyboard(message.reply_markup)])
-
-
-class ChatLog:
-    """One chat between the bot and people: the shared message-id sequence and the event log."""
-
-    def __init__(self, chat: JsonDict, *, started: bool) -> None:
-        self.chat = chat
-        self.chat_id: int = chat["id"]
-        self.chat_type: str = chat["type"]
-        self.started = started  # a private chat is known to the bot after the person's 1st message
-        self.bot_messages: dict[int, SentMessage] = {}
-        self.person_messages: dict[int, JsonDict] = {}
-        self.deleted_person_messages: set[int] = set()
-        self.events: list[ChatEvent] = []
-        self.cursor = 0  # wait_for() only looks at events after this one
-        self.hidden_keyboards: set[int] = set()  # one-time reply keyboards already used
-        self._next_message_id = 1
-        self._changed = asyncio.Event()
-
-    def allocate_message_id(self) -> int:
-        """Next message id; people's and the bot's messages share one sequence, like Telegram."""
-        message_id = self._next_message_id
-        self._next_message_id += 1
-        return message_id
-
-    def record(
-        self, kind: str, line: str, message: SentMessage | None = None, *, action: bool = False
-    ) -> ChatEvent:
-        """Append an event and wake waiters; a person's action also moves the wait cursor."""
-        event = ChatEvent(len(self.events) + 1, kind, line, message)
-        if message is not None:
-            event.text = message.text
-            event.reply_markup = message.reply_markup
-        self.events.append(event)
-        if action:
-            self.cursor = event.seq
-        self._changed.set()
-        self._changed = asyncio.Event()
-        return event
-
-    async def wait_changed(self, timeout: float) -> None:  # noqa: ASYNC109  # mirrors wait_for's
-        """Sleep until the next event or `timeout` seconds."""
-        changed = self._changed
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout)
-
-    def messages(self) -> list[SentMessage]:
-        """The bot's messages in this chat in order (deleted ones included, flagged)."""
-        return [self.bot_messages[key] for key in sorted(self.bot_messages)]
-
-    def transcript(self) -> str:
-        """All events rendered as a readable conversation."""
-        return "\n".join(event.line for event in self.events)
-
-    def find_after_cursor(
-        self, predicate: Callable[[SentMessage], bool]
-    ) -> tuple[ChatEvent, SentMessage] | None:
-        """The first bot message (new or edited) after the cursor whose version then matches."""
-        for event in self.events[self.cursor :]:
-            if event.kind not in {"bot", "edit"} or event.message is None:
-                continue
-            if event.message.deleted:
-                continue
-            snapshot = replace(event.message, text=event.text, reply_markup=event.reply_markup)
-            if predicate(snapshot):
-                return event, event.message
-        return None
-
-    def current_reply_keyboard(self) -> tuple[SentMessage, JsonDict] | None:
-        """The reply keyboard the person currently sees, if any."""
-        for message in reversed(self.messages()):
-            markup = message.reply_markup
-            if not isinstance(markup, dict):
-                continue
-            if markup.get("remove_keyboard"):
-                return None
-            if "keyboard" in markup:
-                if message.message_id in self.hidden_keyboards:
-                    return None
-                return message, markup
-        return None
 
 
 def _predicate(match: MessageMatch) -> Callable[[SentMessage], bool]:
@@ -251,7 +35,6 @@ def _predicate(match: MessageMatch) -> Callable[[SentMessage], bool]:
 class ChatView:
     """Reading side shared by people (their private chat) and groups."""
 
-    _emulator: BotApiEmulator
     _bot: BotState
 
     def _log(self) -> ChatLog:
@@ -311,7 +94,6 @@ class SimulatedGroup(ChatView):
 
     def __init__(
         self,
-        emulator: BotApiEmulator,
         bot: BotState,
         chat_id: int,
         title: str,
@@ -319,7 +101,6 @@ class SimulatedGroup(ChatView):
         username: str | None,
         bot_is_admin: bool,
     ) -> None:
-        self._emulator = emulator
         self._bot = bot
         self.chat_id = chat_id
         self.title = title
@@ -343,7 +124,6 @@ class SimulatedPerson(ChatView):
 
     def __init__(
         self,
-        emulator: BotApiEmulator,
         bot: BotState,
         user_id: int,
         first_name: str,
@@ -353,7 +133,6 @@ class SimulatedPerson(ChatView):
         last_name: str | None = None,
         phone_number: str | None = None,
     ) -> None:
-        self._emulator = emulator
         self._bot = bot
         self.user_id = user_id
         self.first_name = first_name
@@ -392,7 +171,7 @@ class SimulatedPerson(ChatView):
         log = self._log()
         log.started = True
         if self.user_id in self._bot.blocked:
-            self._emulator._set_blocked(self._bot, self.user_id, blocked=False)
+            self._bot.set_blocked(self.user_id, blocked=False)
         return log
 
     def _deliver(
@@ -408,7 +187,7 @@ class SimulatedPerson(ChatView):
             "message_id": log.allocate_message_id(),
             "from": self.user,
             "chat": dict(log.chat),
-            "date": self._emulator._timestamp(),
+            "date": self._bot.clocks.timestamp(),
             **content,
         }
         if reply_to is not None:
@@ -449,7 +228,7 @@ class SimulatedPerson(ChatView):
         message = self._deliver(
             log,
             self._text_content(text),
-            f"👤 {self.first_name}: {_indent(text)}",
+            f"👤 {self.first_name}: {indent_continuation(text)}",
             reply_to=reply_to,
         )
         await asyncio.sleep(0)  # let a waiting long poll run
@@ -471,14 +250,14 @@ class SimulatedPerson(ChatView):
         """Send a text message in a group chat."""
         log = self._bot.chats[group.chat_id]
         message = self._deliver(
-            log, self._text_content(text), f"👤 {self.first_name}: {_indent(text)}"
+            log, self._text_content(text), f"👤 {self.first_name}: {indent_continuation(text)}"
         )
         await asyncio.sleep(0)
         return int(message["message_id"])
 
     async def send_photo(self, data: bytes = TINY_PNG, *, caption: str | None = None) -> int:
         """Send a photo (default: a tiny valid PNG)."""
-        stored = self._emulator.files.add(data, kind="photo", mime_type="image/png")
+        stored = self._bot.files.add(data, kind="photo", mime_type="image/png")
         content: JsonDict = {"photo": [stored.photo_size()]}
         if caption:
             content["caption"] = caption
@@ -496,7 +275,7 @@ class SimulatedPerson(ChatView):
         caption: str | None = None,
     ) -> int:
         """Send a file as a document."""
-        stored = self._emulator.files.add(
+        stored = self._bot.files.add(
             data, kind="document", file_name=file_name, mime_type=mime_type
         )
         content: JsonDict = {"document": stored.document()}
@@ -531,7 +310,7 @@ class SimulatedPerson(ChatView):
 
     async def send_sticker(self, emoji: str = "👍") -> int:
         """Send a sticker: a message type a helpdesk bot does not expect."""
-        stored = self._emulator.files.add(TINY_PNG, kind="sticker", mime_type="image/webp")
+        stored = self._bot.files.add(TINY_PNG, kind="sticker", mime_type="image/webp")
         sticker = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -657,7 +436,7 @@ class SimulatedPerson(ChatView):
             message_id=message.message_id,
             user_id=self.user_id,
             data=data,
-            created=self._emulator.monotonic(),
+            created=self._bot.clocks.monotonic(),
             forged=button is None,
         )
         self._bot.callbacks[record.query_id] = record

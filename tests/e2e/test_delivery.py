@@ -38,7 +38,7 @@ from core.services import Helpdesk
 from core.sla.policy import Policy
 from core.unit_of_work import Core
 from sandbox import BotApiEmulator
-from sandbox.people import make_png
+from sandbox.images import make_png
 
 pytestmark = pytest.mark.e2e
 

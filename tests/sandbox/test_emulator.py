@@ -46,7 +46,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from telegram.request import HTTPXRequest
 
 from sandbox import BotApiEmulator, SimulatedPerson
-from sandbox.people import make_png
+from sandbox.images import make_png
 from sandbox.telegram_html import parse_html
 
 

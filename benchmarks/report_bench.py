@@ -34,10 +34,10 @@ Measured on the schema exactly as the migrations make it (the covering indexes t
 aggregate queries read, such as `ix_sla_clock_kind_started` and `ix_audit_action_at`,
 are part of it):
 
-- **monthly summary**: `core.reports.monthly_summary(core, "2026-11")`, everything the
+- **monthly summary**: `core.reports.monthly.monthly_summary(core, "2026-11")`, everything the
   monthly job computes (tickets by service type, site and level; the four KPIs per site,
   by SQL aggregation); the first call (cold) and the median of `--repeat` more;
-- **quarterly scorecard**: `core.reports.quarterly_scorecard(core, "2026-Q4")`, which also
+- **quarterly scorecard**: `core.reports.quarterly.quarterly_scorecard(core, "2026-Q4")`, which also
   scores the previous quarter for the two-quarters warning (so two quarters of KPIs);
 - **monthly summary, one site**: the same for site S01.
 
@@ -69,7 +69,6 @@ from sqlalchemy.engine import make_url
 
 from bot.bootstrap import bootstrap
 from bot.settings import Settings
-from core import reports
 from core.clock import DEFAULT_TIMEZONE, FrozenClock
 from core.db import Database
 from core.enums import AssetKind, Impact, Role, ServiceResult, ServiceType, TicketStatus
@@ -88,6 +87,12 @@ from core.models import (
     SurveyRound,
     Ticket,
 )
+from core.reports.kpi import Rate
+from core.reports.monthly import MONTHLY_KIND, MonthlySummary, monthly_summary
+from core.reports.quarterly import quarterly_scorecard
+from core.reports.runs import run_key
+from core.reports.scorecard import Scorecard
+from core.reports.sites import find_site
 from core.unit_of_work import Core
 
 TZ = DEFAULT_TIMEZONE
@@ -470,8 +475,8 @@ async def load_people(db: Database, assets: int) -> People:
     # the second half-year's survey answered by every member of staff.
     runs: list[dict[str, Any]] = [
         {
-            "key": reports.run_key(reports.MONTHLY_KIND, f"2026-{month:02d}"),
-            "kind": reports.MONTHLY_KIND,
+            "key": run_key(MONTHLY_KIND, f"2026-{month:02d}"),
+            "kind": MONTHLY_KIND,
             "period": f"2026-{month:02d}",
             "site_id": None,
             "created_at": datetime(2026, month + 1, 1, 8, tzinfo=ZONE),
@@ -596,14 +601,14 @@ async def timed(call: Callable[[], Awaitable[Any]], repeat: int) -> tuple[Timing
     return Timing(runs[0], statistics.median(runs[1:] or runs), runs), result
 
 
-def pct(rate: reports.Rate) -> str:
+def pct(rate: Rate) -> str:
     """'87.9% (12 345 of 14 044)'."""
     value = rate.as_float()
     shown = "—" if value is None else f"{value * 100:.1f}%"
     return f"{shown} ({rate.numerator:,} of {rate.denominator:,})"
 
 
-def print_summary(summary: reports.MonthlySummary) -> None:
+def print_summary(summary: MonthlySummary) -> None:
     """The computed figures, so a run can be checked."""
     k = summary.kpis
     print(
@@ -622,7 +627,7 @@ def print_summary(summary: reports.MonthlySummary) -> None:
     print(f"    on-site support {k.score}/100")
 
 
-def print_card(card: reports.Scorecard) -> None:
+def print_card(card: Scorecard) -> None:
     """The scorecard's parts."""
     score = (
         f"{float(card.score.low):.1f}"
@@ -640,14 +645,14 @@ async def measure(core: Core, repeat: int) -> dict[str, Timing]:
     """Time the three report computations; print their figures once."""
     timings: dict[str, Timing] = {}
     timings["monthly summary"], summary = await timed(
-        lambda: reports.monthly_summary(core, MONTH, as_of=AS_OF), repeat
+        lambda: monthly_summary(core, MONTH, as_of=AS_OF), repeat
     )
     timings["quarterly scorecard"], card = await timed(
-        lambda: reports.quarterly_scorecard(core, QUARTER, as_of=AS_OF), repeat
+        lambda: quarterly_scorecard(core, QUARTER, as_of=AS_OF), repeat
     )
-    site = await reports.find_site(core, "S01")
+    site = await find_site(core, "S01")
     timings["monthly summary, one site"], _ = await timed(
-        lambda: reports.monthly_summary(core, MONTH, site=site, as_of=AS_OF), repeat
+        lambda: monthly_summary(core, MONTH, site=site, as_of=AS_OF), repeat
     )
     print("  figures:")
     print_summary(summary)

@@ -38,8 +38,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from core import reports, surveys
+from core import surveys
 from core.clock import DEFAULT_TIMEZONE, Clock
+from core.reports.monthly import post_monthly_summary
+from core.reports.quarterly import post_quarterly_scorecard
 from core.services import Helpdesk
 
 log = logging.getLogger(__name__)
@@ -98,13 +100,13 @@ async def plan_inspections(helpdesk: Helpdesk, now: datetime) -> object:
 @job("monthly-summary", day="1-15", hour=8, minute=0, at_start=True)
 async def monthly_summary(helpdesk: Helpdesk, now: datetime) -> object:
     """Post last month's summary to the managers (once; by the 15th, 003)."""
-    return await reports.post_monthly_summary(helpdesk.core, now)
+    return await post_monthly_summary(helpdesk.core, now)
 
 
 @job("quarterly-scorecard", month="1,4,7,10", day="1-15", hour=9, minute=0, at_start=True)
 async def quarterly_scorecard(helpdesk: Helpdesk, now: datetime) -> object:
     """Post last quarter's scorecard with the payment percentage to the managers (once)."""
-    return await reports.post_quarterly_scorecard(helpdesk.core, now)
+    return await post_quarterly_scorecard(helpdesk.core, now)
 
 
 @job("survey-rounds", month="6,12", day="1-14", hour=10, minute=0, at_start=True)

@@ -1,7 +1,7 @@
 """Reports for people: the message text, a chart (PNG), and spreadsheet files (XLSX, CSV).
 
-Everything here renders figures the core computed (`core.reports.MonthlySummary`,
-`core.reports.Scorecard`) in one reader's language; nothing is counted here.
+Everything here renders figures the core computed (`core.reports.monthly.MonthlySummary`,
+`core.reports.scorecard.Scorecard`) in one reader's language; nothing is counted here.
 
 - The monthly message goes out with a chart (tickets by service type, level and site,
   and the four KPIs against their targets) and one XLSX workbook with a sheet each for
@@ -35,10 +35,29 @@ from babel.numbers import format_decimal
 
 from bot.i18n import N_, Safe, Translator, default_i18n
 from bot.labels import SERVICE_TYPE, SEVERITY, label
-from core import reports
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import ServiceType
-from core.reports import KpiReport, MonthlySummary, Rate, Scorecard
+from core.reports.kpi import KpiReport, Rate
+from core.reports.monthly import UNCLASSIFIED, MonthlySummary, monthly_figures
+from core.reports.periods import half_of_quarter
+from core.reports.quarterly import quarterly_scorecard
+from core.reports.scorecard import (
+    BASE_ACTUAL_COST,
+    COMPLAINT_POINTS,
+    FALSE_REPORT_PERCENT,
+    LATE,
+    MISSED_REPORT_POINTS,
+    MISSING,
+    ON_TIME,
+    PENDING,
+    VIP_POINTS,
+    WARN_FALSE_REPORTS,
+    WARN_TWO_QUARTERS,
+    WARN_TWO_QUARTERS_POSSIBLE,
+    Payment,
+    Scorecard,
+)
+from core.reports.sites import find_site
 
 UNCLASSIFIED_LABEL = N_("Not yet classified")
 CJK_FAMILIES = (
@@ -56,10 +75,10 @@ CJK_FAMILIES = (
 XLSX_MIME_SUFFIX = ".xlsx"
 PERCENT_FORMAT = "0.0%"
 REPORT_STATUS = {
-    reports.ON_TIME: N_("on time"),
-    reports.LATE: N_("late"),
-    reports.MISSING: N_("missing"),
-    reports.PENDING: N_("not due yet"),
+    ON_TIME: N_("on time"),
+    LATE: N_("late"),
+    MISSING: N_("missing"),
+    PENDING: N_("not due yet"),
 }
 
 
@@ -68,7 +87,7 @@ REPORT_STATUS = {
 
 def category_label(t: Translator, code: str) -> str:
     """A service type's name (or 'Not yet classified')."""
-    if code == reports.UNCLASSIFIED:
+    if code == UNCLASSIFIED:
         return t(UNCLASSIFIED_LABEL)
     try:
         return label(t, SERVICE_TYPE, ServiceType(code))
@@ -479,9 +498,9 @@ def monthly_csv(t: Translator, summary: MonthlySummary) -> bytes:
 # --- the quarterly scorecard --------------------------------------------------------------------
 
 
-def payment_text(t: Translator, payment: reports.Payment) -> str:
+def payment_text(t: Translator, payment: Payment) -> str:
     """'94.5% of the quarter's total' or '88.0% (of 90% of the actual cost …)'."""
-    if payment.base == reports.BASE_ACTUAL_COST:
+    if payment.base == BASE_ACTUAL_COST:
         return t(
             "{percent} (90% of the actual cost, less 0.2% of the quarter's total per 0.1 point under 80)",
             percent=percent_of(t, payment.percent),
@@ -491,22 +510,22 @@ def payment_text(t: Translator, payment: reports.Payment) -> str:
 
 def payment_base_text(t: Translator, base: str) -> str:
     """What a payment percentage is taken of, in words (for the workbook's note column)."""
-    if base == reports.BASE_ACTUAL_COST:
+    if base == BASE_ACTUAL_COST:
         return t("of 90% of the actual cost")
     return t("of the quarter's total")
 
 
 def warning_text(t: Translator, code: str) -> str:
     """A scorecard warning in words."""
-    if code == reports.WARN_TWO_QUARTERS:
+    if code == WARN_TWO_QUARTERS:
         return t(
             "⛔ Two quarters in a row under 75 points: the customer may end the contract (000 §4)."
         )
-    if code == reports.WARN_TWO_QUARTERS_POSSIBLE:
+    if code == WARN_TWO_QUARTERS_POSSIBLE:
         return t(
             "⚠️ Under 75 points after the previous quarter under 75 is still possible once the survey is in: the customer could then end the contract."
         )
-    if code == reports.WARN_FALSE_REPORTS:
+    if code == WARN_FALSE_REPORTS:
         return t(
             "⛔ Three or more false reports in total: the customer may end the contract (000 §4)."
         )
@@ -550,7 +569,7 @@ def quarterly_text(t: Translator, card: Scorecard, *, tz: str = DEFAULT_TIMEZONE
             with_points(
                 t,
                 t("VIP service failures: {n}", n=inputs.vip_failures),
-                reports.VIP_POINTS * inputs.vip_failures,
+                VIP_POINTS * inputs.vip_failures,
             )
         )
     lines += [
@@ -562,12 +581,12 @@ def quarterly_text(t: Translator, card: Scorecard, *, tz: str = DEFAULT_TIMEZONE
                 "Monthly reports (due by the 15th): {months}",
                 months=Safe(_month_statuses(t, card)),
             ),
-            reports.MISSED_REPORT_POINTS * card.missed_reports,
+            MISSED_REPORT_POINTS * card.missed_reports,
         ),
         with_points(
             t,
             t("Accepted complaints: {n}", n=inputs.accepted_complaints),
-            reports.COMPLAINT_POINTS * inputs.accepted_complaints,
+            COMPLAINT_POINTS * inputs.accepted_complaints,
         ),
         "",
     ]
@@ -576,7 +595,7 @@ def quarterly_text(t: Translator, card: Scorecard, *, tz: str = DEFAULT_TIMEZONE
             t("<b>Satisfaction survey</b> (30%): <b>not available</b>"),
             t(
                 "No closed survey round covers this quarter ({half}); the survey part is not scored.",
-                half=reports.half_of_quarter(card.period),
+                half=half_of_quarter(card.period),
             ),
         ]
     else:
@@ -627,7 +646,7 @@ def quarterly_text(t: Translator, card: Scorecard, *, tz: str = DEFAULT_TIMEZONE
                 "False reports found this quarter: {n} · −{percent} of the quarter's total · pays {paid}",
                 n=inputs.false_reports_in_quarter,
                 percent=percent_of(
-                    t, Fraction(reports.FALSE_REPORT_PERCENT * inputs.false_reports_in_quarter)
+                    t, Fraction(FALSE_REPORT_PERCENT * inputs.false_reports_in_quarter)
                 ),
                 paid=paid,
             )
@@ -790,9 +809,9 @@ async def report_output(
     core = bootstrap(Settings(database_url=database_url)).core
     db = core.db
     try:
-        site = await reports.find_site(core, site_code) if site_code else None
+        site = await find_site(core, site_code) if site_code else None
         if kind == "monthly":
-            summary, run = await reports.monthly_figures(core, period, site=site, live=live)
+            summary, run = await monthly_figures(core, period, site=site, live=live)
             text = plain(monthly_text(t, summary, attachments=False))
             if run is not None:
                 posted = t(
@@ -806,7 +825,7 @@ async def report_output(
             if fmt == "xlsx":
                 return ReportOutput(text, monthly_xlsx(t, summary), name)
             return ReportOutput(text, b"", name)
-        card = await reports.quarterly_scorecard(core, period, site=site)
+        card = await quarterly_scorecard(core, period, site=site)
         tz = site.timezone if site else DEFAULT_TIMEZONE
         text = plain(quarterly_text(t, card, tz=tz))
         name = quarterly_filename(card, f".{fmt}")

@@ -11,13 +11,15 @@ from bot.i18n import N_, Translator
 from bot.notifications import Notice, RenderCtx
 from bot.router import Router
 from bot.views import OPEN_ACTION
-from core import reports
 from core.enums import Role
+from core.reports.counts import DayFigures, day_figures, kpi_report
+from core.reports.kpi import KpiReport, Rate
+from core.reports.periods import day_bounds, month_bounds
 
 STATS_ROLES = frozenset({Role.MANAGER, Role.DISPATCHER, Role.ADMIN})
 
 
-def rate_line(t: Translator, name: str, rate: reports.Rate, goal: str, deduction: int) -> str:
+def rate_line(t: Translator, name: str, rate: Rate, goal: str, deduction: int) -> str:
     """'On-time arrival: 90.0% (9 of 10) · target 90%' with the points it costs."""
     if rate.denominator == 0:
         line = t("{name}: — (nothing counted yet) · {goal}", name=name, goal=goal)
@@ -41,8 +43,8 @@ def stats_text(
     place: str,
     now_text: str,
     month_start: str,
-    today: reports.DayFigures,
-    kpis: reports.KpiReport,
+    today: DayFigures,
+    kpis: KpiReport,
 ) -> str:
     """The /stats message."""
     lines = [
@@ -91,10 +93,10 @@ async def stats(ctx: Ctx) -> None:
     now = core.clock.now()
     assert ctx.profile is not None  # the router lets only registered roles in
     site_id = ctx.profile.site_id
-    day_start, day_end = reports.day_bounds(now, ctx.tz)
-    month_start, month_end = reports.month_bounds(now, ctx.tz)
-    today = await reports.day_figures(core, day_start, day_end, site_id=site_id)
-    kpis = await reports.kpi_report(core, month_start, month_end, site_id=site_id, as_of=now)
+    day_start, day_end = day_bounds(now, ctx.tz)
+    month_start, month_end = month_bounds(now, ctx.tz)
+    today = await day_figures(core, day_start, day_end, site_id=site_id)
+    kpis = await kpi_report(core, month_start, month_end, site_id=site_id, as_of=now)
     place = ctx.profile.site_name if site_id is not None else None
     await ctx.say(
         stats_text(

@@ -53,11 +53,24 @@ from bot.reports import (
 )
 from bot.reports import monthly_xlsx as build_monthly_xlsx
 from bot.router import Router
-from core import reports, surveys
+from core import surveys
 from core.clock import DEFAULT_TIMEZONE
 from core.conversations import DialogState
 from core.enums import Role
 from core.errors import NotFound
+from core.reports.false_reports import record_false_report
+from core.reports.monthly import MONTHLY_CODE, MonthlySummary, monthly_figures
+from core.reports.periods import (
+    MONTH_LABEL,
+    QUARTER_LABEL,
+    previous_month_label,
+    previous_quarter_label,
+    quarter_label,
+)
+from core.reports.quarterly import QUARTERLY_CODE, quarterly_scorecard
+from core.reports.runs import PostedRun, find_run
+from core.reports.scorecard import FALSE_REPORTS_TO_END, Scorecard
+from core.reports.sites import SiteRef, find_site
 
 REPORT_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 REGISTERED = frozenset(Role)
@@ -82,9 +95,7 @@ FALSE_REPORT_KIND = {
 # --- what goes into a message ----------------------------------------------------------------
 
 
-async def monthly_notice(
-    t: Translator, summary: reports.MonthlySummary, chat_id: int, text: str
-) -> Notice:
+async def monthly_notice(t: Translator, summary: MonthlySummary, chat_id: int, text: str) -> Notice:
     """The message, then the chart and the workbook (both built off the event loop)."""
     png, xlsx = await asyncio.gather(
         asyncio.to_thread(monthly_chart, t, summary),
@@ -100,7 +111,7 @@ async def monthly_notice(
     )
 
 
-async def quarterly_notice(t: Translator, card: reports.Scorecard, chat_id: int, tz: str) -> Notice:
+async def quarterly_notice(t: Translator, card: Scorecard, chat_id: int, tz: str) -> Notice:
     """The scorecard message and its workbook."""
     xlsx = await asyncio.to_thread(quarterly_xlsx, t, card)
     caption = t("Quarterly scorecard · {quarter}", quarter=quarter_title(t, card.period))
@@ -110,8 +121,8 @@ async def quarterly_notice(t: Translator, card: reports.Scorecard, chat_id: int,
     )
 
 
-async def _posted(r: RenderCtx) -> reports.PostedRun:
-    run = await reports.find_run(r.app.helpdesk.core, str(r.params["key"]))
+async def _posted(r: RenderCtx) -> PostedRun:
+    run = await find_run(r.app.helpdesk.core, str(r.params["key"]))
     if run is None:
         raise LookupError(f"no report run {r.params['key']!r}")
     return run
@@ -119,13 +130,13 @@ async def _posted(r: RenderCtx) -> reports.PostedRun:
 
 async def render_monthly(r: RenderCtx) -> Notice:
     """report.monthly: the posted month as text, chart and workbook."""
-    summary = reports.MonthlySummary.from_json((await _posted(r)).figures)
+    summary = MonthlySummary.from_json((await _posted(r)).figures)
     return await monthly_notice(r.t, summary, r.chat_id or 0, monthly_text(r.t, summary))
 
 
 async def render_quarterly(r: RenderCtx) -> Notice:
     """report.quarterly: the posted scorecard as text and workbook."""
-    card = reports.Scorecard.from_json((await _posted(r)).figures)
+    card = Scorecard.from_json((await _posted(r)).figures)
     return await quarterly_notice(r.t, card, r.chat_id or 0, r.tz)
 
 
@@ -203,10 +214,10 @@ async def survey_answer(ctx: Ctx, callback: Callback) -> None:
 # --- manager commands --------------------------------------------------------------------------
 
 
-async def _site_arg(ctx: Ctx, code: str | None) -> reports.SiteRef | None:
+async def _site_arg(ctx: Ctx, code: str | None) -> SiteRef | None:
     if not code:
         return None
-    return await reports.find_site(ctx.app.helpdesk.core, code)
+    return await find_site(ctx.app.helpdesk.core, code)
 
 
 def _period_error(ctx: Ctx, example: str) -> str:
@@ -217,8 +228,8 @@ async def summary_command(ctx: Ctx) -> None:
     """/summary [YYYY-MM] [SITE]: a month's summary with the chart and the workbook."""
     core = ctx.app.helpdesk.core
     args = ctx.incoming.args.split()
-    period = args[0] if args else reports.previous_month_label(core.clock.now(), DEFAULT_TIMEZONE)
-    if reports.MONTH_LABEL.match(period) is None:
+    period = args[0] if args else previous_month_label(core.clock.now(), DEFAULT_TIMEZONE)
+    if MONTH_LABEL.match(period) is None:
         await ctx.say(_period_error(ctx, "2026-11"))
         return
     try:
@@ -226,7 +237,7 @@ async def summary_command(ctx: Ctx) -> None:
     except NotFound:
         await ctx.say(ctx._("No site has the code {code}.", code=args[1][:32]))
         return
-    summary, _run = await reports.monthly_figures(core, period, site=site)
+    summary, _run = await monthly_figures(core, period, site=site)
     notice = await monthly_notice(ctx.t, summary, ctx.chat_id, monthly_text(ctx.t, summary))
     await ctx.say(notice.text)
     for attachment in notice.attachments:
@@ -240,11 +251,9 @@ async def scorecard_command(ctx: Ctx) -> None:
     period = (
         args[0].upper()
         if args
-        else reports.previous_quarter_label(
-            reports.quarter_label(core.clock.now(), DEFAULT_TIMEZONE)
-        )
+        else previous_quarter_label(quarter_label(core.clock.now(), DEFAULT_TIMEZONE))
     )
-    if reports.QUARTER_LABEL.match(period) is None:
+    if QUARTER_LABEL.match(period) is None:
         await ctx.say(_period_error(ctx, "2026-Q4"))
         return
     try:
@@ -252,7 +261,7 @@ async def scorecard_command(ctx: Ctx) -> None:
     except NotFound:
         await ctx.say(ctx._("No site has the code {code}.", code=args[1][:32]))
         return
-    card = await reports.quarterly_scorecard(core, period, site=site)
+    card = await quarterly_scorecard(core, period, site=site)
     notice = await quarterly_notice(ctx.t, card, ctx.chat_id, ctx.tz)
     await ctx.say(notice.text)
     for attachment in notice.attachments:
@@ -344,7 +353,7 @@ class FalseReportDialog(Dialog):
         if value != RECORD:
             await self.ask_confirm(ctx, state, ctx._("Please press Record it, or Cancel."))
             return STAY
-        view = await reports.record_false_report(
+        view = await record_false_report(
             ctx.app.helpdesk.core,
             ticket_id=int(state.data["ticket_id"]),
             kind=str(state.data["kind"]),
@@ -361,7 +370,7 @@ class FalseReportDialog(Dialog):
                 total=view.total,
             ),
         ]
-        if view.total >= reports.FALSE_REPORTS_TO_END:
+        if view.total >= FALSE_REPORTS_TO_END:
             lines.append(
                 ctx._(
                     "⛔ Three or more false reports in total: the customer may end the contract (000 §4)."
@@ -373,8 +382,8 @@ class FalseReportDialog(Dialog):
 
 def register(router: Router) -> None:
     """Add the report renderers, the survey buttons and the managers' report commands."""
-    router.renders(reports.MONTHLY_CODE)(render_monthly)
-    router.renders(reports.QUARTERLY_CODE)(render_quarterly)
+    router.renders(MONTHLY_CODE)(render_monthly)
+    router.renders(QUARTERLY_CODE)(render_quarterly)
     router.renders(surveys.QUESTION_CODE)(render_survey_question)
     router.callback(SURVEY_ACTION, roles=REGISTERED)(survey_answer)
     router.command(

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, insert, select
 
-from core import reports, surveys
+from core import surveys
 from core.clock import FrozenClock
 from core.db import Database
 from core.enums import (
@@ -35,7 +35,24 @@ from core.models import (
     SurveyRound,
     Ticket,
 )
-from core.reports import Rate
+from core.reports.counts import kpi_report, load_kpi_inputs
+from core.reports.false_reports import FALSE_REPORT_RECORDED, record_false_report
+from core.reports.kpi import Rate, compute_kpis
+from core.reports.monthly import (
+    MONTHLY_CODE,
+    monthly_figures,
+    monthly_summary,
+    post_monthly_summary,
+)
+from core.reports.quarterly import (
+    QUARTERLY_CODE,
+    monthly_report_statuses,
+    post_quarterly_scorecard,
+    quarterly_scorecard,
+)
+from core.reports.runs import find_run
+from core.reports.scorecard import LATE, MISSING, ON_TIME, PENDING, Scorecard, ScoreRange
+from core.reports.sites import find_site
 from core.services import Helpdesk
 from core.tickets import ServiceSheet
 from core.unit_of_work import Core
@@ -127,7 +144,7 @@ def _asset(tag: str):
 async def test_a_seeded_month_gives_the_expected_summary(helpdesk, world, clock):
     branch = await seed_march(helpdesk, world, clock)
     as_of = local(4, 1, 8)
-    summary = await reports.monthly_summary(helpdesk.core, "2026-03", as_of=as_of)
+    summary = await monthly_summary(helpdesk.core, "2026-03", as_of=as_of)
     assert (summary.tickets, summary.cancelled) == (6, 1)
     # Open at the end: t2 (second visit), t5 (never arrived); t4 resolved, not confirmed.
     assert summary.still_open == 2
@@ -150,9 +167,9 @@ async def test_a_seeded_month_gives_the_expected_summary(helpdesk, world, clock)
     assert k.repeat == Rate(1, 2)  # t4 repeats t1 within 30 days
     assert (k.arrival_deduction, k.fix_deduction) == (100, 60)
     assert (k.satisfaction_deduction, k.repeat_deduction) == (1, 1)
-    site = await reports.find_site(helpdesk.core, "BR")
+    site = await find_site(helpdesk.core, "BR")
     assert site.id == branch.id
-    only_branch = await reports.monthly_summary(helpdesk.core, "2026-03", site=site, as_of=as_of)
+    only_branch = await monthly_summary(helpdesk.core, "2026-03", site=site, as_of=as_of)
     assert (only_branch.tickets, only_branch.kpis.arrival) == (1, Rate(0, 1))
     assert only_branch.site_name == "Branch"
 
@@ -163,11 +180,9 @@ async def test_the_sql_aggregates_equal_the_pure_functions(helpdesk, world, cloc
     start, end = local(3, 1, 0), local(4, 1, 0)
     for as_of in (local(3, 20, 9, 45), local(4, 1, 8), local(5, 1)):
         for site_id in (None, world.site_id):
-            inputs = await reports.load_kpi_inputs(helpdesk.core, start, end, site_id=site_id)
-            expected = reports.compute_kpis(inputs, start, end, as_of=as_of)
-            aggregated = await reports.kpi_report(
-                helpdesk.core, start, end, site_id=site_id, as_of=as_of
-            )
+            inputs = await load_kpi_inputs(helpdesk.core, start, end, site_id=site_id)
+            expected = compute_kpis(inputs, start, end, as_of=as_of)
+            aggregated = await kpi_report(helpdesk.core, start, end, site_id=site_id, as_of=as_of)
             assert aggregated == expected
 
 
@@ -286,16 +301,14 @@ async def seed_random(core: Core, world, *, seed: int) -> None:
 async def test_the_job_posts_the_month_once_even_when_run_twice(helpdesk, world, clock):
     await seed_march(helpdesk, world, clock)
     clock.set(local(4, 1, 8))
-    first = await reports.post_monthly_summary(helpdesk.core, clock.now())
-    again = await reports.post_monthly_summary(helpdesk.core, clock.now())
+    first = await post_monthly_summary(helpdesk.core, clock.now())
+    again = await post_monthly_summary(helpdesk.core, clock.now())
     assert (first.posted, first.recipients, first.key) == (True, 1, "monthly-summary:2026-03")
     assert (again.posted, again.reason) == (False, "already_posted")
     async with helpdesk.core.reading() as session:
         runs = (await session.scalars(select(ReportRun))).all()
         rows = (
-            await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.code == reports.MONTHLY_CODE)
-            )
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.code == MONTHLY_CODE))
         ).all()
     assert [(run.key, run.kind, run.period) for run in runs] == [
         ("monthly-summary:2026-03", "monthly-summary", "2026-03")
@@ -306,7 +319,7 @@ async def test_the_job_posts_the_month_once_even_when_run_twice(helpdesk, world,
     ]
     # The figures are frozen: later work in March does not change the posted month.
     clock.set(local(4, 2, 9))
-    posted, run = await reports.monthly_figures(helpdesk.core, "2026-03")
+    posted, run = await monthly_figures(helpdesk.core, "2026-03")
     assert run is not None and posted.kpis.arrival == Rate(2, 5)
 
 
@@ -318,9 +331,7 @@ async def test_two_instances_racing_post_the_month_once(
     others = [Database(database_url) for _ in range(2)]
     try:
         cores = [Core(db, FrozenClock(clock.now()), policy) for db in others]
-        results = await asyncio.gather(
-            *(reports.post_monthly_summary(core, clock.now()) for core in cores)
-        )
+        results = await asyncio.gather(*(post_monthly_summary(core, clock.now()) for core in cores))
     finally:
         for db in others:
             await db.dispose()
@@ -329,9 +340,7 @@ async def test_two_instances_racing_post_the_month_once(
         assert await session.scalar(select(func.count(ReportRun.id))) == 1
         assert (
             await session.scalar(
-                select(func.count(OutboxMessage.id)).where(
-                    OutboxMessage.code == reports.MONTHLY_CODE
-                )
+                select(func.count(OutboxMessage.id)).where(OutboxMessage.code == MONTHLY_CODE)
             )
             == 1
         )
@@ -339,7 +348,7 @@ async def test_two_instances_racing_post_the_month_once(
 
 async def test_nothing_is_posted_for_a_month_before_the_service_started(helpdesk, world, clock):
     # The world was registered on 2 March: February was before the service.
-    result = await reports.post_monthly_summary(helpdesk.core, local(3, 5))
+    result = await post_monthly_summary(helpdesk.core, local(3, 5))
     assert (result.posted, result.reason) == (False, "before_service")
 
 
@@ -347,23 +356,23 @@ async def test_a_month_posted_after_the_15th_or_not_at_all_counts_as_missed(help
     await seed_march(helpdesk, world, clock)
     # Down over the 1st: the start-up catch-up posts March on 18 April, late.
     clock.set(local(4, 18, 10))
-    late = await reports.post_monthly_summary(helpdesk.core, clock.now())
+    late = await post_monthly_summary(helpdesk.core, clock.now())
     assert late.posted
     # April is posted on time on 1 May; May is never posted.
     clock.set(local(5, 1, 8))
-    await reports.post_monthly_summary(helpdesk.core, clock.now())
-    statuses = await reports.monthly_report_statuses(helpdesk.core, "2026-Q1", as_of=local(7, 1, 9))
+    await post_monthly_summary(helpdesk.core, clock.now())
+    statuses = await monthly_report_statuses(helpdesk.core, "2026-Q1", as_of=local(7, 1, 9))
     # January and February ended before the service started (2 March).
-    assert [(s.month, s.status) for s in statuses] == [("2026-03", reports.LATE)]
-    q2 = await reports.monthly_report_statuses(helpdesk.core, "2026-Q2", as_of=local(6, 10))
+    assert [(s.month, s.status) for s in statuses] == [("2026-03", LATE)]
+    q2 = await monthly_report_statuses(helpdesk.core, "2026-Q2", as_of=local(6, 10))
     assert [(s.month, s.status) for s in q2] == [
-        ("2026-04", reports.ON_TIME),
-        ("2026-05", reports.PENDING),  # due by 15 June
-        ("2026-06", reports.PENDING),
+        ("2026-04", ON_TIME),
+        ("2026-05", PENDING),  # due by 15 June
+        ("2026-06", PENDING),
     ]
-    q2_later = await reports.monthly_report_statuses(helpdesk.core, "2026-Q2", as_of=local(7, 20))
-    assert [s.status for s in q2_later] == [reports.ON_TIME, reports.MISSING, reports.MISSING]
-    card = await reports.quarterly_scorecard(helpdesk.core, "2026-Q2", as_of=local(7, 20))
+    q2_later = await monthly_report_statuses(helpdesk.core, "2026-Q2", as_of=local(7, 20))
+    assert [s.status for s in q2_later] == [ON_TIME, MISSING, MISSING]
+    card = await quarterly_scorecard(helpdesk.core, "2026-Q2", as_of=local(7, 20))
     assert (card.missed_reports, card.other) == (2, 80)
 
 
@@ -420,10 +429,10 @@ async def test_the_survey_opens_once_per_site_asks_staff_and_records_one_answer_
         ).all()
     assert sorted(events) == ["survey.answered", "survey.opened", "survey.opened"]
     # The survey share feeds Q1 and Q2, not Q3.
-    q1 = await reports.quarterly_scorecard(core, "2026-Q1", as_of=local(7, 1, 9))
+    q1 = await quarterly_scorecard(core, "2026-Q1", as_of=local(7, 1, 9))
     assert q1.inputs.survey == Rate(1, 1) and q1.survey == 100
     assert q1.inputs.survey_period == "2026-H1"
-    q3 = await reports.quarterly_scorecard(core, "2026-Q3", as_of=local(10, 1, 9))
+    q3 = await quarterly_scorecard(core, "2026-Q3", as_of=local(10, 1, 9))
     assert q3.survey is None and not q3.score.known
 
 
@@ -434,7 +443,7 @@ async def test_a_false_report_is_recorded_with_its_audit_event_and_cuts_the_paym
     tickets = await helpdesk.tickets.open_for_reporter(world.reporter_id)
     ticket_id = tickets[0].id
     clock.set(local(3, 25, 15))
-    view = await reports.record_false_report(
+    view = await record_false_report(
         helpdesk.core,
         ticket_id=ticket_id,
         kind="part_not_replaced",
@@ -445,7 +454,7 @@ async def test_a_false_report_is_recorded_with_its_audit_event_and_cuts_the_paym
     async with helpdesk.core.reading() as session:
         row = await session.scalar(select(FalseReport))
         event = await session.scalar(
-            select(AuditEvent).where(AuditEvent.action == reports.FALSE_REPORT_RECORDED)
+            select(AuditEvent).where(AuditEvent.action == FALSE_REPORT_RECORDED)
         )
     assert (row.ticket_id, row.kind, row.found_by_id) == (
         ticket_id,
@@ -453,7 +462,7 @@ async def test_a_false_report_is_recorded_with_its_audit_event_and_cuts_the_paym
         world.manager_id,
     )
     assert event.entity_id == row.id and event.data["note"] == "disk never swapped"
-    card = await reports.quarterly_scorecard(helpdesk.core, "2026-Q1", as_of=local(4, 1, 9))
+    card = await quarterly_scorecard(helpdesk.core, "2026-Q1", as_of=local(4, 1, 9))
     assert card.inputs.false_reports_in_quarter == 1
     assert card.paid_high == card.payment_high.percent - 10
 
@@ -461,15 +470,15 @@ async def test_a_false_report_is_recorded_with_its_audit_event_and_cuts_the_paym
 async def test_only_managers_and_admins_record_false_reports(helpdesk, world, clock):
     await seed_march(helpdesk, world, clock)
     with pytest.raises(PermissionDenied):
-        await reports.record_false_report(
+        await record_false_report(
             helpdesk.core, ticket_id=1, kind="other", actor_id=world.engineer_id
         )
     with pytest.raises(NotFound):
-        await reports.record_false_report(
+        await record_false_report(
             helpdesk.core, ticket_id=999, kind="other", actor_id=world.manager_id
         )
     with pytest.raises(InvalidInput):
-        await reports.record_false_report(
+        await record_false_report(
             helpdesk.core, ticket_id=1, kind="typo", actor_id=world.manager_id
         )
 
@@ -479,24 +488,22 @@ async def test_the_quarterly_job_posts_the_scorecard_once_with_the_payment(
 ):
     await seed_march(helpdesk, world, clock)
     clock.set(local(4, 1, 8))
-    await reports.post_monthly_summary(helpdesk.core, clock.now())
+    await post_monthly_summary(helpdesk.core, clock.now())
     clock.set(local(4, 1, 9))
-    first = await reports.post_quarterly_scorecard(helpdesk.core, clock.now())
-    again = await reports.post_quarterly_scorecard(helpdesk.core, local(4, 2, 9))
+    first = await post_quarterly_scorecard(helpdesk.core, clock.now())
+    again = await post_quarterly_scorecard(helpdesk.core, local(4, 2, 9))
     assert (first.posted, first.key, again.posted) == (True, "quarterly-scorecard:2026-Q1", False)
-    run = await reports.find_run(helpdesk.core, first.key)
-    card = reports.Scorecard.from_json(run.figures)
+    run = await find_run(helpdesk.core, first.key)
+    card = Scorecard.from_json(run.figures)
     # Q1: March only (the service started 2 March), its report posted on 1 April.
-    assert [(r.month, r.status) for r in card.inputs.reports] == [("2026-03", reports.ON_TIME)]
+    assert [(r.month, r.status) for r in card.inputs.reports] == [("2026-03", ON_TIME)]
     assert card.onsite == 0  # March's KPIs cost 100 + 60 + 1 + 1 points
     assert card.other == 100 and card.survey is None
-    assert card.score == reports.ScoreRange(20, 50)
+    assert card.score == ScoreRange(20, 50)
     assert card.payment_low.percent == 80 and card.payment_high.percent == 80
     async with helpdesk.core.reading() as session:
         queued = (
-            await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.code == reports.QUARTERLY_CODE)
-            )
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.code == QUARTERLY_CODE))
         ).all()
     assert [(row.recipient_id, row.status) for row in queued] == [
         (world.manager_id, OutboxStatus.PENDING)
@@ -513,7 +520,7 @@ async def test_the_command_line_prints_the_figures_and_writes_the_files(
 
     await seed_march(helpdesk, world, clock)
     clock.set(local(4, 1, 8))
-    await reports.post_monthly_summary(helpdesk.core, clock.now())
+    await post_monthly_summary(helpdesk.core, clock.now())
     runner = CliRunner()
 
     async def run(*args: str):

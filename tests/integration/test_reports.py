@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from core import reports
 from core.assets import AssetRecord
 from core.enums import AssetKind, Impact, ServiceResult, ServiceType
-from core.reports import Rate
+from core.reports.counts import DayFigures, day_figures, kpi_report
+from core.reports.kpi import Rate
+from core.reports.periods import day_bounds, month_bounds
 from core.tickets import ServiceSheet
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -73,30 +74,28 @@ async def seed_march_2(helpdesk, world, clock):
 
 async def test_the_loaders_count_each_kpi_from_the_records(helpdesk, world, clock):
     await seed_march_2(helpdesk, world, clock)
-    start, end = reports.month_bounds(clock.now(), "Asia/Shanghai")
-    hq = await reports.kpi_report(helpdesk.core, start, end, site_id=world.site_id)
+    start, end = month_bounds(clock.now(), "Asia/Shanghai")
+    hq = await kpi_report(helpdesk.core, start, end, site_id=world.site_id)
     # t1 met; t2 late; t5 overdue while running; t4 not due yet; t3, t6 cancelled.
     assert hq.arrival == Rate(1, 3)
     assert hq.fix == Rate(1, 2)  # t1 fixed on site, t2 taken back; t6 was remote
     assert hq.satisfaction == Rate(2, 2) and hq.low_ratings == 0
     assert hq.repeat == Rate(0, 1)  # t1 only: t6 was remote, t2 hardware
     assert hq.arrival_deduction == 100 and hq.fix_deduction == 90
-    everywhere = await reports.kpi_report(helpdesk.core, start, end)
+    everywhere = await kpi_report(helpdesk.core, start, end)
     assert everywhere.arrival == Rate(1, 4)  # the branch's ticket is overdue too
-    april = await reports.kpi_report(helpdesk.core, end, datetime(2026, 5, 1, tzinfo=SHANGHAI))
+    april = await kpi_report(helpdesk.core, end, datetime(2026, 5, 1, tzinfo=SHANGHAI))
     assert april.arrival == Rate(0, 0) and april.fix == Rate(0, 0)
 
 
 async def test_today_counts_open_overdue_opened_resolved_and_closed(helpdesk, world, clock):
     await seed_march_2(helpdesk, world, clock)
-    start, end = reports.day_bounds(clock.now(), "Asia/Shanghai")
-    today = await reports.day_figures(helpdesk.core, start, end, site_id=world.site_id)
-    assert today == reports.DayFigures(open_now=2, overdue_now=1, opened=6, resolved=3, closed=1)
-    everywhere = await reports.day_figures(helpdesk.core, start, end)
+    start, end = day_bounds(clock.now(), "Asia/Shanghai")
+    today = await day_figures(helpdesk.core, start, end, site_id=world.site_id)
+    assert today == DayFigures(open_now=2, overdue_now=1, opened=6, resolved=3, closed=1)
+    everywhere = await day_figures(helpdesk.core, start, end)
     assert (everywhere.open_now, everywhere.overdue_now, everywhere.opened) == (3, 2, 7)
-    tomorrow = await reports.day_figures(
-        helpdesk.core, end, end.replace(day=4), site_id=world.site_id
-    )
+    tomorrow = await day_figures(helpdesk.core, end, end.replace(day=4), site_id=world.site_id)
     assert (tomorrow.opened, tomorrow.resolved, tomorrow.closed) == (0, 0, 0)
 
 
@@ -115,8 +114,8 @@ async def test_a_repeat_visit_and_a_second_sheet_both_count(helpdesk, world, clo
     clock.set(local(20, 10))
     await t.resolve(t7.id, actor_id=desk, sheet=sheet(ServiceType.SOFTWARE_FAULT))
     await t.rate(t7.id, actor_id=world.reporter_id, score=1)  # reopens: a second visit
-    start, end = reports.month_bounds(clock.now(), "Asia/Shanghai")
-    hq = await reports.kpi_report(helpdesk.core, start, end, site_id=world.site_id)
+    start, end = month_bounds(clock.now(), "Asia/Shanghai")
+    hq = await kpi_report(helpdesk.core, start, end, site_id=world.site_id)
     # t1 met, t2 late, t4 and t5 overdue, t7's first visit met; its second is not due yet.
     assert hq.arrival == Rate(2, 5)
     assert hq.fix == Rate(2, 3)

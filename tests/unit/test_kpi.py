@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from core.enums import ServiceResult, ServiceType
-from core.reports import (
+from core.reports.kpi import (
     ArrivalRecord,
     KpiInputs,
     Rate,
@@ -18,10 +18,8 @@ from core.reports import (
     arrival_deduction,
     arrival_outcome,
     compute_kpis,
-    day_bounds,
     fix_rate_deduction,
     low_ratings,
-    month_bounds,
     on_site_fix,
     on_time_arrival,
     repeat_deduction,
@@ -30,6 +28,7 @@ from core.reports import (
     satisfaction_deduction,
     started_steps_below,
 )
+from core.reports.periods import day_bounds, month_bounds
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 APRIL = datetime(2026, 4, 1, tzinfo=UTC)

@@ -9,7 +9,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.errors import InvalidInput
-from core.reports import (
+from core.reports.kpi import KpiCounts, Rate, report_from_counts
+from core.reports.monthly import MonthlySummary, SiteLine
+from core.reports.periods import (
+    half_of_quarter,
+    month_period,
+    months_of_quarter,
+    previous_month_label,
+    previous_quarter_label,
+    quarter_label,
+    quarter_period,
+    report_deadline,
+)
+from core.reports.scorecard import (
     BASE_ACTUAL_COST,
     BASE_QUARTER_TOTAL,
     LATE,
@@ -19,28 +31,15 @@ from core.reports import (
     WARN_FALSE_REPORTS,
     WARN_TWO_QUARTERS,
     WARN_TWO_QUARTERS_POSSIBLE,
-    KpiCounts,
     MonthlyReportStatus,
-    MonthlySummary,
     Payment,
-    Rate,
     Scorecard,
     ScorecardInputs,
     ScoreRange,
-    SiteLine,
     after_false_reports,
-    half_of_quarter,
-    month_period,
-    months_of_quarter,
     onsite_score,
     other_score,
     payment_for,
-    previous_month_label,
-    previous_quarter_label,
-    quarter_label,
-    quarter_period,
-    report_deadline,
-    report_from_counts,
     report_status,
     score_quarter,
     survey_score,

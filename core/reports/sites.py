@@ -1,0 +1,30 @@
+"""The site a report is scoped to (every site when there is none)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from core.errors import NotFound
+from core.models import Site
+from core.unit_of_work import Core
+
+
+@dataclass(frozen=True)
+class SiteRef:
+    """A site picked for a report."""
+
+    id: int
+    code: str
+    name: str
+    timezone: str
+
+
+async def find_site(core: Core, code: str) -> SiteRef:
+    """The site with this code; NotFound otherwise."""
+    async with core.reading() as session:
+        site = await session.scalar(select(Site).where(Site.code == code))
+    if site is None:
+        raise NotFound(entity="site", code=code)
+    return SiteRef(site.id, site.code, site.name, site.timezone)

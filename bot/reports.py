@@ -22,8 +22,7 @@ import csv
 import html
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from fractions import Fraction
 from functools import lru_cache
@@ -38,9 +37,8 @@ from bot.labels import SERVICE_TYPE, SEVERITY, label
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import ServiceType
 from core.reports.kpi import KpiReport, Rate
-from core.reports.monthly import UNCLASSIFIED, MonthlySummary, monthly_figures
+from core.reports.monthly import UNCLASSIFIED, MonthlySummary
 from core.reports.periods import half_of_quarter
-from core.reports.quarterly import quarterly_scorecard
 from core.reports.scorecard import (
     BASE_ACTUAL_COST,
     COMPLAINT_POINTS,
@@ -57,7 +55,6 @@ from core.reports.scorecard import (
     Payment,
     Scorecard,
 )
-from core.reports.sites import find_site
 
 UNCLASSIFIED_LABEL = N_("Not yet classified")
 CJK_FAMILIES = (
@@ -772,118 +769,3 @@ def quarterly_csv(t: Translator, card: Scorecard) -> bytes:
 def as_of_local(moment: datetime, tz: str) -> str:
     """A moment as 'YYYY-MM-DD HH:MM' in zone `tz` (files)."""
     return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
-
-
-# --- the command line -----------------------------------------------------------------------------
-
-
-FORMATS = ("text", "csv", "xlsx")
-KINDS = ("monthly", "quarterly")
-
-
-@dataclass(frozen=True)
-class ReportOutput:
-    """What `faultdesk report` prints and writes."""
-
-    text: str
-    data: bytes  # the CSV or XLSX file (empty for text)
-    filename: str
-
-
-async def report_output(
-    *,
-    database_url: str,
-    kind: str,
-    period: str,
-    site_code: str | None,
-    fmt: str,
-    lang: str,
-    live: bool,
-) -> ReportOutput:
-    """Read the figures offline and render them as text and, if asked, a file."""
-    from bot.bootstrap import bootstrap
-    from bot.settings import Settings
-
-    t = default_i18n().get(lang)
-    # The operator's policy file, as `faultdesk run` uses it (calendars decide due dates).
-    core = bootstrap(Settings(database_url=database_url)).core
-    db = core.db
-    try:
-        site = await find_site(core, site_code) if site_code else None
-        if kind == "monthly":
-            summary, run = await monthly_figures(core, period, site=site, live=live)
-            text = plain(monthly_text(t, summary, attachments=False))
-            if run is not None:
-                posted = t(
-                    "As posted to the managers on {moment} (--live recomputes).",
-                    moment=t.full_moment(run.created_at, summary.timezone),
-                )
-                text = f"{posted}\n{text}"
-            name = monthly_filename(summary, f".{fmt}")
-            if fmt == "csv":
-                return ReportOutput(text, monthly_csv(t, summary), name)
-            if fmt == "xlsx":
-                return ReportOutput(text, monthly_xlsx(t, summary), name)
-            return ReportOutput(text, b"", name)
-        card = await quarterly_scorecard(core, period, site=site)
-        tz = site.timezone if site else DEFAULT_TIMEZONE
-        text = plain(quarterly_text(t, card, tz=tz))
-        name = quarterly_filename(card, f".{fmt}")
-        if fmt == "csv":
-            return ReportOutput(text, quarterly_csv(t, card), name)
-        if fmt == "xlsx":
-            return ReportOutput(text, quarterly_xlsx(t, card), name)
-        return ReportOutput(text, b"", name)
-    finally:
-        await db.dispose()
-
-
-def cli_report(
-    *,
-    database_url: str,
-    kind: str,
-    period: str,
-    site_code: str | None,
-    fmt: str,
-    out: str | None,
-    lang: str,
-    live: bool,
-    echo: Callable[..., Any],
-) -> int:
-    """`faultdesk report`: text on stdout, a CSV/XLSX file when asked; the exit code."""
-    import asyncio
-    from pathlib import Path
-
-    from core.errors import DomainError
-
-    if kind not in KINDS or fmt not in FORMATS:
-        echo(f"use {' or '.join(KINDS)}, and --format {'|'.join(FORMATS)}", err=True)
-        return 2
-    try:
-        output = asyncio.run(
-            report_output(
-                database_url=database_url,
-                kind=kind,
-                period=period,
-                site_code=site_code,
-                fmt=fmt,
-                lang=lang,
-                live=live,
-            )
-        )
-    except DomainError as error:
-        echo(f"faultdesk report: {error.code} {error.params}", err=True)
-        return 2
-    if fmt == "text":
-        echo(output.text)
-        if out:
-            Path(out).write_text(output.text + "\n", encoding="utf-8")
-        return 0
-    if fmt == "csv" and not out:
-        echo(output.data.decode("utf-8-sig"), nl=False)
-        return 0
-    target = Path(out or output.filename)
-    target.write_bytes(output.data)
-    echo(output.text)
-    echo(f"wrote {target}")
-    return 0

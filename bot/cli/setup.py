@@ -27,8 +27,7 @@ from typing import Any, TypeVar
 import typer
 from sqlalchemy import select
 
-from bot.bootstrap import bootstrap
-from bot.settings import Settings
+from bot.cli.helpdesk import command_settings, database_option, open_helpdesk
 from core.assets import AssetRecord, normalize_tag
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import AssetKind, Role
@@ -48,9 +47,7 @@ asset_app = typer.Typer(help="The asset register.", no_args_is_help=True)
 plan_app = typer.Typer(help="Inspection plans.", no_args_is_help=True)
 person_app = typer.Typer(help="Registered people: roles, backups, leaving.", no_args_is_help=True)
 
-DatabaseOption = typer.Option(
-    None, "--database-url", "-d", help="SQLAlchemy URL (default: FAULTDESK_DATABASE_URL)"
-)
+DatabaseOption = database_option("SQLAlchemy URL (default: FAULTDESK_DATABASE_URL)")
 
 # Sentences for the errors an administrator meets here (the code is printed too).
 CLI_MESSAGES = {
@@ -76,16 +73,12 @@ ASSET_COLUMNS = [f.name for f in fields(AssetRecord) if f.name not in ("departme
 
 def _run(database_url: str | None, work: Callable[[Helpdesk], Awaitable[T]]) -> T:
     """Migrate, open the helpdesk, run `work`, close; domain errors end the command cleanly."""
-    settings = Settings()
-    url = database_url or settings.database_url
-    upgrade(url)
+    settings = command_settings(database_url)
+    upgrade(settings.database_url)
 
     async def _go() -> T:
-        helpdesk = bootstrap(settings.model_copy(update={"database_url": url}))
-        try:
+        async with open_helpdesk(settings) as helpdesk:
             return await work(helpdesk)
-        finally:
-            await helpdesk.core.db.dispose()
 
     try:
         return asyncio.run(_go())
@@ -388,11 +381,11 @@ def person_deactivate(
     typer.echo(f"person {person} deactivated")
 
 
-def register(app: typer.Typer) -> None:
+def register(main: typer.Typer) -> None:
     """Add the set-up commands to the main command line."""
-    app.add_typer(site_app, name="site")
-    app.add_typer(department_app, name="department")
-    app.add_typer(invite_app, name="invite")
-    app.add_typer(asset_app, name="asset")
-    app.add_typer(plan_app, name="plan")
-    app.add_typer(person_app, name="person")
+    main.add_typer(site_app, name="site")
+    main.add_typer(department_app, name="department")
+    main.add_typer(invite_app, name="invite")
+    main.add_typer(asset_app, name="asset")
+    main.add_typer(plan_app, name="plan")
+    main.add_typer(person_app, name="person")

@@ -1,4 +1,4 @@
-"""The `faultdesk` command line."""
+"""`faultdesk run` and `faultdesk demo`: the bot against Telegram, or a working day offline."""
 
 from __future__ import annotations
 
@@ -8,113 +8,12 @@ from typing import Any
 
 import typer
 
-from bot import admin_cli
+from bot.cli.helpdesk import DatabaseOption
 from bot.settings import Settings
-
-app = typer.Typer(
-    help="faultdesk: a Telegram helpdesk for office-equipment faults.", no_args_is_help=True
-)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(audit_app, name="audit")
-admin_cli.register(app)
-
-DatabaseOption = typer.Option(
-    None,
-    "--database-url",
-    "-d",
-    help="SQLAlchemy URL (default: FAULTDESK_DATABASE_URL or ./faultdesk.sqlite3)",
-)
-
-
-def _url(database_url: str | None) -> str:
-    return database_url or Settings().database_url
-
-
-@db_app.command("upgrade")
-def db_upgrade(database_url: str | None = DatabaseOption, revision: str = "head") -> None:
-    """Apply the Alembic migrations."""
-    from core.migrate import upgrade
-
-    upgrade(_url(database_url), revision)
-    typer.echo(f"database at {revision}")
-
-
-@audit_app.command("verify")
-def audit_verify(
-    anchor: list[str] = typer.Option(
-        [],
-        "--anchor",
-        help="EVENT:HASH as printed in a monthly summary (repeatable); catches a rewritten log",
-    ),
-    database_url: str | None = DatabaseOption,
-) -> None:
-    """Walk the audit chain; exit 1 if any event was edited or deleted."""
-    from core.audit import parse_anchor, verify_chain
-    from core.db import Database
-
-    anchors: dict[int, str] = {}
-    for text in anchor:
-        try:
-            event_id, prefix = parse_anchor(text)
-        except ValueError as error:
-            typer.echo(f"error: --anchor {error}", err=True)
-            raise typer.Exit(2) from error
-        anchors[event_id] = prefix
-
-    async def _verify() -> int:
-        db = Database(_url(database_url))
-        try:
-            async with db.reading() as session:
-                report = await verify_chain(session, anchors=anchors)
-        finally:
-            await db.dispose()
-        typer.echo(f"events checked: {report.events}")
-        typer.echo(f"head: event {report.head_id} {report.head_hash}")
-        for problem in report.problems:
-            typer.echo(f"PROBLEM: {problem}", err=True)
-        typer.echo("audit log intact" if report.ok else "audit log TAMPERED")
-        return 0 if report.ok else 1
-
-    raise typer.Exit(asyncio.run(_verify()))
-
-
-@app.command("report")
-def report_command(
-    kind: str = typer.Argument(..., help="monthly or quarterly"),
-    period: str = typer.Option(..., "--period", help="2026-11 (monthly) or 2026-Q4 (quarterly)"),
-    site: str | None = typer.Option(None, "--site", help="one site's code (default: every site)"),
-    fmt: str = typer.Option("text", "--format", help="text, csv or xlsx"),
-    out: str | None = typer.Option(None, "--out", help="write to this file"),
-    lang: str = typer.Option("en", "--lang", help="zh_CN, en or ru"),
-    live: bool = typer.Option(
-        False, "--live", help="recompute a month even when its summary was posted"
-    ),
-    database_url: str | None = DatabaseOption,
-) -> None:
-    """Print a monthly summary or a quarterly scorecard (the figures the managers get)."""
-    from bot.reports import cli_report
-
-    raise typer.Exit(
-        cli_report(
-            database_url=_url(database_url),
-            kind=kind,
-            period=period,
-            site_code=site,
-            fmt=fmt,
-            out=out,
-            lang=lang,
-            live=live,
-            echo=typer.echo,
-        )
-    )
-
 
 RUNTIME_HELP = "aiogram (default) or ptb; both behave the same"
 
 
-@app.command("run")
 def run(
     runtime: str | None = typer.Option(None, "--runtime", "-r", help=RUNTIME_HELP),
     webhook: str | None = typer.Option(
@@ -171,7 +70,6 @@ def _run_demo(runtime: str, speed: float | None = None, *, keep_database: bool =
     )
 
 
-@app.command("demo")
 def demo_command(
     runtime: str = typer.Option("aiogram", "--runtime", "-r", help=RUNTIME_HELP),
     speed: float | None = typer.Option(
@@ -245,10 +143,7 @@ async def serve(settings: Settings, *, runtime: str | None = None) -> None:
     typer.echo("faultdesk: stopped")
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="faultdesk")
-
-
-if __name__ == "__main__":
-    main()
+def register(main: typer.Typer) -> None:
+    """Add `run` and `demo` to the main command line."""
+    main.command("run")(run)
+    main.command("demo")(demo_command)

@@ -1,0 +1,5 @@
+"""`python -m bot.cli`: the `faultdesk` command line."""
+
+from bot.cli import main
+
+main()

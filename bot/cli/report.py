@@ -1,0 +1,136 @@
+"""`faultdesk report`: a monthly summary or a quarterly scorecard, as text, CSV or XLSX.
+
+The figures are the ones the managers get: a month as posted (frozen in its report run)
+unless `--live`, a quarter computed now. Text goes to stdout, a CSV/XLSX file where asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+
+from bot.cli.helpdesk import DatabaseOption, command_settings, open_helpdesk
+from bot.i18n import default_i18n
+from bot.reports import (
+    monthly_csv,
+    monthly_filename,
+    monthly_text,
+    monthly_xlsx,
+    plain,
+    quarterly_csv,
+    quarterly_filename,
+    quarterly_text,
+    quarterly_xlsx,
+)
+from bot.settings import Settings
+from core.clock import DEFAULT_TIMEZONE
+from core.errors import DomainError
+from core.reports.monthly import monthly_figures
+from core.reports.quarterly import quarterly_scorecard
+from core.reports.sites import find_site
+
+FORMATS = ("text", "csv", "xlsx")
+KINDS = ("monthly", "quarterly")
+
+
+@dataclass(frozen=True)
+class ReportOutput:
+    """What `faultdesk report` prints and writes."""
+
+    text: str
+    data: bytes  # the CSV or XLSX file (empty for text)
+    filename: str
+
+
+async def report_output(
+    settings: Settings,
+    *,
+    kind: str,
+    period: str,
+    site_code: str | None,
+    fmt: str,
+    lang: str,
+    live: bool,
+) -> ReportOutput:
+    """Read the figures offline and render them as text and, if asked, a file."""
+    t = default_i18n().get(lang)
+    async with open_helpdesk(settings) as helpdesk:
+        core = helpdesk.core
+        site = await find_site(core, site_code) if site_code else None
+        if kind == "monthly":
+            summary, run = await monthly_figures(core, period, site=site, live=live)
+            text = plain(monthly_text(t, summary, attachments=False))
+            if run is not None:
+                posted = t(
+                    "As posted to the managers on {moment} (--live recomputes).",
+                    moment=t.full_moment(run.created_at, summary.timezone),
+                )
+                text = f"{posted}\n{text}"
+            name = monthly_filename(summary, f".{fmt}")
+            if fmt == "csv":
+                return ReportOutput(text, monthly_csv(t, summary), name)
+            if fmt == "xlsx":
+                return ReportOutput(text, monthly_xlsx(t, summary), name)
+            return ReportOutput(text, b"", name)
+        card = await quarterly_scorecard(core, period, site=site)
+        tz = site.timezone if site else DEFAULT_TIMEZONE
+        text = plain(quarterly_text(t, card, tz=tz))
+        name = quarterly_filename(card, f".{fmt}")
+        if fmt == "csv":
+            return ReportOutput(text, quarterly_csv(t, card), name)
+        if fmt == "xlsx":
+            return ReportOutput(text, quarterly_xlsx(t, card), name)
+        return ReportOutput(text, b"", name)
+
+
+def report_command(
+    kind: str = typer.Argument(..., help="monthly or quarterly"),
+    period: str = typer.Option(..., "--period", help="2026-11 (monthly) or 2026-Q4 (quarterly)"),
+    site: str | None = typer.Option(None, "--site", help="one site's code (default: every site)"),
+    fmt: str = typer.Option("text", "--format", help="text, csv or xlsx"),
+    out: str | None = typer.Option(None, "--out", help="write to this file"),
+    lang: str = typer.Option("en", "--lang", help="zh_CN, en or ru"),
+    live: bool = typer.Option(
+        False, "--live", help="recompute a month even when its summary was posted"
+    ),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Print a monthly summary or a quarterly scorecard (the figures the managers get)."""
+    if kind not in KINDS or fmt not in FORMATS:
+        typer.echo(f"use {' or '.join(KINDS)}, and --format {'|'.join(FORMATS)}", err=True)
+        raise typer.Exit(2)
+    try:
+        output = asyncio.run(
+            report_output(
+                command_settings(database_url),
+                kind=kind,
+                period=period,
+                site_code=site,
+                fmt=fmt,
+                lang=lang,
+                live=live,
+            )
+        )
+    except DomainError as error:
+        typer.echo(f"faultdesk report: {error.code} {error.params}", err=True)
+        raise typer.Exit(2) from error
+    if fmt == "text":
+        typer.echo(output.text)
+        if out:
+            Path(out).write_text(output.text + "\n", encoding="utf-8")
+        return
+    if fmt == "csv" and not out:
+        typer.echo(output.data.decode("utf-8-sig"), nl=False)
+        return
+    target = Path(out or output.filename)
+    target.write_bytes(output.data)
+    typer.echo(output.text)
+    typer.echo(f"wrote {target}")
+
+
+def register(main: typer.Typer) -> None:
+    """Add `report` to the main command line."""
+    main.command("report")(report_command)

@@ -14,17 +14,10 @@ import typer
 
 from bot.cli.helpdesk import DatabaseOption, command_settings, open_helpdesk
 from bot.i18n import default_i18n
-from bot.reports import (
-    monthly_csv,
-    monthly_filename,
-    monthly_text,
-    monthly_xlsx,
-    plain,
-    quarterly_csv,
-    quarterly_filename,
-    quarterly_text,
-    quarterly_xlsx,
-)
+from bot.rendering.csv_rows import monthly_csv, quarterly_csv
+from bot.rendering.text import monthly_text, quarterly_text
+from bot.rendering.wording import monthly_filename, plain, quarterly_filename
+from bot.rendering.xlsx import monthly_xlsx, quarterly_xlsx
 from bot.settings import Settings
 from core.clock import DEFAULT_TIMEZONE
 from core.errors import DomainError

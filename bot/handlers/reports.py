@@ -41,17 +41,16 @@ from bot.dialogs.engine import DONE, STAY, Dialog
 from bot.dialogs.rate import score_label
 from bot.i18n import N_, Translator
 from bot.notifications import Notice, RenderCtx
-from bot.reports import (
+from bot.rendering.chart import monthly_chart
+from bot.rendering.text import monthly_text, quarterly_text
+from bot.rendering.wording import (
     monthly_caption,
-    monthly_chart,
     monthly_filename,
-    monthly_text,
     quarter_title,
     quarterly_filename,
-    quarterly_text,
-    quarterly_xlsx,
 )
-from bot.reports import monthly_xlsx as build_monthly_xlsx
+from bot.rendering.xlsx import monthly_xlsx as build_monthly_xlsx
+from bot.rendering.xlsx import quarterly_xlsx
 from bot.router import Router
 from core import surveys
 from core.clock import DEFAULT_TIMEZONE

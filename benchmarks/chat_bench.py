@@ -48,12 +48,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.bootstrap import bootstrap
+from benchmarks.common import helpdesk_over, percentile, progress_printer, scratch_database
 from bot.runtimes import RUNTIMES
 from bot.settings import Settings
 from core.db import Database
 from core.enums import OutboxStatus
-from core.migrate import upgrade_async
 from core.models import OutboxMessage, Ticket
 from core.sla.policy import load_policy
 from demo.seed import BulkOffice, seed_bulk_staff
@@ -69,9 +68,7 @@ READY_TIMEOUT = 90.0
 Match = Callable[[SentMessage], bool]
 
 
-def progress(message: str) -> None:
-    """A progress line on stderr (figures go to stdout)."""
-    print(f"[chat_bench] {message}", file=sys.stderr, flush=True)
+progress = progress_printer("chat_bench")
 
 
 # --- timestamps on the emulator's chat events --------------------------------------------------
@@ -304,7 +301,6 @@ class InlineBot:
 
     def __init__(self, runtime: str, database_url: str, api_base_url: str) -> None:
         from bot.app import build_application
-        from bot.settings import Settings
 
         settings = Settings(
             _env_file=None,
@@ -436,14 +432,17 @@ class Options:
 
 
 async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
+    """One runtime's burst on a scratch SQLite database of its own."""
+    async with scratch_database("sqlite", None, f"chat-{runtime}") as url:
+        return await burst(runtime, url, options, folder)
+
+
+async def burst(runtime: str, url: str, options: Options, folder: Path) -> RunResult:
     """Seed, start, warm up, burst, drain, measure, stop."""
-    path = folder / f"chat-bench-{runtime}.sqlite3"
-    url = f"sqlite:///{path}"
     users, engineers_per, mode = options.users, options.engineers_per, options.mode
     drain_timeout = options.drain_timeout
-    await upgrade_async(url)
     db = Database(url)
-    helpdesk = bootstrap(Settings(database_url=url), database=db)
+    helpdesk = helpdesk_over(db)
     engineers = max(1, users // engineers_per)
     office: BulkOffice = await seed_bulk_staff(helpdesk, staff=users, engineers=engineers)
     progress(f"{runtime}: seeded {users} staff, {engineers} engineers, {users} PCs")
@@ -550,15 +549,6 @@ async def run_one(runtime: str, options: Options, folder: Path) -> RunResult:
 
 
 # --- output ---------------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def ms(seconds: float) -> str:

@@ -28,20 +28,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from bot.bootstrap import bootstrap
+from benchmarks.common import (
+    StatementCounter,
+    helpdesk_over,
+    parts_to_run,
+    percentile,
+    progress_printer,
+    scratch_database,
+)
 from bot.callbacks import CallbackCodec
 from bot.chat import Incoming
 from bot.context import BotApp
@@ -50,12 +54,10 @@ from bot.notifications import Notice, RenderCtx
 from bot.router import Router
 from bot.runtimes import RUNTIMES, RuntimeConfig, create_runtime
 from bot.sender import OutboxSender
-from bot.settings import Settings
 from core import outbox
 from core.conversations import ConversationStore
 from core.db import Database
 from core.enums import OutboxStatus
-from core.migrate import upgrade_async
 from core.models import OutboxMessage
 from core.unit_of_work import Core
 from sandbox import BotApiEmulator
@@ -66,14 +68,7 @@ FIRST_USER = 100_000
 TELEGRAM_RATE = 30.0
 
 
-def progress(message: str) -> None:
-    print(f"[outbox_bench] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(values: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+progress = progress_printer("outbox_bench")
 
 
 async def render(r: RenderCtx) -> Notice:
@@ -97,20 +92,13 @@ class Stack:
     stop: asyncio.Event
     task: asyncio.Task[None]
     close_runtime: Any
-    statements: list[int]
+    statements: StatementCounter
 
 
-async def start_stack(directory: Path, people: int, runtime_name: str) -> Stack:
-    url = f"sqlite:///{directory / 'outbox_bench.sqlite3'}"
-    await upgrade_async(url)
+async def start_stack(url: str, people: int, runtime_name: str) -> Stack:
     database = Database(url)
-    statements = [0]
-
-    @event.listens_for(database.engine.sync_engine, "before_cursor_execute")
-    def _count(*_args: Any) -> None:
-        statements[0] += 1
-
-    helpdesk = bootstrap(Settings(database_url=database.url), database=database)
+    statements = StatementCounter(database)
+    helpdesk = helpdesk_over(database)
     core = helpdesk.core
     app = BotApp(
         helpdesk=helpdesk,
@@ -141,6 +129,7 @@ async def stop_stack(stack: Stack) -> None:
     await stack.task
     await stack.close_runtime()
     await stack.emulator.stop()
+    stack.statements.close()
     await stack.core.db.dispose()
 
 
@@ -192,17 +181,17 @@ async def wait_sent(core: Core, prefix: str, count: int, limit: float) -> float:
 
 
 async def delivery_part(count: int, runtime_name: str) -> bool:
-    with tempfile.TemporaryDirectory(prefix="outbox_bench_") as scratch:
+    async with scratch_database("sqlite", None, "outbox") as url:
         progress(f"delivery: starting {runtime_name} and {count} simulated people")
-        stack = await start_stack(Path(scratch), count, runtime_name)
+        stack = await start_stack(url, count, runtime_name)
         try:
-            before = stack.statements[0]
+            before = stack.statements.count
             committed, committed_wall, enqueue_took = await queue(
                 stack.core, FIRST_USER, count, "page", outbox.PRIORITY_PAGE
             )
             progress(f"delivery: {count} pages queued in {enqueue_took:.2f} s; sending")
             await wait_sent(stack.core, "page", count, limit=count / 10 + 60)
-            statements = stack.statements[0] - before
+            statements = stack.statements.count - before
             async with stack.core.reading() as session:
                 rows = list(await session.scalars(select(OutboxMessage)))
             emulator = stack.emulator
@@ -250,10 +239,10 @@ async def delivery_part(count: int, runtime_name: str) -> bool:
 
 async def priority_part(count: int, runtime_name: str) -> bool:
     notices = max(2, count // 2)
-    with tempfile.TemporaryDirectory(prefix="outbox_bench_") as scratch:
+    async with scratch_database("sqlite", None, "outbox") as url:
         delay = notices / TELEGRAM_RATE / 3
         progress(f"priority: {notices} notices, then a page {delay:.1f} s later")
-        stack = await start_stack(Path(scratch), notices + 1, runtime_name)
+        stack = await start_stack(url, notices + 1, runtime_name)
         try:
             await queue(stack.core, FIRST_USER, notices, "notice", outbox.PRIORITY_NOTICE)
             await asyncio.sleep(delay)
@@ -303,10 +292,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.messages = 100 if args.quick else 1000
     if args.messages < 1:
         parser.error("--messages must be at least 1")
-    args.parts = {part.strip() for part in args.parts.split(",") if part.strip()}
-    unknown = args.parts - {"delivery", "priority"}
-    if unknown:
-        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    args.parts = parts_to_run(parser, args.parts, ("delivery", "priority"))
     return args
 
 

@@ -49,30 +49,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
-import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
-from sqlalchemy.engine import make_url
 
-from bot.bootstrap import bootstrap
-from bot.settings import Settings
+from benchmarks.common import (
+    PersonRows,
+    add_backend_options,
+    backends_to_measure,
+    helpdesk_over,
+    progress_printer,
+    scratch_database,
+    settle,
+)
 from core.clock import DEFAULT_TIMEZONE, FrozenClock
 from core.db import Database
 from core.enums import AssetKind, Impact, Role, ServiceResult, ServiceType, TicketStatus
-from core.migrate import upgrade_async
 from core.models import (
     Asset,
     AuditEvent,
@@ -130,47 +129,12 @@ RESULTS = (
 SCORES = ((5, 50), (4, 30), (3, 12), (2, 5), (1, 3))
 
 
-def say(message: str) -> None:
-    """Progress on stderr; figures go to stdout."""
-    print(message, file=sys.stderr, flush=True)
+say = progress_printer("report_bench")
 
 
 def pick(rng: random.Random, table: Sequence[tuple[Any, int]]) -> Any:
     """A weighted choice from (value, weight) pairs."""
     return rng.choices([value for value, _ in table], weights=[w for _, w in table])[0]
-
-
-# --- scratch databases --------------------------------------------------------------------------
-
-
-async def _admin(pg_url: str, statement: str) -> None:
-    db = Database(pg_url)
-    try:
-        async with db.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.exec_driver_sql(statement)
-    finally:
-        await db.dispose()
-
-
-@asynccontextmanager
-async def scratch_database(backend: str, pg_url: str | None) -> AsyncIterator[str]:
-    """A fresh, migrated database URL; removed afterwards."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="faultdesk-report-bench-") as directory:
-            url = f"sqlite:///{Path(directory) / 'reports.sqlite3'}"
-            await upgrade_async(url)
-            yield url
-        return
-    assert pg_url is not None
-    name = f"faultdesk_bench_report_{uuid.uuid4().hex[:8]}"
-    await _admin(pg_url, f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-        await upgrade_async(url)
-        yield url
-    finally:
-        await _admin(pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- the data --------------------------------------------------------------------------------------
@@ -422,30 +386,11 @@ class TicketFactory:
 
 async def load_people(db: Database, assets: int) -> People:
     """Sites, departments, people and devices."""
-    sites, departments, people, devices = [], [], [], []
+    sites, departments, devices = [], [], []
     staff: dict[int, list[int]] = {}
     engineers: dict[int, list[int]] = {}
     asset_ranges: dict[int, range] = {}
-    person_id = 0
-    created = YEAR_START - timedelta(days=30)
-
-    def person(role: Role, site_id: int | None, name: str) -> int:
-        nonlocal person_id
-        person_id += 1
-        people.append(
-            {
-                "id": person_id,
-                "name": name,
-                "role": role,
-                "site_id": site_id,
-                "department_id": site_id if role is Role.STAFF else None,
-                "telegram_user_id": 20_000_000 + person_id,
-                "chat_id": 20_000_000 + person_id,
-                "active": True,
-                "created_at": created,
-            }
-        )
-        return person_id
+    people = PersonRows(telegram_base=20_000_000, created_at=YEAR_START - timedelta(days=30))
 
     per_site = max(1, assets // SITES)
     for site_id in range(1, SITES + 1):
@@ -461,16 +406,18 @@ async def load_people(db: Database, assets: int) -> People:
             }
         )
         departments.append({"id": site_id, "site_id": site_id, "name": "Operations"})
-        engineers[site_id] = [person(Role.ENGINEER, site_id, f"Engineer {i}") for i in range(4)]
-        person(Role.MANAGER, site_id, f"Manager {site_id}")
-        staff[site_id] = [person(Role.STAFF, site_id, f"Staff {i}") for i in range(40)]
+        engineers[site_id] = [people.add(Role.ENGINEER, site_id, f"Engineer {i}") for i in range(4)]
+        people.add(Role.MANAGER, site_id, f"Manager {site_id}")
+        staff[site_id] = [
+            people.add(Role.STAFF, site_id, f"Staff {i}", department_id=site_id) for i in range(40)
+        ]
         first = (site_id - 1) * per_site + 1
         asset_ranges[site_id] = range(first, first + per_site)
         devices += [
             {"id": n, "tag": f"A{n:07d}", "kind": AssetKind.PC, "site_id": site_id}
             for n in asset_ranges[site_id]
         ]
-    person(Role.ADMIN, None, "Administrator")
+    people.add(Role.ADMIN, None, "Administrator")
     # The year as run: each month's summary posted on the 1st of the next (on time), and
     # the second half-year's survey answered by every member of staff.
     runs: list[dict[str, Any]] = [
@@ -509,7 +456,7 @@ async def load_people(db: Database, assets: int) -> People:
     async with db.engine.begin() as conn:
         await conn.execute(insert(Site), sites)
         await conn.execute(insert(Department), departments)
-        await conn.execute(insert(Person), people)
+        await conn.execute(insert(Person), people.rows)
         for start in range(0, len(devices), 20_000):
             await conn.execute(insert(Asset), devices[start : start + 20_000])
         await conn.execute(insert(ReportRun), runs)
@@ -561,21 +508,6 @@ async def bulk_load(db: Database, *, tickets: int, batch: int, seed: int) -> Bui
             say(f"  ... {figures.tickets:,}/{tickets:,} tickets, {figures.rows:,} rows")
     figures.insert = time.perf_counter() - began
     return figures
-
-
-async def settle(db: Database) -> float:
-    """After a bulk load: VACUUM ANALYZE (as autovacuum would) / fold the SQLite WAL back."""
-    began = time.perf_counter()
-    async with db.engine.connect() as conn:
-        if db.dialect == "postgresql":
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.exec_driver_sql("VACUUM ANALYZE")
-        else:
-            # Outside any transaction (the engine's hooks would BEGIN IMMEDIATE).
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert raw is not None
-            await raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return time.perf_counter() - began
 
 
 # --- measuring ------------------------------------------------------------------------------------
@@ -664,7 +596,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> bool:
     """Build and measure; True when the monthly summary stays under the limit."""
     say(f"== {backend}: building {args.tickets:,} tickets")
     began = time.perf_counter()
-    async with scratch_database(backend, args.pg_url) as url:
+    async with scratch_database(backend, args.pg_url, "report") as url:
         schema = time.perf_counter() - began
         db = Database(url)
         try:
@@ -677,9 +609,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> bool:
                 f" ({figures.rows / figures.insert:,.0f} rows/s; {figures.events:,} audit events),"
                 f" after-load upkeep {figures.upkeep:.1f} s"
             )
-            core = bootstrap(
-                Settings(database_url=db.url), clock=FrozenClock(AS_OF), database=db
-            ).core
+            core = helpdesk_over(db, clock=FrozenClock(AS_OF)).core
             say(f"== {backend}: measuring")
             timings = await measure(core, args.repeat)
         finally:
@@ -698,31 +628,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else "")
     parser.add_argument("--quick", action="store_true", help="100 000 tickets")
     parser.add_argument("--tickets", type=int, default=None, help="tickets (default 1 000 000)")
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default=None)
-    parser.add_argument("--pg-url", default=os.environ.get("FAULTDESK_TEST_PG_URL"))
+    add_backend_options(parser)
     parser.add_argument("--batch", type=int, default=5000, help="tickets per transaction")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs after the first")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
     if args.tickets is None:
         args.tickets = 100_000 if args.quick else 1_000_000
-    if args.backend is None:
-        args.backend = "both" if args.pg_url else "sqlite"
-    if args.backend != "sqlite" and not args.pg_url:
-        parser.error("PostgreSQL needs --pg-url or FAULTDESK_TEST_PG_URL")
+    args.backends = backends_to_measure(parser, args)
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; exit status 1 when a monthly summary takes 2 s or more."""
     args = parse_args(argv)
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     print(
         f"report benchmark: {args.tickets:,} tickets over 2026; monthly summary {MONTH},"
         f" scorecard {QUARTER}; as of {AS_OF.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     )
     ok = True
-    for backend in backends:
+    for backend in args.backends:
         ok = asyncio.run(run_backend(backend, args)) and ok
     print(f"\nmonthly summary under {LIMIT_SECONDS:.0f} s: {'yes' if ok else 'NO'}")
     return 0 if ok else 1

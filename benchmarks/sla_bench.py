@@ -22,32 +22,35 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import math
 import os
 import random
 import resource
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
 
-from sqlalchemy import event, func, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, select, text, update
 
-from bot.bootstrap import bootstrap
-from bot.settings import Settings
+from benchmarks.common import (
+    PersonRows,
+    StatementCounter,
+    add_backend_options,
+    backends_to_measure,
+    helpdesk_over,
+    parts_to_run,
+    percentile,
+    progress_printer,
+    scratch_database,
+    settle,
+)
 from core import scheduling
 from core.audit import HEAD_ID, verify_chain
 from core.clock import DEFAULT_TIMEZONE, FrozenClock, SystemClock
 from core.db import Database
 from core.enums import IMPACT_SEVERITY, AssetKind, Role, TicketStatus, WorkStatus
-from core.migrate import upgrade_async
 from core.models import AuditEvent, AuditHead, Department, DueWork, Person, Site, SlaClock, Ticket
 from core.sla.deadlines import ALL_CLOCKS, ESCALATION, moment_at, step_key
 from core.sla.policy import ClockKind, LadderStep, Policy, load_policy
@@ -82,21 +85,12 @@ ASSET_KINDS = (AssetKind.PC, AssetKind.PRINTER, AssetKind.LAPTOP, AssetKind.PROJ
 IMPACT_OF = {severity: impact for impact, severity in IMPACT_SEVERITY.items()}
 
 
-def say(message: str) -> None:
-    """Progress to stderr, so stdout holds only the figures."""
-    print(f"[sla_bench] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile of a non-empty sequence."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
+say = progress_printer("sla_bench")
 
 
 def median(values: Sequence[float]) -> float:
     """The middle value (nearest rank)."""
-    return percentile(values, 50)
+    return percentile(values, 0.5)
 
 
 def fmt_int(value: float) -> str:
@@ -298,37 +292,7 @@ def deadline_benchmark(samples: int, seed: int) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Scratch databases and bulk loading
-
-
-async def _admin(pg_url: str, statement: str) -> None:
-    db = Database(pg_url)
-    try:
-        async with db.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.exec_driver_sql(statement)
-    finally:
-        await db.dispose()
-
-
-@asynccontextmanager
-async def scratch_database(backend: str, pg_url: str | None, label: str) -> AsyncIterator[str]:
-    """A fresh, migrated database URL; removed afterwards."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="faultdesk-bench-") as directory:
-            url = f"sqlite:///{Path(directory) / f'{label}.sqlite3'}"
-            await upgrade_async(url)
-            yield url
-        return
-    assert pg_url is not None
-    name = f"faultdesk_bench_{label}_{uuid.uuid4().hex[:8]}"
-    await _admin(pg_url, f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-        await upgrade_async(url)
-        yield url
-    finally:
-        await _admin(pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+# Bulk loading
 
 
 @dataclass(frozen=True)
@@ -563,29 +527,10 @@ async def _load_people(db: Database, now: datetime) -> list[SiteInfo]:
     """Sites (every region x calendar), a department each, engineers, dispatchers, staff."""
     sites: list[dict[str, Any]] = []
     departments: list[dict[str, Any]] = []
-    people: list[dict[str, Any]] = []
     infos: list[SiteInfo] = []
-    person_id = 0
-
-    def person(role: Role, site_id: int | None, name: str, **extra: Any) -> int:
-        nonlocal person_id
-        person_id += 1
-        people.append(
-            {
-                "id": person_id,
-                "name": name,
-                "role": role,
-                "site_id": site_id,
-                "department_id": extra.get("department_id"),
-                "phone": f"139{person_id:08d}",
-                "telegram_user_id": 10_000_000 + person_id,
-                "chat_id": 10_000_000 + person_id,
-                "backup_id": extra.get("backup_id"),
-                "active": True,
-                "created_at": now - timedelta(days=90),
-            }
-        )
-        return person_id
+    people = PersonRows(
+        telegram_base=10_000_000, created_at=now - timedelta(days=90), with_phones=True
+    )
 
     site_id = 0
     for region in REGIONS:
@@ -604,28 +549,28 @@ async def _load_people(db: Database, now: datetime) -> list[SiteInfo]:
             )
             departments.append({"id": site_id, "site_id": site_id, "name": "Operations"})
             engineers = [
-                person(Role.ENGINEER, site_id, f"Engineer {site_id}-{i}") for i in range(6)
+                people.add(Role.ENGINEER, site_id, f"Engineer {site_id}-{i}") for i in range(6)
             ]
             for index, engineer in enumerate(engineers):
-                people[engineer - 1]["backup_id"] = engineers[index ^ 1]
+                people.rows[engineer - 1]["backup_id"] = engineers[index ^ 1]
             for i in range(2):
-                person(Role.DISPATCHER, site_id, f"Dispatcher {site_id}-{i}")
-            person(Role.MANAGER, site_id, f"Manager {site_id}")
+                people.add(Role.DISPATCHER, site_id, f"Dispatcher {site_id}-{i}")
+            people.add(Role.MANAGER, site_id, f"Manager {site_id}")
             staff = [
-                person(Role.STAFF, site_id, f"Staff {site_id}-{i}", department_id=site_id)
+                people.add(Role.STAFF, site_id, f"Staff {site_id}-{i}", department_id=site_id)
                 for i in range(40)
             ]
             infos.append(SiteInfo(site_id, region, hours, site_id, tuple(engineers), tuple(staff)))
-    person(Role.MANAGER, None, "Head of service")
-    person(Role.ADMIN, None, "Administrator")
+    people.add(Role.MANAGER, None, "Head of service")
+    people.add(Role.ADMIN, None, "Administrator")
     # Backups point forward as well as back: insert without them, then set them.
-    backups = [(p["id"], p["backup_id"]) for p in people if p["backup_id"] is not None]
-    for row in people:
+    backups = [(p["id"], p["backup_id"]) for p in people.rows if p["backup_id"] is not None]
+    for row in people.rows:
         row["backup_id"] = None
     async with db.engine.begin() as conn:
         await conn.execute(insert(Site), sites)
         await conn.execute(insert(Department), departments)
-        await conn.execute(insert(Person), people)
+        await conn.execute(insert(Person), people.rows)
         for pid, backup in backups:
             await conn.execute(update(Person).where(Person.id == pid).values(backup_id=backup))
     return infos
@@ -692,37 +637,6 @@ async def bulk_load(
                 )
     stats.seconds = time.perf_counter() - began
     return stats
-
-
-async def settle(db: Database) -> float:
-    """After a bulk load: VACUUM ANALYZE (as autovacuum would) / fold the SQLite WAL back."""
-    began = time.perf_counter()
-    async with db.engine.connect() as conn:
-        if db.dialect == "postgresql":
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.exec_driver_sql("VACUUM ANALYZE")
-        else:
-            # Outside any transaction (the engine's hooks would BEGIN IMMEDIATE). faultdesk
-            # never runs ANALYZE on SQLite, so neither does the benchmark.
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert raw is not None
-            await raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return time.perf_counter() - began
-
-
-class StatementCounter:
-    """Counts statements sent to the database (BEGIN and SAVEPOINT included)."""
-
-    def __init__(self, db: Database) -> None:
-        self.count = 0
-        self._engine = db.engine.sync_engine
-        event.listen(self._engine, "before_cursor_execute", self._seen)
-
-    def _seen(self, *_args: Any) -> None:
-        self.count += 1
-
-    def close(self) -> None:
-        event.remove(self._engine, "before_cursor_execute", self._seen)
 
 
 T = TypeVar("T")
@@ -800,9 +714,7 @@ async def sweep_benchmark(
                 raise RuntimeError("audit head row missing after the migration")
             if due_now != due or pending != stats.pending:
                 figures.ok = False
-            helpdesk = bootstrap(
-                Settings(database_url=url), clock=FrozenClock(SWEEP_NOW), policy=policy, database=db
-            )
+            helpdesk = helpdesk_over(db, clock=FrozenClock(SWEEP_NOW), policy=policy)
             runner = helpdesk.runner()
             started = time.perf_counter()
             await runner.next_wake()  # opens the connection; the runner has one in service
@@ -933,7 +845,7 @@ async def lateness_benchmark(
 
         db = Database(url)
         try:
-            helpdesk = bootstrap(Settings(database_url=url), policy=policy, database=db)
+            helpdesk = helpdesk_over(db, policy=policy)
             core = helpdesk.core
             fired: set[str] = set()
             expected: list[int] = []  # how many will have been scheduled, once known
@@ -997,8 +909,8 @@ async def lateness_benchmark(
     figures.add("run length (incl. drain)", fmt_s(run_seconds))
     figures.add("scheduled / fired", f"{scheduled:,} / {len(lateness):,}")
     if lateness:
-        figures.add("lateness p50", fmt_ms(percentile(lateness, 50)))
-        figures.add("lateness p99", fmt_ms(percentile(lateness, 99)))
+        figures.add("lateness p50", fmt_ms(percentile(lateness, 0.5)))
+        figures.add("lateness p99", fmt_ms(percentile(lateness, 0.99)))
         figures.add("lateness max", fmt_ms(max(lateness)))
         figures.add("early (negative) firings", str(sum(1 for late in lateness if late < 0)))
     figures.add("schedule() transaction p50 / p99", _p50_p99(schedule_times))
@@ -1014,7 +926,7 @@ async def lateness_benchmark(
 def _p50_p99(values: Sequence[float]) -> str:
     if not values:
         return "-"
-    return f"{fmt_ms(percentile(values, 50))} / {fmt_ms(percentile(values, 99))}"
+    return f"{fmt_ms(percentile(values, 0.5))} / {fmt_ms(percentile(values, 0.99))}"
 
 
 # --------------------------------------------------------------------------------------
@@ -1038,13 +950,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m benchmarks.sla_bench",
         description="Measure the SLA engine: deadline arithmetic, sweeps and lateness.",
     )
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"))
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get("FAULTDESK_TEST_PG_URL"),
-        help="PostgreSQL server URL (default $FAULTDESK_TEST_PG_URL); scratch databases are"
-        " created on it and dropped",
-    )
+    add_backend_options(parser)
     parser.add_argument("--tickets", type=int, help="open tickets for the sweep (100000)")
     parser.add_argument("--due", type=int, help="steps due at the sweep (1000)")
     parser.add_argument("--lateness-seconds", type=float, help="length of the lateness run (60)")
@@ -1089,14 +995,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    if args.backend is None:
-        args.backend = "both" if args.pg_url else "sqlite"
-    if args.backend != "sqlite" and not args.pg_url:
-        parser.error("PostgreSQL needs --pg-url or FAULTDESK_TEST_PG_URL")
-    args.parts = {part.strip() for part in args.parts.split(",") if part.strip()}
-    unknown = args.parts - {"deadlines", "sweep", "lateness"}
-    if unknown:
-        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    args.backends = backends_to_measure(parser, args)
+    args.parts = parts_to_run(parser, args.parts, ("deadlines", "sweep", "lateness"))
     if not 0 <= args.due <= args.tickets:
         parser.error("--due must be between 0 and --tickets")
     if not 0 < args.lateness_seconds <= 1800:
@@ -1143,7 +1043,7 @@ async def run_databases(args: argparse.Namespace, backends: Sequence[str]) -> bo
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = args.backends
     began = time.perf_counter()
     print(
         f"faultdesk SLA benchmark: backends {', '.join(backends)}; python"

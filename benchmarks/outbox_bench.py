@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import func, select
 
@@ -50,14 +50,14 @@ from bot.callbacks import CallbackCodec
 from bot.chat import Incoming
 from bot.context import BotApp
 from bot.i18n import I18n
-from bot.notifications import Notice, RenderCtx
-from bot.router import Router
+from bot.notifications import Notice, RenderCtx, renders
 from bot.runtimes import RUNTIMES, RuntimeConfig, create_runtime
 from bot.sender import OutboxSender
 from core import outbox
 from core.conversations import ConversationStore
 from core.db import Database
 from core.enums import OutboxStatus
+from core.messages import Message
 from core.models import OutboxMessage
 from core.unit_of_work import Core
 from sandbox import BotApiEmulator
@@ -71,10 +71,19 @@ TELEGRAM_RATE = 30.0
 progress = progress_printer("outbox_bench")
 
 
-async def render(r: RenderCtx) -> Notice:
+@dataclass(frozen=True, kw_only=True)
+class BenchPage(Message):
+    """A page-sized message about one ticket."""
+
+    kind: ClassVar[str] = CODE
+    ticket: int
+
+
+@renders(BenchPage)
+async def render(m: BenchPage, r: RenderCtx) -> Notice:
     """A page-sized message."""
     return Notice(
-        f"🚨 <b>Ticket #{r.params['ticket']}</b>: the arrival deadline was missed.\n"
+        f"🚨 <b>Ticket #{m.ticket}</b>: the arrival deadline was missed.\n"
         "Press Acknowledge when you have seen this."
     )
 
@@ -106,8 +115,6 @@ async def start_stack(url: str, people: int, runtime_name: str) -> Stack:
         codec=CallbackCodec(b"bench-secret"),
         i18n=I18n(default="en"),
     )
-    router = Router()
-    router.renders(CODE)(render)
     emulator = BotApiEmulator(strict_rate_limits=True)
     await emulator.start()
     emulator.register_bot(TOKEN, username="faultdesk_bench_bot")
@@ -117,7 +124,7 @@ async def start_stack(url: str, people: int, runtime_name: str) -> Stack:
         runtime_name, RuntimeConfig(token=TOKEN, api_base_url=emulator.base_url), ignore
     )
     await runtime.open(polling=False)
-    sender = OutboxSender(app, router, runtime.transport)
+    sender = OutboxSender(app, runtime.transport)
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
     await asyncio.sleep(0.2)  # the sender is asleep with nothing to do
@@ -145,10 +152,9 @@ async def queue(
         for index in range(count):
             await outbox.enqueue(
                 tx,
+                BenchPage(ticket=index + 1),
                 key=f"{prefix}-{index}",
-                code=CODE,
                 chat_id=first + index,
-                params={"ticket": index + 1},
                 priority=priority,
             )
     committed = time.monotonic()

@@ -111,9 +111,7 @@ class Application:
             share = max(1, self.settings.instances)
             limits = RateLimits(overall=Rate(RateLimits.overall.per_second / share, burst=1.5))
             self.bot.limiter = SendLimiter(limits)
-            self.sender = OutboxSender(
-                self.bot, self.router, runtime.transport, limiter=self.bot.limiter
-            )
+            self.sender = OutboxSender(self.bot, runtime.transport, limiter=self.bot.limiter)
             self._background(self.runner.run(self._stop_work), "due-work-runner")
             self._background(self.sender.run(self._stop_work), "outbox-sender")
             # Updates whose handler died with an earlier process go first.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.callbacks import CallbackCodec
@@ -34,6 +34,7 @@ from bot.chat import (
 )
 from bot.i18n import I18n, Translator
 from bot.ratelimit import SendLimiter
+from bot.screens import ShownMessages
 from core.clock import DEFAULT_TIMEZONE
 from core.conversations import ConversationStore, DialogState
 from core.enums import Role
@@ -62,6 +63,8 @@ class BotApp:
     admin_telegram_ids: frozenset[int] = frozenset()
     # Shared with the outbox sender, so replies and queued messages keep to one pace.
     limiter: SendLimiter | None = None
+    # What each message this process edited last shows (see bot.screens).
+    shown: ShownMessages = field(default_factory=ShownMessages)
 
 
 class Ctx:

@@ -21,7 +21,6 @@ from bot.context import BotApp, Ctx, not_registered_text
 from bot.dialogs.engine import DIALOG_BUTTON, Dialog, press_dialog_button
 from bot.errors import error_text
 from bot.i18n import SUPPORTED, I18n
-from bot.notifications import Renderer
 from core.enums import Role
 from core.errors import DomainError
 
@@ -60,7 +59,6 @@ class Router:
     commands: dict[str, CommandSpec] = field(default_factory=dict)
     callbacks: dict[str, CallbackSpec] = field(default_factory=dict)
     dialogs: dict[str, Dialog] = field(default_factory=dict)
-    renderers: dict[str, Renderer] = field(default_factory=dict)
 
     def command(
         self,
@@ -93,17 +91,6 @@ class Router:
                 action, handler, frozenset(roles) if roles else None
             )
             return handler
-
-        return register
-
-    def renders(self, code: str) -> Callable[[Renderer], Renderer]:
-        """Register how outbox messages of `code` are shown."""
-
-        def register(renderer: Renderer) -> Renderer:
-            if code in self.renderers:
-                raise ValueError(f"renderer for {code!r} registered twice")
-            self.renderers[code] = renderer
-            return renderer
 
         return register
 

@@ -17,7 +17,7 @@ What happens after a send:
   backoff with jitter, and the row goes back with its own backoff by attempt.
 - bot blocked, chat not found, "can't initiate conversation", bad request, a renderer
   that fails, no chat to send to: the row is failed and every admin is told
-  (`admin.delivery_failed`, rendered by `bot.handlers.delivery`).
+  (`DeliveryFailed`, rendered by `bot.notifications.admin`).
 When a row goes back, the rows queued behind it in its chat go back with it, due at the
 same moment (so they are claimed together and sent in order), and rows of that chat
 claimed before then are held back too: a chat gets its messages in order.
@@ -58,11 +58,11 @@ from bot.chat import (
 )
 from bot.context import BotApp
 from bot.i18n import DEFAULT_LANGUAGE
-from bot.notifications import Notice, RenderCtx
+from bot.notifications import Notice, RenderCtx, render
 from bot.ratelimit import Backoff, SendLimiter
-from bot.router import Router
 from core import outbox
 from core.clock import DEFAULT_TIMEZONE
+from core.messages import decode
 from core.models import Person
 from core.unit_of_work import Core
 
@@ -85,7 +85,6 @@ class OutboxSender:
     def __init__(
         self,
         app: BotApp,
-        router: Router,
         transport: Transport,
         *,
         owner: str | None = None,
@@ -98,7 +97,6 @@ class OutboxSender:
         claim_every: float = 1.0,
     ) -> None:
         self.app = app
-        self.router = router
         self.transport = transport
         self.owner = owner or f"sender-{uuid.uuid4().hex[:12]}"
         self.batch = batch
@@ -132,26 +130,24 @@ class OutboxSender:
     async def render(
         self, delivery: outbox.Delivery, recipient: Person | None, chat_id: int | None = None
     ) -> Notice:
-        """The message for one row in the recipient's language."""
-        renderer = self.router.renderers.get(delivery.code)
-        if renderer is None:
-            raise LookupError(f"no renderer for {delivery.code!r}")
+        """The message of one row in the recipient's language and zone.
+
+        MessageError when the row cannot be read back, LookupError when nothing renders
+        its class: either way the row can never be sent.
+        """
+        message = decode(delivery.code, delivery.params)
         lang = recipient.language if recipient and recipient.language else self.app.i18n.default
-        tz = (
-            (recipient.timezone if recipient else None)
-            or delivery.params.get("tz")
-            or DEFAULT_TIMEZONE
+        tz = (recipient.timezone if recipient else None) or message.zone() or DEFAULT_TIMEZONE
+        context = RenderCtx(
+            self.app.i18n.get(lang or DEFAULT_LANGUAGE),
+            recipient,
+            tz,
+            codec=self.app.codec,
+            now=self.core.clock.now(),
+            lookups=self.app.helpdesk.tickets,
+            chat_id=chat_id if chat_id is not None else delivery.chat_id,
         )
-        return await renderer(
-            RenderCtx(
-                self.app,
-                self.app.i18n.get(lang or DEFAULT_LANGUAGE),
-                recipient,
-                tz,
-                delivery.params,
-                chat_id=chat_id if chat_id is not None else delivery.chat_id,
-            )
-        )
+        return await render(message, context)
 
     @staticmethod
     def parts(notice: Notice, chat_id: int) -> list[Action]:

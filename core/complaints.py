@@ -19,39 +19,22 @@ from core import outbox, reminders
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import ComplaintStatus, Role, TicketStatus
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.messages import (
+    ComplaintAnswered,
+    ComplaintConfirmed,
+    ComplaintFiled,
+    ComplaintReceived,
+    Message,
+)
 from core.models import AuditEvent, Complaint, Person, Site, Ticket
 from core.people import get_person, people_with_role
 from core.unit_of_work import Core, Tx
+from core.views import ComplaintView
 
 MAX_COMPLAINT = 2000
 MAX_ANSWER = 2000
 RECENT_TICKETS = 6
 HANDLERS = frozenset({Role.MANAGER, Role.ADMIN})
-
-
-@dataclass(frozen=True)
-class ComplaintView:
-    """A complaint as people see it."""
-
-    id: int
-    reporter_id: int
-    reporter_name: str
-    ticket_id: int | None
-    site_id: int | None
-    timezone: str
-    text: str
-    status: ComplaintStatus
-    received_at: datetime
-    due_at: datetime
-    confirmed_at: datetime | None
-    answered_at: datetime | None
-    answer: str
-    accepted: bool | None
-
-    @property
-    def answered(self) -> bool:
-        """An answer has been given."""
-        return self.status is ComplaintStatus.ANSWERED
 
 
 @dataclass(frozen=True)
@@ -106,31 +89,22 @@ async def _load_view(session: AsyncSession, complaint_id: int) -> ComplaintView:
     return _view(*row)
 
 
-def _params(view: ComplaintView, **extra: Any) -> dict[str, Any]:
-    """What every complaint message renders from."""
-    params: dict[str, Any] = {
+def _facts(view: ComplaintView) -> dict[str, Any]:
+    """The fields every `ComplaintMessage` about this complaint carries."""
+    return {
         "complaint_id": view.id,
         "ticket_id": view.ticket_id,
         "reporter": view.reporter_name,
         "text": view.text[:500],
-        "due_at": view.due_at.isoformat(),
+        "due_at": view.due_at,
         "tz": view.timezone,
     }
-    params.update(extra)
-    return params
 
 
-async def _notify(
-    tx: Tx, event: AuditEvent, recipient_id: int, code: str, params: dict[str, Any]
-) -> None:
+async def _notify(tx: Tx, event: AuditEvent, recipient_id: int, message: Message) -> None:
     """Queue a message caused by `event`, once."""
     await outbox.enqueue(
-        tx,
-        key=f"ev{event.id}:{code}:{recipient_id}",
-        code=code,
-        recipient_id=recipient_id,
-        params=params,
-        ticket_id=params.get("ticket_id"),
+        tx, message, key=f"ev{event.id}:{message.kind}:{recipient_id}", recipient_id=recipient_id
     )
 
 
@@ -204,8 +178,15 @@ class ComplaintService:
             )
             view = _view(complaint, reporter.name, site.id, site.timezone)
             for manager in await people_with_role(tx, Role.MANAGER, site.id):
-                await _notify(tx, event, manager.id, "complaint.new", _params(view))
-            await _notify(tx, event, reporter.id, "complaint.received", _params(view))
+                await _notify(
+                    tx,
+                    event,
+                    manager.id,
+                    ComplaintFiled(
+                        **{**_facts(view), "text": view.text[:1500]}, status=view.status
+                    ),
+                )
+            await _notify(tx, event, reporter.id, ComplaintReceived(**_facts(view)))
             return complaint
 
     async def confirm(self, complaint_id: int, *, actor_id: int) -> ComplaintView:
@@ -221,7 +202,7 @@ class ComplaintService:
             complaint.status = ComplaintStatus.CONFIRMED
             complaint.confirmed_at = tx.now
             event = await tx.audit("complaint", complaint.id, "complaint.confirmed")
-            await _notify(tx, event, complaint.reporter_id, "complaint.confirmed", _params(view))
+            await _notify(tx, event, complaint.reporter_id, ComplaintConfirmed(**_facts(view)))
             return _view(complaint, view.reporter_name, view.site_id, view.timezone)
 
     async def answer(
@@ -255,8 +236,7 @@ class ComplaintService:
                 tx,
                 event,
                 complaint.reporter_id,
-                "complaint.answered",
-                _params(view, answer=answer[:1500], accepted=accepted),
+                ComplaintAnswered(**_facts(view), answer=answer[:1500], accepted=accepted),
             )
             return _view(complaint, view.reporter_name, view.site_id, view.timezone)
 

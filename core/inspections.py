@@ -65,6 +65,17 @@ from core.enums import (
     Role,
 )
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.messages import (
+    ConsumableDue,
+    ConsumableReplaced,
+    InspectionAnnounced,
+    InspectionOverdue,
+    InspectionReminder,
+    InspectionReport,
+    InspectionReportOverdue,
+    RoundTicket,
+    SkippedDevice,
+)
 from core.models import (
     Asset,
     DueWork,
@@ -512,59 +523,61 @@ async def _round_view(session: AsyncSession, inspection: Inspection) -> RoundVie
     )
 
 
-def round_params(view: RoundView, **extra: Any) -> dict[str, Any]:
-    """What every inspection message renders from."""
-    params: dict[str, Any] = {
+def round_facts(view: RoundView) -> dict[str, Any]:
+    """The fields every `RoundMessage` about this round carries."""
+    return {
         "inspection_id": view.id,
         "plan": view.plan_name,
         "cadence": view.cadence,
         "period": view.period,
         "site": view.site_name,
         "engineer": view.engineer_name,
-        "starts_on": view.starts_on.isoformat(),
-        "due_at": view.due_at.isoformat(),
+        "starts_on": view.starts_on,
+        "due_at": view.due_at,
         "devices": len(view.devices),
         "checked": len(view.items),
         "tz": view.timezone,
     }
-    params.update(extra)
-    return params
 
 
-def report_params(view: RoundView) -> dict[str, Any]:
-    """The inspection report's figures (counts, consumables, tickets, skipped devices)."""
-    due: list[dict[str, Any]] = []
-    replaced: list[dict[str, Any]] = []
-    tickets: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
+def report_facts(view: RoundView) -> dict[str, Any]:
+    """The report's figures (counts, consumables, tickets, skipped devices), with the round's."""
+    due: list[ConsumableDue] = []
+    replaced: list[ConsumableReplaced] = []
+    tickets: list[RoundTicket] = []
+    skipped: list[SkippedDevice] = []
     for device in view.devices:
         item = view.items.get(device.asset_id)
         if item is None:
             continue
-        where = {"tag": device.tag, "kind": device.kind.value, "location": device.location}
+        where: dict[str, Any] = {
+            "tag": device.tag,
+            "kind": device.kind,
+            "location": device.location,
+        }
         for code, value, limit in consumables_due(device.kind, item.consumables):
-            due.append({**where, "item": code, "value": value, "limit": limit})
+            due.append(ConsumableDue(**where, item=code, value=value, limit=limit))
         for code, value in item.consumables.items():
             if value == Answer.REPLACED.value:
-                replaced.append({**where, "item": code})
+                replaced.append(ConsumableReplaced(**where, item=code))
         if item.ticket_id is not None:
-            tickets.append({**where, "ticket_id": item.ticket_id})
+            tickets.append(RoundTicket(**where, ticket_id=item.ticket_id))
         if item.outcome == OUTCOME_SKIPPED:
-            skipped.append({**where, "reason": item.note[:200]})
+            skipped.append(SkippedDevice(**where, reason=item.note[:200]))
     completed = view.completed_at
-    return round_params(
-        view,
-        ok=view.count(OUTCOME_OK),
-        fault=view.count(OUTCOME_FAULT),
-        skipped=view.count(OUTCOME_SKIPPED),
-        consumables_due=due,
-        consumables_replaced=replaced,
-        tickets=tickets,
-        skipped_devices=skipped,
-        completed_at=completed.isoformat() if completed else None,
-        on_time=completed is not None and completed <= view.due_at,
-        report_due_at=view.report_due_at.isoformat() if view.report_due_at else None,
-    )
+    return {
+        **round_facts(view),
+        "ok": view.count(OUTCOME_OK),
+        "fault": view.count(OUTCOME_FAULT),
+        "skipped": view.count(OUTCOME_SKIPPED),
+        "consumables_due": tuple(due),
+        "consumables_replaced": tuple(replaced),
+        "tickets": tuple(tickets),
+        "skipped_devices": tuple(skipped),
+        "completed_at": completed,
+        "on_time": completed is not None and completed <= view.due_at,
+        "report_due_at": view.report_due_at,
+    }
 
 
 # --- the service ------------------------------------------------------------------------------
@@ -1045,26 +1058,24 @@ class InspectionService:
                 ),
             )
             view = await _round_view(tx.session, inspection)
-            params = report_params(view)
+            report = InspectionReport(**report_facts(view))
             event = await tx.audit(
                 "inspection",
                 inspection.id,
                 "inspection.completed",
-                ok=params["ok"],
-                fault=params["fault"],
-                skipped=params["skipped"],
-                on_time=params["on_time"],
-                report_due_at=params["report_due_at"],
+                ok=report.ok,
+                fault=report.fault,
+                skipped=report.skipped,
+                on_time=report.on_time,
+                report_due_at=report.report_due_at.isoformat() if report.report_due_at else None,
             )
             managers = await people_with_role(tx, Role.MANAGER, inspection.site_id)
             for manager in managers:
                 await outbox.enqueue(
                     tx,
-                    key=f"ev{event.id}:inspection.report:{manager.id}",
-                    code="inspection.report",
+                    report,
+                    key=f"ev{event.id}:{report.kind}:{manager.id}",
                     recipient_id=manager.id,
-                    params=params,
-                    priority=outbox.PRIORITY_REPORT,
                 )
             if managers:
                 inspection.reported_at = tx.now
@@ -1101,20 +1112,14 @@ async def fire_announce(tx: Tx, work: DueWork) -> None:
     if inspection.announced_at is None:
         inspection.announced_at = tx.now
     view = await _round_view(tx.session, inspection)
-    params = round_params(view)
+    announced = InspectionAnnounced(**round_facts(view))
     await tx.audit("inspection", inspection.id, "inspection.announced")
     recipients = [
         *await people_with_role(tx, Role.STAFF, inspection.site_id),
         *await people_with_role(tx, Role.MANAGER, inspection.site_id),
     ]
     for person in recipients:
-        await outbox.enqueue(
-            tx,
-            key=f"{work.key}:{person.id}",
-            code="inspection.announced",
-            recipient_id=person.id,
-            params=params,
-        )
+        await outbox.enqueue(tx, announced, key=f"{work.key}:{person.id}", recipient_id=person.id)
 
 
 async def fire_remind(tx: Tx, work: DueWork) -> None:
@@ -1126,13 +1131,10 @@ async def fire_remind(tx: Tx, work: DueWork) -> None:
     if engineer is None:
         return
     view = await _round_view(tx.session, inspection)
-    await outbox.enqueue(
-        tx,
-        key=f"{work.key}:{engineer.id}",
-        code="inspection.reminder",
-        recipient_id=engineer.id,
-        params=round_params(view, which=str(work.payload.get("which") or "start")),
+    reminder = InspectionReminder(
+        **round_facts(view), which=str(work.payload.get("which") or "start")
     )
+    await outbox.enqueue(tx, reminder, key=f"{work.key}:{engineer.id}", recipient_id=engineer.id)
 
 
 async def fire_overdue(tx: Tx, work: DueWork) -> None:
@@ -1143,21 +1145,14 @@ async def fire_overdue(tx: Tx, work: DueWork) -> None:
     inspection.escalated_at = tx.now
     view = await _round_view(tx.session, inspection)
     engineer = await responsible_engineer(tx, inspection)
-    params = round_params(view, remaining=view.remaining)
+    overdue = InspectionOverdue(**round_facts(view), remaining=view.remaining)
     await tx.audit("inspection", inspection.id, "inspection.overdue", remaining=view.remaining)
     recipients = [
         *([engineer] if engineer else []),
         *await people_with_role(tx, Role.MANAGER, inspection.site_id),
     ]
     for person in recipients:
-        await outbox.enqueue(
-            tx,
-            key=f"{work.key}:{person.id}",
-            code="inspection.overdue",
-            recipient_id=person.id,
-            params=params,
-            priority=outbox.PRIORITY_PAGE,
-        )
+        await outbox.enqueue(tx, overdue, key=f"{work.key}:{person.id}", recipient_id=person.id)
 
 
 async def fire_report_due(tx: Tx, work: DueWork) -> None:
@@ -1168,7 +1163,7 @@ async def fire_report_due(tx: Tx, work: DueWork) -> None:
     delivered = await tx.session.scalar(
         select(OutboxMessage.id)
         .where(
-            OutboxMessage.code == "inspection.report",
+            OutboxMessage.code == InspectionReport.kind,
             OutboxMessage.status == OutboxStatus.SENT,
             OutboxMessage.params["inspection_id"].as_integer() == inspection.id,
         )
@@ -1183,16 +1178,9 @@ async def fire_report_due(tx: Tx, work: DueWork) -> None:
         *([engineer] if engineer else []),
         *await people_with_role(tx, Role.ADMIN, inspection.site_id),
     ]
-    params = report_params(view)
+    overdue = InspectionReportOverdue(**report_facts(view))
     for person in recipients:
-        await outbox.enqueue(
-            tx,
-            key=f"{work.key}:{person.id}",
-            code="inspection.report_overdue",
-            recipient_id=person.id,
-            params=params,
-            priority=outbox.PRIORITY_PAGE,
-        )
+        await outbox.enqueue(tx, overdue, key=f"{work.key}:{person.id}", recipient_id=person.id)
 
 
 HANDLERS: Final[Mapping[str, scheduling.Handler]] = {

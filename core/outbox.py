@@ -19,45 +19,47 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.enums import OutboxStatus, Role
+from core.messages import PRIORITY_NOTICE as PRIORITY_NOTICE
+from core.messages import PRIORITY_PAGE as PRIORITY_PAGE
+from core.messages import PRIORITY_REPORT as PRIORITY_REPORT
+from core.messages import DeliveryFailed, Message, encode
 from core.models import OutboxMessage, Person
 from core.people import people_with_role
 from core.unit_of_work import Core, Tx
 
-PRIORITY_PAGE = 1
-PRIORITY_NOTICE = 5
-PRIORITY_REPORT = 8
-
 # Sent to every active admin when a row fails for good.
-DELIVERY_FAILED = "admin.delivery_failed"
+DELIVERY_FAILED = DeliveryFailed.kind
 # Where a multi-part row (text, then attachments) records how many parts went out.
 PARTS_SENT = "_parts_sent"
 
 
 async def enqueue(
     tx: Tx,
+    message: Message,
     *,
     key: str,
-    code: str,
     recipient_id: int | None = None,
     chat_id: int | None = None,
-    params: dict[str, Any] | None = None,
-    ticket_id: int | None = None,
     page_id: int | None = None,
-    priority: int = PRIORITY_NOTICE,
+    priority: int | None = None,
     available_at: datetime | None = None,
 ) -> bool:
-    """Add a message unless one with the same idempotency key exists; True if added."""
+    """Queue `message` unless a row with the same idempotency key exists; True if added.
+
+    The row keeps the message's kind and fields (`core.messages.encode`), the ticket it
+    is about, and its priority (the message class's unless `priority` is given).
+    """
     if recipient_id is None and chat_id is None:
         raise ValueError("an outbox message needs a recipient or a chat")
     values = {
         "key": key,
-        "code": code,
+        "code": message.kind,
         "recipient_id": recipient_id,
         "chat_id": chat_id,
-        "params": params or {},
-        "ticket_id": ticket_id,
+        "params": encode(message),
+        "ticket_id": message.about_ticket(),
         "page_id": page_id,
-        "priority": priority,
+        "priority": message.priority if priority is None else priority,
         "created_at": tx.now,
         "available_at": available_at or tx.now,
     }
@@ -259,25 +261,20 @@ async def _alert_admins(tx: Tx, delivery_id: int, failed: Any, error: str) -> No
         if failed.recipient_id is not None
         else None
     )
-    params = {
-        "failed_id": delivery_id,
-        "code": failed.code,
-        "recipient_id": failed.recipient_id,
-        "recipient_name": recipient.name if recipient is not None else None,
-        "chat_id": failed.chat_id
+    alert = DeliveryFailed(
+        failed_id=delivery_id,
+        code=failed.code,
+        recipient_id=failed.recipient_id,
+        recipient_name=recipient.name if recipient is not None else None,
+        chat_id=failed.chat_id
         if failed.chat_id is not None
         else getattr(recipient, "chat_id", None),
-        "ticket_id": failed.ticket_id,
-        "error": error[:300],
-    }
+        ticket_id=failed.ticket_id,
+        error=error[:300],
+    )
     for admin in await people_with_role(tx, Role.ADMIN, None):
         await enqueue(
-            tx,
-            key=f"delivery-failed:{delivery_id}:{admin.id}",
-            code=DELIVERY_FAILED,
-            recipient_id=admin.id,
-            params=params,
-            ticket_id=failed.ticket_id,
+            tx, alert, key=f"delivery-failed:{delivery_id}:{admin.id}", recipient_id=admin.id
         )
 
 

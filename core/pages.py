@@ -1,9 +1,9 @@
 """Page repeats: a critical page is sent again every `page_repeat_interval` until acknowledged.
 
 When the escalation ladder writes a page it schedules repeat 1. Each repeat, fired by the
-due-work runner in its own transaction, queues the page's first message again (same code
-and parameters, plus `repeat: n`, so the same renderer shows it as a reminder) and
-schedules the next one. Repeats stop when the page is acknowledged (`acknowledge_page`
+due-work runner in its own transaction, queues the page's first message again (the same
+message with `repeat = n`, so the same renderer shows it as a reminder) and schedules the
+next one. Repeats stop when the page is acknowledged (`acknowledge_page`
 cancels the pending one), when the ticket is no longer open, when the clock the page was
 about has stopped (the engineer arrived, say), or after `MAX_PAGE_REPEATS`; the last two
 and the cap are noted in the audit log.
@@ -11,10 +11,13 @@ and the cap are noted in the audit log.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select
 
-from core import outbox, scheduling
+from core import messages, outbox, scheduling
 from core.enums import OPEN_STATUSES
+from core.messages import EscalationPage
 from core.models import DueWork, OutboxMessage, Page, SlaClock, Ticket
 from core.sla import deadlines
 from core.unit_of_work import Tx
@@ -79,16 +82,16 @@ async def fire_page_repeat(tx: Tx, work: DueWork) -> None:
     )
     if original is None:  # the page was never queued: nothing to repeat
         return
+    message = messages.decode(original.code, original.params)
+    if not isinstance(message, EscalationPage):
+        raise TypeError(f"page {page.id} was carried by a {original.code!r}, not a page")
     await outbox.enqueue(
         tx,
+        replace(message, repeat=repeat),
         key=repeat_key(page.id, repeat),
-        code=original.code,
         recipient_id=original.recipient_id,
         chat_id=original.chat_id,
-        params={**original.params, "repeat": repeat},
-        ticket_id=original.ticket_id,
         page_id=page.id,
-        priority=outbox.PRIORITY_PAGE,
     )
     page.repeats = repeat
     if repeat >= MAX_PAGE_REPEATS:

@@ -31,6 +31,13 @@ from core import outbox, scheduling
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import ComplaintStatus, Role, TicketStatus
 from core.errors import Conflict, NotFound, PermissionDenied
+from core.messages import (
+    ComplaintOverdue,
+    SpareDueBack,
+    SpareOverdue,
+    SurveyReminder,
+    ticket_facts,
+)
 from core.models import (
     Complaint,
     DueWork,
@@ -128,20 +135,14 @@ async def fire_survey_reminder(tx: Tx, work: DueWork) -> None:
     if rated is not None:
         return
     await tx.audit("ticket", ticket.id, "survey.reminded", cycle=cycle)
+    reminder = SurveyReminder(
+        **ticket_facts(ticket),
+        cycle=cycle,
+        resolved_at=ticket.resolved_at,
+        fix_confirmed=ticket.fix_confirmed,
+    )
     await outbox.enqueue(
-        tx,
-        key=f"{work.key}:{ticket.reporter_id}",
-        code="survey.reminder",
-        recipient_id=ticket.reporter_id,
-        params={
-            "ticket_id": ticket.id,
-            "cycle": cycle,
-            "symptom": ticket.symptom[:200],
-            "resolved_at": ticket.resolved_at.isoformat() if ticket.resolved_at else None,
-            "fix_confirmed": ticket.fix_confirmed,
-            "tz": ticket.timezone,
-        },
-        ticket_id=ticket.id,
+        tx, reminder, key=f"{work.key}:{ticket.reporter_id}", recipient_id=ticket.reporter_id
     )
 
 
@@ -187,19 +188,18 @@ async def _loan_engineer(tx: Tx, ticket: Ticket) -> int | None:
     )
 
 
-def _loan_params(loan: SpareLoan, ticket: Ticket, **extra: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {
+def _loan_facts(loan: SpareLoan, ticket: Ticket) -> dict[str, Any]:
+    """The fields every `LoanMessage` about this loan carries."""
+    return {
         "loan_id": loan.id,
         "ticket_id": ticket.id,
         "description": loan.description,
         "symptom": ticket.symptom[:200],
         "location": ticket.location,
-        "lent_at": loan.lent_at.isoformat(),
-        "due_back_at": loan.due_back_at.isoformat(),
+        "lent_at": loan.lent_at,
+        "due_back_at": loan.due_back_at,
         "tz": ticket.timezone,
     }
-    params.update(extra)
-    return params
 
 
 async def _open_loan(tx: Tx, work: DueWork) -> tuple[SpareLoan, Ticket] | None:
@@ -221,11 +221,9 @@ async def fire_loan_due(tx: Tx, work: DueWork) -> None:
         return
     await outbox.enqueue(
         tx,
+        SpareDueBack(**_loan_facts(loan, ticket)),
         key=f"{work.key}:{engineer_id}",
-        code="loan.due",
         recipient_id=engineer_id,
-        params=_loan_params(loan, ticket),
-        ticket_id=ticket.id,
     )
 
 
@@ -238,17 +236,11 @@ async def fire_loan_overdue(tx: Tx, work: DueWork) -> None:
     engineer_id = await _loan_engineer(tx, ticket)
     engineer = await tx.session.get(Person, engineer_id) if engineer_id else None
     await tx.audit("spare_loan", loan.id, "spare.overdue", ticket_id=ticket.id)
-    params = _loan_params(loan, ticket, engineer=engineer.name if engineer else None)
+    overdue = SpareOverdue(
+        **_loan_facts(loan, ticket), engineer=engineer.name if engineer else None
+    )
     for manager in await people_with_role(tx, Role.MANAGER, ticket.site_id):
-        await outbox.enqueue(
-            tx,
-            key=f"{work.key}:{manager.id}",
-            code="loan.overdue",
-            recipient_id=manager.id,
-            params=params,
-            ticket_id=ticket.id,
-            priority=outbox.PRIORITY_PAGE,
-        )
+        await outbox.enqueue(tx, overdue, key=f"{work.key}:{manager.id}", recipient_id=manager.id)
 
 
 @dataclass(frozen=True)
@@ -359,25 +351,19 @@ async def fire_complaint_overdue(tx: Tx, work: DueWork) -> None:
         recipients = list(await people_with_role(tx, COMPLAINT_LEVELS[level - 1], site_id))
     reporter = await tx.session.get(Person, complaint.reporter_id)
     await tx.audit("complaint", complaint.id, "complaint.overdue", level=level)
-    params = {
-        "complaint_id": complaint.id,
-        "ticket_id": complaint.ticket_id,
-        "level": level,
-        "reporter": reporter.name if reporter else "",
-        "text": complaint.text[:500],
-        "received_at": complaint.received_at.isoformat(),
-        "due_at": complaint.due_at.isoformat(),
-        "tz": site.timezone if site else DEFAULT_TIMEZONE,
-    }
+    overdue = ComplaintOverdue(
+        complaint_id=complaint.id,
+        ticket_id=complaint.ticket_id,
+        level=level,
+        reporter=reporter.name if reporter else "",
+        text=complaint.text[:500],
+        received_at=complaint.received_at,
+        due_at=complaint.due_at,
+        tz=site.timezone if site else DEFAULT_TIMEZONE,
+        status=complaint.status,
+    )
     for person in recipients:
-        await outbox.enqueue(
-            tx,
-            key=f"{work.key}:{person.id}",
-            code="complaint.overdue",
-            recipient_id=person.id,
-            params=params,
-            priority=outbox.PRIORITY_PAGE,
-        )
+        await outbox.enqueue(tx, overdue, key=f"{work.key}:{person.id}", recipient_id=person.id)
     if level + 1 in COMPLAINT_LEVELS:
         cal = (
             tx.calendar(site.service_hours, site.timezone)

@@ -33,12 +33,12 @@ from core import outbox
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import Role
 from core.errors import InvalidInput
+from core.messages import SurveyQuestion
 from core.models import Person, Site, SurveyResponse, SurveyRound
 from core.unit_of_work import Core
 
 OPENING_MONTHS: Final = {6: 1, 12: 2}  # month the round opens → half-year it covers
 OPEN_FOR: Final = timedelta(days=14)
-QUESTION_CODE: Final = "survey.question"
 ANSWERED_EVENT: Final = "survey.answered"
 OPENED_EVENT: Final = "survey.opened"
 SCORES: Final = range(1, 6)
@@ -148,18 +148,13 @@ async def open_rounds(
                     .order_by(Person.id)
                 )
             ).all()
+            question = SurveyQuestion(round_id=round_id, period=period, closes_at=closes)
             for person in staff:
                 added = await outbox.enqueue(
                     tx,
+                    question,
                     key=f"survey:{round_id}:{person.id}",
-                    code=QUESTION_CODE,
                     recipient_id=person.id,
-                    params={
-                        "round_id": round_id,
-                        "period": period,
-                        "closes_at": closes.isoformat(),
-                    },
-                    priority=outbox.PRIORITY_REPORT,
                 )
                 questions += int(added)
             await tx.audit(

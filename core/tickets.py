@@ -6,8 +6,8 @@ outbox messages it causes in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -28,6 +28,31 @@ from core.enums import (
 )
 from core.errors import Conflict, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from core.lifecycle import Action, next_status
+from core.messages import (
+    BackupConsentAnswered,
+    BackupConsentRequested,
+    DispatchAccepted,
+    DispatchCancelled,
+    DispatchDeclined,
+    DispatchTakenAway,
+    EngineerArrived,
+    EngineerAssigned,
+    EngineerOnTheWay,
+    EscalationPage,
+    FaultResolved,
+    Message,
+    NeedsEngineer,
+    NewDispatch,
+    ProgressUpdate,
+    RepeatFailure,
+    SecondVisitAlert,
+    SecondVisitScheduled,
+    ServiceRestored,
+    WorkPaused,
+    WorkResumed,
+    decode,
+    ticket_facts,
+)
 from core.models import (
     Asset,
     AuditEvent,
@@ -46,15 +71,16 @@ from core.models import (
     TicketPhoto,
 )
 from core.people import get_person, least_loaded_engineer, people_with_role
+from core.permissions import dispatches, may_speak_for_reporter, may_work
 from core.sla import deadlines
 from core.sla.policy import ClockKind, PauseReason
 from core.unit_of_work import Core, Tx
+from core.views import ClockView, ConsentView, TicketCard
 
 PROGRESS = "progress"
 REPEAT_WINDOW = timedelta(days=30)  # 000 §4: the 30-day repeat-repair window
 MAX_SYMPTOM = 2000
 MAX_NOTE = 1000
-WORKERS = frozenset({Role.DISPATCHER, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -95,93 +121,14 @@ def parse_amount(text: str) -> Decimal:
 
 
 @dataclass(frozen=True)
-class ClockView:
-    """One deadline as people see it."""
-
-    kind: str
-    due_at: datetime | None
-    stopped_at: datetime | None
-    met: bool | None
-    paused: bool
-    cancelled: bool
-    breached: bool
-
-
-@dataclass(frozen=True)
-class ConsentView:
-    """A data-backup request and its answer, as people see it."""
-
-    operation: str
-    requested_at: datetime
-    answered_at: datetime | None
-    confirmed: bool | None
-
-
-@dataclass(frozen=True)
 class PageNotice:
     """An escalation page and the message that carried it (to show it again, acknowledged)."""
 
     page_id: int
     ticket_id: int
     recipient_id: int
-    code: str
-    params: dict[str, Any]
+    message: EscalationPage | None  # None: the page was never queued
     acknowledged_at: datetime | None
-
-
-@dataclass(frozen=True)
-class TicketCard:
-    """A ticket with what a chat message about it needs."""
-
-    id: int
-    status: TicketStatus
-    severity: int
-    symptom: str
-    impact: Impact
-    reported_at: datetime
-    site_name: str
-    location: str
-    asset_tag: str | None
-    asset_kind: AssetKind | None
-    reporter_id: int
-    reporter_name: str
-    contact_phone: str
-    assignee_id: int | None
-    assignee_name: str | None
-    promised_arrival_at: datetime | None
-    timezone: str
-    cycle: int
-    repeat_of_id: int | None
-    remote: bool
-    clocks: tuple[ClockView, ...] = field(default_factory=tuple)
-    site_address: str = ""
-    brand_model: str = ""
-    spare_due_back_at: datetime | None = None  # the open spare-device loan, if any
-    consent: ConsentView | None = None  # the latest data-backup request
-
-    def clock(self, kind: str) -> ClockView | None:
-        """The view of one clock, if started."""
-        return next((c for c in self.clocks if c.kind == kind), None)
-
-    @property
-    def next_due(self) -> datetime | None:
-        """The nearest deadline still running."""
-        running = [c.due_at for c in self.clocks if c.stopped_at is None and c.due_at is not None]
-        return min(running) if running else None
-
-
-def ticket_params(ticket: Ticket, **extra: Any) -> dict[str, Any]:
-    """The parameters every ticket message can render from."""
-    params: dict[str, Any] = {
-        "ticket_id": ticket.id,
-        "symptom": ticket.symptom[:200],
-        "severity": ticket.severity,
-        "status": ticket.status.value,
-        "location": ticket.location,
-        "tz": ticket.timezone,
-    }
-    params.update(extra)
-    return params
 
 
 async def _load_ticket(tx: Tx, ticket_id: int) -> Ticket:
@@ -206,74 +153,41 @@ def _move(ticket: Ticket, action: Action) -> TicketStatus:
 
 def _ensure_worker(actor: Person, ticket: Ticket) -> None:
     """Only the assignee, or a dispatcher/admin, may work a ticket."""
-    if actor.id == ticket.assignee_id or actor.role in WORKERS:
+    if may_work(actor.id, actor.role, ticket.assignee_id):
         return
     raise PermissionDenied(action="work_ticket", ticket_id=ticket.id)
 
 
 def _ensure_reporter(actor: Person, ticket: Ticket) -> None:
     """Only the reporter (or a dispatcher/admin) speaks for the reporter."""
-    if actor.id == ticket.reporter_id or actor.role in WORKERS:
+    if may_speak_for_reporter(actor.id, actor.role, ticket.reporter_id):
         return
     raise PermissionDenied(action="reporter_only", ticket_id=ticket.id)
 
 
-async def _notify(
-    tx: Tx,
-    event: AuditEvent,
-    recipient_id: int | None,
-    code: str,
-    params: dict[str, Any],
-    *,
-    priority: int = outbox.PRIORITY_NOTICE,
-    page_id: int | None = None,
-) -> None:
+async def _notify(tx: Tx, event: AuditEvent, recipient_id: int | None, message: Message) -> None:
     """Queue a message caused by `event`; keyed by the event so it is queued once."""
     if recipient_id is None:
         return
     await outbox.enqueue(
-        tx,
-        key=f"ev{event.id}:{code}:{recipient_id}",
-        code=code,
-        recipient_id=recipient_id,
-        params=params,
-        ticket_id=params.get("ticket_id"),
-        priority=priority,
-        page_id=page_id,
+        tx, message, key=f"ev{event.id}:{message.kind}:{recipient_id}", recipient_id=recipient_id
     )
 
 
 async def _notify_role(
-    tx: Tx, event: AuditEvent, role: Role, site_id: int, code: str, params: dict[str, Any]
+    tx: Tx, event: AuditEvent, role: Role, site_id: int, message: Message
 ) -> int:
     """Queue a message to every active person of a role serving the site."""
     people = await people_with_role(tx, role, site_id)
     for person in people:
-        await _notify(tx, event, person.id, code, params)
+        await _notify(tx, event, person.id, message)
     return len(people)
 
 
-async def _dispatch_params(tx: Tx, ticket: Ticket) -> dict[str, Any]:
-    """What an engineer needs to see in a dispatch message."""
-    site = await tx.session.get(Site, ticket.site_id)
-    asset = await tx.session.get(Asset, ticket.asset_id) if ticket.asset_id else None
-    reporter = await tx.session.get(Person, ticket.reporter_id)
-    return ticket_params(
-        ticket,
-        site=site.name if site else "",
-        address=site.address if site else "",
-        asset_tag=asset.tag if asset else None,
-        asset_kind=(
-            asset.kind.value if asset else ticket.asset_kind.value if ticket.asset_kind else None
-        ),
-        brand_model=f"{asset.brand} {asset.model}".strip() if asset else "",
-        reporter=reporter.name if reporter else "",
-        phone=ticket.contact_phone,
-        promised_arrival_at=ticket.promised_arrival_at.isoformat()
-        if ticket.promised_arrival_at
-        else None,
-        repeat_of=ticket.repeat_of_id,
-    )
+async def card_in(tx: Tx, ticket: Ticket) -> TicketCard:
+    """The ticket's card as it stands in this transaction (what a dispatch message shows)."""
+    await tx.session.flush()
+    return (await _cards(tx.session, [ticket]))[0]
 
 
 async def _schedule_progress(tx: Tx, ticket: Ticket, number: int, after: datetime) -> None:
@@ -307,16 +221,18 @@ async def _assign(tx: Tx, ticket: Ticket, engineer: Person, *, by: str) -> Audit
         previous=previous_assignee,
         by=by,
     )
-    params = await _dispatch_params(tx, ticket)
-    await _notify(tx, event, engineer.id, "dispatch.new", params, priority=outbox.PRIORITY_PAGE)
+    await _notify(tx, event, engineer.id, NewDispatch(card=await card_in(tx, ticket)))
     if previous_assignee is not None and previous_assignee != engineer.id:
-        await _notify(tx, event, previous_assignee, "dispatch.taken_away", ticket_params(ticket))
+        await _notify(tx, event, previous_assignee, DispatchTakenAway(**ticket_facts(ticket)))
     await _notify(
         tx,
         event,
         ticket.reporter_id,
-        "ticket.assigned",
-        ticket_params(ticket, engineer=engineer.name),
+        EngineerAssigned(
+            **ticket_facts(ticket),
+            engineer=engineer.name,
+            promised_arrival_at=ticket.promised_arrival_at,
+        ),
     )
     return event
 
@@ -427,26 +343,14 @@ class TicketService:
                 repeat_of=ticket.repeat_of_id,
             )
             if ticket.repeat_of_id is not None:
-                await _notify_role(
-                    tx,
-                    event,
-                    Role.MANAGER,
-                    site.id,
-                    "manager.repeat_failure",
-                    await _dispatch_params(tx, ticket),
-                )
+                card = await card_in(tx, ticket)
+                await _notify_role(tx, event, Role.MANAGER, site.id, RepeatFailure(card=card))
             engineer = await least_loaded_engineer(tx, site.id)
             if engineer is not None:
                 await _assign(tx, ticket, engineer, by="auto")
             else:
-                await _notify_role(
-                    tx,
-                    event,
-                    Role.DISPATCHER,
-                    site.id,
-                    "dispatch.unassigned",
-                    await _dispatch_params(tx, ticket),
-                )
+                card = await card_in(tx, ticket)
+                await _notify_role(tx, event, Role.DISPATCHER, site.id, NeedsEngineer(card=card))
             return ticket
 
     # --- dispatch -----------------------------------------------------------------------
@@ -455,7 +359,7 @@ class TicketService:
         """A dispatcher assigns or reassigns a ticket."""
         async with self.core.transaction(actor_id) as tx:
             actor = await get_person(tx, actor_id)
-            if actor.role not in WORKERS:
+            if not dispatches(actor.role):
                 raise PermissionDenied(action="assign")
             ticket = await _load_ticket(tx, ticket_id)
             if ticket.assignee_id == engineer_id and ticket.status is TicketStatus.ASSIGNED:
@@ -476,21 +380,18 @@ class TicketService:
             _move(ticket, Action.DECLINE)
             ticket.assignee_id = None
             event = await tx.audit("ticket", ticket.id, "ticket.declined", reason=reason[:MAX_NOTE])
-            params = await _dispatch_params(tx, ticket)
-            params.update(declined_by=actor.name, reason=reason[:MAX_NOTE])
-            told = await _notify_role(
-                tx, event, Role.DISPATCHER, ticket.site_id, "dispatch.declined", params
-            )
+            card = await card_in(tx, ticket)
+            declined = DispatchDeclined(card=card, declined_by=actor.name, reason=reason[:MAX_NOTE])
+            told = await _notify_role(tx, event, Role.DISPATCHER, ticket.site_id, declined)
             if told == 0:
                 # Nobody dispatches at this site: hand it to another engineer directly.
-                declined = await self._decliners(tx, ticket.id)
-                engineer = await least_loaded_engineer(tx, ticket.site_id, exclude=declined)
+                decliners = await self._decliners(tx, ticket.id)
+                engineer = await least_loaded_engineer(tx, ticket.site_id, exclude=decliners)
                 if engineer is not None:
                     await _assign(tx, ticket, engineer, by="auto")
                 else:
-                    await _notify_role(
-                        tx, event, Role.MANAGER, ticket.site_id, "dispatch.unassigned", params
-                    )
+                    unassigned = NeedsEngineer(card=card)
+                    await _notify_role(tx, event, Role.MANAGER, ticket.site_id, unassigned)
             return ticket
 
     @staticmethod
@@ -513,13 +414,23 @@ class TicketService:
             Action.ACKNOWLEDGE,
             "ticket.acknowledged",
             stop=(ClockKind.ACKNOWLEDGE,),
-            notify="ticket.acknowledged",
+            notify=lambda ticket, engineer: DispatchAccepted(
+                **ticket_facts(ticket), engineer=engineer.name
+            ),
         )
 
     async def depart(self, ticket_id: int, *, actor_id: int) -> Ticket:
         """The engineer is on the way."""
         return await self._work_step(
-            ticket_id, actor_id, Action.DEPART, "ticket.en_route", notify="ticket.en_route"
+            ticket_id,
+            actor_id,
+            Action.DEPART,
+            "ticket.en_route",
+            notify=lambda ticket, engineer: EngineerOnTheWay(
+                **ticket_facts(ticket),
+                engineer=engineer.name,
+                promised_arrival_at=ticket.promised_arrival_at,
+            ),
         )
 
     async def arrive(self, ticket_id: int, *, actor_id: int) -> Ticket:
@@ -530,7 +441,9 @@ class TicketService:
             Action.ARRIVE,
             "ticket.arrived",
             stop=(ClockKind.ARRIVAL,),
-            notify="ticket.arrived",
+            notify=lambda ticket, engineer: EngineerArrived(
+                **ticket_facts(ticket), engineer=engineer.name
+            ),
         )
 
     async def _work_step(
@@ -541,7 +454,7 @@ class TicketService:
         audit_action: str,
         *,
         stop: Sequence[ClockKind] = (),
-        notify: str | None = None,
+        notify: Callable[[Ticket, Person], Message] | None = None,
     ) -> Ticket:
         """A simple move by the assignee that may stop clocks and tell the reporter."""
         async with self.core.transaction(actor_id) as tx:
@@ -562,14 +475,8 @@ class TicketService:
                 if clock is not None:
                     met[kind.value] = clock.met
             event = await tx.audit("ticket", ticket.id, audit_action, met=met)
-            if notify:
-                await _notify(
-                    tx,
-                    event,
-                    ticket.reporter_id,
-                    notify,
-                    ticket_params(ticket, engineer=actor.name),
-                )
+            if notify is not None:
+                await _notify(tx, event, ticket.reporter_id, notify(ticket, actor))
             return ticket
 
     # --- pauses -----------------------------------------------------------------------
@@ -605,8 +512,7 @@ class TicketService:
                 tx,
                 event,
                 ticket.reporter_id,
-                "ticket.paused",
-                ticket_params(ticket, reason=reason.value, note=note[:200]),
+                WorkPaused(**ticket_facts(ticket), reason=reason.value, note=note[:200]),
             )
             return ticket
 
@@ -627,7 +533,7 @@ class TicketService:
                 pause.ended_by_id = actor_id
             resumed = await deadlines.resume_clocks(tx, ticket)
             event = await tx.audit("ticket", ticket.id, "ticket.resumed", clocks=resumed)
-            await _notify(tx, event, ticket.reporter_id, "ticket.resumed", ticket_params(ticket))
+            await _notify(tx, event, ticket.reporter_id, WorkResumed(**ticket_facts(ticket)))
             return ticket
 
     # --- restore and resolve --------------------------------------------------------------
@@ -661,8 +567,7 @@ class TicketService:
                 tx,
                 event,
                 ticket.reporter_id,
-                "ticket.restored",
-                ticket_params(ticket, spare_lent=spare_lent),
+                ServiceRestored(**ticket_facts(ticket), spare_lent=spare_lent),
             )
             return ticket
 
@@ -768,9 +673,8 @@ class TicketService:
                 tx,
                 event,
                 ticket.reporter_id,
-                "ticket.resolved",
-                ticket_params(
-                    ticket,
+                FaultResolved(
+                    **ticket_facts(ticket),
                     engineer=actor.name,
                     solution=sheet.solution[:300],
                     remote=remote,
@@ -891,7 +795,13 @@ class TicketService:
         await tx.audit("ticket", ticket.id, "ticket.closed")
 
     async def _second_visit(
-        self, tx: Tx, ticket: Ticket, event: AuditEvent, *, reason: str, **extra: Any
+        self,
+        tx: Tx,
+        ticket: Ticket,
+        event: AuditEvent,
+        *,
+        reason: str,
+        score: int | None = None,
     ) -> None:
         """Reopen for a second visit: new cycle of clocks, same engineer, manager alerted."""
         if ticket.status is TicketStatus.REOPENED:
@@ -909,13 +819,16 @@ class TicketService:
         ticket.promised_arrival_at = next(c.due_at for c in clocks if c.kind == ClockKind.ARRIVAL)
         await _schedule_progress(tx, ticket, 1000 * ticket.cycle + 1, tx.now)
         reopened = await tx.audit(
-            "ticket", ticket.id, "ticket.reopened", reason=reason, cycle=ticket.cycle, **extra
+            "ticket",
+            ticket.id,
+            "ticket.reopened",
+            reason=reason,
+            cycle=ticket.cycle,
+            **({} if score is None else {"score": score}),
         )
-        params = await _dispatch_params(tx, ticket)
-        params.update(reason=reason, **extra)
-        await _notify_role(
-            tx, reopened, Role.MANAGER, ticket.site_id, "manager.second_visit", params
-        )
+        card = await card_in(tx, ticket)
+        alert = SecondVisitAlert(card=card, reason=reason, score=score)
+        await _notify_role(tx, reopened, Role.MANAGER, ticket.site_id, alert)
         engineer = await tx.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
         if engineer is None or not engineer.active:
             engineer = await least_loaded_engineer(tx, ticket.site_id)
@@ -923,14 +836,17 @@ class TicketService:
             await _assign(tx, ticket, engineer, by="auto")
         else:
             await _notify_role(
-                tx, reopened, Role.DISPATCHER, ticket.site_id, "dispatch.unassigned", params
+                tx, reopened, Role.DISPATCHER, ticket.site_id, NeedsEngineer(card=card)
             )
         await _notify(
             tx,
             event,
             ticket.reporter_id,
-            "ticket.second_visit",
-            ticket_params(ticket, reason=reason),
+            SecondVisitScheduled(
+                **ticket_facts(ticket),
+                reason=reason,
+                promised_arrival_at=ticket.promised_arrival_at,
+            ),
         )
 
     # --- dispatcher tools ---------------------------------------------------------------
@@ -941,7 +857,7 @@ class TicketService:
             raise InvalidInput("severity.out_of_range", severity=severity)
         async with self.core.transaction(actor_id) as tx:
             actor = await get_person(tx, actor_id)
-            if actor.role not in WORKERS:
+            if not dispatches(actor.role):
                 raise PermissionDenied(action="set_severity")
             ticket = await _load_ticket(tx, ticket_id)
             if ticket.status not in OPEN_STATUSES:
@@ -965,7 +881,7 @@ class TicketService:
             )
             if ticket.assignee_id is not None:
                 await _notify(
-                    tx, event, ticket.assignee_id, "dispatch.cancelled", ticket_params(ticket)
+                    tx, event, ticket.assignee_id, DispatchCancelled(**ticket_facts(ticket))
                 )
             return ticket
 
@@ -999,8 +915,9 @@ class TicketService:
                 tx,
                 event,
                 ticket.reporter_id,
-                "consent.requested",
-                ticket_params(ticket, consent_id=consent.id, operation=operation[:64]),
+                BackupConsentRequested(
+                    **ticket_facts(ticket), consent_id=consent.id, operation=operation[:64]
+                ),
             )
             return consent
 
@@ -1028,8 +945,9 @@ class TicketService:
                 tx,
                 event,
                 consent.requested_by_id,
-                "consent.answered",
-                ticket_params(ticket, consent_id=consent_id, confirmed=confirmed),
+                BackupConsentAnswered(
+                    **ticket_facts(ticket), consent_id=consent_id, confirmed=confirmed
+                ),
             )
             return consent
 
@@ -1084,7 +1002,7 @@ class TicketService:
             if person is None:
                 raise NotFound(entity="person", id=person_id)
             query = select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
-            if person.role in WORKERS or person.role is Role.MANAGER:
+            if dispatches(person.role) or person.role is Role.MANAGER:
                 if person.site_id is not None:
                     query = query.where(Ticket.site_id == person.site_id)
             else:
@@ -1095,23 +1013,23 @@ class TicketService:
             return sorted(cards, key=lambda c: (c.next_due or far, c.id))
 
     async def page_notice(self, page_id: int) -> PageNotice:
-        """A page with the code and parameters of the first message that carried it."""
+        """A page with the message that first carried it (to show it again, acknowledged)."""
         async with self.core.reading() as session:
             page = await session.get(Page, page_id)
             if page is None:
                 raise NotFound(entity="page", id=page_id)
-            message = await session.scalar(
+            row = await session.scalar(
                 select(OutboxMessage)
                 .where(OutboxMessage.page_id == page_id)
                 .order_by(OutboxMessage.id)
                 .limit(1)
             )
+            message = decode(row.code, row.params) if row is not None else None
             return PageNotice(
                 page_id=page.id,
                 ticket_id=page.ticket_id,
                 recipient_id=page.recipient_id,
-                code=message.code if message else "",
-                params=dict(message.params) if message else {},
+                message=message if isinstance(message, EscalationPage) else None,
                 acknowledged_at=page.acknowledged_at,
             )
 
@@ -1227,21 +1145,13 @@ async def fire_progress(tx: Tx, work: DueWork) -> None:
     if ticket.status not in OPEN_STATUSES or ticket.status is TicketStatus.RESOLVED:
         return
     number = int(work.payload.get("n", 1))
-    card_params = ticket_params(
-        ticket,
+    progress = ProgressUpdate(
+        card=await card_in(tx, ticket),
         hours_open=round((tx.now - ticket.reported_at).total_seconds() / 3600, 1),
-        promised_arrival_at=ticket.promised_arrival_at.isoformat()
-        if ticket.promised_arrival_at
-        else None,
         n=number,
     )
     await outbox.enqueue(
-        tx,
-        key=f"{work.key}:{ticket.reporter_id}",
-        code="ticket.progress",
-        recipient_id=ticket.reporter_id,
-        params=card_params,
-        ticket_id=ticket.id,
+        tx, progress, key=f"{work.key}:{ticket.reporter_id}", recipient_id=ticket.reporter_id
     )
     # After downtime, do not replay every missed hour: one message now, the next an interval on.
     cal = tx.calendar(ticket.service_hours, ticket.timezone)

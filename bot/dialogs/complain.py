@@ -34,8 +34,10 @@ stateDiagram-v2
 from __future__ import annotations
 
 import html
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
+from bot.callback_ids import COMPLAINT_ANSWER_ACTION, COMPLAINT_CONFIRM_ACTION
 from bot.chat import InlineKeyboard, Kind
 from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
@@ -43,15 +45,13 @@ from bot.dialogs.rate import Speaker
 from bot.errors import error_text
 from bot.i18n import N_
 from bot.labels import STATUS, label
-from core.complaints import MAX_ANSWER, MAX_COMPLAINT, ComplaintView
+from core.complaints import MAX_ANSWER, MAX_COMPLAINT
 from core.conversations import DialogState
 from core.enums import ComplaintStatus
 from core.errors import Conflict, DomainError
 
 COMPLAIN_DIALOG = "complain"
 ANSWER_DIALOG = "cpanswer"
-CONFIRM_ACTION = "cpc"  # args: complaint id (manager confirms receipt)
-ANSWER_ACTION = "cpa"  # args: complaint id (manager opens the answer dialog)
 GENERAL = 0
 SEND = "send"
 
@@ -84,7 +84,51 @@ def about_line(s: Speaker, ticket_id: int | None) -> str:
     return s._("About: ticket #{ticket}", ticket=ticket_id)
 
 
-def manager_text(s: Speaker, view: ComplaintView) -> str:
+class ComplaintShown(Protocol):
+    """What managers see of a complaint (a `ComplaintView`, or what a message carries)."""
+
+    @property
+    def id(self) -> int:
+        """The complaint's number."""
+        ...
+
+    @property
+    def reporter_name(self) -> str:
+        """Who complained."""
+        ...
+
+    @property
+    def ticket_id(self) -> int | None:
+        """The ticket complained about, if any."""
+        ...
+
+    @property
+    def text(self) -> str:
+        """What they wrote."""
+        ...
+
+    @property
+    def due_at(self) -> datetime:
+        """When it must be answered by."""
+        ...
+
+    @property
+    def status(self) -> ComplaintStatus:
+        """Received, confirmed or answered."""
+        ...
+
+    @property
+    def accepted(self) -> bool | None:
+        """Whether the answer accepted it as justified."""
+        ...
+
+    @property
+    def answer(self) -> str:
+        """The manager's answer, once given."""
+        ...
+
+
+def manager_text(s: Speaker, view: ComplaintShown) -> str:
     """A complaint as managers see it, with its state."""
     lines = [
         s._("📣 <b>Complaint #{id}</b> from {reporter}", id=view.id, reporter=view.reporter_name),
@@ -93,7 +137,7 @@ def manager_text(s: Speaker, view: ComplaintView) -> str:
         s._("Answer due: <b>{due}</b>", due=s.when(view.due_at)),
         s._("Status: {status}", status=s._(COMPLAINT_STATUS[view.status])),
     ]
-    if view.answered:
+    if view.status is ComplaintStatus.ANSWERED:
         verdict = s._("accepted") if view.accepted else s._("not accepted")
         lines.append(
             s._("Answer ({verdict}): {answer}", verdict=verdict, answer=view.answer[:1000])
@@ -101,14 +145,14 @@ def manager_text(s: Speaker, view: ComplaintView) -> str:
     return "\n".join(lines)
 
 
-def manager_keyboard(s: Speaker, view: ComplaintView) -> InlineKeyboard | None:
+def manager_keyboard(s: Speaker, view: ComplaintShown) -> InlineKeyboard | None:
     """Confirm (until confirmed) and Answer (until answered)."""
-    if view.answered:
+    if view.status is ComplaintStatus.ANSWERED:
         return None
     row = []
     if view.status is ComplaintStatus.RECEIVED:
-        row.append(s.button(s._("✔ Confirm receipt"), CONFIRM_ACTION, view.id))
-    row.append(s.button(s._("✍️ Answer…"), ANSWER_ACTION, view.id))
+        row.append(s.button(s._("✔ Confirm receipt"), COMPLAINT_CONFIRM_ACTION, view.id))
+    row.append(s.button(s._("✍️ Answer…"), COMPLAINT_ANSWER_ACTION, view.id))
     return InlineKeyboard.of(row)
 
 

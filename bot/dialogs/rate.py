@@ -24,6 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.callback_ids import COMMENT_ACTION, FOLLOW_UP_ACTION, SCORE_ACTION
 from bot.chat import Button, InlineKeyboard, Kind
 from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
@@ -36,10 +37,6 @@ from core.errors import DomainError
 from core.tickets import MAX_NOTE
 
 RATE_DIALOG = "rate"
-VERDICT_ACTION = "sfx"  # args: ticket, cycle, 1 fixed / 0 not fixed
-SCORE_ACTION = "srt"  # args: ticket, cycle, score
-COMMENT_ACTION = "scm"  # args: ticket, cycle: open the comment dialog
-FOLLOW_UP_ACTION = "sfu"  # args: ticket, score, dimension index, value (0 = skip the rest)
 SKIP = 0
 
 FOLLOW_UP_QUESTION = {

@@ -41,12 +41,12 @@ from __future__ import annotations
 
 from typing import ClassVar, Final
 
+from bot.cards import DECLINE_REASON, show_card
 from bot.chat import InlineKeyboard, Kind
 from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
 from bot.errors import error_text
 from bot.labels import PAUSE_REASON
-from bot.views import DECLINE_REASON, show_card
 from core.conversations import DialogState
 from core.errors import Conflict, DomainError, IllegalTransition, NotFound, PermissionDenied
 from core.sla.policy import PauseReason

@@ -10,7 +10,6 @@ def build_router() -> Router:
     from bot.handlers import (
         admin,
         common,
-        delivery,
         engineer,
         inspections,
         manager,
@@ -19,6 +18,6 @@ def build_router() -> Router:
     )
 
     router = Router()
-    for module in (common, staff, engineer, manager, admin, inspections, reports, delivery):
+    for module in (common, staff, engineer, manager, admin, inspections, reports):
         module.register(router)
     return router

@@ -7,6 +7,7 @@ edits the same message to the next question, the last one to the link.
 
 from __future__ import annotations
 
+from bot.callback_ids import DEPARTMENT_ACTION, ROLE_ACTION, SITE_ACTION
 from bot.callbacks import Callback
 from bot.chat import Button, InlineKeyboard
 from bot.context import Ctx
@@ -17,9 +18,6 @@ from bot.router import Router
 from core.enums import Role
 from core.errors import NotFound
 
-ROLE_ACTION = "ai"
-SITE_ACTION = "as"
-DEPARTMENT_ACTION = "ad"
 NO_DEPARTMENT = 0
 ADMINS = frozenset({Role.ADMIN})
 INVITABLE = (Role.STAFF, Role.ENGINEER, Role.DISPATCHER, Role.MANAGER, Role.ADMIN)

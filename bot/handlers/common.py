@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.callback_ids import LANG_ACTION
 from bot.callbacks import Callback
 from bot.chat import InlineKeyboard, RemoveKeyboard
 from bot.context import Ctx, not_registered_text
@@ -14,7 +15,6 @@ from core.models import Person
 
 INVITE_PREFIX = "inv_"
 ASSET_PREFIX = "asset_"
-LANG_ACTION = "lang"
 REPORT_DIALOG = "report"
 
 HELP_BY_ROLE = {

@@ -13,8 +13,25 @@ from __future__ import annotations
 
 import math
 
+from bot.callback_ids import (
+    ASSIGN_PREFIX,
+    CARD_ACTION,
+    LEVEL_PREFIX,
+    OPEN_ACTION,
+    PAGE_ACK_ACTION,
+    QUEUE_ACTION,
+)
 from bot.callbacks import Callback
-from bot.chat import InlineKeyboard
+from bot.cards import (
+    Mode,
+    Op,
+    Viewer,
+    card_screen_for,
+    consent_operation,
+    queue_entry,
+    show_card,
+    viewer_of,
+)
 from bot.context import Ctx
 from bot.dialogs.resolve import RESOLVE_DIALOG, ResolveDialog
 from bot.dialogs.work import (
@@ -26,43 +43,15 @@ from bot.dialogs.work import (
     RestoreDialog,
 )
 from bot.errors import error_text
-from bot.i18n import N_, Translator
-from bot.labels import label
-from bot.notifications import Notice, RenderCtx
+from bot.i18n import N_
+from bot.notifications.escalation import acknowledged_screen
 from bot.router import Router
-from bot.views import (
-    ASSIGN_PREFIX,
-    CARD_ACTION,
-    DECLINE_REASON,
-    LEVEL_PREFIX,
-    OPEN_ACTION,
-    PAGE_ACK_ACTION,
-    ButtonSpec,
-    Mode,
-    Op,
-    Screen,
-    Viewer,
-    acknowledged_line,
-    card_screen_for,
-    consent_operation,
-    manager_alert_text,
-    may_work,
-    page_text,
-    queue_entry,
-    reminder_text,
-    rows_of,
-    send_screen,
-    short,
-    show_card,
-    show_screen,
-    viewer_of,
-)
+from bot.screens import ButtonSpec, Screen, rows_of, send_screen, show_screen
 from core.enums import OPEN_STATUSES, Role
 from core.errors import Conflict, IllegalTransition, PermissionDenied
 from core.lifecycle import Action, allowed_actions
-from core.tickets import TicketCard
+from core.views import TicketCard
 
-QUEUE_ACTION = "qp"  # qp:<page>:<fingerprint>
 PAGE_SIZE = 5
 OPEN_PER_ROW = 5
 
@@ -88,7 +77,7 @@ def _ensure_may_work(viewer: Viewer, card: TicketCard, action: Action | None) ->
     if action is Action.DECLINE:
         if viewer.person_id != card.assignee_id:
             raise PermissionDenied(action="decline", ticket_id=card.id)
-    elif not may_work(viewer, card):
+    elif not viewer.may_work(card):
         raise PermissionDenied(action="work_ticket", ticket_id=card.id)
     if action is not None and action not in allowed_actions(card.status):
         raise IllegalTransition(action=action.value, status=card.status.value, ticket_id=card.id)
@@ -192,11 +181,8 @@ async def open_card(ctx: Ctx, callback: Callback) -> None:
         return
     card = await ctx.app.helpdesk.tickets.card(ticket_id)
     await ctx.answer()
-    await send_screen(ctx, await card_screen_for(ctx.app, ctx.t, ctx.tz, card, viewer_of(ctx)))
-
-
-def _open_spec(t: Translator, ticket_id: int) -> ButtonSpec:
-    return ButtonSpec(t("📄 Open ticket"), OPEN_ACTION, (ticket_id,))
+    screen = await card_screen_for(ctx.app.helpdesk.tickets, ctx.t, ctx.tz, card, viewer_of(ctx))
+    await send_screen(ctx, screen)
 
 
 # --- /queue ------------------------------------------------------------------------------------
@@ -266,23 +252,6 @@ async def queue_page(ctx: Ctx, callback: Callback) -> None:
 # --- pages -------------------------------------------------------------------------------------
 
 
-def escalation_text(t: Translator, tz: str, code: str, params: dict[str, object]) -> str:
-    """The text of a page or manager alert."""
-    if code == "sla.manager_alert":
-        return manager_alert_text(t, tz, dict(params))
-    return page_text(t, tz, dict(params))
-
-
-def page_screen(t: Translator, tz: str, code: str, params: dict[str, object]) -> Screen:
-    """A page with its acknowledge button."""
-    ticket_id = int(str(params["ticket_id"]))
-    rows: list[tuple[ButtonSpec, ...]] = []
-    if params.get("page_id"):
-        rows.append((ButtonSpec(t("✅ Acknowledge page"), PAGE_ACK_ACTION, (params["page_id"],)),))
-    rows.append((_open_spec(t, ticket_id),))
-    return Screen(escalation_text(t, tz, code, params), tuple(rows))
-
-
 async def acknowledge_page(ctx: Ctx, callback: Callback) -> None:
     """'Seen': the page stops repeating and its message shows when it was acknowledged."""
     try:
@@ -294,125 +263,11 @@ async def acknowledge_page(ctx: Ctx, callback: Callback) -> None:
     page = await tickets.acknowledge_page(page_id, actor_id=ctx.person_id)
     notice = await tickets.page_notice(page_id)
     assert page.acknowledged_at is not None  # just set by the core
-    text = (
-        escalation_text(ctx.t, ctx.tz, notice.code, notice.params)
-        + "\n\n"
-        + acknowledged_line(ctx.t, ctx.tz, page.acknowledged_at)
+    screen = acknowledged_screen(
+        ctx.t, ctx.tz, notice.message, ticket_id=page.ticket_id, at=page.acknowledged_at
     )
     await ctx.answer(ctx._("Acknowledged."))
-    screen = Screen(text, ((_open_spec(ctx.t, page.ticket_id),),))
     await show_screen(ctx, screen, message_id=ctx.incoming.message_id, assumed_fp="")
-
-
-# --- renderers ---------------------------------------------------------------------------------
-
-
-def _keyboard(r: RenderCtx, screen: Screen) -> InlineKeyboard | None:
-    return screen.keyboard(r.button)
-
-
-async def _card_notice(r: RenderCtx, header: str | None, card: TicketCard | None = None) -> Notice:
-    if card is None:
-        card = await r.app.helpdesk.tickets.card(int(r.params["ticket_id"]))
-    screen = await card_screen_for(r.app, r.t, r.tz, card, Viewer.of(r.recipient), header=header)
-    return Notice(screen.text, _keyboard(r, screen))
-
-
-async def render_dispatch(r: RenderCtx) -> Notice:
-    """dispatch.new: the card, as the engineer's control panel."""
-    card = await r.app.helpdesk.tickets.card(int(r.params["ticket_id"]))
-    header = None  # taken away again before this was sent: the card says who has it
-    if r.recipient is not None and card.assignee_id == r.recipient.id:
-        header = (
-            r._("🔁 <b>Second visit for you</b>")
-            if card.cycle > 0
-            else r._("📣 <b>New dispatch for you</b>")
-        )
-    return await _card_notice(r, header, card)
-
-
-async def render_unassigned(r: RenderCtx) -> Notice:
-    """dispatch.unassigned: a ticket needs an engineer."""
-    return await _card_notice(
-        r, r._("📥 <b>Ticket #{ticket} needs an engineer</b>", ticket=r.params["ticket_id"])
-    )
-
-
-async def render_declined(r: RenderCtx) -> Notice:
-    """dispatch.declined: the engineer's reason, and the engineers to choose from."""
-    reason = str(r.params.get("reason") or "")
-    header = r._(
-        "↩️ <b>{name} declined ticket #{ticket}</b>: <i>{reason}</i>",
-        name=r.params.get("declined_by") or "?",
-        ticket=r.params["ticket_id"],
-        reason=label(r.t, DECLINE_REASON, reason),
-    )
-    return await _card_notice(r, header)
-
-
-async def render_taken_away(r: RenderCtx) -> Notice:
-    """dispatch.taken_away: another engineer has the ticket now."""
-    return Notice(
-        r._(
-            "↪️ Ticket #{ticket} was given to another engineer; you need not go.\n📝 {symptom}",
-            ticket=r.params["ticket_id"],
-            symptom=short(str(r.params.get("symptom") or ""), 120),
-        )
-    )
-
-
-async def render_cancelled(r: RenderCtx) -> Notice:
-    """dispatch.cancelled: the report was withdrawn."""
-    return Notice(
-        r._(
-            "🚫 Ticket #{ticket} was cancelled; you need not go.\n📝 {symptom}",
-            ticket=r.params["ticket_id"],
-            symptom=short(str(r.params.get("symptom") or ""), 120),
-        )
-    )
-
-
-async def render_reminder(r: RenderCtx) -> Notice:
-    """sla.reminder: 80 % of a deadline has passed."""
-    now = r.app.helpdesk.core.clock.now()
-    ticket_id = int(r.params["ticket_id"])
-    screen = Screen(reminder_text(r.t, r.tz, r.params, now), ((_open_spec(r.t, ticket_id),),))
-    return Notice(screen.text, _keyboard(r, screen))
-
-
-async def render_page(r: RenderCtx) -> Notice:
-    """sla.page: a deadline was missed; acknowledge to stop the repeats."""
-    screen = page_screen(r.t, r.tz, "sla.page", r.params)
-    return Notice(screen.text, _keyboard(r, screen))
-
-
-async def render_consent_answered(r: RenderCtx) -> Notice:
-    """consent.answered: the reporter confirmed (or refused) the data backup."""
-    ticket_id = int(r.params["ticket_id"])
-    if r.params.get("confirmed"):
-        text = r._(
-            "💾 Ticket #{ticket}: the reporter confirmed the data is backed up. You may go ahead.",
-            ticket=ticket_id,
-        )
-    else:
-        text = r._(
-            "⛔ Ticket #{ticket}: the reporter did NOT confirm the backup. Do not start the risky operation; talk to them first.",
-            ticket=ticket_id,
-        )
-    screen = Screen(text, ((_open_spec(r.t, ticket_id),),))
-    return Notice(screen.text, _keyboard(r, screen))
-
-
-RENDERERS = {
-    "dispatch.new": render_dispatch,
-    "dispatch.unassigned": render_unassigned,
-    "dispatch.declined": render_declined,
-    "dispatch.taken_away": render_taken_away,
-    "dispatch.cancelled": render_cancelled,
-    "sla.reminder": render_reminder,
-    "sla.page": render_page,
-    "consent.answered": render_consent_answered,
-}
 
 
 def register(router: Router) -> None:
@@ -424,5 +279,3 @@ def register(router: Router) -> None:
     router.callback(PAGE_ACK_ACTION, roles=REGISTERED)(acknowledge_page)
     for dialog in (DeclineDialog(), PauseDialog(), RestoreDialog(), ResolveDialog()):
         router.add_dialog(dialog)
-    for code, renderer in RENDERERS.items():
-        router.renders(code)(renderer)

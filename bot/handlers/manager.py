@@ -1,16 +1,12 @@
-"""Managers: /stats (today and this month's KPIs) and escalation alerts."""
+"""Managers: /stats, today's tickets and this month's KPIs (alerts: `bot.notifications.manager`)."""
 
 from __future__ import annotations
 
 from babel.dates import format_skeleton
 
-from bot.chat import InlineKeyboard
 from bot.context import Ctx
-from bot.handlers.engineer import page_screen
 from bot.i18n import N_, Translator
-from bot.notifications import Notice, RenderCtx
 from bot.router import Router
-from bot.views import OPEN_ACTION
 from core.enums import Role
 from core.reports.counts import DayFigures, day_figures, kpi_report
 from core.reports.kpi import KpiReport, Rate
@@ -110,77 +106,8 @@ async def stats(ctx: Ctx) -> None:
     )
 
 
-async def render_manager_alert(r: RenderCtx) -> Notice:
-    """sla.manager_alert: the ticket, the missed clock and by how much, with an acknowledge button."""
-    screen = page_screen(r.t, r.tz, "sla.manager_alert", r.params)
-    return Notice(screen.text, screen.keyboard(r.button))
-
-
-def _ticket_lines(r: RenderCtx) -> list[str]:
-    """Who reported what, where, and on which device."""
-    p = r.params
-    device = (
-        " ".join(str(part) for part in (p.get("asset_tag"), p.get("brand_model")) if part) or "—"
-    )
-    return [
-        r._("📝 {symptom}", symptom=str(p.get("symptom") or "")[:200]),
-        r._(
-            "🖥 {device} · 📍 {site} {location}",
-            device=device,
-            site=p.get("site") or "",
-            location=p.get("location") or "",
-        ),
-        r._(
-            "👤 {reporter} · ☎ {phone}",
-            reporter=p.get("reporter") or "—",
-            phone=p.get("phone") or "—",
-        ),
-    ]
-
-
-def _open_button(r: RenderCtx) -> InlineKeyboard:
-    return InlineKeyboard.of(
-        [
-            r.button(
-                r._("🔎 Open ticket #{id}", id=r.params["ticket_id"]),
-                OPEN_ACTION,
-                r.params["ticket_id"],
-            )
-        ]
-    )
-
-
-async def render_repeat_failure(r: RenderCtx) -> Notice:
-    """manager.repeat_failure: the same device dispatched again within 30 days (000 §4)."""
-    head = r._(
-        "🔁 <b>Repeat failure</b>: ticket #{id} is for a device already reported in ticket #{previous} within 30 days.",
-        id=r.params["ticket_id"],
-        previous=r.params.get("repeat_of") or "?",
-    )
-    return Notice("\n".join([head, *_ticket_lines(r)]), _open_button(r))
-
-
-async def render_second_visit(r: RenderCtx) -> Notice:
-    """manager.second_visit: the reporter rejected the fix or rated it 1-2 (001 流程说明)."""
-    if r.params.get("reason") == "low_score":
-        head = r._(
-            "⚠️ <b>Second visit</b> for ticket #{id}: the reporter rated the fix {score} of 5.",
-            id=r.params["ticket_id"],
-            score=r.params.get("score", "?"),
-        )
-    else:
-        head = r._(
-            "⚠️ <b>Second visit</b> for ticket #{id}: the reporter says the fault is not fixed.",
-            id=r.params["ticket_id"],
-        )
-    return Notice("\n".join([head, *_ticket_lines(r)]), _open_button(r))
-
-
 def register(router: Router) -> None:
     """Add this audience's commands, buttons, dialogs and message renderers."""
     router.command(
         "stats", roles=STATS_ROLES, description=N_("Today's tickets and this month's KPIs")
     )(stats)
-    router.renders("sla.manager_alert")(render_manager_alert)
-    router.renders("manager.repeat_failure")(render_repeat_failure)
-    router.renders("manager.second_visit")(render_second_visit)

@@ -1,11 +1,6 @@
 """Reports in chat: the monthly summary, the quarterly scorecard, the survey, false reports.
 
-Renderers (outbox codes):
-
-- `report.monthly`: the posted month (figures frozen in its report run) as a message,
-  a chart (PNG) and a workbook (XLSX).
-- `report.quarterly`: the posted scorecard as a message and a workbook.
-- `survey.question`: the semiannual satisfaction question with five buttons.
+The posted reports and the survey question are rendered in `bot.notifications.reports`.
 
 Commands (managers and admins):
 
@@ -31,26 +26,18 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
+from bot.callback_ids import SURVEY_ACTION
 from bot.callbacks import Callback
-from bot.chat import InlineKeyboard, SendDocument, SendPhoto
+from bot.chat import InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
 from bot.dialogs.rate import score_label
-from bot.i18n import N_, Translator
-from bot.notifications import Notice, RenderCtx
-from bot.rendering.chart import monthly_chart
-from bot.rendering.text import monthly_text, quarterly_text
-from bot.rendering.wording import (
-    monthly_caption,
-    monthly_filename,
-    quarter_title,
-    quarterly_filename,
-)
-from bot.rendering.xlsx import monthly_xlsx as build_monthly_xlsx
-from bot.rendering.xlsx import quarterly_xlsx
+from bot.i18n import N_
+from bot.notifications.reports import monthly_notice, quarterly_notice
+from bot.rendering.text import monthly_text
+from bot.rendering.wording import quarter_title
 from bot.router import Router
 from core import surveys
 from core.clock import DEFAULT_TIMEZONE
@@ -58,7 +45,7 @@ from core.conversations import DialogState
 from core.enums import Role
 from core.errors import NotFound
 from core.reports.false_reports import record_false_report
-from core.reports.monthly import MONTHLY_CODE, MonthlySummary, monthly_figures
+from core.reports.monthly import monthly_figures
 from core.reports.periods import (
     MONTH_LABEL,
     QUARTER_LABEL,
@@ -66,14 +53,12 @@ from core.reports.periods import (
     previous_quarter_label,
     quarter_label,
 )
-from core.reports.quarterly import QUARTERLY_CODE, quarterly_scorecard
-from core.reports.runs import PostedRun, find_run
-from core.reports.scorecard import FALSE_REPORTS_TO_END, Scorecard
+from core.reports.quarterly import quarterly_scorecard
+from core.reports.scorecard import FALSE_REPORTS_TO_END
 from core.reports.sites import SiteRef, find_site
 
 REPORT_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 REGISTERED = frozenset(Role)
-SURVEY_ACTION = "svy"  # args: round id, score
 FALSE_REPORT_DIALOG = "falsereport"
 RECORD = "record"
 KIND_ALIASES = {
@@ -89,81 +74,6 @@ FALSE_REPORT_KIND = {
     "late_reported_on_time": N_("a repair reported on time but late"),
     "other": N_("another false record"),
 }
-
-
-# --- what goes into a message ----------------------------------------------------------------
-
-
-async def monthly_notice(t: Translator, summary: MonthlySummary, chat_id: int, text: str) -> Notice:
-    """The message, then the chart and the workbook (both built off the event loop)."""
-    png, xlsx = await asyncio.gather(
-        asyncio.to_thread(monthly_chart, t, summary),
-        asyncio.to_thread(build_monthly_xlsx, t, summary),
-    )
-    caption = monthly_caption(t, summary)
-    return Notice(
-        text,
-        attachments=[
-            SendPhoto(chat_id, png, caption=caption, filename=monthly_filename(summary, ".png")),
-            SendDocument(chat_id, xlsx, monthly_filename(summary, ".xlsx"), caption=caption),
-        ],
-    )
-
-
-async def quarterly_notice(t: Translator, card: Scorecard, chat_id: int, tz: str) -> Notice:
-    """The scorecard message and its workbook."""
-    xlsx = await asyncio.to_thread(quarterly_xlsx, t, card)
-    caption = t("Quarterly scorecard · {quarter}", quarter=quarter_title(t, card.period))
-    return Notice(
-        quarterly_text(t, card, tz=tz),
-        attachments=[SendDocument(chat_id, xlsx, quarterly_filename(card, ".xlsx"), caption)],
-    )
-
-
-async def _posted(r: RenderCtx) -> PostedRun:
-    run = await find_run(r.app.helpdesk.core, str(r.params["key"]))
-    if run is None:
-        raise LookupError(f"no report run {r.params['key']!r}")
-    return run
-
-
-async def render_monthly(r: RenderCtx) -> Notice:
-    """report.monthly: the posted month as text, chart and workbook."""
-    summary = MonthlySummary.from_json((await _posted(r)).figures)
-    return await monthly_notice(r.t, summary, r.chat_id or 0, monthly_text(r.t, summary))
-
-
-async def render_quarterly(r: RenderCtx) -> Notice:
-    """report.quarterly: the posted scorecard as text and workbook."""
-    card = Scorecard.from_json((await _posted(r)).figures)
-    return await quarterly_notice(r.t, card, r.chat_id or 0, r.tz)
-
-
-def survey_keyboard(s: Any, round_id: int) -> InlineKeyboard:
-    """The five answers, best first (the seed's labels)."""
-    return InlineKeyboard.of(
-        *([s.button(score_label(s.t, n), SURVEY_ACTION, round_id, n)] for n in range(5, 0, -1))
-    )
-
-
-def survey_question_text(s: Any, period: str, closes_at: str) -> str:
-    """The semiannual question."""
-    return "\n".join(
-        [
-            s._("🗳 <b>Satisfaction survey {period}</b>", period=period),
-            s._(
-                "How satisfied is your department with the office-equipment maintenance service over the past half year?"
-            ),
-            s._("One answer per person; the survey closes {moment}.", moment=s.when(closes_at)),
-        ]
-    )
-
-
-async def render_survey_question(r: RenderCtx) -> Notice:
-    """survey.question: the 1-5 question with its buttons."""
-    round_id = int(r.params["round_id"])
-    text = survey_question_text(r, str(r.params["period"]), str(r.params["closes_at"]))
-    return Notice(text, survey_keyboard(r, round_id))
 
 
 # --- the survey buttons ------------------------------------------------------------------------
@@ -381,9 +291,6 @@ class FalseReportDialog(Dialog):
 
 def register(router: Router) -> None:
     """Add the report renderers, the survey buttons and the managers' report commands."""
-    router.renders(MONTHLY_CODE)(render_monthly)
-    router.renders(QUARTERLY_CODE)(render_quarterly)
-    router.renders(surveys.QUESTION_CODE)(render_survey_question)
     router.callback(SURVEY_ACTION, roles=REGISTERED)(survey_answer)
     router.command(
         "summary",

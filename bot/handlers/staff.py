@@ -1,4 +1,4 @@
-"""Handlers for the staff audience: /report, /my, /complain, and what the reporter is told.
+"""Handlers for the staff audience: /report, /my, /complain, the fix verdict and the rating.
 
 Commands: /report (dialog "report"), /my (open tickets with their deadlines, paged),
 /complain (dialog "complain"). Buttons (callback action: arguments):
@@ -11,40 +11,40 @@ Commands: /report (dialog "report"), /my (open tickets with their deadlines, pag
 - `scn:consent:ticket:1|0`: data backed up / do not proceed
 - `cpc:complaint`, `cpa:complaint`: a manager confirms / answers a complaint
 
-Renderers: the reporter's ticket updates (ticket.*, consent.requested,
-sla.reporter_notice) and the complaint messages (complaint.*).
+What the reporter is told about their tickets is rendered in `bot.notifications.reporter`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
 
+from bot.callback_ids import (
+    COMMENT_ACTION,
+    COMPLAINT_ANSWER_ACTION,
+    COMPLAINT_CONFIRM_ACTION,
+    CONSENT_ACTION,
+    FOLLOW_UP_ACTION,
+    MY_ACTION,
+    SCORE_ACTION,
+    VERDICT_ACTION,
+)
 from bot.callbacks import Callback
+from bot.cards import deadlines_line
 from bot.chat import BadRequest, InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.complain import (
-    ANSWER_ACTION,
     ANSWER_DIALOG,
     COMPLAIN_DIALOG,
-    CONFIRM_ACTION,
     ComplainDialog,
     ComplaintAnswerDialog,
-    about_line,
     manager_keyboard,
     manager_text,
 )
 from bot.dialogs.rate import (
-    COMMENT_ACTION,
-    FOLLOW_UP_ACTION,
     RATE_DIALOG,
-    SCORE_ACTION,
     SKIP,
-    VERDICT_ACTION,
     RateDialog,
-    Speaker,
     ask_score_text,
     follow_up_keyboard,
     follow_up_question,
@@ -54,45 +54,17 @@ from bot.dialogs.rate import (
 )
 from bot.dialogs.report import REPORT_DIALOG, ReportDialog
 from bot.i18n import N_
-from bot.labels import ASSET_KIND, CLOCK, PAUSE_REASON, STATUS, label
-from bot.notifications import Notice, RenderCtx
+from bot.labels import ASSET_KIND, STATUS, label
 from bot.router import Router
-from core.complaints import ComplaintView
 from core.enums import FOLLOW_UP_DIMENSIONS, ComplaintStatus, Role, TicketStatus
 from core.errors import Conflict, IllegalTransition
-from core.tickets import TicketCard
+from core.views import TicketCard
 
 log = logging.getLogger(__name__)
 
-MY_ACTION = "smy"
-CONSENT_ACTION = "scn"
 PAGE_SIZE = 8
 REGISTERED = frozenset(Role)
 COMPLAINT_HANDLERS = frozenset({Role.MANAGER, Role.ADMIN})
-BEFORE_ARRIVAL = frozenset(
-    {
-        TicketStatus.REPORTED,
-        TicketStatus.ASSIGNED,
-        TicketStatus.ACKNOWLEDGED,
-        TicketStatus.EN_ROUTE,
-        TicketStatus.REOPENED,
-    }
-)
-
-DEADLINE = {
-    "arrival": N_("arrive by {time}"),
-    "restore": N_("restore by {time}"),
-    "resolve": N_("fix by {time}"),
-}
-SECOND_VISIT_REASON = {
-    "fix_rejected": N_("you said the fault is not fixed"),
-    "low_score": N_("your rating was low"),
-}
-OPERATION = {
-    "os_reinstall": N_("reinstall the operating system"),
-    "disk_format": N_("format the disk"),
-    "disk_swap": N_("replace the disk"),
-}
 
 
 async def _edit(ctx: Ctx, text: str, keyboard: InlineKeyboard | None = None) -> None:
@@ -156,7 +128,7 @@ def my_page(ctx: Ctx, cards: Sequence[TicketCard], page: int) -> tuple[str, Inli
     return "\n\n".join(blocks), InlineKeyboard.of(buttons) if buttons else None
 
 
-def ticket_block(s: Speaker, card: TicketCard) -> str:
+def ticket_block(s: Ctx, card: TicketCard) -> str:
     """A ticket in a list: number, state, device, symptom, deadlines."""
     device = " · ".join(
         part
@@ -177,26 +149,9 @@ def ticket_block(s: Speaker, card: TicketCard) -> str:
                 device=device or "—",
             ),
             s._("<i>{symptom}</i>", symptom=symptom),
-            deadlines_line(s, card),
+            deadlines_line(s.t, s.tz, card),
         ]
     )
-
-
-def deadlines_line(s: Speaker, card: TicketCard) -> str:
-    """The running deadlines (arrival, restore, fix) in the reader's zone."""
-    if card.status is TicketStatus.RESOLVED:
-        return s._("✅ Resolved: please confirm the fix.")
-    parts = []
-    for kind, message in DEADLINE.items():
-        clock = card.clock(kind)
-        if clock is None or clock.stopped_at is not None:
-            continue
-        if clock.paused or clock.due_at is None:
-            parts.append(s._(message, time=s._("paused")))
-            continue
-        mark = "⚠️ " if clock.breached else ""
-        parts.append(mark + s._(message, time=s.when(clock.due_at)))
-    return "⏱ " + " · ".join(parts) if parts else "⏱ —"
 
 
 # --- the fix verdict and the rating ----------------------------------------------------------
@@ -428,264 +383,6 @@ async def complaint_answer(ctx: Ctx, callback: Callback) -> None:
     await ctx.start_dialog(ANSWER_DIALOG, complaint_id=complaint_id, origin=ctx.incoming.message_id)
 
 
-# --- renderers: what the reporter is told ------------------------------------------------------
-
-
-def _ticket(r: RenderCtx) -> int:
-    return int(r.params["ticket_id"])
-
-
-async def _card(r: RenderCtx) -> TicketCard:
-    card: TicketCard = await r.app.helpdesk.tickets.card(_ticket(r))
-    return card
-
-
-def _promised(r: RenderCtx, card: TicketCard) -> str:
-    """'Promised arrival: …' while the engineer is still to come."""
-    if card.status not in BEFORE_ARRIVAL or card.promised_arrival_at is None:
-        return ""
-    return "\n" + r._("Promised arrival: <b>{time}</b>.", time=r.when(card.promised_arrival_at))
-
-
-def _engineer(r: RenderCtx) -> str:
-    return str(r.params.get("engineer") or r._("the engineer"))
-
-
-async def render_assigned(r: RenderCtx) -> Notice:
-    """An engineer is dispatched."""
-    text = r._(
-        "👷 <b>Ticket #{ticket}</b>: {engineer} is assigned to your fault.",
-        ticket=_ticket(r),
-        engineer=_engineer(r),
-    )
-    return Notice(text + _promised(r, await _card(r)))
-
-
-async def render_acknowledged(r: RenderCtx) -> Notice:
-    """The engineer accepted."""
-    return Notice(
-        r._(
-            "👍 <b>Ticket #{ticket}</b>: {engineer} has accepted the job.",
-            ticket=_ticket(r),
-            engineer=_engineer(r),
-        )
-    )
-
-
-async def render_en_route(r: RenderCtx) -> Notice:
-    """The engineer is travelling."""
-    text = r._(
-        "🚗 <b>Ticket #{ticket}</b>: {engineer} is on the way.",
-        ticket=_ticket(r),
-        engineer=_engineer(r),
-    )
-    return Notice(text + _promised(r, await _card(r)))
-
-
-async def render_arrived(r: RenderCtx) -> Notice:
-    """The engineer is on site."""
-    return Notice(
-        r._(
-            "📍 <b>Ticket #{ticket}</b>: {engineer} has arrived.",
-            ticket=_ticket(r),
-            engineer=_engineer(r),
-        )
-    )
-
-
-async def render_paused(r: RenderCtx) -> Notice:
-    """Work waits for the reporter, parts or a vendor."""
-    reason = str(r.params.get("reason") or "")
-    why = r._("waiting for you") if reason == "reporter" else label(r.t, PAUSE_REASON, reason)
-    text = r._("⏸ <b>Ticket #{ticket}</b> is paused: {reason}.", ticket=_ticket(r), reason=why)
-    note = str(r.params.get("note") or "")
-    if note:
-        text += "\n" + r._("Note: <i>{note}</i>", note=note)
-    return Notice(text)
-
-
-async def render_resumed(r: RenderCtx) -> Notice:
-    """Work goes on."""
-    return Notice(r._("▶️ <b>Ticket #{ticket}</b>: work has resumed.", ticket=_ticket(r)))
-
-
-async def render_restored(r: RenderCtx) -> Notice:
-    """Service is back; the full fix may follow."""
-    text = r._("🔧 <b>Ticket #{ticket}</b>: your service is restored.", ticket=_ticket(r))
-    if r.params.get("spare_lent"):
-        text += "\n" + r._("A spare device is lent to you while yours is repaired.")
-    text += "\n" + r._("The full fix follows; we will tell you.")
-    return Notice(text)
-
-
-async def render_resolved(r: RenderCtx) -> Notice:
-    """Resolved: ask the reporter to confirm the fix."""
-    ticket_id, cycle = _ticket(r), int(r.params.get("cycle") or 0)
-    lines = [
-        r._(
-            "✅ <b>Ticket #{ticket} is resolved</b> by {engineer}.",
-            ticket=ticket_id,
-            engineer=_engineer(r),
-        )
-    ]
-    if r.params.get("remote"):
-        lines.append(r._("It was fixed remotely."))
-    solution = str(r.params.get("solution") or "")
-    if solution:
-        lines.append(r._("Solution: {solution}", solution=solution))
-    lines.append(r._("<b>Is it fixed?</b>"))
-    keyboard = InlineKeyboard.of(
-        [
-            r.button(r._("✅ Fixed"), VERDICT_ACTION, ticket_id, cycle, 1),
-            r.button(r._("❌ Not fixed"), VERDICT_ACTION, ticket_id, cycle, 0),
-        ]
-    )
-    return Notice("\n".join(lines), keyboard)
-
-
-async def render_progress(r: RenderCtx) -> Notice:
-    """The hourly progress message (002)."""
-    card = await _card(r)
-    hours = float(r.params.get("hours_open") or 0)
-    text = r._(
-        "⏳ <b>Ticket #{ticket}</b>: {status}, open for {duration}.",
-        ticket=card.id,
-        status=label(r.t, STATUS, card.status),
-        duration=r.t.duration(timedelta(hours=hours)),
-    )
-    if card.assignee_name:
-        text += "\n" + r._("Engineer: {engineer}", engineer=card.assignee_name)
-    return Notice(text + "\n" + deadlines_line(r, card))
-
-
-async def render_second_visit(r: RenderCtx) -> Notice:
-    """Reopened for a second visit after a rejected fix or a low score."""
-    reason = str(r.params.get("reason") or "")
-    why = r._(SECOND_VISIT_REASON[reason]) if reason in SECOND_VISIT_REASON else reason
-    text = r._(
-        "🔁 <b>Ticket #{ticket}</b> is reopened for a second visit: {reason}.",
-        ticket=_ticket(r),
-        reason=why,
-    )
-    return Notice(text + _promised(r, await _card(r)))
-
-
-async def render_consent(r: RenderCtx) -> Notice:
-    """The engineer asks for a data backup before risky work (000 §2.2.1-3)."""
-    ticket_id, consent_id = _ticket(r), int(r.params["consent_id"])
-    operation = str(r.params.get("operation") or "")
-    if operation in OPERATION:
-        what = r._(OPERATION[operation])
-    elif operation:
-        what = operation
-    else:
-        what = r._("do work that may erase data")
-    text = r._(
-        "⚠️ <b>Ticket #{ticket}: please back up your data.</b>\n"
-        "The engineer is about to {operation}, which may erase data on the device. "
-        "Have you backed up your files?",
-        ticket=ticket_id,
-        operation=what,
-    )
-    keyboard = InlineKeyboard.of(
-        [r.button(r._("💾 I have backed up my data"), CONSENT_ACTION, consent_id, ticket_id, 1)],
-        [r.button(r._("⛔ Do not proceed"), CONSENT_ACTION, consent_id, ticket_id, 0)],
-    )
-    return Notice(text, keyboard)
-
-
-async def render_reporter_notice(r: RenderCtx) -> Notice:
-    """A deadline of the reporter's ticket is near or missed."""
-    clock = label(r.t, CLOCK, str(r.params.get("clock") or ""))
-    due = r.when(r.params.get("due_at"))
-    if int(r.params.get("percent") or 0) >= 100:
-        text = r._(
-            "⚠️ <b>Ticket #{ticket}</b>: we missed the deadline for {clock} ({due}). "
-            "Sorry! It has been escalated.",
-            ticket=_ticket(r),
-            clock=clock,
-            due=due,
-        )
-    else:
-        text = r._(
-            "⏳ <b>Ticket #{ticket}</b>: the deadline for {clock} ({due}) is near. We are on it.",
-            ticket=_ticket(r),
-            clock=clock,
-            due=due,
-        )
-    return Notice(text)
-
-
-# --- renderers: complaints ---------------------------------------------------------------------
-
-
-async def _complaint(r: RenderCtx) -> ComplaintView:
-    view: ComplaintView = await r.app.helpdesk.complaints.get(int(r.params["complaint_id"]))
-    return view
-
-
-async def render_complaint_new(r: RenderCtx) -> Notice:
-    """A new complaint, to the site's managers, with Confirm and Answer."""
-    view = await _complaint(r)
-    return Notice(manager_text(r, view), manager_keyboard(r, view))
-
-
-async def render_complaint_received(r: RenderCtx) -> Notice:
-    """The reporter's acknowledgement with the due date."""
-    params: dict[str, Any] = r.params
-    return Notice(
-        r._(
-            "📨 <b>Complaint #{id}</b> received. A manager will answer by <b>{due}</b>.",
-            id=params["complaint_id"],
-            due=r.when(params.get("due_at")),
-        )
-        + "\n"
-        + about_line(r, params.get("ticket_id"))
-    )
-
-
-async def render_complaint_confirmed(r: RenderCtx) -> Notice:
-    """A manager is looking into it."""
-    return Notice(
-        r._(
-            "👀 <b>Complaint #{id}</b>: a manager is looking into it. Answer by <b>{due}</b>.",
-            id=r.params["complaint_id"],
-            due=r.when(r.params.get("due_at")),
-        )
-    )
-
-
-async def render_complaint_answered(r: RenderCtx) -> Notice:
-    """The manager's answer."""
-    return Notice(
-        r._(
-            "📬 <b>Complaint #{id}</b> answered:\n<i>{answer}</i>",
-            id=r.params["complaint_id"],
-            answer=str(r.params.get("answer") or ""),
-        )
-    )
-
-
-REPORTER_RENDERERS = {
-    "ticket.assigned": render_assigned,
-    "ticket.acknowledged": render_acknowledged,
-    "ticket.en_route": render_en_route,
-    "ticket.arrived": render_arrived,
-    "ticket.paused": render_paused,
-    "ticket.resumed": render_resumed,
-    "ticket.restored": render_restored,
-    "ticket.resolved": render_resolved,
-    "ticket.progress": render_progress,
-    "ticket.second_visit": render_second_visit,
-    "consent.requested": render_consent,
-    "sla.reporter_notice": render_reporter_notice,
-    "complaint.new": render_complaint_new,
-    "complaint.received": render_complaint_received,
-    "complaint.confirmed": render_complaint_confirmed,
-    "complaint.answered": render_complaint_answered,
-}
-
-
 def register(router: Router) -> None:
     """Add this audience's commands, buttons, dialogs and message renderers."""
     router.command("report", description=N_("Report a broken device"))(report)
@@ -697,9 +394,7 @@ def register(router: Router) -> None:
     router.callback(COMMENT_ACTION, roles=REGISTERED)(comment_first)
     router.callback(FOLLOW_UP_ACTION, roles=REGISTERED)(follow_up)
     router.callback(CONSENT_ACTION, roles=REGISTERED)(consent)
-    router.callback(CONFIRM_ACTION, roles=COMPLAINT_HANDLERS)(complaint_confirm)
-    router.callback(ANSWER_ACTION, roles=COMPLAINT_HANDLERS)(complaint_answer)
+    router.callback(COMPLAINT_CONFIRM_ACTION, roles=COMPLAINT_HANDLERS)(complaint_confirm)
+    router.callback(COMPLAINT_ANSWER_ACTION, roles=COMPLAINT_HANDLERS)(complaint_answer)
     for dialog in (ReportDialog(), RateDialog(), ComplainDialog(), ComplaintAnswerDialog()):
         router.add_dialog(dialog)
-    for code, renderer in REPORTER_RENDERERS.items():
-        router.renders(code)(renderer)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from core.audit import anchor_text, chain_head
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import ServiceType
+from core.messages import MonthlySummaryPosted
 from core.models import Site
 from core.reports.counts import kpi_counts, ticket_counts
 from core.reports.kpi import KpiReport, counts_from_json, counts_json, counts_of, report_from_counts
@@ -20,7 +21,6 @@ from core.reports.sites import SiteRef
 from core.unit_of_work import Core
 
 MONTHLY_KIND = "monthly-summary"
-MONTHLY_CODE = "report.monthly"
 UNCLASSIFIED = "unclassified"  # tickets with no service sheet yet
 CATEGORIES: tuple[str, ...] = (*(kind.value for kind in ServiceType), UNCLASSIFIED)
 SEVERITIES = (1, 2, 3, 4)
@@ -192,7 +192,7 @@ async def post_monthly_summary(
         kind=MONTHLY_KIND,
         period=period,
         key=key,
-        code=MONTHLY_CODE,
+        message_class=MonthlySummaryPosted,
         figures=summary.to_json(),
     )
 

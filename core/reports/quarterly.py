@@ -9,6 +9,7 @@ from sqlalchemy import select
 from core import surveys
 from core.clock import DEFAULT_TIMEZONE
 from core.complaints import ComplaintService
+from core.messages import QuarterlyScorecardPosted
 from core.models import ReportRun
 from core.reports.counts import kpi_report
 from core.reports.false_reports import false_report_counts
@@ -36,7 +37,6 @@ from core.reports.sites import SiteRef
 from core.unit_of_work import Core
 
 QUARTERLY_KIND = "quarterly-scorecard"
-QUARTERLY_CODE = "report.quarterly"
 
 
 async def monthly_report_statuses(
@@ -139,6 +139,6 @@ async def post_quarterly_scorecard(
         kind=QUARTERLY_KIND,
         period=period,
         key=key,
-        code=QUARTERLY_CODE,
+        message_class=QuarterlyScorecardPosted,
         figures=card.to_json(),
     )

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core import outbox
 from core.enums import Role
+from core.messages import MonthlySummaryPosted, QuarterlyScorecardPosted
 from core.models import Person, ReportRun
 from core.people import people_with_role
 from core.unit_of_work import Core
@@ -65,7 +66,13 @@ async def service_start(core: Core) -> datetime | None:
 
 
 async def post_run(
-    core: Core, *, kind: str, period: str, key: str, code: str, figures: dict[str, Any]
+    core: Core,
+    *,
+    kind: str,
+    period: str,
+    key: str,
+    message_class: type[MonthlySummaryPosted | QuarterlyScorecardPosted],
+    figures: dict[str, Any],
 ) -> PostResult:
     """Insert the run unless its key exists and queue it to every active manager, atomically.
 
@@ -92,14 +99,8 @@ async def post_run(
         if created is None:
             return PostResult(key, posted=False, reason="already_posted")
         managers = await people_with_role(tx, Role.MANAGER, None)
+        message = message_class(key=key, period=period, figures=figures)
         for manager in managers:
-            await outbox.enqueue(
-                tx,
-                key=f"{key}:{manager.id}",
-                code=code,
-                recipient_id=manager.id,
-                params={"key": key, "period": period},
-                priority=outbox.PRIORITY_REPORT,
-            )
+            await outbox.enqueue(tx, message, key=f"{key}:{manager.id}", recipient_id=manager.id)
         await tx.audit("report_run", created, "report.posted", key=key, recipients=len(managers))
         return PostResult(key, posted=True, recipients=len(managers))

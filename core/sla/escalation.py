@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 
 from core import outbox, pages
 from core.enums import Role
+from core.messages import (
+    DeadlineMessage,
+    DeadlinePage,
+    DeadlineReminder,
+    EscalationPage,
+    ManagerAlert,
+    ReporterDeadlineNotice,
+    ticket_facts,
+)
 from core.models import DueWork, Page, Person, SlaClock, Ticket
 from core.people import people_with_role
 from core.sla import deadlines
 from core.sla.policy import EscalationAction as A
 from core.unit_of_work import Tx
 
-PAGE_CODES = {
-    "page": "sla.page",
-    "manager": "sla.manager_alert",
-}
+PAGES: dict[str, type[EscalationPage]] = {"page": DeadlinePage, "manager": ManagerAlert}
 
 
 async def _recipients(tx: Tx, ticket: Ticket, action: A) -> list[Person]:
@@ -62,19 +66,7 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
     if fraction >= 1.0 and clock.breached_at is None:
         clock.breached_at = due_at
     assignee = await tx.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
-    params: dict[str, Any] = {
-        "ticket_id": ticket.id,
-        "clock": clock.kind,
-        "percent": round(fraction * 100),
-        "severity": ticket.severity,
-        "due_at": due_at.isoformat(),
-        "overdue_seconds": int((tx.now - due_at).total_seconds()),
-        "symptom": ticket.symptom[:200],
-        "location": ticket.location,
-        "status": ticket.status.value,
-        "assignee": assignee.name if assignee else None,
-        "tz": ticket.timezone,
-    }
+    percent = round(fraction * 100)
     actions = [A(value) for value in work.payload["actions"]]
     reached: dict[int, str] = {}  # person -> level; one message per person per step
     for action in actions:
@@ -90,14 +82,23 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
             order = ["reporter", "reminder", "page", "manager"]
             if person.id not in reached or order.index(level) > order.index(reached[person.id]):
                 reached[person.id] = level
+    facts = ticket_facts(ticket)  # as the step found it, before any raise
     raised_to = None
     if A.RAISE_SEVERITY in actions and ticket.severity > 1:
         raised_to = ticket.severity - 1
         await deadlines.change_severity(tx, ticket, raised_to, reason=f"{clock.kind}_missed")
-        params["raised_to"] = raised_to
+    step = {
+        **facts,
+        "clock": clock.kind,
+        "percent": percent,
+        "due_at": due_at,
+        "overdue_seconds": int((tx.now - due_at).total_seconds()),
+        "assignee": assignee.name if assignee else None,
+        "raised_to": raised_to,
+    }
     for person_id, level in sorted(reached.items()):
-        page_id = None
-        if level in PAGE_CODES:
+        message: DeadlineMessage
+        if level in PAGES:
             page = Page(
                 ticket_id=ticket.id,
                 recipient_id=person_id,
@@ -108,27 +109,24 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
             )
             tx.session.add(page)
             await tx.session.flush()
-            page_id = page.id
             await pages.schedule_repeat(tx, page, 1)  # repeats until acknowledged
-        code = PAGE_CODES.get(
-            level, "sla.reminder" if level == "reminder" else "sla.reporter_notice"
-        )
-        await outbox.enqueue(
-            tx,
-            key=f"{work.key}:{person_id}",
-            code=code,
-            recipient_id=person_id,
-            params={**params, "page_id": page_id},
-            ticket_id=ticket.id,
-            page_id=page_id,
-            priority=outbox.PRIORITY_PAGE if page_id else outbox.PRIORITY_NOTICE,
-        )
+            message = PAGES[level](**step, page_id=page.id)
+            await outbox.enqueue(
+                tx,
+                message,
+                key=f"{work.key}:{person_id}",
+                recipient_id=person_id,
+                page_id=page.id,
+            )
+            continue
+        message = (DeadlineReminder if level == "reminder" else ReporterDeadlineNotice)(**step)
+        await outbox.enqueue(tx, message, key=f"{work.key}:{person_id}", recipient_id=person_id)
     await tx.audit(
         "ticket",
         ticket.id,
         "sla.escalated",
         clock=clock.kind,
-        percent=round(fraction * 100),
+        percent=percent,
         actions=[a.value for a in actions],
         recipients=sorted(reached),
         raised_to=raised_to,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from chat_harness import ChatHarness
 
 from bot.callbacks import CallbackCodec
 from bot.context import BotApp
 from bot.handlers import build_router
 from bot.i18n import I18n
-from bot.testing import ChatHarness
 from core.conversations import ConversationStore
 
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from chat_harness import ChatMessage, Person
 from sqlalchemy import select
 
 from bot.chat import InlineKeyboard
-from bot.testing import ChatMessage, Person
 from core.enums import Impact, Role, ServiceResult, ServiceType, TicketStatus
 from core.errors import NotFound
 from core.models import BackupConsent, Page, Pause, Resolution, SlaClock, SpareLoan, Ticket
@@ -549,7 +549,12 @@ async def test_a_missed_deadline_pages_engineer_backup_and_dispatcher_then_the_m
     assert chat.transport.answers[-1].text == "This page was already acknowledged."
     assert len(pages[2001].edits) == 1
     notice = await helpdesk.tickets.page_notice(acked.id)
-    assert (notice.code, notice.ticket_id, notice.params["clock"]) == ("sla.page", 1, "arrival")
+    assert notice.message is not None
+    assert (notice.message.kind, notice.ticket_id, notice.message.clock) == (
+        "sla.page",
+        1,
+        "arrival",
+    )
     with pytest.raises(NotFound):
         await helpdesk.tickets.page_notice(999)
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from chat_harness import ChatHarness, ChatMessage, Person
 from sqlalchemy import select
 
 from bot.callbacks import CallbackCodec
@@ -16,7 +17,6 @@ from bot.handlers import inspections as inspection_handlers
 from bot.jobs import JOBS, build_scheduler, run_job
 from bot.router import Router
 from bot.sender import OutboxSender
-from bot.testing import ChatHarness, ChatMessage, Person
 from core import reminders
 from core.assets import AssetRecord
 from core.conversations import ConversationStore
@@ -116,7 +116,7 @@ async def restarted(
     router = router_with_inspections()
     harness = ChatHarness(app, router, first_update_id=10_000)
     harness.transport = chat.transport
-    harness.sender = OutboxSender(app, router, chat.transport)
+    harness.sender = OutboxSender(app, chat.transport)
     return harness, database
 
 

@@ -10,6 +10,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import select, update
@@ -27,15 +28,14 @@ from bot.chat import (
     Unreachable,
 )
 from bot.context import BotApp
-from bot.handlers import delivery
 from bot.i18n import I18n
-from bot.notifications import Notice, RenderCtx
+from bot.notifications import Notice, RenderCtx, renders
 from bot.ratelimit import Backoff, Rate, RateLimits, SendLimiter
-from bot.router import Router
 from bot.sender import OutboxSender
 from core import outbox
 from core.conversations import ConversationStore
 from core.enums import OutboxStatus, Role
+from core.messages import Message, ProgressUpdate
 from core.models import OutboxMessage, Person
 
 # --- a clock that only moves when every task is waiting --------------------------------
@@ -258,36 +258,54 @@ class FakeTelegram:
         return [type(a).__name__ for a in self.sent if a.chat_id == chat_id]
 
 
-NOTE = "test.note"
-REPORT = "test.report"
-BROKEN = "test.broken"
 PNG = b"\x89PNG\r\n\x1a\nchart"
 
 
-def build_test_router() -> Router:
-    router = Router()
-    delivery.register(router)
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Note(Message):
+    """A line of text."""
 
-    @router.renders(NOTE)
-    async def note(r: RenderCtx) -> Notice:
-        return Notice(str(r.params["text"]))
+    kind: ClassVar[str] = "test.note"
+    text: str
 
-    @router.renders(REPORT)
-    async def report(r: RenderCtx) -> Notice:
-        assert r.chat_id is not None
-        return Notice(
-            "Monthly report",
-            attachments=[
-                SendPhoto(r.chat_id, PNG, filename="chart.png"),
-                SendDocument(r.chat_id, b"a,b\n1,2\n", filename="report.csv"),
-            ],
-        )
 
-    @router.renders(BROKEN)
-    async def broken(r: RenderCtx) -> Notice:
-        raise KeyError("missing parameter")
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Report(Message):
+    """A message with attachments after its text."""
 
-    return router
+    kind: ClassVar[str] = "test.report"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Broken(Message):
+    """A message whose renderer fails."""
+
+    kind: ClassVar[str] = "test.broken"
+
+
+NOTE = Note.kind
+
+
+@renders(Note)
+async def render_note(m: Note, r: RenderCtx) -> Notice:
+    return Notice(m.text)
+
+
+@renders(Report)
+async def render_report(m: Report, r: RenderCtx) -> Notice:
+    assert r.chat_id is not None
+    return Notice(
+        "Monthly report",
+        attachments=[
+            SendPhoto(r.chat_id, PNG, filename="chart.png"),
+            SendDocument(r.chat_id, b"a,b\n1,2\n", filename="report.csv"),
+        ],
+    )
+
+
+@renders(Broken)
+async def render_broken(m: Broken, r: RenderCtx) -> Notice:
+    raise KeyError("missing parameter")
 
 
 @pytest.fixture
@@ -313,16 +331,15 @@ def make_sender(app, telegram) -> Make:
     def make(**options) -> OutboxSender:
         options.setdefault("limiter", SendLimiter(RateLimits.unlimited()))
         options.setdefault("backoff", Backoff(base=2.0, rng=random.Random(3)))
-        return OutboxSender(app, build_test_router(), options.pop("transport", telegram), **options)
+        return OutboxSender(app, options.pop("transport", telegram), **options)
 
     return make
 
 
 async def queue(helpdesk, key: str, text: str = "hello", **fields) -> None:
-    fields.setdefault("code", NOTE)
-    params = fields.pop("params", {"text": text})
+    message = fields.pop("message", None) or Note(text=text)
     async with helpdesk.core.transaction() as tx:
-        await outbox.enqueue(tx, key=key, params=params, **fields)
+        await outbox.enqueue(tx, message, key=key, **fields)
 
 
 async def row(helpdesk, key: str) -> OutboxMessage:
@@ -389,7 +406,7 @@ async def test_sends_to_different_chats_overlap_instead_of_queueing(helpdesk, ma
 
 
 async def test_attachments_follow_the_text_in_order(helpdesk, make_sender, telegram):
-    await queue(helpdesk, "r1", code=REPORT, chat_id=-1001, params={})
+    await queue(helpdesk, "r1", message=Report(), chat_id=-1001)
     await make_sender().deliver_once()
     assert telegram.kinds(-1001) == ["SendMessage", "SendPhoto", "SendDocument"]
     assert [a.chat_id for a in telegram.sent] == [-1001] * 3
@@ -399,7 +416,7 @@ async def test_attachments_follow_the_text_in_order(helpdesk, make_sender, teleg
 async def test_a_retry_after_a_failed_attachment_sends_only_what_is_missing(
     helpdesk, make_sender, telegram, clock
 ):
-    await queue(helpdesk, "r1", code=REPORT, chat_id=-1001, params={})
+    await queue(helpdesk, "r1", message=Report(), chat_id=-1001)
     telegram.fail(-1001, None, None, NetworkError("timeout"))  # the document times out
     sender = make_sender()
 
@@ -511,7 +528,7 @@ async def test_a_message_that_cannot_be_rendered_fails_and_the_rest_go_out(
     helpdesk, make_sender, telegram
 ):
     await admin(helpdesk)
-    await queue(helpdesk, "bad", code=BROKEN, chat_id=801)
+    await queue(helpdesk, "bad", message=Broken(), chat_id=801)
     await queue(helpdesk, "good", "fine", chat_id=801)
 
     stats = await make_sender().deliver_once()
@@ -583,7 +600,6 @@ async def test_leases_are_renewed_while_rows_wait_their_turn(helpdesk, app, tele
     limits = RateLimits(chat=Rate(4.0))  # 6 messages to one chat: ~1.25 s
     sender = OutboxSender(
         live,
-        build_test_router(),
         telegram,
         lease=timedelta(seconds=0.4),
         limiter=SendLimiter(limits),
@@ -621,7 +637,6 @@ async def test_two_senders_over_one_database_send_each_row_once(helpdesk, app, m
     first = make_sender(transport=shared, batch=10, in_hand=20)
     second = OutboxSender(
         other_app,
-        build_test_router(),
         shared,
         batch=10,
         in_hand=20,
@@ -700,42 +715,30 @@ async def test_a_clock_jump_past_the_lease_does_not_queue_a_row_twice(helpdesk, 
     """Rows waiting for their chat's turn get re-claimed by their own sender after a jump."""
     from datetime import timedelta
 
+    from chat_harness import RecordingTransport
+
     from bot.callbacks import CallbackCodec
     from bot.context import BotApp
-    from bot.handlers import build_router
     from bot.i18n import I18n
     from bot.ratelimit import Rate, RateLimits, SendLimiter
     from bot.sender import OutboxSender
-    from bot.testing import RecordingTransport
     from core import outbox
     from core.conversations import ConversationStore
 
     app = BotApp(helpdesk, ConversationStore(helpdesk.core), CallbackCodec(b"k"), I18n())
     transport = RecordingTransport()
     slow = RateLimits(overall=Rate(1000.0), chat=Rate(5.0), group=Rate(5.0))
-    sender = OutboxSender(
-        app, build_router(), transport, limiter=SendLimiter(slow), lease=timedelta(seconds=60)
-    )
+    sender = OutboxSender(app, transport, limiter=SendLimiter(slow), lease=timedelta(seconds=60))
     from core.enums import Impact
 
     ticket = await helpdesk.tickets.report_fault(
         world.reporter_id, symptom="Jammed", impact=Impact.DEGRADED, asset_tag=world.asset_tag
     )
+    card = await helpdesk.tickets.card(ticket.id)
     async with helpdesk.core.transaction() as tx:
         for n in range(3):
-            await outbox.enqueue(
-                tx,
-                key=f"jump-{n}",
-                code="ticket.progress",
-                recipient_id=world.reporter_id,
-                params={
-                    "ticket_id": ticket.id,
-                    "status": "assigned",
-                    "hours_open": n,
-                    "n": n,
-                    "tz": "Asia/Shanghai",
-                },
-            )
+            progress = ProgressUpdate(card=card, hours_open=n, n=n)
+            await outbox.enqueue(tx, progress, key=f"jump-{n}", recipient_id=world.reporter_id)
 
     async def jump_while_sending():
         await asyncio.sleep(0.05)

@@ -7,6 +7,7 @@ from importlib import resources
 from zoneinfo import ZoneInfo
 
 import pytest
+from chat_harness import ChatHarness, ChatMessage, Person
 from sqlalchemy import func, select
 
 from bot.callbacks import CallbackCodec
@@ -14,7 +15,6 @@ from bot.chat import InlineKeyboard, RemoveKeyboard, ReplyKeyboard
 from bot.context import BotApp
 from bot.handlers import build_router
 from bot.ratelimit import RateLimits, SendLimiter
-from bot.testing import ChatHarness, ChatMessage, Person
 from core.conversations import ConversationStore
 from core.enums import (
     AssetKind,

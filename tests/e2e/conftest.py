@@ -15,9 +15,10 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import select
@@ -26,7 +27,7 @@ from bot.app import Application, build_application
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
-from bot.notifications import Notice, RenderCtx
+from bot.notifications import Notice, RenderCtx, renders
 from bot.router import Router
 from bot.runtimes import RUNTIMES
 from bot.settings import Settings
@@ -35,6 +36,7 @@ from core.assets import AssetRecord
 from core.clock import FrozenClock
 from core.conversations import DialogState
 from core.enums import AssetKind, Role
+from core.messages import Message
 from core.models import OutboxMessage
 from core.sla.policy import Policy, load_policy
 from sandbox import BotApiEmulator, SimulatedPerson
@@ -128,8 +130,21 @@ class Hang:
         await ctx.say("Handled at last.")
 
 
+@dataclass(frozen=True, kw_only=True)
+class TestNotice(Message):
+    """A plain line of text from the outbox."""
+
+    kind: ClassVar[str] = NOTICE
+    text: str
+
+
+@renders(TestNotice)
+async def render_notice(m: TestNotice, render: RenderCtx) -> Notice:
+    return Notice(html.escape(m.text))
+
+
 def extend(router: Router) -> None:
-    """Add the test dialogs (and their commands) and a plain outbox renderer."""
+    """Add the test dialogs (and their commands)."""
     survey, probe = SurveyDialog(), ProbeDialog()
     router.add_dialog(survey)
     router.add_dialog(probe)
@@ -140,13 +155,9 @@ def extend(router: Router) -> None:
     async def start_probe(ctx: Ctx) -> None:
         await ctx.start_dialog(probe.name)
 
-    async def render_notice(render: RenderCtx) -> Notice:
-        return Notice(html.escape(str(render.params["text"])))
-
     router.command("hang")(Hang.handler)
     router.command("survey")(start_survey)
     router.command("probe")(start_probe)
-    router.renders(NOTICE)(render_notice)
 
 
 # --- the deployment ----------------------------------------------------------------------
@@ -238,7 +249,7 @@ class Deployment:
     async def queue_notice(self, key: str, text: str, *, chat_id: int) -> None:
         """Put a message in the outbox, as a core service would."""
         async with self.running.core.transaction() as tx:
-            await outbox.enqueue(tx, key=key, code=NOTICE, chat_id=chat_id, params={"text": text})
+            await outbox.enqueue(tx, TestNotice(text=text), key=key, chat_id=chat_id)
 
     def use_webhook(self, secret: str) -> str:
         """Switch the next start to webhook mode on a free loopback port; returns the URL."""

@@ -13,7 +13,9 @@ import html
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import select
@@ -21,11 +23,9 @@ from sqlalchemy import select
 from bot.callbacks import CallbackCodec
 from bot.chat import Action, Incoming, SendDocument, SendPhoto, Sent
 from bot.context import BotApp
-from bot.handlers import delivery
 from bot.i18n import I18n
-from bot.notifications import Notice, RenderCtx
+from bot.notifications import Notice, RenderCtx, renders
 from bot.ratelimit import Rate, RateLimits, SendLimiter
-from bot.router import Router
 from bot.runtimes import RUNTIMES, Runtime, RuntimeConfig, create_runtime
 from bot.sender import OutboxSender
 from core import outbox
@@ -33,6 +33,7 @@ from core.clock import AcceleratedClock
 from core.conversations import ConversationStore
 from core.db import Database
 from core.enums import OutboxStatus, Role
+from core.messages import Message
 from core.models import OutboxMessage
 from core.services import Helpdesk
 from core.sla.policy import Policy
@@ -49,27 +50,36 @@ REPORT = "e2e.report"
 START_AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
-def router() -> Router:
-    """The admin alert renderer and two plain test renderers."""
-    built = Router()
-    delivery.register(built)
+@dataclass(frozen=True, kw_only=True)
+class Note(Message):
+    """A line of text."""
 
-    @built.renders(NOTE)
-    async def note(r: RenderCtx) -> Notice:
-        return Notice(html.escape(str(r.params["text"])))
+    kind: ClassVar[str] = NOTE
+    text: str
 
-    @built.renders(REPORT)
-    async def report(r: RenderCtx) -> Notice:
-        assert r.chat_id is not None
-        return Notice(
-            "📊 <b>Monthly report</b>",
-            attachments=[
-                SendPhoto(r.chat_id, make_png(4, 3), caption="Tickets per week", filename="c.png"),
-                SendDocument(r.chat_id, b"week,tickets\n1,4\n", filename="report.csv"),
-            ],
-        )
 
-    return built
+@dataclass(frozen=True, kw_only=True)
+class Report(Message):
+    """A report: text, then a chart and a file."""
+
+    kind: ClassVar[str] = REPORT
+
+
+@renders(Note)
+async def render_note(m: Note, r: RenderCtx) -> Notice:
+    return Notice(html.escape(m.text))
+
+
+@renders(Report)
+async def render_report(m: Report, r: RenderCtx) -> Notice:
+    assert r.chat_id is not None
+    return Notice(
+        "📊 <b>Monthly report</b>",
+        attachments=[
+            SendPhoto(r.chat_id, make_png(4, 3), caption="Tickets per week", filename="c.png"),
+            SendDocument(r.chat_id, b"week,tickets\n1,4\n", filename="report.csv"),
+        ],
+    )
 
 
 async def ignore(_incoming: Incoming) -> None:
@@ -127,7 +137,6 @@ class Instance:
         await self.runtime.open(polling=False)
         self.sender = OutboxSender(
             self.app,
-            router(),
             Counting(self),
             limiter=self.limiter,
             lease=self.lease,
@@ -205,7 +214,7 @@ async def queue_notes(core: Core, chats: list[int], *, prefix: str = "m") -> lis
         for index, chat_id in enumerate(chats):
             key = f"{prefix}{index}"
             text = f"{prefix}{index} for {chat_id}"
-            await outbox.enqueue(tx, key=key, code=NOTE, chat_id=chat_id, params={"text": text})
+            await outbox.enqueue(tx, Note(text=text), key=key, chat_id=chat_id)
             keys.append(key)
     return keys
 
@@ -275,7 +284,7 @@ async def test_every_message_reaches_its_chat_once_with_attachments_after_the_te
     bot = await spawn()
     await queue_notes(bot.core, chats)
     async with bot.core.transaction() as tx:
-        await outbox.enqueue(tx, key="report", code=REPORT, chat_id=-100555)
+        await outbox.enqueue(tx, Report(), key="report", chat_id=-100555)
 
     await until(all_sent(bot.core, 6), what="every row sent")
 
@@ -355,9 +364,7 @@ async def test_people_who_cannot_be_reached_are_failed_and_the_admins_told(spawn
     telegram.block(1001)
     async with bot.core.transaction() as tx:
         for key, person in (("to-li", li_id), ("to-newbie", newbie_id)):
-            await outbox.enqueue(
-                tx, key=key, code=NOTE, recipient_id=person, params={"text": "hello"}
-            )
+            await outbox.enqueue(tx, Note(text="hello"), key=key, recipient_id=person)
 
     await until(_failed_and_alerted(bot.core), what="both failures alerted")
 

@@ -23,6 +23,7 @@ from core.enums import (
     TicketStatus,
 )
 from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.messages import MonthlySummaryPosted, QuarterlyScorecardPosted, SurveyQuestion
 from core.models import (
     Asset,
     AuditEvent,
@@ -39,13 +40,11 @@ from core.reports.counts import kpi_report, load_kpi_inputs
 from core.reports.false_reports import FALSE_REPORT_RECORDED, record_false_report
 from core.reports.kpi import Rate, compute_kpis
 from core.reports.monthly import (
-    MONTHLY_CODE,
     monthly_figures,
     monthly_summary,
     post_monthly_summary,
 )
 from core.reports.quarterly import (
-    QUARTERLY_CODE,
     monthly_report_statuses,
     post_quarterly_scorecard,
     quarterly_scorecard,
@@ -308,7 +307,9 @@ async def test_the_job_posts_the_month_once_even_when_run_twice(helpdesk, world,
     async with helpdesk.core.reading() as session:
         runs = (await session.scalars(select(ReportRun))).all()
         rows = (
-            await session.scalars(select(OutboxMessage).where(OutboxMessage.code == MONTHLY_CODE))
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.code == MonthlySummaryPosted.kind)
+            )
         ).all()
     assert [(run.key, run.kind, run.period) for run in runs] == [
         ("monthly-summary:2026-03", "monthly-summary", "2026-03")
@@ -340,7 +341,9 @@ async def test_two_instances_racing_post_the_month_once(
         assert await session.scalar(select(func.count(ReportRun.id))) == 1
         assert (
             await session.scalar(
-                select(func.count(OutboxMessage.id)).where(OutboxMessage.code == MONTHLY_CODE)
+                select(func.count(OutboxMessage.id)).where(
+                    OutboxMessage.code == MonthlySummaryPosted.kind
+                )
             )
             == 1
         )
@@ -393,9 +396,7 @@ async def test_the_survey_opens_once_per_site_asks_staff_and_records_one_answer_
         }
         asked = (
             await session.scalars(
-                select(OutboxMessage.recipient_id).where(
-                    OutboxMessage.code == surveys.QUESTION_CODE
-                )
+                select(OutboxMessage.recipient_id).where(OutboxMessage.code == SurveyQuestion.kind)
             )
         ).all()
     assert set(rounds) == {world.site_id, branch.id}
@@ -503,7 +504,9 @@ async def test_the_quarterly_job_posts_the_scorecard_once_with_the_payment(
     assert card.payment_low.percent == 80 and card.payment_high.percent == 80
     async with helpdesk.core.reading() as session:
         queued = (
-            await session.scalars(select(OutboxMessage).where(OutboxMessage.code == QUARTERLY_CODE))
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.code == QuarterlyScorecardPosted.kind)
+            )
         ).all()
     assert [(row.recipient_id, row.status) for row in queued] == [
         (world.manager_id, OutboxStatus.PENDING)

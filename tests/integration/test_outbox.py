@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -11,6 +13,7 @@ from sqlalchemy import select, update
 from core import outbox
 from core.db import Database
 from core.enums import Impact, OutboxStatus, Role, TicketStatus
+from core.messages import DeliveryFailed, Message, SurveyQuestion
 from core.models import AuditEvent, DueWork, OutboxMessage, Page, Person, Ticket
 from core.pages import MAX_PAGE_REPEATS, PAGE_REPEAT
 from core.unit_of_work import Core
@@ -23,11 +26,38 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, tzinfo=SHANGHAI)
 
 
-async def queue(core: Core, key: str, **fields) -> None:
-    fields.setdefault("code", "test.note")
+@dataclass(frozen=True, kw_only=True)
+class Plain(Message):
+    """A message with nothing to say but that it exists."""
+
+    kind: ClassVar[str] = "test.plain"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonthNote(Message):
+    """A message about a month."""
+
+    kind: ClassVar[str] = "test.month"
+    month: str
+
+
+# Stand-ins for a question to staff and an admin alert, with just enough in them.
+QUESTION = SurveyQuestion(round_id=1, period="2026-H1", closes_at=local(15, 18))
+ALERT = DeliveryFailed(
+    failed_id=1,
+    code="test.plain",
+    recipient_id=None,
+    recipient_name=None,
+    chat_id=42,
+    ticket_id=None,
+    error="blocked",
+)
+
+
+async def queue(core: Core, key: str, message: Message | None = None, **fields) -> None:
     fields.setdefault("chat_id", 42)
     async with core.transaction() as tx:
-        await outbox.enqueue(tx, key=key, **fields)
+        await outbox.enqueue(tx, message or Plain(), key=key, **fields)
 
 
 async def row(core: Core, key: str) -> OutboxMessage:
@@ -132,7 +162,7 @@ async def test_leases_are_extended_only_for_rows_still_ours_and_unsent(helpdesk,
 
 async def test_rows_handed_back_keep_their_progress_and_lose_no_attempt(helpdesk, clock):
     core = helpdesk.core
-    await queue(core, "r1", params={"month": "2026-02"})
+    await queue(core, "r1", MonthNote(month="2026-02"))
     await queue(core, "r2")
     claimed = await outbox.claim(core, owner="me", limit=5, lease=LEASE)
 
@@ -183,7 +213,7 @@ async def test_a_failed_row_alerts_each_active_admin_once(helpdesk, world):
     gone = await people.create_person(name="Gone", role=Role.ADMIN, telegram_user_id=9003)
     async with core.transaction() as tx:
         await tx.session.execute(update(Person).where(Person.id == gone.id).values(active=False))
-    await queue(core, "n1", chat_id=None, recipient_id=world.reporter_id, code="ticket.assigned")
+    await queue(core, "n1", QUESTION, chat_id=None, recipient_id=world.reporter_id)
     (claimed,) = await outbox.claim(core, owner="me", limit=5, lease=LEASE)
 
     assert await outbox.mark_failed(
@@ -202,7 +232,7 @@ async def test_a_failed_row_alerts_each_active_admin_once(helpdesk, world):
     assert sorted(a.recipient_id for a in alerts) == sorted([ada.id, bob.id])
     assert alerts[0].params == {
         "failed_id": claimed.id,
-        "code": "ticket.assigned",
+        "code": "survey.question",
         "recipient_id": world.reporter_id,
         "recipient_name": "Li Na",
         "chat_id": 1001,
@@ -226,7 +256,7 @@ async def test_failing_without_the_lease_changes_nothing(helpdesk):
 async def test_a_failed_alert_does_not_alert_again(helpdesk):
     core = helpdesk.core
     await helpdesk.people.create_person(name="Ada", role=Role.ADMIN, telegram_user_id=9001)
-    await queue(core, "alert", code=outbox.DELIVERY_FAILED)
+    await queue(core, "alert", ALERT)
     (claimed,) = await outbox.claim(core, owner="me", limit=5, lease=LEASE)
 
     await outbox.mark_failed(core, claimed.id, owner="me", error="blocked")

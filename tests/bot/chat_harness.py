@@ -225,9 +225,7 @@ class ChatHarness:
         self.router = router
         self.transport = RecordingTransport(first_message_id)
         # The in-memory chat has no rate limits to respect; pacing here would only slow tests.
-        self.sender = OutboxSender(
-            app, router, self.transport, limiter=SendLimiter(RateLimits.unlimited())
-        )
+        self.sender = OutboxSender(app, self.transport, limiter=SendLimiter(RateLimits.unlimited()))
         self._update_ids = itertools.count(first_update_id)
 
     def next_update_id(self) -> int:

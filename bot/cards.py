@@ -1,42 +1,29 @@
-"""Ticket cards and the other texts engineers, dispatchers and managers see.
+"""The ticket card and the other ticket texts engineers, dispatchers and managers see.
 
-A *screen* is a message's text plus its buttons. The ticket card is the engineer's
-control panel: every press edits the same message to the ticket's new state, with the
-buttons the state allows (`core.lifecycle.allowed_actions`) for the person looking.
-
-Telegram refuses an edit that changes nothing ("message is not modified"), and a
-callback does not tell us what its message shows now. So every button of a screen
-carries a short fingerprint of that screen, and this process remembers the
-fingerprint of each message it last edited: a refresh edits only when the new screen
-differs from what the message shows. Without a memory entry (the message was sent
-through the outbox, or another instance edited it) the pressed button's fingerprint
-is the best knowledge, and exact except for two presses racing across instances.
+The ticket card is the engineer's control panel: every press edits the same message to
+the ticket's new state, with the buttons the state allows
+(`core.lifecycle.allowed_actions`) and the person may press (`core.permissions`).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Protocol
 
-from bot.chat import Button, InlineKeyboard
+from bot.callback_ids import ASSIGN_PREFIX, CARD_ACTION, CONSENT_PREFIX, LEVEL_PREFIX
 from bot.context import Ctx
 from bot.i18n import N_, Translator
-from bot.labels import ASSET_KIND, CLOCK, PAUSE_REASON, SEVERITY, STATUS, label
+from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
+from bot.screens import ButtonSpec, Screen, rows_of, show_screen
+from core import permissions
 from core.enums import OPEN_STATUSES, Role, TicketStatus
 from core.lifecycle import Action, allowed_actions
 from core.models import Person
-from core.tickets import WORKERS, ClockView, TicketCard
+from core.views import ClockView, TicketCard
 
-CARD_ACTION = "ec"  # ec:<ticket>:<op>:<fingerprint>
-OPEN_ACTION = "qo"  # qo:<ticket>[:<fingerprint>]: send a ticket's card as a new message
-PAGE_ACK_ACTION = "ep"  # ep:<page>[:<fingerprint>]: acknowledge an escalation page
 MAX_SYMPTOM_SHOWN = 600
 MAX_ENGINEER_BUTTONS = 40  # Telegram shows at most 100 buttons; a site has far fewer engineers
 
@@ -80,11 +67,6 @@ class Mode(StrEnum):
     ASSIGN = "assign"
 
 
-CONSENT_PREFIX = "c_"  # c_<operation index>: ask the reporter about that operation
-LEVEL_PREFIX = "l"  # l1..l4: set the level
-ASSIGN_PREFIX = "a"  # a<engineer id>: assign to that engineer
-
-
 @dataclass(frozen=True)
 class WorkButton:
     """A card button for the engineer: shown when its action is legal and the state offers it."""
@@ -118,7 +100,6 @@ WORK_BUTTONS: tuple[WorkButton, ...] = (
         Op.REMOTE, N_("📞 Resolved remotely"), Action.RESOLVE_REMOTELY, frozenset({S.ACKNOWLEDGED})
     ),
 )
-PER_ROW = 2
 
 
 @dataclass(frozen=True)
@@ -136,88 +117,11 @@ class Viewer:
     @property
     def dispatches(self) -> bool:
         """Dispatchers and admins assign and set levels."""
-        return self.role in WORKERS
+        return permissions.dispatches(self.role)
 
-
-def may_work(viewer: Viewer, card: TicketCard) -> bool:
-    """The assignee, or a dispatcher, may act on the ticket."""
-    return viewer.dispatches or (
-        viewer.person_id is not None and viewer.person_id == card.assignee_id
-    )
-
-
-# --- screens ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ButtonSpec:
-    """A button before signing: label, callback action and arguments."""
-
-    text: str
-    action: str
-    args: tuple[object, ...]
-
-
-@dataclass(frozen=True)
-class Screen:
-    """A message's text and button rows; buttons carry the screen's fingerprint."""
-
-    text: str
-    rows: tuple[tuple[ButtonSpec, ...], ...] = ()
-
-    def fingerprint(self) -> str:
-        """Six characters that change whenever the text or a button changes."""
-        body = repr((self.text, self.rows)).encode("utf-8")
-        digest = hashlib.blake2b(body, digest_size=4).digest()
-        return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
-
-    def keyboard(self, make: Callable[..., Button]) -> InlineKeyboard | None:
-        """Signed buttons, each with the fingerprint as last argument."""
-        if not self.rows:
-            return None
-        fp = self.fingerprint()
-        return InlineKeyboard.of(
-            *[[make(spec.text, spec.action, *spec.args, fp) for spec in row] for row in self.rows]
-        )
-
-
-def rows_of(
-    specs: Sequence[ButtonSpec], per_row: int = PER_ROW
-) -> tuple[tuple[ButtonSpec, ...], ...]:
-    """Lay buttons out `per_row` to a row."""
-    return tuple(tuple(specs[i : i + per_row]) for i in range(0, len(specs), per_row))
-
-
-class ShownMessages:
-    """The fingerprint each message got from this process's last edit (bounded)."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._fps: OrderedDict[tuple[int, int], str] = OrderedDict()
-
-    def get(self, chat_id: int, message_id: int) -> str | None:
-        """The remembered fingerprint, if any."""
-        return self._fps.get((chat_id, message_id))
-
-    def put(self, chat_id: int, message_id: int, fp: str) -> None:
-        """Remember what a message shows now."""
-        key = (chat_id, message_id)
-        self._fps[key] = fp
-        self._fps.move_to_end(key)
-        while len(self._fps) > self._size:
-            self._fps.popitem(last=False)
-
-
-# One memory per transport (per Telegram connection); tests make a transport per test.
-_shown: weakref.WeakKeyDictionary[Any, ShownMessages] = weakref.WeakKeyDictionary()
-
-
-def shown_messages(transport: Any) -> ShownMessages:
-    """The memory of edits made through `transport`."""
-    memory = _shown.get(transport)
-    if memory is None:
-        memory = _shown[transport] = ShownMessages()
-    return memory
+    def may_work(self, card: TicketCard) -> bool:
+        """The assignee, or a dispatcher, may act on the ticket."""
+        return permissions.may_work(self.person_id, self.role, card.assignee_id)
 
 
 # --- small pieces of text ----------------------------------------------------------------------
@@ -389,6 +293,31 @@ def queue_entry(
     return "\n".join((head, what, due))
 
 
+# The reporter's view of the deadlines: what they wait for, in their words.
+DEADLINE = {
+    "arrival": N_("arrive by {time}"),
+    "restore": N_("restore by {time}"),
+    "resolve": N_("fix by {time}"),
+}
+
+
+def deadlines_line(t: Translator, tz: str, card: TicketCard) -> str:
+    """The running deadlines (arrival, restore, fix) in the reader's zone."""
+    if card.status is TicketStatus.RESOLVED:
+        return t("✅ Resolved: please confirm the fix.")
+    parts = []
+    for kind, message in DEADLINE.items():
+        clock = card.clock(kind)
+        if clock is None or clock.stopped_at is not None:
+            continue
+        if clock.paused or clock.due_at is None:
+            parts.append(t(message, time=t("paused")))
+            continue
+        mark = "⚠️ " if clock.breached else ""
+        parts.append(mark + t(message, time=t.moment(clock.due_at, tz)))
+    return "⏱ " + " · ".join(parts) if parts else "⏱ —"
+
+
 # --- the card's buttons ------------------------------------------------------------------------
 
 
@@ -461,7 +390,7 @@ def card_screen(
             rows = (*rows_of(engineer_specs(card, engineers)), (back_spec(t, card),))
             return Screen(f"{text}\n\n{prompt}", rows)
         return Screen(text, tuple(dispatcher_specs(t, card, engineers)))
-    if not may_work(viewer, card):
+    if not viewer.may_work(card):
         return Screen(text)
     if mode is Mode.CONSENT:
         operations = [
@@ -487,113 +416,19 @@ def consent_operation(op: str) -> str | None:
     return codes[index] if 0 <= index < len(codes) else None
 
 
-# --- escalation texts ------------------------------------------------------------------------
+# --- showing cards -------------------------------------------------------------------------------
 
 
-def _moment(t: Translator, tz: str, value: str | None) -> str:
-    return t.moment(datetime.fromisoformat(value), tz) if value else "—"
+class EngineerChoices(Protocol):
+    """Where the engineers a dispatcher may choose come from (`TicketService`)."""
 
-
-def reminder_text(t: Translator, tz: str, params: dict[str, Any], now: datetime) -> str:
-    """80 %: the deadline is near."""
-    due_at = datetime.fromisoformat(params["due_at"])
-    lines = [
-        t(
-            "⏰ <b>Ticket #{ticket}</b>: {clock} due {due}, {left}.",
-            ticket=params["ticket_id"],
-            clock=label(t, CLOCK, params.get("clock")),
-            due=t.moment(due_at, tz),
-            left=time_left(t, due_at, now),
-        ),
-        _summary(t, params),
-    ]
-    return "\n".join(lines)
-
-
-def _summary(t: Translator, params: dict[str, Any]) -> str:
-    return t(
-        "📝 {symptom} · {location}",
-        symptom=short(str(params.get("symptom") or ""), 120),
-        location=params.get("location") or "—",
-    )
-
-
-def missed_by(t: Translator, params: dict[str, Any]) -> str:
-    """'missed by 1 h' or just 'missed' when paged right at the deadline."""
-    late = int(params.get("overdue_seconds") or 0)
-    if late < 60:
-        return t("missed")
-    return t("missed by {late}", late=t.duration(timedelta(seconds=late)))
-
-
-def page_text(t: Translator, tz: str, params: dict[str, Any]) -> str:
-    """100 %: the deadline passed; the level may have been raised."""
-    lines = [
-        *_repeat_mark(t, params),
-        t(
-            "🚨 <b>Ticket #{ticket}</b>: the {clock} deadline ({due}) was {missed}.",
-            ticket=params["ticket_id"],
-            clock=label(t, CLOCK, params.get("clock")),
-            due=_moment(t, tz, params.get("due_at")),
-            missed=missed_by(t, params),
-        ),
-    ]
-    if params.get("raised_to"):
-        lines.append(
-            t(
-                "Level raised to {level}.",
-                level=label(t, SEVERITY, int(params["raised_to"])),
-            )
-        )
-    lines.append(t("Engineer: {name}", name=params.get("assignee") or t("nobody yet")))
-    lines.append(_summary(t, params))
-    return "\n".join(lines)
-
-
-def manager_alert_text(t: Translator, tz: str, params: dict[str, Any]) -> str:
-    """150 %: for managers, the ticket and how late it is."""
-    level = params.get("raised_to") or params.get("severity")
-    lines = [
-        *_repeat_mark(t, params),
-        t(
-            "🚨 <b>Escalation: ticket #{ticket}</b>",
-            ticket=params["ticket_id"],
-        ),
-        t(
-            "The {clock} deadline ({due}) was {missed}.",
-            clock=label(t, CLOCK, params.get("clock")),
-            due=_moment(t, tz, params.get("due_at")),
-            missed=missed_by(t, params),
-        ),
-        label(t, SEVERITY, int(level)) if level else "—",
-        t("Engineer: {name}", name=params.get("assignee") or t("nobody yet")),
-        _summary(t, params),
-    ]
-    return "\n".join(lines)
-
-
-def _repeat_mark(t: Translator, params: dict[str, Any]) -> list[str]:
-    """A repeated page says so, so it is not mistaken for a new escalation."""
-    if not params.get("repeat"):
-        return []
-    return [t("🔁 Reminder {n}: not acknowledged yet.", n=params["repeat"])]
-
-
-def acknowledged_line(t: Translator, tz: str, at: datetime) -> str:
-    """Added to a page once it is acknowledged."""
-    return t("✅ Acknowledged at {at}.", at=t.moment(at, tz))
-
-
-def pause_reason_text(t: Translator, reason: str) -> str:
-    """A pause reason's label."""
-    return label(t, PAUSE_REASON, reason)
-
-
-# --- showing screens -------------------------------------------------------------------------
+    async def engineers_for(self, ticket_id: int) -> list[Person]:
+        """Active engineers of the ticket's site, as they are now."""
+        ...
 
 
 async def card_screen_for(
-    app: Any,
+    choices: EngineerChoices,
     t: Translator,
     tz: str,
     card: TicketCard,
@@ -602,10 +437,10 @@ async def card_screen_for(
     mode: Mode = Mode.CARD,
     header: str | None = None,
 ) -> Screen:
-    """The card screen, loading the engineers a dispatcher may choose when they are shown."""
+    """The card screen, with the engineers a dispatcher may choose (read now) when shown."""
     engineers: list[Person] = []
     if viewer.dispatches and (mode is Mode.ASSIGN or card.status in (S.REPORTED, S.REOPENED)):
-        engineers = await app.helpdesk.tickets.engineers_for(card.id)
+        engineers = await choices.engineers_for(card.id)
     return card_screen(t, tz, card, viewer, mode=mode, engineers=engineers, header=header)
 
 
@@ -613,27 +448,6 @@ def viewer_of(ctx: Ctx) -> Viewer:
     """The person pressing, as a card viewer."""
     profile = ctx.profile
     return Viewer(profile.id if profile else None, profile.role if profile else None)
-
-
-async def show_screen(ctx: Ctx, screen: Screen, *, message_id: int | None, assumed_fp: str) -> None:
-    """Edit a message to `screen`, unless it already shows exactly that."""
-    if message_id is None:
-        await send_screen(ctx, screen)
-        return
-    fp = screen.fingerprint()
-    memory = shown_messages(ctx.transport)
-    if (memory.get(ctx.chat_id, message_id) or assumed_fp) == fp:
-        return
-    await ctx.edit(screen.text, screen.keyboard(ctx.button), message_id=message_id)
-    memory.put(ctx.chat_id, message_id, fp)
-
-
-async def send_screen(ctx: Ctx, screen: Screen) -> int | None:
-    """Send `screen` as a new message and remember what it shows."""
-    message_id = await ctx.say(screen.text, screen.keyboard(ctx.button))
-    if message_id is not None:
-        shown_messages(ctx.transport).put(ctx.chat_id, message_id, screen.fingerprint())
-    return message_id
 
 
 async def show_card(
@@ -646,6 +460,8 @@ async def show_card(
 ) -> None:
     """Refresh a card message (by default the pressed one) to the ticket's current state."""
     card = await ctx.app.helpdesk.tickets.card(ticket_id)
-    screen = await card_screen_for(ctx.app, ctx.t, ctx.tz, card, viewer_of(ctx), mode=mode)
+    screen = await card_screen_for(
+        ctx.app.helpdesk.tickets, ctx.t, ctx.tz, card, viewer_of(ctx), mode=mode
+    )
     target = message_id if message_id is not None else ctx.incoming.message_id
     await show_screen(ctx, screen, message_id=target, assumed_fp=assumed_fp)

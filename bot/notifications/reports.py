@@ -1,0 +1,92 @@
+"""The periodic reports and the survey: the monthly summary (text, chart, workbook), the
+quarterly scorecard (text, workbook), and the semiannual satisfaction question."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from bot.callback_ids import SURVEY_ACTION
+from bot.chat import InlineKeyboard, SendDocument, SendPhoto
+from bot.dialogs.rate import score_label
+from bot.i18n import Translator
+from bot.notifications.registry import Notice, RenderCtx, renders
+from bot.rendering.chart import monthly_chart
+from bot.rendering.text import monthly_text, quarterly_text
+from bot.rendering.wording import (
+    monthly_caption,
+    monthly_filename,
+    quarter_title,
+    quarterly_filename,
+)
+from bot.rendering.xlsx import monthly_xlsx, quarterly_xlsx
+from core.messages import MonthlySummaryPosted, QuarterlyScorecardPosted, SurveyQuestion
+from core.reports.monthly import MonthlySummary
+from core.reports.scorecard import Scorecard
+
+
+async def monthly_notice(t: Translator, summary: MonthlySummary, chat_id: int, text: str) -> Notice:
+    """The message, then the chart and the workbook (both built off the event loop)."""
+    png, xlsx = await asyncio.gather(
+        asyncio.to_thread(monthly_chart, t, summary),
+        asyncio.to_thread(monthly_xlsx, t, summary),
+    )
+    caption = monthly_caption(t, summary)
+    return Notice(
+        text,
+        attachments=[
+            SendPhoto(chat_id, png, caption=caption, filename=monthly_filename(summary, ".png")),
+            SendDocument(chat_id, xlsx, monthly_filename(summary, ".xlsx"), caption=caption),
+        ],
+    )
+
+
+async def quarterly_notice(t: Translator, card: Scorecard, chat_id: int, tz: str) -> Notice:
+    """The scorecard message and its workbook."""
+    xlsx = await asyncio.to_thread(quarterly_xlsx, t, card)
+    caption = t("Quarterly scorecard · {quarter}", quarter=quarter_title(t, card.period))
+    return Notice(
+        quarterly_text(t, card, tz=tz),
+        attachments=[SendDocument(chat_id, xlsx, quarterly_filename(card, ".xlsx"), caption)],
+    )
+
+
+@renders(MonthlySummaryPosted)
+async def monthly_summary_posted(m: MonthlySummaryPosted, r: RenderCtx) -> Notice:
+    """The posted month as text, chart and workbook."""
+    summary = MonthlySummary.from_json(m.figures)
+    return await monthly_notice(r.t, summary, r.chat_id or 0, monthly_text(r.t, summary))
+
+
+@renders(QuarterlyScorecardPosted)
+async def quarterly_scorecard_posted(m: QuarterlyScorecardPosted, r: RenderCtx) -> Notice:
+    """The posted scorecard as text and workbook."""
+    card = Scorecard.from_json(m.figures)
+    return await quarterly_notice(r.t, card, r.chat_id or 0, r.tz)
+
+
+def survey_keyboard(s: Any, round_id: int) -> InlineKeyboard:
+    """The five answers, best first (the seed's labels)."""
+    return InlineKeyboard.of(
+        *([s.button(score_label(s.t, n), SURVEY_ACTION, round_id, n)] for n in range(5, 0, -1))
+    )
+
+
+def survey_question_text(s: Any, period: str, closes_at: datetime) -> str:
+    """The semiannual question."""
+    return "\n".join(
+        [
+            s._("🗳 <b>Satisfaction survey {period}</b>", period=period),
+            s._(
+                "How satisfied is your department with the office-equipment maintenance service over the past half year?"
+            ),
+            s._("One answer per person; the survey closes {moment}.", moment=s.when(closes_at)),
+        ]
+    )
+
+
+@renders(SurveyQuestion)
+async def survey_question(m: SurveyQuestion, r: RenderCtx) -> Notice:
+    """The 1-5 question with its buttons."""
+    return Notice(survey_question_text(r, m.period, m.closes_at), survey_keyboard(r, m.round_id))

@@ -92,10 +92,6 @@ class Translator:
         day = format_date(local, format=self._skeleton("MMMd"), locale=self.locale)
         return f"{day} {format_time(local, format='HH:mm', locale=self.locale)}"
 
-    def time_only(self, value: datetime, tz: str) -> str:
-        """Just the clock time, 24-hour."""
-        return format_time(value.astimezone(ZoneInfo(tz)), format="HH:mm", locale=self.locale)
-
     def full_moment(self, value: datetime, tz: str) -> str:
         """Date with year and time, for reports."""
         return format_datetime(value.astimezone(ZoneInfo(tz)), format="medium", locale=self.locale)

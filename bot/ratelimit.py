@@ -41,19 +41,10 @@ class Rate:
     per_second: float
     burst: float = 1.0
 
-    @classmethod
-    def per(cls, count: float, seconds: float, burst: float = 1.0) -> Rate:
-        """`count` sends every `seconds` on average."""
-        return cls(count / seconds, burst)
-
     @property
     def unlimited(self) -> bool:
         """Never makes anyone wait."""
         return math.isinf(self.per_second)
-
-    def most_in(self, window: float) -> float:
-        """The most sends this bucket lets through within `window` seconds."""
-        return self.burst + self.per_second * window
 
 
 @dataclass(frozen=True)

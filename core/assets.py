@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -90,11 +89,3 @@ class AssetService:
             return await session.scalar(
                 select(Asset).where(Asset.tag == normalized, Asset.active.is_(True))
             )
-
-    async def at_site(self, site_id: int, kinds: Sequence[AssetKind] | None = None) -> list[Asset]:
-        """Active devices at a site, optionally of some kinds."""
-        async with self.core.reading() as session:
-            query = select(Asset).where(Asset.site_id == site_id, Asset.active.is_(True))
-            if kinds:
-                query = query.where(Asset.kind.in_(list(kinds)))
-            return list(await session.scalars(query.order_by(Asset.location, Asset.tag)))

@@ -3,7 +3,7 @@
 Both are shared by every bot instance and survive restarts, which is why they live
 here and not in either framework's memory.
 
-The journal: an update is written down (`journal_update`) before Telegram is told it
+The journal: an update is written down (`journal_updates`) before Telegram is told it
 arrived (the webhook's 200, the next getUpdates offset), claimed by whichever instance
 handles it (`claim_update`, a lease), and marked done at the end (`finish_update`).
 An update whose handler died with its process is found by `unfinished_updates` once
@@ -13,7 +13,7 @@ its lease has run out, and handled again, so a crash loses nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, null, or_, select, update
@@ -78,10 +78,6 @@ class ConversationStore:
             await tx.session.execute(
                 delete(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
             )
-
-    async def journal_update(self, update_id: int, payload: dict[str, Any]) -> None:
-        """Write one update down as received."""
-        await self.journal_updates([(update_id, payload)])
 
     async def journal_updates(self, updates: list[tuple[int, dict[str, Any]]]) -> None:
         """Write updates down as received, in one transaction.
@@ -170,11 +166,3 @@ class ConversationStore:
                 .where(ProcessedUpdate.update_id == update_id)
                 .values(done_at=tx.now, lease_until=None, payload=null())
             )
-
-    async def forget_updates_before(self, moment: datetime) -> int:
-        """Drop old update ids (Telegram never redelivers after a day)."""
-        async with self.core.transaction() as tx:
-            result = await tx.session.execute(
-                delete(ProcessedUpdate).where(ProcessedUpdate.received_at < moment)
-            )
-            return int(getattr(result, "rowcount", 0) or 0)

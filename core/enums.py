@@ -111,15 +111,6 @@ MEETING_ROOM_KINDS = frozenset(
 )
 
 
-# 000 §4 / 001 附表一: 1 非常不满意 ... 5 很满意. Codes are translated by the chat layer.
-SATISFACTION_LABELS: dict[int, str] = {
-    1: "very_dissatisfied",
-    2: "dissatisfied",
-    3: "average",
-    4: "satisfied",
-    5: "very_satisfied",
-}
-
 # 001 附表一 回访记录: four dimensions, each 很满意/满意/一般/不满意 (4..1).
 FOLLOW_UP_DIMENSIONS = ("quality", "standard", "progress", "attitude")
 FOLLOW_UP_LABELS: dict[int, str] = {

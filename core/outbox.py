@@ -74,16 +74,6 @@ async def enqueue(
     return added
 
 
-async def pending_for(tx: Tx, recipient_id: int) -> list[OutboxMessage]:
-    """Unsent messages for a person (tests, diagnostics)."""
-    rows = await tx.session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.recipient_id == recipient_id)
-        .order_by(OutboxMessage.id)
-    )
-    return list(rows)
-
-
 @dataclass(frozen=True)
 class Delivery:
     """A claimed outbox row, detached from the session."""

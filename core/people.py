@@ -15,8 +15,6 @@ from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models import Department, Invite, Person, Site, Ticket
 from core.unit_of_work import Core, Tx
 
-STAFF_ROLES = frozenset({Role.DISPATCHER, Role.MANAGER, Role.ADMIN})
-
 
 async def get_person(tx: Tx, person_id: int) -> Person:
     """Load a person or raise NotFound."""

@@ -10,7 +10,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== lint and types"
 ruff check .
 ruff format --check .
-mypy core
+mypy core bot sandbox demo benchmarks
 
 pg_dir=""
 cleanup() { [ -n "$pg_dir" ] && scripts/pg-throwaway.sh stop "$pg_dir" || true; [ -n "$pg_dir" ] && rm -rf "$pg_dir"; }

@@ -88,12 +88,6 @@ def quarter_period(label: str, tz: str) -> Period:
     )
 
 
-def month_label(moment: datetime, tz: str) -> str:
-    """'2026-11' for the local month containing `moment`."""
-    local = moment.astimezone(ZoneInfo(tz))
-    return f"{local.year:04d}-{local.month:02d}"
-
-
 def previous_month_label(moment: datetime, tz: str) -> str:
     """The local month before the one containing `moment`."""
     local = moment.astimezone(ZoneInfo(tz))

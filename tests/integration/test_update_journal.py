@@ -46,8 +46,10 @@ def test_an_update_survives_the_round_trip_through_json():
 
 async def test_a_journaled_update_left_unhandled_is_found_once_its_lease_runs_out(helpdesk, clock):
     store = ConversationStore(helpdesk.core)
-    await store.journal_update(5, press(5).to_json())
-    await store.journal_update(5, {"update_id": 5, "garbage": True})  # redelivered: kept as first
+    await store.journal_updates([(5, press(5).to_json())])
+    await store.journal_updates(
+        [(5, {"update_id": 5, "garbage": True})]
+    )  # redelivered: kept as first
     assert await store.unfinished_updates() == []  # maybe still queued in a lane
 
     clock.advance(UPDATE_LEASE + timedelta(seconds=1))
@@ -74,7 +76,7 @@ async def test_two_instances_claim_a_recovered_update_once(helpdesk, database, c
     first = ConversationStore(helpdesk.core)
     second = ConversationStore(Core(database, clock, policy))
     for update_id in (3, 1, 2):
-        await first.journal_update(update_id, press(update_id).to_json())
+        await first.journal_updates([(update_id, press(update_id).to_json())])
     clock.advance(UPDATE_LEASE * 2)
     found = await second.unfinished_updates()
     assert [p["update_id"] for p in found] == [1, 2, 3]  # oldest first

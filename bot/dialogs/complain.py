@@ -38,9 +38,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.callback_ids import COMPLAINT_ANSWER_ACTION, COMPLAINT_CONFIRM_ACTION
-from bot.chat import InlineKeyboard, Kind
+from bot.chat import InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.inputs import noted, typed_text
 from bot.dialogs.rate import Speaker
 from bot.errors import error_text
 from bot.i18n import N_
@@ -60,21 +61,6 @@ COMPLAINT_STATUS = {
     ComplaintStatus.CONFIRMED: N_("confirmed, being looked into"),
     ComplaintStatus.ANSWERED: N_("answered"),
 }
-
-
-def _noted(note: str, text: str) -> str:
-    """A prompt with what was wrong above it."""
-    return f"⚠️ {note}\n\n{text}" if note else text
-
-
-def _typed(ctx: Ctx, limit: int) -> tuple[str | None, str]:
-    """The typed text, or why it cannot be used."""
-    text = ctx.incoming.text.strip() if ctx.incoming.kind is Kind.TEXT else ""
-    if not text:
-        return None, ctx._("Please type it as text.")
-    if len(text) > limit:
-        return None, ctx._("That is too long: at most {limit} characters, please.", limit=limit)
-    return text, ""
 
 
 def about_line(s: Speaker, ticket_id: int | None) -> str:
@@ -185,7 +171,7 @@ class ComplainDialog(Dialog):
         rows.append([self.choice(ctx, state, ctx._("General complaint"), GENERAL)])
         rows.append([self.cancel_button(ctx, state)])
         text = ctx._("📣 <b>What is your complaint about?</b>")
-        await self.show(ctx, state, _noted(note, text), InlineKeyboard.of(*rows))
+        await self.show(ctx, state, noted(note, text), InlineKeyboard.of(*rows))
 
     async def on_ticket(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
         """Keep the chosen ticket (or none)."""
@@ -210,12 +196,12 @@ class ComplainDialog(Dialog):
             )
         )
         await self.show(
-            ctx, state, _noted(note, text), InlineKeyboard.of([self.cancel_button(ctx, state)])
+            ctx, state, noted(note, text), InlineKeyboard.of([self.cancel_button(ctx, state)])
         )
 
     async def on_text(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
         """Keep the complaint text."""
-        text, problem = _typed(ctx, MAX_COMPLAINT)
+        text, problem = typed_text(ctx, MAX_COMPLAINT)
         if text is None:
             await self.ask_text(ctx, state, problem)
             return STAY
@@ -238,7 +224,7 @@ class ComplainDialog(Dialog):
         await self.show(
             ctx,
             state,
-            _noted(note, self._summary(ctx, state)),
+            noted(note, self._summary(ctx, state)),
             InlineKeyboard.of([send, self.cancel_button(ctx, state)]),
         )
 
@@ -288,12 +274,12 @@ class ComplaintAnswerDialog(Dialog):
             limit=MAX_ANSWER,
         )
         await self.show(
-            ctx, state, _noted(note, text), InlineKeyboard.of([self.cancel_button(ctx, state)])
+            ctx, state, noted(note, text), InlineKeyboard.of([self.cancel_button(ctx, state)])
         )
 
     async def on_answer(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
         """Keep the answer."""
-        answer, problem = _typed(ctx, MAX_ANSWER)
+        answer, problem = typed_text(ctx, MAX_ANSWER)
         if answer is None:
             await self.ask_answer(ctx, state, problem)
             return STAY
@@ -310,7 +296,7 @@ class ComplaintAnswerDialog(Dialog):
         await self.show(
             ctx,
             state,
-            _noted(note, text),
+            noted(note, text),
             InlineKeyboard.of(
                 [
                     self.choice(ctx, state, ctx._("Accepted"), 1),

@@ -41,6 +41,7 @@ from typing import Any, Final
 from bot.chat import Button, InlineKeyboard, Kind
 from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.inputs import typed_text
 from bot.errors import error_text
 from bot.i18n import N_, Translator
 from bot.labels import ASSET_KIND, IMPACT, label
@@ -387,14 +388,11 @@ class InspectionDialog(Dialog):
                 return await self.stale(ctx)
             state.data["note"] = ""
         else:
-            text = ctx.incoming.text.strip() if ctx.incoming.kind is Kind.TEXT else ""
-            if not text:
-                await ctx.say(ctx._("Please type the note as text, or press “No note”."))
-                return STAY
-            if len(text) > MAX_NOTE:
-                await ctx.say(
-                    ctx._("That is too long: at most {limit} characters, please.", limit=MAX_NOTE)
-                )
+            text, problem = typed_text(
+                ctx, MAX_NOTE, missing=ctx._("Please type the note as text, or press “No note”.")
+            )
+            if text is None:
+                await ctx.say(problem)
                 return STAY
             state.data["note"] = text
         if self.faults(state):
@@ -443,15 +441,13 @@ class InspectionDialog(Dialog):
                 return await self.stale(ctx)
             reason = ctx._(SKIP_REASON[code])
         else:
-            reason = ctx.incoming.text.strip() if ctx.incoming.kind is Kind.TEXT else ""
-            if not reason:
-                await ctx.say(ctx._("Please type the reason as text, or choose one above."))
+            typed, problem = typed_text(
+                ctx, MAX_NOTE, missing=ctx._("Please type the reason as text, or choose one above.")
+            )
+            if typed is None:
+                await ctx.say(problem)
                 return STAY
-            if len(reason) > MAX_NOTE:
-                await ctx.say(
-                    ctx._("That is too long: at most {limit} characters, please.", limit=MAX_NOTE)
-                )
-                return STAY
+            reason = typed
         return await self.save(ctx, state, skip_reason=reason)
 
     # --- saving and finishing -----------------------------------------------------------------

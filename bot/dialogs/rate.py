@@ -25,9 +25,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.callback_ids import COMMENT_ACTION, FOLLOW_UP_ACTION, SCORE_ACTION
-from bot.chat import Button, InlineKeyboard, Kind
+from bot.chat import Button, InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.inputs import typed_text
 from bot.errors import error_text
 from bot.i18n import N_, Translator
 from bot.labels import SATISFACTION, STATUS, label
@@ -158,16 +159,11 @@ class RateDialog(Dialog):
 
     async def on_comment(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
         """Keep the typed comment."""
-        text = ctx.incoming.text.strip() if ctx.incoming.kind is Kind.TEXT else ""
-        if not text:
-            await self.ask_comment(ctx, state, ctx._("Please type your comment as text."))
-            return STAY
-        if len(text) > MAX_NOTE:
-            await self.ask_comment(
-                ctx,
-                state,
-                ctx._("That is too long: at most {limit} characters, please.", limit=MAX_NOTE),
-            )
+        text, problem = typed_text(
+            ctx, MAX_NOTE, missing=ctx._("Please type your comment as text.")
+        )
+        if text is None:
+            await self.ask_comment(ctx, state, problem)
             return STAY
         state.data["comment"] = text
         return "score"

@@ -42,6 +42,7 @@ from typing import Any
 from bot.chat import InlineKeyboard, Kind, RemoveKeyboard, ReplyKeyboard
 from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.inputs import noted, typed_text
 from bot.errors import error_text
 from bot.i18n import N_, Safe
 from bot.labels import ASSET_KIND, IMPACT, SEVERITY, label
@@ -123,7 +124,7 @@ class ReportDialog(Dialog):
         await self.show(
             ctx,
             state,
-            _noted(note, text),
+            noted(note, text),
             InlineKeyboard.of(*rows, self.nav_row(ctx, state)),
         )
 
@@ -177,11 +178,11 @@ class ReportDialog(Dialog):
             "📍 <b>Where is the {kind}?</b> Type the room or place, e.g. <i>Room 301</i>.",
             kind=label(ctx.t, ASSET_KIND, AssetKind(state.data["kind"])),
         )
-        await self.show(ctx, state, _noted(note, text), InlineKeyboard.of(self.nav_row(ctx, state)))
+        await self.show(ctx, state, noted(note, text), InlineKeyboard.of(self.nav_row(ctx, state)))
 
     async def on_location(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
         """Keep the place."""
-        place, problem = _text_input(ctx, MAX_LOCATION)
+        place, problem = typed_text(ctx, MAX_LOCATION)
         if place is None:
             await self.ask_location(ctx, state, problem)
             return STAY
@@ -200,11 +201,11 @@ class ReportDialog(Dialog):
                 limit=MAX_SYMPTOM,
             )
         )
-        await self.show(ctx, state, _noted(note, text), InlineKeyboard.of(self.nav_row(ctx, state)))
+        await self.show(ctx, state, noted(note, text), InlineKeyboard.of(self.nav_row(ctx, state)))
 
     async def on_symptom(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
         """Keep the description."""
-        symptom, problem = _text_input(ctx, MAX_SYMPTOM)
+        symptom, problem = typed_text(ctx, MAX_SYMPTOM)
         if symptom is None:
             await self.ask_symptom(ctx, state, problem)
             return STAY
@@ -229,7 +230,7 @@ class ReportDialog(Dialog):
         await self.show(
             ctx,
             state,
-            _noted(note, text),
+            noted(note, text),
             InlineKeyboard.of([button], self.nav_row(ctx, state)),
         )
 
@@ -269,7 +270,7 @@ class ReportDialog(Dialog):
         await self.show(
             ctx,
             state,
-            _noted(note, "\n".join(lines)),
+            noted(note, "\n".join(lines)),
             InlineKeyboard.of(*buttons, self.nav_row(ctx, state)),
         )
 
@@ -297,7 +298,7 @@ class ReportDialog(Dialog):
         on_record = ctx.profile.phone if ctx.profile else None
         if not on_record:
             await self.show(
-                ctx, state, _noted(note, text + "\n" + ctx._("/cancel stops the report.")), keyboard
+                ctx, state, noted(note, text + "\n" + ctx._("/cancel stops the report.")), keyboard
             )
             return
         await ctx.say(text, keyboard)
@@ -305,7 +306,7 @@ class ReportDialog(Dialog):
         await self.show(
             ctx,
             state,
-            _noted(note, self._on_record_text(ctx)),
+            noted(note, self._on_record_text(ctx)),
             self._on_record_keyboard(ctx, state, on_record),
         )
 
@@ -357,7 +358,7 @@ class ReportDialog(Dialog):
         await self.show(
             ctx,
             state,
-            _noted(note, summary(ctx, state.data)),
+            noted(note, summary(ctx, state.data)),
             InlineKeyboard.of([confirm, self.cancel_button(ctx, state)]),
         )
 
@@ -455,20 +456,3 @@ def summary(ctx: Ctx, data: dict[str, Any]) -> str:
         ctx._("Phone: {phone}", phone=data["phone"]),
     ]
     return "\n".join(lines)
-
-
-def _text_input(ctx: Ctx, limit: int) -> tuple[str | None, str]:
-    """The typed text, or why it cannot be used (not text, empty, too long)."""
-    if ctx.incoming.kind is not Kind.TEXT:
-        return None, ctx._("Please type it as text.")
-    text = ctx.incoming.text.strip()
-    if not text:
-        return None, ctx._("Please type it as text.")
-    if len(text) > limit:
-        return None, ctx._("That is too long: at most {limit} characters, please.", limit=limit)
-    return text, ""
-
-
-def _noted(note: str, text: str) -> str:
-    """A prompt with what was wrong above it."""
-    return f"⚠️ {note}\n\n{text}" if note else text

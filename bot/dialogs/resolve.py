@@ -41,7 +41,8 @@ from zoneinfo import ZoneInfo
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.engine import STAY
-from bot.dialogs.work import ENDING_ERRORS, NO, YES, CardDialog, typed_text
+from bot.dialogs.inputs import typed_text
+from bot.dialogs.work import ENDING_ERRORS, NO, YES, CardDialog
 from bot.errors import error_text
 from bot.labels import SERVICE_RESULT, SERVICE_TYPE, label
 from core.conversations import DialogState
@@ -187,9 +188,11 @@ class ResolveDialog(CardDialog):
 
     async def on_amount(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
         """Parse the amount strictly."""
-        text = typed_text(ctx) if value is None else None
-        if not text:
-            await ctx.say(ctx._("Please type the amount in yuan, like 120 or 99.50."))
+        text, problem = typed_text(
+            ctx, missing=ctx._("Please type the amount in yuan, like 120 or 99.50.")
+        )
+        if text is None:
+            await ctx.say(problem)
             return STAY
         try:
             amount = parse_amount(text)
@@ -227,7 +230,7 @@ class ResolveDialog(CardDialog):
 
     async def on_visit(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
         """Parse the visit time strictly, in the engineer's zone."""
-        text = typed_text(ctx) if value is None else None
+        text, _ = typed_text(ctx)
         now = ctx.app.helpdesk.core.clock.now()
         try:
             moment = parse_visit_time(text or "", ctx.tz, now)
@@ -263,14 +266,11 @@ class ResolveDialog(CardDialog):
                 return await self.use_buttons(ctx)
             state.data["parts"] = ""
             return "spare"
-        text = typed_text(ctx)
-        if not text:
-            await ctx.say(ctx._("Please type the parts replaced, or press “None”."))
-            return STAY
-        if len(text) > MAX_NOTE:
-            await ctx.say(
-                ctx._("That is too long: at most {limit} characters, please.", limit=MAX_NOTE)
-            )
+        text, problem = typed_text(
+            ctx, MAX_NOTE, missing=ctx._("Please type the parts replaced, or press “None”.")
+        )
+        if text is None:
+            await ctx.say(problem)
             return STAY
         state.data["parts"] = text
         return "spare"
@@ -294,14 +294,13 @@ class ResolveDialog(CardDialog):
 
     async def on_solution(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
         """Keep the solution."""
-        text = typed_text(ctx) if value is None else None
-        if not text:
-            await ctx.say(ctx._("Please type the solution in words; it goes on the service sheet."))
-            return STAY
-        if len(text) > MAX_SYMPTOM:
-            await ctx.say(
-                ctx._("That is too long: at most {limit} characters, please.", limit=MAX_SYMPTOM)
-            )
+        text, problem = typed_text(
+            ctx,
+            MAX_SYMPTOM,
+            missing=ctx._("Please type the solution in words; it goes on the service sheet."),
+        )
+        if text is None:
+            await ctx.say(problem)
             return STAY
         state.data["solution"] = text
         return "confirm"

@@ -42,9 +42,10 @@ from __future__ import annotations
 from typing import ClassVar, Final
 
 from bot.cards import DECLINE_REASON, show_card
-from bot.chat import InlineKeyboard, Kind
+from bot.chat import InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.inputs import typed_text
 from bot.errors import error_text
 from bot.labels import PAUSE_REASON
 from core.conversations import DialogState
@@ -59,16 +60,10 @@ RESTORE_DIALOG: Final = "restore"
 YES: Final = "y"
 NO: Final = "n"
 NO_NOTE: Final = "none"
+MAX_SPARE_DESCRIPTION: Final = 300
 
 # The core refused at the end: the ticket moved on, or the person may no longer act.
 ENDING_ERRORS = (IllegalTransition, Conflict, PermissionDenied, NotFound)
-
-
-def typed_text(ctx: Ctx) -> str | None:
-    """The typed text of this update, None for stickers, photos and the like."""
-    if ctx.incoming.kind is not Kind.TEXT:
-        return None
-    return ctx.incoming.text.strip()
 
 
 class CardDialog(Dialog):
@@ -138,14 +133,13 @@ class DeclineDialog(CardDialog):
                 return await self.use_buttons(ctx)
             reason = value
         else:
-            text = typed_text(ctx)
-            if not text:
-                await ctx.say(ctx._("Please type the reason in words, or choose a button above."))
-                return STAY
-            if len(text) > MAX_NOTE:
-                await ctx.say(
-                    ctx._("That is too long: at most {limit} characters, please.", limit=MAX_NOTE)
-                )
+            text, problem = typed_text(
+                ctx,
+                MAX_NOTE,
+                missing=ctx._("Please type the reason in words, or choose a button above."),
+            )
+            if text is None:
+                await ctx.say(problem)
                 return STAY
             reason = text
         try:
@@ -212,14 +206,11 @@ class PauseDialog(CardDialog):
                 return await self.use_buttons(ctx)
             note = ""
         else:
-            text = typed_text(ctx)
-            if not text:
-                await ctx.say(ctx._("Please type the note in words, or press “No note”."))
-                return STAY
-            if len(text) > MAX_NOTE:
-                await ctx.say(
-                    ctx._("That is too long: at most {limit} characters, please.", limit=MAX_NOTE)
-                )
+            text, problem = typed_text(
+                ctx, MAX_NOTE, missing=ctx._("Please type the note in words, or press “No note”.")
+            )
+            if text is None:
+                await ctx.say(problem)
                 return STAY
             note = text
         reason = PauseReason(state.data["reason"])
@@ -283,12 +274,13 @@ class RestoreDialog(CardDialog):
 
     async def on_spare_desc(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
         """Restore with the spare loan recorded."""
-        text = typed_text(ctx) if value is None else None
-        if not text:
-            await ctx.say(ctx._("Please type what the spare device is, e.g. “Laptop SP-07”."))
-            return STAY
-        if len(text) > 300:
-            await ctx.say(ctx._("That is too long: at most {limit} characters, please.", limit=300))
+        text, problem = typed_text(
+            ctx,
+            MAX_SPARE_DESCRIPTION,
+            missing=ctx._("Please type what the spare device is, e.g. “Laptop SP-07”."),
+        )
+        if text is None:
+            await ctx.say(problem)
             return STAY
         return await self._restore(ctx, state, spare=text)
 

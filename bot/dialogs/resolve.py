@@ -40,9 +40,9 @@ from zoneinfo import ZoneInfo
 
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
+from bot.dialogs.card_dialog import ENDING_ERRORS, NO, YES, CardDialog
 from bot.dialogs.engine import STAY
 from bot.dialogs.inputs import typed_text
-from bot.dialogs.work import ENDING_ERRORS, NO, YES, CardDialog
 from bot.errors import error_text
 from bot.labels import SERVICE_RESULT, SERVICE_TYPE, label
 from core.conversations import DialogState

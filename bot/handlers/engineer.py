@@ -33,15 +33,10 @@ from bot.cards import (
     viewer_of,
 )
 from bot.context import Ctx
+from bot.dialogs.decline import DECLINE_DIALOG, DeclineDialog
+from bot.dialogs.pause import PAUSE_DIALOG, PauseDialog
 from bot.dialogs.resolve import RESOLVE_DIALOG, ResolveDialog
-from bot.dialogs.work import (
-    DECLINE_DIALOG,
-    PAUSE_DIALOG,
-    RESTORE_DIALOG,
-    DeclineDialog,
-    PauseDialog,
-    RestoreDialog,
-)
+from bot.dialogs.restore import RESTORE_DIALOG, RestoreDialog
 from bot.errors import error_text
 from bot.i18n import N_
 from bot.notifications.escalation import acknowledged_screen

@@ -9,42 +9,28 @@ Commands (managers and admins):
 - `/scorecard [2026-Q4] [SITE]`: a quarter's scorecard computed now (default: the last
   quarter), with the workbook.
 - `/falsereport <ticket> <part|late|other> [note]`: record a false report (dialog
-  "falsereport", one confirmation step, below).
+  "falsereport", one confirmation step: `bot.dialogs.false_report`).
 
 Buttons (callback action: arguments):
 
 - `svy:round:score`: a survey answer (recorded once per person and round).
-
-```mermaid
-stateDiagram-v2
-    [*] --> confirm: /falsereport 123 part [note]
-    confirm --> confirm: typed instead of pressed
-    confirm --> [*]: ✅ Record (false report recorded, audit event)
-    confirm --> [*]: ✖ Cancel or /cancel
-```
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.callback_ids import SURVEY_ACTION
 from bot.callbacks import Callback
-from bot.chat import InlineKeyboard
 from bot.context import Ctx
-from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.false_report import FALSE_REPORT_DIALOG, FalseReportDialog
 from bot.dialogs.rate import score_label
 from bot.i18n import N_
 from bot.notifications.reports import monthly_notice, quarterly_notice
 from bot.rendering.text import monthly_text
-from bot.rendering.wording import quarter_title
 from bot.router import Router
 from core import surveys
 from core.clock import DEFAULT_TIMEZONE
-from core.conversations import DialogState
 from core.enums import Role
 from core.errors import NotFound
-from core.reports.false_reports import record_false_report
 from core.reports.monthly import monthly_figures
 from core.reports.periods import (
     MONTH_LABEL,
@@ -54,13 +40,10 @@ from core.reports.periods import (
     quarter_label,
 )
 from core.reports.quarterly import quarterly_scorecard
-from core.reports.scorecard import FALSE_REPORTS_TO_END
 from core.reports.sites import SiteRef, find_site
 
 REPORT_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 REGISTERED = frozenset(Role)
-FALSE_REPORT_DIALOG = "falsereport"
-RECORD = "record"
 KIND_ALIASES = {
     "part": "part_not_replaced",
     "parts": "part_not_replaced",
@@ -68,11 +51,6 @@ KIND_ALIASES = {
     "late": "late_reported_on_time",
     "late_reported_on_time": "late_reported_on_time",
     "other": "other",
-}
-FALSE_REPORT_KIND = {
-    "part_not_replaced": N_("a part reported replaced but not replaced"),
-    "late_reported_on_time": N_("a repair reported on time but late"),
-    "other": N_("another false record"),
 }
 
 
@@ -204,89 +182,6 @@ async def false_report_command(ctx: Ctx) -> None:
         return
     note = parts[2] if len(parts) > 2 else ""
     await ctx.start_dialog(FALSE_REPORT_DIALOG, ticket_id=int(ticket_text), kind=kind, note=note)
-
-
-class FalseReportDialog(Dialog):
-    """Confirm a false report before it is recorded for good (it cannot be undone)."""
-
-    name = FALSE_REPORT_DIALOG
-    first_step = "confirm"
-
-    async def start(self, ctx: Ctx, **data: Any) -> None:
-        """Open only for an existing ticket."""
-        try:
-            await ctx.app.helpdesk.tickets.card(int(data["ticket_id"]))
-        except NotFound:
-            await ctx.say(ctx._("There is no ticket #{id}.", id=data["ticket_id"]))
-            return
-        await super().start(ctx, **data)
-
-    async def _summary(self, ctx: Ctx, state: DialogState) -> str:
-        card = await ctx.app.helpdesk.tickets.card(int(state.data["ticket_id"]))
-        kind_label = FALSE_REPORT_KIND[state.data["kind"]]  # a msgid kept out of the call
-        lines = [
-            ctx._(
-                "⚠️ <b>False report</b> on ticket #{id}: {kind}",
-                id=card.id,
-                kind=ctx._(kind_label),
-            ),
-            ctx._(
-                "📝 {symptom} · 📍 {site} · reported {moment}",
-                symptom=card.symptom[:200],
-                site=card.site_name,
-                moment=ctx.when(card.reported_at),
-            ),
-        ]
-        if state.data.get("note"):
-            lines.append(ctx._("Note: {note}", note=str(state.data["note"])[:500]))
-        return "\n".join(lines)
-
-    async def ask_confirm(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
-        """Show what will be recorded and what it costs, with Record and Cancel."""
-        text = "\n".join(
-            [
-                *([f"⚠️ {note}"] if note else []),
-                await self._summary(ctx, state),
-                ctx._(
-                    "It costs 10% of this quarter's payment and stays in the audit log; it cannot be undone."
-                ),
-            ]
-        )
-        record = self.choice(ctx, state, ctx._("✅ Record it"), RECORD)
-        await self.show(
-            ctx, state, text, InlineKeyboard.of([record, self.cancel_button(ctx, state)])
-        )
-
-    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
-        """Record it; the answer says how many there are now."""
-        if value != RECORD:
-            await self.ask_confirm(ctx, state, ctx._("Please press Record it, or Cancel."))
-            return STAY
-        view = await record_false_report(
-            ctx.app.helpdesk.core,
-            ticket_id=int(state.data["ticket_id"]),
-            kind=str(state.data["kind"]),
-            note=str(state.data.get("note") or ""),
-            actor_id=ctx.person_id,
-        )
-        lines = [
-            await self._summary(ctx, state),
-            ctx._(
-                "✅ Recorded as false report #{id}. {quarter}: {n} this quarter; {total} in total.",
-                id=view.id,
-                quarter=quarter_title(ctx.t, view.quarter),
-                n=view.in_quarter,
-                total=view.total,
-            ),
-        ]
-        if view.total >= FALSE_REPORTS_TO_END:
-            lines.append(
-                ctx._(
-                    "⛔ Three or more false reports in total: the customer may end the contract (000 §4)."
-                )
-            )
-        await self.show(ctx, state, "\n".join(lines))
-        return DONE
 
 
 def register(router: Router) -> None:

@@ -34,13 +34,12 @@ from bot.cards import deadlines_line
 from bot.chat import BadRequest, InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.complain import (
-    ANSWER_DIALOG,
     COMPLAIN_DIALOG,
     ComplainDialog,
-    ComplaintAnswerDialog,
     manager_keyboard,
     manager_text,
 )
+from bot.dialogs.complaint_answer import ANSWER_DIALOG, ComplaintAnswerDialog
 from bot.dialogs.rate import (
     RATE_DIALOG,
     SKIP,

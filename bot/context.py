@@ -77,10 +77,10 @@ class Ctx:
         incoming: Incoming,
         profile: Profile | None,
         t: Translator,
-        dialogs: Mapping[str, Dialog] | None = None,
+        dialogs: Mapping[str, Dialog[Any]] | None = None,
     ) -> None:
         self.app = app
-        self.dialogs: Mapping[str, Dialog] = dialogs or {}
+        self.dialogs: Mapping[str, Dialog[Any]] = dialogs or {}
         self.transport = transport
         self.incoming = incoming
         self.profile = profile

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.callbacks import Callback
 from bot.chat import BotCommand, Incoming, Kind, SetCommands, Transport
@@ -58,7 +59,7 @@ class Router:
 
     commands: dict[str, CommandSpec] = field(default_factory=dict)
     callbacks: dict[str, CallbackSpec] = field(default_factory=dict)
-    dialogs: dict[str, Dialog] = field(default_factory=dict)
+    dialogs: dict[str, Dialog[Any]] = field(default_factory=dict)
 
     def command(
         self,
@@ -94,7 +95,7 @@ class Router:
 
         return register
 
-    def add_dialog(self, dialog: Dialog) -> None:
+    def add_dialog(self, dialog: Dialog[Any]) -> None:
         """Register a dialog under its name."""
         if dialog.name in self.dialogs:
             raise ValueError(f"dialog {dialog.name!r} registered twice")

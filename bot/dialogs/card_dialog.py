@@ -8,11 +8,11 @@ unchanged.
 
 from __future__ import annotations
 
-from typing import ClassVar, Final
+from typing import Final
 
 from bot.cards import show_card
 from bot.context import Ctx
-from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.engine import DONE, STAY, Dialog, Outcome, StepT
 from bot.errors import error_text
 from core.conversations import DialogState
 from core.errors import Conflict, DomainError, IllegalTransition, NotFound, PermissionDenied
@@ -24,11 +24,8 @@ NO: Final = "n"
 ENDING_ERRORS = (IllegalTransition, Conflict, PermissionDenied, NotFound)
 
 
-class CardDialog(Dialog):
+class CardDialog(Dialog[StepT]):
     """A dialog about one ticket, opened from its card, that refreshes the card at the end."""
-
-    name: ClassVar[str]
-    first_step: ClassVar[str]
 
     @staticmethod
     def ticket_id(state: DialogState) -> int:
@@ -47,17 +44,17 @@ class CardDialog(Dialog):
             message_id=int(message_id),
         )
 
-    async def finish(self, ctx: Ctx, state: DialogState, text: str) -> str:
+    async def finish(self, ctx: Ctx, state: DialogState, text: str) -> Outcome:
         """Say how it ended, refresh the card, close the dialog."""
         await self.show(ctx, state, text)
         await self.refresh_card(ctx, state)
         return DONE
 
-    async def refused(self, ctx: Ctx, state: DialogState, error: DomainError) -> str:
+    async def refused(self, ctx: Ctx, state: DialogState, error: DomainError) -> Outcome:
         """The core said no at the end: explain, show the card as it is, close the dialog."""
         return await self.finish(ctx, state, error_text(ctx.t, error))
 
-    async def use_buttons(self, ctx: Ctx) -> str:
+    async def use_buttons(self, ctx: Ctx) -> Outcome:
         """Typed input where only buttons work."""
         await ctx.say(ctx._("Please choose with the buttons above, or send /cancel."))
         return STAY

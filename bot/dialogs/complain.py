@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.callback_ids import COMPLAINT_ANSWER_ACTION, COMPLAINT_CONFIRM_ACTION
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
-from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.engine import DONE, STAY, Dialog, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import noted, typed_text
 from bot.dialogs.rate import Speaker
 from bot.i18n import N_
@@ -127,17 +128,27 @@ def manager_keyboard(s: Speaker, view: ComplaintShown) -> InlineKeyboard | None:
     return InlineKeyboard.of(row)
 
 
-class ComplainDialog(Dialog):
+class Step(StrEnum):
+    """The complaint's steps (the values are stored in the dialog state)."""
+
+    TICKET = "ticket"
+    TEXT = "text"
+    CONFIRM = "confirm"
+
+
+class ComplainDialog(Dialog[Step]):
     """A complaint from staff: about what, what went wrong, send."""
 
     name = COMPLAIN_DIALOG
-    first_step = "ticket"
+    steps = Step
+    first = Step.TICKET
+    entries = frozenset({Step.TICKET, Step.TEXT})
 
     async def start(self, ctx: Ctx, **data: Any) -> None:
         """Ask about which ticket when there are any, else go straight to the text."""
-        state = DialogState(self.name, self.first_step, {"ticket_id": None})
+        state = DialogState(self.name, self.first, {"ticket_id": None})
         recent = await ctx.app.helpdesk.complaints.recent_tickets(ctx.person_id)
-        await self.enter(ctx, state, "ticket" if recent else "text")
+        await self.begin(ctx, state, Step.TICKET if recent else Step.TEXT)
 
     async def ask_ticket(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Offer the recent tickets and 'General complaint'."""
@@ -158,7 +169,7 @@ class ComplainDialog(Dialog):
         text = ctx._("📣 <b>What is your complaint about?</b>")
         await self.show(ctx, state, noted(note, text), InlineKeyboard.of(*rows))
 
-    async def on_ticket(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_ticket(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the chosen ticket (or none)."""
         recent = {c.id for c in await ctx.app.helpdesk.complaints.recent_tickets(ctx.person_id)}
         chosen = int(value) if value is not None and value.isdigit() else None
@@ -166,7 +177,7 @@ class ComplainDialog(Dialog):
             await self.ask_ticket(ctx, state, ctx._("Please press one of the buttons."))
             return STAY
         state.data["ticket_id"] = None if chosen == GENERAL else chosen
-        return "text"
+        return Step.TEXT
 
     async def ask_text(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Ask what went wrong."""
@@ -184,14 +195,14 @@ class ComplainDialog(Dialog):
             ctx, state, noted(note, text), InlineKeyboard.of([self.cancel_button(ctx, state)])
         )
 
-    async def on_text(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_text(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the complaint text."""
         text, problem = typed_text(ctx, MAX_COMPLAINT)
         if text is None:
             await self.ask_text(ctx, state, problem)
             return STAY
         state.data["text"] = text
-        return "confirm"
+        return Step.CONFIRM
 
     def _summary(self, ctx: Ctx, state: DialogState) -> str:
         text = state.data["text"]
@@ -213,7 +224,7 @@ class ComplainDialog(Dialog):
             InlineKeyboard.of([send, self.cancel_button(ctx, state)]),
         )
 
-    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Record the complaint; the managers and the reporter are told by the core."""
         if value != SEND:
             await self.ask_confirm(ctx, state, ctx._("Please press Send, or Cancel."))
@@ -232,3 +243,11 @@ class ComplainDialog(Dialog):
             + ctx._("✅ Sent as complaint #{id}.", id=complaint.id),
         )
         return DONE
+
+    table = step_table(
+        {
+            Step.TICKET: StepSpec(ask_ticket, on_ticket, to={Step.TEXT}),
+            Step.TEXT: StepSpec(ask_text, on_text, to={Step.CONFIRM}),
+            Step.CONFIRM: StepSpec(ask_confirm, on_confirm),
+        }
+    )

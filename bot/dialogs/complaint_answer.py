@@ -18,12 +18,13 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.complain import manager_text
-from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.engine import DONE, STAY, Dialog, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import noted, typed_text
 from bot.errors import error_text
 from core.complaints import MAX_ANSWER
@@ -33,11 +34,19 @@ from core.errors import Conflict, DomainError
 ANSWER_DIALOG = "cpanswer"
 
 
-class ComplaintAnswerDialog(Dialog):
+class Step(StrEnum):
+    """The answer's steps (the values are stored in the dialog state)."""
+
+    ANSWER = "answer"
+    ACCEPTED = "accepted"
+
+
+class ComplaintAnswerDialog(Dialog[Step]):
     """A manager's answer to a complaint: the text, then accepted or not."""
 
     name = ANSWER_DIALOG
-    first_step = "answer"
+    steps = Step
+    first = Step.ANSWER
 
     async def start(self, ctx: Ctx, **data: Any) -> None:
         """Open for one complaint; refuse one already answered."""
@@ -45,9 +54,9 @@ class ComplaintAnswerDialog(Dialog):
         if view.answered:
             raise Conflict("complaint.already_answered", complaint_id=view.id)
         state = DialogState(
-            self.name, self.first_step, {"complaint_id": view.id, "origin": data.get("origin")}
+            self.name, self.first, {"complaint_id": view.id, "origin": data.get("origin")}
         )
-        await self.enter(ctx, state, self.first_step)
+        await self.begin(ctx, state)
 
     async def ask_answer(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Ask for the answer text."""
@@ -61,14 +70,14 @@ class ComplaintAnswerDialog(Dialog):
             ctx, state, noted(note, text), InlineKeyboard.of([self.cancel_button(ctx, state)])
         )
 
-    async def on_answer(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_answer(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the answer."""
         answer, problem = typed_text(ctx, MAX_ANSWER)
         if answer is None:
             await self.ask_answer(ctx, state, problem)
             return STAY
         state.data["answer"] = answer
-        return "accepted"
+        return Step.ACCEPTED
 
     async def ask_accepted(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Ask whether the complaint is justified."""
@@ -90,7 +99,7 @@ class ComplaintAnswerDialog(Dialog):
             ),
         )
 
-    async def on_accepted(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_accepted(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Send the answer through the core; settle the complaint message."""
         if value not in ("0", "1"):
             await self.ask_accepted(ctx, state, ctx._("Please press one of the buttons."))
@@ -116,3 +125,10 @@ class ComplaintAnswerDialog(Dialog):
             ctx, state, ctx._("✅ Your answer was sent to {reporter}.", reporter=view.reporter_name)
         )
         return DONE
+
+    table = step_table(
+        {
+            Step.ANSWER: StepSpec(ask_answer, on_answer, to={Step.ACCEPTED}),
+            Step.ACCEPTED: StepSpec(ask_accepted, on_accepted),
+        }
+    )

@@ -12,13 +12,14 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 from bot.cards import DECLINE_REASON
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.card_dialog import ENDING_ERRORS, CardDialog
-from bot.dialogs.engine import STAY
+from bot.dialogs.engine import STAY, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import typed_text
 from core.conversations import DialogState
 from core.tickets import MAX_NOTE
@@ -26,11 +27,18 @@ from core.tickets import MAX_NOTE
 DECLINE_DIALOG: Final = "decline"
 
 
-class DeclineDialog(CardDialog):
+class Step(StrEnum):
+    """The decline dialog's one step (the value is stored in the dialog state)."""
+
+    REASON = "reason"
+
+
+class DeclineDialog(CardDialog[Step]):
     """Decline a dispatch with a reason; it goes back to the dispatcher."""
 
     name = DECLINE_DIALOG
-    first_step = "reason"
+    steps = Step
+    first = Step.REASON
 
     async def ask_reason(self, ctx: Ctx, state: DialogState) -> None:
         """Quick reasons as buttons, or any typed reason."""
@@ -47,7 +55,7 @@ class DeclineDialog(CardDialog):
             InlineKeyboard.of(quick, [self.cancel_button(ctx, state)]),
         )
 
-    async def on_reason(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_reason(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Decline with the chosen or typed reason."""
         if value is not None:
             if value not in DECLINE_REASON:
@@ -77,3 +85,5 @@ class DeclineDialog(CardDialog):
                 ticket=self.ticket_id(state),
             ),
         )
+
+    table = step_table({Step.REASON: StepSpec(ask_reason, on_reason)})

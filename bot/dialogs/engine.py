@@ -1,78 +1,216 @@
 """The small engine that runs multi-step dialogs with their state in the database.
 
-A dialog is a class with one `ask_<step>` (shows the prompt) and one `on_<step>`
-(takes the answer) per step. `on_<step>` returns the next step's name, `DONE` to end,
-or `STAY` to keep waiting (after telling the person what was wrong). Buttons inside a
-dialog carry `d:<dialog>:<step>:<value>`, so a button from an earlier step is
-recognised as stale. State is saved after every step, so a restart loses nothing.
+A dialog names its steps in a `StrEnum` (the values are what the database stores) and
+spells out, in one table, what each step does and where it may lead:
 
-The steps taken are kept in the state too, so a dialog can offer ◀ Back
+    class Step(StrEnum):
+        DEVICE = "device"
+        SYMPTOM = "symptom"
+
+    class ReportDialog(Dialog[Step]):
+        name = REPORT_DIALOG
+        steps = Step
+        first = Step.DEVICE                               # where `start` enters
+        entries = frozenset({Step.DEVICE, Step.SYMPTOM})  # every step `start` may enter
+
+        async def ask_device(self, ctx, state, note=""): ...        # shows the prompt
+        async def on_device(self, ctx, state, value) -> Step | Outcome: ...  # the answer
+
+        table = step_table({
+            Step.DEVICE: StepSpec(ask_device, on_device, to={Step.SYMPTOM}),
+            Step.SYMPTOM: StepSpec(ask_symptom, on_symptom),
+        })
+
+The table names the methods themselves, so it comes last in the class body; `step_table`
+makes it read-only. `entries` defaults to the first step alone; a `start` that picks
+its step opens the dialog with `begin(ctx, state, step)`, which refuses any other step.
+
+`ask` shows the step's prompt; a step that explains wrong input above its prompt takes
+an optional `note`, which its own `on` passes when it asks again. `on` takes the answer
+(typed input, or the value of a dialog button) and returns a step of the enum, `DONE` to
+end, or `STAY` to keep waiting (after telling the person what was wrong). Staying on
+the same step (the next item of a checklist) is always allowed; `to` lists the others.
+
+mypy checks the table against the enum and the methods; at class creation the engine
+checks that the table covers exactly the enum's members and that every `to` and entry
+is one of them. At run time an outcome other than `STAY`, `DONE`, the same step or one
+of its `to` is a programming error: the dialog is closed and the failure goes to the
+router, which logs it and apologises. A step name from the database that the enum does
+not know (state saved by an older version) ends the dialog with a clear sentence. Each
+dialog module draws its dialog as a Mermaid `stateDiagram-v2` in its docstring;
+tests/unit/test_dialog_diagrams.py checks the drawing against the table and entries.
+
+Buttons inside a dialog carry `d:<dialog>:<step>:<value>`, so a button from an earlier
+step is recognised as stale. State is saved after every step, so a restart loses
+nothing. The steps taken are kept in the state too, so a dialog can offer ◀ Back
 (`nav_row`): it shows the previous step again with its answer still filled in.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Final
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from types import MappingProxyType
+from typing import Any, ClassVar, Final, Generic, Self, TypeVar
 
 from bot.callbacks import Callback
 from bot.chat import Button, InlineKeyboard, Keyboard, Kind
 from bot.context import Ctx
 from core.conversations import DialogState
 
+log = logging.getLogger(__name__)
+
 DIALOG_BUTTON: Final = "d"  # callback action of every button inside a dialog
-DONE: Final = "__done__"
-STAY: Final = "__stay__"
 CANCEL_VALUE: Final = "__cancel__"
 BACK_VALUE: Final = "__back__"
 TRAIL: Final = "_trail"  # state.data key: the steps answered so far, oldest first
 
+StepT = TypeVar("StepT", bound=StrEnum)  # a dialog's step enum
+DialogT = TypeVar("DialogT")  # the dialog class a step table belongs to
 
-class Dialog:
-    """Base class of every dialog."""
+
+class Outcome(Enum):
+    """What a step's `on` returns besides the next step."""
+
+    DONE = "done"  # the dialog is over: its state is cleared
+    STAY = "stay"  # wait for another answer at the same step (the person was told why)
+
+
+DONE: Final = Outcome.DONE
+STAY: Final = Outcome.STAY
+
+
+class DialogDefinitionError(TypeError):
+    """A dialog class whose step table does not fit its steps."""
+
+
+class IllegalStep(RuntimeError):
+    """A dialog moved somewhere its step table does not allow."""
+
+
+@dataclass(frozen=True)
+class StepSpec(Generic[DialogT, StepT]):
+    """One row of a dialog's step table: its prompt, its answer and where it may lead."""
+
+    ask: Callable[[DialogT, Ctx, DialogState], Awaitable[None]]
+    on: Callable[[DialogT, Ctx, DialogState, str | None], Awaitable[StepT | Outcome]]
+    to: AbstractSet[StepT] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "to", frozenset(self.to))
+
+
+def step_table(
+    rows: Mapping[StepT, StepSpec[DialogT, StepT]],
+) -> Mapping[StepT, StepSpec[DialogT, StepT]]:
+    """A dialog's step table, read-only."""
+    return MappingProxyType(dict(rows))
+
+
+class Dialog(Generic[StepT]):
+    """Base class of every dialog; a subclass declares its steps and its step table."""
 
     name: ClassVar[str]
-    first_step: ClassVar[str]
+    steps: type[StepT]
+    first: StepT
+    entries: frozenset[StepT]
+    table: Mapping[StepT, StepSpec[Self, StepT]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "table" not in cls.__dict__:
+            return  # a shared base such as CardDialog: its subclasses bring the steps
+        first = getattr(cls, "first", None)
+        if "entries" not in cls.__dict__ and first is not None:
+            cls.entries = frozenset({first})
+        check_definition(cls)
+
+    # --- running ------------------------------------------------------------------------
 
     async def start(self, ctx: Ctx, **data: Any) -> None:
         """Open the dialog at its first step (replacing any other open dialog)."""
-        state = DialogState(self.name, self.first_step, dict(data))
-        await self.enter(ctx, state, self.first_step)
+        await self.begin(ctx, DialogState(self.name, self.first.value, dict(data)))
 
-    async def enter(self, ctx: Ctx, state: DialogState, step: str) -> None:
-        """Move to `step`: save the state and show its prompt."""
-        state.step = step
-        await getattr(self, f"ask_{step}")(ctx, state)
+    async def begin(self, ctx: Ctx, state: DialogState, step: StepT | None = None) -> None:
+        """Open the dialog at one of its entries (by default its first step)."""
+        entry = self.first if step is None else step
+        if not isinstance(entry, self.steps) or entry not in self.entries:
+            raise IllegalStep(f"dialog {self.name!r} may not start at {entry!r}")
+        await self.enter(ctx, state, entry)
+
+    async def enter(self: Self, ctx: Ctx, state: DialogState, step: StepT) -> None:
+        """Move to `step`: show its prompt and save the state."""
+        state.step = step.value
+        await self.table[step].ask(self, ctx, state)
         await ctx.app.conversations.save(ctx.chat_id, ctx.incoming.user.id, state)
 
-    async def handle(self, ctx: Ctx, state: DialogState, value: str | None) -> None:
+    def step_named(self, name: str) -> StepT | None:
+        """The step stored as `name`; None for one this version does not know."""
+        try:
+            return self.steps(name)
+        except ValueError:
+            return None
+
+    async def handle(self: Self, ctx: Ctx, state: DialogState, value: str | None) -> None:
         """Feed an update (typed input, or a dialog button's value) to the current step."""
         if value == CANCEL_VALUE:
             await self.cancel(ctx, state)
             return
+        step = self.step_named(state.step)
+        if step is None:
+            await self.expire(ctx, state)
+            return
         if value is not None:
             await ctx.answer()
         if value == BACK_VALUE:
-            trail = list(state.data.get(TRAIL) or [])
-            if trail:
-                previous = trail.pop()
-                state.data[TRAIL] = trail
-                await self.enter(ctx, state, previous)
+            await self.back(ctx, state)
             return
-        outcome = await getattr(self, f"on_{state.step}")(ctx, state, value)
-        if outcome == STAY:
+        spec = self.table[step]
+        outcome = await spec.on(self, ctx, state, value)
+        if outcome is STAY:
             await ctx.app.conversations.save(ctx.chat_id, ctx.incoming.user.id, state)
             return
-        if outcome == DONE:
+        if outcome is DONE:
             await ctx.app.conversations.clear(ctx.chat_id, ctx.incoming.user.id)
             return
-        if outcome != state.step:
-            state.data[TRAIL] = [*(state.data.get(TRAIL) or []), state.step]
+        if not isinstance(outcome, self.steps) or (outcome is not step and outcome not in spec.to):
+            # A bug, not the person's doing: close the dialog rather than leave them stuck.
+            await ctx.app.conversations.clear(ctx.chat_id, ctx.incoming.user.id)
+            raise IllegalStep(
+                f"dialog {self.name!r}: step {step.value!r} led to {outcome!r}, "
+                f"not one of {sorted(spec.to)}"
+            )
+        if outcome is not step:
+            state.data[TRAIL] = [*(state.data.get(TRAIL) or []), step.value]
         await self.enter(ctx, state, outcome)
+
+    async def back(self, ctx: Ctx, state: DialogState) -> None:
+        """◀ Back: show the last answered step again (nothing happens before the first)."""
+        trail = list(state.data.get(TRAIL) or [])
+        if not trail:
+            return
+        previous = self.step_named(trail.pop())
+        if previous is None:
+            await self.expire(ctx, state)
+            return
+        state.data[TRAIL] = trail
+        await self.enter(ctx, state, previous)
 
     async def cancel(self, ctx: Ctx, state: DialogState) -> None:
         """Close the dialog without doing anything; tell the person nothing was changed."""
+        await self.close_with(ctx, state, ctx._("Cancelled. Nothing was changed."))
+
+    async def expire(self, ctx: Ctx, state: DialogState) -> None:
+        """End a dialog saved at a step this version does not know; ask to start again."""
+        log.warning("dialog %r: unknown step in %r; ended", self.name, state.step)
+        await self.close_with(ctx, state, ctx._("That conversation is over; please start again."))
+
+    async def close_with(self, ctx: Ctx, state: DialogState, text: str) -> None:
+        """Clear the state and say `text` (on the dialog's message when a button of it was pressed)."""
         await ctx.app.conversations.clear(ctx.chat_id, ctx.incoming.user.id)
-        text = ctx._("Cancelled. Nothing was changed.")
         if ctx.incoming.kind is Kind.CALLBACK and ctx.incoming.message_id == state.message_id:
             await ctx.answer()
             await ctx.edit(text)
@@ -110,6 +248,37 @@ class Dialog:
             await ctx.edit(text, keyboard, message_id=state.message_id)
             return
         state.message_id = await ctx.say(text, keyboard)
+
+
+def check_definition(cls: type[Dialog[Any]]) -> None:
+    """Refuse a dialog class whose table, entries or first step do not fit its steps."""
+    where = f"{cls.__module__}.{cls.__qualname__}"
+    steps = getattr(cls, "steps", None)
+    if not (isinstance(steps, type) and issubclass(steps, StrEnum)):
+        raise DialogDefinitionError(f"{where}: `steps` must be a StrEnum")
+    if not isinstance(getattr(cls, "name", None), str):
+        raise DialogDefinitionError(f"{where}: `name` must be a string")
+    members = set(steps)
+    keys = set(cls.table)
+    if not all(isinstance(key, steps) for key in keys) or keys != members:
+        raise DialogDefinitionError(
+            f"{where}: the table must cover exactly {sorted(members)}, not {sorted(keys)}"
+        )
+    for step, spec in cls.table.items():
+        if not all(isinstance(target, steps) for target in spec.to):
+            raise DialogDefinitionError(f"{where}: {step!r} leads outside {steps.__name__}")
+        if step in spec.to:
+            raise DialogDefinitionError(
+                f"{where}: {step!r} lists itself in `to` (staying on a step is always allowed)"
+            )
+    first = getattr(cls, "first", None)
+    if not isinstance(first, steps):
+        raise DialogDefinitionError(f"{where}: `first` must be a member of {steps.__name__}")
+    entries: frozenset[Any] = getattr(cls, "entries", frozenset())
+    if not all(isinstance(entry, steps) for entry in entries) or first not in entries:
+        raise DialogDefinitionError(
+            f"{where}: `entries` must be members of {steps.__name__} and include `first`"
+        )
 
 
 async def press_dialog_button(ctx: Ctx, callback: Callback) -> None:

@@ -15,11 +15,12 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Final
 
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
-from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.engine import DONE, STAY, Dialog, Outcome, StepSpec, step_table
 from bot.i18n import N_
 from bot.rendering.wording import quarter_title
 from core.conversations import DialogState
@@ -36,11 +37,18 @@ FALSE_REPORT_KIND: Final = {
 }
 
 
-class FalseReportDialog(Dialog):
+class Step(StrEnum):
+    """The dialog's one step (the value is stored in the dialog state)."""
+
+    CONFIRM = "confirm"
+
+
+class FalseReportDialog(Dialog[Step]):
     """Confirm a false report before it is recorded for good (it cannot be undone)."""
 
     name = FALSE_REPORT_DIALOG
-    first_step = "confirm"
+    steps = Step
+    first = Step.CONFIRM
 
     async def start(self, ctx: Ctx, **data: Any) -> None:
         """Open only for an existing ticket."""
@@ -87,7 +95,7 @@ class FalseReportDialog(Dialog):
             ctx, state, text, InlineKeyboard.of([record, self.cancel_button(ctx, state)])
         )
 
-    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Record it; the answer says how many there are now."""
         if value != RECORD:
             await self.ask_confirm(ctx, state, ctx._("Please press Record it, or Cancel."))
@@ -117,3 +125,5 @@ class FalseReportDialog(Dialog):
             )
         await self.show(ctx, state, "\n".join(lines))
         return DONE
+
+    table = step_table({Step.CONFIRM: StepSpec(ask_confirm, on_confirm)})

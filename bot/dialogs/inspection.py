@@ -36,11 +36,12 @@ stateDiagram-v2
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Final
 
 from bot.chat import Button, InlineKeyboard, Kind
 from bot.context import Ctx
-from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.engine import DONE, STAY, Dialog, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import typed_text
 from bot.errors import error_text
 from bot.i18n import N_, Translator
@@ -63,6 +64,7 @@ from core.inspections import (
 from core.tickets import MAX_NOTE
 
 INSPECT_DIALOG: Final = "inspect"
+# Values of the walk's buttons.
 LATER: Final = "later"
 SKIP: Final = "skip"
 NO_NOTE: Final = "none"
@@ -191,11 +193,23 @@ def fault_symptom(
     return text
 
 
-class InspectionDialog(Dialog):
+class Step(StrEnum):
+    """The walk's steps (the values are stored in the dialog state)."""
+
+    ITEM = "item"
+    NOTE = "note"
+    IMPACT = "impact"
+    SKIP = "skip"
+    FINISH = "finish"
+
+
+class InspectionDialog(Dialog[Step]):
     """Walk a round's devices and save each; finish with the report."""
 
     name = INSPECT_DIALOG
-    first_step = "item"
+    steps = Step
+    first = Step.ITEM
+    entries = frozenset({Step.ITEM, Step.FINISH})
 
     # --- opening and resuming -----------------------------------------------------------------
 
@@ -208,29 +222,31 @@ class InspectionDialog(Dialog):
             await ctx.say(inspection_error_text(ctx.t, ctx.tz, error))
             return
         open_state = await ctx.dialog_state()
+        open_step = None if open_state is None else self.step_named(open_state.step)
         if (
             open_state is not None
             and open_state.dialog == self.name
             and open_state.data.get("inspection_id") == inspection_id
             and open_state.data.get("asset_id") not in view.items
-            and open_state.step != FINISH
+            and open_step is not None
+            and open_step is not Step.FINISH
         ):
             open_state.data["notice"] = ctx._("Carrying on where you stopped.")
             open_state.message_id = None  # ask anew at the bottom of the chat
-            await self.enter(ctx, open_state, open_state.step)
+            await self.enter(ctx, open_state, open_step)
             return
-        state = DialogState(self.name, self.first_step, {"inspection_id": inspection_id})
-        await self.enter(ctx, state, self.next_device(state, view))
+        state = DialogState(self.name, self.first, {"inspection_id": inspection_id})
+        await self.begin(ctx, state, self.next_device(state, view))
 
     @staticmethod
-    def next_device(state: DialogState, view: RoundView) -> str:
-        """Point the state at the first unsaved device: 'item', or 'finish' when none is left."""
+    def next_device(state: DialogState, view: RoundView) -> Step:
+        """Point the state at the first unsaved device: its first item, or finish when none is left."""
         device = view.next_device()
         if device is None:
             state.data.pop("asset_id", None)
-            return FINISH
+            return Step.FINISH
         state.data.update(asset_id=device.asset_id, item=0, answers={}, note="")
-        return "item"
+        return Step.ITEM
 
     async def view(self, ctx: Ctx, state: DialogState) -> RoundView:
         """The round as the database holds it now."""
@@ -250,12 +266,12 @@ class InspectionDialog(Dialog):
         prefix = ".".join(str(part) for part in parts) + "."
         return value[len(prefix) :] if value.startswith(prefix) else None
 
-    async def stale(self, ctx: Ctx) -> str:
+    async def stale(self, ctx: Ctx) -> Outcome:
         """A button of an earlier question was pressed."""
         await ctx.say(ctx._("That button belongs to an earlier question; use the newest one."))
         return STAY
 
-    async def pause(self, ctx: Ctx, state: DialogState) -> str:
+    async def pause(self, ctx: Ctx, state: DialogState) -> Outcome:
         """⏸ Later: leave the walk; saved devices stay saved."""
         await self.show(
             ctx,
@@ -325,7 +341,7 @@ class InspectionDialog(Dialog):
         lines.append(question)
         await self.show(ctx, state, "\n".join(lines), InlineKeyboard.of(*rows))
 
-    async def on_item(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_item(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the answer; next item, or the note after the last one."""
         asset = int(state.data["asset_id"])
         index = int(state.data["item"])
@@ -346,7 +362,7 @@ class InspectionDialog(Dialog):
         else:
             action = self.own_press(state, value, asset)
             if action == SKIP:
-                return SKIP
+                return Step.SKIP
             if action == LATER:
                 return await self.pause(ctx, state)
             chosen = self.own_press(state, value, asset, index)
@@ -356,8 +372,8 @@ class InspectionDialog(Dialog):
         state.data.setdefault("answers", {})[item.code] = answer
         if index + 1 < len(checklist(device.kind)):
             state.data["item"] = index + 1
-            return "item"
-        return "note"
+            return Step.ITEM
+        return Step.NOTE
 
     # --- note, impact, skip -------------------------------------------------------------------
 
@@ -380,7 +396,7 @@ class InspectionDialog(Dialog):
         )
         await self.show(ctx, state, f"{self.header(ctx, view, device)}\n{question}", keyboard)
 
-    async def on_note(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_note(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the note; a fault goes on to its impact, anything else is saved."""
         asset = int(state.data["asset_id"])
         if value is not None:
@@ -396,7 +412,7 @@ class InspectionDialog(Dialog):
                 return STAY
             state.data["note"] = text
         if self.faults(state):
-            return "impact"
+            return Step.IMPACT
         return await self.save(ctx, state)
 
     async def ask_impact(self, ctx: Ctx, state: DialogState) -> None:
@@ -411,7 +427,7 @@ class InspectionDialog(Dialog):
             ctx, state, f"{self.header(ctx, view, device)}\n{question}", InlineKeyboard.of(*rows)
         )
 
-    async def on_impact(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_impact(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Save the device with its fault: the core opens the ticket."""
         if value is None:
             await ctx.say(ctx._("Please answer with the buttons above, or send /cancel."))
@@ -433,7 +449,7 @@ class InspectionDialog(Dialog):
             ctx, state, f"{self.header(ctx, view, device)}\n{question}", InlineKeyboard.of(*rows)
         )
 
-    async def on_skip(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_skip(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Save the device as skipped with the reason."""
         if value is not None:
             code = self.own_press(state, value, int(state.data["asset_id"]))
@@ -459,7 +475,7 @@ class InspectionDialog(Dialog):
         *,
         impact: Impact | None = None,
         skip_reason: str | None = None,
-    ) -> str:
+    ) -> Step | Outcome:
         """Save the device through the core, then go on to the next one."""
         view, device = await self.current(ctx, state)
         answers: dict[str, Any] = dict(state.data.get("answers") or {})
@@ -512,7 +528,7 @@ class InspectionDialog(Dialog):
         )
         await self.show(ctx, state, "\n".join(lines), keyboard)
 
-    async def on_finish(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_finish(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Complete the round; a device added meanwhile sends the walk back to it."""
         if value == LATER:
             return await self.pause(ctx, state)
@@ -536,3 +552,13 @@ class InspectionDialog(Dialog):
         )
         await self.show(ctx, state, text)
         return DONE
+
+    table = step_table(
+        {
+            Step.ITEM: StepSpec(ask_item, on_item, to={Step.NOTE, Step.SKIP}),
+            Step.NOTE: StepSpec(ask_note, on_note, to={Step.IMPACT, Step.ITEM, Step.FINISH}),
+            Step.IMPACT: StepSpec(ask_impact, on_impact, to={Step.ITEM, Step.FINISH}),
+            Step.SKIP: StepSpec(ask_skip, on_skip, to={Step.ITEM, Step.FINISH}),
+            Step.FINISH: StepSpec(ask_finish, on_finish, to={Step.ITEM}),
+        }
+    )

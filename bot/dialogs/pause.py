@@ -14,12 +14,13 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.card_dialog import ENDING_ERRORS, CardDialog
-from bot.dialogs.engine import STAY
+from bot.dialogs.engine import STAY, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import typed_text
 from bot.labels import PAUSE_REASON
 from core.conversations import DialogState
@@ -30,11 +31,19 @@ PAUSE_DIALOG: Final = "pause"
 NO_NOTE: Final = "none"
 
 
-class PauseDialog(CardDialog):
+class Step(StrEnum):
+    """The pause dialog's steps (the values are stored in the dialog state)."""
+
+    REASON = "reason"
+    NOTE = "note"
+
+
+class PauseDialog(CardDialog[Step]):
     """Pause a ticket while waiting for the reporter, parts or a vendor."""
 
     name = PAUSE_DIALOG
-    first_step = "reason"
+    steps = Step
+    first = Step.REASON
 
     async def ask_reason(self, ctx: Ctx, state: DialogState) -> None:
         """What the ticket waits for."""
@@ -52,12 +61,12 @@ class PauseDialog(CardDialog):
             InlineKeyboard.of(*reasons, [self.cancel_button(ctx, state)]),
         )
 
-    async def on_reason(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_reason(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Remember the reason, then ask for a note."""
         if value is None or value not in PAUSE_REASON:
             return await self.use_buttons(ctx)
         state.data["reason"] = value
-        return "note"
+        return Step.NOTE
 
     async def ask_note(self, ctx: Ctx, state: DialogState) -> None:
         """An optional note for the record."""
@@ -71,7 +80,7 @@ class PauseDialog(CardDialog):
             ),
         )
 
-    async def on_note(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_note(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Pause with the reason and note."""
         if value is not None:
             if value != NO_NOTE:
@@ -101,3 +110,10 @@ class PauseDialog(CardDialog):
                 reason=ctx._(PAUSE_REASON[reason.value]),
             ),
         )
+
+    table = step_table(
+        {
+            Step.REASON: StepSpec(ask_reason, on_reason, to={Step.NOTE}),
+            Step.NOTE: StepSpec(ask_note, on_note),
+        }
+    )

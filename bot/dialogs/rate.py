@@ -22,12 +22,13 @@ stateDiagram-v2
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.callback_ids import COMMENT_ACTION, FOLLOW_UP_ACTION, SCORE_ACTION
 from bot.chat import Button, InlineKeyboard
 from bot.context import Ctx
-from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.engine import DONE, STAY, Dialog, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import typed_text
 from bot.errors import error_text
 from bot.i18n import N_, Translator
@@ -139,11 +140,19 @@ def follow_up_keyboard(s: Speaker, ticket_id: int, score: int, index: int) -> In
     )
 
 
-class RateDialog(Dialog):
+class Step(StrEnum):
+    """The comment dialog's steps (the values are stored in the dialog state)."""
+
+    COMMENT = "comment"
+    SCORE = "score"
+
+
+class RateDialog(Dialog[Step]):
     """A comment, then the score; both recorded together."""
 
     name = RATE_DIALOG
-    first_step = "comment"
+    steps = Step
+    first = Step.COMMENT
 
     async def ask_comment(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Ask for the comment."""
@@ -157,7 +166,7 @@ class RateDialog(Dialog):
             ctx, state, _noted(note, text), InlineKeyboard.of([self.cancel_button(ctx, state)])
         )
 
-    async def on_comment(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_comment(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the typed comment."""
         text, problem = typed_text(
             ctx, MAX_NOTE, missing=ctx._("Please type your comment as text.")
@@ -166,7 +175,7 @@ class RateDialog(Dialog):
             await self.ask_comment(ctx, state, problem)
             return STAY
         state.data["comment"] = text
-        return "score"
+        return Step.SCORE
 
     async def ask_score(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Offer the five scores."""
@@ -176,7 +185,7 @@ class RateDialog(Dialog):
         text = ctx._("Thank you, your comment is noted.") + "\n" + ask_score_text(ctx, ticket_id)
         await self.show(ctx, state, _noted(note, text), InlineKeyboard.of(*rows))
 
-    async def on_score(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_score(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Record score and comment in one call, then offer the follow-up."""
         if value is None or not value.isdigit():
             await self.ask_score(ctx, state, ctx._("Please press one of the buttons."))
@@ -209,6 +218,13 @@ class RateDialog(Dialog):
             follow_up_keyboard(ctx, ticket_id, score, 0),
         )
         return DONE
+
+    table = step_table(
+        {
+            Step.COMMENT: StepSpec(ask_comment, on_comment, to={Step.SCORE}),
+            Step.SCORE: StepSpec(ask_score, on_score),
+        }
+    )
 
 
 def _noted(note: str, text: str) -> str:

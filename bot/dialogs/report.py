@@ -37,11 +37,12 @@ from __future__ import annotations
 
 import html
 import re
+from enum import StrEnum
 from typing import Any
 
 from bot.chat import InlineKeyboard, Kind, RemoveKeyboard, ReplyKeyboard
 from bot.context import Ctx
-from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.engine import DONE, STAY, Dialog, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import noted, typed_text
 from bot.errors import error_text
 from bot.i18n import N_, Safe
@@ -90,26 +91,40 @@ def normalize_phone(text: str) -> str | None:
     return phone
 
 
-class ReportDialog(Dialog):
+class Step(StrEnum):
+    """The report's steps (the values are stored in the dialog state)."""
+
+    DEVICE = "device"
+    LOCATION = "location"
+    SYMPTOM = "symptom"
+    PHOTOS = "photos"
+    IMPACT = "impact"
+    PHONE = "phone"
+    CONFIRM = "confirm"
+
+
+class ReportDialog(Dialog[Step]):
     """Collect a fault report step by step and open the ticket on Confirm."""
 
     name = REPORT_DIALOG
-    first_step = "device"
+    steps = Step
+    first = Step.DEVICE
+    entries = frozenset({Step.DEVICE, Step.SYMPTOM})
 
     async def start(self, ctx: Ctx, **data: Any) -> None:
         """Open the report; with a tag from a sticker, start at the symptom."""
-        state = DialogState(self.name, self.first_step, {"photos": []})
+        state = DialogState(self.name, self.first, {"photos": []})
         tag = str(data.get("asset_tag") or "")
         if not tag:
-            await self.enter(ctx, state, "device")
+            await self.begin(ctx, state, Step.DEVICE)
             return
         asset, problem = await self._find(ctx, tag)
         if asset is None:
             await ctx.say(problem)
-            await self.enter(ctx, state, "device")
+            await self.begin(ctx, state, Step.DEVICE)
             return
         self._take(state, asset)
-        await self.enter(ctx, state, "symptom")
+        await self.begin(ctx, state, Step.SYMPTOM)
 
     # --- device -------------------------------------------------------------------------
 
@@ -128,7 +143,7 @@ class ReportDialog(Dialog):
             InlineKeyboard.of(*rows, self.nav_row(ctx, state)),
         )
 
-    async def on_device(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_device(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """A typed tag (looked up) or a chosen type (then the place is asked)."""
         if value is not None:
             try:
@@ -137,7 +152,7 @@ class ReportDialog(Dialog):
                 await self.ask_device(ctx, state, ctx._("Please press one of the buttons."))
                 return STAY
             state.data.update(tag=None, kind=kind.value, model="", location="")
-            return "location"
+            return Step.LOCATION
         if ctx.incoming.kind is not Kind.TEXT:
             await self.ask_device(
                 ctx, state, ctx._("Please type the asset tag, or choose the type with a button.")
@@ -148,7 +163,7 @@ class ReportDialog(Dialog):
             await self.ask_device(ctx, state, problem)
             return STAY
         self._take(state, asset)
-        return "symptom"
+        return Step.SYMPTOM
 
     async def _find(self, ctx: Ctx, text: str) -> tuple[Asset | None, str]:
         """The active device with this tag, or why there is none."""
@@ -180,14 +195,14 @@ class ReportDialog(Dialog):
         )
         await self.show(ctx, state, noted(note, text), InlineKeyboard.of(self.nav_row(ctx, state)))
 
-    async def on_location(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_location(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the place."""
         place, problem = typed_text(ctx, MAX_LOCATION)
         if place is None:
             await self.ask_location(ctx, state, problem)
             return STAY
         state.data["location"] = place
-        return "symptom"
+        return Step.SYMPTOM
 
     # --- symptom ------------------------------------------------------------------------
 
@@ -203,14 +218,14 @@ class ReportDialog(Dialog):
         )
         await self.show(ctx, state, noted(note, text), InlineKeyboard.of(self.nav_row(ctx, state)))
 
-    async def on_symptom(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_symptom(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the description."""
         symptom, problem = typed_text(ctx, MAX_SYMPTOM)
         if symptom is None:
             await self.ask_symptom(ctx, state, problem)
             return STAY
         state.data["symptom"] = symptom
-        return "photos"
+        return Step.PHOTOS
 
     # --- photos -------------------------------------------------------------------------
 
@@ -234,17 +249,17 @@ class ReportDialog(Dialog):
             InlineKeyboard.of([button], self.nav_row(ctx, state)),
         )
 
-    async def on_photos(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_photos(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Collect photos until Done (or the limit)."""
         if value == DONE_VALUE:
-            return "impact"
+            return Step.IMPACT
         if ctx.incoming.kind is not Kind.PHOTO or not ctx.incoming.photo_file_id:
             await self.ask_photos(ctx, state, ctx._("Please send a photo, or press the button."))
             return STAY
         state.data["photos"].append(ctx.incoming.photo_file_id)
         if len(state.data["photos"]) >= MAX_PHOTOS:
             await ctx.say(ctx._("That is enough photos, thank you."))
-            return "impact"
+            return Step.IMPACT
         await self.ask_photos(ctx, state)
         return STAY
 
@@ -274,7 +289,7 @@ class ReportDialog(Dialog):
             InlineKeyboard.of(*buttons, self.nav_row(ctx, state)),
         )
 
-    async def on_impact(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_impact(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the impact (it sets the level)."""
         try:
             impact = Impact(value or "")
@@ -285,7 +300,7 @@ class ReportDialog(Dialog):
         # The phone prompt brings a reply keyboard, so it cannot replace this message: settle it.
         await ctx.edit(impact_line(ctx, impact))
         state.message_id = None
-        return "phone"
+        return Step.PHONE
 
     # --- phone --------------------------------------------------------------------------
 
@@ -317,7 +332,7 @@ class ReportDialog(Dialog):
         use = self.choice(ctx, state, ctx._("Use {phone}", phone=phone), USE_PHONE)
         return InlineKeyboard.of([use], [self.cancel_button(ctx, state)])
 
-    async def on_phone(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_phone(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Take the shared, typed or recorded number."""
         incoming = ctx.incoming
         phone: str | None = None
@@ -348,7 +363,7 @@ class ReportDialog(Dialog):
         state.data["phone"] = phone
         await ctx.say(ctx._("📞 Contact phone: {phone}", phone=phone), RemoveKeyboard())
         state.message_id = None  # the summary comes as a new message, below the phone
-        return "confirm"
+        return Step.CONFIRM
 
     # --- confirm ------------------------------------------------------------------------
 
@@ -362,7 +377,7 @@ class ReportDialog(Dialog):
             InlineKeyboard.of([confirm, self.cancel_button(ctx, state)]),
         )
 
-    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Open the ticket and tell the reporter its number, engineer and promised time."""
         if value != CONFIRM:
             await self.ask_confirm(
@@ -410,7 +425,7 @@ class ReportDialog(Dialog):
 
     async def cancel(self, ctx: Ctx, state: DialogState) -> None:
         """Cancel; at the phone step also take the reply keyboard away."""
-        if state.step != "phone":
+        if state.step != Step.PHONE:
             await super().cancel(ctx, state)
             return
         await ctx.app.conversations.clear(ctx.chat_id, ctx.incoming.user.id)
@@ -418,6 +433,18 @@ class ReportDialog(Dialog):
         if ctx.incoming.kind is Kind.CALLBACK and ctx.incoming.message_id == state.message_id:
             await ctx.edit(self._on_record_text(ctx) + " ✖")
         await ctx.say(ctx._("Cancelled. Nothing was changed."), RemoveKeyboard())
+
+    table = step_table(
+        {
+            Step.DEVICE: StepSpec(ask_device, on_device, to={Step.LOCATION, Step.SYMPTOM}),
+            Step.LOCATION: StepSpec(ask_location, on_location, to={Step.SYMPTOM}),
+            Step.SYMPTOM: StepSpec(ask_symptom, on_symptom, to={Step.PHOTOS}),
+            Step.PHOTOS: StepSpec(ask_photos, on_photos, to={Step.IMPACT}),
+            Step.IMPACT: StepSpec(ask_impact, on_impact, to={Step.PHONE}),
+            Step.PHONE: StepSpec(ask_phone, on_phone, to={Step.CONFIRM}),
+            Step.CONFIRM: StepSpec(ask_confirm, on_confirm),
+        }
+    )
 
 
 def device_line(ctx: Ctx, data: dict[str, Any]) -> str:

@@ -35,13 +35,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.card_dialog import ENDING_ERRORS, NO, YES, CardDialog
-from bot.dialogs.engine import STAY
+from bot.dialogs.engine import STAY, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import typed_text
 from bot.errors import error_text
 from bot.labels import SERVICE_RESULT, SERVICE_TYPE, label
@@ -92,11 +93,27 @@ def yes_no(ctx: Ctx, value: bool) -> str:
     return ctx._("Yes") if value else ctx._("No")
 
 
-class ResolveDialog(CardDialog):
+class Step(StrEnum):
+    """The service sheet's steps (the values are stored in the dialog state)."""
+
+    SERVICE_TYPE = "service_type"
+    WARRANTY = "warranty"
+    CHARGED = "charged"
+    AMOUNT = "amount"
+    RESULT = "result"
+    VISIT = "visit"
+    PARTS = "parts"
+    SPARE = "spare"
+    SOLUTION = "solution"
+    CONFIRM = "confirm"
+
+
+class ResolveDialog(CardDialog[Step]):
     """Fill the service sheet step by step, show it, file it on Confirm."""
 
     name = RESOLVE_DIALOG
-    first_step = "service_type"
+    steps = Step
+    first = Step.SERVICE_TYPE
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -146,47 +163,49 @@ class ResolveDialog(CardDialog):
             choices[4:6],
         )
 
-    async def on_service_type(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_service_type(
+        self, ctx: Ctx, state: DialogState, value: str | None
+    ) -> Step | Outcome:
         """Keep the service type."""
         if value not in {kind.value for kind in ServiceType}:
             return await self.use_buttons(ctx)
         state.data["service_type"] = value
-        return "warranty"
+        return Step.WARRANTY
 
     async def ask_warranty(self, ctx: Ctx, state: DialogState) -> None:
         """Under warranty (是否保修)?"""
         await self.yes_no_step(ctx, state, ctx._("Is the device under warranty?"))
 
-    async def on_warranty(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_warranty(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the warranty answer."""
         if value not in (YES, NO):
             return await self.use_buttons(ctx)
         state.data["warranty"] = value == YES
-        return "charged"
+        return Step.CHARGED
 
     async def ask_charged(self, ctx: Ctx, state: DialogState) -> None:
         """Charged (是否收费)?"""
         await self.yes_no_step(ctx, state, ctx._("Is the service charged?"))
 
-    async def on_charged(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_charged(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Charged: ask the amount; else go on."""
         if value not in (YES, NO):
             return await self.use_buttons(ctx)
         state.data["charged"] = value == YES
         if value == YES:
-            return "amount"
+            return Step.AMOUNT
         state.data.pop("amount", None)
         return self.after_charge(state)
 
-    def after_charge(self, state: DialogState) -> str:
+    def after_charge(self, state: DialogState) -> Step:
         """Remote fixes skip the on-site questions."""
-        return "solution" if self.remote(state) else "result"
+        return Step.SOLUTION if self.remote(state) else Step.RESULT
 
     async def ask_amount(self, ctx: Ctx, state: DialogState) -> None:
         """The amount charged, in yuan."""
         await self.prompt(ctx, state, ctx._("How much, in yuan? Type it like 120 or 99.50."))
 
-    async def on_amount(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_amount(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Parse the amount strictly."""
         text, problem = typed_text(
             ctx, missing=ctx._("Please type the amount in yuan, like 120 or 99.50.")
@@ -207,15 +226,15 @@ class ResolveDialog(CardDialog):
         choices = [[(ctx._(SERVICE_RESULT[result]), result.value)] for result in ON_SITE_RESULTS]
         await self.prompt(ctx, state, ctx._("What is the result?"), *choices)
 
-    async def on_result(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_result(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """A second visit needs its time; the others go on to the parts."""
         if value not in {result.value for result in ON_SITE_RESULTS}:
             return await self.use_buttons(ctx)
         state.data["result"] = value
         if value == ServiceResult.SECOND_VISIT.value:
-            return "visit"
+            return Step.VISIT
         state.data.pop("visit_at", None)
-        return "parts"
+        return Step.PARTS
 
     async def ask_visit(self, ctx: Ctx, state: DialogState) -> None:
         """When the second visit takes place."""
@@ -228,7 +247,7 @@ class ResolveDialog(CardDialog):
             ),
         )
 
-    async def on_visit(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_visit(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Parse the visit time strictly, in the engineer's zone."""
         text, _ = typed_text(ctx)
         now = ctx.app.helpdesk.core.clock.now()
@@ -248,7 +267,7 @@ class ResolveDialog(CardDialog):
                 )
             return STAY
         state.data["visit_at"] = moment.isoformat()
-        return "parts"
+        return Step.PARTS
 
     async def ask_parts(self, ctx: Ctx, state: DialogState) -> None:
         """Parts replaced (更换配件)."""
@@ -259,13 +278,13 @@ class ResolveDialog(CardDialog):
             [(ctx._("None"), NO_PARTS)],
         )
 
-    async def on_parts(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_parts(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the parts (or none)."""
         if value is not None:
             if value != NO_PARTS:
                 return await self.use_buttons(ctx)
             state.data["parts"] = ""
-            return "spare"
+            return Step.SPARE
         text, problem = typed_text(
             ctx, MAX_NOTE, missing=ctx._("Please type the parts replaced, or press “None”.")
         )
@@ -273,18 +292,18 @@ class ResolveDialog(CardDialog):
             await ctx.say(problem)
             return STAY
         state.data["parts"] = text
-        return "spare"
+        return Step.SPARE
 
     async def ask_spare(self, ctx: Ctx, state: DialogState) -> None:
         """Spare device lent (备机)?"""
         await self.yes_no_step(ctx, state, ctx._("Is a spare device lent to the user?"))
 
-    async def on_spare(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_spare(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the spare answer."""
         if value not in (YES, NO):
             return await self.use_buttons(ctx)
         state.data["spare"] = value == YES
-        return "solution"
+        return Step.SOLUTION
 
     async def ask_solution(self, ctx: Ctx, state: DialogState) -> None:
         """What was done (处理方法), required."""
@@ -292,7 +311,7 @@ class ResolveDialog(CardDialog):
             ctx, state, ctx._("Describe the cause and what you did (required). Type it:")
         )
 
-    async def on_solution(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_solution(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the solution."""
         text, problem = typed_text(
             ctx,
@@ -303,7 +322,7 @@ class ResolveDialog(CardDialog):
             await ctx.say(problem)
             return STAY
         state.data["solution"] = text
-        return "confirm"
+        return Step.CONFIRM
 
     def sheet(self, state: DialogState) -> ServiceSheet:
         """The service sheet from the answers."""
@@ -357,7 +376,7 @@ class ResolveDialog(CardDialog):
         )
         await self.show(ctx, state, self.summary(ctx, state), keyboard)
 
-    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """File the sheet through the core; the card shows the resolved ticket."""
         if value != CONFIRM:
             return await self.use_buttons(ctx)
@@ -381,3 +400,20 @@ class ResolveDialog(CardDialog):
         if sheet.second_visit_at is not None:
             text += "\n" + ctx._("Second visit: {at}.", at=ctx.when(sheet.second_visit_at))
         return await self.finish(ctx, state, text)
+
+    table = step_table(
+        {
+            Step.SERVICE_TYPE: StepSpec(ask_service_type, on_service_type, to={Step.WARRANTY}),
+            Step.WARRANTY: StepSpec(ask_warranty, on_warranty, to={Step.CHARGED}),
+            Step.CHARGED: StepSpec(
+                ask_charged, on_charged, to={Step.AMOUNT, Step.RESULT, Step.SOLUTION}
+            ),
+            Step.AMOUNT: StepSpec(ask_amount, on_amount, to={Step.RESULT, Step.SOLUTION}),
+            Step.RESULT: StepSpec(ask_result, on_result, to={Step.VISIT, Step.PARTS}),
+            Step.VISIT: StepSpec(ask_visit, on_visit, to={Step.PARTS}),
+            Step.PARTS: StepSpec(ask_parts, on_parts, to={Step.SPARE}),
+            Step.SPARE: StepSpec(ask_spare, on_spare, to={Step.SOLUTION}),
+            Step.SOLUTION: StepSpec(ask_solution, on_solution, to={Step.CONFIRM}),
+            Step.CONFIRM: StepSpec(ask_confirm, on_confirm),
+        }
+    )

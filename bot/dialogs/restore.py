@@ -15,12 +15,13 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.card_dialog import ENDING_ERRORS, NO, YES, CardDialog
-from bot.dialogs.engine import STAY
+from bot.dialogs.engine import STAY, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import typed_text
 from core.conversations import DialogState
 
@@ -28,11 +29,19 @@ RESTORE_DIALOG: Final = "restore"
 MAX_SPARE_DESCRIPTION: Final = 300
 
 
-class RestoreDialog(CardDialog):
+class Step(StrEnum):
+    """The restore dialog's steps (the values are stored in the dialog state)."""
+
+    SPARE = "spare"
+    SPARE_DESC = "spare_desc"
+
+
+class RestoreDialog(CardDialog[Step]):
     """Service is back (workaround or spare device); a spare loan is recorded."""
 
     name = RESTORE_DIALOG
-    first_step = "spare"
+    steps = Step
+    first = Step.SPARE
 
     async def ask_spare(self, ctx: Ctx, state: DialogState) -> None:
         """Was a spare device lent?"""
@@ -52,10 +61,10 @@ class RestoreDialog(CardDialog):
             ),
         )
 
-    async def on_spare(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_spare(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """No spare: restore now; a spare: ask what it is."""
         if value == YES:
-            return "spare_desc"
+            return Step.SPARE_DESC
         if value == NO:
             return await self._restore(ctx, state, spare="")
         return await self.use_buttons(ctx)
@@ -69,7 +78,9 @@ class RestoreDialog(CardDialog):
             InlineKeyboard.of([self.cancel_button(ctx, state)]),
         )
 
-    async def on_spare_desc(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_spare_desc(
+        self, ctx: Ctx, state: DialogState, value: str | None
+    ) -> Step | Outcome:
         """Restore with the spare loan recorded."""
         text, problem = typed_text(
             ctx,
@@ -81,7 +92,7 @@ class RestoreDialog(CardDialog):
             return STAY
         return await self._restore(ctx, state, spare=text)
 
-    async def _restore(self, ctx: Ctx, state: DialogState, *, spare: str) -> str:
+    async def _restore(self, ctx: Ctx, state: DialogState, *, spare: str) -> Outcome:
         tickets = ctx.app.helpdesk.tickets
         ticket_id = self.ticket_id(state)
         try:
@@ -100,3 +111,10 @@ class RestoreDialog(CardDialog):
                 due=ctx.when(card.spare_due_back_at),
             )
         return await self.finish(ctx, state, text)
+
+    table = step_table(
+        {
+            Step.SPARE: StepSpec(ask_spare, on_spare, to={Step.SPARE_DESC}),
+            Step.SPARE_DESC: StepSpec(ask_spare_desc, on_spare_desc),
+        }
+    )

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,7 +27,7 @@ from sqlalchemy import select
 from bot.app import Application, build_application
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
-from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.engine import DONE, STAY, Dialog, Outcome, StepSpec, step_table
 from bot.notifications import Notice, RenderCtx, renders
 from bot.router import Router
 from bot.runtimes import RUNTIMES
@@ -53,11 +54,19 @@ NOTICE = "e2e.notice"
 # --- test-only additions to the router ---------------------------------------------------
 
 
-class SurveyDialog(Dialog):
+class SurveyStep(StrEnum):
+    """The survey's steps."""
+
+    COLOUR = "colour"
+    NAME = "name"
+
+
+class SurveyDialog(Dialog[SurveyStep]):
     """Two steps, state in the database: press a colour, then type a name."""
 
     name = "e2e_survey"
-    first_step = "colour"
+    steps = SurveyStep
+    first = SurveyStep.COLOUR
 
     async def ask_colour(self, ctx: Ctx, state: DialogState) -> None:
         """Offer two colours and a cancel button."""
@@ -69,19 +78,23 @@ class SurveyDialog(Dialog):
             InlineKeyboard.of(choices, [self.cancel_button(ctx, state)]),
         )
 
-    async def on_colour(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_colour(
+        self, ctx: Ctx, state: DialogState, value: str | None
+    ) -> SurveyStep | Outcome:
         """Take the pressed colour."""
         if value is None:
             await ctx.say("Press a colour, please.")
             return STAY
         state.data["colour"] = value
-        return "name"
+        return SurveyStep.NAME
 
     async def ask_name(self, ctx: Ctx, state: DialogState) -> None:
         """Ask for a typed name."""
         await self.show(ctx, state, f"Colour {state.data['colour']}. Now type a name.")
 
-    async def on_name(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_name(
+        self, ctx: Ctx, state: DialogState, value: str | None
+    ) -> SurveyStep | Outcome:
         """Take the name and finish."""
         if value is not None or not ctx.incoming.text:
             await ctx.say("Type a name, please.")
@@ -90,18 +103,34 @@ class SurveyDialog(Dialog):
         await ctx.say(f"Saved: {state.data['colour']} for {name}.")
         return DONE
 
+    table = step_table(
+        {
+            SurveyStep.COLOUR: StepSpec(ask_colour, on_colour, to={SurveyStep.NAME}),
+            SurveyStep.NAME: StepSpec(ask_name, on_name),
+        }
+    )
 
-class ProbeDialog(Dialog):
+
+class ProbeStep(StrEnum):
+    """The probe's one step."""
+
+    LISTEN = "listen"
+
+
+class ProbeDialog(Dialog[ProbeStep]):
     """Echoes how the runtime converted each update, until /cancel."""
 
     name = "e2e_probe"
-    first_step = "listen"
+    steps = ProbeStep
+    first = ProbeStep.LISTEN
 
     async def ask_listen(self, ctx: Ctx, state: DialogState) -> None:
         """Say it is listening."""
         await ctx.say("Probe listening.")
 
-    async def on_listen(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_listen(
+        self, ctx: Ctx, state: DialogState, value: str | None
+    ) -> ProbeStep | Outcome:
         """Describe the update."""
         seen = ctx.incoming
         fields = [
@@ -116,6 +145,8 @@ class ProbeDialog(Dialog):
         ]
         await ctx.say(html.escape("probe: " + " ".join(fields)))
         return STAY
+
+    table = step_table({ProbeStep.LISTEN: StepSpec(ask_listen, on_listen)})
 
 
 class Hang:

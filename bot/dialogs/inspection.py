@@ -24,12 +24,14 @@ stateDiagram-v2
     note --> item: no fault → device saved → next device
     note --> impact: a fault
     impact --> item: impact chosen → device saved, ticket opened → next device
-    item --> finish: no device left
-    skip --> finish
-    note --> finish
-    impact --> finish
+    [*] --> finish: /inspect with every device saved
+    skip --> finish: no device left
+    note --> finish: no device left
+    impact --> finish: no device left
+    finish --> item: a device added meanwhile
     finish --> [*]: 📤 Finish → core complete → report to the managers
     item --> [*]: ⏸ Later (saved devices stay saved)
+    finish --> [*]: ⏸ Later
 ```
 """
 

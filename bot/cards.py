@@ -102,6 +102,11 @@ WORK_BUTTONS: tuple[WorkButton, ...] = (
 )
 
 
+# The label of each work button, by what it does (the journeys press them by label).
+WORK_BUTTON_TEXT: dict[Op, str] = {button.op: button.text for button in WORK_BUTTONS}
+CARD_TITLE = N_("🔧 <b>Ticket #{ticket}</b> · {level}")
+
+
 @dataclass(frozen=True)
 class Viewer:
     """Who looks at a card: their buttons depend on it."""
@@ -204,13 +209,7 @@ def card_text(t: Translator, tz: str, card: TicketCard, *, header: str | None = 
     lines = []
     if header:
         lines += [header, ""]
-    lines.append(
-        t(
-            "🔧 <b>Ticket #{ticket}</b> · {level}",
-            ticket=card.id,
-            level=label(t, SEVERITY, card.severity),
-        )
-    )
+    lines.append(t(CARD_TITLE, ticket=card.id, level=label(t, SEVERITY, card.severity)))
     if card.repeat_of_id is not None:
         lines.append(
             t(

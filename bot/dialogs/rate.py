@@ -41,6 +41,9 @@ from core.tickets import MAX_NOTE
 RATE_DIALOG = "rate"
 SKIP = 0
 
+SKIP_BUTTON = N_("Skip")
+RATED = N_("⭐ <b>Ticket #{ticket}</b>: you rated the service <b>{score}</b>.")
+
 FOLLOW_UP_QUESTION = {
     "quality": N_("How was the <b>quality</b> of the repair?"),
     "standard": N_("Did the engineer work <b>to standard</b>?"),
@@ -99,11 +102,7 @@ def ask_score_text(s: Speaker, ticket_id: int) -> str:
 
 def rated_text(s: Speaker, ticket_id: int, score: int) -> str:
     """What the reporter sees once the score is recorded."""
-    text = s._(
-        "⭐ <b>Ticket #{ticket}</b>: you rated the service <b>{score}</b>.",
-        ticket=ticket_id,
-        score=score_label(s.t, score),
-    )
+    text = s._(RATED, ticket=ticket_id, score=score_label(s.t, score))
     if score <= 2:
         text += "\n" + s._(
             "We are sorry. A second visit is being arranged and the manager has been told."
@@ -136,7 +135,7 @@ def follow_up_keyboard(s: Speaker, ticket_id: int, score: int, index: int) -> In
     return InlineKeyboard.of(
         answers[:2],
         answers[2:],
-        [s.button(s._("Skip"), FOLLOW_UP_ACTION, ticket_id, score, index, SKIP)],
+        [s.button(s._(SKIP_BUTTON), FOLLOW_UP_ACTION, ticket_id, score, index, SKIP)],
     )
 
 

@@ -45,7 +45,7 @@ from bot.context import Ctx
 from bot.dialogs.engine import DONE, STAY, Dialog, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import noted, typed_text
 from bot.errors import error_text
-from bot.i18n import N_, Safe
+from bot.i18n import N_, Safe, Translator
 from bot.labels import ASSET_KIND, IMPACT, SEVERITY, label
 from core.assets import normalize_tag
 from core.conversations import DialogState
@@ -61,6 +61,28 @@ DONE_VALUE = "done"
 USE_PHONE = "use"
 CONFIRM = "yes"
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()-]*$")
+
+# What the reporter reads and presses; named so that the journeys of the demo and the
+# end-to-end tests wait for and press exactly what the dialog shows.
+ASK_DEVICE = N_(
+    "🛠 <b>Which device is broken?</b>\n"
+    "Type the asset tag from its sticker (like <code>PC-0001</code>), or choose the type:"
+)
+ASK_SYMPTOM = N_(
+    "✏️ <b>What is wrong?</b> Describe the fault in a few words (up to {limit} characters)."
+)
+ASK_PHOTOS = N_("📷 A photo helps the engineer. Send one or more, or press No photo.")
+ASK_IMPACT = N_("⚖️ <b>How badly does it affect work?</b>")
+ASK_PHONE = N_(
+    "📞 <b>A phone number for the engineer?</b> Tap <b>Share my phone</b> below, or type a number."
+)
+NO_PHOTO_BUTTON = N_("No photo")
+DONE_BUTTON = N_("✅ Done")
+SHARE_PHONE_BUTTON = N_("📱 Share my phone")
+USE_PHONE_BUTTON = N_("Use {phone}")
+CONFIRM_BUTTON = N_("✅ Confirm")
+TICKET_OPENED = N_("✅ <b>Ticket #{ticket} is open.</b>")
+DISPATCHED = N_("👷 {engineer} is dispatched. Promised arrival: <b>{promised}</b>.")
 
 IMPACT_MARK = {
     Impact.BUSINESS_STOPPED: "🔴",
@@ -130,10 +152,7 @@ class ReportDialog(Dialog[Step]):
 
     async def ask_device(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Ask for the asset tag, or the device type."""
-        text = ctx._(
-            "🛠 <b>Which device is broken?</b>\n"
-            "Type the asset tag from its sticker (like <code>PC-0001</code>), or choose the type:"
-        )
+        text = ctx._(ASK_DEVICE)
         kinds = [self.choice(ctx, state, label(ctx.t, ASSET_KIND, k), k.value) for k in AssetKind]
         rows = [kinds[i : i + 2] for i in range(0, len(kinds), 2)]
         await self.show(
@@ -211,10 +230,7 @@ class ReportDialog(Dialog[Step]):
         text = (
             ctx._("Device: {device}", device=Safe(device_line(ctx, state.data)))
             + "\n\n"
-            + ctx._(
-                "✏️ <b>What is wrong?</b> Describe the fault in a few words (up to {limit} characters).",
-                limit=MAX_SYMPTOM,
-            )
+            + ctx._(ASK_SYMPTOM, limit=MAX_SYMPTOM)
         )
         await self.show(ctx, state, noted(note, text), InlineKeyboard.of(self.nav_row(ctx, state)))
 
@@ -238,10 +254,10 @@ class ReportDialog(Dialog[Step]):
                 "📷 {n} photos received. Send more, or press Done.",
                 count,
             )
-            button = self.choice(ctx, state, ctx._("✅ Done"), DONE_VALUE)
+            button = self.choice(ctx, state, ctx._(DONE_BUTTON), DONE_VALUE)
         else:
-            text = ctx._("📷 A photo helps the engineer. Send one or more, or press No photo.")
-            button = self.choice(ctx, state, ctx._("No photo"), DONE_VALUE)
+            text = ctx._(ASK_PHOTOS)
+            button = self.choice(ctx, state, ctx._(NO_PHOTO_BUTTON), DONE_VALUE)
         await self.show(
             ctx,
             state,
@@ -267,7 +283,7 @@ class ReportDialog(Dialog[Step]):
 
     async def ask_impact(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Explain the four levels and let the reporter choose."""
-        lines = [ctx._("⚖️ <b>How badly does it affect work?</b>")]
+        lines = [ctx._(ASK_IMPACT)]
         for impact in Impact:
             lines.append(
                 ctx._(
@@ -278,10 +294,7 @@ class ReportDialog(Dialog[Step]):
                     level=label(ctx.t, SEVERITY, IMPACT_SEVERITY[impact]),
                 )
             )
-        buttons = [
-            [self.choice(ctx, state, f"{IMPACT_MARK[i]} {label(ctx.t, IMPACT, i)}", i.value)]
-            for i in Impact
-        ]
+        buttons = [[self.choice(ctx, state, impact_button(ctx.t, i), i.value)] for i in Impact]
         await self.show(
             ctx,
             state,
@@ -306,10 +319,8 @@ class ReportDialog(Dialog[Step]):
 
     async def ask_phone(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Offer 'Share my phone' (reply keyboard), typing a number, or the number on record."""
-        text = ctx._(
-            "📞 <b>A phone number for the engineer?</b> Tap <b>Share my phone</b> below, or type a number."
-        )
-        keyboard = ReplyKeyboard(rows=(), request_contact=ctx._("📱 Share my phone"))
+        text = ctx._(ASK_PHONE)
+        keyboard = ReplyKeyboard(rows=(), request_contact=ctx._(SHARE_PHONE_BUTTON))
         on_record = ctx.profile.phone if ctx.profile else None
         if not on_record:
             await self.show(
@@ -329,7 +340,7 @@ class ReportDialog(Dialog[Step]):
         return ctx._("Or use the number we have:")
 
     def _on_record_keyboard(self, ctx: Ctx, state: DialogState, phone: str) -> InlineKeyboard:
-        use = self.choice(ctx, state, ctx._("Use {phone}", phone=phone), USE_PHONE)
+        use = self.choice(ctx, state, ctx._(USE_PHONE_BUTTON, phone=phone), USE_PHONE)
         return InlineKeyboard.of([use], [self.cancel_button(ctx, state)])
 
     async def on_phone(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
@@ -369,7 +380,7 @@ class ReportDialog(Dialog[Step]):
 
     async def ask_confirm(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Show the summary with Confirm and Cancel."""
-        confirm = self.choice(ctx, state, ctx._("✅ Confirm"), CONFIRM)
+        confirm = self.choice(ctx, state, ctx._(CONFIRM_BUTTON), CONFIRM)
         await self.show(
             ctx,
             state,
@@ -400,16 +411,10 @@ class ReportDialog(Dialog[Step]):
             request_key=f"press:{ctx.incoming.callback_id or ctx.incoming.update_id}",
         )
         card = await tickets.card(ticket.id)
-        lines = [ctx._("✅ <b>Ticket #{ticket} is open.</b>", ticket=card.id)]
+        lines = [ctx._(TICKET_OPENED, ticket=card.id)]
         promised = ctx.when(card.promised_arrival_at) if card.promised_arrival_at else "—"
         if card.assignee_name:
-            lines.append(
-                ctx._(
-                    "👷 {engineer} is dispatched. Promised arrival: <b>{promised}</b>.",
-                    engineer=card.assignee_name,
-                    promised=promised,
-                )
-            )
+            lines.append(ctx._(DISPATCHED, engineer=card.assignee_name, promised=promised))
         else:
             lines.append(
                 ctx._(
@@ -457,6 +462,11 @@ def device_line(ctx: Ctx, data: dict[str, Any]) -> str:
     if data.get("location"):
         parts.append(html.escape(data["location"]))
     return " · ".join(parts)
+
+
+def impact_button(t: Translator, impact: Impact) -> str:
+    """The label of an impact's button: '🟠 I cannot do my work with it'."""
+    return f"{IMPACT_MARK[impact]} {label(t, IMPACT, impact)}"
 
 
 def impact_line(ctx: Ctx, impact: Impact) -> str:

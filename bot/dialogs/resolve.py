@@ -45,6 +45,7 @@ from bot.dialogs.card_dialog import ENDING_ERRORS, NO, YES, CardDialog
 from bot.dialogs.engine import STAY, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import typed_text
 from bot.errors import error_text
+from bot.i18n import N_
 from bot.labels import SERVICE_RESULT, SERVICE_TYPE, label
 from core.conversations import DialogState
 from core.enums import ServiceResult, ServiceType
@@ -61,6 +62,25 @@ ON_SITE_RESULTS = (
 )
 VISIT_FORMAT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})$")
 MAX_VISIT_AHEAD = timedelta(days=90)
+
+# What the engineer reads and presses; named so that the journeys of the demo and the
+# end-to-end tests wait for and press exactly what the dialog shows.
+ASK_SERVICE_TYPE = N_("What kind of service was it?")
+ASK_WARRANTY = N_("Is the device under warranty?")
+ASK_CHARGED = N_("Is the service charged?")
+ASK_AMOUNT = N_("How much, in yuan? Type it like 120 or 99.50.")
+ASK_RESULT = N_("What is the result?")
+ASK_PARTS = N_("Which parts did you replace? Type them, or press “None”.")
+ASK_SPARE = N_("Is a spare device lent to the user?")
+ASK_SOLUTION = N_("Describe the cause and what you did (required). Type it:")
+ASK_CONFIRM = N_("Press ✅ Confirm to file the sheet.")
+YES_BUTTON = N_("Yes")
+NO_BUTTON = N_("No")
+NO_PARTS_BUTTON = N_("None")
+CONFIRM_BUTTON = N_("✅ Confirm")
+SHEET_FILED = N_(
+    "✅ Ticket #{ticket} resolved. The reporter is asked to confirm the fix and rate it."
+)
 
 
 class VisitTimeError(ValueError):
@@ -90,7 +110,7 @@ def parse_visit_time(text: str, tz: str, now: datetime) -> datetime:
 
 def yes_no(ctx: Ctx, value: bool) -> str:
     """'Yes' or 'No'."""
-    return ctx._("Yes") if value else ctx._("No")
+    return ctx._(YES_BUTTON) if value else ctx._(NO_BUTTON)
 
 
 class Step(StrEnum):
@@ -141,7 +161,7 @@ class ResolveDialog(CardDialog[Step]):
 
     async def yes_no_step(self, ctx: Ctx, state: DialogState, question: str) -> None:
         """A Yes / No question."""
-        await self.prompt(ctx, state, question, [(ctx._("Yes"), YES), (ctx._("No"), NO)])
+        await self.prompt(ctx, state, question, [(ctx._(YES_BUTTON), YES), (ctx._(NO_BUTTON), NO)])
 
     @staticmethod
     def example_time(ctx: Ctx) -> str:
@@ -157,7 +177,7 @@ class ResolveDialog(CardDialog[Step]):
         await self.prompt(
             ctx,
             state,
-            ctx._("What kind of service was it?"),
+            ctx._(ASK_SERVICE_TYPE),
             choices[0:2],
             choices[2:4],
             choices[4:6],
@@ -174,7 +194,7 @@ class ResolveDialog(CardDialog[Step]):
 
     async def ask_warranty(self, ctx: Ctx, state: DialogState) -> None:
         """Under warranty (是否保修)?"""
-        await self.yes_no_step(ctx, state, ctx._("Is the device under warranty?"))
+        await self.yes_no_step(ctx, state, ctx._(ASK_WARRANTY))
 
     async def on_warranty(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the warranty answer."""
@@ -185,7 +205,7 @@ class ResolveDialog(CardDialog[Step]):
 
     async def ask_charged(self, ctx: Ctx, state: DialogState) -> None:
         """Charged (是否收费)?"""
-        await self.yes_no_step(ctx, state, ctx._("Is the service charged?"))
+        await self.yes_no_step(ctx, state, ctx._(ASK_CHARGED))
 
     async def on_charged(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Charged: ask the amount; else go on."""
@@ -203,7 +223,7 @@ class ResolveDialog(CardDialog[Step]):
 
     async def ask_amount(self, ctx: Ctx, state: DialogState) -> None:
         """The amount charged, in yuan."""
-        await self.prompt(ctx, state, ctx._("How much, in yuan? Type it like 120 or 99.50."))
+        await self.prompt(ctx, state, ctx._(ASK_AMOUNT))
 
     async def on_amount(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Parse the amount strictly."""
@@ -224,7 +244,7 @@ class ResolveDialog(CardDialog[Step]):
     async def ask_result(self, ctx: Ctx, state: DialogState) -> None:
         """Result (维修结果)."""
         choices = [[(ctx._(SERVICE_RESULT[result]), result.value)] for result in ON_SITE_RESULTS]
-        await self.prompt(ctx, state, ctx._("What is the result?"), *choices)
+        await self.prompt(ctx, state, ctx._(ASK_RESULT), *choices)
 
     async def on_result(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """A second visit needs its time; the others go on to the parts."""
@@ -271,12 +291,7 @@ class ResolveDialog(CardDialog[Step]):
 
     async def ask_parts(self, ctx: Ctx, state: DialogState) -> None:
         """Parts replaced (更换配件)."""
-        await self.prompt(
-            ctx,
-            state,
-            ctx._("Which parts did you replace? Type them, or press “None”."),
-            [(ctx._("None"), NO_PARTS)],
-        )
+        await self.prompt(ctx, state, ctx._(ASK_PARTS), [(ctx._(NO_PARTS_BUTTON), NO_PARTS)])
 
     async def on_parts(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the parts (or none)."""
@@ -296,7 +311,7 @@ class ResolveDialog(CardDialog[Step]):
 
     async def ask_spare(self, ctx: Ctx, state: DialogState) -> None:
         """Spare device lent (备机)?"""
-        await self.yes_no_step(ctx, state, ctx._("Is a spare device lent to the user?"))
+        await self.yes_no_step(ctx, state, ctx._(ASK_SPARE))
 
     async def on_spare(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the spare answer."""
@@ -307,9 +322,7 @@ class ResolveDialog(CardDialog[Step]):
 
     async def ask_solution(self, ctx: Ctx, state: DialogState) -> None:
         """What was done (处理方法), required."""
-        await self.prompt(
-            ctx, state, ctx._("Describe the cause and what you did (required). Type it:")
-        )
+        await self.prompt(ctx, state, ctx._(ASK_SOLUTION))
 
     async def on_solution(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the solution."""
@@ -365,13 +378,13 @@ class ResolveDialog(CardDialog[Step]):
             )
             lines.append(ctx._("Spare device lent: {value}", value=yes_no(ctx, sheet.spare_lent)))
         lines.append(ctx._("Solution: <i>{value}</i>", value=sheet.solution))
-        lines += ["", ctx._("Press ✅ Confirm to file the sheet.")]
+        lines += ["", ctx._(ASK_CONFIRM)]
         return "\n".join(lines)
 
     async def ask_confirm(self, ctx: Ctx, state: DialogState) -> None:
         """Show the sheet; Confirm files it."""
         keyboard = InlineKeyboard.of(
-            [self.choice(ctx, state, ctx._("✅ Confirm"), CONFIRM)],
+            [self.choice(ctx, state, ctx._(CONFIRM_BUTTON), CONFIRM)],
             self.nav_row(ctx, state),
         )
         await self.show(ctx, state, self.summary(ctx, state), keyboard)
@@ -393,10 +406,7 @@ class ResolveDialog(CardDialog[Step]):
             return STAY
         except ENDING_ERRORS as error:
             return await self.refused(ctx, state, error)
-        text = ctx._(
-            "✅ Ticket #{ticket} resolved. The reporter is asked to confirm the fix and rate it.",
-            ticket=ticket_id,
-        )
+        text = ctx._(SHEET_FILED, ticket=ticket_id)
         if sheet.second_visit_at is not None:
             text += "\n" + ctx._("Second visit: {at}.", at=ctx.when(sheet.second_visit_at))
         return await self.finish(ctx, state, text)

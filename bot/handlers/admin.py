@@ -19,6 +19,7 @@ from core.enums import Role
 from core.errors import NotFound
 
 NO_DEPARTMENT = 0
+NO_DEPARTMENT_BUTTON = N_("No department")
 ADMINS = frozenset({Role.ADMIN})
 INVITABLE = (Role.STAFF, Role.ENGINEER, Role.DISPATCHER, Role.MANAGER, Role.ADMIN)
 
@@ -79,7 +80,9 @@ async def choose_site(ctx: Ctx, callback: Callback) -> None:
         for department in departments
     ]
     buttons.append(
-        ctx.button(ctx._("No department"), DEPARTMENT_ACTION, role.value, site_id, NO_DEPARTMENT)
+        ctx.button(
+            ctx._(NO_DEPARTMENT_BUTTON), DEPARTMENT_ACTION, role.value, site_id, NO_DEPARTMENT
+        )
     )
     await ctx.edit(
         ctx._(

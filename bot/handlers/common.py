@@ -16,6 +16,7 @@ from core.models import Person
 INVITE_PREFIX = "inv_"
 ASSET_PREFIX = "asset_"
 REPORT_DIALOG = "report"
+WELCOME = N_("Welcome, {name}! You are registered as {role}.")
 
 HELP_BY_ROLE = {
     Role.STAFF: N_(
@@ -73,11 +74,7 @@ async def _welcome(ctx: Ctx, person: Person, lang: str) -> None:
     ctx.profile = await ctx.app.helpdesk.people.profile_by_telegram(ctx.incoming.user.id)
     ctx.t = ctx.app.i18n.get(lang)
     await ctx.say(
-        ctx._(
-            "Welcome, {name}! You are registered as {role}.",
-            name=person.name,
-            role=label(ctx.t, ROLE, person.role.value),
-        )
+        ctx._(WELCOME, name=person.name, role=label(ctx.t, ROLE, person.role.value))
         + "\n\n"
         + ctx._(HELP_BY_ROLE[person.role])
     )

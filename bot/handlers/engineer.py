@@ -49,6 +49,7 @@ from core.views import TicketCard
 
 PAGE_SIZE = 5
 OPEN_PER_ROW = 5
+SITE_QUEUE_TITLE = N_("📋 <b>Open tickets</b>: {n}")
 
 WORKING_ROLES = frozenset({Role.ENGINEER, Role.DISPATCHER, Role.ADMIN})
 QUEUE_ROLES = frozenset({Role.ENGINEER, Role.DISPATCHER, Role.MANAGER, Role.ADMIN})
@@ -200,7 +201,7 @@ async def queue_screen(ctx: Ctx, page: int) -> Screen:
     title = (
         ctx._("📋 <b>Your open tickets</b>: {n}", n=len(cards))
         if own
-        else ctx._("📋 <b>Open tickets</b>: {n}", n=len(cards))
+        else ctx._(SITE_QUEUE_TITLE, n=len(cards))
     )
     if pages > 1:
         title += " · " + ctx._("page {page}/{pages}", page=page + 1, pages=pages)

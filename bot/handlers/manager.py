@@ -13,6 +13,7 @@ from core.reports.kpi import KpiReport, Rate
 from core.reports.periods import day_bounds, month_bounds
 
 STATS_ROLES = frozenset({Role.MANAGER, Role.DISPATCHER, Role.ADMIN})
+STATS_TITLE = N_("📊 <b>{place}</b> · {now}")
 
 
 def rate_line(t: Translator, name: str, rate: Rate, goal: str, deduction: int) -> str:
@@ -44,7 +45,7 @@ def stats_text(
 ) -> str:
     """The /stats message."""
     lines = [
-        t("📊 <b>{place}</b> · {now}", place=place, now=now_text),
+        t(STATS_TITLE, place=place, now=now_text),
         t(
             "<b>Now</b>: {open} open · {overdue} overdue",
             open=today.open_now,

@@ -64,6 +64,11 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 8
 REGISTERED = frozenset(Role)
 COMPLAINT_HANDLERS = frozenset({Role.MANAGER, Role.ADMIN})
+FEEDBACK_THANKS = N_("Thank you for your feedback!")
+BACKUP_CONFIRMED = N_(
+    "💾 <b>Ticket #{ticket}</b>: you confirmed your data is backed up ({time}). "
+    "The engineer may proceed."
+)
 
 
 async def _edit(ctx: Ctx, text: str, keyboard: InlineKeyboard | None = None) -> None:
@@ -303,7 +308,7 @@ async def follow_up(ctx: Ctx, callback: Callback) -> None:
             follow_up_keyboard(ctx, ticket_id, value_score, following),
         )
         return
-    await _edit(ctx, done + "\n" + ctx._("Thank you for your feedback!"))
+    await _edit(ctx, done + "\n" + ctx._(FEEDBACK_THANKS))
 
 
 # --- data-backup consent ---------------------------------------------------------------------
@@ -331,12 +336,7 @@ async def consent(ctx: Ctx, callback: Callback) -> None:
         raise
     await ctx.answer()
     if confirmed:
-        text = ctx._(
-            "💾 <b>Ticket #{ticket}</b>: you confirmed your data is backed up ({time}). "
-            "The engineer may proceed.",
-            ticket=ticket_id,
-            time=ctx.when(answered.answered_at),
-        )
+        text = ctx._(BACKUP_CONFIRMED, ticket=ticket_id, time=ctx.when(answered.answered_at))
     else:
         text = ctx._(
             "⛔ <b>Ticket #{ticket}</b>: you asked the engineer not to proceed ({time}). "

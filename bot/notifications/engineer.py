@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.callback_ids import LOAN_RETURNED_ACTION
 from bot.cards import Viewer, card_screen_for, short
 from bot.chat import InlineKeyboard
+from bot.i18n import N_
 from bot.notifications.escalation import open_spec, page_screen, reminder_text
 from bot.notifications.registry import Notice, RenderCtx, renders
 from bot.notifications.rounds import round_moment, round_name, start_button
@@ -22,6 +23,11 @@ from core.messages import (
     LoanMessage,
     NewDispatch,
     SpareDueBack,
+)
+
+NEW_DISPATCH = N_("📣 <b>New dispatch for you</b>")
+REPORTER_BACKED_UP = N_(
+    "💾 Ticket #{ticket}: the reporter confirmed the data is backed up. You may go ahead."
 )
 
 
@@ -48,11 +54,7 @@ async def new_dispatch(m: NewDispatch, r: RenderCtx) -> Notice:
     """The card, as the engineer's control panel."""
     header = None  # taken away again before this was written: the card says who has it
     if r.recipient is not None and m.card.assignee_id == r.recipient.id:
-        header = (
-            r._("🔁 <b>Second visit for you</b>")
-            if m.card.cycle > 0
-            else r._("📣 <b>New dispatch for you</b>")
-        )
+        header = r._("🔁 <b>Second visit for you</b>") if m.card.cycle > 0 else r._(NEW_DISPATCH)
     return await card_notice(m, r, header)
 
 
@@ -97,10 +99,7 @@ async def deadline_page(m: DeadlinePage, r: RenderCtx) -> Notice:
 async def backup_consent_answered(m: BackupConsentAnswered, r: RenderCtx) -> Notice:
     """The reporter confirmed (or refused) the data backup."""
     if m.confirmed:
-        text = r._(
-            "💾 Ticket #{ticket}: the reporter confirmed the data is backed up. You may go ahead.",
-            ticket=m.ticket_id,
-        )
+        text = r._(REPORTER_BACKED_UP, ticket=m.ticket_id)
     else:
         text = r._(
             "⛔ Ticket #{ticket}: the reporter did NOT confirm the backup. Do not start the risky operation; talk to them first.",

@@ -11,10 +11,17 @@ from datetime import datetime, timedelta
 
 from bot.callback_ids import OPEN_ACTION, PAGE_ACK_ACTION
 from bot.cards import short, time_left
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.labels import CLOCK, SEVERITY, label
 from bot.screens import ButtonSpec, Screen
 from core.messages import DeadlineMessage, DeadlineReminder, EscalationPage, ManagerAlert
+
+REMINDER = N_("⏰ <b>Ticket #{ticket}</b>: {clock} due {due}, {left}.")
+DEADLINE_MISSED = N_("🚨 <b>Ticket #{ticket}</b>: the {clock} deadline ({due}) was {missed}.")
+LEVEL_RAISED = N_("Level raised to {level}.")
+MANAGER_ALERT = N_("🚨 <b>Escalation: ticket #{ticket}</b>")
+ACKNOWLEDGE_BUTTON = N_("✅ Acknowledge page")
+ACKNOWLEDGED = N_("✅ Acknowledged at {at}.")
 
 
 def summary_line(t: Translator, m: DeadlineMessage) -> str:
@@ -34,7 +41,7 @@ def reminder_text(t: Translator, tz: str, m: DeadlineReminder, now: datetime) ->
     return "\n".join(
         [
             t(
-                "⏰ <b>Ticket #{ticket}</b>: {clock} due {due}, {left}.",
+                REMINDER,
                 ticket=m.ticket_id,
                 clock=label(t, CLOCK, m.clock),
                 due=t.moment(m.due_at, tz),
@@ -57,7 +64,7 @@ def page_text(t: Translator, tz: str, m: EscalationPage) -> str:
     lines = [
         *_repeat_mark(t, m),
         t(
-            "🚨 <b>Ticket #{ticket}</b>: the {clock} deadline ({due}) was {missed}.",
+            DEADLINE_MISSED,
             ticket=m.ticket_id,
             clock=label(t, CLOCK, m.clock),
             due=t.moment(m.due_at, tz),
@@ -65,7 +72,7 @@ def page_text(t: Translator, tz: str, m: EscalationPage) -> str:
         ),
     ]
     if m.raised_to:
-        lines.append(t("Level raised to {level}.", level=label(t, SEVERITY, m.raised_to)))
+        lines.append(t(LEVEL_RAISED, level=label(t, SEVERITY, m.raised_to)))
     lines.append(t("Engineer: {name}", name=m.assignee or t("nobody yet")))
     lines.append(summary_line(t, m))
     return "\n".join(lines)
@@ -77,7 +84,7 @@ def manager_alert_text(t: Translator, tz: str, m: EscalationPage) -> str:
     return "\n".join(
         [
             *_repeat_mark(t, m),
-            t("🚨 <b>Escalation: ticket #{ticket}</b>", ticket=m.ticket_id),
+            t(MANAGER_ALERT, ticket=m.ticket_id),
             t(
                 "The {clock} deadline ({due}) was {missed}.",
                 clock=label(t, CLOCK, m.clock),
@@ -107,7 +114,7 @@ def page_screen(t: Translator, tz: str, m: EscalationPage) -> Screen:
     """A page with its acknowledge button."""
     rows: list[tuple[ButtonSpec, ...]] = []
     if m.page_id:
-        rows.append((ButtonSpec(t("✅ Acknowledge page"), PAGE_ACK_ACTION, (m.page_id,)),))
+        rows.append((ButtonSpec(t(ACKNOWLEDGE_BUTTON), PAGE_ACK_ACTION, (m.page_id,)),))
     rows.append((open_spec(t, m.ticket_id),))
     return Screen(escalation_text(t, tz, m), tuple(rows))
 
@@ -116,7 +123,7 @@ def acknowledged_screen(
     t: Translator, tz: str, m: EscalationPage | None, *, ticket_id: int, at: datetime
 ) -> Screen:
     """The page again, with when it was acknowledged, and only the button to open the card."""
-    text = t("✅ Acknowledged at {at}.", at=t.moment(at, tz))
+    text = t(ACKNOWLEDGED, at=t.moment(at, tz))
     if m is not None:
         text = escalation_text(t, tz, m) + "\n\n" + text
     return Screen(text, ((open_spec(t, ticket_id),),))

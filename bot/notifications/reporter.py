@@ -52,6 +52,17 @@ SECOND_VISIT_REASON = {
     "fix_rejected": N_("you said the fault is not fixed"),
     "low_score": N_("your rating was low"),
 }
+JOB_ACCEPTED = N_("👍 <b>Ticket #{ticket}</b>: {engineer} has accepted the job.")
+ENGINEER_ON_THE_WAY = N_("🚗 <b>Ticket #{ticket}</b>: {engineer} is on the way.")
+ENGINEER_ARRIVED = N_("📍 <b>Ticket #{ticket}</b>: {engineer} has arrived.")
+FAULT_RESOLVED = N_("✅ <b>Ticket #{ticket} is resolved</b> by {engineer}.")
+FIXED_BUTTON = N_("✅ Fixed")
+ASK_BACKUP = N_(
+    "⚠️ <b>Ticket #{ticket}: please back up your data.</b>\n"
+    "The engineer is about to {operation}, which may erase data on the device. "
+    "Have you backed up your files?"
+)
+BACKED_UP_BUTTON = N_("💾 I have backed up my data")
 OPERATION = {
     "os_reinstall": N_("reinstall the operating system"),
     "disk_format": N_("format the disk"),
@@ -74,7 +85,7 @@ def verdict_keyboard(r: RenderCtx, ticket_id: int, cycle: int) -> InlineKeyboard
     """✅ Fixed / ❌ Not fixed."""
     return InlineKeyboard.of(
         [
-            r.button(r._("✅ Fixed"), VERDICT_ACTION, ticket_id, cycle, 1),
+            r.button(r._(FIXED_BUTTON), VERDICT_ACTION, ticket_id, cycle, 1),
             r.button(r._("❌ Not fixed"), VERDICT_ACTION, ticket_id, cycle, 0),
         ]
     )
@@ -94,36 +105,20 @@ async def engineer_assigned(m: EngineerAssigned, r: RenderCtx) -> Notice:
 @renders(DispatchAccepted)
 async def dispatch_accepted(m: DispatchAccepted, r: RenderCtx) -> Notice:
     """The engineer accepted."""
-    return Notice(
-        r._(
-            "👍 <b>Ticket #{ticket}</b>: {engineer} has accepted the job.",
-            ticket=m.ticket_id,
-            engineer=_engineer(r, m.engineer),
-        )
-    )
+    return Notice(r._(JOB_ACCEPTED, ticket=m.ticket_id, engineer=_engineer(r, m.engineer)))
 
 
 @renders(EngineerOnTheWay)
 async def engineer_on_the_way(m: EngineerOnTheWay, r: RenderCtx) -> Notice:
     """The engineer is travelling."""
-    text = r._(
-        "🚗 <b>Ticket #{ticket}</b>: {engineer} is on the way.",
-        ticket=m.ticket_id,
-        engineer=_engineer(r, m.engineer),
-    )
+    text = r._(ENGINEER_ON_THE_WAY, ticket=m.ticket_id, engineer=_engineer(r, m.engineer))
     return Notice(text + _promised(r, m.status, m.promised_arrival_at))
 
 
 @renders(EngineerArrived)
 async def engineer_arrived(m: EngineerArrived, r: RenderCtx) -> Notice:
     """The engineer is on site."""
-    return Notice(
-        r._(
-            "📍 <b>Ticket #{ticket}</b>: {engineer} has arrived.",
-            ticket=m.ticket_id,
-            engineer=_engineer(r, m.engineer),
-        )
-    )
+    return Notice(r._(ENGINEER_ARRIVED, ticket=m.ticket_id, engineer=_engineer(r, m.engineer)))
 
 
 @renders(WorkPaused)
@@ -155,13 +150,7 @@ async def service_restored(m: ServiceRestored, r: RenderCtx) -> Notice:
 @renders(FaultResolved)
 async def fault_resolved(m: FaultResolved, r: RenderCtx) -> Notice:
     """Resolved: ask the reporter to confirm the fix."""
-    lines = [
-        r._(
-            "✅ <b>Ticket #{ticket} is resolved</b> by {engineer}.",
-            ticket=m.ticket_id,
-            engineer=_engineer(r, m.engineer),
-        )
-    ]
+    lines = [r._(FAULT_RESOLVED, ticket=m.ticket_id, engineer=_engineer(r, m.engineer))]
     if m.remote:
         lines.append(r._("It was fixed remotely."))
     if m.solution:
@@ -206,19 +195,9 @@ async def backup_consent_requested(m: BackupConsentRequested, r: RenderCtx) -> N
         what = m.operation
     else:
         what = r._("do work that may erase data")
-    text = r._(
-        "⚠️ <b>Ticket #{ticket}: please back up your data.</b>\n"
-        "The engineer is about to {operation}, which may erase data on the device. "
-        "Have you backed up your files?",
-        ticket=m.ticket_id,
-        operation=what,
-    )
+    text = r._(ASK_BACKUP, ticket=m.ticket_id, operation=what)
     keyboard = InlineKeyboard.of(
-        [
-            r.button(
-                r._("💾 I have backed up my data"), CONSENT_ACTION, m.consent_id, m.ticket_id, 1
-            )
-        ],
+        [r.button(r._(BACKED_UP_BUTTON), CONSENT_ACTION, m.consent_id, m.ticket_id, 1)],
         [r.button(r._("⛔ Do not proceed"), CONSENT_ACTION, m.consent_id, m.ticket_id, 0)],
     )
     return Notice(text, keyboard)

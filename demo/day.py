@@ -28,16 +28,13 @@ emulator saw no call the real Bot API would refuse.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
-import re
-import string
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -46,10 +43,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.app import Application, build_application
-from bot.dialogs.rate import score_label
-from bot.dialogs.report import IMPACT_MARK
-from bot.i18n import Translator
-from bot.labels import IMPACT, ROLE, SERVICE_RESULT, SERVICE_TYPE, SEVERITY, label
+from bot.notifications.reporter import ENGINEER_ARRIVED, ENGINEER_ON_THE_WAY, JOB_ACCEPTED
 from bot.settings import Settings
 from core.audit import verify_chain
 from core.clock import DEFAULT_TIMEZONE, AcceleratedClock
@@ -57,9 +51,10 @@ from core.enums import Impact, OutboxStatus, ServiceResult, ServiceType, TicketS
 from core.models import DueWork, OutboxMessage, Page, Ticket
 from core.sla.deadlines import step_key
 from core.sla.policy import load_policy
-from core.tickets import MAX_SYMPTOM
-from demo import seed
-from sandbox import BotApiEmulator, SentMessage, SimulatedPerson
+from core.tickets import ServiceSheet
+from demo import journeys, seed
+from demo.journeys import Actor
+from sandbox import BotApiEmulator, SentMessage
 
 log = logging.getLogger(__name__)
 
@@ -77,76 +72,29 @@ WAIT = 30.0  # real seconds any expected message may take (generous: slow machin
 STEP_LEAD = timedelta(seconds=20)  # jump to just before a deadline step, then let it fire
 DATABASE_NAME = "faultdesk-demo.sqlite3"
 
-Match = Callable[[SentMessage], bool]
 
-# Prompts the demo waits for: msgids exactly as the dialogs use them, so that they are
-# found translated too.
-ASK_DEVICE = (
-    "🛠 <b>Which device is broken?</b>\n"
-    "Type the asset tag from its sticker (like <code>PC-0001</code>), or choose the type:"
+# What Li Na and Wang Wei type and choose (in Chinese: that is how they speak).
+PC_FAULT = journeys.Fault(
+    symptom="电脑按电源键没有反应，指示灯不亮，开不了机。",
+    impact=Impact.CANNOT_WORK,
+    photo=True,
+    photo_caption="电源灯不亮",
 )
-ASK_SYMPTOM = (
-    "✏️ <b>What is wrong?</b> Describe the fault in a few words (up to {limit} characters)."
+PROJECTOR_FAULT = journeys.Fault(
+    symptom="501会议室投影仪开机后没有画面，下午两点有客户会议。",
+    impact=Impact.CANNOT_WORK,
 )
-ASK_PHONE = (
-    "📞 <b>A phone number for the engineer?</b> Tap <b>Share my phone</b> below, or type a number."
+PC_SHEET = ServiceSheet(
+    service_type=ServiceType.HARDWARE_FAULT,
+    result=ServiceResult.FIXED_ON_SITE,
+    under_warranty=True,
+    parts_replaced="固态硬盘 512 GB（保修更换）",
+    solution="硬盘故障导致无法开机。保修内更换固态硬盘，重装系统并恢复数据；已提醒用户定期备份。",
 )
-ASK_BACKUP = (
-    "⚠️ <b>Ticket #{ticket}: please back up your data.</b>\n"
-    "The engineer is about to {operation}, which may erase data on the device. "
-    "Have you backed up your files?"
-)
-ASK_PARTS = "Which parts did you replace? Type them, or press “None”."
 
 
 class DemoFailure(Exception):
     """Something the demo expected did not happen."""
-
-
-# --- matching what people read ---------------------------------------------------------------
-
-_TAG = re.compile(r"<[^>]+>")
-
-
-def plain(text: str) -> str:
-    """Telegram HTML as the person reads it: tags dropped, entities decoded."""
-    return html.unescape(_TAG.sub("", text))
-
-
-def pattern(t: Translator, msgid: str, **known: object) -> re.Pattern[str]:
-    """A regex for a message as `t` renders it; placeholders not in `known` match anything.
-
-    Built from the translated template, so the demo finds its messages in Chinese as in
-    English without knowing either.
-    """
-    parts = []
-    for literal, name, _spec, _conversion in string.Formatter().parse(t(msgid)):
-        parts.append(re.escape(plain(literal)))
-        if name is None:
-            continue
-        parts.append(re.escape(str(known[name])) if name in known else ".+?")
-    return re.compile("".join(parts), re.DOTALL)
-
-
-def says(t: Translator, msgid: str, **known: object) -> Match:
-    """Matches a message containing that text."""
-    regex = pattern(t, msgid, **known)
-    return lambda message: regex.search(message.text) is not None
-
-
-def with_button(text: str) -> Match:
-    """Matches a message offering a button with exactly this label."""
-    return lambda message: message.button(text) is not None
-
-
-def all_of(*matches: Match) -> Match:
-    """Matches when every one matches."""
-    return lambda message: all(match(message) for match in matches)
-
-
-def the_message(message: SentMessage) -> Match:
-    """Matches one particular message (in whatever version it is now)."""
-    return lambda candidate: candidate.message_id == message.message_id
 
 
 # --- the demo ----------------------------------------------------------------------------------
@@ -213,84 +161,28 @@ class Demo:
         self.i18n = app.bot.i18n
         self.office = seed.Office()
         self.personas: dict[str, seed.Persona] = {}
-        self.people: dict[str, SimulatedPerson] = {}
+        self.actors: dict[str, Actor] = {}
         self.timeline: list[str] = []
-        self._consumed: set[tuple[int, int]] = set()  # (chat, message) taken by notice()
 
     # --- people and their language ------------------------------------------------------
 
-    def add_person(self, persona: seed.Persona) -> SimulatedPerson:
-        """The persona's Telegram account, on the emulator."""
+    def add_person(self, persona: seed.Persona) -> Actor:
+        """The persona's Telegram account on the emulator, speaking their language."""
         person = self.emulator.person(
             persona.telegram_id,
             persona.name,
             persona.language_code,
             phone_number=persona.phone,
         )
+        language = self.i18n.choose(None, persona.language_code)
+        actor = Actor(person, self.i18n.get(language), patience=WAIT)
         self.personas[persona.key] = persona
-        self.people[persona.key] = person
-        return person
+        self.actors[persona.key] = actor
+        return actor
 
-    def t(self, persona: seed.Persona) -> Translator:
-        """The language the bot speaks to this persona (from their Telegram app)."""
-        return self.i18n.get(self.i18n.choose(None, persona.language_code))
-
-    # --- waiting for what people see -----------------------------------------------------
-
-    async def reply(self, persona: seed.Persona, match: Match, what: str) -> SentMessage:
-        """The bot's answer to the persona's latest action (new or edited message)."""
-        person = self.people[persona.key]
-        try:
-            return await person.wait_for(match, timeout=WAIT)
-        except AssertionError as error:
-            raise DemoFailure(f"{persona.name} did not see {what}\n{error}") from None
-
-    async def notice(self, persona: seed.Persona, match: Match, what: str) -> SentMessage:
-        """A message the bot sends on its own (outbox), whenever it came, each taken once.
-
-        Outbox messages and direct replies travel separately, so their order in a chat is
-        not fixed; this looks at the whole chat, not only after the latest action.
-        """
-        person = self.people[persona.key]
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT
-        while True:
-            for message in person.messages():
-                key = (message.chat_id, message.message_id)
-                if key not in self._consumed and match(message):
-                    self._consumed.add(key)
-                    return message
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise DemoFailure(
-                    f"{persona.name} did not get {what} within {WAIT:.0f} s\n"
-                    f"--- transcript ---\n{person.transcript()}"
-                )
-            try:
-                await person.wait_for(match, timeout=remaining)
-            except AssertionError:
-                continue  # the loop reports the timeout with the full story
-
-    async def press(
-        self, persona: seed.Persona, msgid: str, message: SentMessage | None = None
-    ) -> None:
-        """Press a button by its msgid, as labelled in the persona's language."""
-        await self.tap(persona, self.t(persona)(msgid), message)
-
-    async def tap(
-        self, persona: seed.Persona, text: str, message: SentMessage | None = None
-    ) -> None:
-        """Press the button labelled `text` and wait, like a person, until the spinner stops.
-
-        Waiting for the answer keeps each chat's transcript in the order a person saw it
-        (the bot edits the card, then answers the press with a toast).
-        """
-        query = await self.people[persona.key].press(text, message=message)
-        deadline = time.monotonic() + WAIT
-        while not query.answered:  # the emulator records answers; no event to await
-            if time.monotonic() > deadline:
-                raise DemoFailure(f"{persona.name}'s press on [{text}] was never answered")
-            await asyncio.sleep(0.01)
+    def actor(self, persona: seed.Persona) -> Actor:
+        """The persona as the journeys move them."""
+        return self.actors[persona.key]
 
     # --- time -------------------------------------------------------------------------------
 
@@ -370,38 +262,15 @@ class Demo:
             f" devices ({', '.join(self.office.devices)}) and makes invitations"
         )
         admin, manager = seed.ADMIN, seed.LIU_YANG
-        t = self.t(admin)
-        await self.people[admin.key].send("/invite")
-        role = label(t, ROLE, manager.role.value).capitalize()
-        await self.reply(admin, with_button(role), "the /invite role buttons")
-        await self.tap(admin, role)
-        site_name = next(spec.name for spec in seed.SITES if spec.code == manager.site)
-        await self.reply(admin, with_button(site_name), "the site buttons")
-        await self.tap(admin, site_name)
-        await self.reply(admin, with_button(t("No department")), "the department buttons")
-        await self.press(admin, "No department")
-        invitation = await self.reply(
-            admin, lambda message: "start=inv_" in message.text, "the invitation link"
-        )
-        code = re.search(r"start=inv_([A-Za-z0-9_-]+)", invitation.text)
-        if code is None:
-            raise DemoFailure(f"no invitation code in {invitation.text!r}")
-        self.office.invites[manager.key] = code.group(1)
+        site = next(spec.name for spec in seed.SITES if spec.code == manager.site)
+        code = await journeys.invite(self.actor(admin), manager.role, site)
+        self.office.invites[manager.key] = code
         self.narrate(f"{admin.name} makes {manager.name}'s invitation with /invite in the chat")
 
     async def register_everyone(self) -> None:
         """Each colleague opens the invitation link the admin sent them."""
         for persona in seed.PEOPLE:
-            await self.people[persona.key].start(self.office.invite_payload(persona))
-            await self.reply(
-                persona,
-                says(
-                    self.t(persona),
-                    "Welcome, {name}! You are registered as {role}.",
-                    name=persona.name,
-                ),
-                "the welcome after opening the invitation",
-            )
+            await journeys.open_invitation(self.actor(persona), self.office.invite_payload(persona))
             self.narrate(
                 f"{persona.name} ({persona.native_name}) opens the invitation: registered as"
                 f" {persona.role.value}, language {persona.language_code}"
@@ -412,36 +281,12 @@ class Demo:
     async def report_the_pc(self) -> int:
         """(a) Li Na reports her dead PC from the sticker: symptom, photo, impact, phone."""
         li = seed.LI_NA
-        t, person = self.t(li), self.people[li.key]
         await self.jump_to_local(9, 2)
         self.narrate(
             f"{li.name} scans the sticker on {seed.PC_TAG}"
             f" ({seed.sticker_link(BOT_USERNAME, seed.PC_TAG)})"
         )
-        await person.start(f"{seed.ASSET_PREFIX}{seed.PC_TAG}")
-        await self.reply(li, says(t, ASK_SYMPTOM, limit=MAX_SYMPTOM), "the symptom question")
-        await person.send("电脑按电源键没有反应，指示灯不亮，开不了机。")
-        await self.reply(
-            li,
-            says(t, "📷 A photo helps the engineer. Send one or more, or press No photo."),
-            "the photo question",
-        )
-        await person.send_photo(caption="电源灯不亮")
-        received = t.plural(
-            "📷 {n} photo received. Send more, or press Done.",
-            "📷 {n} photos received. Send more, or press Done.",
-            1,
-        )
-        await self.reply(li, lambda m: plain(received) in m.text, "the photo receipt")
-        await self.press(li, "✅ Done")
-        await self.reply(li, says(t, "⚖️ <b>How badly does it affect work?</b>"), "the impact")
-        await self.tap(li, impact_button(t, Impact.CANNOT_WORK))
-        await self.reply(li, says(t, ASK_PHONE), "the phone")
-        await person.reply_keyboard(t("📱 Share my phone"))
-        confirm = t("✅ Confirm")
-        await self.reply(li, with_button(confirm), "the summary to confirm")
-        await self.tap(li, confirm)
-        await self.reply(li, says(t, "✅ <b>Ticket #{ticket} is open.</b>"), "the ticket number")
+        await journeys.report_from_sticker(self.actor(li), seed.PC_TAG, PC_FAULT)
         ticket_id = await self.latest_ticket()
         card = await self.helpdesk.tickets.card(ticket_id)
         self.narrate(
@@ -458,66 +303,35 @@ class Demo:
             raise DemoFailure("no ticket was opened")
         return int(ticket_id)
 
-    async def dispatch_card(self, ticket_id: int) -> SentMessage:
-        """Wang Wei's dispatch card for a ticket."""
-        wang = seed.WANG_WEI
-        t = self.t(wang)
-        return await self.notice(
-            wang,
-            all_of(
-                says(t, "📣 <b>New dispatch for you</b>"),
-                says(t, "🔧 <b>Ticket #{ticket}</b> · {level}", ticket=ticket_id),
-            ),
-            f"the dispatch card of ticket #{ticket_id}",
-        )
-
-    async def card_step(
-        self, persona: seed.Persona, card: SentMessage, msgid: str, then: str
-    ) -> None:
-        """Press a card button; wait until the card offers `then`."""
-        await self.press(persona, msgid, card)
-        t = self.t(persona)
-        await self.reply(
-            persona,
-            all_of(the_message(card), with_button(t(then))),
-            f"the card offering {t(then)!r} after {t(msgid)!r}",
-        )
-
     async def reporter_told(self, msgid: str, ticket_id: int, what: str, **known: object) -> None:
         """Li Na gets an update about her ticket."""
-        li = seed.LI_NA
-        await self.notice(li, says(self.t(li), msgid, ticket=ticket_id, **known), what)
+        li = self.actor(seed.LI_NA)
+        await li.gets(li.says(msgid, ticket=ticket_id, **known), what)
 
     async def dispatch_the_pc(self, ticket_id: int) -> SentMessage:
         """(b) Wang Wei accepts the dispatch, sets off and arrives."""
         wang, li = seed.WANG_WEI, seed.LI_NA
-        card = await self.dispatch_card(ticket_id)
+        card = await journeys.dispatch_card(self.actor(wang), ticket_id)
         self.narrate(f"{wang.name} gets the dispatch card of ticket #{ticket_id}")
         await self.jump_to_local(9, 5)
-        await self.card_step(wang, card, "✅ Accept", "🚗 On the way")
-        await self.reporter_told(
-            "👍 <b>Ticket #{ticket}</b>: {engineer} has accepted the job.",
-            ticket_id,
-            "the acceptance",
-            engineer=wang.name,
+
+        async def accepted() -> None:
+            await self.reporter_told(JOB_ACCEPTED, ticket_id, "the acceptance", engineer=wang.name)
+            self.narrate(f"{wang.name} accepts; {li.name} is told")
+            await self.jump_to_local(9, 8)
+
+        async def on_the_way() -> None:
+            await self.reporter_told(
+                ENGINEER_ON_THE_WAY, ticket_id, "the on-the-way notice", engineer=wang.name
+            )
+            self.narrate(f"{wang.name} is on the way")
+            await self.jump_to_local(9, 25)
+
+        await journeys.accept_and_travel(
+            self.actor(wang), card, before_setting_off=accepted, on_the_road=on_the_way
         )
-        self.narrate(f"{wang.name} accepts; {li.name} is told")
-        await self.jump_to_local(9, 8)
-        await self.card_step(wang, card, "🚗 On the way", "📍 Arrived")
         await self.reporter_told(
-            "🚗 <b>Ticket #{ticket}</b>: {engineer} is on the way.",
-            ticket_id,
-            "the on-the-way notice",
-            engineer=wang.name,
-        )
-        self.narrate(f"{wang.name} is on the way")
-        await self.jump_to_local(9, 25)
-        await self.card_step(wang, card, "📍 Arrived", "🏁 Resolved")
-        await self.reporter_told(
-            "📍 <b>Ticket #{ticket}</b>: {engineer} has arrived.",
-            ticket_id,
-            "the arrival notice",
-            engineer=wang.name,
+            ENGINEER_ARRIVED, ticket_id, "the arrival notice", engineer=wang.name
         )
         self.narrate(f"{wang.name} is on site, in time; {li.name} is told at each step")
         return card
@@ -526,62 +340,19 @@ class Demo:
         """Before reinstalling the system Wang Wei asks Li Na to confirm her backup."""
         wang, li = seed.WANG_WEI, seed.LI_NA
         await self.jump_to_local(9, 30)
-        await self.card_step(wang, card, "💾 Ask backup consent", "OS reinstall")
-        await self.card_step(wang, card, "OS reinstall", "🏁 Resolved")
-        tl = self.t(li)
-        request = await self.notice(
-            li,
-            all_of(
-                says(tl, ASK_BACKUP, ticket=ticket_id),
-                with_button(tl("💾 I have backed up my data")),
-            ),
-            "the backup request",
-        )
+        await journeys.ask_backup_consent(self.actor(wang), card, "os_reinstall")
         self.narrate(f"{wang.name} must reinstall the system: {li.name} is asked to back up")
-        await self.press(li, "💾 I have backed up my data", request)
-        await self.reply(
-            li,
-            says(
-                tl,
-                "💾 <b>Ticket #{ticket}</b>: you confirmed your data is backed up ({time}). "
-                "The engineer may proceed.",
-                ticket=ticket_id,
-            ),
-            "the backup confirmation",
-        )
-        await self.notice(
-            wang,
-            says(
-                self.t(wang),
-                "💾 Ticket #{ticket}: the reporter confirmed the data is backed up. You may go ahead.",
-                ticket=ticket_id,
-            ),
-            "the backup confirmation",
-        )
+        await journeys.confirm_backup(self.actor(li), ticket_id)
+        await journeys.hear_backup_confirmed(self.actor(wang), ticket_id)
         self.narrate(f"{li.name} confirms the backup; {wang.name} may go ahead")
 
     async def report_the_projector(self) -> tuple[int, SentMessage]:
         """(c) The meeting-room projector is reported by tag and accepted."""
         li, wang = seed.LI_NA, seed.WANG_WEI
-        t, person = self.t(li), self.people[li.key]
         await self.jump_to_local(9, 40)
-        await person.send("/report")
-        await self.reply(li, says(t, ASK_DEVICE), "the device question")
-        await person.send(seed.PROJECTOR_TAG)
-        await self.reply(li, says(t, ASK_SYMPTOM, limit=MAX_SYMPTOM), "the symptom question")
-        await person.send("501会议室投影仪开机后没有画面，下午两点有客户会议。")
-        await self.reply(li, with_button(t("No photo")), "the photo question")
-        await self.press(li, "No photo")
-        await self.reply(li, says(t, "⚖️ <b>How badly does it affect work?</b>"), "the impact")
-        await self.tap(li, impact_button(t, Impact.CANNOT_WORK))
         # Her number is on record since the first report: one press uses it.
-        use_phone = t("Use {phone}", phone=li.phone)
-        await self.reply(li, with_button(use_phone), "the phone on record")
-        await self.tap(li, use_phone)
-        confirm = t("✅ Confirm")
-        await self.reply(li, with_button(confirm), "the summary to confirm")
-        await self.tap(li, confirm)
-        await self.reply(li, says(t, "✅ <b>Ticket #{ticket} is open.</b>"), "the ticket number")
+        fault = replace(PROJECTOR_FAULT, phone_on_record=li.phone)
+        await journeys.report_by_tag(self.actor(li), seed.PROJECTOR_TAG, fault)
         ticket_id = await self.latest_ticket()
         ticket = await self.helpdesk.tickets.card(ticket_id)
         self.narrate(
@@ -589,9 +360,9 @@ class Demo:
             f" #{ticket_id}, level {ticket.severity}, promised arrival"
             f" {self.hhmm(ticket.promised_arrival_at)}"
         )
-        card = await self.dispatch_card(ticket_id)
+        card = await journeys.dispatch_card(self.actor(wang), ticket_id)
         await self.jump_to_local(9, 45)
-        await self.card_step(wang, card, "✅ Accept", "🚗 On the way")
+        await journeys.accept(self.actor(wang), card)
         self.narrate(f"{wang.name} accepts ticket #{ticket_id}, but the PC keeps him busy")
         return ticket_id, card
 
@@ -602,12 +373,7 @@ class Demo:
         arrival = card.clock("arrival")
         deadline = self.hhmm(arrival.due_at if arrival else None)
         await self.jump_before_step(ticket_id, "arrival", 0.8)
-        tw = self.t(wang)
-        await self.notice(
-            wang,
-            says(tw, "⏰ <b>Ticket #{ticket}</b>: {clock} due {due}, {left}.", ticket=ticket_id),
-            "the 80 % reminder",
-        )
+        await journeys.deadline_reminder(self.actor(wang), ticket_id)
         self.narrate(
             f"80 % of ticket #{ticket_id}'s arrival time is gone (deadline {deadline}):"
             f" {wang.name} is reminded"
@@ -615,142 +381,56 @@ class Demo:
         due = await self.jump_before_step(ticket_id, "arrival", 1.0)
         pages = {}
         for persona in (wang, zhao, chen):
-            t = self.t(persona)
-            pages[persona.key] = await self.notice(
-                persona,
-                all_of(
-                    says(
-                        t,
-                        "🚨 <b>Ticket #{ticket}</b>: the {clock} deadline ({due}) was {missed}.",
-                        ticket=ticket_id,
-                    ),
-                    says(t, "Level raised to {level}.", level=label(t, SEVERITY, 1)),
-                    with_button(t("✅ Acknowledge page")),
-                ),
-                "the 100 % page",
+            pages[persona.key] = await journeys.deadline_page(
+                self.actor(persona), ticket_id, raised_to=1
             )
         self.narrate(
             f"{self.hhmm(due)}, arrival deadline missed (100 %): {wang.name}, backup {zhao.name}"
             f" and dispatcher {chen.name} are paged; ticket #{ticket_id} is raised to level 1"
         )
         for persona in (zhao, chen, wang):
-            await self.acknowledge(persona, pages[persona.key])
+            await journeys.acknowledge(self.actor(persona), pages[persona.key])
         self.narrate(f"{zhao.name}, {chen.name} and {wang.name} acknowledge their pages")
-        await self.people[chen.key].send("/queue")
-        await self.reply(chen, says(self.t(chen), "📋 <b>Open tickets</b>: {n}"), "the queue")
+        await journeys.look_at_site_queue(self.actor(chen))
         self.narrate(f"{chen.name} looks at the site's queue (/queue)")
-
-    async def acknowledge(self, persona: seed.Persona, page: SentMessage) -> None:
-        """Press the page's acknowledge button and see it recorded."""
-        t = self.t(persona)
-        await self.press(persona, "✅ Acknowledge page", page)
-        await self.reply(
-            persona,
-            all_of(the_message(page), says(t, "✅ Acknowledged at {at}.")),
-            "the acknowledged page",
-        )
 
     async def resolve_the_pc(self, ticket_id: int, card: SentMessage) -> None:
         """(d) Wang Wei files the service sheet; Li Na confirms the fix and rates it."""
         wang, li = seed.WANG_WEI, seed.LI_NA
-        tw, person = self.t(wang), self.people[wang.key]
         await self.jump_to_local(12, 0)
-        await self.press(wang, "🏁 Resolved", card)
-
-        async def choose(question: str, msgid: str) -> None:
-            prompt = await self.reply(
-                wang, all_of(says(tw, question), with_button(tw(msgid))), repr(question)
-            )
-            await self.tap(wang, tw(msgid), prompt)
-
-        async def type_in(question: str, text: str) -> None:
-            await self.reply(wang, says(tw, question), repr(question))
-            await person.send(text)
-
-        await choose("What kind of service was it?", SERVICE_TYPE[ServiceType.HARDWARE_FAULT])
-        await choose("Is the device under warranty?", "Yes")
-        await choose("Is the service charged?", "No")
-        await choose("What is the result?", SERVICE_RESULT[ServiceResult.FIXED_ON_SITE])
-        await type_in(ASK_PARTS, "固态硬盘 512 GB（保修更换）")
-        await choose("Is a spare device lent to the user?", "No")
-        await type_in(
-            "Describe the cause and what you did (required). Type it:",
-            "硬盘故障导致无法开机。保修内更换固态硬盘，重装系统并恢复数据；已提醒用户定期备份。",
-        )
-        await choose("Press ✅ Confirm to file the sheet.", "✅ Confirm")
-        await self.reply(
-            wang,
-            says(
-                tw,
-                "✅ Ticket #{ticket} resolved. The reporter is asked to confirm the fix and rate it.",
-                ticket=ticket_id,
-            ),
-            "the filed service sheet",
-        )
+        await journeys.file_service_sheet(self.actor(wang), card, ticket_id, PC_SHEET)
         self.narrate(
             f"{wang.name} files the service sheet for ticket #{ticket_id}: hardware fault,"
             " under warranty, SSD replaced, fixed on site"
         )
-        tl = self.t(li)
-        resolved = await self.notice(
-            li,
-            all_of(
-                says(tl, "✅ <b>Ticket #{ticket} is resolved</b> by {engineer}.", ticket=ticket_id),
-                with_button(tl("✅ Fixed")),
-            ),
-            "the request to confirm the fix",
-        )
-        await self.press(li, "✅ Fixed", resolved)
-        stars = score_label(tl, 5)
-        await self.reply(li, all_of(the_message(resolved), with_button(stars)), "the scores")
-        await self.tap(li, stars, resolved)
-        await self.reply(
-            li,
-            all_of(the_message(resolved), with_button(tl("Skip"))),
-            "the follow-up question",
-        )
-        await self.press(li, "Very satisfied", resolved)
-        await self.reply(li, all_of(the_message(resolved), with_button(tl("Skip"))), "question 2")
-        await self.press(li, "Skip", resolved)
-        await self.reply(
-            li,
-            all_of(the_message(resolved), says(tl, "Thank you for your feedback!")),
-            "the thanks",
+        reporter = self.actor(li)
+        resolved = await journeys.resolved_notice(reporter, ticket_id)
+        await journeys.confirm_fix_and_rate(
+            reporter, resolved, ticket_id, score=5, follow_up=["very_satisfied"]
         )
         self.narrate(f"{li.name} confirms the fix and rates it 5 (very satisfied with the quality)")
 
     async def alert_the_manager(self, ticket_id: int) -> None:
         """150 %: the manager is alerted and acknowledges."""
         liu = seed.LIU_YANG
-        t = self.t(liu)
         due = await self.jump_before_step(ticket_id, "arrival", 1.5)
-        alert = await self.notice(
-            liu,
-            all_of(
-                says(t, "🚨 <b>Escalation: ticket #{ticket}</b>", ticket=ticket_id),
-                with_button(t("✅ Acknowledge page")),
-            ),
-            "the 150 % manager alert",
-        )
+        alert = await journeys.manager_alert(self.actor(liu), ticket_id)
         self.narrate(
             f"{self.hhmm(due)}, 150 % of the arrival time and still nobody on site:"
             f" manager {liu.name} is alerted"
         )
-        await self.acknowledge(liu, alert)
+        await journeys.acknowledge(self.actor(liu), alert)
         self.narrate(f"{liu.name} acknowledges the alert")
 
     async def arrive_late(self, ticket_id: int, card: SentMessage) -> None:
         """Wang Wei finally gets to the projector."""
         wang = seed.WANG_WEI
         await self.jump_to_local(12, 50)
-        await self.card_step(wang, card, "🚗 On the way", "📍 Arrived")
+        await journeys.set_off(self.actor(wang), card)
         await self.jump_to_local(12, 58)
-        await self.card_step(wang, card, "📍 Arrived", "🏁 Resolved")
+        await journeys.arrive(self.actor(wang), card)
         await self.reporter_told(
-            "📍 <b>Ticket #{ticket}</b>: {engineer} has arrived.",
-            ticket_id,
-            "the late arrival",
-            engineer=wang.name,
+            ENGINEER_ARRIVED, ticket_id, "the late arrival", engineer=wang.name
         )
         self.narrate(f"{wang.name} arrives at the projector, late (arrival recorded as missed)")
 
@@ -758,8 +438,7 @@ class Demo:
         """(e) The manager's /stats."""
         liu = seed.LIU_YANG
         await self.jump_to_local(13, 5)
-        await self.people[liu.key].send("/stats")
-        await self.reply(liu, says(self.t(liu), "📊 <b>{place}</b> · {now}"), "the statistics")
+        await journeys.look_at_stats(self.actor(liu))
         self.narrate(f"{liu.name} runs /stats")
 
     async def outbox_drained(self) -> None:
@@ -825,8 +504,8 @@ class Demo:
     def transcripts(self) -> str:
         """Every chat, one section per person."""
         sections = []
-        for key, person in self.people.items():
-            persona = self.personas[key]
+        for key, actor in self.actors.items():
+            persona, person = self.personas[key], actor.person
             header = (
                 f"━━ {persona.name} {persona.native_name} · {persona.role.value}"
                 f" · {persona.site}{' · ' + persona.department if persona.department else ''}"
@@ -834,11 +513,6 @@ class Demo:
             )
             sections.append(f"{header}\n{person.transcript() or '(no messages)'}")
         return "\n\n".join(sections)
-
-
-def impact_button(t: Translator, impact: Impact) -> str:
-    """The label of an impact button in the report dialog."""
-    return f"{IMPACT_MARK[impact]} {label(t, IMPACT, impact)}"
 
 
 def demo_settings(emulator_url: str, database_url: str, runtime: str) -> Settings:

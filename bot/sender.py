@@ -30,7 +30,9 @@ that is stopped finishes the sends in flight and hands the rest back at once.
 Time: Telegram's waits are real seconds (the limiter's monotonic clock); `available_at`
 is domain time. In production they are one clock. Under a frozen or accelerated clock
 (tests, the demo) the database decides: when the row that caused a pause becomes
-available again, the pause it caused ends.
+available again, the pause it caused ends. The sender's own real-time waits (the
+heartbeat, the look for new rows during a pass, the idle sleep between passes) use the
+limiter's clock and sleep too, so one injected real time drives them all.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ from bot.i18n import DEFAULT_LANGUAGE
 from bot.notifications import Notice, RenderCtx, render
 from bot.ratelimit import Backoff, SendLimiter
 from core import outbox
-from core.clock import DEFAULT_TIMEZONE
+from core.clock import DEFAULT_TIMEZONE, first_of
 from core.messages import decode
 from core.models import Person
 from core.unit_of_work import Core
@@ -195,17 +197,7 @@ class OutboxSender:
             if next_at is not None:
                 delay = min(delay, core.clock.real_seconds_until(next_at))
             if delay > 0:
-                await _first_of(self._wake, stop, within=delay)
-
-
-async def _first_of(*events: asyncio.Event, within: float) -> None:
-    """Wait until one of `events` is set, at most `within` seconds."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
+                await first_of(self._wake, stop, within=delay, sleep=self.limiter.sleep)
 
 
 @dataclass
@@ -250,15 +242,15 @@ class _Pass:
     async def _feed(self) -> None:
         """Claim rows as room frees up, until nothing is in hand or claimable."""
         sender = self.sender
-        loop = asyncio.get_running_loop()
+        real_time = sender.limiter.clock
         threshold = max(1, min(sender.batch, sender.in_hand))
         more, seen, last = True, -1, float("-inf")
         while not self._stop_requested():
             room = sender.in_hand - len(self.held)
             woken = seen != sender._wakes
-            due = more or woken or loop.time() - last >= sender.claim_every
+            due = more or woken or real_time() - last >= sender.claim_every
             if room > 0 and due and (room >= threshold or woken or not self.held):
-                seen, last = sender._wakes, loop.time()
+                seen, last = sender._wakes, real_time()
                 limit = min(sender.batch, room)
                 rows = await outbox.claim(
                     self.core, owner=sender.owner, limit=limit, lease=sender.lease
@@ -270,7 +262,7 @@ class _Pass:
                 return
             self.changed.clear()
             events = [self.changed] if self.stop is None else [self.changed, self.stop]
-            await _first_of(*events, within=sender.claim_every)
+            await first_of(*events, within=sender.claim_every, sleep=sender.limiter.sleep)
 
     async def _admit(self, rows: list[outbox.Delivery]) -> None:
         """Put claimed rows into their chats' lanes (starting lanes as needed)."""
@@ -454,7 +446,7 @@ class _Pass:
     async def _heartbeat(self) -> None:
         """Renew the leases of rows in hand, and drop any another sender took over."""
         while True:
-            await asyncio.sleep(self._heartbeat_every())
+            await self.sender.limiter.sleep(self._heartbeat_every())
             ids = list(self.held)
             if not ids:
                 continue

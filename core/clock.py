@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
 # Where the seeds' offices are; a site, a person or a report may name another zone.
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
+
+# Real (monotonic) seconds, and a wait of that many. Production passes `time.monotonic`
+# and `asyncio.sleep`; tests pass a virtual time that moves only when every task waits,
+# so a busy machine cannot reorder what a test sees.
+Monotonic = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 def ensure_utc(moment: datetime) -> datetime:
@@ -72,12 +80,15 @@ class AcceleratedClock:
     `factor` domain seconds.
     """
 
-    def __init__(self, start: datetime, factor: float) -> None:
+    def __init__(
+        self, start: datetime, factor: float, *, monotonic: Monotonic = time.monotonic
+    ) -> None:
         if factor <= 0:
             raise ValueError("factor must be positive")
         self._start = ensure_utc(start)
         self._factor = factor
-        self._real_start = time.monotonic()
+        self._monotonic = monotonic  # the real time it runs on (a test's virtual time)
+        self._real_start = monotonic()
 
     @property
     def factor(self) -> float:
@@ -86,7 +97,7 @@ class AcceleratedClock:
 
     def now(self) -> datetime:
         """Domain time derived from elapsed real (monotonic) time."""
-        elapsed = time.monotonic() - self._real_start
+        elapsed = self._monotonic() - self._real_start
         return self._start + timedelta(seconds=elapsed * self._factor)
 
     def jump(self, delta: timedelta) -> None:
@@ -96,3 +107,16 @@ class AcceleratedClock:
     def real_seconds_until(self, moment: datetime) -> float:
         """Real seconds until the domain clock shows `moment`."""
         return max(0.0, (moment - self.now()).total_seconds() / self._factor)
+
+
+async def first_of(*events: asyncio.Event, within: float, sleep: Sleep = asyncio.sleep) -> None:
+    """Wait until one of `events` is set, or until `sleep(within)` returns."""
+    waiters: list[asyncio.Future[object]] = [
+        asyncio.ensure_future(event.wait()) for event in events
+    ]
+    waiters.append(asyncio.ensure_future(sleep(within)))
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
+from core.clock import Sleep, first_of
 from core.enums import WorkStatus
 from core.models import DueWork, Ticket
 from core.unit_of_work import Core, Tx
@@ -117,6 +118,7 @@ class DueWorkRunner:
         chunk: int = 50,
         max_idle: float = 5.0,
         retry_after: timedelta = timedelta(seconds=30),
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.core = core
         self.handlers = dict(handlers)
@@ -128,6 +130,7 @@ class DueWorkRunner:
         # is not told about; it is found on the next wake at the latest.
         self.max_idle = max_idle
         self.retry_after = retry_after
+        self.sleep = sleep  # waits between sweeps, in real seconds (a test's virtual time)
         self._wake = asyncio.Event()
         self._next_look: datetime | None = None  # when the sleeping loop will look on its own
         self.fired_log: list[tuple[str, datetime, datetime]] = []  # (key, due_at, fired_at)
@@ -328,10 +331,4 @@ class DueWorkRunner:
                 # `next_at` may lie beyond max_idle; the loop looks again at the earlier one.
                 idle_until = self.core.clock.now() + timedelta(seconds=self.max_idle)
                 self._next_look = min(next_at, idle_until) if next_at is not None else idle_until
-                waiter = asyncio.ensure_future(self._wake.wait())
-                stopper = asyncio.ensure_future(stop.wait())
-                await asyncio.wait(
-                    {waiter, stopper}, timeout=delay, return_when=asyncio.FIRST_COMPLETED
-                )
-                waiter.cancel()
-                stopper.cancel()
+                await first_of(self._wake, stop, within=delay, sleep=self.sleep)

@@ -1,4 +1,5 @@
-"""Shared fixtures: a frozen clock, the default policy, and a fresh database per test on each backend.
+"""Shared fixtures: a frozen clock, a virtual real time, the default policy, and a fresh
+database per test on each backend.
 
 Integration tests run on SQLite always and on PostgreSQL when FAULTDESK_TEST_PG_URL names a
 server (scripts/test.sh starts a throw-away one). The schema comes from the Alembic
@@ -8,15 +9,20 @@ migrations, built once per session and cloned (SQLite) or truncated (PostgreSQL)
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
+import itertools
 import os
 import shutil
+import time
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import text
@@ -51,6 +57,125 @@ def pytest_report_header() -> str:
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(MONDAY_9AM)
+
+
+T = TypeVar("T")
+
+
+class VirtualTime:
+    """Real seconds for tests: a monotonic reading and sleeps that end only when time is moved.
+
+    `run(work)` lets every task run as far as it can; when all of them wait (in `sleep`,
+    or on an event) and no I/O is in flight, it moves time to the earliest sleeper and
+    wakes it, one sleeper at a time. Time never moves while something is still working,
+    so a busy machine changes how long a test takes, never what it sees. Database
+    transactions count as I/O while the `virtual_time` fixture is active; wrap any other
+    I/O (HTTP to the emulator) in `io()`. Pass the instance as a monotonic clock
+    (`SendLimiter(clock=...)`, `AcceleratedClock(monotonic=...)`) and `sleep` as a sleep.
+    """
+
+    # Loop iterations with no I/O begun or in flight after which every task is waiting;
+    # an await chain between two I/O calls is a handful of iterations, not this many.
+    SPINS = 100
+    # Fewer will do when the loop shows its queue of ready callbacks empty this many times
+    # in a row: then nothing can run until a sleeper, an event or I/O wakes it.
+    QUIET = 3
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._in_flight = 0
+        self._begun = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def __call__(self) -> float:
+        """The current reading, in seconds."""
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until time has been moved `seconds` on."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), next(self._order), future))
+        await future
+
+    @asynccontextmanager
+    async def io(self) -> AsyncIterator[None]:
+        """Real I/O: time stands still until it is done."""
+        self._in_flight += 1
+        self._begun += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def settle(self, within: float = 120.0) -> None:
+        """Return once no task can go on before time moves (`within`: real seconds, a safety net)."""
+        deadline = time.monotonic() + within
+        while True:
+            if self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"I/O still in flight after {within} s")
+                await asyncio.wait_for(self._idle.wait(), remaining)
+            begun = self._begun
+            ready = getattr(asyncio.get_running_loop(), "_ready", None)  # CPython's loop
+            quiet = 0
+            for _ in range(self.SPINS):
+                await asyncio.sleep(0)
+                quiet = quiet + 1 if ready is not None and not ready else 0
+                if quiet >= self.QUIET or self._in_flight:
+                    break
+            if not self._in_flight and self._begun == begun:
+                return
+
+    async def run(self, work: Awaitable[T], *, until: float = 3600.0) -> T:
+        """Run `work` to its end, moving time whenever nothing else can happen."""
+        task = asyncio.ensure_future(work)
+        try:
+            while True:
+                await self.settle()
+                if task.done():
+                    return task.result()
+                while self._sleepers and self._sleepers[0][2].done():  # cancelled waits
+                    heapq.heappop(self._sleepers)
+                assert self._sleepers, "deadlock: every task waits for an event nobody sets"
+                wake, _, future = heapq.heappop(self._sleepers)
+                assert wake <= until, f"still waiting at {wake:.3f} s"
+                self.now = max(self.now, wake)
+                future.set_result(None)
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def sleeping(self) -> int:
+        """How many waits are pending."""
+        return sum(1 for *_, future in self._sleepers if not future.done())
+
+
+@pytest.fixture
+def virtual_time(monkeypatch: pytest.MonkeyPatch) -> VirtualTime:
+    """Virtual real time; database transactions count as I/O, so time stands still during them."""
+    virtual = VirtualTime()
+    for name in ("transaction", "reading"):
+        original = getattr(Database, name)
+
+        def tracked(self: Database, _original: Any = original) -> Any:
+            @asynccontextmanager
+            async def bracketed() -> AsyncIterator[Any]:
+                async with virtual.io(), _original(self) as session:
+                    yield session
+
+            return bracketed()
+
+        monkeypatch.setattr(Database, name, tracked)
+    return virtual
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,16 @@
-"""The outbox sender and its rate limiter: pacing on a fake clock, delivery over a fake Telegram."""
+"""The outbox sender and its rate limiter: pacing on virtual time, delivery over a fake Telegram.
+
+Real seconds are the `virtual_time` fixture's wherever a test depends on them: it moves
+only when every task waits, so what these tests see does not depend on the machine's load.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import heapq
 import itertools
 import random
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import ClassVar
 
@@ -30,7 +32,7 @@ from bot.chat import (
 from bot.context import BotApp
 from bot.i18n import I18n
 from bot.notifications import Notice, RenderCtx, renders
-from bot.ratelimit import Backoff, Rate, RateLimits, SendLimiter
+from bot.ratelimit import Backoff, Rate, RateLimits, SendLimiter, Sleep
 from bot.sender import OutboxSender
 from core import outbox
 from core.conversations import ConversationStore
@@ -38,48 +40,22 @@ from core.enums import OutboxStatus, Role
 from core.messages import Message, ProgressUpdate
 from core.models import OutboxMessage, Person
 
-# --- a clock that only moves when every task is waiting --------------------------------
+# --- real time that only moves when every task is waiting -----------------------------
 
 
-class FakeTime:
-    """Virtual monotonic time: `sleep` parks the caller; `drive` jumps to the next wake-up."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._seq = itertools.count()
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), next(self._seq), future))
-        await future
-
-    async def drive(self, work: Awaitable[object], limit: float = 3600.0) -> None:
-        """Run `work`, moving time forward whenever nothing else can run."""
-        task = asyncio.ensure_future(work)
-        while not task.done():
-            for _ in range(50):  # let everything that is runnable run
-                await asyncio.sleep(0)
-            if task.done():
-                break
-            assert self._sleepers, "deadlock: nothing sleeps and the work is not done"
-            wake, _, future = heapq.heappop(self._sleepers)
-            assert wake <= limit, f"still waiting at t={wake}"
-            self.now = max(self.now, wake)
-            if not future.done():
-                future.set_result(None)
-        await task
+@pytest.fixture
+def fake(virtual_time):
+    """Virtual real seconds (the root conftest's `VirtualTime`): a clock, a sleep, a driver."""
+    return virtual_time
 
 
-def limiter_on(fake: FakeTime, limits: RateLimits | None = None, **options) -> SendLimiter:
+def limiter_on(fake, limits: RateLimits | None = None, **options) -> SendLimiter:
+    """A limiter on virtual time."""
     return SendLimiter(limits or RateLimits(), clock=fake, sleep=fake.sleep, **options)
 
 
 async def send_all(
-    limiter: SendLimiter, fake: FakeTime, chats: list[int], priority: int = 5
+    limiter: SendLimiter, fake, chats: list[int], priority: int = 5
 ) -> list[tuple[float, int]]:
     """(time, chat) of each send, in the order they went out."""
     sent: list[tuple[float, int]] = []
@@ -88,7 +64,7 @@ async def send_all(
         async with limiter.sending(chat, priority):
             sent.append((fake.now, chat))
 
-    await fake.drive(asyncio.gather(*(one(chat) for chat in chats)))
+    await fake.run(asyncio.gather(*(one(chat) for chat in chats)))
     return sent
 
 
@@ -107,32 +83,28 @@ def most_within(times: list[float], window: float) -> int:
 # --- the rate limiter --------------------------------------------------------------------
 
 
-async def test_the_overall_pace_never_exceeds_thirty_messages_in_any_second():
-    fake = FakeTime()
+async def test_the_overall_pace_never_exceeds_thirty_messages_in_any_second(fake):
     sent = await send_all(limiter_on(fake), fake, list(range(1, 301)))
     times = [at for at, _ in sent]
     assert most_within(times, 1.0) <= 29  # one below Telegram's 30: the margin for jitter
     assert max(times) == pytest.approx(299 / 28, rel=0.01)  # and no slower than needed
 
 
-async def test_one_chat_gets_one_message_every_1_15_seconds():
-    fake = FakeTime()
+async def test_one_chat_gets_one_message_every_1_15_seconds(fake):
     sent = await send_all(limiter_on(fake), fake, [7] * 5)
     times = [at for at, _ in sent]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert times[0] == 0 and all(gap == pytest.approx(1.15) for gap in gaps)
 
 
-async def test_a_group_gets_a_short_burst_then_stays_under_twenty_a_minute():
-    fake = FakeTime()
+async def test_a_group_gets_a_short_burst_then_stays_under_twenty_a_minute(fake):
     sent = await send_all(limiter_on(fake), fake, [-100123] * 40)
     times = [at for at, _ in sent]
     assert times[3] < 4  # four at the per-chat pace
     assert most_within(times, 60.0) <= 19
 
 
-async def test_private_chats_do_not_wait_for_each_other():
-    fake = FakeTime()
+async def test_private_chats_do_not_wait_for_each_other(fake):
     sent = await send_all(limiter_on(fake, RateLimits(overall=Rate(1000))), fake, [1, 2, 3, 1])
     by_chat = {}
     for at, chat in sent:
@@ -141,8 +113,7 @@ async def test_private_chats_do_not_wait_for_each_other():
     assert by_chat[1][1] == pytest.approx(1.15)
 
 
-async def test_pages_take_the_next_turn_ahead_of_notices_queued_earlier():
-    fake = FakeTime()
+async def test_pages_take_the_next_turn_ahead_of_notices_queued_earlier(fake):
     limiter = limiter_on(fake, RateLimits(overall=Rate(1.0)))
     order: list[str] = []
 
@@ -152,12 +123,11 @@ async def test_pages_take_the_next_turn_ahead_of_notices_queued_earlier():
             order.append(name)
 
     notices = [send(f"notice{i}", 100 + i, 5, 0.0) for i in range(5)]
-    await fake.drive(asyncio.gather(*notices, send("page", 1, 1, 0.5)))
+    await fake.run(asyncio.gather(*notices, send("page", 1, 1, 0.5)))
     assert order[:2] == ["notice0", "page"]
 
 
-async def test_a_flood_on_one_chat_pauses_that_chat_only():
-    fake = FakeTime()
+async def test_a_flood_on_one_chat_pauses_that_chat_only(fake):
     limiter = limiter_on(fake)
     scope, until = limiter.flooded(5, 7)
     assert (scope, until) == (5, 7.0)
@@ -165,8 +135,7 @@ async def test_a_flood_on_one_chat_pauses_that_chat_only():
     assert dict((chat, at) for at, chat in sent) == {6: 0.0, 5: 7.0}
 
 
-async def test_floods_on_several_chats_at_once_pause_everything():
-    fake = FakeTime()
+async def test_floods_on_several_chats_at_once_pause_everything(fake):
     limiter = limiter_on(fake)
     limiter.flooded(5, 3)
     fake.now = 0.2
@@ -176,8 +145,7 @@ async def test_floods_on_several_chats_at_once_pause_everything():
     assert sent[0][0] == pytest.approx(3.2)
 
 
-async def test_a_pause_ended_by_the_database_ends_only_if_nothing_renewed_it():
-    fake = FakeTime()
+async def test_a_pause_ended_by_the_database_ends_only_if_nothing_renewed_it(fake):
     limiter = limiter_on(fake)
     _, first = limiter.flooded(5, 3)
     limiter.end_pause(5, first)
@@ -188,8 +156,7 @@ async def test_a_pause_ended_by_the_database_ends_only_if_nothing_renewed_it():
     assert limiter.chat_paused_for(5) == pytest.approx(10)
 
 
-async def test_network_failures_back_off_exponentially_and_a_success_resets_it():
-    fake = FakeTime()
+async def test_network_failures_back_off_exponentially_and_a_success_resets_it(fake):
     limiter = limiter_on(fake, network_backoff=Backoff(base=1.0, cap=8.0, rng=random.Random(1)))
     pauses = []
     for _ in range(6):
@@ -211,8 +178,7 @@ def test_backoff_is_jittered_and_capped():
     assert len({round(d, 6) for d in delays[10:]}) > 1  # jitter: capped delays still differ
 
 
-async def test_no_more_requests_are_in_flight_than_allowed():
-    fake = FakeTime()
+async def test_no_more_requests_are_in_flight_than_allowed(fake):
     limiter = limiter_on(fake, dataclasses.replace(RateLimits.unlimited(), max_in_flight=2))
     peak = 0
 
@@ -222,7 +188,7 @@ async def test_no_more_requests_are_in_flight_than_allowed():
             peak = max(peak, limiter.in_flight)
             await fake.sleep(1.0)
 
-    await fake.drive(asyncio.gather(*(one(chat) for chat in range(1, 7))))
+    await fake.run(asyncio.gather(*(one(chat) for chat in range(1, 7))))
     assert peak == 2 and fake.now == pytest.approx(3.0)
 
 
@@ -232,8 +198,11 @@ async def test_no_more_requests_are_in_flight_than_allowed():
 class FakeTelegram:
     """Records sends; raises the errors queued for a chat, one per send."""
 
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(self, latency: float = 0.0, sleep: Sleep = asyncio.sleep) -> None:
         self.latency = latency
+        self.sleep = sleep  # a round trip's wait: virtual time, where a test measures it
+        self.in_flight = 0
+        self.most_in_flight = 0
         self.sent: list[Action] = []
         self.failures: dict[int, list[TransportError | None]] = {}  # None: this one succeeds
         self._ids = itertools.count(1)
@@ -243,8 +212,13 @@ class FakeTelegram:
 
     async def perform(self, action: Action) -> Sent:
         assert isinstance(action, SendMessage | SendPhoto | SendDocument)
-        if self.latency:
-            await asyncio.sleep(self.latency)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await self.sleep(self.latency)
+        finally:
+            self.in_flight -= 1
         queued = self.failures.get(action.chat_id)
         if queued and (error := queued.pop(0)) is not None:
             raise error
@@ -392,17 +366,17 @@ async def test_pages_go_out_before_notices_queued_earlier(helpdesk, make_sender,
     assert len(telegram.sent) == 6
 
 
-async def test_sends_to_different_chats_overlap_instead_of_queueing(helpdesk, make_sender):
-    slow = FakeTelegram(latency=0.2)
+async def test_sends_to_different_chats_overlap_instead_of_queueing(helpdesk, make_sender, fake):
+    slow = FakeTelegram(latency=0.2, sleep=fake.sleep)
     for i in range(40):
         await queue(helpdesk, f"n{i}", chat_id=100 + i)
-    sender = make_sender(transport=slow)
+    sender = make_sender(transport=slow, limiter=limiter_on(fake, RateLimits.unlimited()))
 
-    started = time.monotonic()
-    stats = await sender.deliver_once()
+    stats = await fake.run(sender.deliver_once())
 
     assert stats.sent == 40
-    assert time.monotonic() - started < 2.0  # one after another would take 8 s
+    assert fake.now == pytest.approx(0.2)  # all at once; one after another would take 8 s
+    assert slow.most_in_flight == 40
 
 
 async def test_attachments_follow_the_text_in_order(helpdesk, make_sender, telegram):
@@ -432,15 +406,15 @@ async def test_a_retry_after_a_failed_attachment_sends_only_what_is_missing(
 
 
 async def test_a_429_puts_the_row_back_with_the_chats_queue_and_others_go_on(
-    helpdesk, make_sender, telegram, clock
+    helpdesk, make_sender, telegram, clock, fake
 ):
     for i in range(3):
         await queue(helpdesk, f"a{i}", f"to A {i}", chat_id=501)
     await queue(helpdesk, "b", "to B", chat_id=502)
     telegram.fail(501, RetryAfter(7))
-    sender = make_sender()
+    sender = make_sender(limiter=limiter_on(fake, RateLimits.unlimited()))
 
-    stats = await sender.deliver_once()
+    stats = await fake.run(sender.deliver_once())
 
     assert telegram.texts(502) == ["to B"] and telegram.texts(501) == []
     assert (stats.sent, stats.retried, stats.released) == (1, 1, 2)
@@ -449,36 +423,39 @@ async def test_a_429_puts_the_row_back_with_the_chats_queue_and_others_go_on(
     assert first.available_at == clock.now() + timedelta(seconds=7)
     assert first.last_error == "retry after 7 s"
     assert [(await row(helpdesk, f"a{i}")).attempts for i in (1, 2)] == [0, 0]  # not tried
-    assert sender.limiter.chat_paused_for(501) > 6
+    assert sender.limiter.chat_paused_for(501) == 7
 
-    assert (await sender.deliver_once()).sent == 0  # nothing is due yet
+    assert (await fake.run(sender.deliver_once())).sent == 0  # nothing is due yet
     clock.advance(timedelta(seconds=7))
-    await sender.deliver_once()  # the database lets it go: the pause ends with it
+    await fake.run(sender.deliver_once())  # the database lets it go: the pause ends with it
+    assert fake.now == 0  # no real second was waited for
 
     assert telegram.texts(501) == ["to A 0", "to A 1", "to A 2"]
     assert (await row(helpdesk, "a0")).attempts == 2
 
 
 async def test_a_network_failure_backs_off_the_row_and_pauses_every_send(
-    helpdesk, make_sender, telegram, clock
+    helpdesk, make_sender, telegram, clock, fake
 ):
     await queue(helpdesk, "n1", chat_id=601)
     telegram.fail(601, NetworkError("connection reset"), NetworkError("connection reset"))
-    sender = make_sender()
+    sender = make_sender(limiter=limiter_on(fake, RateLimits.unlimited()))
 
-    await sender.deliver_once()
+    await fake.run(sender.deliver_once())
     first = await row(helpdesk, "n1")
     wait = (first.available_at - clock.now()).total_seconds()
     assert 1.0 <= wait <= 2.0 and first.last_error == "connection reset"  # base 2 s, jittered
-    assert sender.limiter.paused_until > sender.limiter.clock()
+    paused_until = sender.limiter.paused_until
+    assert 0.25 <= paused_until - fake.now <= 0.5  # every send waits (network backoff: 0.5 s)
 
     clock.advance(timedelta(seconds=2))
-    await sender.deliver_once()
+    await fake.run(sender.deliver_once())
+    assert fake.now >= paused_until  # the second try waited for the pause to end
     second = await row(helpdesk, "n1")
     assert 2.0 <= (second.available_at - clock.now()).total_seconds() <= 4.0  # doubled
 
     clock.advance(timedelta(seconds=4))
-    await sender.deliver_once()
+    await fake.run(sender.deliver_once())
     assert (await row(helpdesk, "n1")).status is OutboxStatus.SENT
     assert sender.limiter.network_failures == 0
 
@@ -564,16 +541,19 @@ async def test_rows_leased_by_another_sender_are_left_alone_until_the_lease_runs
     assert telegram.texts(901) == ["hello"]
 
 
-async def test_a_stopped_sender_hands_back_what_it_has_not_sent(helpdesk, make_sender, telegram):
+async def test_a_stopped_sender_hands_back_what_it_has_not_sent(
+    helpdesk, make_sender, telegram, fake
+):
     for i in range(4):
         await queue(helpdesk, f"n{i}", f"m{i}", chat_id=950)  # one chat: 1.15 s apart
-    sender = make_sender(limiter=SendLimiter())
+    sender = make_sender(limiter=limiter_on(fake))
     stop = asyncio.Event()
 
-    task = asyncio.create_task(sender.deliver_once(stop))
-    await asyncio.sleep(0.5)
-    stop.set()
-    stats = await asyncio.wait_for(task, 2)
+    async def stop_half_a_second_in() -> None:
+        await fake.sleep(0.5)
+        stop.set()
+
+    stats, _ = await fake.run(asyncio.gather(sender.deliver_once(stop), stop_half_a_second_in()))
 
     assert (stats.sent, stats.released) == (1, 3)
     left = [await row(helpdesk, f"n{i}") for i in range(1, 4)]
@@ -583,12 +563,14 @@ async def test_a_stopped_sender_hands_back_what_it_has_not_sent(helpdesk, make_s
     assert telegram.texts(950) == ["m0", "m1", "m2", "m3"]
 
 
-async def test_leases_are_renewed_while_rows_wait_their_turn(helpdesk, app, telegram):
-    from core.clock import SystemClock
+async def test_leases_are_renewed_while_rows_wait_their_turn(helpdesk, app, telegram, fake):
+    from core.clock import AcceleratedClock
     from core.services import Helpdesk
     from core.unit_of_work import Core
 
-    core = Core(helpdesk.core.db, SystemClock(), helpdesk.core.policy)
+    # Domain time runs with real time, as in production; both are virtual here.
+    clock = AcceleratedClock(helpdesk.core.clock.now(), 1.0, monotonic=fake)
+    core = Core(helpdesk.core.db, clock, helpdesk.core.policy)
     live = BotApp(
         helpdesk=Helpdesk(core),
         conversations=app.conversations,
@@ -602,23 +584,32 @@ async def test_leases_are_renewed_while_rows_wait_their_turn(helpdesk, app, tele
         live,
         telegram,
         lease=timedelta(seconds=0.4),
-        limiter=SendLimiter(limits),
+        limiter=limiter_on(fake, limits),
     )
     rival_got: list[int] = []
+    sent_at: list[float] = []
+    send = telegram.perform
+
+    async def timed(action: Action) -> Sent:
+        sent_at.append(fake.now)
+        return await send(action)
+
+    telegram.perform = timed  # type: ignore[method-assign]
 
     async def rival() -> None:
         for _ in range(30):
             claimed = await outbox.claim(core, owner="rival", limit=10, lease=timedelta(seconds=60))
             rival_got.extend(d.id for d in claimed)
-            await asyncio.sleep(0.05)
+            await fake.sleep(0.05)
 
-    await asyncio.gather(sender.deliver_once(), rival())
+    await fake.run(asyncio.gather(sender.deliver_once(), rival()))
 
     assert rival_got == []
     assert telegram.texts(990) == [f"m{i}" for i in range(6)]
+    assert sent_at[-1] == pytest.approx(1.25)  # three leases long: renewed twice at least
 
 
-async def test_two_senders_over_one_database_send_each_row_once(helpdesk, app, make_sender):
+async def test_two_senders_over_one_database_send_each_row_once(helpdesk, app, make_sender, fake):
     from core.db import Database
     from core.services import Helpdesk
     from core.unit_of_work import Core
@@ -631,19 +622,21 @@ async def test_two_senders_over_one_database_send_each_row_once(helpdesk, app, m
         codec=app.codec,
         i18n=app.i18n,
     )
-    shared = FakeTelegram(latency=0.002)
+    shared = FakeTelegram(latency=0.002, sleep=fake.sleep)
     for i in range(120):
         await queue(helpdesk, f"n{i}", f"m{i}", chat_id=1000 + i % 40)
-    first = make_sender(transport=shared, batch=10, in_hand=20)
+    first = make_sender(
+        transport=shared, batch=10, in_hand=20, limiter=limiter_on(fake, RateLimits.unlimited())
+    )
     second = OutboxSender(
         other_app,
         shared,
         batch=10,
         in_hand=20,
-        limiter=SendLimiter(RateLimits.unlimited()),
+        limiter=limiter_on(fake, RateLimits.unlimited()),
     )
     try:
-        a, b = await asyncio.gather(first.deliver_once(), second.deliver_once())
+        a, b = await fake.run(asyncio.gather(first.deliver_once(), second.deliver_once()))
     finally:
         await other_db.dispose()
 
@@ -654,22 +647,25 @@ async def test_two_senders_over_one_database_send_each_row_once(helpdesk, app, m
 
 
 async def test_run_sleeps_until_woken_by_a_commit_and_stops_cleanly(
-    helpdesk, make_sender, telegram
+    helpdesk, make_sender, telegram, fake
 ):
-    sender = make_sender(max_idle=60)
+    sender = make_sender(max_idle=60, limiter=limiter_on(fake, RateLimits.unlimited()))
     stop = asyncio.Event()
-    task = asyncio.create_task(sender.run(stop))
-    await asyncio.sleep(0.1)
+    seen: list[str] = []
 
-    await queue(helpdesk, "n1", "woken", chat_id=42)  # the commit wakes the sender
-    for _ in range(100):
-        if telegram.texts(42):
-            break
-        await asyncio.sleep(0.01)
-    stop.set()
-    await asyncio.wait_for(task, 2)
+    async def scenario() -> None:
+        task = asyncio.create_task(sender.run(stop))
+        await fake.sleep(0.1)  # the sender found nothing and sleeps (up to a minute)
+        seen.extend(telegram.texts(42))
+        await queue(helpdesk, "n1", "woken", chat_id=42)  # the commit wakes the sender
+        await fake.sleep(0.1)
+        seen.extend(telegram.texts(42))
+        stop.set()
+        await task
 
-    assert telegram.texts(42) == ["woken"]
+    await fake.run(scenario(), until=1.0)  # stopping, too, is at once
+
+    assert seen == ["woken"]  # not before the commit, and within 0.1 s of it
 
 
 async def test_the_outcome_of_a_send_is_kept_when_a_lease_was_lost(helpdesk, make_sender, telegram):
@@ -711,26 +707,18 @@ async def test_rows_claimed_while_a_retry_waits_stay_behind_it_but_pages_do_not(
     assert telegram.texts(510) == ["PAGE", "first", "second"]
 
 
-async def test_a_clock_jump_past_the_lease_does_not_queue_a_row_twice(helpdesk, world, clock):
+async def test_a_clock_jump_past_the_lease_does_not_queue_a_row_twice(helpdesk, world, clock, fake):
     """Rows waiting for their chat's turn get re-claimed by their own sender after a jump."""
-    from datetime import timedelta
-
     from chat_harness import RecordingTransport
 
-    from bot.callbacks import CallbackCodec
-    from bot.context import BotApp
-    from bot.i18n import I18n
-    from bot.ratelimit import Rate, RateLimits, SendLimiter
-    from bot.sender import OutboxSender
-    from core import outbox
-    from core.conversations import ConversationStore
+    from core.enums import Impact
 
     app = BotApp(helpdesk, ConversationStore(helpdesk.core), CallbackCodec(b"k"), I18n())
     transport = RecordingTransport()
     slow = RateLimits(overall=Rate(1000.0), chat=Rate(5.0), group=Rate(5.0))
-    sender = OutboxSender(app, transport, limiter=SendLimiter(slow), lease=timedelta(seconds=60))
-    from core.enums import Impact
-
+    sender = OutboxSender(
+        app, transport, limiter=limiter_on(fake, slow), lease=timedelta(seconds=60)
+    )
     ticket = await helpdesk.tickets.report_fault(
         world.reporter_id, symptom="Jammed", impact=Impact.DEGRADED, asset_tag=world.asset_tag
     )
@@ -740,24 +728,20 @@ async def test_a_clock_jump_past_the_lease_does_not_queue_a_row_twice(helpdesk, 
             progress = ProgressUpdate(card=card, hours_open=n, n=n)
             await outbox.enqueue(tx, progress, key=f"jump-{n}", recipient_id=world.reporter_id)
 
-    async def jump_while_sending():
-        await asyncio.sleep(0.05)
+    async def jump_while_sending() -> None:
+        await fake.sleep(0.05)  # the reporter's first message is out, three wait 0.2 s apart
         clock.advance(timedelta(minutes=5))  # every lease in hand runs out at once
         sender.wake()
 
     # Before the fix, a row queued twice crashed its chat's lane and the pass never ended.
-    await asyncio.wait_for(asyncio.gather(sender.deliver_once(), jump_while_sending()), timeout=15)
-    await asyncio.wait_for(sender.deliver_once(), timeout=15)
+    await fake.run(asyncio.gather(sender.deliver_once(), jump_while_sending()), until=60)
+    await fake.run(sender.deliver_once(), until=60)
     # The assignment notice and the three progress messages, each exactly once.
     assert len(transport.messages[1001]) == 4
     async with helpdesk.core.reading() as session:
-        from sqlalchemy import select
-
-        from core.models import OutboxMessage
-
-        statuses = list(
+        jumped = list(
             await session.scalars(
-                select(OutboxMessage.status).where(OutboxMessage.key.startswith("jump-"))
+                select(OutboxMessage).where(OutboxMessage.key.startswith("jump-"))
             )
         )
-    assert [s.value for s in statuses] == ["sent", "sent", "sent"]
+    assert [r.status for r in jumped] == [OutboxStatus.SENT] * 3

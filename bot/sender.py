@@ -24,8 +24,11 @@ claimed before then are held back too: a chat gets its messages in order.
 
 Rows are leased before sending, so with several instances each row goes out once; a
 row whose sender died mid-way is taken again when its lease runs out (Telegram offers no
-way to make a send and our bookkeeping atomic, so that one case may repeat). A sender
-that is stopped finishes the sends in flight and hands the rest back at once.
+way to make a send and our bookkeeping atomic, so that one case may repeat). A pass
+never claims the rows it holds, even when their leases ran out (a clock jump): such a
+claim can return a row that is sent and marked sent by the time it is looked at, and
+it would go out again. A sender that is stopped finishes the sends in flight and
+hands the rest back at once.
 
 Time: Telegram's waits are real seconds (the limiter's monotonic clock); `available_at`
 is domain time. In production they are one clock. Under a frozen or accelerated clock
@@ -253,7 +256,11 @@ class _Pass:
                 seen, last = sender._wakes, real_time()
                 limit = min(sender.batch, room)
                 rows = await outbox.claim(
-                    self.core, owner=sender.owner, limit=limit, lease=sender.lease
+                    self.core,
+                    owner=sender.owner,
+                    limit=limit,
+                    lease=sender.lease,
+                    holding=list(self.held),
                 )
                 more = len(rows) == limit
                 await self._admit(rows)
@@ -275,11 +282,6 @@ class _Pass:
         held_back: dict[datetime, dict[int, int]] = {}
         now = self.core.clock.now()
         for row in rows:
-            if row.id in self.held:
-                # Claimed again while waiting for its turn: the clock jumped past our own
-                # lease. It is already queued in its lane; keep the fresher copy only.
-                self.held[row.id] = row
-                continue
             self.held[row.id] = row
             self.sender._row_claimed(row.id)
             person = people.get(row.recipient_id) if row.recipient_id is not None else None

@@ -91,8 +91,21 @@ class Delivery:
     parts_sent: int = 0  # parts of a multi-part message already delivered
 
 
-async def claim(core: Core, *, owner: str, limit: int, lease: timedelta) -> list[Delivery]:
-    """Lease up to `limit` deliverable rows to `owner`, most urgent first."""
+async def claim(
+    core: Core,
+    *,
+    owner: str,
+    limit: int,
+    lease: timedelta,
+    holding: Collection[int] = (),
+) -> list[Delivery]:
+    """Lease up to `limit` deliverable rows to `owner`, most urgent first.
+
+    `holding` names the rows the caller already has in hand: they are never claimed
+    again, even when their lease ran out (a clock jump, a late heartbeat). Taken again,
+    a row being sent could come back after it was marked sent, as if it were new, and
+    go out twice; its lease is `extend_leases`' business.
+    """
     async with core.transaction() as tx:
         now = tx.now
         ready = (
@@ -105,6 +118,8 @@ async def claim(core: Core, *, owner: str, limit: int, lease: timedelta) -> list
             .order_by(OutboxMessage.priority, OutboxMessage.available_at, OutboxMessage.id)
             .limit(limit)
         )
+        if holding:
+            ready = ready.where(OutboxMessage.id.not_in(list(holding)))
         if tx.dialect == "postgresql":
             ready = ready.with_for_update(skip_locked=True)
         result = await tx.session.execute(

@@ -708,7 +708,7 @@ async def test_rows_claimed_while_a_retry_waits_stay_behind_it_but_pages_do_not(
 
 
 async def test_a_clock_jump_past_the_lease_does_not_queue_a_row_twice(helpdesk, world, clock, fake):
-    """Rows waiting for their chat's turn get re-claimed by their own sender after a jump."""
+    """Rows waiting for their chat's turn are not claimed again by their own sender after a jump."""
     from chat_harness import RecordingTransport
 
     from core.enums import Impact
@@ -745,3 +745,47 @@ async def test_a_clock_jump_past_the_lease_does_not_queue_a_row_twice(helpdesk, 
             )
         )
     assert [r.status for r in jumped] == [OutboxStatus.SENT] * 3
+    assert [r.attempts for r in jumped] == [1, 1, 1]  # never claimed a second time
+
+
+async def test_a_row_its_sender_claims_again_while_sending_it_goes_out_once(
+    helpdesk, world, make_sender, telegram, clock, fake, monkeypatch
+):
+    """The double send a busy machine showed: a claim that ran while a row was being sent
+    returns it after the row was marked sent; it must not be taken for a new row."""
+    await queue(helpdesk, "n1", "only once", recipient_id=world.reporter_id)
+    sender = make_sender(limiter=limiter_on(fake, RateLimits.unlimited()))
+    claim, mark_sent = outbox.claim, outbox.mark_sent
+    jumped, claimed_after_jump, marked = False, asyncio.Event(), asyncio.Event()
+
+    async def claim_then_wait_for_the_send_to_be_recorded(core, **options):
+        rows = await claim(core, **options)
+        if jumped:
+            claimed_after_jump.set()
+            await marked.wait()  # the lane finishes the row before this claim is looked at
+        return rows
+
+    async def mark_sent_and_tell(core, delivery_id, **options):
+        recorded = await mark_sent(core, delivery_id, **options)
+        marked.set()
+        return recorded
+
+    monkeypatch.setattr(outbox, "claim", claim_then_wait_for_the_send_to_be_recorded)
+    monkeypatch.setattr(outbox, "mark_sent", mark_sent_and_tell)
+    send = telegram.perform
+
+    async def send_while_the_clock_jumps(action: Action) -> Sent:
+        nonlocal jumped
+        clock.advance(timedelta(minutes=5))  # the row's lease runs out while it is sent
+        jumped = True
+        sender.wake()
+        await claimed_after_jump.wait()  # the sender looked for rows meanwhile
+        return await send(action)
+
+    telegram.perform = send_while_the_clock_jumps  # type: ignore[method-assign]
+    stats = await fake.run(sender.deliver_once(), until=60)
+
+    assert telegram.texts(1001) == ["only once"]
+    assert stats.sent == 1
+    sent = await row(helpdesk, "n1")
+    assert (sent.status, sent.attempts, sent.lease_owner) == (OutboxStatus.SENT, 1, None)

@@ -119,6 +119,27 @@ async def test_rows_of_a_sender_that_died_are_taken_over_when_the_lease_runs_out
     assert (sent.status, sent.message_id, sent.sent_at) == (OutboxStatus.SENT, 7, clock.now())
 
 
+async def test_a_claim_never_takes_back_rows_the_claimer_holds_even_with_their_lease_out(
+    helpdesk, clock
+):
+    core = helpdesk.core
+    for key in ("held", "sent", "new"):
+        await queue(core, key)
+    first = await outbox.claim(core, owner="me", limit=2, lease=LEASE)
+    ids = {d.key: d.id for d in first}
+    await outbox.mark_sent(core, ids["sent"], owner="me", message_id=1)
+    clock.advance(LEASE + timedelta(seconds=1))  # a clock jump: our own lease ran out
+
+    again = await outbox.claim(core, owner="me", limit=10, lease=LEASE, holding=list(ids.values()))
+
+    assert [d.key for d in again] == ["new"]
+    held = await row(core, "held")
+    assert (held.attempts, held.lease_until) == (1, clock.now() - timedelta(seconds=1))
+    assert [d.key for d in await outbox.claim(core, owner="other", limit=10, lease=LEASE)] == [
+        "held"
+    ]  # anyone else may take it: that lease is for the holder's heartbeat to renew
+
+
 async def test_two_instances_claiming_at_once_never_share_a_row(helpdesk, database_url):
     core = helpdesk.core
     for i in range(200):

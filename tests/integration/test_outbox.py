@@ -147,10 +147,16 @@ async def test_two_instances_claiming_at_once_never_share_a_row(helpdesk, databa
     other_db = Database(database_url)
     other = Core(other_db, core.clock, core.policy)
     got: dict[str, list[int]] = {"a": [], "b": []}
+    # Both first claims run at once, then each drains as fast as it can. Without the
+    # barrier a busy machine may let one instance claim everything while the other
+    # waits for SQLite's write lock, and "both got rows" would be luck.
+    both_claimed = asyncio.Barrier(2)
 
     async def drain(instance: Core, owner: str) -> None:
         while claimed := await outbox.claim(instance, owner=owner, limit=7, lease=LEASE):
             got[owner].extend(d.id for d in claimed)
+            if len(got[owner]) == len(claimed):
+                await both_claimed.wait()
             await asyncio.sleep(0)
 
     try:

@@ -3,36 +3,47 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from core import scheduling
-from core.clock import SystemClock
+from core.clock import AcceleratedClock
 from core.unit_of_work import Core
 
+# Monday 2 March 2026, 09:00 in Shanghai.
+MONDAY_9AM = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
-async def test_work_fires_within_a_second_of_falling_due_without_polling(database, policy):
-    core = Core(database, SystemClock(), policy)
+
+async def test_work_fires_when_it_falls_due_without_polling(database, policy, virtual_time):
+    # Domain time runs with real time, as in production; both are virtual here.
+    clock = AcceleratedClock(MONDAY_9AM, 1.0, monotonic=virtual_time)
+    core = Core(database, clock, policy)
     fired: list[str] = []
 
     async def note(_tx, work):
         fired.append(work.key)
 
-    runner = scheduling.DueWorkRunner(core, {"note": note}, max_idle=3600)  # no polling to lean on
+    runner = scheduling.DueWorkRunner(
+        core, {"note": note}, max_idle=3600, sleep=virtual_time.sleep
+    )  # no polling to lean on
     runner.record_lateness = True
     stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    await asyncio.sleep(0.2)  # the runner is asleep with nothing due
-    for i, seconds in enumerate((0.3, 0.6, 0.9)):
-        async with core.transaction() as tx:
-            await scheduling.schedule(
-                tx, key=f"n{i}", kind="note", due_at=tx.now + timedelta(seconds=seconds)
-            )
-    await asyncio.sleep(1.6)
-    stop.set()
-    await task
+
+    async def scenario() -> None:
+        task = asyncio.create_task(runner.run(stop))
+        await virtual_time.sleep(0.2)  # the runner is asleep with nothing due
+        for i, seconds in enumerate((0.3, 0.6, 0.9)):
+            async with core.transaction() as tx:
+                await scheduling.schedule(
+                    tx, key=f"n{i}", kind="note", due_at=tx.now + timedelta(seconds=seconds)
+                )
+        await virtual_time.sleep(1.6)
+        stop.set()
+        await task
+
+    await virtual_time.run(scenario(), until=2.0)  # stopping, too, is at once
     assert fired == ["n0", "n1", "n2"]
     lateness = [(fired_at - due).total_seconds() for _, due, fired_at in runner.fired_log]
-    assert all(0 <= late < 1.0 for late in lateness), lateness
+    assert all(0 <= late <= 0.001 for late in lateness), lateness  # on time, not on a poll
 
 
 async def test_a_failing_handler_keeps_its_row_for_a_retry_and_others_still_fire(

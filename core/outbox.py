@@ -113,7 +113,10 @@ async def claim(
             .where(
                 OutboxMessage.status == OutboxStatus.PENDING,
                 OutboxMessage.available_at <= now,
-                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+                # Over at `lease_until`, as next_available() counts it: were it still held
+                # at that instant, a sender woken then would find nothing and look again
+                # at once, without end on a frozen clock.
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now),
             )
             .order_by(OutboxMessage.priority, OutboxMessage.available_at, OutboxMessage.id)
             .limit(limit)

@@ -156,7 +156,9 @@ class DueWorkRunner:
                 .where(
                     DueWork.status == WorkStatus.PENDING,
                     DueWork.due_at <= now,
-                    or_(DueWork.lease_until.is_(None), DueWork.lease_until < now),
+                    # Over at `lease_until`, as next_wake() counts it (else a runner
+                    # woken at that instant finds nothing and looks again at once).
+                    or_(DueWork.lease_until.is_(None), DueWork.lease_until <= now),
                 )
                 .order_by(DueWork.due_at)
                 .limit(self.batch)

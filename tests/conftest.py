@@ -80,6 +80,9 @@ class VirtualTime:
     # Fewer will do when the loop shows its queue of ready callbacks empty this many times
     # in a row: then nothing can run until a sleeper, an event or I/O wakes it.
     QUIET = 3
+    # I/O operations at one instant beyond which a task must be looping without waiting
+    # (a loop that finds nothing to do and looks again at once): fail, do not hang.
+    BUSY = 10_000
 
     def __init__(self, now: float = 0.0) -> None:
         self.now = now
@@ -87,6 +90,7 @@ class VirtualTime:
         self._order = itertools.count()
         self._in_flight = 0
         self._begun = 0
+        self._begun_before_now = 0  # I/O operations begun before time last moved
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -117,11 +121,14 @@ class VirtualTime:
         """Return once no task can go on before time moves (`within`: real seconds, a safety net)."""
         deadline = time.monotonic() + within
         while True:
+            busy = self._begun - self._begun_before_now
+            assert busy <= self.BUSY, f"busy loop: {busy} I/O operations at {self.now:.6f} s"
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"tasks still working after {within} s"
             if self._in_flight:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"I/O still in flight after {within} s")
-                await asyncio.wait_for(self._idle.wait(), remaining)
+                # Not wait_for: on 3.11 it swallows a cancel that comes as the event is set.
+                async with asyncio.timeout(remaining):
+                    await self._idle.wait()
             begun = self._begun
             ready = getattr(asyncio.get_running_loop(), "_ready", None)  # CPython's loop
             quiet = 0
@@ -133,6 +140,19 @@ class VirtualTime:
             if not self._in_flight and self._begun == begun:
                 return
 
+    def _next_sleeper(self) -> asyncio.Future[None] | None:
+        while self._sleepers and self._sleepers[0][2].done():  # cancelled waits
+            heapq.heappop(self._sleepers)
+        return self._sleepers[0][2] if self._sleepers else None
+
+    def _wake_next(self, until: float) -> None:
+        wake, _, future = heapq.heappop(self._sleepers)
+        assert wake <= until, f"still waiting at {wake:.3f} s"
+        if wake > self.now:
+            self.now = wake
+            self._begun_before_now = self._begun
+        future.set_result(None)
+
     async def run(self, work: Awaitable[T], *, until: float = 3600.0) -> T:
         """Run `work` to its end, moving time whenever nothing else can happen."""
         task = asyncio.ensure_future(work)
@@ -141,13 +161,8 @@ class VirtualTime:
                 await self.settle()
                 if task.done():
                     return task.result()
-                while self._sleepers and self._sleepers[0][2].done():  # cancelled waits
-                    heapq.heappop(self._sleepers)
-                assert self._sleepers, "deadlock: every task waits for an event nobody sets"
-                wake, _, future = heapq.heappop(self._sleepers)
-                assert wake <= until, f"still waiting at {wake:.3f} s"
-                self.now = max(self.now, wake)
-                future.set_result(None)
+                assert self._next_sleeper(), "deadlock: every task waits for an event nobody sets"
+                self._wake_next(until)
         finally:
             if not task.done():
                 task.cancel()

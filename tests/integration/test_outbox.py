@@ -140,6 +140,19 @@ async def test_a_claim_never_takes_back_rows_the_claimer_holds_even_with_their_l
     ]  # anyone else may take it: that lease is for the holder's heartbeat to renew
 
 
+async def test_a_lease_is_over_at_the_instant_it_runs_out_for_claims_as_for_next_available(
+    helpdesk, clock
+):
+    core = helpdesk.core
+    await queue(core, "n1")
+    await outbox.claim(core, owner="died", limit=10, lease=LEASE)
+    clock.advance(LEASE)  # exactly: a sender told "due now" must find the row claimable
+
+    next_at = await outbox.next_available(core)
+    assert next_at is not None and next_at <= clock.now()  # due: a sender does not sleep
+    assert [d.key for d in await outbox.claim(core, owner="new", limit=10, lease=LEASE)] == ["n1"]
+
+
 async def test_two_instances_claiming_at_once_never_share_a_row(helpdesk, database_url):
     core = helpdesk.core
     for i in range(200):

@@ -46,6 +46,37 @@ async def test_work_fires_when_it_falls_due_without_polling(database, policy, vi
     assert all(0 <= late <= 0.001 for late in lateness), lateness  # on time, not on a poll
 
 
+async def test_work_a_dead_runner_held_fires_when_its_lease_runs_out(
+    database, policy, virtual_time
+):
+    clock = AcceleratedClock(MONDAY_9AM, 1.0, monotonic=virtual_time)
+    core = Core(database, clock, policy)
+    fired: list[str] = []
+
+    async def note(_tx, work):
+        fired.append(work.key)
+
+    async with core.transaction() as tx:
+        await scheduling.schedule(tx, key="n0", kind="note", due_at=tx.now)
+    dead = scheduling.DueWorkRunner(core, {}, owner="dead", lease=timedelta(seconds=2))
+    assert await dead.claim()  # and then its process died
+    runner = scheduling.DueWorkRunner(core, {"note": note}, max_idle=3600, sleep=virtual_time.sleep)
+    runner.record_lateness = True
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        task = asyncio.create_task(runner.run(stop))
+        await virtual_time.sleep(3)
+        stop.set()
+        await task
+
+    # Were the lease still held at the instant next_wake() calls it over, the runner would
+    # look again at once, and again, without time moving: a busy loop.
+    await virtual_time.run(scenario(), until=4.0)
+    assert fired == ["n0"]
+    assert [fired_at for _, _, fired_at in runner.fired_log] == [MONDAY_9AM + timedelta(seconds=2)]
+
+
 async def test_a_failing_handler_keeps_its_row_for_a_retry_and_others_still_fire(
     database, policy, clock
 ):

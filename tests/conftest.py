@@ -67,11 +67,12 @@ class VirtualTime:
 
     `run(work)` lets every task run as far as it can; when all of them wait (in `sleep`,
     or on an event) and no I/O is in flight, it moves time to the earliest sleeper and
-    wakes it, one sleeper at a time. Time never moves while something is still working,
-    so a busy machine changes how long a test takes, never what it sees. Database
-    transactions count as I/O while the `virtual_time` fixture is active; wrap any other
-    I/O (HTTP to the emulator) in `io()`. Pass the instance as a monotonic clock
-    (`SendLimiter(clock=...)`, `AcceleratedClock(monotonic=...)`) and `sleep` as a sleep.
+    wakes it, one sleeper at a time. `moving()` does the same in the background while a
+    test body runs. Time never moves while something is still working, so a busy machine
+    changes how long a test takes, never what it sees. Database transactions count as
+    I/O while the `virtual_time` fixture is active; wrap any other I/O (HTTP to the
+    emulator) in `io()`. Pass the instance as a monotonic clock (`SendLimiter(clock=...)`,
+    `AcceleratedClock(monotonic=...)`) and `sleep` as a sleep.
     """
 
     # Loop iterations with no I/O begun or in flight after which every task is waiting;
@@ -93,6 +94,7 @@ class VirtualTime:
         self._begun_before_now = 0  # I/O operations begun before time last moved
         self._idle = asyncio.Event()
         self._idle.set()
+        self._slept = asyncio.Event()  # a sleeper arrived (for `moving`)
 
     def __call__(self) -> float:
         """The current reading, in seconds."""
@@ -102,6 +104,7 @@ class VirtualTime:
         """Wait until time has been moved `seconds` on."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), next(self._order), future))
+        self._slept.set()
         await future
 
     @asynccontextmanager
@@ -168,6 +171,33 @@ class VirtualTime:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+    @asynccontextmanager
+    async def moving(self, *, until: float = 3600.0) -> AsyncIterator[None]:
+        """Move time in the background, as `run` does, while the block runs."""
+
+        async def keep_moving() -> None:
+            try:
+                while True:
+                    await self.settle()
+                    if self._next_sleeper() is None:
+                        self._slept.clear()
+                        await self._slept.wait()
+                        continue
+                    self._wake_next(until)
+            except Exception as error:  # fail the sleepers, or the test would wait forever
+                for *_, future in self._sleepers:
+                    if not future.done():
+                        future.set_exception(error)
+                raise
+
+        keeper = asyncio.create_task(keep_moving(), name="virtual-time")
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
 
     def sleeping(self) -> int:
         """How many waits are pending."""

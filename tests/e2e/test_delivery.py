@@ -4,18 +4,22 @@ Each test runs one or two senders (as separate instances would: their own engine
 shared SQLite file, their own runtime and HTTP session) over a domain clock that runs in
 real time, injects Telegram's failures with the emulator, and checks what every chat got
 and what the database holds: nothing lost, nothing twice.
+
+Real time is virtual (the `virtual_time` fixture) for the senders, their limiters, the
+domain clock and the emulator alike: it moves only while no HTTP request and no database
+transaction is in flight and every task waits, so the times these tests assert are the
+same on an idle machine and on a busy one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import select
@@ -93,7 +97,8 @@ class Counting:
         self.instance = instance
 
     async def perform(self, action: Action) -> Sent:
-        sent = await self.instance.runtime.transport.perform(action)
+        async with self.instance.virtual.io():  # time stands still during the round trip
+            sent = await self.instance.runtime.transport.perform(action)
         self.instance.sends += 1
         return sent
 
@@ -108,11 +113,13 @@ class Instance:
         clock: AcceleratedClock,
         emulator: BotApiEmulator,
         runtime: str,
+        virtual: Any,
         *,
-        limiter: SendLimiter | None = None,
+        limits: RateLimits | None = None,
         lease: timedelta = timedelta(seconds=60),
         sender_options: dict[str, int] | None = None,
     ) -> None:
+        self.virtual = virtual  # the tests' VirtualTime: real seconds for this instance
         self.db = Database(database_url)
         self.core = Core(self.db, clock, policy)
         self.app = BotApp(
@@ -125,7 +132,7 @@ class Instance:
             runtime, RuntimeConfig(token=TOKEN, api_base_url=emulator.base_url), ignore
         )
         self.sends = 0  # successful sends through this instance
-        self.limiter = limiter or SendLimiter()
+        self.limiter = SendLimiter(limits, clock=virtual, sleep=virtual.sleep)
         self.lease = lease
         self.sender_options = sender_options or {}
         self.sender: OutboxSender | None = None
@@ -134,7 +141,8 @@ class Instance:
 
     async def start(self) -> OutboxSender:
         """Open the runtime (getMe) and run the sender in the background."""
-        await self.runtime.open(polling=False)
+        async with self.virtual.io():
+            await self.runtime.open(polling=False)
         self.sender = OutboxSender(
             self.app,
             Counting(self),
@@ -151,14 +159,17 @@ class Instance:
             return
         self._stop.set()
         if self._task is not None:
-            await asyncio.wait_for(self._task, 10)
-            await self.runtime.close()
-        await self.db.dispose()
+            await asyncio.wait_for(self._task, 60)  # a safety net: stopping needs no time
+            async with self.virtual.io():
+                await self.runtime.close()
+        async with self.virtual.io():
+            await self.db.dispose()
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[BotApiEmulator]:
+async def telegram(virtual_time) -> AsyncIterator[BotApiEmulator]:
     async with BotApiEmulator() as emulator:
+        emulator.monotonic = virtual_time  # send times and strict rate limits
         emulator.register_bot(TOKEN, username="faultdesk_bot")
         yield emulator
         emulator.assert_no_violations()
@@ -170,9 +181,9 @@ def runtime(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def real_time() -> AcceleratedClock:
-    """Domain time that runs like the wall clock, so retry times come due by themselves."""
-    return AcceleratedClock(START_AT, 1.0)
+def real_time(virtual_time) -> AcceleratedClock:
+    """Domain time that runs like real time, so retry times come due by themselves."""
+    return AcceleratedClock(START_AT, 1.0, monotonic=virtual_time)
 
 
 Spawn = Callable[..., Awaitable[Instance]]
@@ -180,9 +191,17 @@ Spawn = Callable[..., Awaitable[Instance]]
 
 @pytest.fixture
 async def spawn(
-    e2e_database_url: str, e2e_policy: Policy, real_time: AcceleratedClock, telegram, runtime
+    e2e_database_url: str,
+    e2e_policy: Policy,
+    real_time: AcceleratedClock,
+    telegram,
+    runtime,
+    virtual_time,
 ) -> AsyncIterator[Spawn]:
-    """Start bot instances on the shared database; all are stopped at the end."""
+    """Start bot instances on the shared database; all are stopped at the end.
+
+    Time moves on its own meanwhile, whenever nothing is left to do before it does.
+    """
     started: list[Instance] = []
 
     async def make(*, start: bool = True, **options: object) -> Instance:
@@ -192,6 +211,7 @@ async def spawn(
             real_time,
             telegram,
             runtime,
+            virtual_time,
             **options,  # type: ignore[arg-type]
         )
         started.append(instance)
@@ -199,9 +219,10 @@ async def spawn(
             await instance.start()
         return instance
 
-    yield make
-    for instance in started:
-        await instance.stop()
+    async with virtual_time.moving():
+        yield make
+        for instance in started:
+            await instance.stop()
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -224,17 +245,23 @@ async def outbox_rows(core: Core) -> list[OutboxMessage]:
         return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
-async def until(
-    condition: Callable[[], Awaitable[bool]],
-    within: float = 20.0,
-    what: str = "condition",
-) -> None:
-    """Poll an async condition (database state has no event to await)."""
-    deadline = time.monotonic() + within
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {within} s")
-        await asyncio.sleep(0.05)
+Until = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+def until(virtual_time) -> Until:
+    """Poll an async condition (database state has no event to await) in virtual time."""
+
+    async def poll(
+        condition: Callable[[], Awaitable[bool]], within: float = 20.0, what: str = "condition"
+    ) -> None:
+        deadline = virtual_time() + within
+        while not await condition():
+            if virtual_time() > deadline:
+                raise AssertionError(f"{what} not reached within {within} s")
+            await virtual_time.sleep(0.05)
+
+    return poll
 
 
 def all_sent(core: Core, count: int) -> Callable[[], Awaitable[bool]]:
@@ -278,7 +305,9 @@ def sends(telegram: BotApiEmulator, status: int | None = None) -> list[tuple[flo
 # --- tests --------------------------------------------------------------------------------
 
 
-async def test_every_message_reaches_its_chat_once_with_attachments_after_the_text(spawn, telegram):
+async def test_every_message_reaches_its_chat_once_with_attachments_after_the_text(
+    spawn, telegram, until
+):
     chats = await people(telegram, 1001, 5)
     telegram.group(-100555, "Managers")
     bot = await spawn()
@@ -295,12 +324,12 @@ async def test_every_message_reaches_its_chat_once_with_attachments_after_the_te
     telegram.assert_no_violations(include_rate_limits=True)
 
 
-async def test_a_flood_on_one_chat_delays_only_that_chat(spawn, telegram):
+async def test_a_flood_on_one_chat_delays_only_that_chat(spawn, telegram, until, virtual_time):
     chats = await people(telegram, 1001, 10)
     flooded = chats[0]
     telegram.inject_flood(chat_id=flooded, retry_after=2, count=2)
     bot = await spawn()
-    started = time.monotonic()
+    started = virtual_time()
     await queue_notes(bot.core, [flooded, flooded, *chats[1:]])
 
     await until(all_sent(bot.core, 11), what="every row sent")
@@ -315,7 +344,7 @@ async def test_a_flood_on_one_chat_delays_only_that_chat(spawn, telegram):
     assert [r.attempts for r in await outbox_rows(bot.core)][:2] == [3, 1]
 
 
-async def test_a_flood_on_the_whole_bot_pauses_every_send(spawn, telegram):
+async def test_a_flood_on_the_whole_bot_pauses_every_send(spawn, telegram, until):
     chats = await people(telegram, 1001, 10)
     telegram.inject_flood(retry_after=2, count=2)  # whichever chats come first
     bot = await spawn()
@@ -331,12 +360,14 @@ async def test_a_flood_on_the_whole_bot_pauses_every_send(spawn, telegram):
 
 
 @pytest.mark.parametrize("mode", ["disconnect", "502"])
-async def test_an_outage_then_recovery_delivers_everything_exactly_once(spawn, telegram, mode):
+async def test_an_outage_then_recovery_delivers_everything_exactly_once(
+    spawn, telegram, mode, until, virtual_time
+):
     chats = await people(telegram, 1001, 20)
     bot = await spawn()
     telegram.set_outage(True, mode=mode)
     await queue_notes(bot.core, chats)
-    await asyncio.sleep(3)
+    await virtual_time.sleep(3)
     assert received(telegram) == Counter()
     telegram.set_outage(False)
 
@@ -348,7 +379,7 @@ async def test_an_outage_then_recovery_delivers_everything_exactly_once(spawn, t
     assert max(r.attempts for r in rows) >= 2  # tried during the outage, put back, sent later
 
 
-async def test_people_who_cannot_be_reached_are_failed_and_the_admins_told(spawn, telegram):
+async def test_people_who_cannot_be_reached_are_failed_and_the_admins_told(spawn, telegram, until):
     ada = telegram.person(9001, "Ada")
     await ada.start()
     li = telegram.person(1001, "Li")
@@ -387,15 +418,15 @@ def _failed_and_alerted(core: Core) -> Callable[[], Awaitable[bool]]:
     return check
 
 
-async def test_two_instances_send_each_row_once(spawn, telegram):
+async def test_two_instances_send_each_row_once(spawn, telegram, until):
     chats = await people(telegram, 1001, 50)
     database = await spawn(start=False)
     await queue_notes(database.core, chats + chats)
     # Small hands, so neither instance can take everything in its first claim.
     options = {"batch": 10, "in_hand": 20}
     first, second = await asyncio.gather(
-        spawn(limiter=SendLimiter(RateLimits(overall=Rate(200))), sender_options=options),
-        spawn(limiter=SendLimiter(RateLimits(overall=Rate(200))), sender_options=options),
+        spawn(limits=RateLimits(overall=Rate(200)), sender_options=options),
+        spawn(limits=RateLimits(overall=Rate(200)), sender_options=options),
     )
 
     await until(all_sent(first.core, 100), what="every row sent")
@@ -405,12 +436,14 @@ async def test_two_instances_send_each_row_once(spawn, telegram):
     assert all(r.sent_at is not None and r.attempts == 1 for r in await outbox_rows(first.core))
 
 
-async def test_a_new_instance_takes_over_rows_a_crashed_one_had_leased(spawn, telegram):
+async def test_a_new_instance_takes_over_rows_a_crashed_one_had_leased(
+    spawn, telegram, until, virtual_time
+):
     chats = await people(telegram, 1001, 15)
     database = await spawn(start=False)  # only the database outlives the crashed instance
     await queue_notes(database.core, chats)
     leased = await outbox.claim(database.core, owner="crashed", limit=5, lease=timedelta(seconds=2))
-    crashed_at = time.monotonic()
+    crashed_at = virtual_time()
 
     await spawn()
     await until(all_sent(database.core, 15), what="every row sent")
@@ -422,14 +455,16 @@ async def test_a_new_instance_takes_over_rows_a_crashed_one_had_leased(spawn, te
     assert all(first_send[chat] - crashed_at < 1.5 for chat in set(chats) - taken_over)
 
 
-async def test_a_stopped_instance_hands_back_its_rows_to_the_next_one(spawn, telegram):
+async def test_a_stopped_instance_hands_back_its_rows_to_the_next_one(
+    spawn, telegram, until, virtual_time
+):
     chats = await people(telegram, 1001, 3)
     first = await spawn()
     await queue_notes(first.core, chats * 4)  # four each: 1.15 s apart in a chat
-    await asyncio.sleep(1.0)
+    await virtual_time.sleep(1.0)
     await first.stop()
     partial = received(telegram)
-    assert 0 < sum(partial.values()) < 12
+    assert partial == Counter(chats)  # one each so far: the next ones were 1.15 s away
     assert not [r for r in await outbox_rows(first.core) if r.lease_owner is not None]
 
     second = await spawn()
@@ -442,16 +477,18 @@ async def test_a_stopped_instance_hands_back_its_rows_to_the_next_one(spawn, tel
         ]
 
 
-async def test_a_burst_to_many_chats_stays_within_telegrams_limits(spawn, telegram):
+async def test_a_burst_to_many_chats_stays_within_telegrams_limits(
+    spawn, telegram, until, virtual_time
+):
     telegram.strict_rate_limits = True  # the emulator answers 429 like Telegram
     chats = await people(telegram, 1001, 50)
     bot = await spawn()
-    started = time.monotonic()
+    started = virtual_time()
     await queue_notes(bot.core, chats * 4)
 
     await until(all_sent(bot.core, 200), within=30, what="every row sent")
 
-    elapsed = time.monotonic() - started
+    elapsed = virtual_time() - started
     assert sends(telegram, 429) == []
     assert telegram.rate_violations() == []
     assert received(telegram) == Counter(dict.fromkeys(chats, 4))

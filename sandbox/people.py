@@ -55,12 +55,12 @@ class ChatView:
         """A readable transcript of this chat."""
         return self._log().transcript()
 
-    async def wait_for(self, match: MessageMatch, timeout: float = 5.0) -> SentMessage:  # noqa: ASYNC109  # the documented API
+    async def wait_for(self, match: MessageMatch, timeout: float = 30.0) -> SentMessage:  # noqa: ASYNC109  # the documented API
         """Wait for a bot message, new or edited, that contains `match` or satisfies it.
 
         Only messages that appeared or changed after the latest action in this chat (or after
         the previous wait_for match) count, so waiting for a reply never returns a stale one.
-        Raises AssertionError with the transcript on timeout.
+        Raises AssertionError with the transcript on timeout (a generous safety net).
         """
         log = self._log()
         predicate = _predicate(match)

@@ -296,15 +296,39 @@ class Deployment:
     @staticmethod
     async def until(
         condition: Callable[[], Awaitable[bool]],
-        timeout: float = 5.0,  # noqa: ASYNC109  # a polling helper, like wait_for
+        timeout: float = 60.0,  # noqa: ASYNC109  # a polling helper, like wait_for
         message: str = "condition not reached",
     ) -> None:
-        """Poll an async condition (database state has no event to await)."""
+        """Poll an async condition (database state has no event to await); the timeout is a
+        safety net for a busy machine, never what a test waits for."""
         deadline = time.monotonic() + timeout
         while not await condition():
             if time.monotonic() > deadline:
                 raise AssertionError(message)
             await asyncio.sleep(0.02)
+
+    async def recovery_rounds(self, count: int) -> None:
+        """Wait until the running bot has looked `count` more times for updates a dead process
+        left behind: rounds counted as they happen, not guessed from a sleep."""
+        conversations = self.running.bot.conversations
+        looked: list[int] | None = getattr(conversations, "e2e_looked", None)
+        if looked is None:
+            looked = [0]
+            look = conversations.unfinished_updates
+
+            async def counted(**options: Any) -> list[dict[str, Any]]:
+                found = await look(**options)
+                looked[0] += 1
+                return found
+
+            conversations.unfinished_updates = counted  # type: ignore[method-assign]
+            conversations.e2e_looked = looked  # type: ignore[attr-defined]
+        target = looked[0] + count
+
+        async def enough() -> bool:
+            return looked[0] >= target
+
+        await self.until(enough, message=f"fewer than {count} recovery rounds")
 
     async def outbox_row(self, key: str) -> OutboxMessage:
         """The outbox row with this key, freshly read."""

@@ -79,7 +79,7 @@ class Office:
         Moving the clock while the sender holds rows waiting for their turn under the
         per-chat limit would outrun their leases (time passes, but nobody is idle).
         """
-        await self.deployment.until(self.outbox_idle, timeout=15.0)
+        await self.deployment.until(self.outbox_idle)
         self.deployment.clock.advance(timedelta(**delta))
         app = self.deployment.running
         assert app.runner is not None and app.sender is not None

@@ -232,12 +232,15 @@ async def test_an_update_whose_handler_died_is_handled_by_the_next_process(
     assert emulator.pending_updates() == []  # Telegram counts it as delivered
 
     await deployment.start()
-    await asyncio.sleep(0.5)  # the dead handler's lease still runs: nobody may take it
+    await deployment.recovery_rounds(3)  # the dead handler's lease still runs: nobody takes it
     assert not any("Handled at last." in m.text for m in alice.messages())
+    async with deployment.running.core.reading() as session:
+        row = await session.scalar(select(ProcessedUpdate))
+        assert row is not None and row.done_at is None and row.payload is not None
 
     deployment.clock.advance(UPDATE_LEASE + timedelta(seconds=1))
     await alice.wait_for("Handled at last.")
-    await asyncio.sleep(0.3)  # a few more recovery rounds: nothing is handled twice
+    await deployment.recovery_rounds(3)  # a few more rounds: nothing is handled twice
     assert sum("Handled at last." in m.text for m in alice.messages()) == 1
     async with deployment.running.core.reading() as session:
         row = await session.scalar(select(ProcessedUpdate))

@@ -588,15 +588,20 @@ async def test_leases_are_renewed_while_rows_wait_their_turn(helpdesk, app, tele
     )
     rival_got: list[int] = []
     sent_at: list[float] = []
+    sending = asyncio.Event()  # the sender holds the rows: the first is out, five wait
     send = telegram.perform
 
     async def timed(action: Action) -> Sent:
         sent_at.append(fake.now)
+        sending.set()
         return await send(action)
 
     telegram.perform = timed  # type: ignore[method-assign]
 
     async def rival() -> None:
+        # Not before: two claims at one instant race each other at the database, and a
+        # rival whose claim landed first would own every row for its minute.
+        await sending.wait()
         for _ in range(30):
             claimed = await outbox.claim(core, owner="rival", limit=10, lease=timedelta(seconds=60))
             rival_got.extend(d.id for d in claimed)

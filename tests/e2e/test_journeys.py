@@ -109,6 +109,11 @@ class Office:
             return int(await session.scalar(select(func.count()).select_from(model).where(*where)))
 
 
+# How long a person waits for an expected message: a safety net, never what a test waits
+# for, so generous enough for a busy machine.
+PATIENCE = 30.0
+
+
 @pytest.fixture
 async def office(bot: Any, emulator: BotApiEmulator) -> Office:
     """The demo office; everyone registered through their invitation link, in English."""
@@ -119,7 +124,7 @@ async def office(bot: Any, emulator: BotApiEmulator) -> Office:
         person = emulator.person(
             persona.telegram_id, persona.name, "en", phone_number=persona.phone
         )
-        actor = Actor(person, english)
+        actor = Actor(person, english, patience=PATIENCE)
         await journeys.open_invitation(actor, seeded.invite_payload(persona))
         people[persona.key] = actor
     await seed.name_backup(bot.running.helpdesk, seeded, seed.WANG_WEI, seed.ZHAO_LEI)

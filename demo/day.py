@@ -1,6 +1,6 @@
 """The offline demo: one working Monday at a Shanghai office, played through the real bot.
 
-`faultdesk demo` (and `faultdesk run` without a token) starts the sandbox Bot API
+`faultdesk demo` (and `scripts/run.sh` without a token) starts the sandbox Bot API
 emulator, builds the Application exactly as production does on a fresh SQLite file,
 with an accelerated clock that starts on Monday 2 March 2026 at 08:55 in Shanghai, and
 lets simulated people use the bot the way people do: they open links and press buttons
@@ -380,6 +380,12 @@ class Demo:
         await self.tap(admin, site_name)
         await self.reply(admin, with_button(t("No department")), "the department buttons")
         await self.press(admin, "No department")
+        one_person = t.plural("{n} person", "{n} people", 1)
+        await self.reply(admin, with_button(one_person), "the how-many-people buttons")
+        await self.tap(admin, one_person)
+        fortnight = t.plural("{n} day", "{n} days", 14)
+        await self.reply(admin, with_button(fortnight), "the how-long buttons")
+        await self.tap(admin, fortnight)
         invitation = await self.reply(
             admin, lambda message: "start=inv_" in message.text, "the invitation link"
         )

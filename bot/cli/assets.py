@@ -26,6 +26,7 @@ import typer
 
 from bot.cli.helpdesk import DatabaseOption, run_helpdesk
 from bot.cli.speech import (
+    Every,
     current_language,
     domain_sentence,
     fail,
@@ -159,22 +160,22 @@ def asset_import(
         fail(
             N_("{file} has no column for {columns} (header line {line}); name them {names}."),
             file=path.name,
-            columns=list(header.missing),
+            columns=Every(header.missing),
             line=sheet.header_line,
-            names=[_accepted_headers(name) for name in header.missing],
+            names=Every(_accepted_headers(name) for name in header.missing),
         )
     if header.repeated:
         fail(
             N_("{file} names {columns} in more than one column; keep one of each."),
             file=path.name,
-            columns=[_accepted_headers(name) for name in header.repeated],
+            columns=Every(_accepted_headers(name) for name in header.repeated),
         )
     if sheet.encoding and sheet.encoding not in ("UTF-8", "UTF-8 (BOM)"):
         warn(N_("{file} was read as {encoding} text."), file=path.name, encoding=sheet.encoding)
     if header.ignored:
         warn(
             N_("Columns not imported (not part of the register): {columns}"),
-            columns=list(header.ignored),
+            columns=Every(header.ignored),
         )
     limits = field_limits()
     entries: list[RegisterEntry] = []

@@ -99,6 +99,12 @@ def words() -> Translator:
     return default_i18n().get(current_language())
 
 
+class Every(tuple[Any, ...]):
+    """A list read as "a, b and c" (other lists read as choices: "a, b or c")."""
+
+    __slots__ = ()
+
+
 def _show(t: Translator, value: Any) -> str:
     """A parameter as a person reads it: lists joined, kinds by name, dates in ISO."""
     if isinstance(value, AssetKind):
@@ -109,6 +115,9 @@ def _show(t: Translator, value: Any) -> str:
         return value.isoformat()
     if isinstance(value, Mapping):
         return _show(t, list(value))
+    if isinstance(value, Every):
+        items = [_show(t, item) for item in value]
+        return format_list(items, locale=t.locale) if items else "—"
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [_show(t, item) for item in value]
         return format_list(items, style="or", locale=t.locale) if items else "—"

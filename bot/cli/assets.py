@@ -28,6 +28,7 @@ from bot.cli.helpdesk import DatabaseOption, run_helpdesk
 from bot.cli.speech import (
     Every,
     current_language,
+    plain,
     domain_sentence,
     fail,
     say,
@@ -237,9 +238,14 @@ def asset_import(
             counts=counts,
         )
     else:
-        say(
-            N_("Nothing changed: all {devices} are registered as given."),
-            devices=t.plural("{n} device", "{n} devices", result.unchanged),
+        typer.echo(
+            plain(
+                t.plural(
+                    "Nothing changed: {n} device is registered as given.",
+                    "Nothing changed: all {n} devices are registered as given.",
+                    result.unchanged,
+                )
+            )
         )
 
 

@@ -89,8 +89,9 @@ def current_language() -> str:
 
     try:
         configured = Settings().default_language
-    except ValidationError:  # worded by `speaking` when a command reads the settings
-        configured = ""
+    except (ValidationError, SettingsError):
+        # Another setting is broken (worded by `speaking`); the language may still be right.
+        configured = os.environ.get("FAULTDESK_DEFAULT_LANGUAGE", "")
     return configured if configured in SUPPORTED else default_i18n().default
 
 
@@ -498,6 +499,10 @@ class SpeakingGroup(TyperGroup):
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         """Parse the root's own options; a mistake there is worded too."""
+        # A new command line starts in the installation's language (and database), also
+        # when several run in one process (tests).
+        _language.set(None)
+        _database.set(None)
         with speaking():
             return super().make_context(*args, **kwargs)
 

@@ -196,9 +196,7 @@ def _read_csv(text: str, site_given: bool) -> Sheet:
         extra = [c for c in row[width:] if cell_text(c)]
         if extra:
             problems.append(
-                RowProblem(
-                    start, None, "register.extra_cells", {"count": len(row), "width": width}
-                )
+                RowProblem(start, None, "register.extra_cells", {"count": len(row), "width": width})
             )
         elif start in spans and (len(row) < width or _holds_a_row(row, separator, width)):
             problems.append(RowProblem(start, None, "register.open_quote", {"end": spans[start]}))

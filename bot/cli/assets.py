@@ -28,9 +28,9 @@ from bot.cli.helpdesk import DatabaseOption, run_helpdesk
 from bot.cli.speech import (
     Every,
     current_language,
-    plain,
     domain_sentence,
     fail,
+    plain,
     say,
     sentence,
     warn,

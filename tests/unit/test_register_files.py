@@ -45,9 +45,7 @@ def test_every_encoding_excel_writes_reads_to_the_same_rows(tmp_path, encoded, e
 
 def test_a_semicolon_separated_file_and_a_title_row_above_the_header(tmp_path):
     path = tmp_path / "register.csv"
-    path.write_text(
-        "资产巡检维修设备登记表;;;;\n" + csv_text(ROWS, ";"), encoding="utf-8"
-    )
+    path.write_text("资产巡检维修设备登记表;;;;\n" + csv_text(ROWS, ";"), encoding="utf-8")
     sheet = read_register(path)
     assert sheet.header_line == 2 and sheet.header == ROWS[0]
     assert [line for line, _ in sheet.rows] == [3, 4]

@@ -33,7 +33,7 @@ from bot.settings import Settings
 from bot.webhook import WebhookServer, default_secret, webhook_path
 from core.clock import Clock
 from core.conversations import ConversationStore
-from core.migrate import upgrade_async
+from core.migrate import schema_status, upgrade_async
 from core.scheduling import DueWorkRunner
 from core.services import Helpdesk
 from core.sla.policy import Policy
@@ -88,7 +88,7 @@ class Application:
         name = runtime_name or settings.runtime
         polling = not settings.webhook_url
         try:
-            await upgrade_async(settings.database_url)
+            await self._upgrade_schema()
             runtime = create_runtime(
                 name,
                 RuntimeConfig(
@@ -134,6 +134,20 @@ class Application:
             name,
             "long polling" if polling else f"webhook {settings.webhook_url}",
         )
+
+    async def _upgrade_schema(self) -> None:
+        """Bring the database to this code's migrations, and say what that did."""
+        before = (await schema_status(self.core.db.engine)).current
+        await upgrade_async(self.settings.database_url)
+        after = (await schema_status(self.core.db.engine)).current
+        if before == after:
+            log.info("database schema up to date (revision %s)", ", ".join(sorted(after)))
+        else:
+            log.info(
+                "database schema upgraded from revision %s to %s",
+                ", ".join(sorted(before)) or "none (new database)",
+                ", ".join(sorted(after)),
+            )
 
     async def _start_webhook(self, runtime: Runtime) -> None:
         url = self.settings.webhook_url
@@ -251,5 +265,6 @@ def build_application(
         codec=CallbackCodec(secret_from_token(settings.bot_token)),
         i18n=I18n(default=settings.default_language),
         admin_telegram_ids=frozenset(settings.admin_ids()),
+        bot_username=settings.bot_username.lstrip("@"),
     )
     return Application(settings, core, build_router(), bot)

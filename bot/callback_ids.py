@@ -39,6 +39,8 @@ LANG_ACTION: Final = "lang"  # lang:<code>
 ROLE_ACTION: Final = "ai"  # ai:<role>
 SITE_ACTION: Final = "as"  # as:<role>:<site>
 DEPARTMENT_ACTION: Final = "ad"  # ad:<role>:<site>:<department>
+USES_ACTION: Final = "au"  # au:<role>:<site>:<department>:<uses>
+DAYS_ACTION: Final = "ae"  # ae:<role>:<site>:<department>:<uses>:<days>
 
 # Arguments of a card button (`ec:<ticket>:<op>`) beyond the plain operations.
 CONSENT_PREFIX: Final = "c_"  # c_<operation index>: ask the reporter about that operation

@@ -59,7 +59,9 @@ class BotApp:
     conversations: ConversationStore
     codec: CallbackCodec
     i18n: I18n
-    bot_username: str = "faultdesk_bot"
+    # From Telegram's getMe when the runtime opens (FAULTDESK_BOT_USERNAME before that);
+    # never a guess, so no link points at somebody else's bot.
+    bot_username: str = ""
     admin_telegram_ids: frozenset[int] = frozenset()
     # Shared with the outbox sender, so replies and queued messages keep to one pace.
     limiter: SendLimiter | None = None
@@ -129,6 +131,8 @@ class Ctx:
 
     def deep_link(self, payload: str) -> str:
         """A t.me link that opens the bot with /start <payload>."""
+        if not self.app.bot_username:
+            raise RuntimeError("the bot's username is not known yet (getMe has not answered)")
         return f"https://t.me/{self.app.bot_username}?start={payload}"
 
     # --- answering ----------------------------------------------------------------------
@@ -240,7 +244,9 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
 
 
 def not_registered_text(ctx: Ctx) -> str:
-    """What an unregistered user is told."""
+    """What an unregistered user is told: how to get in, and their id for the administrator."""
     return ctx._(
-        "You are not registered yet. Open the invitation link your administrator sent you, then try again."
+        "You are not registered yet. Ask your administrator for an invitation link and open it; "
+        "then try again.\nYour Telegram id is <code>{id}</code> (an administrator may ask for it).",
+        id=ctx.incoming.user.id,
     )

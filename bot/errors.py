@@ -25,7 +25,10 @@ MESSAGES = {
     "asset.unknown_tag": N_(
         "No device with the tag {tag} is registered. Check the sticker, or choose the device by type."
     ),
-    "asset.bad_tag": N_("{tag} does not look like an asset tag (letters, digits, - and _)."),
+    "asset.bad_tag": N_("{tag} cannot be an asset tag."),
+    "asset.tag_too_long": N_(
+        "{tag} is too long for an asset tag: at most 58 letters and digits, or 14 Chinese characters."
+    ),
     "report.symptom_required": N_("Please describe the fault in a few words."),
     "report.site_required": N_("Your account has no site; ask your administrator."),
     "text.too_long": N_("That is too long: at most {limit} characters, please."),

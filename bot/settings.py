@@ -14,6 +14,8 @@ class Settings(BaseSettings):
 
     database_url: str = default_url()
     bot_token: str = ""
+    # The bot's @username for links the command line prints; the running bot asks getMe.
+    bot_username: str = ""
     policy_file: str | None = None
     runtime: str = "aiogram"  # or "ptb"
     webhook_url: str | None = None  # public https URL; unset: long polling

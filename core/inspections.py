@@ -656,9 +656,7 @@ class InspectionService:
             raise InvalidInput("inspection.bad_working_days")
         kinds = [AssetKind(kind).value for kind in (asset_kinds or DEFAULT_KINDS[cadence])]
         async with self.core.transaction(actor_id) as tx:
-            if await tx.session.scalar(
-                select(InspectionPlan.id).where(InspectionPlan.code == code)
-            ):
+            if await _plan_by_code(tx.session, code) is not None:
                 raise Conflict("inspection.duplicate_plan", plan=code)
             site = await tx.session.get(Site, site_id)
             if site is None:
@@ -692,6 +690,45 @@ class InspectionService:
                 asset_kinds=kinds,
             )
             await self._ensure_rounds(tx, plan, tx.now)
+            return plan
+
+    async def plan(self, code: str) -> InspectionPlan | None:
+        """The plan with this code, whatever its case."""
+        async with self.core.reading() as session:
+            return await _plan_by_code(session, code)
+
+    async def update_plan(
+        self,
+        code: str,
+        *,
+        name: str,
+        engineer_id: int | None,
+        asset_kinds: Sequence[AssetKind],
+        actor_id: int | None = None,
+    ) -> InspectionPlan:
+        """Rename a plan, change its engineer or the kinds it checks.
+
+        Its cadence, site and due day stay: rounds are planned from them. Rounds already
+        planned keep their engineer; the kinds apply to devices not yet checked.
+        """
+        async with self.core.transaction(actor_id) as tx:
+            plan = await _plan_by_code(tx.session, code)
+            if plan is None:
+                raise NotFound("inspection.unknown_plan", plan=code)
+            if engineer_id is not None:
+                engineer = await get_person(tx, engineer_id)
+                if engineer.role is not Role.ENGINEER:
+                    raise InvalidInput("assign.not_an_engineer", person_id=engineer_id)
+            kinds = [AssetKind(kind).value for kind in asset_kinds]
+            plan.name, plan.engineer_id, plan.asset_kinds = name, engineer_id, kinds
+            await tx.audit(
+                "inspection_plan",
+                plan.id,
+                "inspection_plan.edited",
+                name=name,
+                engineer_id=engineer_id,
+                asset_kinds=kinds,
+            )
             return plan
 
     async def plan_rounds(self, now: datetime | None = None) -> PlanningResult:
@@ -1189,3 +1226,10 @@ HANDLERS: Final[Mapping[str, scheduling.Handler]] = {
     OVERDUE: fire_overdue,
     REPORT_DUE: fire_report_due,
 }
+
+
+async def _plan_by_code(session: AsyncSession, code: str) -> InspectionPlan | None:
+    """The plan with this code, case ignored (compared in Python, alike on every backend)."""
+    wanted = code.strip().casefold()
+    plans = await session.scalars(select(InspectionPlan))
+    return next((plan for plan in plans if plan.code.casefold() == wanted), None)

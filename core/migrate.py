@@ -1,12 +1,20 @@
-"""Run the Alembic migrations programmatically (`faultdesk db upgrade`)."""
+"""Run the Alembic migrations programmatically (`faultdesk db upgrade`), and tell where a
+database stands against them without touching it."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -27,3 +35,63 @@ def upgrade(url: str, revision: str = "head") -> None:
 async def upgrade_async(url: str, revision: str = "head") -> None:
     """Same as `upgrade`, from inside a running event loop (runs in a worker thread)."""
     await asyncio.to_thread(upgrade, url, revision)
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """Where a database's schema stands against this code's migrations."""
+
+    current: frozenset[str]  # the revisions the database records (empty: none)
+    heads: frozenset[str]  # this code's latest revisions
+    known: frozenset[str]  # every revision this code knows
+    has_tables: bool  # any table at all (a database without revisions may still be foreign)
+
+    @property
+    def up_to_date(self) -> bool:
+        """The database is at this code's head."""
+        return self.current == self.heads
+
+    @property
+    def empty(self) -> bool:
+        """Nothing in it yet: `faultdesk db upgrade` makes the schema."""
+        return not self.current and not self.has_tables
+
+    @property
+    def newer(self) -> bool:
+        """A newer faultdesk migrated it (a revision this code does not know)."""
+        return bool(self.current - self.known)
+
+
+@lru_cache(maxsize=1)
+def script_directory() -> ScriptDirectory:
+    """The project's migration scripts (read once: parsing them takes a moment)."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision this code has a migration for."""
+    return frozenset(script.revision for script in script_directory().walk_revisions())
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory ones)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+async def schema_status(engine: AsyncEngine) -> SchemaStatus:
+    """Read the recorded revisions (without changing anything)."""
+
+    def read(connection: Connection) -> tuple[frozenset[str], bool]:
+        tables = inspect(connection).get_table_names()
+        current = MigrationContext.configure(connection).get_current_heads()
+        return frozenset(current), bool(tables)
+
+    async with engine.connect() as connection:
+        current, has_tables = await connection.run_sync(read)
+    heads = frozenset(script_directory().get_heads())
+    # Walking every revision is only needed to tell "behind" from "newer".
+    known = heads if current == heads else known_revisions()
+    return SchemaStatus(current, heads, known, has_tables)

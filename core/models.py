@@ -175,6 +175,9 @@ class Asset(Base):
     location: Mapped[str] = mapped_column(String(200), default="")
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    user_name: Mapped[str] = mapped_column(
+        String(200), default=""
+    )  # 使用人, as the register names them
     brand: Mapped[str] = mapped_column(String(100), default="")
     model: Mapped[str] = mapped_column(String(100), default="")
     serial: Mapped[str] = mapped_column(String(100), default="")

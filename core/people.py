@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from difflib import get_close_matches
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import OPEN_STATUSES, Role
-from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import Department, Invite, Person, Site, Ticket
 from core.unit_of_work import Core, Tx
+
+R = TypeVar("R")
 
 
 async def get_person(tx: Tx, person_id: int) -> Person:
@@ -99,11 +106,151 @@ class Place:
     name: str
 
 
+MAX_SITE_CODE = 32
+MAX_NAME = 200
+MAX_ADDRESS = 500
+SITE_EDITABLE = ("name", "region", "service_hours", "timezone", "address")
+
+
+class Setup(StrEnum):
+    """What adding or editing a set-up record did."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"  # it exists with the values given
+    EXISTS = "exists"  # it exists with other values, left as it was (no update asked)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field before and after."""
+
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[R]):
+    """A set-up record and what happened to it."""
+
+    status: Setup
+    record: R
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    """A site as an administrator describes it."""
+
+    code: str
+    name: str
+    region: str
+    service_hours: str = "5x8"
+    timezone: str = DEFAULT_TIMEZONE
+    address: str = ""
+
+
+def check_timezone(text: str) -> str:
+    """An IANA time zone name as given, or InvalidInput with the closest real names."""
+    name = text.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
+        zones = available_timezones()
+        close = get_close_matches(name, sorted(zones), n=3, cutoff=0.5)
+        if not close:
+            close = [DEFAULT_TIMEZONE, "Asia/Hong_Kong", "Asia/Urumqi"]
+        raise InvalidInput("site.unknown_timezone", timezone=name[:64], choices=close) from error
+    return name
+
+
+def _department_name(text: str) -> str:
+    name = " ".join(text.split())
+    if not name or len(name) > MAX_NAME:
+        raise InvalidInput("department.bad_name", limit=MAX_NAME)
+    return name
+
+
+def _site_changes(site: Site, spec: SiteSpec) -> list[Change]:
+    return [
+        Change(name, getattr(site, name), getattr(spec, name))
+        for name in SITE_EDITABLE
+        if getattr(site, name) != getattr(spec, name)
+    ]
+
+
+def _apply(record: Any, changes: list[Change]) -> None:
+    for change in changes:
+        setattr(record, change.field, change.after)
+
+
+def _audit_changes(changes: list[Change]) -> dict[str, Any]:
+    return {change.field: change.after for change in changes}
+
+
+async def site_by_code(session: AsyncSession, code: str) -> Site | None:
+    """The site with this code, whatever its case (compared in Python: SQLite's lower()
+    folds ASCII only)."""
+    wanted = code.strip().casefold()
+    return next(
+        (s for s in await session.scalars(select(Site)) if s.code.casefold() == wanted), None
+    )
+
+
+async def site_codes(session: AsyncSession) -> list[str]:
+    """Every site's code, sorted."""
+    return list(await session.scalars(select(Site.code).order_by(Site.code)))
+
+
+async def department_by_name(session: AsyncSession, site_id: int, name: str) -> Department | None:
+    """The site's department of this name, whatever its case and spacing."""
+    wanted = " ".join(name.split()).casefold()
+    departments = await session.scalars(select(Department).where(Department.site_id == site_id))
+    return next((d for d in departments if d.name.casefold() == wanted), None)
+
+
+async def department_names(session: AsyncSession, site_id: int) -> list[str]:
+    """The site's departments, sorted."""
+    return list(
+        await session.scalars(
+            select(Department.name).where(Department.site_id == site_id).order_by(Department.name)
+        )
+    )
+
+
 class PeopleService:
     """Admin-side registration and the invite-based sign-up."""
 
     def __init__(self, core: Core) -> None:
         self.core = core
+
+    def check_site(self, spec: SiteSpec) -> SiteSpec:
+        """The spec trimmed, or InvalidInput naming the first bad field and the valid choices."""
+        code = spec.code.strip()
+        if not code or len(code) > MAX_SITE_CODE or any(ch.isspace() for ch in code):
+            raise InvalidInput("site.bad_code", site=code[:64], limit=MAX_SITE_CODE)
+        name = " ".join(spec.name.split())
+        if not name or len(name) > MAX_NAME:
+            raise InvalidInput("site.bad_name", limit=MAX_NAME)
+        if len(spec.address) > MAX_ADDRESS:
+            raise InvalidInput("site.address_too_long", limit=MAX_ADDRESS)
+        regions = self.core.policy.regions
+        if spec.region not in regions:
+            raise InvalidInput("site.unknown_region", region=spec.region, choices=dict(regions))
+        if spec.service_hours not in self.core.policy.calendars:
+            raise InvalidInput(
+                "site.unknown_service_hours",
+                service_hours=spec.service_hours,
+                choices=sorted(self.core.policy.calendars),
+            )
+        return replace(
+            spec,
+            code=code,
+            name=name,
+            timezone=check_timezone(spec.timezone),
+            address=spec.address.strip(),
+        )
 
     async def create_site(
         self,
@@ -116,37 +263,114 @@ class PeopleService:
         address: str = "",
         actor_id: int | None = None,
     ) -> Site:
-        """Register a site; its region and service hours must exist in the policy."""
-        if region not in self.core.policy.regions:
-            raise InvalidInput("site.unknown_region", region=region)
-        if service_hours not in self.core.policy.calendars:
-            raise InvalidInput("site.unknown_service_hours", service_hours=service_hours)
+        """Register a site; Conflict when its code is taken (codes ignore case)."""
+        spec = SiteSpec(code, name, region, service_hours, timezone, address)
+        outcome = await self.ensure_site(spec, actor_id=actor_id)
+        if outcome.status is not Setup.CREATED:
+            raise Conflict("site.exists", site=outcome.record.code)
+        return outcome.record
+
+    async def ensure_site(
+        self, spec: SiteSpec, *, update: bool = False, actor_id: int | None = None
+    ) -> Outcome[Site]:
+        """Register a site unless it exists; an existing one changes only with `update`."""
+        spec = self.check_site(spec)
         async with self.core.transaction(actor_id) as tx:
+            site = await site_by_code(tx.session, spec.code)
+            if site is not None:
+                changes = _site_changes(site, spec)
+                if changes and update:
+                    _apply(site, changes)
+                    await tx.audit("site", site.id, "site.edited", **_audit_changes(changes))
+                    return Outcome(Setup.UPDATED, site, changes)
+                return Outcome(Setup.EXISTS if changes else Setup.UNCHANGED, site, changes)
             site = Site(
-                code=code,
-                name=name,
-                region=region,
-                service_hours=service_hours,
-                timezone=timezone,
-                address=address,
+                code=spec.code,
+                name=spec.name,
+                region=spec.region,
+                service_hours=spec.service_hours,
+                timezone=spec.timezone,
+                address=spec.address,
             )
             tx.session.add(site)
             await tx.session.flush()
-            await tx.audit("site", site.id, "site.created", code=code, name=name, region=region)
-            return site
+            await tx.audit(
+                "site", site.id, "site.created", code=spec.code, name=spec.name, region=spec.region
+            )
+            return Outcome(Setup.CREATED, site)
+
+    async def edit_site(
+        self, code: str, changes: Mapping[str, str], *, actor_id: int | None = None
+    ) -> Outcome[Site]:
+        """Change a site's name, region, service hours, zone or address (tickets keep theirs)."""
+        unknown = sorted(set(changes) - set(SITE_EDITABLE))
+        if unknown:
+            raise InvalidInput("site.not_editable", field=unknown[0], choices=list(SITE_EDITABLE))
+        async with self.core.transaction(actor_id) as tx:
+            site = await site_by_code(tx.session, code)
+            if site is None:
+                raise NotFound("site.unknown", site=code, choices=await site_codes(tx.session))
+            current = SiteSpec(
+                site.code, site.name, site.region, site.service_hours, site.timezone, site.address
+            )
+            spec = self.check_site(replace(current, **changes))
+            found = _site_changes(site, spec)
+            if found:
+                _apply(site, found)
+                await tx.audit("site", site.id, "site.edited", **_audit_changes(found))
+            return Outcome(Setup.UPDATED if found else Setup.UNCHANGED, site, found)
 
     async def create_department(
         self, *, site_id: int, name: str, actor_id: int | None = None
     ) -> Department:
-        """Register a department at a site."""
+        """Register a department at a site; Conflict when the site has it already."""
+        outcome = await self.ensure_department(site_id=site_id, name=name, actor_id=actor_id)
+        if outcome.status is not Setup.CREATED:
+            raise Conflict("department.exists", name=outcome.record.name)
+        return outcome.record
+
+    async def ensure_department(
+        self, *, site_id: int, name: str, actor_id: int | None = None
+    ) -> Outcome[Department]:
+        """Register a department unless the site has one of that name (case ignored)."""
+        name = _department_name(name)
         async with self.core.transaction(actor_id) as tx:
+            department = await department_by_name(tx.session, site_id, name)
+            if department is not None:
+                return Outcome(Setup.UNCHANGED, department)
             department = Department(site_id=site_id, name=name)
             tx.session.add(department)
             await tx.session.flush()
             await tx.audit(
                 "department", department.id, "department.created", site_id=site_id, name=name
             )
-            return department
+            return Outcome(Setup.CREATED, department)
+
+    async def rename_department(
+        self, *, site_id: int, name: str, new_name: str, actor_id: int | None = None
+    ) -> Outcome[Department]:
+        """Rename a department; its people, devices and tickets stay with it."""
+        new_name = _department_name(new_name)
+        async with self.core.transaction(actor_id) as tx:
+            department = await department_by_name(tx.session, site_id, name)
+            if department is None:
+                names = await department_names(tx.session, site_id)
+                raise NotFound("department.unknown", name=name.strip(), choices=names)
+            if department.name == new_name:
+                return Outcome(Setup.UNCHANGED, department)
+            taken = await department_by_name(tx.session, site_id, new_name)
+            if taken is not None and taken.id != department.id:
+                raise Conflict("department.exists", name=taken.name)
+            change = Change("name", department.name, new_name)
+            department.name = new_name
+            await tx.audit(
+                "department",
+                department.id,
+                "department.renamed",
+                before=change.before,
+                name=new_name,
+            )
+            return Outcome(Setup.UPDATED, department, [change])
 
     async def create_person(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,6 +82,12 @@ class Tx:
             action=action,
             data=data,
         )
+
+    async def audit_many(
+        self, events: Sequence[tuple[str, int | None, str, Mapping[str, Any]]]
+    ) -> None:
+        """Append many audit events (entity, entity_id, action, data) at once."""
+        await audit.append_events(self.session, at=self.now, actor_id=self.actor_id, events=events)
 
 
 class Core:

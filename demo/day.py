@@ -1,6 +1,6 @@
 """The offline demo: one working Monday at a Shanghai office, played through the real bot.
 
-`faultdesk demo` (and `faultdesk run` without a token) starts the sandbox Bot API
+`faultdesk demo` (and `scripts/run.sh` without a token) starts the sandbox Bot API
 emulator, builds the Application exactly as production does on a fresh SQLite file,
 with an accelerated clock that starts on Monday 2 March 2026 at 08:55 in Shanghai, and
 lets simulated people use the bot the way people do: they open links and press buttons

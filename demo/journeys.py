@@ -159,8 +159,12 @@ async def open_invitation(newcomer: Actor, payload: str) -> SentMessage:
     )
 
 
-async def invite(admin: Actor, role: Role, site: str) -> str:
-    """/invite someone with this role at this site, in no department; the invitation code."""
+async def invite(admin: Actor, role: Role, site: str, *, uses: int = 1, days: int = 14) -> str:
+    """/invite people with this role at this site, in no department; the invitation code.
+
+    `uses` is how many people the link registers, `days` how long it stays valid: both
+    must be among the buttons the bot offers.
+    """
     await admin.person.send("/invite")
     role_text = label(admin.t, ROLE, role.value).capitalize()
     await admin.sees(with_button(role_text), "the /invite role buttons")
@@ -169,6 +173,12 @@ async def invite(admin: Actor, role: Role, site: str) -> str:
     await admin.tap(site)
     await admin.sees(admin.offers(NO_DEPARTMENT_BUTTON), "the department buttons")
     await admin.press(NO_DEPARTMENT_BUTTON)
+    people = admin.t.plural("{n} person", "{n} people", uses)
+    await admin.sees(with_button(people), "the how-many-people buttons")
+    await admin.tap(people)
+    valid_for = admin.t.plural("{n} day", "{n} days", days)
+    await admin.sees(with_button(valid_for), "the how-long buttons")
+    await admin.tap(valid_for)
     link = f"start={INVITE_PREFIX}"
     invitation = await admin.sees(lambda message: link in message.text, "the invitation link")
     code = re.search(re.escape(link) + r"([A-Za-z0-9_-]+)", invitation.text)

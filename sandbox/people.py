@@ -10,8 +10,10 @@ they never call the server.
 from __future__ import annotations
 
 import asyncio
+import re
 import zlib
 from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
 
 from sandbox.images import make_png
 from sandbox.json_types import JsonDict
@@ -21,6 +23,8 @@ from sandbox.telegram_html import utf16_len
 from sandbox.transcript import indent_continuation, render_keyboard
 
 MessageMatch = str | Callable[[SentMessage], bool]
+# Telegram's rule for a deep link's start parameter.
+START_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 TINY_PNG = make_png(4, 3)
 TINY_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -245,6 +249,28 @@ class SimulatedPerson(ChatView):
     async def start(self, payload: str | None = None) -> int:
         """Send /start, or /start <payload> as a deep link opens it."""
         return await self.send("/start" if payload is None else f"/start {payload}")
+
+    async def open_link(self, url: str) -> int:
+        """Open a deep link as a phone does (a scanned QR code, a tapped link): /start <payload>.
+
+        Only `https://t.me/<this bot>?start=<payload>` opens this chat; Telegram allows a
+        payload of at most 64 characters from A-Za-z0-9_-. Anything else raises ValueError,
+        so a link the real Telegram would not carry fails the test that made it.
+        """
+        parsed = urlsplit(url)
+        if parsed.scheme != "https" or parsed.netloc.lower() not in ("t.me", "telegram.me"):
+            raise ValueError(f"not a Telegram link: {url!r}")
+        username = parsed.path.strip("/")
+        if username.lower() != self._bot.username.lower():
+            raise ValueError(f"the link opens @{username}, not this bot (@{self._bot.username})")
+        payloads = parse_qs(parsed.query, keep_blank_values=True).get("start")
+        if payloads is None:
+            return await self.start()
+        payload = payloads[0]
+        if not START_PAYLOAD.fullmatch(payload):
+            raise ValueError(f"Telegram would not pass on the start payload {payload!r}")
+        self._log().record("link", f"👤 {self.first_name} opened {url}")
+        return await self.start(payload)
 
     async def send_in(self, group: SimulatedGroup, text: str) -> int:
         """Send a text message in a group chat."""

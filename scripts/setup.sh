@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install faultdesk with its development tools into it.
+# Create .venv (if missing) and install faultdesk with its development tools into it;
+# install a Chinese font for the sticker labels (Debian's fonts-noto-cjk) when none is found.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -12,3 +13,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch "$stamp"
 fi
+scripts/fonts.sh

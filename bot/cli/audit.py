@@ -7,6 +7,8 @@ import asyncio
 import typer
 
 from bot.cli.helpdesk import DatabaseOption, command_settings, open_helpdesk
+from bot.cli.speech import fail
+from bot.i18n import N_
 
 app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 
@@ -27,13 +29,18 @@ def audit_verify(
     for text in anchor:
         try:
             event_id, prefix = parse_anchor(text)
-        except ValueError as error:
-            typer.echo(f"error: --anchor {error}", err=True)
-            raise typer.Exit(2) from error
+        except ValueError:
+            fail(
+                N_(
+                    "--anchor expected EVENT:HASH as a monthly summary prints it (e.g. 1234:5f3a9c0e1b2d4f60), not {value}."
+                ),
+                value=text,
+            )
         anchors[event_id] = prefix
 
+    settings = command_settings(database_url)
+
     async def _verify() -> int:
-        settings = command_settings(database_url)
         async with open_helpdesk(settings) as helpdesk, helpdesk.core.reading() as session:
             report = await verify_chain(session, anchors=anchors)
         typer.echo(f"events checked: {report.events}")

@@ -2,20 +2,74 @@
 
 from __future__ import annotations
 
-import typer
+import asyncio
 
-from bot.cli.helpdesk import DatabaseOption, command_settings
+import typer
+from alembic.util.exc import CommandError as AlembicError
+
+from bot.cli.helpdesk import DatabaseOption, command_settings, shown_url
+from bot.cli.speech import fail, say
+from bot.i18n import N_
+from core.db import Database
+from core.migrate import SchemaStatus, known_revisions, schema_status, sqlite_file
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
+async def _status(url: str) -> SchemaStatus:
+    database = Database(url)
+    try:
+        return await schema_status(database.engine)
+    finally:
+        await database.dispose()
+
+
 @app.command("upgrade")
 def db_upgrade(database_url: str | None = DatabaseOption, revision: str = "head") -> None:
-    """Apply the Alembic migrations."""
+    """Create the database or bring it to this faultdesk's schema (the Alembic migrations)."""
     from core.migrate import upgrade
 
-    upgrade(command_settings(database_url).database_url, revision)
-    typer.echo(f"database at {revision}")
+    url = command_settings(database_url).database_url
+    where = shown_url(url)
+    path = sqlite_file(url)
+    created = path is not None and not path.exists()
+    before = frozenset[str]() if created else asyncio.run(_status(url)).current
+    if before and before - known_revisions():
+        fail(
+            N_(
+                "The database at {where} was made by a newer faultdesk (revision {revision}); update faultdesk first."
+            ),
+            where=where,
+            revision=sorted(before),
+        )
+    try:
+        upgrade(url, revision)
+    except AlembicError as error:
+        fail(
+            N_("{revision} is not a revision of this faultdesk ({problem})."),
+            revision=revision,
+            problem=str(error),
+        )
+    after = asyncio.run(_status(url)).current
+    if created or not before:
+        say(
+            N_("Created the database at {where} (revision {revision})."),
+            where=where,
+            revision=sorted(after),
+        )
+    elif before == after:
+        say(
+            N_("The database at {where} is up to date (revision {revision})."),
+            where=where,
+            revision=sorted(after),
+        )
+    else:
+        say(
+            N_("Upgraded the database at {where} from revision {before} to {after}."),
+            where=where,
+            before=sorted(before),
+            after=sorted(after),
+        )
 
 
 def register(main: typer.Typer) -> None:

@@ -13,14 +13,16 @@ from pathlib import Path
 import typer
 
 from bot.cli.helpdesk import DatabaseOption, command_settings, open_helpdesk
-from bot.i18n import default_i18n
+from bot.cli.speech import current_language, fail, use_language
+from bot.i18n import N_, default_i18n
 from bot.rendering.csv_rows import monthly_csv, quarterly_csv
 from bot.rendering.text import monthly_text, quarterly_text
 from bot.rendering.wording import monthly_filename, plain, quarterly_filename
 from bot.rendering.xlsx import monthly_xlsx, quarterly_xlsx
 from bot.settings import Settings
 from core.clock import DEFAULT_TIMEZONE
-from core.errors import DomainError
+from core.errors import NotFound
+from core.people import site_by_code, site_codes
 from core.reports.monthly import monthly_figures
 from core.reports.quarterly import quarterly_scorecard
 from core.reports.sites import find_site
@@ -52,7 +54,15 @@ async def report_output(
     t = default_i18n().get(lang)
     async with open_helpdesk(settings) as helpdesk:
         core = helpdesk.core
-        site = await find_site(core, site_code) if site_code else None
+        site = None
+        if site_code:
+            async with core.reading() as session:
+                found = await site_by_code(session, site_code)
+                if found is None:
+                    raise NotFound(
+                        "site.unknown", site=site_code, choices=await site_codes(session)
+                    )
+            site = await find_site(core, found.code)
         if kind == "monthly":
             summary, run = await monthly_figures(core, period, site=site, live=live)
             text = plain(monthly_text(t, summary, attachments=False))
@@ -85,31 +95,31 @@ def report_command(
     site: str | None = typer.Option(None, "--site", help="one site's code (default: every site)"),
     fmt: str = typer.Option("text", "--format", help="text, csv or xlsx"),
     out: str | None = typer.Option(None, "--out", help="write to this file"),
-    lang: str = typer.Option("en", "--lang", help="zh_CN, en or ru"),
+    lang: str | None = typer.Option(
+        None, "--lang", help="zh_CN, en or ru (default: FAULTDESK_DEFAULT_LANGUAGE)"
+    ),
     live: bool = typer.Option(
         False, "--live", help="recompute a month even when its summary was posted"
     ),
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Print a monthly summary or a quarterly scorecard (the figures the managers get)."""
-    if kind not in KINDS or fmt not in FORMATS:
-        typer.echo(f"use {' or '.join(KINDS)}, and --format {'|'.join(FORMATS)}", err=True)
-        raise typer.Exit(2)
-    try:
-        output = asyncio.run(
-            report_output(
-                command_settings(database_url),
-                kind=kind,
-                period=period,
-                site_code=site,
-                fmt=fmt,
-                lang=lang,
-                live=live,
-            )
+    use_language(lang)
+    if kind not in KINDS:
+        fail(N_("{kind} is not a report; use {choices}."), kind=kind, choices=list(KINDS))
+    if fmt not in FORMATS:
+        fail(N_("--format takes {choices}, not {value}."), choices=list(FORMATS), value=fmt)
+    output = asyncio.run(
+        report_output(
+            command_settings(database_url),
+            kind=kind,
+            period=period,
+            site_code=site,
+            fmt=fmt,
+            lang=current_language(),
+            live=live,
         )
-    except DomainError as error:
-        typer.echo(f"faultdesk report: {error.code} {error.params}", err=True)
-        raise typer.Exit(2) from error
+    )
     if fmt == "text":
         typer.echo(output.text)
         if out:

@@ -9,6 +9,8 @@ from typing import Any
 import typer
 
 from bot.cli.helpdesk import DatabaseOption
+from bot.cli.speech import fail
+from bot.i18n import N_
 from bot.settings import Settings
 
 RUNTIME_HELP = "aiogram (default) or ptb; both behave the same"
@@ -26,7 +28,7 @@ def run(
 ) -> None:
     """Run the bot: Telegram updates, the SLA engine and the outbox sender, until interrupted.
 
-    Without FAULTDESK_BOT_TOKEN this runs the offline demo against the local emulator.
+    Needs FAULTDESK_BOT_TOKEN (from @BotFather); `faultdesk demo` plays the offline demo.
     """
     from bot.runtimes import RUNTIMES
 
@@ -38,12 +40,18 @@ def run(
     }
     settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
     if settings.runtime not in RUNTIMES:
-        typer.echo(
-            f"unknown runtime {settings.runtime!r}; use one of: {', '.join(RUNTIMES)}", err=True
+        fail(
+            N_("{runtime} is not a runtime; use {choices}."),
+            runtime=settings.runtime,
+            choices=list(RUNTIMES),
         )
-        raise typer.Exit(2)
     if not settings.bot_token:
-        raise typer.Exit(_run_demo(settings.runtime))
+        # A service whose environment file went missing must fail, not "succeed" offline.
+        fail(
+            N_(
+                "FAULTDESK_BOT_TOKEN is not set, so there is no bot to run. Put the token @BotFather gave you in the environment or in .env; to try faultdesk offline, run `faultdesk demo`."
+            )
+        )
     _configure_logging()
     raise typer.Exit(asyncio.run(_serve_reporting(settings)))
 
@@ -91,23 +99,30 @@ def demo_command(
     from bot.runtimes import RUNTIMES
 
     if runtime not in RUNTIMES:
-        typer.echo(f"unknown runtime {runtime!r}; use one of: {', '.join(RUNTIMES)}", err=True)
-        raise typer.Exit(2)
+        fail(
+            N_("{runtime} is not a runtime; use {choices}."),
+            runtime=runtime,
+            choices=list(RUNTIMES),
+        )
     raise typer.Exit(_run_demo(runtime, speed, keep_database=keep_database))
 
 
 async def _serve_reporting(settings: Settings) -> int:
     """`serve`, with start-up problems as one clear line and an exit code."""
+    from bot.cli.speech import sentence
     from bot.runtimes import StartupError
     from core.sla.policy import PolicyError
 
     try:
         await serve(settings)
     except PolicyError as error:
-        typer.echo(f"faultdesk: the SLA policy is not valid:\n{error}", err=True)
+        typer.echo(
+            sentence(N_("faultdesk: the SLA policy is not valid:\n{problem}"), problem=str(error)),
+            err=True,
+        )
         return 2
     except StartupError as error:
-        typer.echo(f"faultdesk: cannot start: {error}", err=True)
+        typer.echo(sentence(N_("faultdesk: cannot start: {problem}"), problem=str(error)), err=True)
         return 1
     return 0
 

@@ -1,105 +1,103 @@
-"""Setting an installation up from the command line: sites, departments, invites, assets, plans.
+"""Setting an installation up from the command line: sites, departments, invites, plans, people.
 
+    faultdesk db upgrade                                  # create the database first
     faultdesk site add HQ "Head office" --region city --hours 5x8
+    faultdesk site edit HQ --timezone Asia/Urumqi
     faultdesk department add HQ Finance
-    faultdesk invite create --role admin --site HQ --bot-username mybot
-    faultdesk asset import assets.csv        # the register's columns (000 §2.2.1-1)
+    faultdesk department rename HQ Finance 财务部
+    faultdesk invite create --role staff --site HQ --department Finance --uses 300 --days 30
     faultdesk plan add MR-HQ "Meeting rooms" --cadence monthly --site HQ --due-day 10
     faultdesk person list
     faultdesk person backup 7 9              # engineer 7 is backed up by engineer 9
     faultdesk person role 12 dispatcher
     faultdesk person deactivate 7            # someone left
 
-Every command migrates the database first, works in one transaction per record, and
-reports bad input with the line or field it came from; nothing half-written is left.
+Running a set-up script twice is safe: adding what exists says so and changes nothing
+(`--update` changes it). Codes and names are matched whatever their case. The devices
+(`faultdesk asset ...`) are in `bot.cli.assets`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import csv
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields
-from datetime import date, timedelta
-from pathlib import Path
-from typing import Any, TypeVar
+from datetime import timedelta
+from typing import Any
 
 import typer
-from sqlalchemy import select
 
-from bot.cli.helpdesk import command_settings, database_option, open_helpdesk
-from core.assets import AssetRecord, normalize_tag
+from bot.cli.helpdesk import DatabaseOption, run_helpdesk
+from bot.cli.speech import fail, say, warn
+from bot.cli.telegram import bot_username, invite_link
+from bot.i18n import N_
+from bot.labels import ROLE
+from core.asset_register import parse_kind
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import AssetKind, Role
-from core.errors import DomainError
-from core.migrate import upgrade
-from core.models import Department, Person, Site
+from core.errors import NotFound
+from core.inspections import DEFAULT_DUE_DAY, DEFAULT_KINDS, MONTHLY
+from core.models import Department, InspectionPlan, Person, Site
+from core.people import (
+    Outcome,
+    Setup,
+    SiteSpec,
+    department_by_name,
+    department_names,
+    site_by_code,
+    site_codes,
+)
 from core.services import Helpdesk
-
-T = TypeVar("T")
 
 site_app = typer.Typer(
     help="Sites (offices) and their SLA region and service hours.", no_args_is_help=True
 )
 department_app = typer.Typer(help="Departments of a site.", no_args_is_help=True)
 invite_app = typer.Typer(help="Invitation deep links.", no_args_is_help=True)
-asset_app = typer.Typer(help="The asset register.", no_args_is_help=True)
 plan_app = typer.Typer(help="Inspection plans.", no_args_is_help=True)
 person_app = typer.Typer(help="Registered people: roles, backups, leaving.", no_args_is_help=True)
 
-DatabaseOption = database_option("SQLAlchemy URL (default: FAULTDESK_DATABASE_URL)")
-
-# Sentences for the errors an administrator meets here (the code is printed too).
-CLI_MESSAGES = {
-    "not_found": "no {entity} with id {id}",
-    "backup.not_an_engineer": "person {person_id} is not an active engineer",
-    "backup.self": "an engineer cannot be their own backup",
-    "person.has_open_tickets": (
-        "person {person_id} still has {count} open ticket(s) assigned; "
-        "reassign them first (a dispatcher's /queue)"
-    ),
-}
+UpdateOption = typer.Option(
+    False, "--update", help="Change what exists already to the values given"
+)
 
 
-class _Params(dict[str, Any]):
-    """Error parameters for a sentence; one the error did not carry reads as '?'."""
-
-    def __missing__(self, key: str) -> str:
-        return "?"
-
-
-ASSET_COLUMNS = [f.name for f in fields(AssetRecord) if f.name not in ("department_id", "user_id")]
-
-
-def _run(database_url: str | None, work: Callable[[Helpdesk], Awaitable[T]]) -> T:
-    """Migrate, open the helpdesk, run `work`, close; domain errors end the command cleanly."""
-    settings = command_settings(database_url)
-    upgrade(settings.database_url)
-
-    async def _go() -> T:
-        async with open_helpdesk(settings) as helpdesk:
-            return await work(helpdesk)
-
-    try:
-        return asyncio.run(_go())
-    except DomainError as error:
-        sentence = CLI_MESSAGES.get(error.code)
-        if sentence is not None:
-            typer.echo(
-                f"error: {sentence.format_map(_Params(error.params))} ({error.code})", err=True
-            )
-        else:
-            typer.echo(f"error: {error.code} {error.params or ''}".rstrip(), err=True)
-        raise typer.Exit(1) from error
-
-
-async def _site(helpdesk: Helpdesk, code: str) -> Site:
+async def find_site(helpdesk: Helpdesk, code: str) -> Site:
+    """The site with this code (any case); NotFound lists the codes."""
     async with helpdesk.core.reading() as session:
-        site = await session.scalar(select(Site).where(Site.code == code))
-    if site is None:
-        typer.echo(f"error: no site with code {code!r}", err=True)
-        raise typer.Exit(1)
-    return site
+        site = await site_by_code(session, code)
+        if site is None:
+            raise NotFound("site.unknown", site=code, choices=await site_codes(session))
+        return site
+
+
+async def find_department(helpdesk: Helpdesk, site: Site, name: str) -> Department:
+    """The site's department of this name (any case); NotFound lists the names."""
+    async with helpdesk.core.reading() as session:
+        department = await department_by_name(session, site.id, name)
+        if department is None:
+            raise NotFound(
+                "department.unknown", name=name, choices=await department_names(session, site.id)
+            )
+        return department
+
+
+def parse_role(text: str) -> Role:
+    """A role by its code, any case; a sentence listing the roles otherwise."""
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        fail(N_("{role} is not a role; use {choices}."), role=text, choices=[r.value for r in Role])
+
+
+def _show_changes(outcome: Outcome[Any]) -> None:
+    for change in outcome.changes:
+        say(
+            N_("  {field}: {before} → {after}"),
+            field=change.field,
+            before=change.before,
+            after=change.after,
+        )
+
+
+# --- sites -----------------------------------------------------------------------------------
 
 
 @site_app.command("add")
@@ -112,79 +110,193 @@ def site_add(
     hours: str = typer.Option(
         "5x8", help="Service hours calendar: 5x8, 7x24, 7x8 or one from the policy"
     ),
-    timezone: str = typer.Option(DEFAULT_TIMEZONE),
+    timezone: str = typer.Option(DEFAULT_TIMEZONE, help="IANA time zone, e.g. Asia/Shanghai"),
     address: str = typer.Option(""),
+    update: bool = UpdateOption,
     database_url: str | None = DatabaseOption,
 ) -> None:
-    """Register a site."""
+    """Register a site (running it again changes nothing unless --update)."""
+    spec = SiteSpec(code, name, region, hours, timezone, address)
 
-    async def work(helpdesk: Helpdesk) -> Site:
-        return await helpdesk.people.create_site(
-            code=code,
-            name=name,
-            region=region,
-            service_hours=hours,
-            timezone=timezone,
-            address=address,
+    async def work(helpdesk: Helpdesk) -> Outcome[Site]:
+        return await helpdesk.people.ensure_site(spec, update=update)
+
+    outcome = run_helpdesk(database_url, work)
+    site = outcome.record
+    if outcome.status is Setup.CREATED:
+        say(
+            N_(
+                "Site {code} ({name}) added: region {region}, service hours {hours}, time zone {timezone}."
+            ),
+            code=site.code,
+            name=site.name,
+            region=site.region,
+            hours=site.service_hours,
+            timezone=site.timezone,
+        )
+    elif outcome.status is Setup.UPDATED:
+        say(N_("Site {code} updated:"), code=site.code)
+        _show_changes(outcome)
+    elif outcome.status is Setup.EXISTS:
+        say(
+            N_(
+                "Site {code} exists already with other values; nothing changed (--update changes it):"
+            ),
+            code=site.code,
+        )
+        _show_changes(outcome)
+    else:
+        say(N_("Site {code} exists already as given; nothing changed."), code=site.code)
+
+
+@site_app.command("edit")
+def site_edit(
+    code: str,
+    name: str | None = typer.Option(None),
+    region: str | None = typer.Option(None, help="A region of the SLA policy"),
+    hours: str | None = typer.Option(None, help="Service hours calendar of the policy"),
+    timezone: str | None = typer.Option(None, help="IANA time zone, e.g. Asia/Shanghai"),
+    address: str | None = typer.Option(None),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Change a site; open tickets keep the deadlines they were given."""
+    given = {
+        "name": name,
+        "region": region,
+        "service_hours": hours,
+        "timezone": timezone,
+        "address": address,
+    }
+    changes = {key: value for key, value in given.items() if value is not None}
+    if not changes:
+        fail(
+            N_("Say what to change: --name, --region, --hours, --timezone or --address."),
         )
 
-    site = _run(database_url, work)
-    typer.echo(f"site {site.code} ({site.name}): region {site.region}, hours {site.service_hours}")
+    async def work(helpdesk: Helpdesk) -> Outcome[Site]:
+        return await helpdesk.people.edit_site(code, changes)
+
+    outcome = run_helpdesk(database_url, work)
+    if outcome.status is Setup.UNCHANGED:
+        say(N_("Site {code} already has these values; nothing changed."), code=outcome.record.code)
+        return
+    say(N_("Site {code} updated:"), code=outcome.record.code)
+    _show_changes(outcome)
 
 
 @site_app.command("list")
 def site_list(database_url: str | None = DatabaseOption) -> None:
-    """Every site with its SLA coordinates."""
+    """Every site with its SLA coordinates: code, name, region, hours, time zone."""
 
     async def work(helpdesk: Helpdesk) -> list[Site]:
         async with helpdesk.core.reading() as session:
+            from sqlalchemy import select
+
             return list(await session.scalars(select(Site).order_by(Site.code)))
 
-    for site in _run(database_url, work):
+    for site in run_helpdesk(database_url, work):
         typer.echo(
             f"{site.code}\t{site.name}\t{site.region}\t{site.service_hours}\t{site.timezone}"
         )
 
 
+# --- departments -------------------------------------------------------------------------------
+
+
 @department_app.command("add")
 def department_add(site: str, name: str, database_url: str | None = DatabaseOption) -> None:
-    """Register a department at a site (by site code)."""
+    """Register a department at a site (by site code); running it again changes nothing."""
 
-    async def work(helpdesk: Helpdesk) -> Department:
-        found = await _site(helpdesk, site)
-        return await helpdesk.people.create_department(site_id=found.id, name=name)
+    async def work(helpdesk: Helpdesk) -> tuple[Site, Outcome[Department]]:
+        found = await find_site(helpdesk, site)
+        return found, await helpdesk.people.ensure_department(site_id=found.id, name=name)
 
-    department = _run(database_url, work)
-    typer.echo(f"department {department.name} at {site}")
+    found, outcome = run_helpdesk(database_url, work)
+    if outcome.status is Setup.CREATED:
+        say(N_("Department {name} added at {site}."), name=outcome.record.name, site=found.code)
+    else:
+        say(
+            N_("Department {name} exists already at {site}; nothing changed."),
+            name=outcome.record.name,
+            site=found.code,
+        )
+
+
+@department_app.command("rename")
+def department_rename(
+    site: str, name: str, new_name: str, database_url: str | None = DatabaseOption
+) -> None:
+    """Rename a department; its people, devices and tickets stay with it."""
+
+    async def work(helpdesk: Helpdesk) -> tuple[Site, Outcome[Department]]:
+        found = await find_site(helpdesk, site)
+        outcome = await helpdesk.people.rename_department(
+            site_id=found.id, name=name, new_name=new_name
+        )
+        return found, outcome
+
+    found, outcome = run_helpdesk(database_url, work)
+    if outcome.status is Setup.UNCHANGED:
+        say(N_("Department {name} already has that name; nothing changed."), name=new_name)
+        return
+    say(
+        N_("Department {before} at {site} is now {name}."),
+        before=outcome.changes[0].before,
+        site=found.code,
+        name=outcome.record.name,
+    )
+
+
+@department_app.command("list")
+def department_list(
+    site: str | None = typer.Argument(None, help="A site code (default: every site)"),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Departments: site code and name."""
+
+    async def work(helpdesk: Helpdesk) -> list[tuple[str, str]]:
+        from sqlalchemy import select
+
+        wanted = await find_site(helpdesk, site) if site else None
+        async with helpdesk.core.reading() as session:
+            query = select(Site.code, Department.name).join(Site, Site.id == Department.site_id)
+            if wanted is not None:
+                query = query.where(Site.id == wanted.id)
+            rows = await session.execute(query.order_by(Site.code, Department.name))
+            return [(code, name) for code, name in rows]
+
+    for code, name in run_helpdesk(database_url, work):
+        typer.echo(f"{code}\t{name}")
+
+
+# --- invitations --------------------------------------------------------------------------------
 
 
 @invite_app.command("create")
 def invite_create(
-    role: Role = typer.Option(..., help="staff, engineer, dispatcher, manager or admin"),
+    role: str = typer.Option(..., help="staff, engineer, dispatcher, manager or admin"),
     site: str = typer.Option(..., help="Site code"),
     department: str | None = typer.Option(None, help="Department name at that site"),
-    uses: int = typer.Option(1, min=1, help="How many people may register with it"),
-    days: int = typer.Option(14, min=1, help="Days it stays valid"),
-    bot_username: str = typer.Option("faultdesk_bot", help="The bot's @username, for the link"),
+    uses: int = typer.Option(1, min=1, max=10000, help="How many people may register with it"),
+    days: int = typer.Option(14, min=1, max=365, help="Days it stays valid"),
+    bot: str | None = typer.Option(
+        None,
+        "--bot-username",
+        help="The bot's @username (default: FAULTDESK_BOT_USERNAME, or asked from Telegram with the token)",
+    ),
     database_url: str | None = DatabaseOption,
 ) -> None:
-    """Create an invitation and print its deep link."""
+    """Create an invitation and print its deep link (one person, or --uses people)."""
+    chosen = parse_role(role)
+    username = bot_username(bot)
 
     async def work(helpdesk: Helpdesk) -> str:
-        found = await _site(helpdesk, site)
-        department_id = None
-        if department is not None:
-            async with helpdesk.core.reading() as session:
-                department_id = await session.scalar(
-                    select(Department.id).where(
-                        Department.site_id == found.id, Department.name == department
-                    )
-                )
-            if department_id is None:
-                typer.echo(f"error: no department {department!r} at {site}", err=True)
-                raise typer.Exit(1)
+        found = await find_site(helpdesk, site)
+        department_id = (
+            (await find_department(helpdesk, found, department)).id if department else None
+        )
         invite = await helpdesk.people.create_invite(
-            role=role,
+            role=chosen,
             site_id=found.id,
             department_id=department_id,
             max_uses=uses,
@@ -192,85 +304,26 @@ def invite_create(
         )
         return invite.code
 
-    code = _run(database_url, work)
-    typer.echo(f"https://t.me/{bot_username.lstrip('@')}?start=inv_{code}")
+    code = run_helpdesk(database_url, work)
+    typer.echo(invite_link(username, code))
+    from bot.cli.speech import words
+
+    warn(
+        N_(
+            "An invitation for {uses} as {role}, valid for {days} days; opening the link registers."
+        ),
+        uses=words().plural("{n} person", "{n} people", uses),
+        role=words()(ROLE[chosen.value]),
+        days=days,
+    )
 
 
-@dataclass
-class ImportProblem:
-    """One unusable line of an import file."""
-
-    line: int
-    message: str
+# --- inspection plans -----------------------------------------------------------------------------
 
 
-def parse_asset_rows(path: Path) -> tuple[list[AssetRecord], list[ImportProblem]]:
-    """Read the register CSV; every problem names its line."""
-    records: list[AssetRecord] = []
-    problems: list[ImportProblem] = []
-    seen: dict[str, int] = {}
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"tag", "kind", "site_code"} - set(reader.fieldnames or [])
-        if missing:
-            return [], [ImportProblem(1, f"missing columns: {', '.join(sorted(missing))}")]
-        unknown = set(reader.fieldnames or []) - set(ASSET_COLUMNS)
-        if unknown:
-            return [], [ImportProblem(1, f"unknown columns: {', '.join(sorted(unknown))}")]
-        for line, row in enumerate(reader, start=2):
-            values: dict[str, Any] = {k: (v or "").strip() for k, v in row.items() if k}
-            try:
-                values["tag"] = normalize_tag(values["tag"])
-                values["kind"] = AssetKind(values["kind"].lower())
-                for name in ("warranty_until", "manufactured_on"):
-                    values[name] = date.fromisoformat(values[name]) if values.get(name) else None
-            except DomainError:
-                problems.append(ImportProblem(line, f"bad tag {row.get('tag')!r}"))
-                continue
-            except ValueError as error:
-                problems.append(ImportProblem(line, str(error)))
-                continue
-            if values["tag"] in seen:
-                problems.append(
-                    ImportProblem(line, f"tag {values['tag']} repeats line {seen[values['tag']]}")
-                )
-                continue
-            seen[values["tag"]] = line
-            records.append(AssetRecord(**values))
-    return records, problems
-
-
-@asset_app.command("import")
-def asset_import(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV with a header row"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Check the file only"),
-    database_url: str | None = DatabaseOption,
-) -> None:
-    """Import devices from the register's CSV (columns as in AssetRecord; tag, kind, site_code required).
-
-    The file is checked whole first; if any line is bad nothing is imported.
-    """
-    records, problems = parse_asset_rows(path)
-    for problem in problems:
-        typer.echo(f"{path}:{problem.line}: {problem.message}", err=True)
-    if problems:
-        raise typer.Exit(1)
-    if dry_run:
-        typer.echo(f"{len(records)} devices would be imported")
-        return
-
-    async def work(helpdesk: Helpdesk) -> int:
-        async with helpdesk.core.reading() as session:
-            sites = set(await session.scalars(select(Site.code)))
-        unknown = sorted({r.site_code for r in records} - sites)
-        if unknown:
-            typer.echo(f"error: unknown site codes: {', '.join(unknown)}", err=True)
-            raise typer.Exit(1)
-        for record in records:
-            await helpdesk.assets.register(record)
-        return len(records)
-
-    typer.echo(f"{_run(database_url, work)} devices imported")
+def parse_kinds(text: str) -> list[AssetKind]:
+    """Comma-separated device types (codes, Chinese or English names)."""
+    return [parse_kind(part) for part in text.replace("，", ",").split(",") if part.strip()]
 
 
 @plan_app.command("add")
@@ -282,38 +335,89 @@ def plan_add(
     ),
     site: str = typer.Option(..., help="Site code"),
     engineer: int | None = typer.Option(None, help="The engineer's Telegram user id"),
-    kinds: str = typer.Option("", help="Comma-separated asset kinds (default: by cadence)"),
+    kinds: str = typer.Option(
+        "",
+        help="Comma-separated device types, e.g. projector,tv or 投影仪,电视 (default: by cadence)",
+    ),
     due_day: int | None = typer.Option(None, help="Monthly: done before this day (004: the 10th)"),
+    update: bool = UpdateOption,
     database_url: str | None = DatabaseOption,
 ) -> None:
-    """Add an inspection plan; its rounds are planned at once."""
+    """Add an inspection plan; its rounds are planned at once (running it again changes nothing)."""
+    asset_kinds = parse_kinds(kinds) or None
 
-    async def work(helpdesk: Helpdesk) -> str:
-        found = await _site(helpdesk, site)
+    async def work(helpdesk: Helpdesk) -> tuple[str, InspectionPlan]:
+        found = await find_site(helpdesk, site)
         engineer_id = None
         if engineer is not None:
+            from sqlalchemy import select
+
             async with helpdesk.core.reading() as session:
                 engineer_id = await session.scalar(
                     select(Person.id).where(
-                        Person.telegram_user_id == engineer, Person.role == Role.ENGINEER
+                        Person.telegram_user_id == engineer,
+                        Person.role == Role.ENGINEER,
+                        Person.active.is_(True),
                     )
                 )
             if engineer_id is None:
-                typer.echo(f"error: no engineer with Telegram id {engineer}", err=True)
-                raise typer.Exit(1)
-        asset_kinds = [AssetKind(k.strip()) for k in kinds.split(",") if k.strip()] or None
-        plan = await helpdesk.inspections.create_plan(
-            code=code,
-            name=name,
-            cadence=cadence,
-            site_id=found.id,
-            engineer_id=engineer_id,
-            asset_kinds=asset_kinds,
-            due_day=due_day,
+                fail(N_("No engineer is registered with Telegram id {id}."), id=engineer)
+        existing = await helpdesk.inspections.plan(code)
+        if existing is None:
+            plan = await helpdesk.inspections.create_plan(
+                code=code,
+                name=name,
+                cadence=cadence,
+                site_id=found.id,
+                engineer_id=engineer_id,
+                asset_kinds=asset_kinds,
+                due_day=due_day,
+            )
+            return "created", plan
+        wanted_kinds = sorted(k.value for k in (asset_kinds or DEFAULT_KINDS.get(cadence, ())))
+        fixed = (
+            existing.cadence != cadence
+            or existing.site_id != found.id
+            or (cadence == MONTHLY and existing.due_day != (due_day or DEFAULT_DUE_DAY))
         )
-        return plan.code
+        same = (
+            not fixed
+            and existing.name == name
+            and existing.engineer_id == engineer_id
+            and sorted(existing.asset_kinds) == wanted_kinds
+        )
+        if same:
+            return "unchanged", existing
+        if not update:
+            return "exists", existing
+        if fixed:
+            fail(
+                N_(
+                    "Plan {plan} is planned with its own cadence, site and due day, which cannot change; add a plan with a new code instead."
+                ),
+                plan=existing.code,
+            )
+        plan = await helpdesk.inspections.update_plan(
+            existing.code,
+            name=name,
+            engineer_id=engineer_id,
+            asset_kinds=[AssetKind(k) for k in wanted_kinds],
+        )
+        return "updated", plan
 
-    typer.echo(f"plan {_run(database_url, work)} added")
+    status, plan = run_helpdesk(database_url, work)
+    messages = {
+        "created": N_("Plan {plan} added; its rounds are planned."),
+        "unchanged": N_("Plan {plan} exists already as given; nothing changed."),
+        "exists": N_(
+            "Plan {plan} exists already with other values; nothing changed (--update changes its name, engineer and device types)."
+        ),
+        "updated": N_("Plan {plan} updated."),
+    }
+    say(messages[status], plan=plan.code)
+
+
+# --- people ------------------------------------------------------------------------------------
 
 
 @person_app.command("list")
@@ -327,7 +431,7 @@ def person_list(
         return await helpdesk.people.list_people(include_inactive=all_)
 
     typer.echo("id\tname\trole\tsite\ttelegram\tbackup\tactive")
-    for person, site_code in _run(database_url, work):
+    for person, site_code in run_helpdesk(database_url, work):
         typer.echo(
             f"{person.id}\t{person.name}\t{person.role.value}\t{site_code or '*'}\t"
             f"{person.telegram_user_id or '-'}\t{person.backup_id or '-'}\t"
@@ -346,25 +450,27 @@ def person_backup(
     async def work(helpdesk: Helpdesk) -> None:
         await helpdesk.people.set_backup(engineer, backup)
 
-    _run(database_url, work)
-    typer.echo(
-        f"engineer {engineer}: backup {backup}" if backup else f"engineer {engineer}: no backup"
-    )
+    run_helpdesk(database_url, work)
+    if backup:
+        say(N_("engineer {engineer}: backup {backup}"), engineer=engineer, backup=backup)
+    else:
+        say(N_("engineer {engineer}: no backup"), engineer=engineer)
 
 
 @person_app.command("role")
 def person_role(
     person: int = typer.Argument(..., help="The person's id (see person list)"),
-    role: Role = typer.Argument(..., help="staff, engineer, dispatcher, manager or admin"),
+    role: str = typer.Argument(..., help="staff, engineer, dispatcher, manager or admin"),
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Change a person's role (an engineer's open tickets must be reassigned first)."""
+    chosen = parse_role(role)
 
     async def work(helpdesk: Helpdesk) -> None:
-        await helpdesk.people.set_role(person, role)
+        await helpdesk.people.set_role(person, chosen)
 
-    _run(database_url, work)
-    typer.echo(f"person {person}: {role.value}")
+    run_helpdesk(database_url, work)
+    say(N_("person {person}: {role}"), person=person, role=chosen.value)
 
 
 @person_app.command("deactivate")
@@ -377,8 +483,8 @@ def person_deactivate(
     async def work(helpdesk: Helpdesk) -> None:
         await helpdesk.people.deactivate(person)
 
-    _run(database_url, work)
-    typer.echo(f"person {person} deactivated")
+    run_helpdesk(database_url, work)
+    say(N_("person {person} deactivated"), person=person)
 
 
 def register(main: typer.Typer) -> None:
@@ -386,6 +492,5 @@ def register(main: typer.Typer) -> None:
     main.add_typer(site_app, name="site")
     main.add_typer(department_app, name="department")
     main.add_typer(invite_app, name="invite")
-    main.add_typer(asset_app, name="asset")
     main.add_typer(plan_app, name="plan")
     main.add_typer(person_app, name="person")

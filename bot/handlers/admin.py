@@ -1,13 +1,17 @@
-"""Admins: /invite makes a one-person deep link for a role, site and department.
+"""Admins: /invite makes a deep link for a role, site and department, for one person or many.
 
-The three choices travel in the buttons (`ai:<role>`, `as:<role>:<site>`,
-`ad:<role>:<site>:<department or 0>`), so the flow needs no dialog state; each press
-edits the same message to the next question, the last one to the link.
+The choices travel in the buttons (`ai:<role>`, `as:<role>:<site>`,
+`ad:<role>:<site>:<department or 0>`, `au:...:<uses>`, `ae:...:<uses>:<days>`), so the
+flow needs no dialog state; each press edits the same message to the next question
+(role, site, department, how many people, how long), the last one to the link. A link
+for many people (a whole department) is one link to post in the department's group.
 """
 
 from __future__ import annotations
 
-from bot.callback_ids import DEPARTMENT_ACTION, ROLE_ACTION, SITE_ACTION
+from datetime import timedelta
+
+from bot.callback_ids import DAYS_ACTION, DEPARTMENT_ACTION, ROLE_ACTION, SITE_ACTION, USES_ACTION
 from bot.callbacks import Callback
 from bot.chat import Button, InlineKeyboard
 from bot.context import Ctx
@@ -20,6 +24,8 @@ from core.errors import NotFound
 
 NO_DEPARTMENT = 0
 NO_DEPARTMENT_BUTTON = N_("No department")
+USES_CHOICES = (1, 10, 50, 100, 500)  # people one link registers
+DAYS_CHOICES = (1, 7, 14, 30, 90)  # days it stays valid
 ADMINS = frozenset({Role.ADMIN})
 INVITABLE = (Role.STAFF, Role.ENGINEER, Role.DISPATCHER, Role.MANAGER, Role.ADMIN)
 
@@ -94,37 +100,108 @@ async def choose_site(ctx: Ctx, callback: Callback) -> None:
     )
 
 
-async def choose_department(ctx: Ctx, callback: Callback) -> None:
-    """Department chosen: create the invitation and show its link."""
-    role = _role(ctx, callback)
+async def _where(ctx: Ctx, site_id: int, department_id: int) -> str:
+    """'Head office, Finance' (NotFound when the site or department is gone)."""
+    site = await ctx.app.helpdesk.people.site_name(site_id)
+    if site is None:
+        raise NotFound(entity="site", id=site_id)
+    if department_id == NO_DEPARTMENT:
+        return site
+    department = next(
+        (d for d in await ctx.app.helpdesk.people.departments(site_id) if d.id == department_id),
+        None,
+    )
+    if department is None:
+        raise NotFound(entity="department", id=department_id)
+    return f"{site}, {department.name}"
+
+
+def _choice(callback: Callback, count: int) -> tuple[Role, list[int]] | None:
+    """The role and `count` numbers a button carries, None when it is not valid."""
     try:
-        site_id = callback.int_arg(1)
-        department_id = callback.int_arg(2)
+        role = Role(callback.args[0])
+        numbers = [callback.int_arg(index) for index in range(1, count + 1)]
     except (IndexError, ValueError):
-        role = None
-    if role is None:
+        return None
+    return role, numbers
+
+
+def _people(ctx: Ctx, uses: int) -> str:
+    return ctx.t.plural("{n} person", "{n} people", uses)
+
+
+async def choose_department(ctx: Ctx, callback: Callback) -> None:
+    """Department chosen: for how many people?"""
+    chosen = _choice(callback, 2)
+    if chosen is None:
         await ctx.answer(ctx._("This button is not valid."), alert=True)
         return
-    department = None
-    if department_id != NO_DEPARTMENT:
-        department = next(
-            (
-                d
-                for d in await ctx.app.helpdesk.people.departments(site_id)
-                if d.id == department_id
-            ),
-            None,
+    role, (site_id, department_id) = chosen
+    where = await _where(ctx, site_id, department_id)
+    await ctx.answer()
+    buttons = [
+        ctx.button(_people(ctx, uses), USES_ACTION, role.value, site_id, department_id, uses)
+        for uses in USES_CHOICES
+    ]
+    await ctx.edit(
+        ctx._(
+            "✉️ Invitation · {role} · {where}. For how many people? "
+            "One link for many suits a whole department.",
+            role=label(ctx.t, ROLE, role.value),
+            where=where,
+        ),
+        _rows(buttons),
+    )
+
+
+async def choose_uses(ctx: Ctx, callback: Callback) -> None:
+    """Number of people chosen: valid for how long?"""
+    chosen = _choice(callback, 3)
+    if chosen is None or chosen[1][2] not in USES_CHOICES:
+        await ctx.answer(ctx._("This button is not valid."), alert=True)
+        return
+    role, (site_id, department_id, uses) = chosen
+    where = await _where(ctx, site_id, department_id)
+    await ctx.answer()
+    buttons = [
+        ctx.button(
+            ctx.t.plural("{n} day", "{n} days", days),
+            DAYS_ACTION,
+            role.value,
+            site_id,
+            department_id,
+            uses,
+            days,
         )
-        if department is None:
-            raise NotFound(entity="department", id=department_id)
+        for days in DAYS_CHOICES
+    ]
+    await ctx.edit(
+        ctx._(
+            "✉️ Invitation · {role} · {where} · {people}. Valid for how long?",
+            role=label(ctx.t, ROLE, role.value),
+            where=where,
+            people=_people(ctx, uses),
+        ),
+        _rows(buttons),
+    )
+
+
+async def choose_days(ctx: Ctx, callback: Callback) -> None:
+    """Validity chosen: create the invitation and show its link."""
+    chosen = _choice(callback, 4)
+    if chosen is None or chosen[1][2] not in USES_CHOICES or chosen[1][3] not in DAYS_CHOICES:
+        await ctx.answer(ctx._("This button is not valid."), alert=True)
+        return
+    role, (site_id, department_id, uses, days) = chosen
+    where = await _where(ctx, site_id, department_id)
     created = await ctx.app.helpdesk.people.create_invite(
         role=role,
         site_id=site_id,
-        department_id=department.id if department else None,
+        department_id=None if department_id == NO_DEPARTMENT else department_id,
+        max_uses=uses,
+        valid_for=timedelta(days=days),
         actor_id=ctx.person_id,
     )
-    site = await ctx.app.helpdesk.people.site_name(site_id) or "?"
-    where = f"{site}, {department.name}" if department else site
     link = ctx.deep_link(f"{INVITE_PREFIX}{created.code}")
     lines = [
         ctx._(
@@ -134,7 +211,8 @@ async def choose_department(ctx: Ctx, callback: Callback) -> None:
         ),
         link,
     ]
-    if created.expires_at is not None:
+    assert created.expires_at is not None  # made with a validity above
+    if uses == 1:
         lines.append(
             ctx._(
                 "Valid until {until}, for one person. Send it to them; opening it registers them.",
@@ -142,7 +220,14 @@ async def choose_department(ctx: Ctx, callback: Callback) -> None:
             )
         )
     else:
-        lines.append(ctx._("Valid for one person. Send it to them; opening it registers them."))
+        lines.append(
+            ctx._(
+                "Valid until {until}, for up to {people}. Post it where they will see it "
+                "(their group chat, a notice); opening it registers each of them.",
+                until=ctx.when(created.expires_at),
+                people=_people(ctx, uses),
+            )
+        )
     await ctx.answer(ctx._("Invitation created."))
     await ctx.edit("\n".join(lines))
 
@@ -153,3 +238,5 @@ def register(router: Router) -> None:
     router.callback(ROLE_ACTION, roles=ADMINS)(choose_role)
     router.callback(SITE_ACTION, roles=ADMINS)(choose_site)
     router.callback(DEPARTMENT_ACTION, roles=ADMINS)(choose_department)
+    router.callback(USES_ACTION, roles=ADMINS)(choose_uses)
+    router.callback(DAYS_ACTION, roles=ADMINS)(choose_days)

@@ -1,4 +1,11 @@
-"""For everyone: /start (invitations and device stickers), /help, /lang, /cancel."""
+"""For everyone: /start (invitations and device stickers), /help, /lang, /cancel.
+
+A device sticker opens `/start asset_<TAG>` (or `asset-<encoded tag>`, see
+`core.asset_tags`): a registered person gets the fault report with the device filled
+in. Someone not registered yet is told their Telegram id and how to get an invitation,
+and the sticker is remembered: once they register through an invitation, the report
+continues with that device.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +16,19 @@ from bot.context import Ctx, not_registered_text
 from bot.i18n import LANGUAGE_NAMES, N_, SUPPORTED
 from bot.labels import ROLE, label
 from bot.router import Router
+from core.asset_tags import PLAIN_PREFIX, is_sticker_payload, tag_of_payload
+from core.conversations import DialogState
 from core.enums import Role
 from core.errors import InvalidInput
 from core.models import Person
 
 INVITE_PREFIX = "inv_"
-ASSET_PREFIX = "asset_"
+ASSET_PREFIX = PLAIN_PREFIX  # /start asset_<TAG>; encoded tags use core.asset_tags
 REPORT_DIALOG = "report"
 WELCOME = N_("Welcome, {name}! You are registered as {role}.")
+# The chat state of someone who scanned a sticker before registering; it is no dialog
+# (the router ignores it), only a note for after the invitation.
+AFTER_REGISTRATION = "after_registration"
 
 HELP_BY_ROLE = {
     Role.STAFF: N_(
@@ -47,15 +59,17 @@ async def start(ctx: Ctx) -> None:
     if payload.startswith(INVITE_PREFIX):
         await _redeem(ctx, payload[len(INVITE_PREFIX) :])
         return
+    sticker = is_sticker_payload(payload)
+    if ctx.profile is None and sticker:
+        await _remember_sticker(ctx, payload)
     if ctx.profile is None and ctx.incoming.user.id in ctx.app.admin_telegram_ids:
         await _register_admin(ctx)
         return
     if ctx.profile is None:
         await ctx.say(not_registered_text(ctx))
         return
-    if payload.startswith(ASSET_PREFIX):
-        # The sticker on a device links here: open a report with the device filled in.
-        await ctx.start_dialog(REPORT_DIALOG, asset_tag=payload[len(ASSET_PREFIX) :])
+    if sticker:
+        await _report_from_sticker(ctx, payload)
         return
     await ctx.say(
         ctx._(
@@ -67,6 +81,43 @@ async def start(ctx: Ctx) -> None:
         + "\n\n"
         + ctx._(HELP_BY_ROLE[ctx.profile.role])
     )
+
+
+async def _report_from_sticker(ctx: Ctx, payload: str) -> None:
+    """The sticker on a device links here: open a report with the device filled in."""
+    tag = tag_of_payload(payload)
+    if tag is None:
+        await ctx.say(
+            ctx._(
+                "This sticker's link is damaged. Type the asset tag printed on it, or choose the device."
+            )
+        )
+    await ctx.start_dialog(REPORT_DIALOG, asset_tag=tag or "")
+
+
+async def _remember_sticker(ctx: Ctx, payload: str) -> None:
+    """Keep the scanned sticker until the person registers (and say what happens then)."""
+    await ctx.app.conversations.save(
+        ctx.chat_id,
+        ctx.incoming.user.id,
+        DialogState(AFTER_REGISTRATION, "sticker", {"payload": payload}),
+    )
+    if ctx.incoming.user.id not in ctx.app.admin_telegram_ids:
+        await ctx.say(
+            ctx._(
+                "You scanned a device sticker. Once you have registered with your invitation link, "
+                "your fault report for this device continues here."
+            )
+        )
+
+
+async def _continue_after_registration(ctx: Ctx) -> None:
+    """A sticker scanned before registering: its report starts now."""
+    state = await ctx.dialog_state()
+    if state is None or state.dialog != AFTER_REGISTRATION:
+        return
+    await ctx.app.conversations.clear(ctx.chat_id, ctx.incoming.user.id)
+    await _report_from_sticker(ctx, str(state.data.get("payload", "")))
 
 
 async def _welcome(ctx: Ctx, person: Person, lang: str) -> None:
@@ -94,6 +145,7 @@ async def _register_admin(ctx: Ctx) -> None:
         language=lang,
     )
     await _welcome(ctx, person, lang)
+    await _continue_after_registration(ctx)
 
 
 async def _redeem(ctx: Ctx, code: str) -> None:
@@ -111,6 +163,7 @@ async def _redeem(ctx: Ctx, code: str) -> None:
         language=lang,
     )
     await _welcome(ctx, person, lang)
+    await _continue_after_registration(ctx)
 
 
 async def help_(ctx: Ctx) -> None:

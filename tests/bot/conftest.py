@@ -24,6 +24,7 @@ def chat(helpdesk, i18n) -> ChatHarness:
         conversations=ConversationStore(helpdesk.core),
         codec=CallbackCodec(b"test-secret"),
         i18n=i18n,
+        bot_username="faultdesk_bot",  # what getMe answers in production
     )
     harness = ChatHarness(app, build_router())
     yield harness

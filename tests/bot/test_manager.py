@@ -112,6 +112,8 @@ async def test_an_admin_invites_an_engineer_and_the_link_registers_them(chat, he
     assert "engineer · Head office. Which department?" in panel.text
     assert panel.buttons() == ["Finance", "No department"]
     await ma.press("Finance")
+    await ma.press("1 person")
+    await ma.press("14 days")
     assert ma.messages == [panel]  # every step edited the same message
     assert "<b>Invitation</b>: engineer at Head office, Finance" in panel.text
     assert "Valid until Mar 16 09:00, for one person." in panel.text
@@ -139,6 +141,8 @@ async def test_an_invite_without_a_department_and_only_for_admins(chat, helpdesk
     await ma.press("Manager")
     await ma.press("Head office")
     await ma.press("No department")
+    await ma.press("1 person")
+    await ma.press("14 days")
     assert "<b>Invitation</b>: manager at Head office\n" in ma.last().text
     code = re.search(r"start=(inv_\S+)", ma.last().text)
     assert code is not None

@@ -1,4 +1,4 @@
-"""The offline demo (`faultdesk demo`, and `faultdesk run` without a token) plays its day.
+"""The offline demo (`faultdesk demo`, and `scripts/run.sh` without a token) plays its day.
 
 It runs in-process, as `faultdesk demo` does, on both runtimes; the assertions look for
 the day's key moments in the printed transcripts, in each person's language.

@@ -15,7 +15,7 @@ runner = CliRunner()
 @pytest.fixture
 def cli(database_url):
     def invoke(*args: str):
-        result = runner.invoke(app, [*args, "--database-url", database_url])
+        result = runner.invoke(app, ["--lang", "en", *args, "--database-url", database_url])
         return result
 
     return invoke
@@ -51,8 +51,10 @@ def test_a_fresh_installation_is_set_up_site_by_site(cli, tmp_path):
     imported = cli("asset", "import", str(register))
     assert imported.exit_code == 0, imported.output
     assert "2 devices imported" in imported.stdout
+    # Importing the same register again is safe: nothing changes, and it says so.
     again = cli("asset", "import", str(register))
-    assert again.exit_code == 1 and "asset.duplicate_tag" in again.output
+    assert again.exit_code == 0, again.output
+    assert "Nothing changed: all 2 devices are registered as given." in again.stdout
 
     plan = cli(
         "plan",
@@ -75,26 +77,29 @@ def test_a_bad_register_file_names_each_bad_line_and_imports_nothing(cli, tmp_pa
     register.write_text(
         "tag,kind,site_code,warranty_until\n"
         "PC-1,pc,HQ,\n"
-        "PC 2,pc,HQ,\n"
+        f"{'PC-2' * 20},pc,HQ,\n"
         "PC-3,toaster,HQ,\n"
         "PC-4,pc,HQ,2027-13-01\n"
         "pc-1,laptop,HQ,\n",
         encoding="utf-8",
     )
     result = cli("asset", "import", str(register))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     for line in (3, 4, 5, 6):
         assert f"bad.csv:{line}:" in result.output
     assert "repeats line 2" in result.output
     dry = cli("asset", "import", str(register), "--dry-run")
-    assert dry.exit_code == 1
+    assert dry.exit_code == 2
 
 
 def test_unknown_regions_and_sites_are_refused_clearly(cli):
     bad_region = cli("site", "add", "X", "Somewhere", "--region", "moon")
-    assert bad_region.exit_code == 1 and "site.unknown_region" in bad_region.output
+    assert (
+        bad_region.exit_code == 2 and "moon is not a region of the SLA policy" in bad_region.output
+    )
+    assert "site.unknown_region" not in bad_region.output
     no_site = cli("department", "add", "NOPE", "Finance")
-    assert no_site.exit_code == 1 and "no site with code 'NOPE'" in no_site.output
+    assert no_site.exit_code == 2 and "There is no site NOPE" in no_site.output
 
 
 async def test_people_are_listed_backed_up_moved_and_deactivated(database_url, helpdesk, world):
@@ -105,7 +110,7 @@ async def test_people_are_listed_backed_up_moved_and_deactivated(database_url, h
 
     async def run(*args: str):
         return await asyncio.to_thread(
-            runner.invoke, app, ["person", *args, "--database-url", database_url]
+            runner.invoke, app, ["--lang", "en", "person", *args, "--database-url", database_url]
         )
 
     listed = await run("list")
@@ -116,12 +121,12 @@ async def test_people_are_listed_backed_up_moved_and_deactivated(database_url, h
 
     # The backup must be another active engineer.
     self_backup = await run("backup", str(world.engineer_id), str(world.engineer_id))
-    assert self_backup.exit_code == 1 and "cannot be their own backup" in self_backup.output
+    assert self_backup.exit_code == 2 and "cannot be their own backup" in self_backup.output
     not_engineer = await run("backup", str(world.engineer_id), str(world.manager_id))
-    assert not_engineer.exit_code == 1
+    assert not_engineer.exit_code == 2
     assert f"person {world.manager_id} is not an active engineer" in not_engineer.output
     unknown = await run("backup", "999", str(world.backup_id))
-    assert unknown.exit_code == 1 and "no person with id 999" in unknown.output
+    assert unknown.exit_code == 2 and "no person with id 999" in unknown.output
     swapped = await run("backup", str(world.backup_id), str(world.engineer_id))
     assert swapped.exit_code == 0, swapped.output
     cleared = await run("backup", str(world.engineer_id))
@@ -136,9 +141,9 @@ async def test_people_are_listed_backed_up_moved_and_deactivated(database_url, h
     )
     assignee = (await helpdesk.tickets.card(ticket.id)).assignee_id
     busy = await run("deactivate", str(assignee))
-    assert busy.exit_code == 1
+    assert busy.exit_code == 2
     assert f"person {assignee} still has 1 open ticket(s) assigned" in busy.output
-    assert (await run("role", str(assignee), "manager")).exit_code == 1
+    assert (await run("role", str(assignee), "manager")).exit_code == 2
 
     # The other engineer leaves: the one they backed up loses the backup, and the
     # Telegram account is free to register again.

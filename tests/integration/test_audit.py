@@ -151,7 +151,17 @@ async def test_a_rewritten_history_is_caught_only_by_a_published_anchor(
         f"event {head_id + 5} of a published anchor is not in the log",
     ]
 
-    command = [sys.executable, "-m", "bot.cli", "audit", "verify", "-d", database_url]
+    command = [
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "--lang",
+        "en",
+        "audit",
+        "verify",
+        "-d",
+        database_url,
+    ]
     caught = subprocess.run([*command, "--anchor", anchor], capture_output=True, text=True)
     assert caught.returncode == 1 and "history rewritten" in caught.stderr
     garbled = subprocess.run([*command, "--anchor", "12-abc"], capture_output=True, text=True)

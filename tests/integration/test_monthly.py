@@ -527,7 +527,9 @@ async def test_the_command_line_prints_the_figures_and_writes_the_files(
     runner = CliRunner()
 
     async def run(*args: str):
-        return await asyncio.to_thread(runner.invoke, app, ["report", *args, "-d", database_url])
+        return await asyncio.to_thread(
+            runner.invoke, app, ["report", *args, "--lang", "en", "-d", database_url]
+        )
 
     text = await run("monthly", "--period", "2026-03")
     assert text.exit_code == 0, text.output
@@ -553,4 +555,8 @@ async def test_the_command_line_prints_the_figures_and_writes_the_files(
     assert "Monthly reports (due by the 15th): March 2026: on time" in card.output
     bad = await run("monthly", "--period", "March")
     assert bad.exit_code == 2
-    assert "report.bad_period" in bad.output
+    # A sentence naming the bad period and the right form, not the internal code.
+    assert (
+        "March is not a period; write a month like 2026-11 or a quarter like 2026-Q4." in bad.output
+    )
+    assert "report.bad_period" not in bad.output

@@ -540,7 +540,7 @@ async def test_my_lists_open_tickets_with_their_state_and_running_deadlines(
         location="Room 12",
     )
     withdrawn = await report(helpdesk, world, symptom="Mouse is dead")
-    await helpdesk.tickets.cancel(withdrawn.id, actor_id=world.reporter_id)
+    await helpdesk.tickets.cancel(withdrawn.id, actor_id=world.reporter_id, reason="works again")
     await chat.deliver()
 
     li = chat.person(LI, "Li")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.callback_ids import CONSENT_ACTION, VERDICT_ACTION
+from bot.callback_ids import CONSENT_ACTION, THREAD_ACTION, VERDICT_ACTION, WITHDRAW_ACTION
 from bot.cards import deadlines_line
 from bot.chat import InlineKeyboard
 from bot.dialogs.complain import about_line
@@ -35,6 +35,7 @@ from core.messages import (
     SecondVisitScheduled,
     ServiceRestored,
     SurveyReminder,
+    TicketCancelled,
     WorkPaused,
     WorkResumed,
 )
@@ -99,7 +100,31 @@ async def engineer_assigned(m: EngineerAssigned, r: RenderCtx) -> Notice:
         ticket=m.ticket_id,
         engineer=_engineer(r, m.engineer),
     )
-    return Notice(text + _promised(r, m.status, m.promised_arrival_at))
+    text += _promised(r, m.status, m.promised_arrival_at)
+    text += "\n" + r._("To write to the engineer, reply to this message or press the button.")
+    return Notice(text, ticket_keyboard(r, m.ticket_id, withdraw=m.status in BEFORE_ARRIVAL))
+
+
+def ticket_keyboard(r: RenderCtx, ticket_id: int, *, withdraw: bool) -> InlineKeyboard:
+    """💬 Message the engineer, and 🚫 Withdraw while the engineer has not arrived."""
+    row = [r.button(r._("💬 Message the engineer"), THREAD_ACTION, ticket_id)]
+    if withdraw:
+        row.append(r.button(r._("🚫 Withdraw"), WITHDRAW_ACTION, ticket_id))
+    return InlineKeyboard.of(row)
+
+
+@renders(TicketCancelled)
+async def ticket_cancelled(m: TicketCancelled, r: RenderCtx) -> Notice:
+    """A dispatcher cancelled the reporter's ticket."""
+    return Notice(
+        r._(
+            "🚫 <b>Ticket #{ticket}</b> was cancelled by the dispatcher {name}: {reason}\n"
+            "If the fault is still there, send /report.",
+            ticket=m.ticket_id,
+            name=m.cancelled_by,
+            reason=m.reason,
+        )
+    )
 
 
 @renders(DispatchAccepted)

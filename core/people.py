@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import OPEN_STATUSES, Role
 from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.geo import valid_point
 from core.models import Department, Invite, Person, Site, Ticket
 from core.unit_of_work import Core, Tx
 
@@ -114,9 +115,13 @@ class PeopleService:
         service_hours: str = "5x8",
         timezone: str = DEFAULT_TIMEZONE,
         address: str = "",
+        latitude: float | None = None,
+        longitude: float | None = None,
+        arrival_radius_m: int | None = None,
         actor_id: int | None = None,
     ) -> Site:
         """Register a site; its region and service hours must exist in the policy."""
+        _check_location(latitude, longitude, arrival_radius_m)
         if region not in self.core.policy.regions:
             raise InvalidInput("site.unknown_region", region=region)
         if service_hours not in self.core.policy.calendars:
@@ -129,10 +134,47 @@ class PeopleService:
                 service_hours=service_hours,
                 timezone=timezone,
                 address=address,
+                latitude=latitude,
+                longitude=longitude,
+                arrival_radius_m=arrival_radius_m,
             )
             tx.session.add(site)
             await tx.session.flush()
-            await tx.audit("site", site.id, "site.created", code=code, name=name, region=region)
+            await tx.audit(
+                "site",
+                site.id,
+                "site.created",
+                code=code,
+                name=name,
+                region=region,
+                location=[latitude, longitude] if latitude is not None else None,
+            )
+            return site
+
+    async def locate_site(
+        self,
+        code: str,
+        *,
+        latitude: float | None,
+        longitude: float | None,
+        arrival_radius_m: int | None = None,
+        actor_id: int | None = None,
+    ) -> Site:
+        """Set (or, with None, clear) where a site is and how near counts as arrived."""
+        _check_location(latitude, longitude, arrival_radius_m)
+        async with self.core.transaction(actor_id) as tx:
+            site = await tx.session.scalar(select(Site).where(Site.code == code))
+            if site is None:
+                raise NotFound(entity="site", code=code)
+            site.latitude, site.longitude = latitude, longitude
+            site.arrival_radius_m = arrival_radius_m
+            await tx.audit(
+                "site",
+                site.id,
+                "site.located",
+                location=[latitude, longitude] if latitude is not None else None,
+                arrival_radius_m=arrival_radius_m,
+            )
             return site
 
     async def create_department(
@@ -429,3 +471,16 @@ class PeopleService:
             if person is None:
                 raise NotFound(entity="person", id=person_id)
             return person
+
+
+MAX_ARRIVAL_RADIUS_M = 50_000
+
+
+def _check_location(latitude: float | None, longitude: float | None, radius_m: int | None) -> None:
+    """Both coordinates or neither, on the globe; a radius only with them, 10 m to 50 km."""
+    if (latitude is None) != (longitude is None):
+        raise InvalidInput("site.half_location")
+    if latitude is not None and longitude is not None and not valid_point(latitude, longitude):
+        raise InvalidInput("site.bad_location", latitude=latitude, longitude=longitude)
+    if radius_m is not None and (latitude is None or not 10 <= radius_m <= MAX_ARRIVAL_RADIUS_M):
+        raise InvalidInput("site.bad_radius", radius=radius_m)

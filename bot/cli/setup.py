@@ -1,6 +1,7 @@
 """Setting an installation up from the command line: sites, departments, invites, assets, plans.
 
-    faultdesk site add HQ "Head office" --region city --hours 5x8
+    faultdesk site add HQ "Head office" --region city --hours 5x8 [--lat 31.23 --lon 121.47]
+    faultdesk site locate HQ --lat 31.2304 --lon 121.4737 [--radius 300]
     faultdesk department add HQ Finance
     faultdesk invite create --role admin --site HQ --bot-username mybot
     faultdesk asset import assets.csv        # the register's columns (000 §2.2.1-1)
@@ -32,11 +33,20 @@ from core.assets import AssetRecord, normalize_tag
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import AssetKind, Role
 from core.errors import DomainError
+from core.geo import DEFAULT_ARRIVAL_RADIUS_M
 from core.migrate import upgrade
 from core.models import Department, Person, Site
 from core.services import Helpdesk
 
 T = TypeVar("T")
+
+LatitudeOption = typer.Option(None, "--lat", help="The site's latitude, e.g. 31.2304")
+LongitudeOption = typer.Option(None, "--lon", help="The site's longitude, e.g. 121.4737")
+RadiusOption = typer.Option(
+    None,
+    "--radius",
+    help=f"Metres from the site that count as arrived (default {DEFAULT_ARRIVAL_RADIUS_M})",
+)
 
 site_app = typer.Typer(
     help="Sites (offices) and their SLA region and service hours.", no_args_is_help=True
@@ -114,6 +124,9 @@ def site_add(
     ),
     timezone: str = typer.Option(DEFAULT_TIMEZONE),
     address: str = typer.Option(""),
+    lat: float | None = LatitudeOption,
+    lon: float | None = LongitudeOption,
+    radius: int | None = RadiusOption,
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Register a site."""
@@ -126,10 +139,43 @@ def site_add(
             service_hours=hours,
             timezone=timezone,
             address=address,
+            latitude=lat,
+            longitude=lon,
+            arrival_radius_m=radius,
         )
 
     site = _run(database_url, work)
-    typer.echo(f"site {site.code} ({site.name}): region {site.region}, hours {site.service_hours}")
+    typer.echo(
+        f"site {site.code} ({site.name}): region {site.region}, hours {site.service_hours}"
+        + _where(site)
+    )
+
+
+@site_app.command("locate")
+def site_locate(
+    code: str,
+    lat: float | None = LatitudeOption,
+    lon: float | None = LongitudeOption,
+    radius: int | None = RadiusOption,
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Set where a site is (both --lat and --lon; neither clears them) for maps and arrivals."""
+
+    async def work(helpdesk: Helpdesk) -> Site:
+        return await helpdesk.people.locate_site(
+            code, latitude=lat, longitude=lon, arrival_radius_m=radius
+        )
+
+    site = _run(database_url, work)
+    typer.echo(f"site {site.code} ({site.name})" + (_where(site) or ": no location"))
+
+
+def _where(site: Site) -> str:
+    """', at 31.2304, 121.4737 (arrival within 300 m)', or nothing without coordinates."""
+    if site.latitude is None or site.longitude is None:
+        return ""
+    radius = site.arrival_radius_m or DEFAULT_ARRIVAL_RADIUS_M
+    return f", at {site.latitude}, {site.longitude} (arrival within {radius} m)"
 
 
 @site_app.command("list")

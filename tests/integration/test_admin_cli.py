@@ -168,3 +168,34 @@ async def test_people_are_listed_backed_up_moved_and_deactivated(database_url, h
     promoted = await run("role", str(world.reporter_id), "dispatcher")
     assert promoted.exit_code == 0, promoted.output
     assert (await helpdesk.people.get(world.reporter_id)).role is Role.DISPATCHER
+
+
+def test_a_site_gets_coordinates_and_an_arrival_radius_when_added_or_later(cli):
+    added = cli(
+        "site",
+        "add",
+        "HQ",
+        "Head office",
+        "--region",
+        "city",
+        "--lat",
+        "31.2304",
+        "--lon",
+        "121.4737",
+    )
+    assert added.exit_code == 0, added.output
+    assert "at 31.2304, 121.4737 (arrival within 300 m)" in added.stdout
+    assert cli("site", "add", "B2", "Branch", "--region", "city").exit_code == 0
+    located = cli("site", "locate", "B2", "--lat", "31.1", "--lon", "121.3", "--radius", "500")
+    assert located.exit_code == 0, located.output
+    assert "at 31.1, 121.3 (arrival within 500 m)" in located.stdout
+
+    half = cli("site", "locate", "B2", "--lat", "31.1")
+    assert half.exit_code == 1 and "site.half_location" in half.output
+    off_globe = cli("site", "locate", "B2", "--lat", "95", "--lon", "10")
+    assert off_globe.exit_code == 1 and "site.bad_location" in off_globe.output
+    tiny = cli("site", "locate", "B2", "--lat", "31.1", "--lon", "121.3", "--radius", "2")
+    assert tiny.exit_code == 1 and "site.bad_radius" in tiny.output
+    cleared = cli("site", "locate", "B2")
+    assert cleared.exit_code == 0 and "B2 (Branch): no location" in cleared.stdout
+    assert cli("site", "locate", "XX", "--lat", "1", "--lon", "1").exit_code == 1

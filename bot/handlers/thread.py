@@ -38,7 +38,7 @@ TIMELINE = {
     "ticket.declined": N_("↩️ declined by {actor}: {reason}"),
     "ticket.acknowledged": N_("✅ accepted by {actor}"),
     "ticket.en_route": N_("🚗 {actor} on the way"),
-    "ticket.arrived": N_("📍 {actor} arrived: {check}"),
+    "ticket.arrived": N_("📍 {actor} arrived"),
     "ticket.paused": N_("⏸ paused: {reason}"),
     "ticket.resumed": N_("▶️ resumed"),
     "ticket.restored": N_("🩹 service restored by {actor}"),
@@ -71,17 +71,18 @@ def timeline_line(t: Translator, tz: str, entry: TimelineEntry) -> str | None:
     }
     if entry.action == "ticket.paused":
         params["reason"] = label(t, PAUSE_REASON, str(data.get("reason") or ""))
-    if entry.action == "ticket.arrived":
-        check = data.get("check")
-        distance = data.get("distance_m")
-        params["check"] = arrival_check_text(
-            t,
-            ArrivalCheck(check) if check else None,
-            int(distance) if isinstance(distance, int) else None,
-        )
     if entry.action == "ticket.note" and data.get("photo") and data.get("text"):
         params["text"] += " " + t("[photo]")
-    return f"{t.moment(entry.at, tz)} · {t(message, **params)}"
+    line = f"{t.moment(entry.at, tz)} · {t(message, **params)}"
+    check = data.get("check")
+    if entry.action == "ticket.arrived" and check in {c.value for c in ArrivalCheck}:
+        # The location's evidence (none at a site without coordinates).
+        distance = data.get("distance_m")
+        evidence = arrival_check_text(
+            t, ArrivalCheck(check), int(distance) if isinstance(distance, int) else None
+        )
+        line += f": {evidence}"
+    return line
 
 
 def ticket_text(ctx: Ctx, history: TicketHistory) -> str:

@@ -58,8 +58,6 @@ class Op(StrEnum):
     CONSENT = "con"
     LEVEL = "lv"
     ASSIGN = "as"
-    MESSAGE = "msg"  # write in the ticket's thread
-    CANCEL = "cx"  # a dispatcher cancels the ticket
 
 
 class Mode(StrEnum):
@@ -433,19 +431,11 @@ def deadlines_line(t: Translator, tz: str, card: TicketCard) -> str:
 def work_specs(t: Translator, card: TicketCard) -> list[ButtonSpec]:
     """The assignee's buttons: legal in the ticket's state and offered there."""
     legal = allowed_actions(card.status)
-    specs = [
+    return [
         ButtonSpec(t(button.text), CARD_ACTION, (card.id, button.op.value))
         for button in WORK_BUTTONS
         if card.status in button.offered_in and (button.action is None or button.action in legal)
     ]
-    if card.status in OPEN_STATUSES:
-        specs.append(message_spec(t, card))
-    return specs
-
-
-def message_spec(t: Translator, card: TicketCard) -> ButtonSpec:
-    """💬 Message: write in the ticket's thread (relayed by the bot)."""
-    return ButtonSpec(t("💬 Message"), CARD_ACTION, (card.id, Op.MESSAGE.value))
 
 
 def engineer_specs(card: TicketCard, engineers: Sequence[Person]) -> list[ButtonSpec]:
@@ -469,14 +459,7 @@ def dispatcher_specs(
     elif Action.ASSIGN in allowed_actions(card.status):
         rows.append((ButtonSpec(t("🔀 Reassign"), CARD_ACTION, (card.id, Op.ASSIGN.value)),))
     if card.status in OPEN_STATUSES:
-        rows.append(
-            (
-                ButtonSpec(t("🎚 Set level"), CARD_ACTION, (card.id, Op.LEVEL.value)),
-                message_spec(t, card),
-            )
-        )
-    if Action.CANCEL in allowed_actions(card.status):
-        rows.append((ButtonSpec(t("🚫 Cancel ticket"), CARD_ACTION, (card.id, Op.CANCEL.value)),))
+        rows.append((ButtonSpec(t("🎚 Set level"), CARD_ACTION, (card.id, Op.LEVEL.value)),))
     return rows
 
 

@@ -39,8 +39,6 @@ from bot.dialogs.decline import DECLINE_DIALOG, DeclineDialog
 from bot.dialogs.pause import PAUSE_DIALOG, PauseDialog
 from bot.dialogs.resolve import RESOLVE_DIALOG, ResolveDialog
 from bot.dialogs.restore import RESTORE_DIALOG, RestoreDialog
-from bot.dialogs.thread import THREAD_DIALOG
-from bot.dialogs.withdraw import WITHDRAW_DIALOG
 from bot.errors import error_text
 from bot.i18n import N_
 from bot.notifications.escalation import acknowledged_screen
@@ -140,21 +138,7 @@ async def _perform(ctx: Ctx, ticket_id: int, op: str, shown: str) -> tuple[Mode 
             ARRIVAL_DIALOG, ticket_id=ticket_id, card_message=ctx.incoming.message_id, fp=shown
         )
         return None, None
-    if op == Op.MESSAGE:
-        await ctx.answer()
-        await ctx.start_dialog(THREAD_DIALOG, ticket_id=ticket_id)
-        return None, None
-    if op == Op.CANCEL:
-        _ensure_dispatcher(viewer, card)
-        await ctx.answer()
-        await ctx.start_dialog(
-            WITHDRAW_DIALOG,
-            ticket_id=ticket_id,
-            dispatcher=True,
-            card_message=ctx.incoming.message_id,
-            fp=shown,
-        )
-        return None, None
+
     if op in DIALOG_OPS:
         dialog, action = DIALOG_OPS[Op(op)]
         _ensure_may_work(viewer, card, action)

@@ -201,8 +201,8 @@ async def offer_report(ctx: Ctx) -> bool:
     if ctx.role is not Role.STAFF or ctx.incoming.kind is not Kind.TEXT:
         return False
     text = ctx.incoming.text.strip()
-    if not text:
-        return False
+    if not any(ch.isalpha() for ch in text):
+        return False  # digits or signs alone ("13800000001", "?") describe no fault
     await ctx.start_dialog(REPORT_DIALOG, symptom=text)
     return True
 

@@ -55,6 +55,7 @@ async def new_dispatch(m: NewDispatch, r: RenderCtx) -> Notice:
     header = None  # taken away again before this was written: the card says who has it
     if r.recipient is not None and m.card.assignee_id == r.recipient.id:
         header = r._("🔁 <b>Second visit for you</b>") if m.card.cycle > 0 else r._(NEW_DISPATCH)
+        header += "\n" + r._("↩️ Reply to this card to write to the reporter.")
     notice = await card_notice(m, r, header)
     notice.attachments = card_media(r.t, m.card, r.chat_id or 0)
     return notice

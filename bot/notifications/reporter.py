@@ -101,7 +101,6 @@ async def engineer_assigned(m: EngineerAssigned, r: RenderCtx) -> Notice:
         engineer=_engineer(r, m.engineer),
     )
     text += _promised(r, m.status, m.promised_arrival_at)
-    text += "\n" + r._("To write to the engineer, reply to this message or press the button.")
     return Notice(text, ticket_keyboard(r, m.ticket_id, withdraw=m.status in BEFORE_ARRIVAL))
 
 

@@ -58,6 +58,7 @@ def numbers(first: int, last: int) -> list[str]:
     """The ticket buttons '#first' down to '#last'."""
     return [f"#{n}" for n in range(first, last - 1, -1)]
 
+
 # Arrival half gone: tell the reporter; arrival missed: page, raise the level, tell the reporter.
 REPORTER_LADDER = """
 [[ladders.arrival]]

@@ -396,7 +396,7 @@ async def test_the_card_carries_the_map_the_device_history_and_the_warranty_it_p
     await wang.press("Software fault")
     prefilled = await wang.wait_for("Is the device under warranty?")
     assert "📒 The register says: under warranty until 2027-06-30." in prefilled.text
-    assert prefilled.button_labels()[:2] == ["✓ Yes", "No"]
+    assert prefilled.button_labels()[:3] == ["📒 As registered: Yes", "Yes", "No"]
     await wang.press("No", message=prefilled)  # the engineer knows better: changed
     await wang.wait_for("Is the service charged?")
     await wang.press("No")

@@ -251,7 +251,7 @@ async def test_reporter_engineer_and_dispatcher_write_through_the_ticket_without
     for person, others in ((wang, (li, chen)), (li, (wang, chen)), (chen, (li, wang))):
         seen = "\n".join(m.source for m in person.messages())
         for other in others:
-            assert str(other.user_id) not in seen and f"tg_" not in seen
+            assert str(other.user_id) not in seen and "tg_" not in seen
             assert "tg://user" not in seen
 
 
@@ -268,7 +268,7 @@ async def test_a_reporter_withdraws_before_arrival_a_dispatcher_cancels_and_both
     listing = await li.wait_for("Your open tickets")
     await li.press(f"#{first}", message=listing)
     view = await li.wait_for("🕓 Timeline")
-    assert f"📝 reported by Li Na" in view.text and "👷 assigned to Wang Wei" in view.text
+    assert "📝 reported by Li Na" in view.text and "👷 assigned to Wang Wei" in view.text
     await li.press("🚫 Withdraw", message=view)
     await li.wait_for(f"Why do you withdraw ticket #{first}?")
     await li.send("  ")  # nothing: asked again
@@ -378,7 +378,7 @@ async def test_the_card_carries_the_map_the_device_history_and_the_warranty_it_p
     ticket_id = await office.open_ticket(symptom="Blue screen at start-up.")
     card = await wang.wait_for(card_of(ticket_id))
     assert "🛡 Under warranty until 2027-06-30" in card.text
-    assert f"🧰 Earlier repairs of this device:" in card.text
+    assert "🧰 Earlier repairs of this device:" in card.text
     assert f"#{earlier}: No power. → Fixed on site" in card.text
     venue = await wang.wait_for(lambda m: m.kind == "venue")
     assert venue.location == seed.HQ_LOCATION

@@ -28,6 +28,9 @@ from core.views import ClockView, TicketCard
 MAX_SYMPTOM_SHOWN = 600
 MAX_ENGINEER_BUTTONS = 40  # Telegram shows at most 100 buttons; a site has far fewer engineers
 ALBUM_SIZE = 10  # Telegram's limit of pictures in one album
+LOCATION_VERIFIED = N_("✅ location verified ({distance} from the site)")
+PHOTOS_CAPTION = N_("📷 Ticket #{ticket}")  # on the photos (or album) sent with a card
+VENUE_TITLE = N_("Ticket #{ticket} · {site}")  # the site on the map, sent with a card
 
 CONSENT_OPERATION = {
     "os_reinstall": N_("OS reinstall"),
@@ -240,7 +243,7 @@ def arrival_check_text(t: Translator, check: ArrivalCheck | None, distance_m: in
         return t("❔ no location shared")
     where = distance_text(t, distance_m or 0)
     if check is ArrivalCheck.VERIFIED:
-        return t("✅ location verified ({distance} from the site)", distance=where)
+        return t(LOCATION_VERIFIED, distance=where)
     return t("⚠️ location {distance} from the site, outside its radius", distance=where)
 
 
@@ -265,7 +268,7 @@ def arrival_line(t: Translator, tz: str, card: TicketCard) -> str | None:
 def card_media(t: Translator, card: TicketCard, chat_id: int) -> list[Attachment]:
     """What follows a card: the reporter's photos (an album when several) and the site's map."""
     media: list[Attachment] = []
-    caption = t("📷 Ticket #{ticket}", ticket=card.id)
+    caption = t(PHOTOS_CAPTION, ticket=card.id)
     photos = card.photo_ids
     for start in range(0, len(photos), ALBUM_SIZE):
         chunk = photos[start : start + ALBUM_SIZE]

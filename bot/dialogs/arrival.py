@@ -29,10 +29,20 @@ from bot.dialogs.card_dialog import ENDING_ERRORS, CardDialog
 from bot.dialogs.engine import DONE, STAY, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import noted
 from bot.errors import error_text
+from bot.i18n import N_
 from core.conversations import DialogState
 from core.errors import DomainError, InvalidInput
 
 ARRIVAL_DIALOG: Final = "arrival"
+ASK_LOCATION = N_(
+    "📍 <b>Ticket #{ticket}</b>: to record your arrival, tap <b>📍 Share my location</b> "
+    "below. Your position is checked against the site; a typed address does not count.\n"
+    "No location at hand? Tap “Arrive without location”: the arrival is recorded as not "
+    "verified. /cancel records nothing."
+)
+SHARE_LOCATION_BUTTON = N_("📍 Share my location")
+WITHOUT_LOCATION_BUTTON = N_("Arrive without location")
+ARRIVAL_RECORDED = N_("📍 Arrival at ticket #{ticket} recorded at {time}: {check}")
 
 
 class Step(StrEnum):
@@ -51,22 +61,16 @@ class ArrivalDialog(CardDialog[Step]):
     @staticmethod
     def share_label(ctx: Ctx) -> str:
         """The reply-keyboard button that shares the phone's position."""
-        return ctx._("📍 Share my location")
+        return ctx._(SHARE_LOCATION_BUTTON)
 
     @staticmethod
     def without_label(ctx: Ctx) -> str:
         """The reply-keyboard button that records the arrival without a location."""
-        return ctx._("Arrive without location")
+        return ctx._(WITHOUT_LOCATION_BUTTON)
 
     async def ask_location(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """The prompt, with the reply keyboard that shares the location."""
-        text = ctx._(
-            "📍 <b>Ticket #{ticket}</b>: to record your arrival, tap <b>📍 Share my location</b> "
-            "below. Your position is checked against the site; a typed address does not count.\n"
-            "No location at hand? Tap “Arrive without location”: the arrival is recorded as not "
-            "verified. /cancel records nothing.",
-            ticket=self.ticket_id(state),
-        )
+        text = ctx._(ASK_LOCATION, ticket=self.ticket_id(state))
         keyboard = ReplyKeyboard(
             rows=((self.without_label(ctx),),), request_location=self.share_label(ctx)
         )
@@ -102,7 +106,7 @@ class ArrivalDialog(CardDialog[Step]):
             return await self.end(ctx, state, error_text(ctx.t, error))
         assert ticket.arrived_at is not None  # just stamped by the core's clock
         text = ctx._(
-            "📍 Arrival at ticket #{ticket} recorded at {time}: {check}",
+            ARRIVAL_RECORDED,
             ticket=ticket_id,
             time=ctx.when(ticket.arrived_at),
             check=arrival_check_text(ctx.t, ticket.arrival_check, ticket.arrival_distance_m),

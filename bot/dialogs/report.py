@@ -89,6 +89,12 @@ SHARE_PHONE_BUTTON = N_("📱 Share my phone")
 USE_PHONE_BUTTON = N_("Use {phone}")
 CONFIRM_BUTTON = N_("✅ Confirm")
 TICKET_OPENED = N_("✅ <b>Ticket #{ticket} is open.</b>")
+OFFER_REPORT = N_(
+    "📝 <b>Report this as a fault?</b>\n<i>{symptom}</i>\n"
+    "I will ask which device it is, for a photo and how badly it affects work."
+)
+REPORT_IT_BUTTON = N_("📝 Report it")
+KEEP_IT_BUTTON = N_("✅ Keep it")
 DISPATCHED = N_("👷 {engineer} is dispatched. Promised arrival: <b>{promised}</b>.")
 
 IMPACT_MARK = {
@@ -165,12 +171,8 @@ class ReportDialog(Dialog[Step]):
 
     async def ask_offer(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Offer to report what the person typed."""
-        text = ctx._(
-            "📝 <b>Report this as a fault?</b>\n<i>{symptom}</i>\n"
-            "I will ask which device it is, for a photo and how badly it affects work.",
-            symptom=state.data["symptom"][:600],
-        )
-        report = self.choice(ctx, state, ctx._("📝 Report it"), REPORT_VALUE)
+        text = ctx._(OFFER_REPORT, symptom=state.data["symptom"][:600])
+        report = self.choice(ctx, state, ctx._(REPORT_IT_BUTTON), REPORT_VALUE)
         keyboard = InlineKeyboard.of([report, self.cancel_button(ctx, state)])
         await self.show(ctx, state, noted(note, text), keyboard)
 
@@ -270,7 +272,7 @@ class ReportDialog(Dialog[Step]):
             text += "\n" + ctx._(
                 "Or keep what you wrote: <i>{symptom}</i>", symptom=state.data["symptom"][:600]
             )
-            rows.append([self.choice(ctx, state, ctx._("✅ Keep it"), KEEP_VALUE)])
+            rows.append([self.choice(ctx, state, ctx._(KEEP_IT_BUTTON), KEEP_VALUE)])
         keyboard = InlineKeyboard.of(*rows, self.nav_row(ctx, state))
         await self.show(ctx, state, noted(note, text), keyboard)
 

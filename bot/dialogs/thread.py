@@ -26,12 +26,18 @@ from bot.context import Ctx
 from bot.dialogs.card_dialog import ENDING_ERRORS, CardDialog
 from bot.dialogs.engine import DONE, STAY, Outcome, StepSpec, step_table
 from bot.errors import error_text
+from bot.i18n import N_
 from core.conversations import DialogState
 from core.errors import InvalidInput
 from core.tickets import MAX_THREAD_TEXT
 
 THREAD_DIALOG: Final = "thread"
 DONE_VALUE: Final = "done"
+ASK_MESSAGE = N_(
+    "💬 <b>Ticket #{ticket}</b>: type your message or send a photo. "
+    "The bot passes it on with your name; your Telegram account stays private."
+)
+SENT = N_("✅ Sent to the others on ticket #{ticket}. Their answers come here.")
 
 
 class Step(StrEnum):
@@ -55,9 +61,7 @@ async def post_from_update(ctx: Ctx, ticket_id: int) -> None:
 
 def sent_text(ctx: Ctx, ticket_id: int) -> str:
     """What the writer is told once the message is on its way."""
-    return ctx._(
-        "✅ Sent to the others on ticket #{ticket}. Their answers come here.", ticket=ticket_id
-    )
+    return ctx._(SENT, ticket=ticket_id)
 
 
 class ThreadDialog(CardDialog[Step]):
@@ -69,11 +73,7 @@ class ThreadDialog(CardDialog[Step]):
 
     async def ask_message(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Ask for the text or a photo."""
-        text = ctx._(
-            "💬 <b>Ticket #{ticket}</b>: type your message or send a photo. "
-            "The bot passes it on with your name; your Telegram account stays private.",
-            ticket=self.ticket_id(state),
-        )
+        text = ctx._(ASK_MESSAGE, ticket=self.ticket_id(state))
         if note:
             text = f"⚠️ {note}\n\n{text}"
         await self.show(ctx, state, text, InlineKeyboard.of([self.cancel_button(ctx, state)]))

@@ -53,6 +53,7 @@ SECOND_VISIT_REASON = {
     "fix_rejected": N_("you said the fault is not fixed"),
     "low_score": N_("your rating was low"),
 }
+ENGINEER_ASSIGNED = N_("👷 <b>Ticket #{ticket}</b>: {engineer} is assigned to your fault.")
 JOB_ACCEPTED = N_("👍 <b>Ticket #{ticket}</b>: {engineer} has accepted the job.")
 ENGINEER_ON_THE_WAY = N_("🚗 <b>Ticket #{ticket}</b>: {engineer} is on the way.")
 ENGINEER_ARRIVED = N_("📍 <b>Ticket #{ticket}</b>: {engineer} has arrived.")
@@ -96,7 +97,7 @@ def verdict_keyboard(r: RenderCtx, ticket_id: int, cycle: int) -> InlineKeyboard
 async def engineer_assigned(m: EngineerAssigned, r: RenderCtx) -> Notice:
     """An engineer is dispatched."""
     text = r._(
-        "👷 <b>Ticket #{ticket}</b>: {engineer} is assigned to your fault.",
+        ENGINEER_ASSIGNED,
         ticket=m.ticket_id,
         engineer=_engineer(r, m.engineer),
     )

@@ -12,16 +12,20 @@ import html
 from bot.callback_ids import THREAD_ACTION
 from bot.cards import short
 from bot.chat import InlineKeyboard, SendPhoto
+from bot.i18n import N_
 from bot.labels import ROLE, label
 from bot.notifications.registry import Notice, RenderCtx, renders
 from core.messages import TicketNotePosted
+
+NOTE_FROM = N_("💬 <b>Ticket #{ticket}</b> · {author} ({role}):")
+REPLY_BUTTON = N_("↩️ Reply")
 
 
 @renders(TicketNotePosted)
 async def note_posted(m: TicketNotePosted, r: RenderCtx) -> Notice:
     """'💬 Ticket #7 · Wang Wei (engineer): …', with ↩️ Reply; a photo follows the text."""
     head = r._(
-        "💬 <b>Ticket #{ticket}</b> · {author} ({role}):",
+        NOTE_FROM,
         ticket=m.ticket_id,
         author=m.author,
         role=label(r.t, ROLE, m.author_role.value),
@@ -29,7 +33,7 @@ async def note_posted(m: TicketNotePosted, r: RenderCtx) -> Notice:
     body = m.text or r._("[photo]")
     hint = r._("Reply to this message to answer.")
     text = f"{head}\n{short_lines(body)}\n<i>{hint}</i>"
-    keyboard = InlineKeyboard.of([r.button(r._("↩️ Reply"), THREAD_ACTION, m.ticket_id)])
+    keyboard = InlineKeyboard.of([r.button(r._(REPLY_BUTTON), THREAD_ACTION, m.ticket_id)])
     notice = Notice(text, keyboard)
     if m.photo_file_id:
         caption = r._("📷 Ticket #{ticket} · {author}", ticket=m.ticket_id, author=m.author)

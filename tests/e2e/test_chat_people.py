@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.notifications.reporter import ENGINEER_ASSIGNED
 from core.enums import ArrivalCheck, Impact, OutboxStatus, ServiceResult, ServiceType, TicketStatus
 from core.models import AuditEvent, OutboxMessage, Resolution, Ticket, TicketNote, TicketPhoto
 from core.tickets import ServiceSheet
-from demo import seed
+from demo import journeys, seed
+from demo.journeys import Actor
 from sandbox import BotApiEmulator, SentMessage, SimulatedPerson
 
 pytestmark = [
@@ -471,3 +473,38 @@ async def test_arrival_is_recorded_from_the_shared_location_verified_outside_or_
     assert "📍 Wang Wei arrived: ⚠️ location" in timeline.text
     await wang.send("/cancel")  # nothing open any more
     await wang.wait_for("There is nothing to cancel.")
+
+
+# --- the demo's journeys, in English --------------------------------------------------------------
+
+
+async def test_the_demos_printer_journey_plays_in_english(office: Office):
+    """The journeys the demo plays (demo.journeys): a sentence, an album, the card with the
+    map, the thread both ways and an arrival verified by location."""
+    english = office.deployment.running.bot.i18n.get("en")
+    li, wang = Actor(office.li, english, patience=15), Actor(office.wang, english, patience=15)
+    await office.locate_head_office()
+    fault = journeys.Fault(
+        symptom="The printer jams on every page.", impact=Impact.DEGRADED, typed_phone="13800000000"
+    )
+    report = await journeys.report_by_saying(li, seed.PRINTER_TAG, fault, photos=3)
+    assert "Photos: 3" in report.summary and "The printer jams on every page." in report.summary
+    card = await journeys.dispatch_card(wang, 1)
+    album = await journeys.photos_with_card(wang, 1, 3)
+    assert album[0].caption == "📷 Ticket #1"
+    venue = await journeys.site_on_the_map(wang, 1)
+    assert venue.location == seed.HQ_LOCATION
+
+    notice = await li.gets(li.says(ENGINEER_ASSIGNED, ticket=1), "the assignment notice")
+    await journeys.write_by_reply(li, notice, 1, "Tray 2 is the one that jams.")
+    relayed = await journeys.hear_in_thread(wang, 1, "Li Na")
+    assert "Tray 2 is the one that jams." in relayed.text
+    await journeys.answer_in_thread(wang, relayed, 1, "I will bring a new roller.")
+    answer = await journeys.hear_in_thread(li, 1, "Wang Wei")
+    assert "I will bring a new roller." in answer.text
+
+    await journeys.accept(wang, card)
+    await journeys.set_off(wang, card)
+    recorded = await journeys.arrive_with_location(wang, card, 1, NEAR_HQ)
+    assert "✅ location verified (" in recorded.text
+    assert (await office.ticket(1)).arrival_check is ArrivalCheck.VERIFIED

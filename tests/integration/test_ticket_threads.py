@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
+from bot.i18n import I18n
+from bot.rendering.xlsx import monthly_xlsx
 from core.audit import verify_chain
 from core.enums import ArrivalCheck, Impact, Role, ServiceResult, ServiceType, TicketStatus
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -192,6 +196,13 @@ async def test_an_arrival_at_a_located_site_is_checked_against_its_radius(helpde
 
     summary = await monthly_summary(helpdesk.core, "2026-03", as_of=local(31, 23))
     assert summary.arrival_checks == {"verified": 1, "outside": 1, "not_given": 1, "unchecked": 0}
+    # The monthly workbook shows them next to the on-time arrival rate.
+    book = load_workbook(io.BytesIO(monthly_xlsx(I18n().get("en"), summary)))
+    rows = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row}
+    assert rows["Arrival verified by location"] == 1
+    assert rows["Arrival outside the site's radius"] == 1
+    assert rows["Arrival without a location"] == 1
+    assert rows["Arrival at a site without coordinates"] == 0
 
 
 async def test_the_card_shows_the_device_history_and_its_warranty(helpdesk, world, clock):

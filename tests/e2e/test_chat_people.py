@@ -205,6 +205,47 @@ async def _async_true(value: bool) -> bool:
     return value
 
 
+async def test_an_album_sent_later_reaches_the_engineer_photo_by_photo_by_button_or_by_reply(
+    office: Office,
+):
+    li, wang = office.li, office.wang
+    ticket_id = await office.open_ticket()
+    notice = await li.wait_for(
+        f"Ticket #{ticket_id}: Wang Wei is assigned to your fault.", timeout=15
+    )
+    await wang.wait_for(card_of(ticket_id), timeout=15)
+    await office.deployment.until(office.outbox_idle, timeout=15.0)
+    before = len([m for m in wang.messages() if m.kind == "photo"])
+
+    # Through the button: the dialog stays open for every photo of the album until Done.
+    await li.press("💬 Message the engineer", message=notice)
+    await li.wait_for("type your message or send a photo")
+    await li.send_album(3, caption="Both trays")
+    album_prompt = await li.wait_for("Press Done when finished.")
+    await li.press("✅ Done", message=album_prompt)
+    await li.wait_for(f"✅ Sent to the others on ticket #{ticket_id}.")
+    # And as a reply to the notice, without a dialog: each photo of the album is kept.
+    await li.send_album(2, reply_to=notice)
+
+    def relayed() -> list[SentMessage]:
+        return [
+            m
+            for m in wang.messages()
+            if m.kind == "photo" and m.caption == f"📷 Ticket #{ticket_id} · Li Na"
+        ]
+
+    await office.deployment.until(lambda: _async_true(len(relayed()) == 5), timeout=30)
+    assert len([m for m in wang.messages() if m.kind == "photo"]) == before + 5
+    assert all(m.file_id for m in relayed())
+    assert await office.count(TicketPhoto, TicketPhoto.ticket_id == ticket_id) == 5
+    assert await office.count(TicketNote, TicketNote.ticket_id == ticket_id) == 5
+    assert await office.count(AuditEvent, AuditEvent.action == "ticket.note") == 5
+    captioned = await wang.wait_for(
+        lambda m: f"Ticket #{ticket_id} · Li Na (staff):" in m.text and "Both trays" in m.text
+    )
+    assert captioned.kind == "text"
+
+
 # --- 2. a thread per ticket -------------------------------------------------------------------
 
 
@@ -458,7 +499,12 @@ async def test_arrival_is_recorded_from_the_shared_location_verified_outside_or_
             done = await wang.wait_for(f"Arrival at ticket #{ticket_id} recorded at")
             assert "❔ no location shared" in done.text
         assert done.reply_markup == {"remove_keyboard": True}
-        shown = await wang.wait_for(the(card, "engineer on site", "📍 Arrived"))
+        evidence = {
+            "near": "✅ location verified (",
+            "far": "km from the site, outside its radius",
+            "none": "❔ no location shared",
+        }[how]
+        shown = await wang.wait_for(the(card, "engineer on site", "📍 Arrived", evidence))
         ticket = await office.ticket(ticket_id)
         outcomes.append((ticket.arrival_check, ticket.arrival_distance_m is not None))
         assert ticket.arrived_at == office.deployment.clock.now()  # stamped, not typed

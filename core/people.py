@@ -165,7 +165,7 @@ class PeopleService:
         async with self.core.transaction(actor_id) as tx:
             site = await tx.session.scalar(select(Site).where(Site.code == code))
             if site is None:
-                raise NotFound(entity="site", code=code)
+                raise NotFound(entity="site", id=code)
             site.latitude, site.longitude = latitude, longitude
             site.arrival_radius_m = arrival_radius_m
             await tx.audit(

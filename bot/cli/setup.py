@@ -68,6 +68,15 @@ CLI_MESSAGES = {
         "person {person_id} still has {count} open ticket(s) assigned; "
         "reassign them first (a dispatcher's /queue)"
     ),
+    "site.half_location": "give both --lat and --lon, or neither to clear the site's location",
+    "site.bad_location": (
+        "{latitude}, {longitude} is not a point on Earth "
+        "(latitude -90 to 90, longitude -180 to 180)"
+    ),
+    "site.bad_radius": (
+        "an arrival radius of {radius} m cannot be used: give 10 to 50000 m, "
+        "together with --lat and --lon"
+    ),
 }
 
 
@@ -180,15 +189,20 @@ def _where(site: Site) -> str:
 
 @site_app.command("list")
 def site_list(database_url: str | None = DatabaseOption) -> None:
-    """Every site with its SLA coordinates."""
+    """Every site with its SLA coordinates and where it is (or '-')."""
 
     async def work(helpdesk: Helpdesk) -> list[Site]:
         async with helpdesk.core.reading() as session:
             return list(await session.scalars(select(Site).order_by(Site.code)))
 
     for site in _run(database_url, work):
+        where = "-"
+        if site.latitude is not None and site.longitude is not None:
+            radius = site.arrival_radius_m or DEFAULT_ARRIVAL_RADIUS_M
+            where = f"{site.latitude},{site.longitude} ({radius} m)"
         typer.echo(
             f"{site.code}\t{site.name}\t{site.region}\t{site.service_hours}\t{site.timezone}"
+            f"\t{where}"
         )
 
 

@@ -239,3 +239,39 @@ async def test_the_card_shows_the_device_history_and_its_warranty(helpdesk, worl
     # Reported on 2 March: in warranty; on 9 March: past its end on the 5th.
     assert (first_card.under_warranty, card.under_warranty) == (True, False)
     assert card.warranty_until == date(2026, 3, 5)
+
+
+async def test_only_the_sites_own_dispatchers_cancel_and_its_managers_see_it_with_photos(
+    helpdesk, world, clock
+):
+    people, t = helpdesk.people, helpdesk.tickets
+    branch = await people.create_site(code="BR", name="Branch", region="city")
+    elsewhere = await people.create_person(
+        name="Sun Li", role=Role.DISPATCHER, site_id=branch.id, telegram_user_id=3101
+    )
+    everywhere = await people.create_person(
+        name="Qian Bo", role=Role.DISPATCHER, site_id=None, telegram_user_id=3102
+    )
+    far_manager = await people.create_person(
+        name="Zhou Yi", role=Role.MANAGER, site_id=branch.id, telegram_user_id=4101
+    )
+    clock.set(local(2, 9))
+    ticket = await report(helpdesk, world, photos=["photo-1", "photo-2"])
+
+    with pytest.raises(PermissionDenied):  # a dispatcher of another site
+        await t.cancel(ticket.id, actor_id=elsewhere.id, reason="Not here")
+    with pytest.raises(NotFound):  # nor may they read it
+        await t.history(ticket.id, viewer_id=elsewhere.id)
+    with pytest.raises(NotFound):  # a manager of another site neither
+        await t.history(ticket.id, viewer_id=far_manager.id)
+    seen = await t.history(ticket.id, viewer_id=world.manager_id)
+    assert seen.card.photo_ids == ("photo-1", "photo-2")  # the manager gets the photos
+    assert (await t.card(ticket.id)).status is not TicketStatus.CANCELLED
+
+    await t.cancel(ticket.id, actor_id=everywhere.id, reason="Handled by phone")
+    assert (await t.card(ticket.id)).status is TicketStatus.CANCELLED
+    assert [
+        (m.cancelled_by, m.by_reporter)
+        for m in await messages_to(helpdesk, world.engineer_id)
+        if isinstance(m, DispatchCancelled)
+    ] == [("Qian Bo", False)]

@@ -23,6 +23,12 @@ COMMENT_ACTION: Final = "scm"  # scm:<ticket>:<cycle>: open the comment dialog
 FOLLOW_UP_ACTION: Final = "sfu"  # sfu:<ticket>:<score>:<dimension index>:<value, 0 skips>
 CONSENT_ACTION: Final = "scn"  # scn:<consent>:<ticket>:<1 | 0>
 
+# A ticket's thread, its withdrawal, and a ticket shown with its timeline (anyone party to it).
+THREAD_ACTION: Final = "tm"  # tm:<ticket>: write in the ticket's thread
+WITHDRAW_ACTION: Final = "tw"  # tw:<ticket>: withdraw (reporter) or cancel (dispatcher)
+TICKET_ACTION: Final = "tv"  # tv:<ticket>: show the ticket with its timeline
+CLOSED_ACTION: Final = "smc"  # smc:<page>: the reporter's tickets closed in the last 30 days
+
 # Complaints (managers).
 COMPLAINT_CONFIRM_ACTION: Final = "cpc"  # cpc:<complaint>: confirm receipt
 COMPLAINT_ANSWER_ACTION: Final = "cpa"  # cpa:<complaint>: open the answer dialog

@@ -14,18 +14,23 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.callback_ids import ASSIGN_PREFIX, CARD_ACTION, CONSENT_PREFIX, LEVEL_PREFIX
+from bot.chat import Attachment, SendMediaGroup, SendPhoto, SendVenue
 from bot.context import Ctx
 from bot.i18n import N_, Translator
-from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
+from bot.labels import ASSET_KIND, CLOCK, SERVICE_RESULT, SEVERITY, STATUS, label
 from bot.screens import ButtonSpec, Screen, rows_of, show_screen
 from core import permissions
-from core.enums import OPEN_STATUSES, Role, TicketStatus
+from core.enums import OPEN_STATUSES, ArrivalCheck, Role, TicketStatus
 from core.lifecycle import Action, allowed_actions
 from core.models import Person
 from core.views import ClockView, TicketCard
 
 MAX_SYMPTOM_SHOWN = 600
 MAX_ENGINEER_BUTTONS = 40  # Telegram shows at most 100 buttons; a site has far fewer engineers
+ALBUM_SIZE = 10  # Telegram's limit of pictures in one album
+LOCATION_VERIFIED = N_("✅ location verified ({distance} from the site)")
+PHOTOS_CAPTION = N_("📷 Ticket #{ticket}")  # on the photos (or album) sent with a card
+VENUE_TITLE = N_("Ticket #{ticket} · {site}")  # the site on the map, sent with a card
 
 CONSENT_OPERATION = {
     "os_reinstall": N_("OS reinstall"),
@@ -196,6 +201,97 @@ def consent_line(t: Translator, tz: str, card: TicketCard) -> str | None:
     )
 
 
+def warranty_line(t: Translator, card: TicketCard) -> str | None:
+    """The device's warranty as the asset register has it (None without a registered device)."""
+    if card.asset_tag is None:
+        return None
+    if card.warranty_until is None:
+        return t("🛡 Warranty: not recorded in the register")
+    until = card.warranty_until.isoformat()
+    if card.under_warranty:
+        return t("🛡 Under warranty until {date}", date=until)
+    return t("🛡 Out of warranty since {date}", date=until)
+
+
+def repairs_lines(t: Translator, tz: str, card: TicketCard) -> list[str]:
+    """The device's latest earlier repairs: date, symptom, result."""
+    if not card.repairs:
+        return [t("🧰 No earlier repairs of this device.")] if card.asset_tag else []
+    lines = [t("🧰 Earlier repairs of this device:")]
+    for repair in card.repairs:
+        if repair.result is not None:
+            outcome = label(t, SERVICE_RESULT, repair.result)
+        else:
+            outcome = label(t, STATUS, repair.status)
+        lines.append(
+            t(
+                "• {date} #{ticket}: {symptom} → {result}",
+                date=t.day_short(repair.reported_at, tz),
+                ticket=repair.ticket_id,
+                symptom=short(repair.symptom, 60),
+                result=outcome,
+            )
+        )
+    return lines
+
+
+def arrival_check_text(t: Translator, check: ArrivalCheck | None, distance_m: int | None) -> str:
+    """'✅ location verified (120 m from the site)', '⚠️ 2.4 km from the site', '❔ no location'."""
+    if check is None:
+        return t("no site location to check against")
+    if check is ArrivalCheck.NOT_GIVEN:
+        return t("❔ no location shared")
+    where = distance_text(t, distance_m or 0)
+    if check is ArrivalCheck.VERIFIED:
+        return t(LOCATION_VERIFIED, distance=where)
+    return t("⚠️ location {distance} from the site, outside its radius", distance=where)
+
+
+def distance_text(t: Translator, metres: int) -> str:
+    """'120 m' or '2.4 km'."""
+    if metres < 1000:
+        return t("{n} m", n=metres)
+    return t("{n} km", n=t.number(metres / 1000, 1))
+
+
+def arrival_line(t: Translator, tz: str, card: TicketCard) -> str | None:
+    """When the engineer arrived and what the shared location showed."""
+    if card.arrived_at is None or card.arrival_check is None:
+        return None  # not arrived, or a site without coordinates: nothing to check
+    return t(
+        "📍 Arrived {at}: {check}",
+        at=t.moment(card.arrived_at, tz),
+        check=arrival_check_text(t, card.arrival_check, card.arrival_distance_m),
+    )
+
+
+def card_media(t: Translator, card: TicketCard, chat_id: int) -> list[Attachment]:
+    """What follows a card: the reporter's photos (an album when several) and the site's map."""
+    media: list[Attachment] = []
+    caption = t(PHOTOS_CAPTION, ticket=card.id)
+    photos = card.photo_ids
+    for start in range(0, len(photos), ALBUM_SIZE):
+        chunk = photos[start : start + ALBUM_SIZE]
+        if len(chunk) == 1:
+            media.append(SendPhoto(chat_id, chunk[0], caption=caption))
+        else:
+            media.append(SendMediaGroup(chat_id, tuple(chunk), caption=caption))
+    if card.site_latitude is not None and card.site_longitude is not None:
+        address = ", ".join(part for part in (card.location, card.site_address) if part)
+        media.append(
+            SendVenue(
+                chat_id,
+                card.site_latitude,
+                card.site_longitude,
+                title=short(
+                    t("Ticket #{ticket} · {site}", ticket=card.id, site=card.site_name), 100
+                ),
+                address=short(address or card.site_name, 200),
+            )
+        )
+    return media
+
+
 def status_text(t: Translator, card: TicketCard) -> str:
     """'dispatched · Wang Wei' or 'waiting for dispatch'."""
     status = label(t, STATUS, card.status)
@@ -224,11 +320,26 @@ def card_text(t: Translator, tz: str, card: TicketCard, *, header: str | None = 
         t("👤 {reporter} · {phone}", reporter=card.reporter_name, phone=card.contact_phone or "—")
     )
     lines.append(t("📝 <i>{symptom}</i>", symptom=short(card.symptom, MAX_SYMPTOM_SHOWN)))
+    if card.photo_ids:
+        lines.append(
+            t.plural(
+                "📷 {n} photo from the reporter (sent with this card)",
+                "📷 {n} photos from the reporter (sent with this card)",
+                len(card.photo_ids),
+            )
+        )
+    warranty = warranty_line(t, card)
+    if warranty:
+        lines.append(warranty)
+    lines += repairs_lines(t, tz, card)
     if card.promised_arrival_at is not None and not card.remote:
         lines.append(t("🕐 Promised arrival: {at}", at=t.moment(card.promised_arrival_at, tz)))
     if card.clocks:
         lines.append(t("Deadlines:"))
         lines += [clock_line(t, tz, view) for view in card.clocks]
+    arrival = arrival_line(t, tz, card)
+    if arrival:
+        lines.append(arrival)
     consent = consent_line(t, tz, card)
     if consent:
         lines.append(consent)

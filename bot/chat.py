@@ -68,6 +68,9 @@ class Incoming:
     contact_user_id: int | None = None
     latitude: float | None = None
     longitude: float | None = None
+    media_group_id: str | None = None  # photos sent together as an album share one
+    reply_to_message_id: int | None = None  # the message this one answers, if a reply
+    forwarded: bool = False  # passed on from someone else (not the sender's own)
 
     @property
     def is_private(self) -> bool:
@@ -120,6 +123,7 @@ class ReplyKeyboard:
     rows: tuple[tuple[str, ...], ...]
     request_contact: str | None = None  # label of a button that shares the phone number
     one_time: bool = True
+    request_location: str | None = None  # label of a button that shares where the phone is
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,35 @@ class SendPhoto:
 
 
 @dataclass(frozen=True)
+class SendMediaGroup:
+    """Send 2-10 pictures as one album (Telegram file ids); the caption goes on the first."""
+
+    chat_id: int
+    photos: tuple[str, ...]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class SendLocation:
+    """Send a point on the map."""
+
+    chat_id: int
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class SendVenue:
+    """Send a named place on the map (a site with its address)."""
+
+    chat_id: int
+    latitude: float
+    longitude: float
+    title: str
+    address: str
+
+
+@dataclass(frozen=True)
 class SendDocument:
     """Send a file (CSV, XLSX reports)."""
 
@@ -194,7 +227,19 @@ class SetCommands:
     language_code: str | None = None
 
 
-Action = SendMessage | EditMessage | AnswerCallback | SendPhoto | SendDocument | SetCommands
+Action = (
+    SendMessage
+    | EditMessage
+    | AnswerCallback
+    | SendPhoto
+    | SendMediaGroup
+    | SendLocation
+    | SendVenue
+    | SendDocument
+    | SetCommands
+)
+# What a message may carry after its text (bot.notifications.Notice.attachments).
+Attachment = SendPhoto | SendMediaGroup | SendLocation | SendVenue | SendDocument
 
 
 @dataclass

@@ -60,6 +60,17 @@ MESSAGES = {
         "Only the person who reported this fault can answer this request."
     ),
     "permission_denied.ack_page": N_("This page was sent to someone else."),
+    "permission_denied.cancel": N_(
+        "Only the person who reported this fault or a dispatcher of its site can cancel it."
+    ),
+    "permission_denied.note": N_("You do not take part in ticket #{ticket_id}."),
+    "cancel.reason_required": N_("Please give a reason."),
+    "cancel.engineer_arrived": N_(
+        "The engineer is already on site for ticket #{ticket_id}; it can no longer be withdrawn. "
+        "Write to them instead, or ask the dispatcher."
+    ),
+    "note.empty": N_("Please write a message or send a photo."),
+    "arrival.bad_location": N_("That location cannot be right; please share it again."),
 }
 
 

@@ -96,6 +96,10 @@ class Translator:
         """Date with year and time, for reports."""
         return format_datetime(value.astimezone(ZoneInfo(tz)), format="medium", locale=self.locale)
 
+    def day_short(self, value: datetime, tz: str) -> str:
+        """A date with the year, short: '2026/3/2' / 'Mar 2, 2026'."""
+        return format_date(value.astimezone(ZoneInfo(tz)), format="medium", locale=self.locale)
+
     def day(self, value: datetime, tz: str) -> str:
         """A date with weekday."""
         return format_date(value.astimezone(ZoneInfo(tz)), format="full", locale=self.locale)

@@ -32,6 +32,8 @@ ALWAYS_ALLOWED = frozenset({"start", "help", "lang", "cancel"})
 
 Handler = Callable[[Ctx], Awaitable[None]]
 CallbackHandler = Callable[[Ctx, Callback], Awaitable[None]]
+# Tried in order for a private message no command or dialog takes; True: it was handled.
+Fallback = Callable[[Ctx], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,12 @@ class Router:
     commands: dict[str, CommandSpec] = field(default_factory=dict)
     callbacks: dict[str, CallbackSpec] = field(default_factory=dict)
     dialogs: dict[str, Dialog[Any]] = field(default_factory=dict)
+    fallbacks: list[Fallback] = field(default_factory=list)
+
+    def fallback(self, handler: Fallback) -> Fallback:
+        """Register a handler for registered people's messages that nothing else takes."""
+        self.fallbacks.append(handler)
+        return handler
 
     def command(
         self,
@@ -172,6 +180,9 @@ class Router:
         if ctx.profile is None:
             await ctx.say(not_registered_text(ctx))
             return
+        for fallback in self.fallbacks:
+            if await fallback(ctx):
+                return
         await ctx.say(ctx._("I did not understand that. Send /help to see what I can do."))
 
     async def _command(self, ctx: Ctx) -> None:

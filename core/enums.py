@@ -143,3 +143,11 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class ArrivalCheck(StrEnum):
+    """What the engineer's shared location says about an arrival (000 §4: arrival is evidence)."""
+
+    VERIFIED = "verified"  # shared, within the site's radius
+    OUTSIDE = "outside"  # shared, farther than the radius (the distance is kept)
+    NOT_GIVEN = "not_given"  # the site has coordinates, but no location was shared

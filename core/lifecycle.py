@@ -49,8 +49,21 @@ TRANSITIONS: dict[Action, tuple[frozenset[S], S | None]] = {
     ),
     Action.CLOSE: (frozenset({S.RESOLVED}), S.CLOSED),
     Action.REOPEN: (frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED),
+    # Reporters may withdraw only before the engineer arrives (core.tickets checks that);
+    # dispatchers may cancel any open ticket.
     Action.CANCEL: (
-        frozenset({S.REPORTED, S.ASSIGNED, S.ACKNOWLEDGED, S.EN_ROUTE, S.PAUSED, S.REOPENED}),
+        frozenset(
+            {
+                S.REPORTED,
+                S.ASSIGNED,
+                S.ACKNOWLEDGED,
+                S.EN_ROUTE,
+                S.ON_SITE,
+                S.PAUSED,
+                S.RESTORED,
+                S.REOPENED,
+            }
+        ),
         S.CANCELLED,
     ),
 }

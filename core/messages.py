@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from pydantic import TypeAdapter, ValidationError
 
-from core.enums import AssetKind, ComplaintStatus, TicketStatus
+from core.enums import AssetKind, ComplaintStatus, Role, TicketStatus
 from core.views import TicketCard
 
 if TYPE_CHECKING:
@@ -377,6 +377,15 @@ class SecondVisitScheduled(TicketMessage):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TicketCancelled(TicketMessage):
+    """A dispatcher cancelled the reporter's ticket, with the reason."""
+
+    kind: ClassVar[str] = "ticket.cancelled"
+    reason: str
+    cancelled_by: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class BackupConsentRequested(TicketMessage):
     """The engineer asks the reporter to back up before risky work (000 §2.2.1-3)."""
 
@@ -432,6 +441,21 @@ class InspectionAnnounced(RoundMessage):
     kind: ClassVar[str] = "inspection.announced"
 
 
+# --- to anyone taking part in a ticket -------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketNotePosted(TicketMessage):
+    """A message in the ticket's thread, relayed from another party (never their account)."""
+
+    kind: ClassVar[str] = "ticket.note"
+    note_id: int
+    author: str
+    author_role: Role
+    text: str
+    photo_file_id: str | None = None
+
+
 # --- to engineers ------------------------------------------------------------------------------
 
 
@@ -452,9 +476,12 @@ class DispatchTakenAway(TicketMessage):
 
 @dataclass(frozen=True, kw_only=True)
 class DispatchCancelled(TicketMessage):
-    """The report was withdrawn; the engineer need not go."""
+    """The report was withdrawn (or a dispatcher cancelled it); the engineer need not go."""
 
     kind: ClassVar[str] = "dispatch.cancelled"
+    reason: str = ""
+    cancelled_by: str = ""  # who: the reporter's or the dispatcher's name
+    by_reporter: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

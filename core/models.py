@@ -30,6 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import (
+    ArrivalCheck,
     AssetKind,
     ComplaintStatus,
     Impact,
@@ -111,6 +112,10 @@ class Site(Base):
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     service_hours: Mapped[str] = mapped_column(String(32), default="5x8")
     address: Mapped[str] = mapped_column(String(500), default="")
+    # Where the site is, for the map on dispatch cards and to check arrivals; optional.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    arrival_radius_m: Mapped[int | None] = mapped_column(Integer)  # None: the default
 
 
 class Department(Base):
@@ -251,13 +256,19 @@ class Ticket(Base):
     cycle: Mapped[int] = mapped_column(Integer, default=0)  # +1 on each reopen
     repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     fix_confirmed: Mapped[bool | None] = mapped_column(Boolean)
+    # The arrival's evidence: the location the engineer shared and what it showed
+    # (None: the site has no coordinates, or nobody has arrived in this cycle).
+    arrival_check: Mapped[ArrivalCheck | None] = mapped_column(_enum(ArrivalCheck, 16))
+    arrival_distance_m: Mapped[int | None] = mapped_column(Integer)
+    arrival_latitude: Mapped[float | None] = mapped_column(Float)
+    arrival_longitude: Mapped[float | None] = mapped_column(Float)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own contract
 
 
 class TicketPhoto(Base):
-    """A photo attached to a report (Telegram file id)."""
+    """A photo attached to a report or sent in its thread later (Telegram file id)."""
 
     __tablename__ = "ticket_photo"
 
@@ -265,6 +276,23 @@ class TicketPhoto(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     file_id: Mapped[str] = mapped_column(String(256))
     added_at: Mapped[datetime]
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+
+class TicketNote(Base):
+    """A message in a ticket's thread between reporter, engineer and dispatcher, relayed by the bot."""
+
+    __tablename__ = "ticket_note"
+    __table_args__ = (Index("ix_ticket_note_request_key", "request_key", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    photo_file_id: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime]
+    # The chat update that posted it (as on Ticket): handled twice, it is posted once.
+    request_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Pause(Base):
@@ -579,7 +607,11 @@ class OutboxMessage(Base):
     """A message to a person, written in the same transaction as its cause; sent later."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "available_at"),
+        # Which ticket a message is about, when a person replies to it.
+        Index("ix_outbox_recipient_message", "recipient_id", "message_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import OPEN_STATUSES, Role
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.geo import valid_point
 from core.models import Department, Invite, Person, Site, Ticket
 from core.unit_of_work import Core, Tx
 
@@ -110,6 +111,7 @@ MAX_SITE_CODE = 32
 MAX_NAME = 200
 MAX_ADDRESS = 500
 SITE_EDITABLE = ("name", "region", "service_hours", "timezone", "address")
+SITE_LOCATION = ("latitude", "longitude", "arrival_radius_m")
 
 
 class Setup(StrEnum):
@@ -149,6 +151,9 @@ class SiteSpec:
     service_hours: str = "5x8"
     timezone: str = DEFAULT_TIMEZONE
     address: str = ""
+    latitude: float | None = None  # where it is, for maps and arrivals; None: not given
+    longitude: float | None = None
+    arrival_radius_m: int | None = None
 
 
 def check_timezone(text: str) -> str:
@@ -173,9 +178,11 @@ def _department_name(text: str) -> str:
 
 
 def _site_changes(site: Site, spec: SiteSpec) -> list[Change]:
+    # A location is compared only when one is given: `site locate` sets it apart.
+    names = SITE_EDITABLE + (SITE_LOCATION if spec.latitude is not None else ())
     return [
         Change(name, getattr(site, name), getattr(spec, name))
-        for name in SITE_EDITABLE
+        for name in names
         if getattr(site, name) != getattr(spec, name)
     ]
 
@@ -235,6 +242,7 @@ class PeopleService:
             raise InvalidInput("site.bad_name", limit=MAX_NAME)
         if len(spec.address) > MAX_ADDRESS:
             raise InvalidInput("site.address_too_long", limit=MAX_ADDRESS)
+        _check_location(spec.latitude, spec.longitude, spec.arrival_radius_m)
         regions = self.core.policy.regions
         if spec.region not in regions:
             raise InvalidInput("site.unknown_region", region=spec.region, choices=dict(regions))
@@ -261,10 +269,23 @@ class PeopleService:
         service_hours: str = "5x8",
         timezone: str = DEFAULT_TIMEZONE,
         address: str = "",
+        latitude: float | None = None,
+        longitude: float | None = None,
+        arrival_radius_m: int | None = None,
         actor_id: int | None = None,
     ) -> Site:
         """Register a site; Conflict when its code is taken (codes ignore case)."""
-        spec = SiteSpec(code, name, region, service_hours, timezone, address)
+        spec = SiteSpec(
+            code,
+            name,
+            region,
+            service_hours,
+            timezone,
+            address,
+            latitude=latitude,
+            longitude=longitude,
+            arrival_radius_m=arrival_radius_m,
+        )
         outcome = await self.ensure_site(spec, actor_id=actor_id)
         if outcome.status is not Setup.CREATED:
             raise Conflict("site.exists", site=outcome.record.code)
@@ -291,11 +312,20 @@ class PeopleService:
                 service_hours=spec.service_hours,
                 timezone=spec.timezone,
                 address=spec.address,
+                latitude=spec.latitude,
+                longitude=spec.longitude,
+                arrival_radius_m=spec.arrival_radius_m,
             )
             tx.session.add(site)
             await tx.session.flush()
             await tx.audit(
-                "site", site.id, "site.created", code=spec.code, name=spec.name, region=spec.region
+                "site",
+                site.id,
+                "site.created",
+                code=spec.code,
+                name=spec.name,
+                region=spec.region,
+                location=[spec.latitude, spec.longitude] if spec.latitude is not None else None,
             )
             return Outcome(Setup.CREATED, site)
 
@@ -313,12 +343,39 @@ class PeopleService:
             current = SiteSpec(
                 site.code, site.name, site.region, site.service_hours, site.timezone, site.address
             )
-            spec = self.check_site(replace(current, **changes))
+            edited: dict[str, Any] = dict(changes)
+            spec = self.check_site(replace(current, **edited))
             found = _site_changes(site, spec)
             if found:
                 _apply(site, found)
                 await tx.audit("site", site.id, "site.edited", **_audit_changes(found))
             return Outcome(Setup.UPDATED if found else Setup.UNCHANGED, site, found)
+
+    async def locate_site(
+        self,
+        code: str,
+        *,
+        latitude: float | None,
+        longitude: float | None,
+        arrival_radius_m: int | None = None,
+        actor_id: int | None = None,
+    ) -> Site:
+        """Set (or, with None, clear) where a site is and how near counts as arrived."""
+        _check_location(latitude, longitude, arrival_radius_m)
+        async with self.core.transaction(actor_id) as tx:
+            site = await site_by_code(tx.session, code)
+            if site is None:
+                raise NotFound("site.unknown", site=code, choices=await site_codes(tx.session))
+            site.latitude, site.longitude = latitude, longitude
+            site.arrival_radius_m = arrival_radius_m
+            await tx.audit(
+                "site",
+                site.id,
+                "site.located",
+                location=[latitude, longitude] if latitude is not None else None,
+                arrival_radius_m=arrival_radius_m,
+            )
+            return site
 
     async def create_department(
         self, *, site_id: int, name: str, actor_id: int | None = None
@@ -653,3 +710,16 @@ class PeopleService:
             if person is None:
                 raise NotFound(entity="person", id=person_id)
             return person
+
+
+MAX_ARRIVAL_RADIUS_M = 50_000
+
+
+def _check_location(latitude: float | None, longitude: float | None, radius_m: int | None) -> None:
+    """Both coordinates or neither, on the globe; a radius only with them, 10 m to 50 km."""
+    if (latitude is None) != (longitude is None):
+        raise InvalidInput("site.half_location")
+    if latitude is not None and longitude is not None and not valid_point(latitude, longitude):
+        raise InvalidInput("site.bad_location", latitude=latitude, longitude=longitude)
+    if radius_m is not None and (latitude is None or not 10 <= radius_m <= MAX_ARRIVAL_RADIUS_M):
+        raise InvalidInput("site.bad_radius", radius=radius_m)

@@ -14,11 +14,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core import outbox, reminders, scheduling
+from core import geo, outbox, reminders, scheduling
 from core.enums import (
     FOLLOW_UP_DIMENSIONS,
     IMPACT_SEVERITY,
     OPEN_STATUSES,
+    ArrivalCheck,
     AssetKind,
     Impact,
     Role,
@@ -48,6 +49,8 @@ from core.messages import (
     SecondVisitAlert,
     SecondVisitScheduled,
     ServiceRestored,
+    TicketCancelled,
+    TicketNotePosted,
     WorkPaused,
     WorkResumed,
     decode,
@@ -68,6 +71,7 @@ from core.models import (
     SlaClock,
     SpareLoan,
     Ticket,
+    TicketNote,
     TicketPhoto,
 )
 from core.people import get_person, least_loaded_engineer, people_with_role
@@ -75,12 +79,21 @@ from core.permissions import dispatches, may_speak_for_reporter, may_work
 from core.sla import deadlines
 from core.sla.policy import ClockKind, PauseReason
 from core.unit_of_work import Core, Tx
-from core.views import ClockView, ConsentView, TicketCard
+from core.views import (
+    ClockView,
+    ConsentView,
+    RepairView,
+    TicketCard,
+    TicketHistory,
+    TimelineEntry,
+)
 
 PROGRESS = "progress"
 REPEAT_WINDOW = timedelta(days=30)  # 000 §4: the 30-day repeat-repair window
 MAX_SYMPTOM = 2000
 MAX_NOTE = 1000
+MAX_THREAD_TEXT = 2000  # one message in a ticket's thread
+REPAIRS_SHOWN = 3  # earlier repairs of the device on the dispatch card
 
 
 @dataclass(frozen=True)
@@ -324,7 +337,12 @@ class TicketService:
             await tx.session.flush()
             for file_id in photos:
                 tx.session.add(
-                    TicketPhoto(ticket_id=ticket.id, file_id=file_id[:256], added_at=tx.now)
+                    TicketPhoto(
+                        ticket_id=ticket.id,
+                        file_id=file_id[:256],
+                        added_at=tx.now,
+                        added_by_id=reporter.id,
+                    )
                 )
             clocks = await deadlines.start_clocks(tx, ticket, deadlines.ALL_CLOCKS, tx.now)
             arrival = next(c for c in clocks if c.kind == ClockKind.ARRIVAL)
@@ -433,18 +451,52 @@ class TicketService:
             ),
         )
 
-    async def arrive(self, ticket_id: int, *, actor_id: int) -> Ticket:
-        """The engineer is on site; the arrival clock stops (实际到达时间)."""
-        return await self._work_step(
-            ticket_id,
-            actor_id,
-            Action.ARRIVE,
-            "ticket.arrived",
-            stop=(ClockKind.ARRIVAL,),
-            notify=lambda ticket, engineer: EngineerArrived(
-                **ticket_facts(ticket), engineer=engineer.name
-            ),
-        )
+    async def arrive(
+        self, ticket_id: int, *, actor_id: int, location: tuple[float, float] | None = None
+    ) -> Ticket:
+        """The engineer is on site; the arrival clock stops (实际到达时间), stamped by the clock.
+
+        At a site with coordinates the arrival is checked against the location the engineer
+        shared: verified within the site's radius, outside it (with the distance), or not
+        given. The check and the shared point are kept on the ticket and in the audit log.
+        """
+        if location is not None and not geo.valid_point(*location):
+            raise InvalidInput("arrival.bad_location")
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            actor = await get_person(tx, actor_id)
+            _ensure_worker(actor, ticket)
+            _move(ticket, Action.ARRIVE)
+            ticket.arrived_at = tx.now
+            site = await tx.session.get(Site, ticket.site_id)
+            assert site is not None  # a ticket's site is never deleted
+            check: ArrivalCheck | None = None
+            distance: int | None = None
+            if site.latitude is not None and site.longitude is not None:
+                radius = site.arrival_radius_m or geo.DEFAULT_ARRIVAL_RADIUS_M
+                check, distance = geo.check_arrival(
+                    (site.latitude, site.longitude), radius, location
+                )
+                ticket.arrival_latitude, ticket.arrival_longitude = location or (None, None)
+            ticket.arrival_check, ticket.arrival_distance_m = check, distance
+            clock = await deadlines.stop_clock(tx, ticket, ClockKind.ARRIVAL)
+            met = {ClockKind.ARRIVAL.value: clock.met} if clock is not None else {}
+            event = await tx.audit(
+                "ticket",
+                ticket.id,
+                "ticket.arrived",
+                met=met,
+                check=check.value if check else None,
+                distance_m=distance,
+                location=list(location) if location and check else None,
+            )
+            await _notify(
+                tx,
+                event,
+                ticket.reporter_id,
+                EngineerArrived(**ticket_facts(ticket), engineer=actor.name),
+            )
+            return ticket
 
     async def _work_step(
         self,
@@ -668,6 +720,10 @@ class TicketService:
                 parts_replaced=sheet.parts_replaced,
                 spare_lent=sheet.spare_lent,
                 solution=sheet.solution,
+                # The sheet's actual arrival (实际到达时间) and its evidence, as recorded.
+                arrived_at=ticket.arrived_at.isoformat() if ticket.arrived_at else None,
+                arrival_check=ticket.arrival_check.value if ticket.arrival_check else None,
+                arrival_distance_m=ticket.arrival_distance_m,
             )
             await _notify(
                 tx,
@@ -813,6 +869,9 @@ class TicketService:
         ticket.closed_at = None
         ticket.restored_at = None
         ticket.arrived_at = None
+        ticket.arrival_check = None
+        ticket.arrival_distance_m = None
+        ticket.arrival_latitude = ticket.arrival_longitude = None
         ticket.acknowledged_at = None
         ticket.departed_at = None
         clocks = await deadlines.start_clocks(tx, ticket, deadlines.ALL_CLOCKS, tx.now)
@@ -867,23 +926,129 @@ class TicketService:
             await deadlines.change_severity(tx, ticket, severity, reason="dispatcher")
             return ticket
 
-    async def cancel(self, ticket_id: int, *, actor_id: int, reason: str = "") -> Ticket:
-        """Withdraw a report (by its reporter or a dispatcher); clocks stop and do not count."""
+    async def cancel(self, ticket_id: int, *, actor_id: int, reason: str) -> Ticket:
+        """Withdraw a report (its reporter, before the engineer arrives) or cancel it (a
+        dispatcher of its site, at any time while open); clocks stop and do not count."""
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput("cancel.reason_required")
         async with self.core.transaction(actor_id) as tx:
             ticket = await _load_ticket(tx, ticket_id)
-            _ensure_reporter(await get_person(tx, actor_id), ticket)
+            actor = await get_person(tx, actor_id)
+            by_reporter = actor.id == ticket.reporter_id
+            if not by_reporter and not _dispatches_site(actor, ticket):
+                raise PermissionDenied(action="cancel", ticket_id=ticket.id)
+            if by_reporter and not dispatches(actor.role) and ticket.arrived_at is not None:
+                raise Conflict("cancel.engineer_arrived", ticket_id=ticket.id)
             _move(ticket, Action.CANCEL)
             ticket.cancelled_at = tx.now
             await deadlines.stop_all(tx, ticket, cancelled=True)
             await scheduling.cancel_where(tx, DueWork.ticket_id == ticket.id)
             event = await tx.audit(
-                "ticket", ticket.id, "ticket.cancelled", reason=reason[:MAX_NOTE]
+                "ticket",
+                ticket.id,
+                "ticket.cancelled",
+                reason=reason[:MAX_NOTE],
+                by_reporter=by_reporter,
             )
-            if ticket.assignee_id is not None:
+            if ticket.assignee_id is not None and ticket.assignee_id != actor.id:
                 await _notify(
-                    tx, event, ticket.assignee_id, DispatchCancelled(**ticket_facts(ticket))
+                    tx,
+                    event,
+                    ticket.assignee_id,
+                    DispatchCancelled(
+                        **ticket_facts(ticket),
+                        reason=reason[:200],
+                        cancelled_by=actor.name,
+                        by_reporter=by_reporter,
+                    ),
+                )
+            if not by_reporter:
+                await _notify(
+                    tx,
+                    event,
+                    ticket.reporter_id,
+                    TicketCancelled(
+                        **ticket_facts(ticket), reason=reason[:200], cancelled_by=actor.name
+                    ),
                 )
             return ticket
+
+    # --- the ticket's thread --------------------------------------------------------------
+
+    async def post_note(
+        self,
+        ticket_id: int,
+        *,
+        actor_id: int,
+        text: str = "",
+        photo_file_id: str | None = None,
+        request_key: str | None = None,
+    ) -> TicketNote:
+        """A message from one party of the ticket to the others, relayed by the bot.
+
+        The reporter, the engineer, the dispatcher who assigned it and anyone who wrote in
+        the thread before take part; with nobody else yet, the site's dispatchers hear it.
+        A photo is kept with the ticket's photos too. `request_key` (the chat update) makes
+        a repeated update find its note instead of posting it twice.
+        """
+        text = text.strip()
+        if not text and not photo_file_id:
+            raise InvalidInput("note.empty")
+        if len(text) > MAX_THREAD_TEXT:
+            raise InvalidInput("text.too_long", limit=MAX_THREAD_TEXT)
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            actor = await get_person(tx, actor_id)
+            if not await _takes_part(tx, actor, ticket):
+                raise PermissionDenied(action="note", ticket_id=ticket.id)
+            if request_key is not None:
+                already = await tx.session.scalar(
+                    select(TicketNote).where(TicketNote.request_key == request_key[:64])
+                )
+                if already is not None:
+                    return already
+            note = TicketNote(
+                ticket_id=ticket.id,
+                author_id=actor.id,
+                text=text,
+                photo_file_id=photo_file_id[:256] if photo_file_id else None,
+                created_at=tx.now,
+                request_key=request_key[:64] if request_key else None,
+            )
+            tx.session.add(note)
+            if photo_file_id:
+                tx.session.add(
+                    TicketPhoto(
+                        ticket_id=ticket.id,
+                        file_id=photo_file_id[:256],
+                        added_at=tx.now,
+                        added_by_id=actor.id,
+                    )
+                )
+            await tx.session.flush()
+            event = await tx.audit(
+                "ticket",
+                ticket.id,
+                "ticket.note",
+                note_id=note.id,
+                text=text,
+                photo=photo_file_id is not None,
+            )
+            message = TicketNotePosted(
+                **ticket_facts(ticket),
+                note_id=note.id,
+                author=actor.name,
+                author_role=actor.role,
+                text=text,
+                photo_file_id=note.photo_file_id,
+            )
+            recipients = await _thread_parties(tx, ticket) - {actor.id}
+            if not recipients:
+                await _notify_role(tx, event, Role.DISPATCHER, ticket.site_id, message)
+            for recipient in sorted(recipients):
+                await _notify(tx, event, recipient, message)
+            return note
 
     # --- data-backup consent ----------------------------------------------------------------
 
@@ -979,6 +1144,85 @@ class TicketService:
                 raise NotFound(entity="ticket", id=ticket_id)
             return (await _cards(session, [ticket]))[0]
 
+    async def history(self, ticket_id: int, *, viewer_id: int) -> TicketHistory:
+        """A ticket with its timeline, for a person who takes part in it (or oversees it)."""
+        async with self.core.transaction(viewer_id) as tx:
+            ticket = await tx.session.get(Ticket, ticket_id)
+            viewer = await get_person(tx, viewer_id)
+            if ticket is None or not await _may_view(tx, viewer, ticket):
+                # Not telling a stranger whether the number exists.
+                raise NotFound(entity="ticket", id=ticket_id)
+            card = (await _cards(tx.session, [ticket]))[0]
+            events = (
+                await tx.session.scalars(
+                    select(AuditEvent)
+                    .where(AuditEvent.entity == "ticket", AuditEvent.entity_id == ticket.id)
+                    .order_by(AuditEvent.id)
+                )
+            ).all()
+            named = {e.actor_id for e in events if e.actor_id is not None} | {
+                e.data["engineer_id"]
+                for e in events
+                if isinstance((e.data or {}).get("engineer_id"), int)
+            }
+            people = {
+                p.id: p
+                for p in await tx.session.scalars(select(Person).where(Person.id.in_(named)))
+            }
+            entries = []
+            for event in events:
+                data = dict(event.data or {})
+                engineer = people.get(data.get("engineer_id") or 0)
+                if engineer is not None:
+                    data["engineer"] = engineer.name  # who was assigned, by name
+                actor = people.get(event.actor_id or 0)
+                entries.append(
+                    TimelineEntry(
+                        at=event.at,
+                        action=event.action,
+                        actor=actor.name if actor else None,
+                        actor_role=actor.role if actor else None,
+                        data=data,
+                    )
+                )
+            return TicketHistory(card=card, entries=tuple(entries))
+
+    async def closed_for_reporter(self, person_id: int, *, days: int = 30) -> list[TicketCard]:
+        """The reporter's tickets closed or cancelled in the last `days` days, newest first."""
+        async with self.core.reading() as session:
+            since = self.core.clock.now() - timedelta(days=days)
+            tickets = (
+                await session.scalars(
+                    select(Ticket)
+                    .where(
+                        Ticket.reporter_id == person_id,
+                        ((Ticket.status == TicketStatus.CLOSED) & (Ticket.closed_at >= since))
+                        | (
+                            (Ticket.status == TicketStatus.CANCELLED)
+                            & (Ticket.cancelled_at >= since)
+                        ),
+                    )
+                    .order_by(Ticket.id.desc())
+                    .limit(200)
+                )
+            ).all()
+            return await _cards(session, list(tickets))
+
+    async def ticket_of_message(self, person_id: int, message_id: int) -> int | None:
+        """The ticket a message the bot sent this person is about (None if none or unknown)."""
+        async with self.core.reading() as session:
+            found: int | None = await session.scalar(
+                select(OutboxMessage.ticket_id)
+                .where(
+                    OutboxMessage.recipient_id == person_id,
+                    OutboxMessage.message_id == message_id,
+                    OutboxMessage.ticket_id.is_not(None),
+                )
+                .order_by(OutboxMessage.id.desc())
+                .limit(1)
+            )
+            return found
+
     async def open_for_reporter(self, person_id: int) -> list[TicketCard]:
         """The reporter's open tickets, newest first."""
         async with self.core.reading() as session:
@@ -1040,6 +1284,96 @@ class TicketService:
             return list(await people_with_role(tx, Role.ENGINEER, ticket.site_id))
 
 
+def _dispatches_site(person: Person, ticket: Ticket) -> bool:
+    """A dispatcher of the ticket's site (or of every site), or an admin."""
+    if person.role is Role.ADMIN:
+        return True
+    return dispatches(person.role) and person.site_id in (None, ticket.site_id)
+
+
+async def _thread_parties(tx: Tx, ticket: Ticket) -> set[int]:
+    """Who hears a ticket's thread: reporter, engineer, assigning dispatcher, past writers."""
+    parties = {ticket.reporter_id}
+    for person_id in (ticket.assignee_id, ticket.dispatcher_id):
+        if person_id is not None:
+            parties.add(person_id)
+    writers = await tx.session.scalars(
+        select(TicketNote.author_id).where(TicketNote.ticket_id == ticket.id).distinct()
+    )
+    parties.update(writers)
+    return parties
+
+
+async def _takes_part(tx: Tx, person: Person, ticket: Ticket) -> bool:
+    """May write in the ticket's thread: a party to it, or a dispatcher of its site."""
+    if not person.active:
+        return False
+    return person.id in await _thread_parties(tx, ticket) or _dispatches_site(person, ticket)
+
+
+async def _may_view(tx: Tx, person: Person, ticket: Ticket) -> bool:
+    """May see the ticket and its timeline: its parties, engineers who had it, and the
+    dispatchers and managers of its site."""
+    if await _takes_part(tx, person, ticket):
+        return True
+    if person.role is Role.MANAGER and person.site_id in (None, ticket.site_id):
+        return True
+    if person.role is Role.ENGINEER:
+        had_it = await tx.session.scalar(
+            select(AuditEvent.id)
+            .where(
+                AuditEvent.entity == "ticket",
+                AuditEvent.entity_id == ticket.id,
+                AuditEvent.action == "ticket.assigned",
+                AuditEvent.data["engineer_id"].as_integer() == person.id,
+            )
+            .limit(1)
+        )
+        return had_it is not None
+    return False
+
+
+async def _repairs(session: Any, tickets: list[Ticket]) -> dict[int, tuple[RepairView, ...]]:
+    """Each ticket's device's latest earlier tickets, with the result of their sheets."""
+    asset_ids = {t.asset_id for t in tickets if t.asset_id}
+    if not asset_ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(
+                Ticket.id,
+                Ticket.asset_id,
+                Ticket.reported_at,
+                Ticket.symptom,
+                Ticket.status,
+                Resolution.result,
+            )
+            .outerjoin(Resolution, Resolution.ticket_id == Ticket.id)
+            .where(Ticket.asset_id.in_(asset_ids), Ticket.status != TicketStatus.CANCELLED)
+            .order_by(Ticket.reported_at.desc(), Ticket.id.desc())
+            .limit(50 * len(asset_ids))
+        )
+    ).all()
+    by_asset: dict[int, list[Any]] = {}
+    for row in rows:
+        by_asset.setdefault(row.asset_id, []).append(row)
+    found: dict[int, tuple[RepairView, ...]] = {}
+    for ticket in tickets:
+        earlier = [
+            RepairView(
+                ticket_id=row.id,
+                reported_at=row.reported_at,
+                symptom=row.symptom[:200],
+                status=row.status,
+                result=row.result,
+            )
+            for row in by_asset.get(ticket.asset_id or 0, [])
+            if row.id != ticket.id and row.reported_at <= ticket.reported_at
+        ]
+        found[ticket.id] = tuple(earlier[:REPAIRS_SHOWN])
+    return found
+
+
 async def _cards(session: Any, tickets: list[Ticket]) -> list[TicketCard]:
     """Build cards for several tickets with a handful of queries."""
     if not tickets:
@@ -1078,6 +1412,12 @@ async def _cards(session: Any, tickets: list[Ticket]) -> list[TicketCard]:
         select(BackupConsent).where(BackupConsent.ticket_id.in_(ids)).order_by(BackupConsent.id)
     ):
         consents[consent.ticket_id] = consent  # the newest request wins
+    photos: dict[int, list[str]] = {}
+    for photo in await session.scalars(
+        select(TicketPhoto).where(TicketPhoto.ticket_id.in_(ids)).order_by(TicketPhoto.id)
+    ):
+        photos.setdefault(photo.ticket_id, []).append(photo.file_id)
+    repairs = await _repairs(session, tickets)
     cards = []
     for t in tickets:
         loan = loans.get(t.id)
@@ -1133,6 +1473,14 @@ async def _cards(session: Any, tickets: list[Ticket]) -> list[TicketCard]:
                 )
                 if consent
                 else None,
+                photo_ids=tuple(photos.get(t.id, ())),
+                site_latitude=sites[t.site_id].latitude,
+                site_longitude=sites[t.site_id].longitude,
+                warranty_until=asset.warranty_until if asset else None,
+                repairs=repairs.get(t.id, ()),
+                arrived_at=t.arrived_at,
+                arrival_check=t.arrival_check,
+                arrival_distance_m=t.arrival_distance_m,
             )
         )
     return cards

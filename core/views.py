@@ -8,9 +8,18 @@ Nothing here imports a service, which keeps `core.messages` free of import cycle
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from core.enums import AssetKind, ComplaintStatus, Impact, TicketStatus
+from core.enums import (
+    ArrivalCheck,
+    AssetKind,
+    ComplaintStatus,
+    Impact,
+    Role,
+    ServiceResult,
+    TicketStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,17 @@ class ConsentView:
     requested_at: datetime
     answered_at: datetime | None
     confirmed: bool | None
+
+
+@dataclass(frozen=True)
+class RepairView:
+    """An earlier ticket of the same device, as the engineer sees it on the card."""
+
+    ticket_id: int
+    reported_at: datetime
+    symptom: str
+    status: TicketStatus
+    result: ServiceResult | None  # from its service sheet, if filed
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,26 @@ class TicketCard:
     brand_model: str = ""
     spare_due_back_at: datetime | None = None  # the open spare-device loan, if any
     consent: ConsentView | None = None  # the latest data-backup request
+    photo_ids: tuple[str, ...] = ()  # Telegram file ids, oldest first
+    site_latitude: float | None = None
+    site_longitude: float | None = None
+    warranty_until: date | None = None  # from the asset register
+    repairs: tuple[RepairView, ...] = ()  # the device's latest earlier tickets, newest first
+    arrived_at: datetime | None = None
+    arrival_check: ArrivalCheck | None = None  # None: not arrived, or no site coordinates
+    arrival_distance_m: int | None = None
+
+    @property
+    def site_located(self) -> bool:
+        """The site has coordinates (a map on the card; arrival asks for a location)."""
+        return self.site_latitude is not None and self.site_longitude is not None
+
+    @property
+    def under_warranty(self) -> bool | None:
+        """Under warranty on the day it was reported, per the register (None: not recorded)."""
+        if self.warranty_until is None:
+            return None
+        return self.reported_at.date() <= self.warranty_until
 
     def clock(self, kind: str) -> ClockView | None:
         """The view of one clock, if started."""
@@ -100,3 +140,22 @@ class ComplaintView:
     def answered(self) -> bool:
         """An answer has been given."""
         return self.status is ComplaintStatus.ANSWERED
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event of a ticket's history (from the audit log)."""
+
+    at: datetime
+    action: str  # the audit action, e.g. "ticket.arrived"
+    actor: str | None  # the person's name; None for the system
+    actor_role: Role | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TicketHistory:
+    """A ticket as one of its parties sees it: the card and everything that happened."""
+
+    card: TicketCard
+    entries: tuple[TimelineEntry, ...]

@@ -43,7 +43,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.app import Application, build_application
-from bot.notifications.reporter import ENGINEER_ARRIVED, ENGINEER_ON_THE_WAY, JOB_ACCEPTED
+from bot.notifications.reporter import (
+    ENGINEER_ARRIVED,
+    ENGINEER_ASSIGNED,
+    ENGINEER_ON_THE_WAY,
+    JOB_ACCEPTED,
+)
 from bot.settings import Settings
 from core.audit import verify_chain
 from core.clock import DEFAULT_TIMEZONE, AcceleratedClock
@@ -54,6 +59,7 @@ from core.sla.policy import load_policy
 from core.tickets import ServiceSheet
 from demo import journeys, seed
 from demo.journeys import Actor
+from demo.matching import plain as plain_text
 from sandbox import BotApiEmulator, SentMessage
 
 log = logging.getLogger(__name__)
@@ -84,6 +90,14 @@ PROJECTOR_FAULT = journeys.Fault(
     symptom="501会议室投影仪开机后没有画面，下午两点有客户会议。",
     impact=Impact.CANNOT_WORK,
 )
+PRINTER_FAULT = journeys.Fault(
+    symptom="打印机卡纸了，取出纸后还是提示卡纸。",
+    impact=Impact.DEGRADED,
+    photo_caption="卡纸的位置",
+)
+LI_NOTE = "我在501开会，十分钟后回来。电脑没有开机密码，备份在桌上的移动硬盘里。"
+WANG_NOTE = "好的，我先检查硬盘，等您回来再重装系统。"
+NEAR_THE_OFFICE = (31.2402, 121.4903)  # where Wang Wei's phone is at the door: some 40 m off
 PC_SHEET = ServiceSheet(
     service_type=ServiceType.HARDWARE_FAULT,
     result=ServiceResult.FIXED_ON_SITE,
@@ -241,7 +255,9 @@ class Demo:
         await self.set_up_office()
         await self.register_everyone()
         pc = await self.report_the_pc()
+        await self.photo_reaches_the_engineer(pc)
         card = await self.dispatch_the_pc(pc)
+        await self.talk_through_the_ticket(pc)
         await self.ask_for_backup(pc, card)
         projector, projector_card = await self.report_the_projector()
         await self.miss_the_arrival(projector)
@@ -249,6 +265,7 @@ class Demo:
         await self.alert_the_manager(projector)
         await self.arrive_late(projector, projector_card)
         await self.show_the_stats()
+        await self.fix_the_printer()
         await self.outbox_drained()
 
     async def set_up_office(self) -> None:
@@ -433,6 +450,73 @@ class Demo:
             ENGINEER_ARRIVED, ticket_id, "the late arrival", engineer=wang.name
         )
         self.narrate(f"{wang.name} arrives at the projector, late (arrival recorded as missed)")
+
+    async def photo_reaches_the_engineer(self, ticket_id: int) -> None:
+        """Li Na's photo follows the dispatch card to Wang Wei, captioned with the ticket."""
+        wang = seed.WANG_WEI
+        await journeys.photos_with_card(self.actor(wang), ticket_id, 1)
+        self.narrate(
+            f"{wang.name}'s dispatch card of ticket #{ticket_id} comes with {seed.LI_NA.name}'s"
+            f" photo, captioned with the ticket number"
+        )
+
+    async def talk_through_the_ticket(self, ticket_id: int) -> None:
+        """Li Na answers the assignment notice; Wang Wei answers her, through the bot."""
+        li, wang = self.actor(seed.LI_NA), self.actor(seed.WANG_WEI)
+        await self.jump_to_local(9, 27)
+        notice = await li.gets(
+            li.says(ENGINEER_ASSIGNED, ticket=ticket_id), "the notice naming the engineer"
+        )
+        await journeys.write_by_reply(li, notice, ticket_id, LI_NOTE)
+        relayed = await journeys.hear_in_thread(wang, ticket_id, seed.LI_NA.name)
+        self.narrate(
+            f"{li.name} replies to the notice about ticket #{ticket_id}: {wang.name} reads it,"
+            " with her name and no Telegram account"
+        )
+        await journeys.answer_in_thread(wang, relayed, ticket_id, WANG_NOTE)
+        await journeys.hear_in_thread(li, ticket_id, seed.WANG_WEI.name)
+        self.narrate(f"{wang.name} answers with ↩️ Reply; both stay in the ticket's history")
+
+    async def fix_the_printer(self) -> None:
+        """(f) The office gets its coordinates; a printer jam typed in plain words, three
+        photos as one album, the card with the map, and an arrival verified by location."""
+        li, wang = self.actor(seed.LI_NA), self.actor(seed.WANG_WEI)
+        await self.jump_to_local(13, 20)
+        latitude, longitude = seed.HQ_LOCATION
+        await self.helpdesk.people.locate_site(seed.HQ, latitude=latitude, longitude=longitude)
+        self.narrate(
+            f"{seed.ADMIN.name} gives the head office its place on the map"
+            f" (faultdesk site locate {seed.HQ} --lat {latitude} --lon {longitude})"
+        )
+        await self.jump_to_local(13, 30)
+        fault = replace(PRINTER_FAULT, phone_on_record=seed.LI_NA.phone)
+        await journeys.report_by_saying(li, seed.PRINTER_TAG, fault, photos=3)
+        ticket_id = await self.latest_ticket()
+        self.narrate(
+            f"{li.name} just types what is wrong; the bot offers it as a report: ticket"
+            f" #{ticket_id}, with three photos sent at once"
+        )
+        card = await journeys.dispatch_card(wang, ticket_id)
+        await journeys.photos_with_card(wang, ticket_id, 3)
+        await journeys.site_on_the_map(wang, ticket_id)
+        self.narrate(
+            f"{wang.name} gets the card with the three photos as one album and the office on"
+            " the map"
+        )
+        await self.jump_to_local(13, 35)
+        await journeys.accept(wang, card)
+        await journeys.set_off(wang, card)
+        await self.jump_to_local(13, 50)
+        recorded = await journeys.arrive_with_location(wang, card, ticket_id, NEAR_THE_OFFICE)
+        await self.reporter_told(
+            ENGINEER_ARRIVED, ticket_id, "the arrival notice", engineer=seed.WANG_WEI.name
+        )
+        ticket = await self.helpdesk.tickets.card(ticket_id)
+        self.narrate(
+            f"{wang.name} shares his location on arrival: {ticket.arrival_check} at"
+            f" {ticket.arrival_distance_m} m from the office, stamped {self.hhmm(ticket.arrived_at)}"
+            f" by the system clock ({plain_text(recorded.text)})"
+        )
 
     async def show_the_stats(self) -> None:
         """(e) The manager's /stats."""

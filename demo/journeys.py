@@ -17,8 +17,16 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.cards import CARD_TITLE, CONSENT_OPERATION, WORK_BUTTON_TEXT, Op
+from bot.cards import (
+    CARD_TITLE,
+    CONSENT_OPERATION,
+    PHOTOS_CAPTION,
+    VENUE_TITLE,
+    WORK_BUTTON_TEXT,
+    Op,
+)
 from bot.dialogs import resolve
+from bot.dialogs.arrival import ARRIVAL_RECORDED, ASK_LOCATION
 from bot.dialogs.rate import FOLLOW_UP_ANSWER, RATED, SKIP_BUTTON, score_label
 from bot.dialogs.report import (
     ASK_DEVICE,
@@ -28,12 +36,17 @@ from bot.dialogs.report import (
     ASK_SYMPTOM,
     CONFIRM_BUTTON,
     DONE_BUTTON,
+    KEEP_IT_BUTTON,
     NO_PHOTO_BUTTON,
+    OFFER_REPORT,
+    REPORT_IT_BUTTON,
     SHARE_PHONE_BUTTON,
     TICKET_OPENED,
     USE_PHONE_BUTTON,
     impact_button,
 )
+from bot.dialogs.thread import ASK_MESSAGE
+from bot.dialogs.thread import SENT as THREAD_SENT
 from bot.handlers.admin import NO_DEPARTMENT_BUTTON
 from bot.handlers.common import ASSET_PREFIX, INVITE_PREFIX, WELCOME
 from bot.handlers.engineer import SITE_QUEUE_TITLE
@@ -51,9 +64,10 @@ from bot.notifications.escalation import (
     REMINDER,
 )
 from bot.notifications.reporter import ASK_BACKUP, BACKED_UP_BUTTON, FAULT_RESOLVED, FIXED_BUTTON
+from bot.notifications.thread import NOTE_FROM, REPLY_BUTTON
 from core.enums import FOLLOW_UP_DIMENSIONS, Impact, Role, ServiceResult
 from core.tickets import MAX_SYMPTOM, ServiceSheet
-from demo.matching import Match, all_of, says, the_message, with_button
+from demo.matching import Match, all_of, plain, says, the_message, with_button
 from sandbox import CallbackQueryRecord, SentMessage, SimulatedPerson
 
 Pause = Callable[[], Awaitable[None]]
@@ -537,3 +551,100 @@ async def look_at_stats(manager: Actor) -> SentMessage:
     """/stats: today's figures and this month's KPIs."""
     await manager.person.send("/stats")
     return await manager.sees(manager.says(STATS_TITLE), "the statistics")
+
+
+# --- photos, a ticket's thread, arrival by location ------------------------------------------
+
+
+async def report_by_saying(reporter: Actor, tag: str, fault: Fault, *, photos: int) -> Report:
+    """Just type what is wrong: take the offer, give the device's tag, keep the text, send
+    `photos` photos at once (an album when several), then impact, phone and confirm."""
+    await reporter.person.send(fault.symptom)
+    await reporter.sees(reporter.says(OFFER_REPORT), "the offer to report it")
+    await reporter.press(REPORT_IT_BUTTON)
+    await reporter.sees(reporter.says(ASK_DEVICE), "the device question")
+    await reporter.person.send(tag)
+    await reporter.sees(reporter.offers(KEEP_IT_BUTTON), "the offer to keep what was written")
+    await reporter.press(KEEP_IT_BUTTON)
+    await reporter.sees(reporter.says(ASK_PHOTOS), "the photo question")
+    if photos > 1:
+        await reporter.person.send_album(photos, caption=fault.photo_caption)
+    elif photos == 1:
+        await reporter.person.send_photo(caption=fault.photo_caption)
+    if photos:
+        received = reporter.t.plural(
+            "📷 {n} photo received. Send more, or press Done.",
+            "📷 {n} photos received. Send more, or press Done.",
+            photos,
+        )
+        await reporter.sees(lambda m: plain(received) in m.text, f"the receipt of {photos} photos")
+        await reporter.press(DONE_BUTTON)
+    else:
+        await reporter.press(NO_PHOTO_BUTTON)
+    await reporter.sees(reporter.says(ASK_IMPACT), "the impact question")
+    await choose_impact(reporter, fault)
+    await give_phone(reporter, fault)
+    return await confirm_report(reporter)
+
+
+async def photos_with_card(engineer: Actor, ticket_id: int, count: int) -> list[SentMessage]:
+    """The reporter's photos that follow the dispatch card, captioned with the ticket number
+    (one album when several)."""
+    captioned = engineer.says(PHOTOS_CAPTION, ticket=ticket_id)
+    first = await engineer.gets(
+        lambda m: m.kind == "photo" and captioned(m), f"the photos of ticket #{ticket_id}"
+    )
+    album = [first]
+    if first.media_group_id is not None:
+        album = [m for m in engineer.person.messages() if m.media_group_id == first.media_group_id]
+    if len(album) != count:
+        raise JourneyFailure(f"{engineer.name} got {len(album)} photos, not {count}")
+    return album
+
+
+async def site_on_the_map(engineer: Actor, ticket_id: int) -> SentMessage:
+    """The site's place on the map, sent with the dispatch card."""
+    titled = engineer.says(VENUE_TITLE, ticket=ticket_id)
+    return await engineer.gets(
+        lambda m: m.kind == "venue" and titled(m), f"the map of ticket #{ticket_id}'s site"
+    )
+
+
+async def write_by_reply(writer: Actor, about: SentMessage, ticket_id: int, text: str) -> None:
+    """Reply to a message about a ticket: the text goes to the others on it."""
+    await writer.person.send(text, reply_to=about)
+    await writer.sees(writer.says(THREAD_SENT, ticket=ticket_id), "the thread's receipt")
+
+
+async def hear_in_thread(reader: Actor, ticket_id: int, author: str) -> SentMessage:
+    """A message someone wrote about the ticket, relayed by the bot with their name."""
+    return await reader.gets(
+        reader.says(NOTE_FROM, ticket=ticket_id, author=author),
+        f"{author}'s message about ticket #{ticket_id}",
+    )
+
+
+async def answer_in_thread(writer: Actor, relayed: SentMessage, ticket_id: int, text: str) -> None:
+    """↩️ Reply on a relayed message and type the answer."""
+    await writer.press(REPLY_BUTTON, relayed)
+    await writer.sees(writer.says(ASK_MESSAGE, ticket=ticket_id), "the thread's prompt")
+    await writer.person.send(text)
+    await writer.sees(writer.says(THREAD_SENT, ticket=ticket_id), "the thread's receipt")
+
+
+async def arrive_with_location(
+    engineer: Actor, card: SentMessage, ticket_id: int, where: tuple[float, float]
+) -> SentMessage:
+    """📍 Arrived at a site with coordinates: share the phone's location; the arrival as
+    recorded (the card then offers to resolve)."""
+    await engineer.press(WORK_BUTTON_TEXT[Op.ARRIVE], card)
+    await engineer.sees(engineer.says(ASK_LOCATION, ticket=ticket_id), "the request to share")
+    await engineer.person.send_location(*where)
+    recorded = await engineer.sees(
+        engineer.says(ARRIVAL_RECORDED, ticket=ticket_id), "the arrival as recorded"
+    )
+    await engineer.sees(
+        all_of(the_message(card), engineer.offers(WORK_BUTTON_TEXT[Op.RESOLVE])),
+        "the card after the arrival",
+    )
+    return recorded

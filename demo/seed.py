@@ -26,6 +26,10 @@ ASSET_PREFIX = "asset_"  # bot.handlers.common.ASSET_PREFIX: /start asset_<tag> 
 
 HQ = "HQ"
 BRANCH = "ZJ"
+# Where the head office stands (on the Bund). The seed leaves it without coordinates, as
+# an office is before the administrator runs `faultdesk site locate`; the demo and the
+# tests locate it when they show arrivals checked by location.
+HQ_LOCATION = (31.2399, 121.4906)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class SiteSpec:
     region: str
     address: str
     departments: tuple[str, ...]
+    location: tuple[float, float] | None = None  # where it is: maps and arrival checks
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ SITES: tuple[SiteSpec, ...] = (
         "suburb",
         "88 Keyuan Lu, Zhangjiang Hi-Tech Park, Pudong",
         ("研发部 R&D",),
+        (31.2044, 121.5893),
     ),
 )
 
@@ -213,7 +219,12 @@ async def seed_office(
     office = Office()
     for spec in sites:
         site = await registry.create_site(
-            code=spec.code, name=spec.name, region=spec.region, address=spec.address
+            code=spec.code,
+            name=spec.name,
+            region=spec.region,
+            address=spec.address,
+            latitude=spec.location[0] if spec.location else None,
+            longitude=spec.location[1] if spec.location else None,
         )
         office.sites[spec.code] = site.id
         for name in spec.departments:

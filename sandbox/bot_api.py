@@ -116,6 +116,58 @@ METHOD_PARAMS: Final[dict[str, dict[str, str]]] = {
         "reply_parameters": "json",
         "reply_markup": "json",
     },
+    "sendMediaGroup": {
+        "business_connection_id": "str",
+        "chat_id": "int|str!",
+        "message_thread_id": "int",
+        "direct_messages_topic_id": "int",
+        "media": "json!",
+        "disable_notification": "bool",
+        "protect_content": "bool",
+        "allow_paid_broadcast": "bool",
+        "message_effect_id": "str",
+        "reply_parameters": "json",
+    },
+    "sendLocation": {
+        "business_connection_id": "str",
+        "chat_id": "int|str!",
+        "message_thread_id": "int",
+        "direct_messages_topic_id": "int",
+        "latitude": "float!",
+        "longitude": "float!",
+        "horizontal_accuracy": "float",
+        "live_period": "int",
+        "heading": "int",
+        "proximity_alert_radius": "int",
+        "disable_notification": "bool",
+        "protect_content": "bool",
+        "allow_paid_broadcast": "bool",
+        "message_effect_id": "str",
+        "suggested_post_parameters": "json",
+        "reply_parameters": "json",
+        "reply_markup": "json",
+    },
+    "sendVenue": {
+        "business_connection_id": "str",
+        "chat_id": "int|str!",
+        "message_thread_id": "int",
+        "direct_messages_topic_id": "int",
+        "latitude": "float!",
+        "longitude": "float!",
+        "title": "str!",
+        "address": "str!",
+        "foursquare_id": "str",
+        "foursquare_type": "str",
+        "google_place_id": "str",
+        "google_place_type": "str",
+        "disable_notification": "bool",
+        "protect_content": "bool",
+        "allow_paid_broadcast": "bool",
+        "message_effect_id": "str",
+        "suggested_post_parameters": "json",
+        "reply_parameters": "json",
+        "reply_markup": "json",
+    },
     "getFile": {"file_id": "str!"},
     "sendChatAction": {
         "business_connection_id": "str",
@@ -145,7 +197,9 @@ EXTRA_PARAMS: Final[dict[str, str]] = {
 
 CANONICAL_METHODS: Final[dict[str, str]] = {name.lower(): name for name in METHOD_PARAMS}
 
-SEND_METHODS: Final = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+SEND_METHODS: Final = frozenset(
+    {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "sendLocation", "sendVenue"}
+)
 
 UPDATE_TYPES: Final = frozenset(
     {
@@ -202,6 +256,9 @@ def _aiogram_models() -> dict[str, type[TelegramMethod[Any]]]:
         aiogram_methods.AnswerCallbackQuery,
         aiogram_methods.SendPhoto,
         aiogram_methods.SendDocument,
+        aiogram_methods.SendMediaGroup,
+        aiogram_methods.SendLocation,
+        aiogram_methods.SendVenue,
         aiogram_methods.GetFile,
         aiogram_methods.SendChatAction,
         aiogram_methods.SetMyCommands,

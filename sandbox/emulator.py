@@ -83,6 +83,7 @@ logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES: Final = 50 * 1024 * 1024
 MAX_PHOTO_BYTES: Final = 10 * 1024 * 1024
 MAX_DOWNLOAD_BYTES: Final = 20 * 1024 * 1024
+MAX_MEDIA_GROUP: Final = 10
 
 
 def utc_now() -> datetime:
@@ -189,6 +190,9 @@ class BotApiEmulator:
             "answerCallbackQuery": self._answer_callback_query,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "sendMediaGroup": self._send_media_group,
+            "sendLocation": self._send_location,
+            "sendVenue": self._send_venue,
             "getFile": self._get_file,
             "sendChatAction": self._send_chat_action,
             "setMyCommands": self._set_my_commands,
@@ -707,6 +711,8 @@ class BotApiEmulator:
         source: str,
         reply_to: JsonDict | None,
         stored: StoredFile | None = None,
+        content: JsonDict | None = None,
+        media_group_id: str | None = None,
     ) -> SentMessage:
         now = self._clocks.wall()
         markup = params.get("reply_markup")
@@ -718,7 +724,11 @@ class BotApiEmulator:
         }
         if reply_to is not None:
             raw["reply_to_message"] = reply_to
-        if kind == "text":
+        if media_group_id is not None:
+            raw["media_group_id"] = media_group_id
+        if content is not None:  # a location or a venue: no text, no file
+            raw.update(content)
+        elif kind == "text":
             raw["text"] = formatted.plain
             if formatted.entities:
                 raw["entities"] = formatted.entities
@@ -976,6 +986,99 @@ class BotApiEmulator:
 
     async def _send_document(self, state: BotState, params: JsonDict, ctx: _Ctx) -> object:
         return await self._send_media(state, params, ctx, kind="document", method="sendDocument")
+
+    async def _send_media_group(self, state: BotState, params: JsonDict, ctx: _Ctx) -> object:
+        log = self._target_chat(state, params["chat_id"])
+        media = params["media"]
+        if not isinstance(media, list) or not 2 <= len(media) <= MAX_MEDIA_GROUP:
+            count = len(media) if isinstance(media, list) else "no"
+            raise bad_request(
+                "wrong number of media specified", f"{count} items; an album takes 2-10"
+            )
+        kinds = {item.get("type") if isinstance(item, dict) else None for item in media}
+        if not kinds <= {"photo", "document"} or len(kinds) != 1:
+            raise bad_request(
+                "MEDIA_INVALID", f"albums of {sorted(map(str, kinds))}: photos or documents only"
+            )
+        reply_to = self._reply_target(log, params)
+        items: list[tuple[str, FormattedText, StoredFile | UploadedFile, str]] = []
+        for item in media:
+            kind = str(item["type"])
+            caption = item.get("caption")
+            formatted = check_caption(caption, item.get("parse_mode"), item.get("caption_entities"))
+            file = self._input_file(item, "media", ctx, kind)
+            items.append((kind, formatted, file, caption if isinstance(caption, str) else ""))
+        self._guard_delivery(state, log, "sendMediaGroup")
+        group_id = str(10_000_000_000_000 + len(self.api_calls))
+        sent = []
+        for kind, formatted, file, source in items:
+            message = self._new_bot_message(
+                state,
+                log,
+                kind=kind,
+                formatted=formatted,
+                params={"parse_mode": params.get("parse_mode")},
+                source=source,
+                reply_to=reply_to,
+                stored=self._store_upload(file, kind),
+                media_group_id=group_id,
+            )
+            # Telegram counts every message of an album against the rate limits.
+            self._record_send(state, log, "sendMediaGroup")
+            sent.append(message.raw)
+        return sent
+
+    @staticmethod
+    def _check_coordinates(params: JsonDict) -> JsonDict:
+        latitude, longitude = params["latitude"], params["longitude"]
+        assert isinstance(latitude, float) and isinstance(longitude, float)  # decoded
+        if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
+            raise bad_request("wrong latitude or longitude", f"({latitude}, {longitude})")
+        return {"latitude": latitude, "longitude": longitude}
+
+    async def _send_location(self, state: BotState, params: JsonDict, ctx: _Ctx) -> object:
+        log = self._target_chat(state, params["chat_id"])
+        location = self._check_coordinates(params)
+        check_reply_markup(params.get("reply_markup"))
+        reply_to = self._reply_target(log, params)
+        self._guard_delivery(state, log, "sendLocation")
+        message = self._new_bot_message(
+            state,
+            log,
+            kind="location",
+            formatted=FormattedText(""),
+            params=params,
+            source="",
+            reply_to=reply_to,
+            content={"location": location},
+        )
+        self._record_send(state, log, "sendLocation")
+        return message.raw
+
+    async def _send_venue(self, state: BotState, params: JsonDict, ctx: _Ctx) -> object:
+        log = self._target_chat(state, params["chat_id"])
+        location = self._check_coordinates(params)
+        title, address = params["title"], params["address"]
+        if not isinstance(title, str) or not title.strip():
+            raise bad_request("title is empty")
+        if not isinstance(address, str) or not address.strip():
+            raise bad_request("address is empty")
+        check_reply_markup(params.get("reply_markup"))
+        reply_to = self._reply_target(log, params)
+        self._guard_delivery(state, log, "sendVenue")
+        venue = {"location": location, "title": title, "address": address}
+        message = self._new_bot_message(
+            state,
+            log,
+            kind="venue",
+            formatted=FormattedText(f"{title}\n{address}"),
+            params=params,
+            source="",
+            reply_to=reply_to,
+            content={"location": location, "venue": venue},
+        )
+        self._record_send(state, log, "sendVenue")
+        return message.raw
 
     async def _edit_message_text(self, state: BotState, params: JsonDict, ctx: _Ctx) -> object:
         log, message = self._editable(state, params)

@@ -281,16 +281,53 @@ class SimulatedPerson(ChatView):
         await asyncio.sleep(0)
         return int(message["message_id"])
 
-    async def send_photo(self, data: bytes = TINY_PNG, *, caption: str | None = None) -> int:
-        """Send a photo (default: a tiny valid PNG)."""
+    async def send_photo(
+        self,
+        data: bytes = TINY_PNG,
+        *,
+        caption: str | None = None,
+        reply_to: SentMessage | None = None,
+    ) -> int:
+        """Send a photo (default: a tiny valid PNG), optionally as a reply to a bot message."""
         stored = self._bot.files.add(data, kind="photo", mime_type="image/png")
         content: JsonDict = {"photo": [stored.photo_size()]}
         if caption:
             content["caption"] = caption
         line = f"👤 {self.first_name}: [photo] {caption or ''}".rstrip()
-        message = self._deliver(self._open_private_chat(), content, line)
+        message = self._deliver(self._open_private_chat(), content, line, reply_to=reply_to)
         await asyncio.sleep(0)
         return int(message["message_id"])
+
+    async def send_album(
+        self,
+        count: int = 2,
+        *,
+        caption: str | None = None,
+        reply_to: SentMessage | None = None,
+    ) -> list[int]:
+        """Send several photos at once, as Telegram delivers an album.
+
+        One message (and one update) per photo, all with the same `media_group_id`, queued
+        back to back with nothing in between, the way a phone's album arrives; the caption,
+        if any, is on the first.
+        """
+        if not 2 <= count <= 10:
+            raise ValueError("an album holds 2 to 10 photos")
+        log = self._open_private_chat()
+        group_id = str(self._bot.new_media_group_id())
+        sent = []
+        for index in range(count):
+            stored = self._bot.files.add(
+                make_png(4 + index, 3), kind="photo", mime_type="image/png"
+            )
+            content: JsonDict = {"photo": [stored.photo_size()], "media_group_id": group_id}
+            if caption and index == 0:
+                content["caption"] = caption
+            line = f"👤 {self.first_name}: [album photo {index + 1}/{count}] {caption or ''}"
+            message = self._deliver(log, content, line.rstrip(), reply_to=reply_to)
+            sent.append(int(message["message_id"]))
+        await asyncio.sleep(0)
+        return sent
 
     async def send_document(
         self,
@@ -326,11 +363,21 @@ class SimulatedPerson(ChatView):
         await asyncio.sleep(0)
         return int(message["message_id"])
 
-    async def send_location(self, latitude: float, longitude: float) -> int:
-        """Share a location."""
+    async def send_location(
+        self, latitude: float, longitude: float, *, forwarded_from: JsonDict | None = None
+    ) -> int:
+        """Share a location (or forward one someone else sent: `forwarded_from` is their User)."""
         location = {"latitude": latitude, "longitude": longitude}
+        content: JsonDict = {"location": location}
         line = f"👤 {self.first_name}: [location {latitude}, {longitude}]"
-        message = self._deliver(self._open_private_chat(), {"location": location}, line)
+        if forwarded_from is not None:
+            content["forward_origin"] = {
+                "type": "user",
+                "date": self._bot.clocks.timestamp(),
+                "sender_user": forwarded_from,
+            }
+            line += " (forwarded)"
+        message = self._deliver(self._open_private_chat(), content, line)
         await asyncio.sleep(0)
         return int(message["message_id"])
 

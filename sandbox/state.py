@@ -74,7 +74,7 @@ class SentMessage:
 
     message_id: int
     chat_id: int
-    kind: str  # "text" | "photo" | "document"
+    kind: str  # "text" | "photo" | "document" | "location" | "venue"
     text: str  # what the person reads: plain text, or the caption of a photo/document
     date: datetime
     reply_markup: JsonDict | None = None
@@ -93,6 +93,20 @@ class SentMessage:
     def caption(self) -> str | None:
         """The caption of a photo/document (None for text messages)."""
         return None if self.kind == "text" else self.text
+
+    @property
+    def location(self) -> tuple[float, float] | None:
+        """(latitude, longitude) of a location or venue message (None for others)."""
+        where = self.raw.get("location")
+        if not isinstance(where, dict):
+            return None
+        return float(where["latitude"]), float(where["longitude"])
+
+    @property
+    def media_group_id(self) -> str | None:
+        """The album this message belongs to, if any."""
+        group = self.raw.get("media_group_id")
+        return str(group) if group is not None else None
 
     @property
     def edited(self) -> bool:
@@ -311,6 +325,7 @@ class BotState:
         self.menu_buttons: dict[int | None, JsonDict] = {}
         self.sends: list[SendRecord] = []
         self._next_query = 1
+        self._next_media_group = 0
         self._changed = asyncio.Event()
 
     @property
@@ -397,6 +412,11 @@ class BotState:
                 else {"status": new, "user": self.user},
             },
         )
+
+    def new_media_group_id(self) -> int:
+        """A fresh media group id for an album a person sends."""
+        self._next_media_group += 1
+        return 13_000_000_000_000_000 + self._next_media_group
 
     def new_query_id(self) -> str:
         """A fresh callback query id (Telegram's are long numeric strings)."""

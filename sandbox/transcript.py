@@ -38,6 +38,12 @@ def render_bot_message(message: SentMessage, *, edited: bool = False) -> str:
         body = f"[photo] {body}".rstrip()
     elif message.kind == "document":
         body = f"[document {message.file_name or ''}] {body}".rstrip()
+    elif message.kind in {"location", "venue"}:
+        where = message.raw.get("location") or {}
+        pin = f"[{message.kind} {where.get('latitude')}, {where.get('longitude')}]"
+        body = f"{pin} {body}".rstrip()
+    if message.raw.get("media_group_id"):
+        body = f"[album] {body}"
     return "\n".join(
         [f"{head} {indent_continuation(body)}", *render_keyboard(message.reply_markup)]
     )

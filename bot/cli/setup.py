@@ -1,8 +1,9 @@
 """Setting an installation up from the command line: sites, departments, invites, plans, people.
 
     faultdesk db upgrade                                  # create the database first
-    faultdesk site add HQ "Head office" --region city --hours 5x8
+    faultdesk site add HQ "Head office" --region city --hours 5x8 [--lat 31.23 --lon 121.47]
     faultdesk site edit HQ --timezone Asia/Urumqi
+    faultdesk site locate HQ --lat 31.2304 --lon 121.4737 [--radius 300]
     faultdesk department add HQ Finance
     faultdesk department rename HQ Finance 财务部
     faultdesk invite create --role staff --site HQ --department Finance --uses 300 --days 30
@@ -33,6 +34,7 @@ from core.asset_register import parse_kind
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import AssetKind, Role
 from core.errors import NotFound
+from core.geo import DEFAULT_ARRIVAL_RADIUS_M
 from core.inspections import DEFAULT_DUE_DAY, DEFAULT_KINDS, MONTHLY
 from core.models import Department, InspectionPlan, Person, Site
 from core.people import (
@@ -45,6 +47,14 @@ from core.people import (
     site_codes,
 )
 from core.services import Helpdesk
+
+LatitudeOption = typer.Option(None, "--lat", help="The site's latitude, e.g. 31.2304")
+LongitudeOption = typer.Option(None, "--lon", help="The site's longitude, e.g. 121.4737")
+RadiusOption = typer.Option(
+    None,
+    "--radius",
+    help=f"Metres from the site that count as arrived (default {DEFAULT_ARRIVAL_RADIUS_M})",
+)
 
 site_app = typer.Typer(
     help="Sites (offices) and their SLA region and service hours.", no_args_is_help=True
@@ -113,6 +123,9 @@ def site_add(
     timezone: str = typer.Option(DEFAULT_TIMEZONE, help="IANA time zone, e.g. Asia/Shanghai"),
     address: str = typer.Option(""),
     update: bool = UpdateOption,
+    lat: float | None = LatitudeOption,
+    lon: float | None = LongitudeOption,
+    radius: int | None = RadiusOption,
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Register a site (running it again changes nothing unless --update)."""
@@ -134,6 +147,8 @@ def site_add(
             hours=site.service_hours,
             timezone=site.timezone,
         )
+        if site.latitude is not None:
+            _say_where(site)
     elif outcome.status is Setup.UPDATED:
         say(N_("Site {code} updated:"), code=site.code)
         _show_changes(outcome)
@@ -184,9 +199,42 @@ def site_edit(
     _show_changes(outcome)
 
 
+@site_app.command("locate")
+def site_locate(
+    code: str,
+    lat: float | None = LatitudeOption,
+    lon: float | None = LongitudeOption,
+    radius: int | None = RadiusOption,
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Set where a site is (both --lat and --lon; neither clears them) for maps and arrivals."""
+
+    async def work(helpdesk: Helpdesk) -> Site:
+        return await helpdesk.people.locate_site(
+            code, latitude=lat, longitude=lon, arrival_radius_m=radius
+        )
+
+    site = run_helpdesk(database_url, work)
+    if site.latitude is None:
+        say(N_("Site {code} ({name}) has no location now."), code=site.code, name=site.name)
+    else:
+        say(N_("Site {code} ({name}):"), code=site.code, name=site.name)
+        _say_where(site)
+
+
+def _say_where(site: Site) -> None:
+    """'  at 31.2304, 121.4737 (arrival within 300 m)'; the site has coordinates."""
+    say(
+        N_("  at {latitude}, {longitude} (arrival within {radius} m)"),
+        latitude=site.latitude,
+        longitude=site.longitude,
+        radius=site.arrival_radius_m or DEFAULT_ARRIVAL_RADIUS_M,
+    )
+
+
 @site_app.command("list")
 def site_list(database_url: str | None = DatabaseOption) -> None:
-    """Every site with its SLA coordinates: code, name, region, hours, time zone."""
+    """Every site with its SLA coordinates and where it is (or '-')."""
 
     async def work(helpdesk: Helpdesk) -> list[Site]:
         async with helpdesk.core.reading() as session:
@@ -195,8 +243,13 @@ def site_list(database_url: str | None = DatabaseOption) -> None:
             return list(await session.scalars(select(Site).order_by(Site.code)))
 
     for site in run_helpdesk(database_url, work):
+        where = "-"
+        if site.latitude is not None and site.longitude is not None:
+            radius = site.arrival_radius_m or DEFAULT_ARRIVAL_RADIUS_M
+            where = f"{site.latitude},{site.longitude} ({radius} m)"
         typer.echo(
             f"{site.code}\t{site.name}\t{site.region}\t{site.service_hours}\t{site.timezone}"
+            f"\t{where}"
         )
 
 

@@ -180,6 +180,15 @@ DOMAIN_SENTENCES = {
     "site.unknown_timezone": N_(
         "{timezone} is not a time zone; use an IANA name such as {choices}."
     ),
+    "site.half_location": N_("Give both --lat and --lon, or neither to clear the site's location."),
+    "site.bad_location": N_(
+        "{latitude}, {longitude} is not a point on Earth "
+        "(latitude -90 to 90, longitude -180 to 180)."
+    ),
+    "site.bad_radius": N_(
+        "An arrival radius of {radius} m cannot be used: give 10 to 50000 m, "
+        "together with --lat and --lon."
+    ),
     "site.not_editable": N_("{field} cannot be edited; these can: {choices}."),
     "department.unknown": N_("There is no department {name} at that site; it has {choices}."),
     "department.unknown.none": N_(

@@ -1,7 +1,8 @@
 """The /report dialog: which device, what is wrong, photos, how bad, a phone, confirm.
 
 Opened by /report, or by /start asset_<tag> from the sticker on a device, which skips
-the device step. Every step takes /cancel or the ✖ Cancel button (and, up to the
+the device step, or by a registered staff member who simply types what is wrong: that
+text is offered as the report's symptom (kept with one press at the symptom step). Every step takes /cancel or the ✖ Cancel button (and, up to the
 impact question, ◀ Back to the previous question; from the phone on, where a reply
 keyboard is showing, only Cancel), and answers wrong
 input (a sticker, a photo where text is expected, an oversized text, an unknown tag)
@@ -14,14 +15,18 @@ stateDiagram-v2
     [*] --> device: /report
     [*] --> symptom: /start asset_TAG (device found)
     [*] --> device: /start asset_TAG (unknown tag)
+    [*] --> offer: staff types a sentence
+    offer --> offer: typed instead of pressed
+    offer --> device: 📝 Report it
     device --> device: unknown tag / wrong input
     device --> symptom: asset tag typed and found
     device --> location: device type chosen
     location --> location: wrong input / too long
     location --> symptom: place typed
     symptom --> symptom: wrong input / too long
+    symptom --> photos: Keep the offered text
     symptom --> photos: fault described
-    photos --> photos: photo received / wrong input
+    photos --> photos: photo received (an album's photos update one prompt) / wrong input
     photos --> impact: No photo / Done
     impact --> impact: typed instead of pressed
     impact --> phone: impact chosen (sets the level)
@@ -58,6 +63,8 @@ REPORT_DIALOG = "report"
 MAX_LOCATION = 200
 MAX_PHOTOS = 10
 DONE_VALUE = "done"
+KEEP_VALUE = "keep"
+REPORT_VALUE = "report"
 USE_PHONE = "use"
 CONFIRM = "yes"
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()-]*$")
@@ -82,6 +89,12 @@ SHARE_PHONE_BUTTON = N_("📱 Share my phone")
 USE_PHONE_BUTTON = N_("Use {phone}")
 CONFIRM_BUTTON = N_("✅ Confirm")
 TICKET_OPENED = N_("✅ <b>Ticket #{ticket} is open.</b>")
+OFFER_REPORT = N_(
+    "📝 <b>Report this as a fault?</b>\n<i>{symptom}</i>\n"
+    "I will ask which device it is, for a photo and how badly it affects work."
+)
+REPORT_IT_BUTTON = N_("📝 Report it")
+KEEP_IT_BUTTON = N_("✅ Keep it")
 DISPATCHED = N_("👷 {engineer} is dispatched. Promised arrival: <b>{promised}</b>.")
 
 IMPACT_MARK = {
@@ -116,6 +129,7 @@ def normalize_phone(text: str) -> str | None:
 class Step(StrEnum):
     """The report's steps (the values are stored in the dialog state)."""
 
+    OFFER = "offer"
     DEVICE = "device"
     LOCATION = "location"
     SYMPTOM = "symptom"
@@ -131,11 +145,16 @@ class ReportDialog(Dialog[Step]):
     name = REPORT_DIALOG
     steps = Step
     first = Step.DEVICE
-    entries = frozenset({Step.DEVICE, Step.SYMPTOM})
+    entries = frozenset({Step.DEVICE, Step.SYMPTOM, Step.OFFER})
 
     async def start(self, ctx: Ctx, **data: Any) -> None:
-        """Open the report; with a tag from a sticker, start at the symptom."""
+        """Open the report; with a tag from a sticker, start at the symptom; with typed text, offer it."""
         state = DialogState(self.name, self.first, {"photos": []})
+        offered = str(data.get("symptom") or "").strip()
+        if offered:
+            state.data["symptom"] = offered[:MAX_SYMPTOM]
+            await self.begin(ctx, state, Step.OFFER)
+            return
         tag = str(data.get("asset_tag") or "")
         if not tag:
             await self.begin(ctx, state, Step.DEVICE)
@@ -147,6 +166,22 @@ class ReportDialog(Dialog[Step]):
             return
         self._take(state, asset)
         await self.begin(ctx, state, Step.SYMPTOM)
+
+    # --- offer --------------------------------------------------------------------------
+
+    async def ask_offer(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
+        """Offer to report what the person typed."""
+        text = ctx._(OFFER_REPORT, symptom=state.data["symptom"][:600])
+        report = self.choice(ctx, state, ctx._(REPORT_IT_BUTTON), REPORT_VALUE)
+        keyboard = InlineKeyboard.of([report, self.cancel_button(ctx, state)])
+        await self.show(ctx, state, noted(note, text), keyboard)
+
+    async def on_offer(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
+        """Go on to the device, the text kept as the symptom."""
+        if value != REPORT_VALUE:
+            await self.ask_offer(ctx, state, ctx._("Please press one of the buttons."))
+            return STAY
+        return Step.DEVICE
 
     # --- device -------------------------------------------------------------------------
 
@@ -226,16 +261,25 @@ class ReportDialog(Dialog[Step]):
     # --- symptom ------------------------------------------------------------------------
 
     async def ask_symptom(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
-        """Show the device and ask what is wrong."""
+        """Show the device and ask what is wrong (offering what was typed already, if any)."""
         text = (
             ctx._("Device: {device}", device=Safe(device_line(ctx, state.data)))
             + "\n\n"
             + ctx._(ASK_SYMPTOM, limit=MAX_SYMPTOM)
         )
-        await self.show(ctx, state, noted(note, text), InlineKeyboard.of(self.nav_row(ctx, state)))
+        rows = []
+        if state.data.get("symptom"):
+            text += "\n" + ctx._(
+                "Or keep what you wrote: <i>{symptom}</i>", symptom=state.data["symptom"][:600]
+            )
+            rows.append([self.choice(ctx, state, ctx._(KEEP_IT_BUTTON), KEEP_VALUE)])
+        keyboard = InlineKeyboard.of(*rows, self.nav_row(ctx, state))
+        await self.show(ctx, state, noted(note, text), keyboard)
 
     async def on_symptom(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
-        """Keep the description."""
+        """Keep the description (typed now, or the one offered)."""
+        if value == KEEP_VALUE and state.data.get("symptom"):
+            return Step.PHOTOS
         symptom, problem = typed_text(ctx, MAX_SYMPTOM)
         if symptom is None:
             await self.ask_symptom(ctx, state, problem)
@@ -245,8 +289,13 @@ class ReportDialog(Dialog[Step]):
 
     # --- photos -------------------------------------------------------------------------
 
-    async def ask_photos(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
-        """Invite photos; the button says 'No photo' until one arrives, then 'Done'."""
+    async def ask_photos(
+        self, ctx: Ctx, state: DialogState, note: str = "", *, in_place: bool = False
+    ) -> None:
+        """Invite photos; the button says 'No photo' until one arrives, then 'Done'.
+
+        `in_place`: update the prompt already shown (the next photo of an album).
+        """
         count = len(state.data["photos"])
         if count:
             text = ctx.t.plural(
@@ -258,12 +307,11 @@ class ReportDialog(Dialog[Step]):
         else:
             text = ctx._(ASK_PHOTOS)
             button = self.choice(ctx, state, ctx._(NO_PHOTO_BUTTON), DONE_VALUE)
-        await self.show(
-            ctx,
-            state,
-            noted(note, text),
-            InlineKeyboard.of([button], self.nav_row(ctx, state)),
-        )
+        keyboard = InlineKeyboard.of([button], self.nav_row(ctx, state))
+        if in_place and state.message_id is not None:
+            await ctx.edit(noted(note, text), keyboard, message_id=state.message_id)
+            return
+        await self.show(ctx, state, noted(note, text), keyboard)
 
     async def on_photos(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Collect photos until Done (or the limit)."""
@@ -276,7 +324,12 @@ class ReportDialog(Dialog[Step]):
         if len(state.data["photos"]) >= MAX_PHOTOS:
             await ctx.say(ctx._("That is enough photos, thank you."))
             return Step.IMPACT
-        await self.ask_photos(ctx, state)
+        # The photos of an album arrive one update each, a few milliseconds apart: one
+        # prompt, counting up, instead of one prompt per photo.
+        album = ctx.incoming.media_group_id
+        same_album = album is not None and state.data.get("album") == album
+        state.data["album"] = album
+        await self.ask_photos(ctx, state, in_place=same_album)
         return STAY
 
     # --- impact -------------------------------------------------------------------------
@@ -441,6 +494,7 @@ class ReportDialog(Dialog[Step]):
 
     table = step_table(
         {
+            Step.OFFER: StepSpec(ask_offer, on_offer, to={Step.DEVICE}),
             Step.DEVICE: StepSpec(ask_device, on_device, to={Step.LOCATION, Step.SYMPTOM}),
             Step.LOCATION: StepSpec(ask_location, on_location, to={Step.SYMPTOM}),
             Step.SYMPTOM: StepSpec(ask_symptom, on_symptom, to={Step.PHOTOS}),

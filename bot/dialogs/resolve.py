@@ -5,13 +5,13 @@ answer is kept in the dialog state, so a wrong input (a bad amount, a bad date, 
 sticker) is explained and asked again without losing what was already filled in.
 /cancel or ✖ Cancel leaves the ticket unchanged; ◀ Back returns to the previous
 question with its answer kept. The remote path skips the on-site questions (result,
-parts, spare device).
+parts, spare device). "Under warranty" offers the asset register's answer first.
 
 ```mermaid
 stateDiagram-v2
     [*] --> service_type: 🏁 Resolved / 📞 Resolved remotely
     service_type --> warranty
-    warranty --> charged
+    warranty --> charged: As registered / Yes / No
     charged --> amount: Yes
     amount --> amount: not an amount
     charged --> result: No (on site)
@@ -28,6 +28,8 @@ stateDiagram-v2
     solution --> confirm
     confirm --> [*]: ✅ Confirm → core resolve (or resolve_remotely) → card refreshed
 ```
+
+The summary before Confirm shows the arrival as recorded (time and location check).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from bot.cards import arrival_line
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
 from bot.dialogs.card_dialog import ENDING_ERRORS, NO, YES, CardDialog
@@ -192,9 +195,33 @@ class ResolveDialog(CardDialog[Step]):
         state.data["service_type"] = value
         return Step.WARRANTY
 
+    async def register_warranty(self, ctx: Ctx, state: DialogState) -> bool | None:
+        """The warranty as the asset register has it (None: not recorded); read once."""
+        if "register_warranty" not in state.data:
+            card = await ctx.app.helpdesk.tickets.card(self.ticket_id(state))
+            state.data["register_warranty"] = card.under_warranty
+            until = card.warranty_until
+            state.data["register_until"] = until.isoformat() if until else None
+        known = state.data["register_warranty"]
+        return None if known is None else bool(known)
+
     async def ask_warranty(self, ctx: Ctx, state: DialogState) -> None:
-        """Under warranty (是否保修)?"""
-        await self.yes_no_step(ctx, state, ctx._(ASK_WARRANTY))
+        """Under warranty (是否保修)? The register's answer comes first, one press away."""
+        known = await self.register_warranty(ctx, state)
+        question = ctx._(ASK_WARRANTY)
+        yes_no_row = [(ctx._(YES_BUTTON), YES), (ctx._(NO_BUTTON), NO)]
+        if known is None:
+            await self.prompt(ctx, state, question, yes_no_row)
+            return
+        until = str(state.data.get("register_until") or "")
+        register = (
+            ctx._("📒 The register says: under warranty until {date}.", date=until)
+            if known
+            else ctx._("📒 The register says: out of warranty since {date}.", date=until)
+        )
+        question += "\n" + register + " " + ctx._("Keep it, or answer Yes or No yourself.")
+        registered = ctx._("📒 As registered: {answer}", answer=yes_no(ctx, known))
+        await self.prompt(ctx, state, question, [(registered, YES if known else NO)], yes_no_row)
 
     async def on_warranty(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the warranty answer."""
@@ -356,8 +383,8 @@ class ResolveDialog(CardDialog[Step]):
             second_visit_at=datetime.fromisoformat(visit) if visit else None,
         )
 
-    def summary(self, ctx: Ctx, state: DialogState) -> str:
-        """The sheet as the engineer checks it before filing."""
+    def summary(self, ctx: Ctx, state: DialogState, arrival: str | None = None) -> str:
+        """The sheet as the engineer checks it before filing (with the recorded arrival)."""
         sheet = self.sheet(state)
         charged = (
             ctx._("Yes, {amount} yuan", amount=str(sheet.amount)) if sheet.charged else ctx._("No")
@@ -372,6 +399,8 @@ class ResolveDialog(CardDialog[Step]):
             ctx._("Charged: {value}", value=charged),
             ctx._("Result: {value}", value=result),
         ]
+        if arrival:
+            lines.append(arrival)
         if not self.remote(state):
             lines.append(
                 ctx._("Parts replaced: {value}", value=sheet.parts_replaced or ctx._("none"))
@@ -387,7 +416,9 @@ class ResolveDialog(CardDialog[Step]):
             [self.choice(ctx, state, ctx._(CONFIRM_BUTTON), CONFIRM)],
             self.nav_row(ctx, state),
         )
-        await self.show(ctx, state, self.summary(ctx, state), keyboard)
+        card = await ctx.app.helpdesk.tickets.card(self.ticket_id(state))
+        arrival = None if self.remote(state) else arrival_line(ctx.t, ctx.tz, card)
+        await self.show(ctx, state, self.summary(ctx, state, arrival), keyboard)
 
     async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """File the sheet through the core; the card shows the resolved ticket."""

@@ -15,9 +15,11 @@ def build_router() -> Router:
         manager,
         reports,
         staff,
+        thread,
     )
 
     router = Router()
-    for module in (common, staff, engineer, manager, admin, inspections, reports):
+    # `thread` before `staff`: a reply about a ticket is not a new report.
+    for module in (common, thread, staff, engineer, manager, admin, inspections, reports):
         module.register(router)
     return router

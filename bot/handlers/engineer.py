@@ -26,6 +26,7 @@ from bot.cards import (
     Mode,
     Op,
     Viewer,
+    card_media,
     card_screen_for,
     consent_operation,
     queue_entry,
@@ -33,6 +34,7 @@ from bot.cards import (
     viewer_of,
 )
 from bot.context import Ctx
+from bot.dialogs.arrival import ARRIVAL_DIALOG, ArrivalDialog
 from bot.dialogs.decline import DECLINE_DIALOG, DeclineDialog
 from bot.dialogs.pause import PAUSE_DIALOG, PauseDialog
 from bot.dialogs.resolve import RESOLVE_DIALOG, ResolveDialog
@@ -121,13 +123,22 @@ async def _perform(ctx: Ctx, ticket_id: int, op: str, shown: str) -> tuple[Mode 
     if op == Op.DEPART:
         await tickets.depart(ticket_id, actor_id=actor)
         return Mode.CARD, ctx._("Safe trip!")
-    if op == Op.ARRIVE:
-        await tickets.arrive(ticket_id, actor_id=actor)
-        return Mode.CARD, ctx._("Arrival recorded.")
     if op == Op.RESUME:
         await tickets.resume(ticket_id, actor_id=actor)
         return Mode.CARD, ctx._("Resumed; the clocks run again.")
     card = await tickets.card(ticket_id)
+    if op == Op.ARRIVE:
+        if not card.site_located:
+            await tickets.arrive(ticket_id, actor_id=actor)
+            return Mode.CARD, ctx._("Arrival recorded.")
+        # The site has coordinates: the arrival is recorded with the engineer's location.
+        _ensure_may_work(viewer, card, Action.ARRIVE)
+        await ctx.answer()
+        await ctx.start_dialog(
+            ARRIVAL_DIALOG, ticket_id=ticket_id, card_message=ctx.incoming.message_id, fp=shown
+        )
+        return None, None
+
     if op in DIALOG_OPS:
         dialog, action = DIALOG_OPS[Op(op)]
         _ensure_may_work(viewer, card, action)
@@ -179,6 +190,9 @@ async def open_card(ctx: Ctx, callback: Callback) -> None:
     await ctx.answer()
     screen = await card_screen_for(ctx.app.helpdesk.tickets, ctx.t, ctx.tz, card, viewer_of(ctx))
     await send_screen(ctx, screen)
+    # The reporter's photos and the site's map come with the card, as with a dispatch.
+    for attachment in card_media(ctx.t, card, ctx.chat_id):
+        await ctx.perform(attachment)
 
 
 # --- /queue ------------------------------------------------------------------------------------
@@ -273,5 +287,11 @@ def register(router: Router) -> None:
     router.callback(OPEN_ACTION, roles=QUEUE_ROLES)(open_card)
     router.callback(QUEUE_ACTION, roles=QUEUE_ROLES)(queue_page)
     router.callback(PAGE_ACK_ACTION, roles=REGISTERED)(acknowledge_page)
-    for dialog in (DeclineDialog(), PauseDialog(), RestoreDialog(), ResolveDialog()):
+    for dialog in (
+        DeclineDialog(),
+        PauseDialog(),
+        RestoreDialog(),
+        ResolveDialog(),
+        ArrivalDialog(),
+    ):
         router.add_dialog(dialog)

@@ -1,9 +1,11 @@
 """Handlers for the staff audience: /report, /my, /complain, the fix verdict and the rating.
 
 Commands: /report (dialog "report"), /my (open tickets with their deadlines, paged),
-/complain (dialog "complain"). Buttons (callback action: arguments):
+/complain (dialog "complain"). A staff member's plain sentence is offered as a report.
+Buttons (callback action: arguments):
 
 - `smy:page`: page of /my, edited in place
+- `smc:page`: the tickets closed in the last 30 days, edited in place
 - `sfx:ticket:cycle:1|0`: the fix is confirmed / rejected (second visit)
 - `srt:ticket:cycle:score`: the 1-5 satisfaction score
 - `scm:ticket:cycle`: "Comment first", opens dialog "rate"
@@ -20,6 +22,7 @@ import logging
 from collections.abc import Sequence
 
 from bot.callback_ids import (
+    CLOSED_ACTION,
     COMMENT_ACTION,
     COMPLAINT_ANSWER_ACTION,
     COMPLAINT_CONFIRM_ACTION,
@@ -27,11 +30,12 @@ from bot.callback_ids import (
     FOLLOW_UP_ACTION,
     MY_ACTION,
     SCORE_ACTION,
+    TICKET_ACTION,
     VERDICT_ACTION,
 )
 from bot.callbacks import Callback
 from bot.cards import deadlines_line
-from bot.chat import BadRequest, InlineKeyboard
+from bot.chat import BadRequest, InlineKeyboard, Kind
 from bot.context import Ctx
 from bot.dialogs.complain import (
     COMPLAIN_DIALOG,
@@ -62,6 +66,8 @@ from core.views import TicketCard
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 8
+OPEN_PER_ROW = 5
+CLOSED_DAYS = 30
 REGISTERED = frozenset(Role)
 COMPLAINT_HANDLERS = frozenset({Role.MANAGER, Role.ADMIN})
 FEEDBACK_THANKS = N_("Thank you for your feedback!")
@@ -113,23 +119,92 @@ async def my_tickets_page(ctx: Ctx, callback: Callback) -> None:
 
 
 def my_page(ctx: Ctx, cards: Sequence[TicketCard], page: int) -> tuple[str, InlineKeyboard | None]:
-    """One page of open tickets with their running deadlines, and Prev/Next."""
+    """One page of open tickets with their running deadlines: a button per ticket (its
+    timeline), Prev/Next, and the tickets closed in the last 30 days."""
+    closed = [ctx.button(ctx._("🗂 Closed in the last 30 days"), CLOSED_ACTION, 0)]
     if not cards:
-        return ctx._("You have no open tickets. Send /report to report a fault."), None
+        return ctx._(
+            "You have no open tickets. Send /report to report a fault."
+        ), InlineKeyboard.of(closed)
     pages = (len(cards) + PAGE_SIZE - 1) // PAGE_SIZE
     page = min(max(page, 0), pages - 1)
     header = ctx._("📋 <b>Your open tickets</b> ({n})", n=len(cards))
     if pages > 1:
         header += " · " + ctx._("page {page}/{pages}", page=page + 1, pages=pages)
     blocks = [header]
-    for card in cards[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
+    shown = cards[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    for card in shown:
         blocks.append(ticket_block(ctx, card))
+    blocks.append(
+        ctx._("Tap a number for the ticket's history, to write to the engineer or to withdraw it.")
+    )
     buttons = []
     if page > 0:
         buttons.append(ctx.button(ctx._("◀ Prev"), MY_ACTION, page - 1))
     if page < pages - 1:
         buttons.append(ctx.button(ctx._("Next ▶"), MY_ACTION, page + 1))
-    return "\n\n".join(blocks), InlineKeyboard.of(buttons) if buttons else None
+    opens = [ctx.button(f"#{card.id}", TICKET_ACTION, card.id) for card in shown]
+    rows = [opens[i : i + OPEN_PER_ROW] for i in range(0, len(opens), OPEN_PER_ROW)]
+    return "\n\n".join(blocks), InlineKeyboard.of(*rows, buttons, closed)
+
+
+async def closed_tickets(ctx: Ctx, callback: Callback) -> None:
+    """🗂 The reporter's tickets closed or cancelled in the last 30 days, in place."""
+    cards = await ctx.app.helpdesk.tickets.closed_for_reporter(ctx.person_id, days=CLOSED_DAYS)
+    text, keyboard = closed_page(ctx, cards, callback.int_arg(0))
+    await ctx.answer()
+    await _edit(ctx, text, keyboard)
+
+
+def closed_page(ctx: Ctx, cards: Sequence[TicketCard], page: int) -> tuple[str, InlineKeyboard]:
+    """One page of closed tickets, a button per ticket, Prev/Next, and back to the open ones."""
+    back = [ctx.button(ctx._("📋 Open tickets"), MY_ACTION, 0)]
+    if not cards:
+        return ctx._("No ticket of yours was closed in the last 30 days."), InlineKeyboard.of(back)
+    pages = (len(cards) + PAGE_SIZE - 1) // PAGE_SIZE
+    page = min(max(page, 0), pages - 1)
+    header = ctx._("🗂 <b>Closed in the last 30 days</b> ({n})", n=len(cards))
+    if pages > 1:
+        header += " · " + ctx._("page {page}/{pages}", page=page + 1, pages=pages)
+    shown = cards[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    blocks = [header, *(closed_block(ctx, card) for card in shown)]
+    nav = []
+    if page > 0:
+        nav.append(ctx.button(ctx._("◀ Prev"), CLOSED_ACTION, page - 1))
+    if page < pages - 1:
+        nav.append(ctx.button(ctx._("Next ▶"), CLOSED_ACTION, page + 1))
+    opens = [ctx.button(f"#{card.id}", TICKET_ACTION, card.id) for card in shown]
+    rows = [opens[i : i + OPEN_PER_ROW] for i in range(0, len(opens), OPEN_PER_ROW)]
+    return "\n\n".join(blocks), InlineKeyboard.of(*rows, nav, back)
+
+
+def closed_block(s: Ctx, card: TicketCard) -> str:
+    """A closed ticket in a list: number, how it ended, device, symptom."""
+    symptom = " ".join(card.symptom.split())
+    symptom = symptom if len(symptom) <= 80 else symptom[:79] + "…"
+    device = label(s.t, ASSET_KIND, card.asset_kind) if card.asset_kind else "—"
+    return "\n".join(
+        [
+            s._(
+                "<b>#{ticket}</b> · {status} · {device}",
+                ticket=card.id,
+                status=label(s.t, STATUS, card.status),
+                device=device,
+            ),
+            s._("<i>{symptom}</i>", symptom=symptom),
+        ]
+    )
+
+
+async def offer_report(ctx: Ctx) -> bool:
+    """A staff member who just types what is wrong is offered to report it, text and all."""
+    if ctx.role is not Role.STAFF or ctx.incoming.kind is not Kind.TEXT:
+        return False
+    text = ctx.incoming.text.strip()
+    if not any(ch.isalpha() for ch in text):
+        return False  # digits or signs alone ("13800000001", "?") describe no fault
+    await ctx.start_dialog(REPORT_DIALOG, symptom=text)
+    return True
 
 
 def ticket_block(s: Ctx, card: TicketCard) -> str:
@@ -388,6 +463,8 @@ def register(router: Router) -> None:
     router.command("my", description=N_("Your open tickets"))(my_tickets)
     router.command("complain", description=N_("Make a complaint"))(complain)
     router.callback(MY_ACTION, roles=REGISTERED)(my_tickets_page)
+    router.callback(CLOSED_ACTION, roles=REGISTERED)(closed_tickets)
+    router.fallback(offer_report)
     router.callback(VERDICT_ACTION, roles=REGISTERED)(verdict)
     router.callback(SCORE_ACTION, roles=REGISTERED)(score)
     router.callback(COMMENT_ACTION, roles=REGISTERED)(comment_first)

@@ -9,6 +9,7 @@
   reports, spare devices overdue.
 - `admin`: messages that could not be delivered, inspection reports that reached nobody.
 - `reports`: the monthly summary, the quarterly scorecard, the semiannual survey.
+- `thread`: a message one party of a ticket wrote to the others, relayed.
 
 `registry` holds `Notice`, `RenderCtx` and the registry itself; importing this package
 registers every renderer.
@@ -16,7 +17,7 @@ registers every renderer.
 
 from __future__ import annotations
 
-from bot.notifications import admin, dispatcher, engineer, manager, reporter, reports
+from bot.notifications import admin, dispatcher, engineer, manager, reporter, reports, thread
 from bot.notifications.registry import (
     RENDERERS,
     LiveLookups,
@@ -39,4 +40,5 @@ __all__ = [
     "renders",
     "reporter",
     "reports",
+    "thread",
 ]

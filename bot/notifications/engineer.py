@@ -4,7 +4,7 @@ answer about a data backup, inspection rounds and spare devices due back."""
 from __future__ import annotations
 
 from bot.callback_ids import LOAN_RETURNED_ACTION
-from bot.cards import Viewer, card_screen_for, short
+from bot.cards import Viewer, card_media, card_screen_for, short
 from bot.chat import InlineKeyboard
 from bot.i18n import N_
 from bot.notifications.escalation import open_spec, page_screen, reminder_text
@@ -51,11 +51,14 @@ def loan_keyboard(r: RenderCtx, m: LoanMessage) -> InlineKeyboard:
 
 @renders(NewDispatch)
 async def new_dispatch(m: NewDispatch, r: RenderCtx) -> Notice:
-    """The card, as the engineer's control panel."""
+    """The card, as the engineer's control panel, then the reporter's photos and the map."""
     header = None  # taken away again before this was written: the card says who has it
     if r.recipient is not None and m.card.assignee_id == r.recipient.id:
         header = r._("🔁 <b>Second visit for you</b>") if m.card.cycle > 0 else r._(NEW_DISPATCH)
-    return await card_notice(m, r, header)
+        header += "\n" + r._("↩️ Reply to this card to write to the reporter.")
+    notice = await card_notice(m, r, header)
+    notice.attachments = card_media(r.t, m.card, r.chat_id or 0)
+    return notice
 
 
 @renders(DispatchTakenAway)
@@ -72,14 +75,20 @@ async def dispatch_taken_away(m: DispatchTakenAway, r: RenderCtx) -> Notice:
 
 @renders(DispatchCancelled)
 async def dispatch_cancelled(m: DispatchCancelled, r: RenderCtx) -> Notice:
-    """The report was withdrawn."""
-    return Notice(
-        r._(
-            "🚫 Ticket #{ticket} was cancelled; you need not go.\n📝 {symptom}",
-            ticket=m.ticket_id,
-            symptom=short(m.symptom, 120),
-        )
+    """The report was withdrawn, or a dispatcher cancelled it: who, and why."""
+    text = r._(
+        "🚫 Ticket #{ticket} was cancelled; you need not go.\n📝 {symptom}",
+        ticket=m.ticket_id,
+        symptom=short(m.symptom, 120),
     )
+    if m.reason:
+        who = (
+            r._("the reporter {name}", name=m.cancelled_by)
+            if m.by_reporter
+            else r._("the dispatcher {name}", name=m.cancelled_by)
+        )
+        text += "\n" + r._("Cancelled by {who}: {reason}", who=who, reason=short(m.reason, 200))
+    return Notice(text)
 
 
 @renders(DeadlineReminder)

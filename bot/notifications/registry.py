@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from bot.callbacks import CallbackCodec
-from bot.chat import Button, InlineKeyboard, SendDocument, SendPhoto
+from bot.chat import Attachment, Button, InlineKeyboard
 from bot.i18n import Translator
 from core.messages import Message
 from core.models import Person
@@ -35,7 +35,7 @@ class Notice:
 
     text: str
     keyboard: InlineKeyboard | None = None
-    attachments: list[SendPhoto | SendDocument] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 class LiveLookups(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.callback_ids import CONSENT_ACTION, VERDICT_ACTION
+from bot.callback_ids import CONSENT_ACTION, THREAD_ACTION, VERDICT_ACTION, WITHDRAW_ACTION
 from bot.cards import deadlines_line
 from bot.chat import InlineKeyboard
 from bot.dialogs.complain import about_line
@@ -35,6 +35,7 @@ from core.messages import (
     SecondVisitScheduled,
     ServiceRestored,
     SurveyReminder,
+    TicketCancelled,
     WorkPaused,
     WorkResumed,
 )
@@ -52,6 +53,7 @@ SECOND_VISIT_REASON = {
     "fix_rejected": N_("you said the fault is not fixed"),
     "low_score": N_("your rating was low"),
 }
+ENGINEER_ASSIGNED = N_("👷 <b>Ticket #{ticket}</b>: {engineer} is assigned to your fault.")
 JOB_ACCEPTED = N_("👍 <b>Ticket #{ticket}</b>: {engineer} has accepted the job.")
 ENGINEER_ON_THE_WAY = N_("🚗 <b>Ticket #{ticket}</b>: {engineer} is on the way.")
 ENGINEER_ARRIVED = N_("📍 <b>Ticket #{ticket}</b>: {engineer} has arrived.")
@@ -95,11 +97,34 @@ def verdict_keyboard(r: RenderCtx, ticket_id: int, cycle: int) -> InlineKeyboard
 async def engineer_assigned(m: EngineerAssigned, r: RenderCtx) -> Notice:
     """An engineer is dispatched."""
     text = r._(
-        "👷 <b>Ticket #{ticket}</b>: {engineer} is assigned to your fault.",
+        ENGINEER_ASSIGNED,
         ticket=m.ticket_id,
         engineer=_engineer(r, m.engineer),
     )
-    return Notice(text + _promised(r, m.status, m.promised_arrival_at))
+    text += _promised(r, m.status, m.promised_arrival_at)
+    return Notice(text, ticket_keyboard(r, m.ticket_id, withdraw=m.status in BEFORE_ARRIVAL))
+
+
+def ticket_keyboard(r: RenderCtx, ticket_id: int, *, withdraw: bool) -> InlineKeyboard:
+    """💬 Message the engineer, and 🚫 Withdraw while the engineer has not arrived."""
+    row = [r.button(r._("💬 Message the engineer"), THREAD_ACTION, ticket_id)]
+    if withdraw:
+        row.append(r.button(r._("🚫 Withdraw"), WITHDRAW_ACTION, ticket_id))
+    return InlineKeyboard.of(row)
+
+
+@renders(TicketCancelled)
+async def ticket_cancelled(m: TicketCancelled, r: RenderCtx) -> Notice:
+    """A dispatcher cancelled the reporter's ticket."""
+    return Notice(
+        r._(
+            "🚫 <b>Ticket #{ticket}</b> was cancelled by the dispatcher {name}: {reason}\n"
+            "If the fault is still there, send /report.",
+            ticket=m.ticket_id,
+            name=m.cancelled_by,
+            reason=m.reason,
+        )
+    )
 
 
 @renders(DispatchAccepted)

@@ -7,7 +7,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.labels import SEVERITY, label
 from bot.rendering.wording import (
     REPORT_STATUS,
@@ -21,10 +21,16 @@ from bot.rendering.wording import (
     warning_text,
 )
 from core.reports.kpi import KpiReport, Rate
-from core.reports.monthly import MonthlySummary
+from core.reports.monthly import ARRIVAL_CHECKS, MonthlySummary
 from core.reports.scorecard import Scorecard
 
 PERCENT_FORMAT = "0.0%"
+ARRIVAL_EVIDENCE = {
+    "verified": N_("Arrival verified by location"),
+    "outside": N_("Arrival outside the site's radius"),
+    "not_given": N_("Arrival without a location"),
+    "unchecked": N_("Arrival at a site without coordinates"),
+}
 
 
 def sheet_title(text: str) -> str:
@@ -85,6 +91,13 @@ def monthly_xlsx(t: Translator, summary: MonthlySummary) -> bytes:
     main.append([t("Still open"), summary.still_open])
     main.append([])
     _write_kpis(t, main, summary.kpis)
+    if summary.arrival_checks:
+        # Next to the on-time arrival rate: how far each arrival is evidenced (000 §4).
+        main.append([])
+        main.append([t("Arrivals by evidence"), t("Count")])
+        _bold_row(main, main.max_row)
+        for code in ARRIVAL_CHECKS:
+            main.append([t(ARRIVAL_EVIDENCE[code]), summary.arrival_checks.get(code, 0)])
     _fit_columns(main)
 
     types = book.create_sheet(sheet_title(t("By service type")))

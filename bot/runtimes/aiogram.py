@@ -35,6 +35,7 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -103,6 +104,11 @@ def _message(update_id: int, message: Message, bot_username: str) -> chat.Incomi
             latitude=location.latitude if location else None,
             longitude=location.longitude if location else None,
             has_document=message.document is not None,
+            media_group_id=message.media_group_id,
+            reply_to_message_id=(
+                message.reply_to_message.message_id if message.reply_to_message else None
+            ),
+            forwarded=message.forward_origin is not None,
         ),
         bot_username,
     )
@@ -134,6 +140,8 @@ def markup(keyboard: chat.Keyboard | None) -> Markup | None:
         rows = [[KeyboardButton(text=label) for label in row] for row in keyboard.rows]
         if keyboard.request_contact is not None:
             rows.append([KeyboardButton(text=keyboard.request_contact, request_contact=True)])
+        if keyboard.request_location is not None:
+            rows.append([KeyboardButton(text=keyboard.request_location, request_location=True)])
         return ReplyKeyboardMarkup(
             keyboard=rows, resize_keyboard=True, one_time_keyboard=keyboard.one_time
         )
@@ -232,6 +240,27 @@ class AiogramTransport:
                 photo,
                 caption=action.caption or None,
                 parse_mode=ParseMode.HTML if action.caption else None,
+            )
+            return chat.Sent(sent.message_id)
+        if isinstance(action, chat.SendMediaGroup):
+            album = await bot.send_media_group(
+                action.chat_id,
+                [
+                    InputMediaPhoto(
+                        media=photo,
+                        caption=(action.caption or None) if index == 0 else None,
+                        parse_mode=ParseMode.HTML if index == 0 and action.caption else None,
+                    )
+                    for index, photo in enumerate(action.photos)
+                ],
+            )
+            return chat.Sent(album[0].message_id if album else None)
+        if isinstance(action, chat.SendLocation):
+            sent = await bot.send_location(action.chat_id, action.latitude, action.longitude)
+            return chat.Sent(sent.message_id)
+        if isinstance(action, chat.SendVenue):
+            sent = await bot.send_venue(
+                action.chat_id, action.latitude, action.longitude, action.title, action.address
             )
             return chat.Sent(sent.message_id)
         if isinstance(action, chat.SendDocument):

@@ -63,6 +63,9 @@ class MessageFields:
     latitude: float | None = None
     longitude: float | None = None
     has_document: bool = False
+    media_group_id: str | None = None
+    reply_to_message_id: int | None = None
+    forwarded: bool = False
 
 
 def message_incoming(fields: MessageFields, bot_username: str) -> Incoming:
@@ -74,6 +77,9 @@ def message_incoming(fields: MessageFields, bot_username: str) -> Incoming:
         chat_type=fields.chat_type,
         message_id=fields.message_id,
         kind=Kind.OTHER,
+        media_group_id=fields.media_group_id,
+        reply_to_message_id=fields.reply_to_message_id,
+        forwarded=fields.forwarded,
     )
     if fields.text is not None:
         command = split_command(fields.text, bot_username)

@@ -28,6 +28,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    InputMediaPhoto,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -98,6 +99,11 @@ def _message(update_id: int, message: Message, bot_username: str) -> chat.Incomi
             latitude=location.latitude if location else None,
             longitude=location.longitude if location else None,
             has_document=message.document is not None,
+            media_group_id=message.media_group_id,
+            reply_to_message_id=(
+                message.reply_to_message.message_id if message.reply_to_message else None
+            ),
+            forwarded=message.forward_origin is not None,
         ),
         bot_username,
     )
@@ -129,6 +135,8 @@ def markup(keyboard: chat.Keyboard | None) -> Markup | None:
         rows = [[KeyboardButton(label) for label in row] for row in keyboard.rows]
         if keyboard.request_contact is not None:
             rows.append([KeyboardButton(keyboard.request_contact, request_contact=True)])
+        if keyboard.request_location is not None:
+            rows.append([KeyboardButton(keyboard.request_location, request_location=True)])
         return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=keyboard.one_time)
     return ReplyKeyboardRemove()
 
@@ -230,6 +238,33 @@ class PtbTransport:
                 photo,
                 caption=action.caption or None,
                 parse_mode=ParseMode.HTML if action.caption else None,
+            )
+            return chat.Sent(sent.message_id)
+        if isinstance(action, chat.SendMediaGroup):
+            album = await bot.send_media_group(
+                action.chat_id,
+                [
+                    InputMediaPhoto(
+                        photo,
+                        caption=(action.caption or None) if index == 0 else None,
+                        parse_mode=ParseMode.HTML if index == 0 and action.caption else None,
+                    )
+                    for index, photo in enumerate(action.photos)
+                ],
+            )
+            return chat.Sent(album[0].message_id if album else None)
+        if isinstance(action, chat.SendLocation):
+            sent = await bot.send_location(
+                action.chat_id, latitude=action.latitude, longitude=action.longitude
+            )
+            return chat.Sent(sent.message_id)
+        if isinstance(action, chat.SendVenue):
+            sent = await bot.send_venue(
+                action.chat_id,
+                latitude=action.latitude,
+                longitude=action.longitude,
+                title=action.title,
+                address=action.address,
             )
             return chat.Sent(sent.message_id)
         if isinstance(action, chat.SendDocument):

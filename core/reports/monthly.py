@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import anchor_text, chain_head
 from core.clock import DEFAULT_TIMEZONE
-from core.enums import ServiceType
+from core.enums import ArrivalCheck, ServiceType
 from core.messages import MonthlySummaryPosted
-from core.models import Site
+from core.models import AuditEvent, Site, Ticket
 from core.reports.counts import kpi_counts, ticket_counts
 from core.reports.kpi import KpiReport, counts_from_json, counts_json, counts_of, report_from_counts
 from core.reports.periods import month_period, previous_month_label
@@ -24,6 +25,9 @@ MONTHLY_KIND = "monthly-summary"
 UNCLASSIFIED = "unclassified"  # tickets with no service sheet yet
 CATEGORIES: tuple[str, ...] = (*(kind.value for kind in ServiceType), UNCLASSIFIED)
 SEVERITIES = (1, 2, 3, 4)
+# How each arrival of the month was evidenced (core.enums.ArrivalCheck, and "unchecked" for
+# sites without coordinates), counted per dispatch from the audit log.
+ARRIVAL_CHECKS: tuple[str, ...] = (*(check.value for check in ArrivalCheck), "unchecked")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class MonthlySummary:
     kpis: KpiReport
     # The audit chain's head when the summary was posted ('1234:5f3a...'; see core.audit).
     audit_anchor: str | None = None
+    arrival_checks: dict[str, int] = field(default_factory=dict)  # ARRIVAL_CHECKS -> arrivals
 
     def to_json(self) -> dict[str, Any]:
         """The figures as JSON (frozen in ReportRun.figures)."""
@@ -86,6 +91,7 @@ class MonthlySummary:
             ],
             "kpis": counts_json(counts_of(self.kpis)),
             "audit_anchor": self.audit_anchor,
+            "arrival_checks": dict(self.arrival_checks),
         }
 
     @staticmethod
@@ -116,6 +122,8 @@ class MonthlySummary:
             ),
             kpis=report_from_counts(counts_from_json(data["kpis"]), start, end, as_of=as_of),
             audit_anchor=data.get("audit_anchor"),
+            # Summaries posted before arrivals were checked have none.
+            arrival_checks={k: int(n) for k, n in (data.get("arrival_checks") or {}).items()},
         )
 
 
@@ -133,6 +141,7 @@ async def monthly_summary(
             session, core.db.dialect, bounds.start, bounds.end, as_of=moment, site_id=site_id
         )
         site_rows = (await session.execute(select(Site.id, Site.code, Site.name))).all()
+        arrivals = await arrival_check_counts(session, bounds.start, bounds.end, site_id)
     names = {row.id: (row.code, row.name) for row in site_rows}
     by_category = dict.fromkeys(CATEGORIES, 0)
     by_severity = dict.fromkeys(SEVERITIES, 0)
@@ -168,7 +177,29 @@ async def monthly_summary(
         by_severity=by_severity,
         sites=lines,
         kpis=report_from_counts(counts, bounds.start, bounds.end, as_of=moment),
+        arrival_checks=arrivals,
     )
+
+
+async def arrival_check_counts(
+    session: AsyncSession, start: datetime, end: datetime, site_id: int | None
+) -> dict[str, int]:
+    """Arrivals recorded in [start, end) by how they were evidenced (one per dispatch)."""
+    check = AuditEvent.data["check"].as_string()
+    query = (
+        select(check, func.count())
+        .where(AuditEvent.action == "ticket.arrived", AuditEvent.at >= start, AuditEvent.at < end)
+        .group_by(check)
+    )
+    if site_id is not None:
+        query = query.join(Ticket, Ticket.id == AuditEvent.entity_id).where(
+            AuditEvent.entity == "ticket", Ticket.site_id == site_id
+        )
+    counts = dict.fromkeys(ARRIVAL_CHECKS, 0)
+    for value, n in (await session.execute(query)).all():
+        key = value if value in counts else "unchecked"
+        counts[key] += int(n)
+    return counts
 
 
 async def post_monthly_summary(

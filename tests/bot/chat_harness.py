@@ -25,8 +25,11 @@ from bot.chat import (
     Kind,
     ReplyKeyboard,
     SendDocument,
+    SendLocation,
+    SendMediaGroup,
     SendMessage,
     SendPhoto,
+    SendVenue,
     Sent,
     SetCommands,
 )
@@ -127,6 +130,22 @@ class RecordingTransport:
                 data=data if isinstance(data, bytes) else None,
                 filename=action.filename,
             )
+            self.messages.setdefault(action.chat_id, []).append(message)
+            return Sent(message.message_id)
+        if isinstance(action, SendMediaGroup):
+            if not 2 <= len(action.photos) <= 10:
+                self.violations.append(f"album of {len(action.photos)} photos")
+            first: int | None = None
+            for index, _photo in enumerate(action.photos):
+                caption = action.caption if index == 0 else ""
+                message = ChatMessage(next(self._ids), action.chat_id, caption, None, kind="photo")
+                self.messages.setdefault(action.chat_id, []).append(message)
+                first = first or message.message_id
+            return Sent(first)
+        if isinstance(action, SendLocation | SendVenue):
+            text = f"{action.title}\n{action.address}" if isinstance(action, SendVenue) else ""
+            kind = "venue" if isinstance(action, SendVenue) else "location"
+            message = ChatMessage(next(self._ids), action.chat_id, text, None, kind=kind)
             self.messages.setdefault(action.chat_id, []).append(message)
             return Sent(message.message_id)
         self.menus.append(action)

@@ -54,8 +54,12 @@ async def test_unknown_commands_and_stray_text_get_a_translated_hint(chat, world
     li = chat.person(1001, "Li")
     await li.send("/frobnicate")
     assert li.last().text == "Unknown command /frobnicate. Send /help to see what I can do."
+    # Stray text from an engineer gets the hint; staff are offered a report (issue 11, 4).
+    wang = chat.person(2001, "Wang")
+    await wang.send("what now?")
+    assert "/help" in wang.last().text
     await li.send("what now?")
-    assert "/help" in li.last().text
+    assert "Report this as a fault?" in li.last().text
 
 
 async def test_forged_callback_data_is_refused(chat, world):

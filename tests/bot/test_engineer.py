@@ -576,7 +576,9 @@ async def test_a_missed_deadline_pages_engineer_backup_and_dispatcher_then_the_m
 
 async def test_a_repeat_failure_is_flagged_on_the_card(chat, helpdesk, world):
     first = await report(helpdesk, world)
-    await helpdesk.tickets.cancel(first.id, actor_id=world.reporter_id)  # does not count
+    await helpdesk.tickets.cancel(
+        first.id, actor_id=world.reporter_id, reason="x"
+    )  # does not count
     second = await report(helpdesk, world)
     sheet = ServiceSheet(ServiceType.SOFTWARE_FAULT, ServiceResult.FIXED_ON_SITE, solution="x")
     await helpdesk.tickets.acknowledge(second.id, actor_id=world.engineer_id)

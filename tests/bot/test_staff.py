@@ -51,6 +51,13 @@ CONFIRM_RECEIPT = "✔ Confirm receipt"
 ANSWER = "✍️ Answer…"
 SEND = "📨 Send"
 CANCELLED = "Cancelled. Nothing was changed."
+CLOSED_30_DAYS = "🗂 Closed in the last 30 days"
+
+
+def numbers(first: int, last: int) -> list[str]:
+    """The ticket buttons '#first' down to '#last'."""
+    return [f"#{n}" for n in range(first, last - 1, -1)]
+
 
 # Arrival half gone: tell the reporter; arrival missed: page, raise the level, tell the reporter.
 REPORTER_LADDER = """
@@ -524,7 +531,8 @@ async def test_my_without_open_tickets_says_how_to_report(chat, world):
     li = chat.person(LI, "Li")
     await li.send("/my")
     assert li.last().text == "You have no open tickets. Send /report to report a fault."
-    assert li.last().buttons() == []
+    # Issue 11 (3): the tickets closed in the last 30 days are a button away.
+    assert li.last().buttons() == [CLOSED_30_DAYS]
 
 
 async def test_my_lists_open_tickets_with_their_state_and_running_deadlines(
@@ -541,7 +549,7 @@ async def test_my_lists_open_tickets_with_their_state_and_running_deadlines(
         location="Room 12",
     )
     withdrawn = await report(helpdesk, world, symptom="Mouse is dead")
-    await helpdesk.tickets.cancel(withdrawn.id, actor_id=world.reporter_id)
+    await helpdesk.tickets.cancel(withdrawn.id, actor_id=world.reporter_id, reason="works again")
     await chat.deliver()
 
     li = chat.person(LI, "Li")
@@ -557,7 +565,8 @@ async def test_my_lists_open_tickets_with_their_state_and_running_deadlines(
         "⏱ arrive by Mar 2 11:00 · restore by Mar 2 17:00 · fix by Mar 9 09:00"
     ) in text
     assert "#3" not in text and "Mouse is dead" not in text
-    assert li.last().buttons() == []
+    # Issue 11 (3): a button per ticket (its timeline), and the closed ones.
+    assert li.last().buttons() == ["#2", "#1", CLOSED_30_DAYS]
 
     # Deadlines are shown in the reader's own zone.
     async with helpdesk.core.transaction() as tx:
@@ -610,16 +619,17 @@ async def test_my_pages_through_many_tickets_in_one_message(chat, helpdesk, worl
     assert listing.text.startswith("📋 <b>Your open tickets</b> (21) · page 1/3")
     assert "<b>#21</b>" in listing.text and "<b>#14</b>" in listing.text
     assert "<b>#13</b>" not in listing.text
-    assert listing.buttons() == ["Next ▶"]
+    # Issue 11 (3): a button per ticket shown, and the closed ones.
+    assert listing.buttons() == [*numbers(21, 14), "Next ▶", CLOSED_30_DAYS]
 
     await li.press("Next ▶", message=listing)
     assert "page 2/3" in listing.text
     assert "<b>#13</b>" in listing.text and "<b>#6</b>" in listing.text
-    assert listing.buttons() == ["◀ Prev", "Next ▶"]
+    assert listing.buttons() == [*numbers(13, 6), "◀ Prev", "Next ▶", CLOSED_30_DAYS]
     await li.press("Next ▶", message=listing)
     assert "page 3/3" in listing.text
     assert "<b>#5</b>" in listing.text and "<b>#1</b> ·" in listing.text
-    assert listing.buttons() == ["◀ Prev"]
+    assert listing.buttons() == [*numbers(5, 1), "◀ Prev", CLOSED_30_DAYS]
     await li.press("◀ Prev", message=listing)
     assert "page 2/3" in listing.text
 

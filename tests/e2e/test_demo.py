@@ -11,6 +11,8 @@ import re
 
 import pytest
 
+from bot.cards import LOCATION_VERIFIED, PHOTOS_CAPTION
+from bot.dialogs.arrival import ARRIVAL_RECORDED
 from bot.dialogs.rate import RATED, score_label
 from bot.dialogs.report import DISPATCHED, TICKET_OPENED
 from bot.dialogs.resolve import SHEET_FILED
@@ -25,6 +27,7 @@ from bot.notifications.escalation import (
     MANAGER_ALERT,
     REMINDER,
 )
+from bot.notifications.thread import NOTE_FROM
 from bot.runtimes import RUNTIMES
 from demo import day, seed
 from demo.matching import pattern
@@ -68,7 +71,17 @@ def test_the_demo_plays_the_whole_day_and_prints_every_chat(runtime: str):
     # (e) the manager's statistics.
     assert said(en, STATS_TITLE, place="Head office")
     summary = text[text.index("━━ Summary ━━") :]
-    assert re.search(r"tickets: 2 — #1 closed \(level 2\), #2 on_site \(level 1\)", summary)
+    # (f) photos reach the engineer (one with the card, three as an album), the ticket's
+    # thread both ways, and an arrival verified by the engineer's location (issue 11).
+    assert said(zh, PHOTOS_CAPTION, ticket=1) and said(zh, PHOTOS_CAPTION, ticket=3)
+    assert "[album] [photo]" in text
+    assert said(zh, NOTE_FROM, ticket=1, author=seed.LI_NA.name)
+    assert said(zh, NOTE_FROM, ticket=1, author=seed.WANG_WEI.name)
+    assert said(zh, ARRIVAL_RECORDED, ticket=3) and said(zh, LOCATION_VERIFIED)
+    assert re.search(
+        r"tickets: 3 — #1 closed \(level 2\), #2 on_site \(level 1\), #3 on_site \(level 3\)",
+        summary,
+    )
     assert "pages sent: 4 (manager alerts 1), acknowledged 4" in summary
     assert "emulator violations: 0" in summary and "unanswered button presses: 0" in summary
     assert "errors logged: 0" in summary and "hash chain intact" in summary

@@ -108,7 +108,7 @@ async def seed_march(helpdesk, world, clock):
     await report(impact=Impact.BUSINESS_STOPPED, site_id=branch.id)  # t5
     for ticket in (t1, t2):
         await t.acknowledge(ticket.id, actor_id=desk)
-    await t.cancel(t3.id, actor_id=world.reporter_id)
+    await t.cancel(t3.id, actor_id=world.reporter_id, reason="works again")
     await t.resolve_remotely(t6.id, actor_id=desk, sheet=sheet(ServiceType.NETWORK))
     clock.set(local(3, 2, 9, 30))
     await t.arrive(t1.id, actor_id=desk)

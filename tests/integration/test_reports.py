@@ -51,7 +51,7 @@ async def seed_march_2(helpdesk, world, clock):
     await report(site_id=other.id)  # another site: only in the all-sites figures
     for ticket in (t1, t2):
         await t.acknowledge(ticket.id, actor_id=desk)
-    await t.cancel(t3.id, actor_id=world.reporter_id)
+    await t.cancel(t3.id, actor_id=world.reporter_id, reason="works again")
     await t.resolve_remotely(t6.id, actor_id=desk, sheet=sheet(ServiceType.SOFTWARE_FAULT))
     clock.set(local(2, 9, 30))
     await t.arrive(t1.id, actor_id=desk)

@@ -34,6 +34,7 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     MenuButtonCommands,
     Message,
@@ -1235,3 +1236,67 @@ async def test_aiogram_webhook_handler_receives_updates_and_replies_with_a_metho
         assert (await alice.wait_for("pong")).text == "pong"
     finally:
         await runner.cleanup()
+
+
+# ---------------------------------------------------------------------------------------------
+# Albums, locations, venues and replies
+
+
+async def test_albums_in_both_directions_locations_venues_and_replies(
+    emulator: BotApiEmulator, aiogram_bot: Bot, ptb_bot: telegram.Bot, alice: SimulatedPerson
+) -> None:
+    await alice.start()
+    first = await aiogram_bot.send_photo(alice.chat_id, BufferedInputFile(make_png(8, 6), "a.png"))
+    second = await ptb_bot.send_photo(alice.chat_id, photo=make_png(9, 6))
+    ids = [first.photo[-1].file_id, second.photo[-1].file_id]  # type: ignore[index]
+
+    album = await aiogram_bot.send_media_group(
+        alice.chat_id,
+        [
+            InputMediaPhoto(media=ids[0], caption="<b>Ticket #7</b>", parse_mode="HTML"),
+            InputMediaPhoto(media=ids[1]),
+        ],
+    )
+    assert len(album) == 2 and album[0].media_group_id == album[1].media_group_id
+    shown = alice.messages()[-2:]
+    assert [m.kind for m in shown] == ["photo", "photo"] and shown[0].caption == "Ticket #7"
+    assert (
+        shown[0].media_group_id is not None and shown[0].media_group_id == shown[1].media_group_id
+    )
+    ptb_album = await ptb_bot.send_media_group(
+        alice.chat_id,
+        [telegram.InputMediaPhoto(ids[0]), telegram.InputMediaPhoto(make_png(5, 5))],
+        caption="From PTB",
+    )
+    assert len(ptb_album) == 2 and alice.messages()[-2].caption == "From PTB"
+    with pytest.raises(TelegramBadRequest, match="wrong number of media"):
+        await aiogram_bot.send_media_group(alice.chat_id, [InputMediaPhoto(media=ids[0])])
+    assert emulator.take_violations()
+
+    pin = await aiogram_bot.send_location(alice.chat_id, 31.2304, 121.4737)
+    assert pin.location is not None and alice.last().location == (31.2304, 121.4737)
+    venue = await ptb_bot.send_venue(
+        alice.chat_id, latitude=31.23, longitude=121.47, title="Head office", address="1 Main St"
+    )
+    assert venue.venue is not None and venue.venue.title == "Head office"
+    assert alice.last().kind == "venue" and "Head office" in alice.last().text
+    with pytest.raises(TelegramBadRequest, match="wrong latitude"):
+        await aiogram_bot.send_location(alice.chat_id, 95.0, 10.0)
+    assert emulator.take_violations()
+    assert "[venue 31.23, 121.47] Head office" in alice.transcript()
+    assert "[album]" in alice.transcript()
+
+    sent_ids = await alice.send_album(3, caption="jam", reply_to=alice.last())
+    await alice.send_photo(reply_to=alice.messages()[0])
+    await alice.send_location(
+        31.0, 121.0, forwarded_from={"id": 5, "is_bot": False, "first_name": "Eve"}
+    )
+    updates = await aiogram_bot.get_updates()
+    messages = [u.message for u in updates if u.message is not None][-5:]
+    assert [m.message_id for m in messages[:3]] == sent_ids
+    assert len({m.media_group_id for m in messages[:3]}) == 1 and messages[0].media_group_id
+    assert messages[0].caption == "jam" and messages[1].caption is None
+    assert messages[0].reply_to_message is not None
+    assert messages[3].reply_to_message is not None
+    assert messages[3].reply_to_message.message_id == alice.messages()[0].message_id
+    assert messages[4].location is not None and messages[4].forward_origin is not None

@@ -10,7 +10,7 @@ import dataclasses
 import json
 import types
 import typing
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
@@ -56,6 +56,8 @@ def strategy_for(hint: Any, name: str = "") -> st.SearchStrategy[Any]:
         return st.none()
     if hint is datetime:
         return MOMENTS
+    if hint is date:
+        return st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1))
     if hint is bool:
         return st.booleans()
     if hint is int:

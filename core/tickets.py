@@ -81,6 +81,9 @@ PROGRESS = "progress"
 REPEAT_WINDOW = timedelta(days=30)  # 000 §4: the 30-day repeat-repair window
 MAX_SYMPTOM = 2000
 MAX_NOTE = 1000
+# Ids are 32-bit integers on PostgreSQL (and 64-bit on SQLite): a number typed beyond
+# that is no ticket, not a database error.
+MAX_TICKET_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -131,8 +134,15 @@ class PageNotice:
     acknowledged_at: datetime | None
 
 
+def _check_ticket_id(ticket_id: int) -> None:
+    """NotFound for a number no ticket can have (zero, negative, beyond the id column)."""
+    if not 0 < ticket_id <= MAX_TICKET_ID:
+        raise NotFound(entity="ticket", id=ticket_id)
+
+
 async def _load_ticket(tx: Tx, ticket_id: int) -> Ticket:
     """Load a ticket for update (row lock on PostgreSQL)."""
+    _check_ticket_id(ticket_id)
     ticket = await tx.ticket_for_update(ticket_id)
     if ticket is None:
         raise NotFound(entity="ticket", id=ticket_id)
@@ -973,6 +983,7 @@ class TicketService:
 
     async def card(self, ticket_id: int) -> TicketCard:
         """A ticket with names and clocks, for display."""
+        _check_ticket_id(ticket_id)
         async with self.core.reading() as session:
             ticket = await session.get(Ticket, ticket_id)
             if ticket is None:

@@ -10,10 +10,11 @@ import logging
 
 import aiohttp
 import pytest
+from sqlalchemy import func, select
 
 from bot.webhook import SECRET_HEADER
 from core.enums import Role
-from core.models import FalseReport
+from core.models import FalseReport, Ticket
 from sandbox import BotApiEmulator
 
 pytestmark = pytest.mark.e2e
@@ -122,4 +123,47 @@ async def test_a_webhook_body_that_is_not_an_update_gets_400(
     liu = emulator.person(MANAGER, "Liu", "en")
     await liu.send("/help")
     await liu.wait_for("/stats")
+    assert errors_in(caplog) == []
+
+
+async def fill_report(alice, symptom: str):
+    """Alice reports her PC from its sticker up to the summary with ✅ Confirm."""
+    await alice.start("asset_PC-0001")
+    await alice.wait_for("What is wrong?")
+    await alice.send(symptom)
+    await alice.wait_for("A photo helps the engineer")
+    await alice.press("No photo")
+    await alice.wait_for("How badly does it affect work?")
+    await alice.press("🟡 It works badly, I can still work")
+    await alice.wait_for("A phone number for the engineer?")
+    await alice.send("13800000000")
+    return await alice.wait_for(lambda m: m.button("✅ Confirm") is not None)
+
+
+async def test_a_button_of_a_cancelled_dialog_does_not_act_on_the_next_one(
+    bot, alice, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO)
+    await bot.register_device("PC-0001")
+    first = await fill_report(alice, "The fan is loud.")
+    await alice.send("/cancel")
+    await alice.wait_for("Cancelled. Nothing was changed.")
+    second = await fill_report(alice, "The screen flickers.")
+
+    stale = await alice.press("✅ Confirm", message=first)  # the first report's Confirm
+
+    async def answered() -> bool:
+        return stale.answered
+
+    await bot.until(answered)
+    assert stale.show_alert
+    assert stale.answer_text == "This button belongs to a step that is already over."
+    async with bot.running.core.reading() as session:
+        assert (await session.scalar(select(func.count()).select_from(Ticket))) == 0
+
+    await alice.press("✅ Confirm", message=second)  # the live one still files its report
+    await alice.wait_for("Ticket #1 is open.")
+    async with bot.running.core.reading() as session:
+        tickets = list(await session.scalars(select(Ticket)))
+    assert [ticket.symptom for ticket in tickets] == ["The screen flickers."]
     assert errors_in(caplog) == []

@@ -266,10 +266,10 @@ def queue_entry(
 ) -> str:
     """Three lines of a queue: number and state, what and where, the nearest deadline."""
     head = t(
-        "{n}. <b>#{ticket}</b> · L{level} · {status}",
+        "{n}. <b>#{ticket}</b> · {level} · {status}",
         n=number,
         ticket=card.id,
-        level=card.severity,
+        level=label(t, SEVERITY, card.severity),
         status=status_text(t, card) if with_assignee else label(t, STATUS, card.status),
     )
     what = t(
@@ -374,16 +374,16 @@ def card_screen(
     text = card_text(t, tz, card, header=header)
     if viewer.dispatches:
         if mode is Mode.LEVEL:
-            levels = tuple(
+            levels = [
                 ButtonSpec(
-                    f"• {level}" if level == card.severity else str(level),
+                    ("• " if level == card.severity else "") + label(t, SEVERITY, level),
                     CARD_ACTION,
                     (card.id, f"{LEVEL_PREFIX}{level}"),
                 )
                 for level in (1, 2, 3, 4)
-            )
-            prompt = t("Choose the new level (1 critical … 4 low):")
-            return Screen(f"{text}\n\n{prompt}", (levels, (back_spec(t, card),)))
+            ]
+            prompt = t("Choose the new level:")
+            return Screen(f"{text}\n\n{prompt}", (*rows_of(levels), (back_spec(t, card),)))
         if mode is Mode.ASSIGN:
             prompt = t("Choose the engineer:")
             rows = (*rows_of(engineer_specs(card, engineers)), (back_spec(t, card),))

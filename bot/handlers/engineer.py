@@ -39,6 +39,7 @@ from bot.dialogs.resolve import RESOLVE_DIALOG, ResolveDialog
 from bot.dialogs.restore import RESTORE_DIALOG, RestoreDialog
 from bot.errors import error_text
 from bot.i18n import N_
+from bot.labels import SEVERITY, label
 from bot.notifications.escalation import acknowledged_screen
 from bot.router import Router
 from bot.screens import ButtonSpec, Screen, rows_of, send_screen, show_screen
@@ -160,7 +161,9 @@ async def _perform(ctx: Ctx, ticket_id: int, op: str, shown: str) -> tuple[Mode 
     if op.startswith(LEVEL_PREFIX) and op[1:].isdigit():
         level = int(op[1:])
         await tickets.set_severity(ticket_id, level, actor_id=actor)
-        return Mode.CARD, ctx._("Level set to {level}; deadlines recomputed.", level=level)
+        return Mode.CARD, ctx._(
+            "Level set to {level}; deadlines recomputed.", level=label(ctx.t, SEVERITY, level)
+        )
     if op.startswith(ASSIGN_PREFIX) and op[1:].isdigit():
         await tickets.assign(ticket_id, int(op[1:]), actor_id=actor)
         assigned = await tickets.card(ticket_id)

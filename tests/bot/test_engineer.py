@@ -455,7 +455,7 @@ async def test_queue_lists_tickets_by_nearest_deadline_in_pages_edited_in_place(
     listing = chen.last()
     assert "Open tickets</b>: 12 · page 1/3" in listing.text
     assert listing.buttons() == ["#2", "#3", "#4", "#5", "#6", "Next ▶"]
-    assert "1. <b>#2</b> · L2 · dispatched · Zhao Lei" in listing.text
+    assert "1. <b>#2</b> · Level 2 (major) · dispatched · Zhao Lei" in listing.text
     assert "acceptance by Mar 2 10:05 · overdue by 5 min" in listing.text
     await chen.press("Next ▶")
     assert "acceptance by Mar 2 10:30 · 20 min left" in listing.text  # #7
@@ -500,13 +500,21 @@ async def test_a_dispatcher_sets_level_1_and_the_card_shows_the_new_deadlines(
     assert "• service restored: by Mar 2 17:00" in card.text
     assert "• full fix: by Mar 9 09:00" in card.text
     await chen.press("🎚 Set level", message=card)
-    assert card.buttons() == ["1", "• 2", "3", "4", "⬅️ Back"]
-    await chen.press("1", message=card)
+    assert card.buttons() == [
+        "Level 1 (critical)",
+        "• Level 2 (major)",
+        "Level 3 (minor)",
+        "Level 4 (low)",
+        "⬅️ Back",
+    ]
+    await chen.press("Level 1 (critical)", message=card)
     assert "Level 1 (critical)" in card.text
     assert "• service restored: by Mar 2 14:00" in card.text
     assert "• full fix: by Mar 3 09:00" in card.text
     assert card.buttons() == ["🔀 Reassign", "🎚 Set level"]
-    assert chat.transport.answers[-1].text == "Level set to 1; deadlines recomputed."
+    assert (
+        chat.transport.answers[-1].text == "Level set to Level 1 (critical); deadlines recomputed."
+    )
     assert (await ticket_row(helpdesk)).severity == 1
     # An engineer cannot set levels.
     wang = chat.person(2001, "Wang")

@@ -113,20 +113,28 @@ class Viewer:
 
     person_id: int | None
     role: Role | None
+    site_id: int | None = None  # their home site; a dispatcher with none serves every site
 
     @staticmethod
     def of(person: Person | None) -> Viewer:
         """The viewer behind a recipient."""
-        return Viewer(person.id if person else None, person.role if person else None)
+        if person is None:
+            return Viewer(None, None)
+        return Viewer(person.id, person.role, person.site_id)
 
-    @property
-    def dispatches(self) -> bool:
-        """Dispatchers and admins assign and set levels."""
-        return permissions.dispatches(self.role)
+    def dispatches_for(self, card: TicketCard) -> bool:
+        """Dispatchers of the ticket's site (and admins) assign and set levels."""
+        return permissions.dispatches_at(self.role, self.site_id, card.site_id)
 
     def may_work(self, card: TicketCard) -> bool:
-        """The assignee, or a dispatcher, may act on the ticket."""
-        return permissions.may_work(self.person_id, self.role, card.assignee_id)
+        """The assignee, or a dispatcher of the site, may act on the ticket."""
+        return permissions.may_work(
+            self.person_id,
+            self.role,
+            card.assignee_id,
+            home_site_id=self.site_id,
+            ticket_site_id=card.site_id,
+        )
 
 
 # --- small pieces of text ----------------------------------------------------------------------
@@ -372,7 +380,7 @@ def card_screen(
 ) -> Screen:
     """The card with the buttons `viewer` may press in `mode`."""
     text = card_text(t, tz, card, header=header)
-    if viewer.dispatches:
+    if viewer.dispatches_for(card):
         if mode is Mode.LEVEL:
             levels = [
                 ButtonSpec(
@@ -438,7 +446,9 @@ async def card_screen_for(
 ) -> Screen:
     """The card screen, with the engineers a dispatcher may choose (read now) when shown."""
     engineers: list[Person] = []
-    if viewer.dispatches and (mode is Mode.ASSIGN or card.status in (S.REPORTED, S.REOPENED)):
+    if viewer.dispatches_for(card) and (
+        mode is Mode.ASSIGN or card.status in (S.REPORTED, S.REOPENED)
+    ):
         engineers = await choices.engineers_for(card.id)
     return card_screen(t, tz, card, viewer, mode=mode, engineers=engineers, header=header)
 
@@ -446,7 +456,9 @@ async def card_screen_for(
 def viewer_of(ctx: Ctx) -> Viewer:
     """The person pressing, as a card viewer."""
     profile = ctx.profile
-    return Viewer(profile.id if profile else None, profile.role if profile else None)
+    if profile is None:
+        return Viewer(None, None)
+    return Viewer(profile.id, profile.role, profile.site_id)
 
 
 async def show_card(

@@ -57,6 +57,9 @@ MESSAGES = {
         "Only the person who reported this fault can answer this request."
     ),
     "permission_denied.ack_page": N_("This page was sent to someone else."),
+    "permission_denied.other_site": N_(
+        "Ticket #{ticket_id} belongs to another site; that site's dispatchers handle it."
+    ),
 }
 
 

@@ -71,7 +71,7 @@ from core.models import (
     TicketPhoto,
 )
 from core.people import get_person, least_loaded_engineer, people_with_role
-from core.permissions import dispatches, may_speak_for_reporter, may_work
+from core.permissions import dispatches, dispatches_at, may_speak_for_reporter, may_work
 from core.sla import deadlines
 from core.sla.policy import ClockKind, PauseReason
 from core.unit_of_work import Core, Tx
@@ -161,18 +161,46 @@ def _move(ticket: Ticket, action: Action) -> TicketStatus:
     return previous
 
 
-def _ensure_worker(actor: Person, ticket: Ticket) -> None:
-    """Only the assignee, or a dispatcher/admin, may work a ticket."""
-    if may_work(actor.id, actor.role, ticket.assignee_id):
+def _other_site(actor: Person, ticket: Ticket) -> PermissionDenied | None:
+    """The refusal for a dispatcher acting on another site's ticket, else None."""
+    if dispatches(actor.role) and not dispatches_at(actor.role, actor.site_id, ticket.site_id):
+        return PermissionDenied(action="other_site", ticket_id=ticket.id)
+    return None
+
+
+def _ensure_dispatcher(actor: Person, ticket: Ticket, action: str) -> None:
+    """Only a dispatcher of the ticket's site (or one with no site, or an admin) may do this."""
+    if dispatches_at(actor.role, actor.site_id, ticket.site_id):
         return
-    raise PermissionDenied(action="work_ticket", ticket_id=ticket.id)
+    raise _other_site(actor, ticket) or PermissionDenied(action=action, ticket_id=ticket.id)
+
+
+def _ensure_worker(actor: Person, ticket: Ticket) -> None:
+    """Only the assignee, or a dispatcher of the site, may work a ticket."""
+    if may_work(
+        actor.id,
+        actor.role,
+        ticket.assignee_id,
+        home_site_id=actor.site_id,
+        ticket_site_id=ticket.site_id,
+    ):
+        return
+    raise _other_site(actor, ticket) or PermissionDenied(action="work_ticket", ticket_id=ticket.id)
 
 
 def _ensure_reporter(actor: Person, ticket: Ticket) -> None:
-    """Only the reporter (or a dispatcher/admin) speaks for the reporter."""
-    if may_speak_for_reporter(actor.id, actor.role, ticket.reporter_id):
+    """Only the reporter (or a dispatcher of the site) speaks for the reporter."""
+    if may_speak_for_reporter(
+        actor.id,
+        actor.role,
+        ticket.reporter_id,
+        home_site_id=actor.site_id,
+        ticket_site_id=ticket.site_id,
+    ):
         return
-    raise PermissionDenied(action="reporter_only", ticket_id=ticket.id)
+    raise _other_site(actor, ticket) or PermissionDenied(
+        action="reporter_only", ticket_id=ticket.id
+    )
 
 
 async def _notify(tx: Tx, event: AuditEvent, recipient_id: int | None, message: Message) -> None:
@@ -372,6 +400,7 @@ class TicketService:
             if not dispatches(actor.role):
                 raise PermissionDenied(action="assign")
             ticket = await _load_ticket(tx, ticket_id)
+            _ensure_dispatcher(actor, ticket, "assign")
             if ticket.assignee_id == engineer_id and ticket.status is TicketStatus.ASSIGNED:
                 raise Conflict("assign.already_assigned", ticket_id=ticket_id)
             await _assign(tx, ticket, await get_person(tx, engineer_id), by="dispatcher")
@@ -870,6 +899,7 @@ class TicketService:
             if not dispatches(actor.role):
                 raise PermissionDenied(action="set_severity")
             ticket = await _load_ticket(tx, ticket_id)
+            _ensure_dispatcher(actor, ticket, "set_severity")
             if ticket.status not in OPEN_STATUSES:
                 raise Conflict("ticket.closed", ticket_id=ticket_id)
             if severity == ticket.severity:
@@ -1119,6 +1149,7 @@ async def _cards(session: Any, tickets: list[Ticket]) -> list[TicketCard]:
                 impact=t.impact,
                 reported_at=t.reported_at,
                 site_name=sites[t.site_id].name,
+                site_id=t.site_id,
                 location=t.location,
                 asset_tag=asset.tag if asset else None,
                 asset_kind=asset.kind if asset else t.asset_kind,

@@ -65,6 +65,7 @@ class TicketCard:
     brand_model: str = ""
     spare_due_back_at: datetime | None = None  # the open spare-device loan, if any
     consent: ConsentView | None = None  # the latest data-backup request
+    site_id: int | None = None  # None only in messages queued before cards carried it
 
     def clock(self, kind: str) -> ClockView | None:
         """The view of one clock, if started."""

@@ -43,6 +43,7 @@ from bot.labels import SEVERITY, label
 from bot.notifications.escalation import acknowledged_screen
 from bot.router import Router
 from bot.screens import ButtonSpec, Screen, rows_of, send_screen, show_screen
+from core import permissions
 from core.enums import OPEN_STATUSES, Role
 from core.errors import Conflict, IllegalTransition, PermissionDenied
 from core.lifecycle import Action, allowed_actions
@@ -75,14 +76,16 @@ def _ensure_may_work(viewer: Viewer, card: TicketCard, action: Action | None) ->
         if viewer.person_id != card.assignee_id:
             raise PermissionDenied(action="decline", ticket_id=card.id)
     elif not viewer.may_work(card):
-        raise PermissionDenied(action="work_ticket", ticket_id=card.id)
+        refusal = "other_site" if permissions.dispatches(viewer.role) else "work_ticket"
+        raise PermissionDenied(action=refusal, ticket_id=card.id)
     if action is not None and action not in allowed_actions(card.status):
         raise IllegalTransition(action=action.value, status=card.status.value, ticket_id=card.id)
 
 
 def _ensure_dispatcher(viewer: Viewer, card: TicketCard) -> None:
-    if not viewer.dispatches:
-        raise PermissionDenied(action="dispatch", ticket_id=card.id)
+    if not viewer.dispatches_for(card):
+        action = "other_site" if permissions.dispatches(viewer.role) else "dispatch"
+        raise PermissionDenied(action=action, ticket_id=card.id)
     if card.status not in OPEN_STATUSES:
         raise Conflict("ticket.closed", ticket_id=card.id)
 

@@ -19,6 +19,12 @@ MESSAGES = {
         "This invitation link is not valid. Ask your administrator for a new one."
     ),
     "invite.expired": N_("This invitation link has expired. Ask your administrator for a new one."),
+    "invite.private_only": N_(
+        "Invitations are redeemed only in a private chat with me. Open the link again there."
+    ),
+    "permission_denied.site_group": N_(
+        "Only an administrator can choose where a site's alerts go."
+    ),
     "invite.used_up": N_(
         "This invitation link has already been used. Ask your administrator for a new one."
     ),

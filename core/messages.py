@@ -523,6 +523,18 @@ class DispatchDeclined(CardMessage):
     reason: str
 
 
+# --- to groups -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteGroupAlert(DeadlineMessage):
+    """A page or manager alert, also posted in the site's alert group (nothing to press there)."""
+
+    kind: ClassVar[str] = "sla.group_alert"
+    priority: ClassVar[int] = PRIORITY_PAGE
+    level: str  # "page" (100 %) or "manager" (150 %)
+
+
 # --- to managers ---------------------------------------------------------------------------------
 
 

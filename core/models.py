@@ -111,6 +111,8 @@ class Site(Base):
     timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
     service_hours: Mapped[str] = mapped_column(String(32), default="5x8")
     address: Mapped[str] = mapped_column(String(500), default="")
+    # A Telegram group where the site's escalation alerts are also posted (set by an admin).
+    alert_chat_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Department(Base):

@@ -11,6 +11,7 @@ def build_router() -> Router:
         admin,
         common,
         engineer,
+        groups,
         inspections,
         manager,
         reports,
@@ -18,6 +19,6 @@ def build_router() -> Router:
     )
 
     router = Router()
-    for module in (common, staff, engineer, manager, admin, inspections, reports):
+    for module in (common, staff, engineer, manager, admin, inspections, reports, groups):
         module.register(router)
     return router

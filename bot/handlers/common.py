@@ -36,7 +36,8 @@ HELP_BY_ROLE = {
         "/lang: change language\nEscalation alerts arrive here with an acknowledge button."
     ),
     Role.ADMIN: N_(
-        "/invite: create an invitation link\n/queue: open tickets\n/stats: figures\n/lang: change language"
+        "/invite: create an invitation link\n/queue: open tickets\n/stats: figures\n/lang: change language\n"
+        "/sitegroup SITE (sent in a group): post the site's escalation alerts there too"
     ),
 }
 

@@ -8,6 +8,7 @@
 - `manager`: escalation alerts, repeat failures, second visits, complaints, inspection
   reports, spare devices overdue.
 - `admin`: messages that could not be delivered, inspection reports that reached nobody.
+- `groups`: a site's alert group (its escalation alerts, with nothing to press).
 - `reports`: the monthly summary, the quarterly scorecard, the semiannual survey.
 
 `registry` holds `Notice`, `RenderCtx` and the registry itself; importing this package
@@ -16,7 +17,7 @@ registers every renderer.
 
 from __future__ import annotations
 
-from bot.notifications import admin, dispatcher, engineer, manager, reporter, reports
+from bot.notifications import admin, dispatcher, engineer, groups, manager, reporter, reports
 from bot.notifications.registry import (
     RENDERERS,
     LiveLookups,
@@ -34,6 +35,7 @@ __all__ = [
     "admin",
     "dispatcher",
     "engineer",
+    "groups",
     "manager",
     "render",
     "renders",

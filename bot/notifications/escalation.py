@@ -52,14 +52,14 @@ def reminder_text(t: Translator, tz: str, m: DeadlineReminder, now: datetime) ->
     )
 
 
-def _repeat_mark(t: Translator, m: EscalationPage) -> list[str]:
+def _repeat_mark(t: Translator, m: DeadlineMessage) -> list[str]:
     """A repeated page says so, so it is not mistaken for a new escalation."""
-    if not m.repeat:
+    if not isinstance(m, EscalationPage) or not m.repeat:
         return []
     return [t("🔁 Reminder {n}: not acknowledged yet.", n=m.repeat)]
 
 
-def page_text(t: Translator, tz: str, m: EscalationPage) -> str:
+def page_text(t: Translator, tz: str, m: DeadlineMessage) -> str:
     """100 %: the deadline passed; the level may have been raised."""
     lines = [
         *_repeat_mark(t, m),
@@ -78,7 +78,7 @@ def page_text(t: Translator, tz: str, m: EscalationPage) -> str:
     return "\n".join(lines)
 
 
-def manager_alert_text(t: Translator, tz: str, m: EscalationPage) -> str:
+def manager_alert_text(t: Translator, tz: str, m: DeadlineMessage) -> str:
     """150 %: for managers, the ticket and how late it is."""
     level = m.raised_to or m.severity
     return "\n".join(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from core import outbox, pages
@@ -13,15 +15,18 @@ from core.messages import (
     EscalationPage,
     ManagerAlert,
     ReporterDeadlineNotice,
+    SiteGroupAlert,
     ticket_facts,
 )
-from core.models import DueWork, Page, Person, SlaClock, Ticket
+from core.models import DueWork, Page, Person, Site, SlaClock, Ticket
 from core.people import people_with_role
 from core.sla import deadlines
 from core.sla.policy import EscalationAction as A
 from core.unit_of_work import Tx
 
 PAGES: dict[str, type[EscalationPage]] = {"page": DeadlinePage, "manager": ManagerAlert}
+# Steps with these actions are also posted in the site's alert group, if it has one.
+PAGING = frozenset({A.PAGE_ASSIGNEE, A.PAGE_BACKUP, A.PAGE_DISPATCHERS, A.PAGE_MANAGERS})
 
 
 async def _recipients(tx: Tx, ticket: Ticket, action: A) -> list[Person]:
@@ -121,6 +126,7 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
             continue
         message = (DeadlineReminder if level == "reminder" else ReporterDeadlineNotice)(**step)
         await outbox.enqueue(tx, message, key=f"{work.key}:{person_id}", recipient_id=person_id)
+    await _post_to_site_group(tx, ticket, work, actions, step)
     await tx.audit(
         "ticket",
         ticket.id,
@@ -130,4 +136,19 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
         actions=[a.value for a in actions],
         recipients=sorted(reached),
         raised_to=raised_to,
+    )
+
+
+async def _post_to_site_group(
+    tx: Tx, ticket: Ticket, work: DueWork, actions: list[A], step: dict[str, Any]
+) -> None:
+    """A paging step is also posted, once, in the site's alert group (no repeats there)."""
+    if not PAGING.intersection(actions):
+        return
+    site = await tx.session.get(Site, ticket.site_id)
+    if site is None or site.alert_chat_id is None:
+        return
+    level = "manager" if A.PAGE_MANAGERS in actions else "page"
+    await outbox.enqueue(
+        tx, SiteGroupAlert(**step, level=level), key=f"{work.key}:group", chat_id=site.alert_chat_id
     )

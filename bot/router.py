@@ -63,6 +63,8 @@ class Router:
     dialogs: dict[str, Dialog[Any]] = field(default_factory=dict)
     # What a group chat gets for a command or button meant for a private chat.
     outside_private: Handler | None = None
+    # What a kind of update does outside any dialog (a contact shared: the phone is saved).
+    kinds: dict[Kind, Handler] = field(default_factory=dict)
 
     def command(
         self,
@@ -176,6 +178,10 @@ class Router:
             return
         if ctx.profile is None:
             await ctx.say(not_registered_text(ctx))
+            return
+        handler = self.kinds.get(incoming.kind)
+        if handler is not None:
+            await handler(ctx)
             return
         await ctx.say(ctx._("I did not understand that. Send /help to see what I can do."))
 

@@ -145,8 +145,22 @@ class CardMessage(Message):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Acknowledgement:
+    """Someone who acknowledged a page about the same deadline, and when."""
+
+    name: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeadlineMessage(TicketMessage):
-    """A step of the escalation ladder of one clock (80 %, 100 %, 150 % of its target)."""
+    """A step of the escalation ladder of one clock (80 %, 100 %, 150 % of its target).
+
+    Besides the deadline it says who holds the ticket and since when (accepted but never
+    left, on the way since...), how to reach them, and who has acknowledged the pages
+    about this deadline so far; rows queued before these were carried read back with
+    the defaults.
+    """
 
     clock: str
     percent: int
@@ -155,6 +169,12 @@ class DeadlineMessage(TicketMessage):
     assignee: str | None
     raised_to: int | None = None
     page_id: int | None = None
+    site: str = ""
+    site_id: int | None = None
+    since: datetime | None = None  # when the ticket entered `status`
+    assignee_id: int | None = None
+    assignee_phone: str = ""
+    acknowledged: tuple[Acknowledgement, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

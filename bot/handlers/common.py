@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot.callback_ids import LANG_ACTION
 from bot.callbacks import Callback
-from bot.chat import InlineKeyboard, RemoveKeyboard
+from bot.chat import InlineKeyboard, Kind, RemoveKeyboard, ReplyKeyboard
 from bot.context import Ctx, not_registered_text
+from bot.dialogs.report import normalize_phone
 from bot.i18n import LANGUAGE_NAMES, N_, SUPPORTED
 from bot.labels import ROLE, label
 from bot.router import Router
@@ -17,6 +18,7 @@ INVITE_PREFIX = "inv_"
 ASSET_PREFIX = "asset_"
 REPORT_DIALOG = "report"
 WELCOME = N_("Welcome, {name}! You are registered as {role}.")
+ASKED_FOR_PHONE = frozenset({Role.ENGINEER})
 
 HELP_BY_ROLE = {
     Role.STAFF: N_(
@@ -71,14 +73,37 @@ async def start(ctx: Ctx) -> None:
 
 
 async def _welcome(ctx: Ctx, person: Person, lang: str) -> None:
-    """Greet a newly registered person in their language, with what their role can do."""
+    """Greet a newly registered person in their language, with what their role can do.
+
+    Engineers are asked for their phone (a reply keyboard shares it): pages about their
+    tickets show it to the dispatchers and managers who need to call them.
+    """
     ctx.profile = await ctx.app.helpdesk.people.profile_by_telegram(ctx.incoming.user.id)
     ctx.t = ctx.app.i18n.get(lang)
-    await ctx.say(
+    text = (
         ctx._(WELCOME, name=person.name, role=label(ctx.t, ROLE, person.role.value))
         + "\n\n"
         + ctx._(HELP_BY_ROLE[person.role])
     )
+    keyboard = None
+    if person.role in ASKED_FOR_PHONE and not person.phone:
+        text += "\n\n" + ctx._(
+            "📱 Please share your phone number, so that dispatchers can call you about "
+            "your tickets."
+        )
+        keyboard = ReplyKeyboard(rows=(), request_contact=ctx._("📱 Share my phone"))
+    await ctx.say(text, keyboard)
+
+
+async def shared_contact(ctx: Ctx) -> None:
+    """A contact shared outside a dialog: the person's own number is kept as their phone."""
+    incoming = ctx.incoming
+    phone = normalize_phone(incoming.contact_phone or "")
+    if incoming.contact_user_id != incoming.user.id or phone is None:
+        await ctx.say(ctx._("Please share your own contact with the button below."))
+        return
+    await ctx.app.helpdesk.people.set_phone(ctx.person_id, phone)
+    await ctx.say(ctx._("📱 Saved your phone number: {phone}.", phone=phone), RemoveKeyboard())
 
 
 async def _register_admin(ctx: Ctx) -> None:
@@ -161,3 +186,4 @@ def register(router: Router) -> None:
     router.command("lang", description=N_("Change language"))(lang)
     router.command("cancel", description=N_("Stop the current step"))(cancel)
     router.callback(LANG_ACTION)(choose_lang)
+    router.kinds[Kind.CONTACT] = shared_contact

@@ -6,7 +6,7 @@ pause, restore, resolve) open a dialog and refresh the card when it ends. A stal
 press (the ticket moved on) refreshes the card and says why in the answer.
 
 Callback actions: `ec` card buttons, `qo` open a card, `qp` queue pages, `ep`
-acknowledge a page.
+acknowledge a page, `pt` a page's tools (the card to reassign or set the level).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from bot.callback_ids import (
     LEVEL_PREFIX,
     OPEN_ACTION,
     PAGE_ACK_ACTION,
+    PAGE_TOOL_ACTION,
     QUEUE_ACTION,
 )
 from bot.callbacks import Callback
@@ -266,10 +267,35 @@ async def acknowledge_page(ctx: Ctx, callback: Callback) -> None:
     notice = await tickets.page_notice(page_id)
     assert page.acknowledged_at is not None  # just set by the core
     screen = acknowledged_screen(
-        ctx.t, ctx.tz, notice.message, ticket_id=page.ticket_id, at=page.acknowledged_at
+        ctx.t,
+        ctx.tz,
+        notice.message,
+        ticket_id=page.ticket_id,
+        at=page.acknowledged_at,
+        viewer=viewer_of(ctx),
     )
     await ctx.answer(ctx._("Acknowledged."))
     await show_screen(ctx, screen, message_id=ctx.incoming.message_id, assumed_fp="")
+
+
+# Page tools: the card opens as a new message, in the mode the tool asks for.
+PAGE_TOOLS = {Op.ASSIGN.value: Mode.ASSIGN, Op.LEVEL.value: Mode.LEVEL}
+
+
+async def page_tool(ctx: Ctx, callback: Callback) -> None:
+    """A page's 🔀 Reassign or 🎚 Set level: the ticket's card with the engineers or the levels."""
+    try:
+        ticket_id = callback.int_arg(0)
+        mode = PAGE_TOOLS[callback.args[1]]
+    except (IndexError, KeyError, ValueError):
+        await ctx.answer(ctx._("This button is not valid."), alert=True)
+        return
+    tickets = ctx.app.helpdesk.tickets
+    card = await tickets.card(ticket_id)
+    viewer = viewer_of(ctx)
+    _ensure_dispatcher(viewer, card)
+    await ctx.answer()
+    await send_screen(ctx, await card_screen_for(tickets, ctx.t, ctx.tz, card, viewer, mode=mode))
 
 
 def register(router: Router) -> None:
@@ -279,5 +305,6 @@ def register(router: Router) -> None:
     router.callback(OPEN_ACTION, roles=QUEUE_ROLES)(open_card)
     router.callback(QUEUE_ACTION, roles=QUEUE_ROLES)(queue_page)
     router.callback(PAGE_ACK_ACTION, roles=REGISTERED)(acknowledge_page)
+    router.callback(PAGE_TOOL_ACTION, roles=WORKING_ROLES)(page_tool)
     for dialog in (DeclineDialog(), PauseDialog(), RestoreDialog(), ResolveDialog()):
         router.add_dialog(dialog)

@@ -15,6 +15,9 @@ from core.messages import SiteGroupAlert
 @renders(SiteGroupAlert)
 async def site_group_alert(m: SiteGroupAlert, r: RenderCtx) -> Notice:
     """The alert's text for everyone in the group, and where to act on it."""
-    text = manager_alert_text(r.t, r.tz, m) if m.level == "manager" else page_text(r.t, r.tz, m)
+    if m.level == "manager":
+        text = manager_alert_text(r.t, r.tz, m, phone=False)
+    else:
+        text = page_text(r.t, r.tz, m, phone=False)
     where = r._("Those paged acknowledge and act in their private chat with me.")
     return Notice(f"📢 {text}\n\n{where}")

@@ -21,6 +21,7 @@ from core.messages import (
 from core.models import DueWork, Page, Person, Site, SlaClock, Ticket
 from core.people import people_with_role
 from core.sla import deadlines
+from core.sla.holder import holder_facts
 from core.sla.policy import EscalationAction as A
 from core.unit_of_work import Tx
 
@@ -70,7 +71,6 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
     due_at = clock.due_at or tx.now
     if fraction >= 1.0 and clock.breached_at is None:
         clock.breached_at = due_at
-    assignee = await tx.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
     percent = round(fraction * 100)
     actions = [A(value) for value in work.payload["actions"]]
     reached: dict[int, str] = {}  # person -> level; one message per person per step
@@ -94,11 +94,11 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
         await deadlines.change_severity(tx, ticket, raised_to, reason=f"{clock.kind}_missed")
     step = {
         **facts,
+        **await holder_facts(tx, ticket, clock),
         "clock": clock.kind,
         "percent": percent,
         "due_at": due_at,
         "overdue_seconds": int((tx.now - due_at).total_seconds()),
-        "assignee": assignee.name if assignee else None,
         "raised_to": raised_to,
     }
     for person_id, level in sorted(reached.items()):

@@ -539,7 +539,9 @@ async def test_a_missed_deadline_pages_engineer_backup_and_dispatcher_then_the_m
         assert "the arrival on site deadline (Mar 2 11:00) was missed." in page.text
         assert "Level raised to Level 1 (critical)." in page.text
         assert "Engineer: Wang Wei" in page.text
-        assert page.buttons() == [ACK_PAGE, "📄 Open ticket"]
+        # The dispatcher's page offers what helps a dispatcher: reassign, set the level.
+        tools = ["🔀 Reassign", "🎚 Set level"] if user_id == 3001 else []
+        assert page.buttons() == [ACK_PAGE, *tools, "📄 Open ticket"]
         pages[user_id] = page
     assert "⏰ <b>Ticket #1</b>: arrival on site due Mar 2 11:00" in find(wang, "⏰").text
 

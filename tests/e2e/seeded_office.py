@@ -75,13 +75,20 @@ class Office:
             return ticket
 
     async def newcomer(
-        self, telegram_id: int, name: str, role: Role, *, site: str | None = None
+        self,
+        telegram_id: int,
+        name: str,
+        role: Role,
+        *,
+        site: str | None = None,
+        phone: str | None = None,
     ) -> SimulatedPerson:
         """Someone registered by the administrator's tools, who has opened the bot before."""
         await self.helpdesk.people.create_person(
             name=name,
             role=role,
             site_id=self.seeded.sites[site] if site else None,
+            phone=phone,
             telegram_user_id=telegram_id,
             language="en",
         )
@@ -100,6 +107,9 @@ async def seeded_office(bot: Any, emulator: BotApiEmulator) -> Office:
         )
         await person.start(seeded.invite_payload(persona))
         await person.wait_for(f"Welcome, {persona.name}! You are registered as")
+        if persona.role is Role.ENGINEER:  # asked for their phone when they register
+            await person.reply_keyboard("📱 Share my phone")
+            await person.wait_for("📱 Saved your phone number")
         people[persona.key.split("_")[0]] = person
     await seed.name_backup(bot.running.helpdesk, seeded, seed.WANG_WEI, seed.ZHAO_LEI)
     return Office(bot, emulator, seeded, people)
@@ -110,10 +120,16 @@ def the(message: SentMessage, *parts: str) -> Match:
     return lambda m: m.message_id == message.message_id and all(p in m.text for p in parts)
 
 
-async def open_ticket(office: Office, reporter_id: int, symptom: str) -> int:
+async def open_ticket(
+    office: Office, reporter_id: int, symptom: str, *, tag: str | None = None
+) -> int:
     """A ticket reported through the core (the report dialog has its own journeys)."""
     ticket = await office.helpdesk.tickets.report_fault(
-        reporter_id, symptom=symptom, impact=Impact.DEGRADED, contact_phone="13800000000"
+        reporter_id,
+        symptom=symptom,
+        impact=Impact.DEGRADED,
+        contact_phone="13800000000",
+        asset_tag=tag,
     )
     return int(ticket.id)
 

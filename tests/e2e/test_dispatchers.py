@@ -64,3 +64,70 @@ async def test_a_dispatcher_acts_on_their_own_site_and_one_without_a_site_on_all
     await gao.wait_for(the(card, f"Ticket #{branch} · Level 1 (critical)"))
     assert (await office.ticket(branch)).severity == 1
     assert (await office.ticket(branch)).status is TicketStatus.ASSIGNED
+
+
+# --- point 7: alerts that say what to do ------------------------------------------------------
+
+
+async def test_a_page_says_who_holds_the_ticket_and_offers_what_helps(office: Office):
+    wang, zhao, chen, liu = office.wang, office.zhao, office.chen, office.liu
+    sun = await office.newcomer(2003, "Sun Li", Role.ENGINEER, site=seed.HQ, phone="+8613900139003")
+    ticket_id = await open_ticket(
+        office, await office.person_id(seed.LI_NA), "No picture.", tag=seed.PROJECTOR_TAG
+    )
+    card = await wang.wait_for(lambda m: f"Ticket #{ticket_id} ·" in m.text)
+    await office.later(minutes=5)
+    await wang.press("✅ Accept", message=card)
+    await wang.wait_for(the(card, "accepted by the engineer"))
+
+    await office.later(minutes=91)  # 10:36, 80 %: Wang is reminded
+    await wang.wait_for(f"Ticket #{ticket_id}: arrival on site due Mar 2 11:00")
+    await office.later(minutes=24)  # 11:00, 100 %: paged, with where the ticket stands
+    missed = f"Ticket #{ticket_id}: the arrival on site deadline (Mar 2 11:00) was missed."
+    page = await chen.wait_for(missed)
+    for line in (
+        "📍 Head office · Meeting room 501",
+        "Engineer: Wang Wei · ☎ +8613900139001",
+        "Accepted at Mar 2 09:05, not on the way yet.",
+    ):
+        assert line in page.text, line
+    assert page.button_labels() == [
+        "✅ Acknowledge page",
+        "🔀 Reassign",
+        "🎚 Set level",
+        "📄 Open ticket",
+    ]
+    own = await wang.wait_for(missed)
+    assert own.button_labels() == ["✅ Acknowledge page", "📄 Open ticket"]
+    backup = await zhao.wait_for(missed)
+
+    for person, message, at in ((chen, page, "11:03"), (wang, own, "11:05")):
+        await office.later(minutes=3 if person is chen else 2)
+        await person.press("✅ Acknowledge page", message=message)
+        await person.wait_for(the(message, f"✅ Acknowledged at Mar 2 {at}."))
+    assert "🔀 Reassign" in page.button_labels()  # the tools stay after acknowledging
+    await chen.press("🔀 Reassign", message=page)
+    choose = await chen.wait_for("Choose the engineer:")
+    assert f"Ticket #{ticket_id} ·" in choose.text
+    await chen.press("👷 Sun Li", message=choose)
+    await chen.wait_for(the(choose, "Status: dispatched · Sun Li"))
+    await sun.wait_for(lambda m: f"Ticket #{ticket_id} ·" in m.text and "New dispatch" in m.text)
+
+    await office.later(minutes=10)  # 11:15: the backup's page repeats, as things stand now
+    repeat = await zhao.wait_for("Reminder 1: not acknowledged yet.")
+    assert repeat.message_id != backup.message_id
+    for line in (
+        "Engineer: Sun Li · ☎ +8613900139003",
+        "Dispatched at Mar 2 11:05, not accepted yet.",
+        "✅ Acknowledged by Chen Jing (Mar 2 11:03), Wang Wei (Mar 2 11:05).",
+    ):
+        assert line in repeat.text, line
+
+    await office.later(minutes=45)  # 12:00, 150 %: the managers' alert
+    alert = await liu.wait_for(f"Escalation: ticket #{ticket_id}")
+    assert "Engineer: Sun Li · ☎ +8613900139003" in alert.text
+    assert "✅ Acknowledged by Chen Jing (Mar 2 11:03), Wang Wei (Mar 2 11:05)." in alert.text
+    assert alert.button_labels() == ["✅ Acknowledge page", "📄 Open ticket"]
+    await liu.press("📄 Open ticket", message=alert)
+    opened = await liu.wait_for(lambda m: f"Ticket #{ticket_id} · Level" in m.text)
+    assert "Sun Li" in opened.text

@@ -19,7 +19,7 @@ from bot.i18n import N_, Translator
 from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
 from bot.screens import ButtonSpec, Screen, rows_of, show_screen
 from core import permissions
-from core.enums import OPEN_STATUSES, Role, TicketStatus
+from core.enums import COMING_STATUSES, OPEN_STATUSES, Role, TicketStatus
 from core.lifecycle import Action, allowed_actions
 from core.models import Person
 from core.views import ClockView, TicketCard
@@ -56,6 +56,7 @@ class Op(StrEnum):
     CONSENT = "con"
     LEVEL = "lv"
     ASSIGN = "as"
+    ETA = "eta"  # a new arrival time
 
 
 class Mode(StrEnum):
@@ -78,12 +79,14 @@ class WorkButton:
 
 
 S = TicketStatus
+NEW_ARRIVAL_TIME = N_("🕐 New arrival time")
 # The engineer's buttons in display order, laid out PER_ROW to a row.
 WORK_BUTTONS: tuple[WorkButton, ...] = (
     WorkButton(Op.ACCEPT, N_("✅ Accept"), Action.ACKNOWLEDGE, frozenset({S.ASSIGNED})),
     WorkButton(Op.DECLINE, N_("↩️ Decline"), Action.DECLINE, frozenset({S.ASSIGNED})),
     WorkButton(Op.DEPART, N_("🚗 On the way"), Action.DEPART, frozenset({S.ACKNOWLEDGED})),
     WorkButton(Op.ARRIVE, N_("📍 Arrived"), Action.ARRIVE, frozenset({S.ACKNOWLEDGED, S.EN_ROUTE})),
+    WorkButton(Op.ETA, NEW_ARRIVAL_TIME, None, frozenset({S.ACKNOWLEDGED, S.EN_ROUTE})),
     WorkButton(Op.RESTORE, N_("🩹 Restored"), Action.RESTORE, frozenset({S.ON_SITE})),
     WorkButton(Op.RESOLVE, N_("🏁 Resolved"), Action.RESOLVE, frozenset({S.ON_SITE, S.RESTORED})),
     WorkButton(
@@ -234,6 +237,10 @@ def card_text(t: Translator, tz: str, card: TicketCard, *, header: str | None = 
     lines.append(t("📝 <i>{symptom}</i>", symptom=short(card.symptom, MAX_SYMPTOM_SHOWN)))
     if card.promised_arrival_at is not None and not card.remote:
         lines.append(t("🕐 Promised arrival: {at}", at=t.moment(card.promised_arrival_at, tz)))
+    if card.expected_arrival_at is not None and card.status in COMING_STATUSES:
+        lines.append(
+            t("🕐 Expected arrival (engineer): {at}", at=t.moment(card.expected_arrival_at, tz))
+        )
     if card.clocks:
         lines.append(t("Deadlines:"))
         lines += [clock_line(t, tz, view) for view in card.clocks]

@@ -36,6 +36,8 @@ MESSAGES = {
     "report.site_required": N_("Your account has no site; ask your administrator."),
     "text.too_long": N_("That is too long: at most {limit} characters, please."),
     "decline.reason_required": N_("Please give a reason for declining."),
+    "arrival.time_past": N_("That time has already passed; please give a time ahead."),
+    "arrival.time_far": N_("That is more than {days} days ahead; please give a nearer time."),
     "assign.not_an_engineer": N_("That person is not an engineer."),
     "assign.already_assigned": N_("The ticket is already assigned to that engineer."),
     "rating.out_of_range": N_("Please choose a score from 1 to 5."),

@@ -175,6 +175,7 @@ class DeadlineMessage(TicketMessage):
     assignee_id: int | None = None
     assignee_phone: str = ""
     acknowledged: tuple[Acknowledgement, ...] = ()
+    expected_at: datetime | None = None  # the engineer's new arrival time, still to come
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -333,6 +334,17 @@ class EngineerOnTheWay(TicketMessage):
     kind: ClassVar[str] = "ticket.en_route"
     engineer: str
     promised_arrival_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArrivalExpected(TicketMessage):
+    """The engineer gave a new time they expect to be there (late: after the promised time)."""
+
+    kind: ClassVar[str] = "ticket.arrival_expected"
+    engineer: str
+    expected_at: datetime
+    promised_arrival_at: datetime | None
+    late: bool
 
 
 @dataclass(frozen=True, kw_only=True)

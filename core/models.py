@@ -242,6 +242,8 @@ class Ticket(Base):
     departed_at: Mapped[datetime | None]
     arrived_at: Mapped[datetime | None]
     promised_arrival_at: Mapped[datetime | None]
+    # The engineer's own word on when they will be there, once the promise will not hold.
+    expected_arrival_at: Mapped[datetime | None]
     restored_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from core import outbox, reminders, scheduling
 from core.enums import (
+    COMING_STATUSES,
     FOLLOW_UP_DIMENSIONS,
     IMPACT_SEVERITY,
     OPEN_STATUSES,
@@ -29,6 +30,7 @@ from core.enums import (
 from core.errors import Conflict, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from core.lifecycle import Action, next_status
 from core.messages import (
+    ArrivalExpected,
     BackupConsentAnswered,
     BackupConsentRequested,
     DispatchAccepted,
@@ -81,6 +83,7 @@ PROGRESS = "progress"
 REPEAT_WINDOW = timedelta(days=30)  # 000 §4: the 30-day repeat-repair window
 MAX_SYMPTOM = 2000
 MAX_NOTE = 1000
+MAX_EXPECTED_AHEAD = timedelta(days=7)
 # Ids are 32-bit integers on PostgreSQL (and 64-bit on SQLite): a number typed beyond
 # that is no ticket, not a database error.
 MAX_TICKET_ID = 2**31 - 1
@@ -484,6 +487,55 @@ class TicketService:
                 **ticket_facts(ticket), engineer=engineer.name
             ),
         )
+
+    async def expect_arrival(self, ticket_id: int, at: datetime, *, actor_id: int) -> Ticket:
+        """The engineer gives the time they now expect to be there; the reporter is told.
+
+        The arrival deadline itself does not move (the promise stays on record); when the
+        new time is past it the reporter's notice apologises (002 热线服务规范).
+        """
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            actor = await get_person(tx, actor_id)
+            _ensure_worker(actor, ticket)
+            if ticket.status not in COMING_STATUSES:
+                raise IllegalTransition(
+                    action="expect_arrival", status=ticket.status.value, ticket_id=ticket.id
+                )
+            if at <= tx.now:
+                raise InvalidInput("arrival.time_past")
+            if at - tx.now > MAX_EXPECTED_AHEAD:
+                raise InvalidInput("arrival.time_far", days=MAX_EXPECTED_AHEAD.days)
+            arrival = (await deadlines.clocks_of(tx, ticket)).get(ClockKind.ARRIVAL.value)
+            deadline = (arrival.due_at if arrival else None) or ticket.promised_arrival_at
+            late = deadline is not None and at > deadline
+            previous = ticket.expected_arrival_at
+            ticket.expected_arrival_at = at
+            event = await tx.audit(
+                "ticket",
+                ticket.id,
+                "ticket.arrival_expected",
+                at=at.isoformat(),
+                previous=previous.isoformat() if previous else None,
+                deadline=deadline.isoformat() if deadline else None,
+                late=late,
+            )
+            engineer = (
+                await tx.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
+            )
+            await _notify(
+                tx,
+                event,
+                ticket.reporter_id,
+                ArrivalExpected(
+                    **ticket_facts(ticket),
+                    engineer=engineer.name if engineer else actor.name,
+                    expected_at=at,
+                    promised_arrival_at=ticket.promised_arrival_at,
+                    late=late,
+                ),
+            )
+            return ticket
 
     async def _work_step(
         self,
@@ -1150,6 +1202,7 @@ async def _cards(session: Any, tickets: list[Ticket]) -> list[TicketCard]:
                 reported_at=t.reported_at,
                 site_name=sites[t.site_id].name,
                 site_id=t.site_id,
+                expected_arrival_at=t.expected_arrival_at,
                 location=t.location,
                 asset_tag=asset.tag if asset else None,
                 asset_kind=asset.kind if asset else t.asset_kind,

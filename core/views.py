@@ -66,6 +66,7 @@ class TicketCard:
     spare_due_back_at: datetime | None = None  # the open spare-device loan, if any
     consent: ConsentView | None = None  # the latest data-backup request
     site_id: int | None = None  # None only in messages queued before cards carried it
+    expected_arrival_at: datetime | None = None  # the engineer's new time, once given
 
     def clock(self, kind: str) -> ClockView | None:
         """The view of one clock, if started."""

@@ -34,6 +34,7 @@ from bot.cards import (
     viewer_of,
 )
 from bot.context import Ctx
+from bot.dialogs.arrival_time import ARRIVAL_TIME_DIALOG, ArrivalTimeDialog
 from bot.dialogs.decline import DECLINE_DIALOG, DeclineDialog
 from bot.dialogs.pause import PAUSE_DIALOG, PauseDialog
 from bot.dialogs.resolve import RESOLVE_DIALOG, ResolveDialog
@@ -45,7 +46,7 @@ from bot.notifications.escalation import acknowledged_screen
 from bot.router import Router
 from bot.screens import ButtonSpec, Screen, rows_of, send_screen, show_screen
 from core import permissions
-from core.enums import OPEN_STATUSES, Role
+from core.enums import COMING_STATUSES, OPEN_STATUSES, Role
 from core.errors import Conflict, IllegalTransition, PermissionDenied
 from core.lifecycle import Action, allowed_actions
 from core.views import TicketCard
@@ -144,6 +145,9 @@ async def _perform(ctx: Ctx, ticket_id: int, op: str, shown: str) -> tuple[Mode 
             fp=shown,
             remote=op == Op.REMOTE,
         )
+        return None, None
+    if op == Op.ETA:
+        await _start_arrival_time(ctx, viewer, card, card_message=ctx.incoming.message_id, fp=shown)
         return None, None
     if op == Op.CONSENT:
         _ensure_may_work(viewer, card, None)
@@ -278,24 +282,44 @@ async def acknowledge_page(ctx: Ctx, callback: Callback) -> None:
     await show_screen(ctx, screen, message_id=ctx.incoming.message_id, assumed_fp="")
 
 
+async def _start_arrival_time(
+    ctx: Ctx, viewer: Viewer, card: TicketCard, *, card_message: int | None, fp: str
+) -> None:
+    """Open the new-arrival-time dialog, if the person may and the engineer is still to come."""
+    _ensure_may_work(viewer, card, None)
+    if card.status not in COMING_STATUSES:
+        raise IllegalTransition(
+            action="expect_arrival", status=card.status.value, ticket_id=card.id
+        )
+    await ctx.answer()
+    await ctx.start_dialog(ARRIVAL_TIME_DIALOG, ticket_id=card.id, card_message=card_message, fp=fp)
+
+
 # Page tools: the card opens as a new message, in the mode the tool asks for.
 PAGE_TOOLS = {Op.ASSIGN.value: Mode.ASSIGN, Op.LEVEL.value: Mode.LEVEL}
 
 
 async def page_tool(ctx: Ctx, callback: Callback) -> None:
-    """A page's 🔀 Reassign or 🎚 Set level: the ticket's card with the engineers or the levels."""
+    """A page's tools: Reassign or Set level open the card so; New arrival time asks for it."""
     try:
         ticket_id = callback.int_arg(0)
-        mode = PAGE_TOOLS[callback.args[1]]
-    except (IndexError, KeyError, ValueError):
+        op = callback.args[1]
+    except (IndexError, ValueError):
+        await ctx.answer(ctx._("This button is not valid."), alert=True)
+        return
+    if op != Op.ETA and op not in PAGE_TOOLS:
         await ctx.answer(ctx._("This button is not valid."), alert=True)
         return
     tickets = ctx.app.helpdesk.tickets
     card = await tickets.card(ticket_id)
     viewer = viewer_of(ctx)
+    if op == Op.ETA:
+        await _start_arrival_time(ctx, viewer, card, card_message=None, fp="")
+        return
     _ensure_dispatcher(viewer, card)
     await ctx.answer()
-    await send_screen(ctx, await card_screen_for(tickets, ctx.t, ctx.tz, card, viewer, mode=mode))
+    screen = await card_screen_for(tickets, ctx.t, ctx.tz, card, viewer, mode=PAGE_TOOLS[op])
+    await send_screen(ctx, screen)
 
 
 def register(router: Router) -> None:
@@ -306,5 +330,11 @@ def register(router: Router) -> None:
     router.callback(QUEUE_ACTION, roles=QUEUE_ROLES)(queue_page)
     router.callback(PAGE_ACK_ACTION, roles=REGISTERED)(acknowledge_page)
     router.callback(PAGE_TOOL_ACTION, roles=WORKING_ROLES)(page_tool)
-    for dialog in (DeclineDialog(), PauseDialog(), RestoreDialog(), ResolveDialog()):
+    for dialog in (
+        DeclineDialog(),
+        PauseDialog(),
+        RestoreDialog(),
+        ResolveDialog(),
+        ArrivalTimeDialog(),
+    ):
         router.add_dialog(dialog)

@@ -13,13 +13,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.callback_ids import OPEN_ACTION, PAGE_ACK_ACTION, PAGE_TOOL_ACTION
-from bot.cards import Op, Viewer, short, time_left
+from bot.cards import NEW_ARRIVAL_TIME, Op, Viewer, short, time_left
 from bot.i18n import N_, Translator
 from bot.labels import CLOCK, SEVERITY, label
 from bot.screens import ButtonSpec, Screen, rows_of
 from core import permissions
-from core.enums import OPEN_STATUSES, TicketStatus
+from core.enums import COMING_STATUSES, OPEN_STATUSES, TicketStatus
 from core.messages import DeadlineMessage, DeadlineReminder, EscalationPage, ManagerAlert
+from core.sla.policy import ClockKind
 
 REMINDER = N_("⏰ <b>Ticket #{ticket}</b>: {clock} due {due}, {left}.")
 DEADLINE_MISSED = N_("🚨 <b>Ticket #{ticket}</b>: the {clock} deadline ({due}) was {missed}.")
@@ -90,6 +91,14 @@ def standing_lines(t: Translator, tz: str, m: DeadlineMessage, *, phone: bool) -
     lines.append(engineer)
     if m.since is not None and m.status in HOLDER:
         lines.append(t(HOLDER[m.status], since=t.moment(m.since, tz)))
+    if m.expected_at is not None and m.assignee:
+        lines.append(
+            t(
+                "🕐 {name} expects to arrive at {time}.",
+                name=m.assignee,
+                time=t.moment(m.expected_at, tz),
+            )
+        )
     if m.acknowledged:
         names = ", ".join(
             t("{name} ({at})", name=ack.name, at=t.moment(ack.at, tz)) for ack in m.acknowledged
@@ -152,16 +161,19 @@ def open_spec(t: Translator, ticket_id: int) -> ButtonSpec:
 
 
 def tool_specs(t: Translator, m: DeadlineMessage, viewer: Viewer) -> list[ButtonSpec]:
-    """What helps this reader now: reassign and set the level, for dispatchers of the site."""
-    if m.status not in OPEN_STATUSES or not permissions.dispatches_at(
+    """What helps this reader now: the engineer late for arrival gives a new time;
+    dispatchers of the site reassign and set the level."""
+    specs = []
+    coming = m.status in COMING_STATUSES and m.clock == ClockKind.ARRIVAL
+    if coming and viewer.person_id is not None and viewer.person_id == m.assignee_id:
+        specs.append(ButtonSpec(t(NEW_ARRIVAL_TIME), PAGE_TOOL_ACTION, (m.ticket_id, Op.ETA.value)))
+    if m.status in OPEN_STATUSES and permissions.dispatches_at(
         viewer.role, viewer.site_id, m.site_id
     ):
-        return []
-    move = t("🔀 Reassign") if m.assignee else t("👷 Assign")
-    return [
-        ButtonSpec(move, PAGE_TOOL_ACTION, (m.ticket_id, Op.ASSIGN.value)),
-        ButtonSpec(t("🎚 Set level"), PAGE_TOOL_ACTION, (m.ticket_id, Op.LEVEL.value)),
-    ]
+        move = t("🔀 Reassign") if m.assignee else t("👷 Assign")
+        specs.append(ButtonSpec(move, PAGE_TOOL_ACTION, (m.ticket_id, Op.ASSIGN.value)))
+        specs.append(ButtonSpec(t("🎚 Set level"), PAGE_TOOL_ACTION, (m.ticket_id, Op.LEVEL.value)))
+    return specs
 
 
 def page_screen(t: Translator, tz: str, m: EscalationPage, viewer: Viewer) -> Screen:

@@ -20,6 +20,7 @@ from bot.notifications.registry import Notice, RenderCtx, renders
 from bot.notifications.rounds import round_day, round_name
 from core.enums import TicketStatus
 from core.messages import (
+    ArrivalExpected,
     BackupConsentRequested,
     ComplaintAnswered,
     ComplaintConfirmed,
@@ -203,9 +204,31 @@ async def backup_consent_requested(m: BackupConsentRequested, r: RenderCtx) -> N
     return Notice(text, keyboard)
 
 
+@renders(ArrivalExpected)
+async def arrival_expected(m: ArrivalExpected, r: RenderCtx) -> Notice:
+    """The engineer's new arrival time; an apology when it is later than promised."""
+    if m.late:
+        text = r._(
+            "🕐 <b>Ticket #{ticket}</b>: we are sorry, {engineer} will be later than promised "
+            "({promised}). New expected arrival: <b>{time}</b>.",
+            ticket=m.ticket_id,
+            engineer=_engineer(r, m.engineer),
+            promised=r.when(m.promised_arrival_at),
+            time=r.when(m.expected_at),
+        )
+    else:
+        text = r._(
+            "🕐 <b>Ticket #{ticket}</b>: {engineer} expects to arrive at <b>{time}</b>.",
+            ticket=m.ticket_id,
+            engineer=_engineer(r, m.engineer),
+            time=r.when(m.expected_at),
+        )
+    return Notice(text)
+
+
 @renders(ReporterDeadlineNotice)
 async def reporter_deadline_notice(m: ReporterDeadlineNotice, r: RenderCtx) -> Notice:
-    """A deadline of the reporter's ticket is near or missed."""
+    """A deadline of the reporter's ticket is near or missed (with the engineer's new time)."""
     clock = label(r.t, CLOCK, m.clock)
     due = r.when(m.due_at)
     if m.percent >= 100:
@@ -216,6 +239,14 @@ async def reporter_deadline_notice(m: ReporterDeadlineNotice, r: RenderCtx) -> N
             clock=clock,
             due=due,
         )
+        if m.expected_at is not None:
+            text += "\n" + r._(
+                "{engineer} now expects to arrive at <b>{time}</b>.",
+                engineer=_engineer(r, m.assignee or ""),
+                time=r.when(m.expected_at),
+            )
+        elif m.clock == "arrival" and m.status in BEFORE_ARRIVAL:
+            text += "\n" + r._("We will tell you the new time as soon as the engineer gives it.")
     else:
         text = r._(
             "⏳ <b>Ticket #{ticket}</b>: the deadline for {clock} ({due}) is near. We are on it.",

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core import outbox, pages
-from core.enums import Role
+from core.enums import Role, WorkStatus
 from core.messages import (
     DeadlineMessage,
     DeadlinePage,
@@ -68,6 +68,84 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
     if clock is None or not deadlines.is_running(clock):
         return  # the clock stopped after the step was claimed: nothing to escalate
     fraction = float(work.payload["at"])
+    others = await _other_steps(tx, ticket, clock, work)
+    if _warns_ahead(work) and any(_overtakes(tx, other, fraction) for other in others):
+        # Caught up after downtime: the deadline this step warns of has passed already.
+        await _skip(tx, ticket, clock, work, reason="overtaken")
+        return
+    # A step never goes out before the earlier steps of its clock (a manager alert before
+    # the page it escalates): earlier ones still pending fire first, or are dropped when
+    # they only warn ahead.
+    for earlier in sorted(others, key=_fraction):
+        if _fraction(earlier) >= fraction or not _pending_and_due(tx, earlier):
+            continue
+        if _warns_ahead(earlier):
+            await _skip(tx, ticket, clock, earlier, reason="overtaken")
+            earlier.status = WorkStatus.CANCELLED
+        else:
+            await _carry_out(tx, ticket, clock, earlier)
+            earlier.status = WorkStatus.DONE
+        earlier.done_at = tx.now
+        earlier.lease_owner = None
+        earlier.lease_until = None
+    await _carry_out(tx, ticket, clock, work)
+
+
+# Steps with only these actions, below 100 %, warn that a deadline is near: moot once
+# it has passed.
+ADVANCE_WARNINGS = frozenset({A.REMIND_ASSIGNEE, A.NOTIFY_REPORTER})
+
+
+def _fraction(work: DueWork) -> float:
+    return float(work.payload["at"])
+
+
+def _warns_ahead(work: DueWork) -> bool:
+    """A step that only warns ahead of the deadline (the 80 % reminder)."""
+    actions = {A(value) for value in work.payload["actions"]}
+    return _fraction(work) < 1.0 and actions <= ADVANCE_WARNINGS
+
+
+def _pending_and_due(tx: Tx, work: DueWork) -> bool:
+    return work.status == WorkStatus.PENDING and work.due_at is not None and work.due_at <= tx.now
+
+
+def _overtakes(tx: Tx, other: DueWork, fraction: float) -> bool:
+    """A later step of the clock already fired, or due now."""
+    return _fraction(other) > fraction and (
+        other.status == WorkStatus.DONE or _pending_and_due(tx, other)
+    )
+
+
+async def _other_steps(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> list[DueWork]:
+    """The clock's other ladder steps (this visit), fired or not."""
+    prefix = deadlines.step_prefix(ticket.id, clock.cycle, clock.kind)
+    rows = await tx.session.scalars(
+        select(DueWork).where(
+            DueWork.ticket_id == ticket.id,
+            DueWork.kind == deadlines.ESCALATION,
+            DueWork.key.startswith(prefix),
+            DueWork.id != work.id,
+        )
+    )
+    return list(rows)
+
+
+async def _skip(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork, *, reason: str) -> None:
+    """Record a step dropped instead of sent late."""
+    await tx.audit(
+        "ticket",
+        ticket.id,
+        "sla.step_skipped",
+        clock=clock.kind,
+        percent=round(_fraction(work) * 100),
+        reason=reason,
+    )
+
+
+async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> None:
+    """Remind, page, raise the level and tell whom the step names, once."""
+    fraction = _fraction(work)
     due_at = clock.due_at or tx.now
     if fraction >= 1.0 and clock.breached_at is None:
         clock.breached_at = due_at

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.enums import TicketStatus
+from core.enums import COMING_STATUSES, TicketStatus
 from core.messages import Acknowledgement
 from core.models import Page, Pause, Person, Site, SlaClock, Ticket
 from core.sla import deadlines
@@ -77,6 +77,7 @@ async def holder_facts(tx: Tx, ticket: Ticket, clock: SlaClock) -> dict[str, Any
         "assignee_id": assignee.id if assignee else None,
         "assignee_phone": (assignee.phone or "") if assignee else "",
         "acknowledged": await acknowledgements(tx, ticket, clock),
+        "expected_at": ticket.expected_arrival_at if ticket.status in COMING_STATUSES else None,
     }
 
 

@@ -1,4 +1,5 @@
-"""a site's alert group (a Telegram group where its escalation alerts are also posted)
+"""a site's alert group (a Telegram group where its escalation alerts are also posted);
+the engineer's expected arrival time on a ticket
 
 Revision ID: 0007_chat_groups
 Revises: 0002
@@ -9,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+import core.models
+
 revision = "0007_chat_groups"
 down_revision = "0002"
 branch_labels = None
@@ -18,8 +21,14 @@ depends_on = None
 def upgrade() -> None:
     # Plain ADD COLUMN: no table rebuild on SQLite.
     op.add_column("site", sa.Column("alert_chat_id", sa.BigInteger(), nullable=True))
+    op.add_column(
+        "ticket",
+        sa.Column("expected_arrival_at", core.models.UTCDateTime(timezone=True), nullable=True),
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ticket") as batch_op:
+        batch_op.drop_column("expected_arrival_at")
     with op.batch_alter_table("site") as batch_op:
         batch_op.drop_column("alert_chat_id")

@@ -6,12 +6,15 @@ invitation link. The clock is frozen at Monday 09:00 in Shanghai and moved by ha
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from seeded_office import Office, answer_to, open_ticket, seeded_office, the
+from sqlalchemy import select
 
 from core.enums import Role, TicketStatus
+from core.models import AuditEvent
 from demo import seed
 from sandbox import BotApiEmulator
 
@@ -98,7 +101,7 @@ async def test_a_page_says_who_holds_the_ticket_and_offers_what_helps(office: Of
         "📄 Open ticket",
     ]
     own = await wang.wait_for(missed)
-    assert own.button_labels() == ["✅ Acknowledge page", "📄 Open ticket"]
+    assert own.button_labels() == ["✅ Acknowledge page", "🕐 New arrival time", "📄 Open ticket"]
     backup = await zhao.wait_for(missed)
 
     for person, message, at in ((chen, page, "11:03"), (wang, own, "11:05")):
@@ -131,3 +134,99 @@ async def test_a_page_says_who_holds_the_ticket_and_offers_what_helps(office: Of
     await liu.press("📄 Open ticket", message=alert)
     opened = await liu.wait_for(lambda m: f"Ticket #{ticket_id} · Level" in m.text)
     assert "Sun Li" in opened.text
+
+
+# --- point 8: the reporter is never left guessing ------------------------------------------------
+
+
+async def test_the_reporter_is_told_of_a_late_arrival_with_the_engineers_new_time(
+    office: Office,
+):
+    li, wang, chen = office.li, office.wang, office.chen
+    ticket_id = await open_ticket(
+        office, await office.person_id(seed.LI_NA), "No picture.", tag=seed.PROJECTOR_TAG
+    )
+    card = await wang.wait_for(lambda m: f"Ticket #{ticket_id} ·" in m.text)
+    await wang.press("✅ Accept", message=card)
+    await wang.wait_for(the(card, "accepted by the engineer"))
+
+    await office.later(minutes=100)  # 10:40: the promise (11:00) will not hold
+    await wang.press("🕐 New arrival time", message=card)
+    await wang.wait_for(f"When will you be at ticket #{ticket_id}?")
+    await wang.send("25:99")
+    await wang.wait_for("Please type a time like 14:30.")
+    await wang.send("10:15")
+    await wang.wait_for("That time has already passed; please give a time ahead.")
+    await wang.send("11:40")
+    await wang.wait_for(f"Ticket #{ticket_id}: expected arrival Mar 2 11:40 recorded")
+    await wang.wait_for(the(card, "🕐 Expected arrival (engineer): Mar 2 11:40"))
+    sorry = await li.wait_for("later than promised")
+    assert sorry.text == (
+        f"🕐 Ticket #{ticket_id}: we are sorry, Wang Wei will be later than promised "
+        "(Mar 2 11:00). New expected arrival: Mar 2 11:40."
+    )
+
+    await office.later(minutes=20)  # 11:00: the deadline passes
+    missed = await li.wait_for("we missed the deadline for arrival on site")
+    assert "Sorry! It has been escalated." in missed.text
+    assert "Wang Wei now expects to arrive at Mar 2 11:40." in missed.text
+    page = await chen.wait_for(f"Ticket #{ticket_id}: the arrival on site deadline")
+    assert "🕐 Wang Wei expects to arrive at Mar 2 11:40." in page.text
+
+    # From the page itself: the engineer moves the time again, with one press.
+    own = await wang.wait_for(f"Ticket #{ticket_id}: the arrival on site deadline")
+    await wang.press("🕐 New arrival time", message=own)
+    ask = await wang.wait_for(f"When will you be at ticket #{ticket_id}?")
+    await wang.press("+1 h", message=ask)
+    await wang.wait_for(the(ask, "expected arrival Mar 2 12:00 recorded"))
+    await li.wait_for("New expected arrival: Mar 2 12:00.")
+
+    ticket = await office.ticket(ticket_id)
+    assert ticket.expected_arrival_at is not None
+    assert ticket.promised_arrival_at is not None
+    async with office.deployment.running.core.reading() as session:
+        recorded = list(
+            await session.scalars(
+                select(AuditEvent.data).where(AuditEvent.action == "ticket.arrival_expected")
+            )
+        )
+    assert [entry["late"] for entry in recorded] == [True, True]
+
+
+async def test_a_caught_up_restart_pages_before_alerting_and_sends_no_stale_reminder(
+    office: Office,
+):
+    li, wang, chen, liu = office.li, office.wang, office.chen, office.liu
+    ticket_id = await open_ticket(
+        office, await office.person_id(seed.LI_NA), "No picture.", tag=seed.PROJECTOR_TAG
+    )
+    card = await wang.wait_for(lambda m: f"Ticket #{ticket_id} ·" in m.text)
+    await wang.press("✅ Accept", message=card)
+    await wang.wait_for(the(card, "accepted by the engineer"))
+    await office.deployment.until(office.outbox_idle)
+    calls_before = len(office.emulator.calls("sendMessage"))
+
+    await office.deployment.stop()  # down over 80 %, 100 % and 150 % of the arrival time
+    office.deployment.clock.advance(timedelta(hours=3, minutes=5))  # 12:05
+    await office.deployment.start()
+
+    missed = f"Ticket #{ticket_id}: the arrival on site deadline (Mar 2 11:00) was missed"
+    page = await wang.wait_for(missed)
+    await chen.wait_for(missed)
+    alert = await liu.wait_for(f"Escalation: ticket #{ticket_id}")
+    told = await li.wait_for("we missed the deadline for arrival on site")
+    assert "We will tell you the new time as soon as the engineer gives it." in told.text
+    await office.deployment.until(office.outbox_idle)
+    assert not any("due Mar 2 11:00" in m.text for m in wang.messages())  # no stale reminder
+
+    # In the order they went out: the pages before the managers' alert.
+    order = [
+        int(call.params["chat_id"])
+        for call in office.emulator.calls("sendMessage")[calls_before:]
+        if "was missed" in str(call.params.get("text", ""))
+    ]
+    assert order.index(liu.chat_id) > max(
+        order.index(wang.chat_id), order.index(chen.chat_id), order.index(office.zhao.chat_id)
+    ), order
+    assert page.button("✅ Acknowledge page") is not None
+    assert alert.button("✅ Acknowledge page") is not None

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import func, select
 
-from core.enums import Impact, Role, TicketStatus
-from core.errors import NotFound, PermissionDenied
-from core.models import AuditEvent
+from core.enums import Impact, Role, TicketStatus, WorkStatus
+from core.errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
+from core.models import AuditEvent, DueWork, OutboxMessage
+from core.sla import deadlines
+from core.sla.escalation import fire_escalation
 
 
 @pytest.mark.parametrize("number", [0, -5, 2**31, 10**22])
@@ -86,3 +91,121 @@ async def test_the_queue_of_a_dispatcher_holds_their_own_site_and_of_one_without
     )
     assert [c.id for c in await helpdesk.tickets.queue_for(world.dispatcher_id)] == [hq.id]
     assert {c.id for c in await helpdesk.tickets.queue_for(roaming.id)} == {hq.id, ticket_id}
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    """A moment in March 2026, Shanghai time."""
+    return datetime(2026, 3, day, hour, minute, tzinfo=SHANGHAI)
+
+
+async def accepted_ticket(helpdesk, world) -> int:
+    """A level-2 ticket at 09:00, accepted: arrival due 11:00 (80 % 10:36, 150 % 12:00)."""
+    ticket = await helpdesk.tickets.report_fault(
+        world.reporter_id, symptom="Printer jams", impact=Impact.CANNOT_WORK, asset_tag="PC-0001"
+    )
+    await helpdesk.tickets.acknowledge(ticket.id, actor_id=world.engineer_id)
+    return int(ticket.id)
+
+
+async def rows(helpdesk, *codes: str) -> list[OutboxMessage]:
+    async with helpdesk.core.reading() as session:
+        return list(
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.code.in_(codes))
+                .order_by(OutboxMessage.id)
+            )
+        )
+
+
+async def test_a_caught_up_sweep_drops_the_reminder_and_pages_before_the_managers(
+    helpdesk, world, clock
+):
+    ticket_id = await accepted_ticket(helpdesk, world)
+    clock.set(local(2, 12, 5))  # nothing ran past 80 %, 100 % and 150 % of arrival at once
+
+    await helpdesk.runner().sweep()
+
+    assert await rows(helpdesk, "sla.reminder") == []  # never a reminder after the page
+    sent = await rows(helpdesk, "sla.page", "sla.manager_alert", "sla.reporter_notice")
+    codes = [row.code for row in sent]
+    assert codes.count("sla.page") == 3 and codes.count("sla.manager_alert") == 1
+    alert = next(row for row in sent if row.code == "sla.manager_alert")
+    pages = [row for row in sent if row.code == "sla.page"]
+    assert all(page.id < alert.id and page.available_at <= alert.available_at for page in pages)
+    assert [row.recipient_id for row in sent if row.code == "sla.reporter_notice"] == [
+        world.reporter_id
+    ]
+    async with helpdesk.core.reading() as session:
+        skipped = list(
+            await session.scalars(
+                select(AuditEvent.data).where(
+                    AuditEvent.action == "sla.step_skipped", AuditEvent.entity_id == ticket_id
+                )
+            )
+        )
+    assert skipped == [{"clock": "arrival", "percent": 80, "reason": "overtaken"}]
+
+
+async def test_a_step_due_with_an_earlier_one_pending_carries_that_one_out_first(
+    helpdesk, world, clock
+):
+    ticket_id = await accepted_ticket(helpdesk, world)
+    clock.set(local(2, 12, 5))
+    prefix = deadlines.step_prefix(ticket_id, 0, "arrival")
+    async with helpdesk.core.transaction() as tx:
+        work = await tx.session.scalar(select(DueWork).where(DueWork.key == f"{prefix}150"))
+        assert work is not None
+        # The 150 % step's handler runs before anything fired the 80 % and 100 % steps
+        # (another runner holds them, say): the alert must not go before the page.
+        await fire_escalation(tx, work)
+        earlier = {
+            row.key: row.status
+            for row in await tx.session.scalars(
+                select(DueWork).where(DueWork.key.in_([f"{prefix}80", f"{prefix}100"]))
+            )
+        }
+    assert earlier == {f"{prefix}80": WorkStatus.CANCELLED, f"{prefix}100": WorkStatus.DONE}
+    sent = await rows(helpdesk, "sla.reminder", "sla.page", "sla.manager_alert")
+    assert [row.code for row in sent] == ["sla.page"] * 3 + ["sla.manager_alert"]
+    assert (await helpdesk.tickets.card(ticket_id)).severity == 1  # the page's raise happened
+
+
+async def test_the_engineers_new_arrival_time_is_recorded_and_the_reporter_told(
+    helpdesk, world, clock
+):
+    ticket_id = await accepted_ticket(helpdesk, world)
+    tickets = helpdesk.tickets
+    clock.set(local(2, 10, 30))
+
+    with pytest.raises(InvalidInput) as past:
+        await tickets.expect_arrival(ticket_id, local(2, 10), actor_id=world.engineer_id)
+    assert past.value.code == "arrival.time_past"
+    with pytest.raises(PermissionDenied):
+        await tickets.expect_arrival(ticket_id, local(2, 12), actor_id=world.backup_id)
+    await tickets.expect_arrival(ticket_id, local(2, 10, 50), actor_id=world.engineer_id)
+    await tickets.expect_arrival(ticket_id, local(2, 11, 40), actor_id=world.engineer_id)
+
+    told = await rows(helpdesk, "ticket.arrival_expected")
+    assert [(row.recipient_id, row.params["late"]) for row in told] == [
+        (world.reporter_id, False),
+        (world.reporter_id, True),  # after the promised 11:00: the notice apologises
+    ]
+    card = await tickets.card(ticket_id)
+    assert card.expected_arrival_at == local(2, 11, 40)
+    assert card.promised_arrival_at == local(2, 11)  # the promise stays on record
+    assert card.clock("arrival").due_at == local(2, 11)
+    async with helpdesk.core.reading() as session:
+        recorded = list(
+            await session.scalars(
+                select(AuditEvent.data).where(AuditEvent.action == "ticket.arrival_expected")
+            )
+        )
+    assert [entry["late"] for entry in recorded] == [False, True]
+
+    await tickets.arrive(ticket_id, actor_id=world.engineer_id)
+    with pytest.raises(IllegalTransition):
+        await tickets.expect_arrival(ticket_id, local(2, 12), actor_id=world.engineer_id)

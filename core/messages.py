@@ -46,6 +46,9 @@ class Message:
 
     kind: ClassVar[str]
     priority: ClassVar[int] = PRIORITY_NOTICE
+    # Non-urgent: held outside the recipient's site's service hours, sent when the day
+    # starts (`core.outbox.enqueue`). Pages and answers to what a person just did never are.
+    quiet: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -395,6 +398,7 @@ class ProgressUpdate(CardMessage):
     """The hourly word on an open ticket (002 热线服务规范)."""
 
     kind: ClassVar[str] = "ticket.progress"
+    quiet: ClassVar[bool] = True
     hours_open: float
     n: int
 
@@ -429,6 +433,7 @@ class SurveyReminder(TicketMessage):
     """A day after the fix, still unrated: the verdict or the score, once more."""
 
     kind: ClassVar[str] = "survey.reminder"
+    quiet: ClassVar[bool] = True
     cycle: int
     resolved_at: datetime | None
     fix_confirmed: bool | None
@@ -462,6 +467,7 @@ class InspectionAnnounced(RoundMessage):
     """To a site's staff and managers: engineers will come to check the equipment."""
 
     kind: ClassVar[str] = "inspection.announced"
+    quiet: ClassVar[bool] = True
 
 
 # --- to engineers ------------------------------------------------------------------------------
@@ -517,6 +523,7 @@ class InspectionReminder(RoundMessage):
     """To the engineer: the round's window opened, or its due date is near."""
 
     kind: ClassVar[str] = "inspection.reminder"
+    quiet: ClassVar[bool] = True
     which: str = "start"  # "start" or "due"
 
 
@@ -688,6 +695,7 @@ class SurveyQuestion(Message):
     """The semiannual satisfaction question (000 §4), one per staff member and round."""
 
     kind: ClassVar[str] = "survey.question"
+    quiet: ClassVar[bool] = True
     priority: ClassVar[int] = PRIORITY_REPORT
     round_id: int
     period: str

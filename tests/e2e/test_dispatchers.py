@@ -6,15 +6,15 @@ invitation link. The clock is frozen at Monday 09:00 in Shanghai and moved by ha
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from seeded_office import Office, answer_to, open_ticket, seeded_office, the
 from sqlalchemy import select
 
-from core.enums import Role, TicketStatus
-from core.models import AuditEvent
+from core.enums import OutboxStatus, Role, TicketStatus
+from core.models import AuditEvent, OutboxMessage
 from demo import seed
 from sandbox import BotApiEmulator
 
@@ -230,3 +230,38 @@ async def test_a_caught_up_restart_pages_before_alerting_and_sends_no_stale_remi
     ), order
     assert page.button("✅ Acknowledge page") is not None
     assert alert.button("✅ Acknowledge page") is not None
+
+
+# --- point 10: quiet hours ------------------------------------------------------------------------
+
+
+async def test_progress_waits_for_the_morning_while_a_page_goes_out_at_night(office: Office):
+    li, wang = office.li, office.wang
+    await office.later(hours=7)  # Monday 16:00
+    ticket_id = await open_ticket(
+        office, await office.person_id(seed.LI_NA), "No picture.", tag=seed.PROJECTOR_TAG
+    )
+    card = await wang.wait_for(lambda m: f"Ticket #{ticket_id} ·" in m.text)
+    await wang.press("✅ Accept", message=card)
+    await wang.wait_for(the(card, "accepted by the engineer"))
+    await office.deployment.until(office.outbox_idle)
+
+    # Down from 16:00 to 22:00: the 17:00 progress and the 18:00 arrival deadline fall due.
+    await office.deployment.stop()
+    office.deployment.clock.advance(timedelta(hours=6))
+    await office.deployment.start()
+
+    await wang.wait_for(f"Ticket #{ticket_id}: the arrival on site deadline")  # at once
+    await li.wait_for("we missed the deadline for arrival on site")
+    await office.deployment.until(office.outbox_idle)
+    assert not any("open for" in m.text for m in li.messages())
+    async with office.deployment.running.core.reading() as session:
+        held = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.code == "ticket.progress")
+        )
+    assert held is not None and held.status is OutboxStatus.PENDING
+    assert held.available_at == datetime(2026, 3, 3, 1, 0, tzinfo=UTC)  # Tuesday 09:00
+
+    await office.later(hours=11)  # Tuesday 09:00: the day starts
+    progress = await li.wait_for("open for")
+    assert f"Ticket #{ticket_id}" in progress.text

@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from core import outbox
 from core.enums import Impact, Role, TicketStatus, WorkStatus
 from core.errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
+from core.messages import DeadlinePage, SurveyQuestion
 from core.models import AuditEvent, DueWork, OutboxMessage
 from core.sla import deadlines
 from core.sla.escalation import fire_escalation
@@ -209,3 +211,50 @@ async def test_the_engineers_new_arrival_time_is_recorded_and_the_reporter_told(
     await tickets.arrive(ticket_id, actor_id=world.engineer_id)
     with pytest.raises(IllegalTransition):
         await tickets.expect_arrival(ticket_id, local(2, 12), actor_id=world.engineer_id)
+
+
+async def test_a_non_urgent_notice_waits_for_the_recipients_working_day_and_a_page_never(
+    helpdesk, world, clock
+):
+    branch = await helpdesk.people.create_site(
+        code="DC", name="Data centre", region="city", service_hours="7x24"
+    )
+    night_owl = await helpdesk.people.create_person(
+        name="Fang Hui", role=Role.STAFF, site_id=branch.id, telegram_user_id=1201
+    )
+    roaming = await helpdesk.people.create_person(
+        name="Gao Fei", role=Role.STAFF, telegram_user_id=1202
+    )
+    clock.set(local(6, 22))  # Friday 22:00: the head office (5x8) is closed until Monday
+    question = SurveyQuestion(round_id=1, period="2026-H1", closes_at=local(20, 18))
+    page = DeadlinePage(
+        ticket_id=1,
+        symptom="x",
+        severity=1,
+        status=TicketStatus.ASSIGNED,
+        location="",
+        tz="Asia/Shanghai",
+        clock="arrival",
+        percent=100,
+        due_at=local(6, 21),
+        overdue_seconds=3600,
+        assignee=None,
+    )
+    await helpdesk.tickets.report_fault(
+        world.reporter_id, symptom="x", impact=Impact.BUSINESS_STOPPED
+    )  # ticket 1, for the page to be about
+    async with helpdesk.core.transaction() as tx:
+        for person_id in (world.reporter_id, night_owl.id, roaming.id):
+            await outbox.enqueue(tx, question, key=f"q:{person_id}", recipient_id=person_id)
+        await outbox.enqueue(tx, page, key="p", recipient_id=world.engineer_id)
+        await outbox.enqueue(tx, question, key="q:engineer", recipient_id=world.engineer_id)
+
+    async with helpdesk.core.reading() as session:
+        available = {
+            row.key: row.available_at for row in await session.scalars(select(OutboxMessage))
+        }
+    assert available[f"q:{world.reporter_id}"] == local(9, 9)  # Monday 09:00
+    assert available["q:engineer"] == local(9, 9)
+    assert available[f"q:{night_owl.id}"] == local(6, 22)  # a 7x24 site is never closed
+    assert available[f"q:{roaming.id}"] == local(6, 22)  # no site: no hours to keep
+    assert available["p"] == local(6, 22)  # pages are never held

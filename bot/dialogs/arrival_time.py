@@ -27,10 +27,18 @@ from bot.dialogs.card_dialog import ENDING_ERRORS, CardDialog
 from bot.dialogs.engine import STAY, Outcome, StepSpec, step_table
 from bot.dialogs.inputs import noted, typed_text
 from bot.errors import error_text
+from bot.i18n import N_
 from core.conversations import DialogState
 from core.errors import InvalidInput
 
 ARRIVAL_TIME_DIALOG: Final = "eta"
+ASK_ARRIVAL_TIME = N_(
+    "🕐 When will you be at ticket #{ticket}? Choose, or type a time like "
+    "<code>14:30</code>. The reporter will be told."
+)
+ARRIVAL_TIME_RECORDED = N_(
+    "🕐 Ticket #{ticket}: expected arrival {time} recorded; the reporter is told."
+)
 # The quick choices, in minutes from now.
 QUICK_MINUTES: Final = (30, 60, 120)
 CLOCK_TIME = re.compile(r"^([01]?[0-9]|2[0-3])[:.：]([0-5][0-9])$", re.ASCII)
@@ -74,11 +82,7 @@ class ArrivalTimeDialog(CardDialog[Step]):
             self.choice(ctx, state, ctx._("+{time}", time=ctx.t.duration(timedelta(minutes=m))), m)
             for m in QUICK_MINUTES
         ]
-        text = ctx._(
-            "🕐 When will you be at ticket #{ticket}? Choose, or type a time like "
-            "<code>14:30</code>. The reporter will be told.",
-            ticket=self.ticket_id(state),
-        )
+        text = ctx._(ASK_ARRIVAL_TIME, ticket=self.ticket_id(state))
         await self.show(
             ctx,
             state,
@@ -113,11 +117,7 @@ class ArrivalTimeDialog(CardDialog[Step]):
         return await self.finish(
             ctx,
             state,
-            ctx._(
-                "🕐 Ticket #{ticket}: expected arrival {time} recorded; the reporter is told.",
-                ticket=self.ticket_id(state),
-                time=ctx.when(moment),
-            ),
+            ctx._(ARRIVAL_TIME_RECORDED, ticket=self.ticket_id(state), time=ctx.when(moment)),
         )
 
     table = step_table({Step.WHEN: StepSpec(ask_when, on_when)})

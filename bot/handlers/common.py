@@ -6,7 +6,7 @@ from bot.callback_ids import LANG_ACTION
 from bot.callbacks import Callback
 from bot.chat import InlineKeyboard, Kind, RemoveKeyboard, ReplyKeyboard
 from bot.context import Ctx, not_registered_text
-from bot.dialogs.report import normalize_phone
+from bot.dialogs.report import SHARE_PHONE_BUTTON, normalize_phone
 from bot.i18n import LANGUAGE_NAMES, N_, SUPPORTED
 from bot.labels import ROLE, label
 from bot.router import Router
@@ -19,6 +19,10 @@ ASSET_PREFIX = "asset_"
 REPORT_DIALOG = "report"
 WELCOME = N_("Welcome, {name}! You are registered as {role}.")
 ASKED_FOR_PHONE = frozenset({Role.ENGINEER})
+ASK_OWN_PHONE = N_(
+    "📱 Please share your phone number, so that dispatchers can call you about your tickets."
+)
+PHONE_SAVED = N_("📱 Saved your phone number: {phone}.")
 
 HELP_BY_ROLE = {
     Role.STAFF: N_(
@@ -87,11 +91,8 @@ async def _welcome(ctx: Ctx, person: Person, lang: str) -> None:
     )
     keyboard = None
     if person.role in ASKED_FOR_PHONE and not person.phone:
-        text += "\n\n" + ctx._(
-            "📱 Please share your phone number, so that dispatchers can call you about "
-            "your tickets."
-        )
-        keyboard = ReplyKeyboard(rows=(), request_contact=ctx._("📱 Share my phone"))
+        text += "\n\n" + ctx._(ASK_OWN_PHONE)
+        keyboard = ReplyKeyboard(rows=(), request_contact=ctx._(SHARE_PHONE_BUTTON))
     await ctx.say(text, keyboard)
 
 
@@ -103,7 +104,7 @@ async def shared_contact(ctx: Ctx) -> None:
         await ctx.say(ctx._("Please share your own contact with the button below."))
         return
     await ctx.app.helpdesk.people.set_phone(ctx.person_id, phone)
-    await ctx.say(ctx._("📱 Saved your phone number: {phone}.", phone=phone), RemoveKeyboard())
+    await ctx.say(ctx._(PHONE_SAVED, phone=phone), RemoveKeyboard())
 
 
 async def _register_admin(ctx: Ctx) -> None:

@@ -64,6 +64,17 @@ ASK_BACKUP = N_(
     "Have you backed up your files?"
 )
 BACKED_UP_BUTTON = N_("💾 I have backed up my data")
+DEADLINE_MISSED_SORRY = N_(
+    "⚠️ <b>Ticket #{ticket}</b>: we missed the deadline for {clock} ({due}). "
+    "Sorry! It has been escalated."
+)
+NEW_TIME_TO_COME = N_("We will tell you the new time as soon as the engineer gives it.")
+NOW_EXPECTED = N_("{engineer} now expects to arrive at <b>{time}</b>.")
+ARRIVAL_LATE = N_(
+    "🕐 <b>Ticket #{ticket}</b>: we are sorry, {engineer} will be later than promised "
+    "({promised}). New expected arrival: <b>{time}</b>."
+)
+ARRIVAL_EXPECTED = N_("🕐 <b>Ticket #{ticket}</b>: {engineer} expects to arrive at <b>{time}</b>.")
 OPERATION = {
     "os_reinstall": N_("reinstall the operating system"),
     "disk_format": N_("format the disk"),
@@ -209,8 +220,7 @@ async def arrival_expected(m: ArrivalExpected, r: RenderCtx) -> Notice:
     """The engineer's new arrival time; an apology when it is later than promised."""
     if m.late:
         text = r._(
-            "🕐 <b>Ticket #{ticket}</b>: we are sorry, {engineer} will be later than promised "
-            "({promised}). New expected arrival: <b>{time}</b>.",
+            ARRIVAL_LATE,
             ticket=m.ticket_id,
             engineer=_engineer(r, m.engineer),
             promised=r.when(m.promised_arrival_at),
@@ -218,7 +228,7 @@ async def arrival_expected(m: ArrivalExpected, r: RenderCtx) -> Notice:
         )
     else:
         text = r._(
-            "🕐 <b>Ticket #{ticket}</b>: {engineer} expects to arrive at <b>{time}</b>.",
+            ARRIVAL_EXPECTED,
             ticket=m.ticket_id,
             engineer=_engineer(r, m.engineer),
             time=r.when(m.expected_at),
@@ -233,20 +243,19 @@ async def reporter_deadline_notice(m: ReporterDeadlineNotice, r: RenderCtx) -> N
     due = r.when(m.due_at)
     if m.percent >= 100:
         text = r._(
-            "⚠️ <b>Ticket #{ticket}</b>: we missed the deadline for {clock} ({due}). "
-            "Sorry! It has been escalated.",
+            DEADLINE_MISSED_SORRY,
             ticket=m.ticket_id,
             clock=clock,
             due=due,
         )
         if m.expected_at is not None:
             text += "\n" + r._(
-                "{engineer} now expects to arrive at <b>{time}</b>.",
+                NOW_EXPECTED,
                 engineer=_engineer(r, m.assignee or ""),
                 time=r.when(m.expected_at),
             )
         elif m.clock == "arrival" and m.status in BEFORE_ARRIVAL:
-            text += "\n" + r._("We will tell you the new time as soon as the engineer gives it.")
+            text += "\n" + r._(NEW_TIME_TO_COME)
     else:
         text = r._(
             "⏳ <b>Ticket #{ticket}</b>: the deadline for {clock} ({due}) is near. We are on it.",

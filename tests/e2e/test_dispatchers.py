@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from core.enums import OutboxStatus, Role, TicketStatus
 from core.models import AuditEvent, OutboxMessage
-from demo import seed
+from demo import journeys, seed
+from demo.journeys import Actor
 from sandbox import BotApiEmulator
 
 pytestmark = [
@@ -156,8 +157,8 @@ async def test_the_reporter_is_told_of_a_late_arrival_with_the_engineers_new_tim
     await wang.send("25:99")
     await wang.wait_for("Please type a time like 14:30.")
     await wang.send("10:15")
-    await wang.wait_for("That time has already passed; please give a time ahead.")
-    await wang.send("11:40")
+    ask = await wang.wait_for("That time has already passed; please give a time ahead.")
+    await wang.press("+1 h", message=ask)  # 10:40 + 1 h
     await wang.wait_for(f"Ticket #{ticket_id}: expected arrival Mar 2 11:40 recorded")
     await wang.wait_for(the(card, "🕐 Expected arrival (engineer): Mar 2 11:40"))
     sorry = await li.wait_for("later than promised")
@@ -173,13 +174,12 @@ async def test_the_reporter_is_told_of_a_late_arrival_with_the_engineers_new_tim
     page = await chen.wait_for(f"Ticket #{ticket_id}: the arrival on site deadline")
     assert "🕐 Wang Wei expects to arrive at Mar 2 11:40." in page.text
 
-    # From the page itself: the engineer moves the time again, with one press.
+    # From the page itself, as the demo plays it: the engineer moves the time again.
+    english = office.deployment.running.bot.i18n.get("en")
     own = await wang.wait_for(f"Ticket #{ticket_id}: the arrival on site deadline")
-    await wang.press("🕐 New arrival time", message=own)
-    ask = await wang.wait_for(f"When will you be at ticket #{ticket_id}?")
-    await wang.press("+1 h", message=ask)
-    await wang.wait_for(the(ask, "expected arrival Mar 2 12:00 recorded"))
-    await li.wait_for("New expected arrival: Mar 2 12:00.")
+    await journeys.give_new_arrival_time(Actor(wang, english), own, ticket_id, "12:00")
+    again = await journeys.told_new_arrival_time(Actor(li, english), ticket_id, "Mar 2 12:00")
+    assert again.text.endswith("New expected arrival: Mar 2 12:00.")
 
     ticket = await office.ticket(ticket_id)
     assert ticket.expected_arrival_at is not None
@@ -214,7 +214,8 @@ async def test_a_caught_up_restart_pages_before_alerting_and_sends_no_stale_remi
     page = await wang.wait_for(missed)
     await chen.wait_for(missed)
     alert = await liu.wait_for(f"Escalation: ticket #{ticket_id}")
-    told = await li.wait_for("we missed the deadline for arrival on site")
+    english = office.deployment.running.bot.i18n.get("en")
+    told = await journeys.told_arrival_missed(Actor(li, english), ticket_id)
     assert "We will tell you the new time as soon as the engineer gives it." in told.text
     await office.deployment.until(office.outbox_idle)
     assert not any("due Mar 2 11:00" in m.text for m in wang.messages())  # no stale reminder

@@ -13,8 +13,9 @@ import pytest
 from seeded_office import Office, answer_to, open_ticket, seeded_office, the
 from sqlalchemy import select
 
-from core.enums import OutboxStatus, Role, TicketStatus
+from core.enums import OutboxStatus, Role, ServiceResult, ServiceType, TicketStatus
 from core.models import AuditEvent, OutboxMessage
+from core.tickets import ServiceSheet
 from demo import journeys, seed
 from demo.journeys import Actor
 from sandbox import BotApiEmulator
@@ -266,3 +267,45 @@ async def test_progress_waits_for_the_morning_while_a_page_goes_out_at_night(off
     await office.later(hours=11)  # Tuesday 09:00: the day starts
     progress = await li.wait_for("open for")
     assert f"Ticket #{ticket_id}" in progress.text
+
+
+async def test_a_survey_reminder_falling_due_at_night_waits_for_the_morning(office: Office):
+    li = office.li
+    await office.later(hours=7)  # Monday 16:00
+    ticket_id = await open_ticket(
+        office, await office.person_id(seed.LI_NA), "No picture.", tag=seed.PROJECTOR_TAG
+    )
+    wang_id = await office.person_id(seed.WANG_WEI)
+    await office.helpdesk.tickets.acknowledge(ticket_id, actor_id=wang_id)
+    sheet = ServiceSheet(
+        service_type=ServiceType.SOFTWARE_FAULT,
+        result=ServiceResult.FIXED_REMOTELY,
+        solution="Switched the projector's input back to HDMI.",
+    )
+    await office.helpdesk.tickets.resolve_remotely(ticket_id, actor_id=wang_id, sheet=sheet)
+    await li.wait_for("Is it fixed?")
+    await office.deployment.until(office.outbox_idle)
+
+    # Down from Monday 16:00 to Tuesday 21:00: the reminder (due Tuesday 16:00) is caught up.
+    await office.deployment.stop()
+    office.deployment.clock.advance(timedelta(hours=29))
+    await office.deployment.start()
+
+    async def reminder_queued() -> bool:
+        return await office.count(OutboxMessage, OutboxMessage.code == "survey.reminder") == 1
+
+    await office.deployment.until(reminder_queued)
+    await office.deployment.until(office.outbox_idle)
+    assert not any("Please tell us how it went" in m.text for m in li.messages())
+    async with office.deployment.running.core.reading() as session:
+        held = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.code == "survey.reminder")
+        )
+    assert held is not None and held.status is OutboxStatus.PENDING
+    assert held.available_at == datetime(2026, 3, 4, 1, 0, tzinfo=UTC)  # Wednesday 09:00
+
+    await office.later(hours=12)  # Wednesday 09:00: the day starts
+    reminder = await li.wait_for("Please tell us how it went")
+    assert f"Ticket #{ticket_id}" in reminder.text
+    assert "❌ Not fixed" in reminder.button_labels()
+    assert await office.count(AuditEvent, AuditEvent.action == "survey.reminded") == 1

@@ -1,5 +1,6 @@
 """a site's alert group (a Telegram group where its escalation alerts are also posted);
-the engineer's expected arrival time on a ticket
+the engineer's expected arrival time on a ticket; people registered from a group are
+told in their private chat from now on
 
 Revision ID: 0007_chat_groups
 Revises: 0002
@@ -24,6 +25,15 @@ def upgrade() -> None:
     op.add_column(
         "ticket",
         sa.Column("expected_arrival_at", core.models.UTCDateTime(timezone=True), nullable=True),
+    )
+    # An invitation opened in a group used to register the person with the group's chat
+    # id, so their private notices went to the group. A private chat's id is the user's
+    # id: send there (if they never opened it, delivery fails and is retried, instead of
+    # posting their tickets where others read them).
+    op.execute(
+        "UPDATE person SET chat_id = telegram_user_id "
+        "WHERE telegram_user_id IS NOT NULL AND chat_id IS NOT NULL "
+        "AND chat_id <> telegram_user_id"
     )
 
 

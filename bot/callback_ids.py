@@ -14,6 +14,7 @@ CARD_ACTION: Final = "ec"  # ec:<ticket>:<op>:<fingerprint>
 OPEN_ACTION: Final = "qo"  # qo:<ticket>[:<fingerprint>]: send a ticket's card as a new message
 PAGE_ACK_ACTION: Final = "ep"  # ep:<page>[:<fingerprint>]: acknowledge an escalation page
 QUEUE_ACTION: Final = "qp"  # qp:<page>:<fingerprint>
+PAGE_TOOL_ACTION: Final = "pt"  # pt:<ticket>:<op>[:<fingerprint>]: a page's tool (reassign, level)
 
 # The reporter: /my, the fix verdict, the rating, data-backup consent.
 MY_ACTION: Final = "smy"  # smy:<page>

@@ -57,7 +57,15 @@ class CallbackCodec:
         if not data or SIGNATURE_MARK not in data:
             return None
         payload, _, signature = data.rpartition(SIGNATURE_MARK)
-        if not hmac.compare_digest(signature, self._sign(payload)):
+        # Anyone can send any callback data: compare only what could be ours, as bytes
+        # (compare_digest refuses non-ASCII text, and a lone surrogate cannot be encoded).
+        if len(signature) != SIGNATURE_LENGTH or not signature.isascii():
+            return None
+        try:
+            expected = self._sign(payload)
+        except UnicodeEncodeError:
+            return None
+        if not hmac.compare_digest(signature.encode("ascii"), expected.encode("ascii")):
             return None
         action, *args = payload.split(SEPARATOR)
         return Callback(action, tuple(args))

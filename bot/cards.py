@@ -20,7 +20,7 @@ from bot.i18n import N_, Translator
 from bot.labels import ASSET_KIND, CLOCK, SERVICE_RESULT, SEVERITY, STATUS, label
 from bot.screens import ButtonSpec, Screen, rows_of, show_screen
 from core import permissions
-from core.enums import OPEN_STATUSES, ArrivalCheck, Role, TicketStatus
+from core.enums import COMING_STATUSES, OPEN_STATUSES, ArrivalCheck, Role, TicketStatus
 from core.lifecycle import Action, allowed_actions
 from core.models import Person
 from core.views import ClockView, TicketCard
@@ -61,6 +61,7 @@ class Op(StrEnum):
     CONSENT = "con"
     LEVEL = "lv"
     ASSIGN = "as"
+    ETA = "eta"  # a new arrival time
 
 
 class Mode(StrEnum):
@@ -83,12 +84,14 @@ class WorkButton:
 
 
 S = TicketStatus
+NEW_ARRIVAL_TIME = N_("🕐 New arrival time")
 # The engineer's buttons in display order, laid out PER_ROW to a row.
 WORK_BUTTONS: tuple[WorkButton, ...] = (
     WorkButton(Op.ACCEPT, N_("✅ Accept"), Action.ACKNOWLEDGE, frozenset({S.ASSIGNED})),
     WorkButton(Op.DECLINE, N_("↩️ Decline"), Action.DECLINE, frozenset({S.ASSIGNED})),
     WorkButton(Op.DEPART, N_("🚗 On the way"), Action.DEPART, frozenset({S.ACKNOWLEDGED})),
     WorkButton(Op.ARRIVE, N_("📍 Arrived"), Action.ARRIVE, frozenset({S.ACKNOWLEDGED, S.EN_ROUTE})),
+    WorkButton(Op.ETA, NEW_ARRIVAL_TIME, None, frozenset({S.ACKNOWLEDGED, S.EN_ROUTE})),
     WorkButton(Op.RESTORE, N_("🩹 Restored"), Action.RESTORE, frozenset({S.ON_SITE})),
     WorkButton(Op.RESOLVE, N_("🏁 Resolved"), Action.RESOLVE, frozenset({S.ON_SITE, S.RESTORED})),
     WorkButton(
@@ -118,20 +121,28 @@ class Viewer:
 
     person_id: int | None
     role: Role | None
+    site_id: int | None = None  # their home site; a dispatcher with none serves every site
 
     @staticmethod
     def of(person: Person | None) -> Viewer:
         """The viewer behind a recipient."""
-        return Viewer(person.id if person else None, person.role if person else None)
+        if person is None:
+            return Viewer(None, None)
+        return Viewer(person.id, person.role, person.site_id)
 
-    @property
-    def dispatches(self) -> bool:
-        """Dispatchers and admins assign and set levels."""
-        return permissions.dispatches(self.role)
+    def dispatches_for(self, card: TicketCard) -> bool:
+        """Dispatchers of the ticket's site (and admins) assign and set levels."""
+        return permissions.dispatches_at(self.role, self.site_id, card.site_id)
 
     def may_work(self, card: TicketCard) -> bool:
-        """The assignee, or a dispatcher, may act on the ticket."""
-        return permissions.may_work(self.person_id, self.role, card.assignee_id)
+        """The assignee, or a dispatcher of the site, may act on the ticket."""
+        return permissions.may_work(
+            self.person_id,
+            self.role,
+            card.assignee_id,
+            home_site_id=self.site_id,
+            ticket_site_id=card.site_id,
+        )
 
 
 # --- small pieces of text ----------------------------------------------------------------------
@@ -334,6 +345,10 @@ def card_text(t: Translator, tz: str, card: TicketCard, *, header: str | None = 
     lines += repairs_lines(t, tz, card)
     if card.promised_arrival_at is not None and not card.remote:
         lines.append(t("🕐 Promised arrival: {at}", at=t.moment(card.promised_arrival_at, tz)))
+    if card.expected_arrival_at is not None and card.status in COMING_STATUSES:
+        lines.append(
+            t("🕐 Expected arrival (engineer): {at}", at=t.moment(card.expected_arrival_at, tz))
+        )
     if card.clocks:
         lines.append(t("Deadlines:"))
         lines += [clock_line(t, tz, view) for view in card.clocks]
@@ -377,10 +392,10 @@ def queue_entry(
 ) -> str:
     """Three lines of a queue: number and state, what and where, the nearest deadline."""
     head = t(
-        "{n}. <b>#{ticket}</b> · L{level} · {status}",
+        "{n}. <b>#{ticket}</b> · {level} · {status}",
         n=number,
         ticket=card.id,
-        level=card.severity,
+        level=label(t, SEVERITY, card.severity),
         status=status_text(t, card) if with_assignee else label(t, STATUS, card.status),
     )
     what = t(
@@ -483,18 +498,18 @@ def card_screen(
 ) -> Screen:
     """The card with the buttons `viewer` may press in `mode`."""
     text = card_text(t, tz, card, header=header)
-    if viewer.dispatches:
+    if viewer.dispatches_for(card):
         if mode is Mode.LEVEL:
-            levels = tuple(
+            levels = [
                 ButtonSpec(
-                    f"• {level}" if level == card.severity else str(level),
+                    ("• " if level == card.severity else "") + label(t, SEVERITY, level),
                     CARD_ACTION,
                     (card.id, f"{LEVEL_PREFIX}{level}"),
                 )
                 for level in (1, 2, 3, 4)
-            )
-            prompt = t("Choose the new level (1 critical … 4 low):")
-            return Screen(f"{text}\n\n{prompt}", (levels, (back_spec(t, card),)))
+            ]
+            prompt = t("Choose the new level:")
+            return Screen(f"{text}\n\n{prompt}", (*rows_of(levels), (back_spec(t, card),)))
         if mode is Mode.ASSIGN:
             prompt = t("Choose the engineer:")
             rows = (*rows_of(engineer_specs(card, engineers)), (back_spec(t, card),))
@@ -549,7 +564,9 @@ async def card_screen_for(
 ) -> Screen:
     """The card screen, with the engineers a dispatcher may choose (read now) when shown."""
     engineers: list[Person] = []
-    if viewer.dispatches and (mode is Mode.ASSIGN or card.status in (S.REPORTED, S.REOPENED)):
+    if viewer.dispatches_for(card) and (
+        mode is Mode.ASSIGN or card.status in (S.REPORTED, S.REOPENED)
+    ):
         engineers = await choices.engineers_for(card.id)
     return card_screen(t, tz, card, viewer, mode=mode, engineers=engineers, header=header)
 
@@ -557,7 +574,9 @@ async def card_screen_for(
 def viewer_of(ctx: Ctx) -> Viewer:
     """The person pressing, as a card viewer."""
     profile = ctx.profile
-    return Viewer(profile.id if profile else None, profile.role if profile else None)
+    if profile is None:
+        return Viewer(None, None)
+    return Viewer(profile.id, profile.role, profile.site_id)
 
 
 async def show_card(

@@ -19,6 +19,12 @@ MESSAGES = {
         "This invitation link is not valid. Ask your administrator for a new one."
     ),
     "invite.expired": N_("This invitation link has expired. Ask your administrator for a new one."),
+    "invite.private_only": N_(
+        "Invitations are redeemed only in a private chat with me. Open the link again there."
+    ),
+    "permission_denied.site_group": N_(
+        "Only an administrator can choose where a site's alerts go."
+    ),
     "invite.used_up": N_(
         "This invitation link has already been used. Ask your administrator for a new one."
     ),
@@ -33,6 +39,8 @@ MESSAGES = {
     "report.site_required": N_("Your account has no site; ask your administrator."),
     "text.too_long": N_("That is too long: at most {limit} characters, please."),
     "decline.reason_required": N_("Please give a reason for declining."),
+    "arrival.time_past": N_("That time has already passed; please give a time ahead."),
+    "arrival.time_far": N_("That is more than {days} days ahead; please give a nearer time."),
     "assign.not_an_engineer": N_("That person is not an engineer."),
     "assign.already_assigned": N_("The ticket is already assigned to that engineer."),
     "rating.out_of_range": N_("Please choose a score from 1 to 5."),
@@ -71,6 +79,9 @@ MESSAGES = {
     ),
     "note.empty": N_("Please write a message or send a photo."),
     "arrival.bad_location": N_("That location cannot be right; please share it again."),
+    "permission_denied.other_site": N_(
+        "Ticket #{ticket_id} belongs to another site; that site's dispatchers handle it."
+    ),
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gettext
 import html
 import io
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +38,23 @@ class Safe(str):
 def N_(message: str) -> str:
     """Mark a string for extraction; it is translated later, where it is shown."""
     return message
+
+
+@dataclass(frozen=True)
+class InContext:
+    """A message id with its gettext context (msgctxt): one English word, several meanings."""
+
+    context: str
+    message: str
+
+
+def NC_(context: str, message: str) -> InContext:
+    """Mark a string with its context for extraction; translated later, where it is shown."""
+    return InContext(context, message)
+
+
+# How a language joins the parts of a duration: '2 h 12 min', but '2小时12分钟'.
+DURATION_JOINER = {"zh": ""}
 
 
 def normalize_language(code: str | None) -> str | None:
@@ -74,9 +92,12 @@ class Translator:
         self.locale = Locale.parse(lang)
         self._catalog = catalog
 
-    def __call__(self, message: str, /, **params: Any) -> str:
-        """Translate and fill `{placeholders}` with escaped parameters."""
-        text = self._catalog.gettext(message)
+    def __call__(self, message: str | InContext, /, **params: Any) -> str:
+        """Translate (in its context, if marked with one) and fill `{placeholders}` escaped."""
+        if isinstance(message, InContext):
+            text = self._catalog.pgettext(message.context, message.message)
+        else:
+            text = self._catalog.gettext(message)
         if not params:
             return text
         return text.format(**{key: _escape(value) for key, value in params.items()})
@@ -116,7 +137,7 @@ class Translator:
             parts.append(self(N_("{n} h"), n=hours))
         if minutes or not parts:
             parts.append(self(N_("{n} min"), n=minutes))
-        return " ".join(parts)
+        return DURATION_JOINER.get(self.locale.language, " ").join(parts)
 
     def number(self, value: float, digits: int = 1) -> str:
         """A decimal number in this locale."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.i18n import N_, Translator
+from bot.i18n import N_, NC_, InContext, Translator
 from core.enums import AssetKind, Impact, ServiceResult, ServiceType, TicketStatus
 
 STATUS = {
@@ -22,11 +22,13 @@ STATUS = {
     TicketStatus.CANCELLED: N_("cancelled"),
 }
 
+# Deadline names have their own context: "service restored" as a deadline is still to
+# come, while the status of the same words is done (zh: 恢复服务 vs 已恢复服务).
 CLOCK = {
-    "acknowledge": N_("acceptance"),
-    "arrival": N_("arrival on site"),
-    "restore": N_("service restored"),
-    "resolve": N_("full fix"),
+    "acknowledge": NC_("deadline", "acceptance"),
+    "arrival": NC_("deadline", "arrival on site"),
+    "restore": NC_("deadline", "service restored"),
+    "resolve": NC_("deadline", "full fix"),
 }
 
 SEVERITY = {
@@ -96,7 +98,7 @@ ROLE = {
 }
 
 
-def label(t: Translator, table: Mapping[Any, str], key: object) -> str:
+def label(t: Translator, table: Mapping[Any, str | InContext], key: object) -> str:
     """The translated label of `key`, or the key itself when unknown."""
     message = table.get(key)
     return t(message) if message else str(key)

@@ -44,6 +44,7 @@ class CommandSpec:
     handler: Handler
     roles: frozenset[Role] | None  # None: anyone, registered or not
     description: str | None  # msgid for the menu; None keeps it out of the menu
+    in_groups: bool = False  # also answered in group chats (where nothing personal is said)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ class Router:
     callbacks: dict[str, CallbackSpec] = field(default_factory=dict)
     dialogs: dict[str, Dialog[Any]] = field(default_factory=dict)
     fallbacks: list[Fallback] = field(default_factory=list)
+    # What a group chat gets for a command or button meant for a private chat.
+    outside_private: Handler | None = None
+    # What a kind of update does outside any dialog (a contact shared: the phone is saved).
+    kinds: dict[Kind, Handler] = field(default_factory=dict)
 
     def fallback(self, handler: Fallback) -> Fallback:
         """Register a handler for registered people's messages that nothing else takes."""
@@ -75,14 +80,15 @@ class Router:
         *,
         roles: frozenset[Role] | set[Role] | None = None,
         description: str | None = None,
+        in_groups: bool = False,
     ) -> Callable[[Handler], Handler]:
-        """Register a /command handler."""
+        """Register a /command handler (`in_groups`: answered in group chats too)."""
 
         def register(handler: Handler) -> Handler:
             if name in self.commands:
                 raise ValueError(f"command /{name} registered twice")
             self.commands[name] = CommandSpec(
-                name, handler, frozenset(roles) if roles else None, description
+                name, handler, frozenset(roles) if roles else None, description, in_groups
             )
             return handler
 
@@ -165,6 +171,9 @@ class Router:
 
     async def _dispatch(self, ctx: Ctx) -> None:
         incoming = ctx.incoming
+        if not incoming.is_private:
+            await self._in_group(ctx)
+            return
         if incoming.kind is Kind.CALLBACK:
             await self._button(ctx)
             return
@@ -175,15 +184,34 @@ class Router:
         if state is not None and state.dialog in self.dialogs:
             await self.dialogs[state.dialog].handle(ctx, state, None)
             return
-        if not incoming.is_private:
-            return  # chatter in a group is not for the bot
         if ctx.profile is None:
             await ctx.say(not_registered_text(ctx))
+            return
+        handler = self.kinds.get(incoming.kind)
+        if handler is not None:
+            await handler(ctx)
             return
         for fallback in self.fallbacks:
             if await fallback(ctx):
                 return
         await ctx.say(ctx._("I did not understand that. Send /help to see what I can do."))
+
+    async def _in_group(self, ctx: Ctx) -> None:
+        """In a group only the group's own commands run; personal ones get a private link.
+
+        Whatever a person's commands, buttons and dialogs show (their tickets, an
+        engineer's card with phone numbers) must never be posted where others read it.
+        """
+        incoming = ctx.incoming
+        if incoming.kind is Kind.COMMAND:
+            spec = self.commands.get(incoming.command)
+            if spec is not None and spec.in_groups:
+                await self._command(ctx)
+                return
+        elif incoming.kind is not Kind.CALLBACK:
+            return  # chatter in a group is not for the bot
+        if self.outside_private is not None:
+            await self.outside_private(ctx)
 
     async def _command(self, ctx: Ctx) -> None:
         name = ctx.incoming.command

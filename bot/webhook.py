@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -91,10 +90,12 @@ class WebhookServer:
             return web.Response(status=401, text="unauthorized")
         try:
             data = await request.json()
-        except json.JSONDecodeError:
-            return web.Response(status=400, text="the body is not JSON")
-        if not isinstance(data, dict):
-            return web.Response(status=400, text="an update is a JSON object")
+        except ValueError:  # not UTF-8 (UnicodeDecodeError) or not JSON (JSONDecodeError)
+            log.warning("webhook request from %s: the body is not JSON in UTF-8", request.remote)
+            return web.Response(status=400, text="the body is not JSON in UTF-8")
+        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+            log.warning("webhook request from %s: not an update", request.remote)
+            return web.Response(status=400, text="an update is a JSON object with an update_id")
         try:
             await self._feed(data)
         except Exception:

@@ -43,6 +43,11 @@ OPEN_STATUSES = frozenset(
         TicketStatus.REOPENED,
     }
 )
+# An engineer is on their way to the ticket (dispatched, accepted or travelling): their
+# own word on when they will be there counts.
+COMING_STATUSES = frozenset(
+    {TicketStatus.ASSIGNED, TicketStatus.ACKNOWLEDGED, TicketStatus.EN_ROUTE}
+)
 
 
 class Impact(StrEnum):

@@ -46,6 +46,9 @@ class Message:
 
     kind: ClassVar[str]
     priority: ClassVar[int] = PRIORITY_NOTICE
+    # Non-urgent: held outside the recipient's site's service hours, sent when the day
+    # starts (`core.outbox.enqueue`). Pages and answers to what a person just did never are.
+    quiet: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -145,8 +148,22 @@ class CardMessage(Message):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Acknowledgement:
+    """Someone who acknowledged a page about the same deadline, and when."""
+
+    name: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeadlineMessage(TicketMessage):
-    """A step of the escalation ladder of one clock (80 %, 100 %, 150 % of its target)."""
+    """A step of the escalation ladder of one clock (80 %, 100 %, 150 % of its target).
+
+    Besides the deadline it says who holds the ticket and since when (accepted but never
+    left, on the way since...), how to reach them, and who has acknowledged the pages
+    about this deadline so far; rows queued before these were carried read back with
+    the defaults.
+    """
 
     clock: str
     percent: int
@@ -155,6 +172,13 @@ class DeadlineMessage(TicketMessage):
     assignee: str | None
     raised_to: int | None = None
     page_id: int | None = None
+    site: str = ""
+    site_id: int | None = None
+    since: datetime | None = None  # when the ticket entered `status`
+    assignee_id: int | None = None
+    assignee_phone: str = ""
+    acknowledged: tuple[Acknowledgement, ...] = ()
+    expected_at: datetime | None = None  # the engineer's new arrival time, still to come
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -316,6 +340,17 @@ class EngineerOnTheWay(TicketMessage):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ArrivalExpected(TicketMessage):
+    """The engineer gave a new time they expect to be there (late: after the promised time)."""
+
+    kind: ClassVar[str] = "ticket.arrival_expected"
+    engineer: str
+    expected_at: datetime
+    promised_arrival_at: datetime | None
+    late: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class EngineerArrived(TicketMessage):
     """The engineer is on site."""
 
@@ -363,6 +398,7 @@ class ProgressUpdate(CardMessage):
     """The hourly word on an open ticket (002 热线服务规范)."""
 
     kind: ClassVar[str] = "ticket.progress"
+    quiet: ClassVar[bool] = True
     hours_open: float
     n: int
 
@@ -406,6 +442,7 @@ class SurveyReminder(TicketMessage):
     """A day after the fix, still unrated: the verdict or the score, once more."""
 
     kind: ClassVar[str] = "survey.reminder"
+    quiet: ClassVar[bool] = True
     cycle: int
     resolved_at: datetime | None
     fix_confirmed: bool | None
@@ -439,6 +476,7 @@ class InspectionAnnounced(RoundMessage):
     """To a site's staff and managers: engineers will come to check the equipment."""
 
     kind: ClassVar[str] = "inspection.announced"
+    quiet: ClassVar[bool] = True
 
 
 # --- to anyone taking part in a ticket -------------------------------------------------------
@@ -512,6 +550,7 @@ class InspectionReminder(RoundMessage):
     """To the engineer: the round's window opened, or its due date is near."""
 
     kind: ClassVar[str] = "inspection.reminder"
+    quiet: ClassVar[bool] = True
     which: str = "start"  # "start" or "due"
 
 
@@ -548,6 +587,18 @@ class DispatchDeclined(CardMessage):
     kind: ClassVar[str] = "dispatch.declined"
     declined_by: str
     reason: str
+
+
+# --- to groups -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteGroupAlert(DeadlineMessage):
+    """A page or manager alert, also posted in the site's alert group (nothing to press there)."""
+
+    kind: ClassVar[str] = "sla.group_alert"
+    priority: ClassVar[int] = PRIORITY_PAGE
+    level: str  # "page" (100 %) or "manager" (150 %)
 
 
 # --- to managers ---------------------------------------------------------------------------------
@@ -671,6 +722,7 @@ class SurveyQuestion(Message):
     """The semiannual satisfaction question (000 §4), one per staff member and round."""
 
     kind: ClassVar[str] = "survey.question"
+    quiet: ClassVar[bool] = True
     priority: ClassVar[int] = PRIORITY_REPORT
     round_id: int
     period: str

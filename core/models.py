@@ -116,6 +116,8 @@ class Site(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     arrival_radius_m: Mapped[int | None] = mapped_column(Integer)  # None: the default
+    # A Telegram group where the site's escalation alerts are also posted (set by an admin).
+    alert_chat_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Department(Base):
@@ -248,6 +250,8 @@ class Ticket(Base):
     departed_at: Mapped[datetime | None]
     arrived_at: Mapped[datetime | None]
     promised_arrival_at: Mapped[datetime | None]
+    # The engineer's own word on when they will be there, once the promise will not hold.
+    expected_arrival_at: Mapped[datetime | None]
     restored_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]

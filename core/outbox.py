@@ -23,7 +23,7 @@ from core.messages import PRIORITY_NOTICE as PRIORITY_NOTICE
 from core.messages import PRIORITY_PAGE as PRIORITY_PAGE
 from core.messages import PRIORITY_REPORT as PRIORITY_REPORT
 from core.messages import DeliveryFailed, Message, encode
-from core.models import OutboxMessage, Person
+from core.models import OutboxMessage, Person, Site
 from core.people import people_with_role
 from core.unit_of_work import Core, Tx
 
@@ -51,6 +51,8 @@ async def enqueue(
     """
     if recipient_id is None and chat_id is None:
         raise ValueError("an outbox message needs a recipient or a chat")
+    if available_at is None and message.quiet and recipient_id is not None:
+        available_at = await quiet_until(tx, recipient_id)
     values = {
         "key": key,
         "code": message.kind,
@@ -72,6 +74,25 @@ async def enqueue(
     if added:
         tx.note_outbox()
     return added
+
+
+async def quiet_until(tx: Tx, person_id: int) -> datetime | None:
+    """When the day starts at the person's site if it is outside its service hours now, else None.
+
+    A person without a site (or at a site open around the clock) is never held back.
+    """
+    key = ("quiet_until", person_id)
+    if key not in tx.memo:
+        person = await tx.session.get(Person, person_id)
+        site = await tx.session.get(Site, person.site_id) if person and person.site_id else None
+        opens = None
+        if site is not None:
+            calendar = tx.calendar(site.service_hours, site.timezone)
+            if not calendar.is_working_time(tx.now):
+                opens = calendar.next_working_moment(tx.now)
+        tx.memo[key] = opens
+    held: datetime | None = tx.memo[key]
+    return held
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from core.enums import OPEN_STATUSES
 from core.messages import EscalationPage
 from core.models import DueWork, OutboxMessage, Page, SlaClock, Ticket
 from core.sla import deadlines
+from core.sla.holder import clock_of_page, holder_facts
 from core.unit_of_work import Tx
 
 PAGE_REPEAT = "page_repeat"
@@ -85,9 +86,12 @@ async def fire_page_repeat(tx: Tx, work: DueWork) -> None:
     message = messages.decode(original.code, original.params)
     if not isinstance(message, EscalationPage):
         raise TypeError(f"page {page.id} was carried by a {original.code!r}, not a page")
+    # The same page, showing the ticket as it stands now (moved on? acknowledged by whom?).
+    clock = await clock_of_page(tx, ticket, page) if ticket is not None else None
+    fresh = await holder_facts(tx, ticket, clock) if ticket is not None and clock else {}
     await outbox.enqueue(
         tx,
-        replace(message, repeat=repeat),
+        replace(message, repeat=repeat, **fresh),
         key=repeat_key(page.id, repeat),
         recipient_id=original.recipient_id,
         chat_id=original.chat_id,

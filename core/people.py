@@ -377,6 +377,46 @@ class PeopleService:
             )
             return site
 
+    async def set_alert_group(
+        self, site_code: str, chat_id: int, *, actor_id: int, posting: bool = True
+    ) -> tuple[Site, int | None]:
+        """An admin makes a group where a site's escalation alerts are also posted.
+
+        `posting=False` stops it, if that group is the site's. Returns the site and the
+        group it posted to before.
+        """
+        async with self.core.transaction(actor_id) as tx:
+            actor = await get_person(tx, actor_id)
+            if actor.role is not Role.ADMIN:
+                raise PermissionDenied(action="site_group")
+            site = await tx.session.scalar(
+                select(Site).where(Site.code == site_code.strip()[:32]).with_for_update()
+            )
+            if site is None:
+                raise NotFound(entity="site", code=site_code[:32])
+            previous = site.alert_chat_id
+            if posting:
+                site.alert_chat_id = chat_id
+            elif previous == chat_id:
+                site.alert_chat_id = None
+            if site.alert_chat_id != previous:
+                await tx.audit(
+                    "site",
+                    site.id,
+                    "site.alert_group_set",
+                    chat_id=site.alert_chat_id,
+                    previous=previous,
+                )
+            return site, previous
+
+    async def alert_group_sites(self, chat_id: int) -> list[str]:
+        """The codes of the sites whose alerts are posted to this group."""
+        async with self.core.reading() as session:
+            rows = await session.scalars(
+                select(Site.code).where(Site.alert_chat_id == chat_id).order_by(Site.code)
+            )
+            return list(rows)
+
     async def create_department(
         self, *, site_id: int, name: str, actor_id: int | None = None
     ) -> Department:
@@ -594,7 +634,13 @@ class PeopleService:
         name: str,
         language: str | None,
     ) -> Person:
-        """Register a Telegram user through an invite; a registered user keeps their record."""
+        """Register a Telegram user through an invite; a registered user keeps their record.
+
+        Only from the person's private chat (whose id is their user id): registered from
+        a group, their private notices would go to everyone in it.
+        """
+        if chat_id != telegram_user_id:
+            raise InvalidInput("invite.private_only")
         async with self.core.transaction() as tx:
             existing = await by_telegram(tx, telegram_user_id)
             if existing is not None:

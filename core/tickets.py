@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from core import geo, outbox, reminders, scheduling
 from core.enums import (
+    COMING_STATUSES,
     FOLLOW_UP_DIMENSIONS,
     IMPACT_SEVERITY,
     OPEN_STATUSES,
@@ -30,6 +31,7 @@ from core.enums import (
 from core.errors import Conflict, IllegalTransition, InvalidInput, NotFound, PermissionDenied
 from core.lifecycle import Action, next_status
 from core.messages import (
+    ArrivalExpected,
     BackupConsentAnswered,
     BackupConsentRequested,
     DispatchAccepted,
@@ -75,7 +77,7 @@ from core.models import (
     TicketPhoto,
 )
 from core.people import get_person, least_loaded_engineer, people_with_role
-from core.permissions import dispatches, may_speak_for_reporter, may_work
+from core.permissions import dispatches, dispatches_at, may_speak_for_reporter, may_work
 from core.sla import deadlines
 from core.sla.policy import ClockKind, PauseReason
 from core.unit_of_work import Core, Tx
@@ -94,6 +96,10 @@ MAX_SYMPTOM = 2000
 MAX_NOTE = 1000
 MAX_THREAD_TEXT = 2000  # one message in a ticket's thread
 REPAIRS_SHOWN = 3  # earlier repairs of the device on the dispatch card
+MAX_EXPECTED_AHEAD = timedelta(days=7)
+# Ids are 32-bit integers on PostgreSQL (and 64-bit on SQLite): a number typed beyond
+# that is no ticket, not a database error.
+MAX_TICKET_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -144,8 +150,15 @@ class PageNotice:
     acknowledged_at: datetime | None
 
 
+def _check_ticket_id(ticket_id: int) -> None:
+    """NotFound for a number no ticket can have (zero, negative, beyond the id column)."""
+    if not 0 < ticket_id <= MAX_TICKET_ID:
+        raise NotFound(entity="ticket", id=ticket_id)
+
+
 async def _load_ticket(tx: Tx, ticket_id: int) -> Ticket:
     """Load a ticket for update (row lock on PostgreSQL)."""
+    _check_ticket_id(ticket_id)
     ticket = await tx.ticket_for_update(ticket_id)
     if ticket is None:
         raise NotFound(entity="ticket", id=ticket_id)
@@ -164,18 +177,46 @@ def _move(ticket: Ticket, action: Action) -> TicketStatus:
     return previous
 
 
-def _ensure_worker(actor: Person, ticket: Ticket) -> None:
-    """Only the assignee, or a dispatcher/admin, may work a ticket."""
-    if may_work(actor.id, actor.role, ticket.assignee_id):
+def _other_site(actor: Person, ticket: Ticket) -> PermissionDenied | None:
+    """The refusal for a dispatcher acting on another site's ticket, else None."""
+    if dispatches(actor.role) and not dispatches_at(actor.role, actor.site_id, ticket.site_id):
+        return PermissionDenied(action="other_site", ticket_id=ticket.id)
+    return None
+
+
+def _ensure_dispatcher(actor: Person, ticket: Ticket, action: str) -> None:
+    """Only a dispatcher of the ticket's site (or one with no site, or an admin) may do this."""
+    if dispatches_at(actor.role, actor.site_id, ticket.site_id):
         return
-    raise PermissionDenied(action="work_ticket", ticket_id=ticket.id)
+    raise _other_site(actor, ticket) or PermissionDenied(action=action, ticket_id=ticket.id)
+
+
+def _ensure_worker(actor: Person, ticket: Ticket) -> None:
+    """Only the assignee, or a dispatcher of the site, may work a ticket."""
+    if may_work(
+        actor.id,
+        actor.role,
+        ticket.assignee_id,
+        home_site_id=actor.site_id,
+        ticket_site_id=ticket.site_id,
+    ):
+        return
+    raise _other_site(actor, ticket) or PermissionDenied(action="work_ticket", ticket_id=ticket.id)
 
 
 def _ensure_reporter(actor: Person, ticket: Ticket) -> None:
-    """Only the reporter (or a dispatcher/admin) speaks for the reporter."""
-    if may_speak_for_reporter(actor.id, actor.role, ticket.reporter_id):
+    """Only the reporter (or a dispatcher of the site) speaks for the reporter."""
+    if may_speak_for_reporter(
+        actor.id,
+        actor.role,
+        ticket.reporter_id,
+        home_site_id=actor.site_id,
+        ticket_site_id=ticket.site_id,
+    ):
         return
-    raise PermissionDenied(action="reporter_only", ticket_id=ticket.id)
+    raise _other_site(actor, ticket) or PermissionDenied(
+        action="reporter_only", ticket_id=ticket.id
+    )
 
 
 async def _notify(tx: Tx, event: AuditEvent, recipient_id: int | None, message: Message) -> None:
@@ -380,6 +421,7 @@ class TicketService:
             if not dispatches(actor.role):
                 raise PermissionDenied(action="assign")
             ticket = await _load_ticket(tx, ticket_id)
+            _ensure_dispatcher(actor, ticket, "assign")
             if ticket.assignee_id == engineer_id and ticket.status is TicketStatus.ASSIGNED:
                 raise Conflict("assign.already_assigned", ticket_id=ticket_id)
             await _assign(tx, ticket, await get_person(tx, engineer_id), by="dispatcher")
@@ -495,6 +537,55 @@ class TicketService:
                 event,
                 ticket.reporter_id,
                 EngineerArrived(**ticket_facts(ticket), engineer=actor.name),
+            )
+            return ticket
+
+    async def expect_arrival(self, ticket_id: int, at: datetime, *, actor_id: int) -> Ticket:
+        """The engineer gives the time they now expect to be there; the reporter is told.
+
+        The arrival deadline itself does not move (the promise stays on record); when the
+        new time is past it the reporter's notice apologises (002 热线服务规范).
+        """
+        async with self.core.transaction(actor_id) as tx:
+            ticket = await _load_ticket(tx, ticket_id)
+            actor = await get_person(tx, actor_id)
+            _ensure_worker(actor, ticket)
+            if ticket.status not in COMING_STATUSES:
+                raise IllegalTransition(
+                    action="expect_arrival", status=ticket.status.value, ticket_id=ticket.id
+                )
+            if at <= tx.now:
+                raise InvalidInput("arrival.time_past")
+            if at - tx.now > MAX_EXPECTED_AHEAD:
+                raise InvalidInput("arrival.time_far", days=MAX_EXPECTED_AHEAD.days)
+            arrival = (await deadlines.clocks_of(tx, ticket)).get(ClockKind.ARRIVAL.value)
+            deadline = (arrival.due_at if arrival else None) or ticket.promised_arrival_at
+            late = deadline is not None and at > deadline
+            previous = ticket.expected_arrival_at
+            ticket.expected_arrival_at = at
+            event = await tx.audit(
+                "ticket",
+                ticket.id,
+                "ticket.arrival_expected",
+                at=at.isoformat(),
+                previous=previous.isoformat() if previous else None,
+                deadline=deadline.isoformat() if deadline else None,
+                late=late,
+            )
+            engineer = (
+                await tx.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
+            )
+            await _notify(
+                tx,
+                event,
+                ticket.reporter_id,
+                ArrivalExpected(
+                    **ticket_facts(ticket),
+                    engineer=engineer.name if engineer else actor.name,
+                    expected_at=at,
+                    promised_arrival_at=ticket.promised_arrival_at,
+                    late=late,
+                ),
             )
             return ticket
 
@@ -919,6 +1010,7 @@ class TicketService:
             if not dispatches(actor.role):
                 raise PermissionDenied(action="set_severity")
             ticket = await _load_ticket(tx, ticket_id)
+            _ensure_dispatcher(actor, ticket, "set_severity")
             if ticket.status not in OPEN_STATUSES:
                 raise Conflict("ticket.closed", ticket_id=ticket_id)
             if severity == ticket.severity:
@@ -1138,6 +1230,7 @@ class TicketService:
 
     async def card(self, ticket_id: int) -> TicketCard:
         """A ticket with names and clocks, for display."""
+        _check_ticket_id(ticket_id)
         async with self.core.reading() as session:
             ticket = await session.get(Ticket, ticket_id)
             if ticket is None:
@@ -1448,6 +1541,8 @@ async def _cards(session: Any, tickets: list[Ticket]) -> list[TicketCard]:
                 impact=t.impact,
                 reported_at=t.reported_at,
                 site_name=sites[t.site_id].name,
+                site_id=t.site_id,
+                expected_arrival_at=t.expected_arrival_at,
                 location=t.location,
                 asset_tag=asset.tag if asset else None,
                 asset_kind=asset.kind if asset else t.asset_kind,

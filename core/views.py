@@ -106,6 +106,9 @@ class TicketCard:
             return None
         return self.reported_at.date() <= self.warranty_until
 
+    site_id: int | None = None  # None only in messages queued before cards carried it
+    expected_arrival_at: datetime | None = None  # the engineer's new time, once given
+
     def clock(self, kind: str) -> ClockView | None:
         """The view of one clock, if started."""
         return next((c for c in self.clocks if c.kind == kind), None)

@@ -15,8 +15,9 @@ by their label, in their own language.
    her backup before reinstalling the system.
 4. A meeting-room projector is reported and accepted, but Wang Wei is busy: at 80 % of
    the arrival deadline he is reminded; at 100 % he, his backup Zhao Lei and dispatcher
-   Chen Jing are paged and the level is raised; at 150 % manager Liu Yang is alerted
-   and acknowledges.
+   Chen Jing are paged and the level is raised, and Li Na is told the engineer is late,
+   with an apology. Wang Wei gives his new arrival time from his page, and Li Na is
+   told it. At 150 % manager Liu Yang is alerted and acknowledges.
 5. Wang Wei files the service sheet for the PC; Li Na confirms the fix and rates it.
 6. Liu Yang runs /stats.
 
@@ -52,7 +53,7 @@ from bot.notifications.reporter import (
 from bot.settings import Settings
 from core.audit import verify_chain
 from core.clock import DEFAULT_TIMEZONE, AcceleratedClock
-from core.enums import Impact, OutboxStatus, ServiceResult, ServiceType, TicketStatus
+from core.enums import Impact, OutboxStatus, Role, ServiceResult, ServiceType, TicketStatus
 from core.models import DueWork, OutboxMessage, Page, Ticket
 from core.sla.deadlines import step_key
 from core.sla.policy import load_policy
@@ -287,11 +288,16 @@ class Demo:
     async def register_everyone(self) -> None:
         """Each colleague opens the invitation link the admin sent them."""
         for persona in seed.PEOPLE:
-            await journeys.open_invitation(self.actor(persona), self.office.invite_payload(persona))
+            welcome = await journeys.open_invitation(
+                self.actor(persona), self.office.invite_payload(persona)
+            )
             self.narrate(
                 f"{persona.name} ({persona.native_name}) opens the invitation: registered as"
                 f" {persona.role.value}, language {persona.language_code}"
             )
+            if persona.role is Role.ENGINEER:  # pages show it to those who call them
+                await journeys.share_own_phone(self.actor(persona), welcome)
+                self.narrate(f"{persona.name} shares his phone when asked")
         await seed.name_backup(self.helpdesk, self.office, seed.WANG_WEI, seed.ZHAO_LEI)
         self.narrate(f"{seed.ZHAO_LEI.name} is named {seed.WANG_WEI.name}'s backup engineer")
 
@@ -408,8 +414,30 @@ class Demo:
         for persona in (zhao, chen, wang):
             await journeys.acknowledge(self.actor(persona), pages[persona.key])
         self.narrate(f"{zhao.name}, {chen.name} and {wang.name} acknowledge their pages")
+        await self.tell_the_reporter_of_the_late_arrival(ticket_id, pages[wang.key])
         await journeys.look_at_site_queue(self.actor(chen))
         self.narrate(f"{chen.name} looks at the site's queue (/queue)")
+
+    async def tell_the_reporter_of_the_late_arrival(
+        self, ticket_id: int, page: SentMessage
+    ) -> None:
+        """Li Na hears the engineer is late, with an apology; then his new time (002)."""
+        wang, li = seed.WANG_WEI, seed.LI_NA
+        await journeys.told_arrival_missed(self.actor(li), ticket_id)
+        self.narrate(
+            f"{li.name} is told the arrival deadline was missed, with an apology, and that"
+            " the engineer's new time will follow"
+        )
+        reporter = self.actor(li)
+        new_time = START.astimezone(SHANGHAI).replace(hour=13, minute=0)
+        await journeys.give_new_arrival_time(self.actor(wang), page, ticket_id, f"{new_time:%H:%M}")
+        await journeys.told_new_arrival_time(
+            reporter, ticket_id, reporter.t.moment(new_time, DEFAULT_TIMEZONE)
+        )
+        self.narrate(
+            f"{wang.name} gives {new_time:%H:%M} as his new arrival time from his page;"
+            f" {li.name} is told, with an apology"
+        )
 
     async def resolve_the_pc(self, ticket_id: int, card: SentMessage) -> None:
         """(d) Wang Wei files the service sheet; Li Na confirms the fix and rates it."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from bot.cards import (
     CARD_TITLE,
     CONSENT_OPERATION,
+    NEW_ARRIVAL_TIME,
     PHOTOS_CAPTION,
     VENUE_TITLE,
     WORK_BUTTON_TEXT,
@@ -27,6 +28,7 @@ from bot.cards import (
 )
 from bot.dialogs import resolve
 from bot.dialogs.arrival import ARRIVAL_RECORDED, ASK_LOCATION
+from bot.dialogs.arrival_time import ARRIVAL_TIME_RECORDED, ASK_ARRIVAL_TIME
 from bot.dialogs.rate import FOLLOW_UP_ANSWER, RATED, SKIP_BUTTON, score_label
 from bot.dialogs.report import (
     ASK_DEVICE,
@@ -48,7 +50,7 @@ from bot.dialogs.report import (
 from bot.dialogs.thread import ASK_MESSAGE
 from bot.dialogs.thread import SENT as THREAD_SENT
 from bot.handlers.admin import NO_DEPARTMENT_BUTTON
-from bot.handlers.common import ASSET_PREFIX, INVITE_PREFIX, WELCOME
+from bot.handlers.common import ASK_OWN_PHONE, ASSET_PREFIX, INVITE_PREFIX, PHONE_SAVED, WELCOME
 from bot.handlers.engineer import SITE_QUEUE_TITLE
 from bot.handlers.manager import STATS_TITLE
 from bot.handlers.staff import BACKUP_CONFIRMED, FEEDBACK_THANKS
@@ -63,7 +65,15 @@ from bot.notifications.escalation import (
     MANAGER_ALERT,
     REMINDER,
 )
-from bot.notifications.reporter import ASK_BACKUP, BACKED_UP_BUTTON, FAULT_RESOLVED, FIXED_BUTTON
+from bot.notifications.reporter import (
+    ARRIVAL_LATE,
+    ASK_BACKUP,
+    BACKED_UP_BUTTON,
+    DEADLINE_MISSED_SORRY,
+    FAULT_RESOLVED,
+    FIXED_BUTTON,
+    NEW_TIME_TO_COME,
+)
 from bot.notifications.thread import NOTE_FROM, REPLY_BUTTON
 from core.enums import FOLLOW_UP_DIMENSIONS, Impact, Role, ServiceResult
 from core.tickets import MAX_SYMPTOM, ServiceSheet
@@ -171,6 +181,14 @@ async def open_invitation(newcomer: Actor, payload: str) -> SentMessage:
     return await newcomer.sees(
         newcomer.says(WELCOME, name=newcomer.name), "the welcome after opening the invitation"
     )
+
+
+async def share_own_phone(engineer: Actor, welcome: SentMessage) -> SentMessage:
+    """Asked in the welcome, the engineer shares their phone with one tap."""
+    if not engineer.says(ASK_OWN_PHONE)(welcome):
+        raise JourneyFailure(f"{engineer.name} was not asked for their phone")
+    await engineer.person.reply_keyboard(engineer.t(SHARE_PHONE_BUTTON))
+    return await engineer.sees(engineer.says(PHONE_SAVED), "their phone saved")
 
 
 async def invite(admin: Actor, role: Role, site: str, *, uses: int = 1, days: int = 14) -> str:
@@ -412,6 +430,38 @@ async def manager_alert(manager: Actor, ticket_id: int) -> SentMessage:
     return await manager.gets(
         all_of(manager.says(MANAGER_ALERT, ticket=ticket_id), manager.offers(ACKNOWLEDGE_BUTTON)),
         "the 150 % manager alert",
+    )
+
+
+async def told_arrival_missed(reporter: Actor, ticket_id: int) -> SentMessage:
+    """The reporter hears the engineer is late, with an apology, and that a new time follows."""
+    return await reporter.gets(
+        all_of(
+            reporter.says(DEADLINE_MISSED_SORRY, ticket=ticket_id),
+            reporter.says(NEW_TIME_TO_COME),
+        ),
+        "the missed arrival, with an apology",
+    )
+
+
+async def give_new_arrival_time(
+    engineer: Actor, message: SentMessage, ticket_id: int, typed: str
+) -> None:
+    """🕐 New arrival time on a card or a page; the engineer types when they will be there."""
+    await engineer.press(NEW_ARRIVAL_TIME, message)
+    await engineer.sees(
+        engineer.says(ASK_ARRIVAL_TIME, ticket=ticket_id), "the question when they will be there"
+    )
+    await engineer.person.send(typed)
+    await engineer.sees(
+        engineer.says(ARRIVAL_TIME_RECORDED, ticket=ticket_id), "the new arrival time recorded"
+    )
+
+
+async def told_new_arrival_time(reporter: Actor, ticket_id: int, time: str) -> SentMessage:
+    """The reporter gets the engineer's new time (as they read it), with an apology."""
+    return await reporter.gets(
+        reporter.says(ARRIVAL_LATE, ticket=ticket_id, time=time), "the engineer's new arrival time"
     )
 
 

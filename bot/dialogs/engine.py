@@ -40,8 +40,10 @@ not know (state saved by an older version) ends the dialog with a clear sentence
 dialog module draws its dialog as a Mermaid `stateDiagram-v2` in its docstring;
 tests/unit/test_dialog_diagrams.py checks the drawing against the table and entries.
 
-Buttons inside a dialog carry `d:<dialog>:<step>:<value>`, so a button from an earlier
-step is recognised as stale. State is saved after every step, so a restart loses
+Buttons inside a dialog carry `d:<dialog>:<instance>:<step>:<value>`, so a button from an
+earlier step is recognised as stale, and so is one from an earlier run of the same dialog
+(each `start` draws a new instance id): a Confirm left on the screen by a cancelled report
+never files the next one. State is saved after every step, so a restart loses
 nothing. The steps taken are kept in the state too, so a dialog can offer ◀ Back
 (`nav_row`): it shows the previous step again with its answer still filled in.
 """
@@ -49,6 +51,7 @@ nothing. The steps taken are kept in the state too, so a dialog can offer ◀ Ba
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -67,6 +70,7 @@ DIALOG_BUTTON: Final = "d"  # callback action of every button inside a dialog
 CANCEL_VALUE: Final = "__cancel__"
 BACK_VALUE: Final = "__back__"
 TRAIL: Final = "_trail"  # state.data key: the steps answered so far, oldest first
+INSTANCE: Final = "_instance"  # state.data key: this run of the dialog, in its buttons
 
 StepT = TypeVar("StepT", bound=StrEnum)  # a dialog's step enum
 DialogT = TypeVar("DialogT")  # the dialog class a step table belongs to
@@ -135,10 +139,11 @@ class Dialog(Generic[StepT]):
         await self.begin(ctx, DialogState(self.name, self.first.value, dict(data)))
 
     async def begin(self, ctx: Ctx, state: DialogState, step: StepT | None = None) -> None:
-        """Open the dialog at one of its entries (by default its first step)."""
+        """Open the dialog at one of its entries (by default its first step), as a new run."""
         entry = self.first if step is None else step
         if not isinstance(entry, self.steps) or entry not in self.entries:
             raise IllegalStep(f"dialog {self.name!r} may not start at {entry!r}")
+        state.data[INSTANCE] = new_instance()
         await self.enter(ctx, state, entry)
 
     async def enter(self: Self, ctx: Ctx, state: DialogState, step: StepT) -> None:
@@ -220,19 +225,18 @@ class Dialog(Generic[StepT]):
     # --- helpers for subclasses ---------------------------------------------------------
 
     def choice(self, ctx: Ctx, state: DialogState, text: str, value: object) -> Button:
-        """A button answering the current step with `value`."""
-        return ctx.button(text, DIALOG_BUTTON, self.name, state.step, value)
+        """A button answering the current step of this run with `value`."""
+        return ctx.button(text, DIALOG_BUTTON, *button_args(state), value)
 
     def cancel_button(self, ctx: Ctx, state: DialogState) -> Button:
         """The dialog's own cancel button."""
-        return ctx.button(ctx._("✖ Cancel"), DIALOG_BUTTON, self.name, state.step, CANCEL_VALUE)
+        return self.choice(ctx, state, ctx._("✖ Cancel"), CANCEL_VALUE)
 
     def nav_row(self, ctx: Ctx, state: DialogState) -> list[Button]:
         """◀ Back (once a step has been answered) and ✖ Cancel, for the last keyboard row."""
         row = [self.cancel_button(ctx, state)]
         if state.data.get(TRAIL):
-            back = ctx.button(ctx._("◀ Back"), DIALOG_BUTTON, self.name, state.step, BACK_VALUE)
-            row.insert(0, back)
+            row.insert(0, self.choice(ctx, state, ctx._("◀ Back"), BACK_VALUE))
         return row
 
     async def show(
@@ -281,17 +285,29 @@ def check_definition(cls: type[Dialog[Any]]) -> None:
         )
 
 
+def new_instance() -> str:
+    """A fresh id for one run of a dialog (six hex digits: short enough for 64-byte buttons)."""
+    return secrets.token_hex(3)
+
+
+def button_args(state: DialogState) -> tuple[str, str, str]:
+    """The dialog, run and step a button of the current step carries, before its value."""
+    return state.dialog, str(state.data.get(INSTANCE) or ""), state.step
+
+
 async def press_dialog_button(ctx: Ctx, callback: Callback) -> None:
-    """A dialog's button: handled by the dialog when it belongs to the person's current step."""
-    if len(callback.args) < 3:
+    """A dialog's button: handled by the dialog when it belongs to this run's current step."""
+    if len(callback.args) == 3:  # `d:<dialog>:<step>:<value>`, from before runs had ids
+        await ctx.answer(ctx._("This button belongs to a step that is already over."), alert=True)
+        return
+    if len(callback.args) != 4:
         await ctx.answer(ctx._("This button is not valid."), alert=True)
         return
-    dialog_name, step, value = callback.args[0], callback.args[1], callback.args[2]
+    dialog_name, instance, step, value = callback.args
     state = await ctx.dialog_state()
     if (
         state is None
-        or state.dialog != dialog_name
-        or state.step != step
+        or button_args(state) != (dialog_name, instance, step)
         or dialog_name not in ctx.dialogs
     ):
         await ctx.answer(ctx._("This button belongs to a step that is already over."), alert=True)

@@ -55,7 +55,7 @@ class FalseReportDialog(Dialog[Step]):
         try:
             await ctx.app.helpdesk.tickets.card(int(data["ticket_id"]))
         except NotFound:
-            await ctx.say(ctx._("There is no ticket #{id}.", id=data["ticket_id"]))
+            await ctx.say(ctx._("There is no ticket #{id}.", id=str(data["ticket_id"])[:24]))
             return
         await super().start(ctx, **data)
 

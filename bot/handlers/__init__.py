@@ -11,6 +11,7 @@ def build_router() -> Router:
         admin,
         common,
         engineer,
+        groups,
         inspections,
         manager,
         reports,
@@ -20,6 +21,6 @@ def build_router() -> Router:
 
     router = Router()
     # `thread` before `staff`: a reply about a ticket is not a new report.
-    for module in (common, thread, staff, engineer, manager, admin, inspections, reports):
+    for module in (common, thread, staff, engineer, manager, admin, inspections, reports, groups):
         module.register(router)
     return router

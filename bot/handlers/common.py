@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from bot.callback_ids import LANG_ACTION
 from bot.callbacks import Callback
-from bot.chat import InlineKeyboard, RemoveKeyboard
+from bot.chat import InlineKeyboard, Kind, RemoveKeyboard, ReplyKeyboard
 from bot.context import Ctx, not_registered_text
+from bot.dialogs.report import SHARE_PHONE_BUTTON, normalize_phone
 from bot.i18n import LANGUAGE_NAMES, N_, SUPPORTED
 from bot.labels import ROLE, label
 from bot.router import Router
@@ -29,6 +30,11 @@ WELCOME = N_("Welcome, {name}! You are registered as {role}.")
 # The chat state of someone who scanned a sticker before registering; it is no dialog
 # (the router ignores it), only a note for after the invitation.
 AFTER_REGISTRATION = "after_registration"
+ASKED_FOR_PHONE = frozenset({Role.ENGINEER})
+ASK_OWN_PHONE = N_(
+    "📱 Please share your phone number, so that dispatchers can call you about your tickets."
+)
+PHONE_SAVED = N_("📱 Saved your phone number: {phone}.")
 
 HELP_BY_ROLE = {
     Role.STAFF: N_(
@@ -48,7 +54,8 @@ HELP_BY_ROLE = {
         "/lang: change language\nEscalation alerts arrive here with an acknowledge button."
     ),
     Role.ADMIN: N_(
-        "/invite: create an invitation link\n/queue: open tickets\n/stats: figures\n/lang: change language"
+        "/invite: create an invitation link\n/queue: open tickets\n/stats: figures\n/lang: change language\n"
+        "/sitegroup SITE (sent in a group): post the site's escalation alerts there too"
     ),
 }
 
@@ -121,14 +128,34 @@ async def _continue_after_registration(ctx: Ctx) -> None:
 
 
 async def _welcome(ctx: Ctx, person: Person, lang: str) -> None:
-    """Greet a newly registered person in their language, with what their role can do."""
+    """Greet a newly registered person in their language, with what their role can do.
+
+    Engineers are asked for their phone (a reply keyboard shares it): pages about their
+    tickets show it to the dispatchers and managers who need to call them.
+    """
     ctx.profile = await ctx.app.helpdesk.people.profile_by_telegram(ctx.incoming.user.id)
     ctx.t = ctx.app.i18n.get(lang)
-    await ctx.say(
+    text = (
         ctx._(WELCOME, name=person.name, role=label(ctx.t, ROLE, person.role.value))
         + "\n\n"
         + ctx._(HELP_BY_ROLE[person.role])
     )
+    keyboard = None
+    if person.role in ASKED_FOR_PHONE and not person.phone:
+        text += "\n\n" + ctx._(ASK_OWN_PHONE)
+        keyboard = ReplyKeyboard(rows=(), request_contact=ctx._(SHARE_PHONE_BUTTON))
+    await ctx.say(text, keyboard)
+
+
+async def shared_contact(ctx: Ctx) -> None:
+    """A contact shared outside a dialog: the person's own number is kept as their phone."""
+    incoming = ctx.incoming
+    phone = normalize_phone(incoming.contact_phone or "")
+    if incoming.contact_user_id != incoming.user.id or phone is None:
+        await ctx.say(ctx._("Please share your own contact with the button below."))
+        return
+    await ctx.app.helpdesk.people.set_phone(ctx.person_id, phone)
+    await ctx.say(ctx._(PHONE_SAVED, phone=phone), RemoveKeyboard())
 
 
 async def _register_admin(ctx: Ctx) -> None:
@@ -213,3 +240,4 @@ def register(router: Router) -> None:
     router.command("lang", description=N_("Change language"))(lang)
     router.command("cancel", description=N_("Stop the current step"))(cancel)
     router.callback(LANG_ACTION)(choose_lang)
+    router.kinds[Kind.CONTACT] = shared_contact

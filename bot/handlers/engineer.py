@@ -6,7 +6,7 @@ pause, restore, resolve) open a dialog and refresh the card when it ends. A stal
 press (the ticket moved on) refreshes the card and says why in the answer.
 
 Callback actions: `ec` card buttons, `qo` open a card, `qp` queue pages, `ep`
-acknowledge a page.
+acknowledge a page, `pt` a page's tools (the card to reassign or set the level).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from bot.callback_ids import (
     LEVEL_PREFIX,
     OPEN_ACTION,
     PAGE_ACK_ACTION,
+    PAGE_TOOL_ACTION,
     QUEUE_ACTION,
 )
 from bot.callbacks import Callback
@@ -35,16 +36,19 @@ from bot.cards import (
 )
 from bot.context import Ctx
 from bot.dialogs.arrival import ARRIVAL_DIALOG, ArrivalDialog
+from bot.dialogs.arrival_time import ARRIVAL_TIME_DIALOG, ArrivalTimeDialog
 from bot.dialogs.decline import DECLINE_DIALOG, DeclineDialog
 from bot.dialogs.pause import PAUSE_DIALOG, PauseDialog
 from bot.dialogs.resolve import RESOLVE_DIALOG, ResolveDialog
 from bot.dialogs.restore import RESTORE_DIALOG, RestoreDialog
 from bot.errors import error_text
 from bot.i18n import N_
+from bot.labels import SEVERITY, label
 from bot.notifications.escalation import acknowledged_screen
 from bot.router import Router
 from bot.screens import ButtonSpec, Screen, rows_of, send_screen, show_screen
-from core.enums import OPEN_STATUSES, Role
+from core import permissions
+from core.enums import COMING_STATUSES, OPEN_STATUSES, Role
 from core.errors import Conflict, IllegalTransition, PermissionDenied
 from core.lifecycle import Action, allowed_actions
 from core.views import TicketCard
@@ -76,14 +80,16 @@ def _ensure_may_work(viewer: Viewer, card: TicketCard, action: Action | None) ->
         if viewer.person_id != card.assignee_id:
             raise PermissionDenied(action="decline", ticket_id=card.id)
     elif not viewer.may_work(card):
-        raise PermissionDenied(action="work_ticket", ticket_id=card.id)
+        refusal = "other_site" if permissions.dispatches(viewer.role) else "work_ticket"
+        raise PermissionDenied(action=refusal, ticket_id=card.id)
     if action is not None and action not in allowed_actions(card.status):
         raise IllegalTransition(action=action.value, status=card.status.value, ticket_id=card.id)
 
 
 def _ensure_dispatcher(viewer: Viewer, card: TicketCard) -> None:
-    if not viewer.dispatches:
-        raise PermissionDenied(action="dispatch", ticket_id=card.id)
+    if not viewer.dispatches_for(card):
+        action = "other_site" if permissions.dispatches(viewer.role) else "dispatch"
+        raise PermissionDenied(action=action, ticket_id=card.id)
     if card.status not in OPEN_STATUSES:
         raise Conflict("ticket.closed", ticket_id=card.id)
 
@@ -151,6 +157,9 @@ async def _perform(ctx: Ctx, ticket_id: int, op: str, shown: str) -> tuple[Mode 
             remote=op == Op.REMOTE,
         )
         return None, None
+    if op == Op.ETA:
+        await _start_arrival_time(ctx, viewer, card, card_message=ctx.incoming.message_id, fp=shown)
+        return None, None
     if op == Op.CONSENT:
         _ensure_may_work(viewer, card, None)
         if card.status not in OPEN_STATUSES:
@@ -171,7 +180,9 @@ async def _perform(ctx: Ctx, ticket_id: int, op: str, shown: str) -> tuple[Mode 
     if op.startswith(LEVEL_PREFIX) and op[1:].isdigit():
         level = int(op[1:])
         await tickets.set_severity(ticket_id, level, actor_id=actor)
-        return Mode.CARD, ctx._("Level set to {level}; deadlines recomputed.", level=level)
+        return Mode.CARD, ctx._(
+            "Level set to {level}; deadlines recomputed.", level=label(ctx.t, SEVERITY, level)
+        )
     if op.startswith(ASSIGN_PREFIX) and op[1:].isdigit():
         await tickets.assign(ticket_id, int(op[1:]), actor_id=actor)
         assigned = await tickets.card(ticket_id)
@@ -274,10 +285,55 @@ async def acknowledge_page(ctx: Ctx, callback: Callback) -> None:
     notice = await tickets.page_notice(page_id)
     assert page.acknowledged_at is not None  # just set by the core
     screen = acknowledged_screen(
-        ctx.t, ctx.tz, notice.message, ticket_id=page.ticket_id, at=page.acknowledged_at
+        ctx.t,
+        ctx.tz,
+        notice.message,
+        ticket_id=page.ticket_id,
+        at=page.acknowledged_at,
+        viewer=viewer_of(ctx),
     )
     await ctx.answer(ctx._("Acknowledged."))
     await show_screen(ctx, screen, message_id=ctx.incoming.message_id, assumed_fp="")
+
+
+async def _start_arrival_time(
+    ctx: Ctx, viewer: Viewer, card: TicketCard, *, card_message: int | None, fp: str
+) -> None:
+    """Open the new-arrival-time dialog, if the person may and the engineer is still to come."""
+    _ensure_may_work(viewer, card, None)
+    if card.status not in COMING_STATUSES:
+        raise IllegalTransition(
+            action="expect_arrival", status=card.status.value, ticket_id=card.id
+        )
+    await ctx.answer()
+    await ctx.start_dialog(ARRIVAL_TIME_DIALOG, ticket_id=card.id, card_message=card_message, fp=fp)
+
+
+# Page tools: the card opens as a new message, in the mode the tool asks for.
+PAGE_TOOLS = {Op.ASSIGN.value: Mode.ASSIGN, Op.LEVEL.value: Mode.LEVEL}
+
+
+async def page_tool(ctx: Ctx, callback: Callback) -> None:
+    """A page's tools: Reassign or Set level open the card so; New arrival time asks for it."""
+    try:
+        ticket_id = callback.int_arg(0)
+        op = callback.args[1]
+    except (IndexError, ValueError):
+        await ctx.answer(ctx._("This button is not valid."), alert=True)
+        return
+    if op != Op.ETA and op not in PAGE_TOOLS:
+        await ctx.answer(ctx._("This button is not valid."), alert=True)
+        return
+    tickets = ctx.app.helpdesk.tickets
+    card = await tickets.card(ticket_id)
+    viewer = viewer_of(ctx)
+    if op == Op.ETA:
+        await _start_arrival_time(ctx, viewer, card, card_message=None, fp="")
+        return
+    _ensure_dispatcher(viewer, card)
+    await ctx.answer()
+    screen = await card_screen_for(tickets, ctx.t, ctx.tz, card, viewer, mode=PAGE_TOOLS[op])
+    await send_screen(ctx, screen)
 
 
 def register(router: Router) -> None:
@@ -287,11 +343,13 @@ def register(router: Router) -> None:
     router.callback(OPEN_ACTION, roles=QUEUE_ROLES)(open_card)
     router.callback(QUEUE_ACTION, roles=QUEUE_ROLES)(queue_page)
     router.callback(PAGE_ACK_ACTION, roles=REGISTERED)(acknowledge_page)
+    router.callback(PAGE_TOOL_ACTION, roles=WORKING_ROLES)(page_tool)
     for dialog in (
         DeclineDialog(),
         PauseDialog(),
         RestoreDialog(),
         ResolveDialog(),
         ArrivalDialog(),
+        ArrivalTimeDialog(),
     ):
         router.add_dialog(dialog)

@@ -177,7 +177,8 @@ async def false_report_command(ctx: Ctx) -> None:
     parts = ctx.incoming.args.split(maxsplit=2)
     kind = KIND_ALIASES.get(parts[1].lower()) if len(parts) >= 2 else None
     ticket_text = parts[0].lstrip("#") if parts else ""
-    if kind is None or not ticket_text.isdigit():
+    # isdigit() alone lets '²' through, which int() refuses: ASCII digits only.
+    if kind is None or not (ticket_text.isascii() and ticket_text.isdigit()):
         await ctx.say(false_report_usage(ctx))
         return
     note = parts[2] if len(parts) > 2 else ""

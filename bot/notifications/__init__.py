@@ -8,6 +8,7 @@
 - `manager`: escalation alerts, repeat failures, second visits, complaints, inspection
   reports, spare devices overdue.
 - `admin`: messages that could not be delivered, inspection reports that reached nobody.
+- `groups`: a site's alert group (its escalation alerts, with nothing to press).
 - `reports`: the monthly summary, the quarterly scorecard, the semiannual survey.
 - `thread`: a message one party of a ticket wrote to the others, relayed.
 
@@ -17,7 +18,16 @@ registers every renderer.
 
 from __future__ import annotations
 
-from bot.notifications import admin, dispatcher, engineer, manager, reporter, reports, thread
+from bot.notifications import (
+    admin,
+    dispatcher,
+    engineer,
+    groups,
+    manager,
+    reporter,
+    reports,
+    thread,
+)
 from bot.notifications.registry import (
     RENDERERS,
     LiveLookups,
@@ -35,6 +45,7 @@ __all__ = [
     "admin",
     "dispatcher",
     "engineer",
+    "groups",
     "manager",
     "render",
     "renders",

@@ -101,7 +101,7 @@ async def deadline_reminder(m: DeadlineReminder, r: RenderCtx) -> Notice:
 @renders(DeadlinePage)
 async def deadline_page(m: DeadlinePage, r: RenderCtx) -> Notice:
     """A deadline was missed; acknowledge to stop the repeats."""
-    return screen_notice(r, page_screen(r.t, r.tz, m))
+    return screen_notice(r, page_screen(r.t, r.tz, m, Viewer.of(r.recipient)))
 
 
 @renders(BackupConsentAnswered)

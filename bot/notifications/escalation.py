@@ -1,20 +1,26 @@
 """The texts of escalation steps, shared by engineers' pages and managers' alerts.
 
-A page shows the missed deadline and by how much, a raised level, who holds the ticket,
-an acknowledge button (pages repeat until acknowledged) and a button to open the card;
-the acknowledged page is shown again with the time it was acknowledged.
+A page says what to do about it: the missed deadline and by how much, a raised level,
+the site, the ticket's state and who holds it since when (accepted but never left, on
+the way since...), the engineer's phone, who has acknowledged so far, and the buttons
+that help the reader: acknowledge (pages repeat until acknowledged), reassign and set
+the level (dispatchers of the ticket's site), open the ticket. The acknowledged page is
+shown again with the time it was acknowledged, its tools still there.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.callback_ids import OPEN_ACTION, PAGE_ACK_ACTION
-from bot.cards import short, time_left
+from bot.callback_ids import OPEN_ACTION, PAGE_ACK_ACTION, PAGE_TOOL_ACTION
+from bot.cards import NEW_ARRIVAL_TIME, Op, Viewer, short, time_left
 from bot.i18n import N_, Translator
 from bot.labels import CLOCK, SEVERITY, label
-from bot.screens import ButtonSpec, Screen
+from bot.screens import ButtonSpec, Screen, rows_of
+from core import permissions
+from core.enums import COMING_STATUSES, OPEN_STATUSES, TicketStatus
 from core.messages import DeadlineMessage, DeadlineReminder, EscalationPage, ManagerAlert
+from core.sla.policy import ClockKind
 
 REMINDER = N_("⏰ <b>Ticket #{ticket}</b>: {clock} due {due}, {left}.")
 DEADLINE_MISSED = N_("🚨 <b>Ticket #{ticket}</b>: the {clock} deadline ({due}) was {missed}.")
@@ -22,6 +28,21 @@ LEVEL_RAISED = N_("Level raised to {level}.")
 MANAGER_ALERT = N_("🚨 <b>Escalation: ticket #{ticket}</b>")
 ACKNOWLEDGE_BUTTON = N_("✅ Acknowledge page")
 ACKNOWLEDGED = N_("✅ Acknowledged at {at}.")
+
+# Who holds the ticket in each state, and since when: what the reader needs to act.
+HOLDER = {
+    TicketStatus.REPORTED: N_("Nobody has it yet: waiting for dispatch since {since}."),
+    TicketStatus.REOPENED: N_("Nobody has it yet: reopened for a second visit at {since}."),
+    TicketStatus.ASSIGNED: N_("Dispatched at {since}, not accepted yet."),
+    TicketStatus.ACKNOWLEDGED: N_("Accepted at {since}, not on the way yet."),
+    TicketStatus.EN_ROUTE: N_("On the way since {since}."),
+    TicketStatus.ON_SITE: N_("On site since {since}."),
+    TicketStatus.PAUSED: N_("Paused since {since}."),
+    TicketStatus.RESTORED: N_("Service restored at {since}; the full fix is still to come."),
+    TicketStatus.RESOLVED: N_("Resolved at {since}; waiting for the reporter."),
+    TicketStatus.CLOSED: N_("Closed at {since}."),
+    TicketStatus.CANCELLED: N_("Cancelled at {since}."),
+}
 
 
 def summary_line(t: Translator, m: DeadlineMessage) -> str:
@@ -52,14 +73,43 @@ def reminder_text(t: Translator, tz: str, m: DeadlineReminder, now: datetime) ->
     )
 
 
-def _repeat_mark(t: Translator, m: EscalationPage) -> list[str]:
+def _repeat_mark(t: Translator, m: DeadlineMessage) -> list[str]:
     """A repeated page says so, so it is not mistaken for a new escalation."""
-    if not m.repeat:
+    if not isinstance(m, EscalationPage) or not m.repeat:
         return []
     return [t("🔁 Reminder {n}: not acknowledged yet.", n=m.repeat)]
 
 
-def page_text(t: Translator, tz: str, m: EscalationPage) -> str:
+def standing_lines(t: Translator, tz: str, m: DeadlineMessage, *, phone: bool) -> list[str]:
+    """Where, who holds it since when (with their phone), who has acknowledged."""
+    lines = []
+    if m.site:
+        lines.append(t("📍 {site} · {location}", site=m.site, location=m.location or "—"))
+    engineer = t("Engineer: {name}", name=m.assignee or t("nobody yet"))
+    if phone and m.assignee and m.assignee_phone:
+        engineer += " · " + t("☎ {phone}", phone=m.assignee_phone)
+    lines.append(engineer)
+    if m.since is not None and m.status in HOLDER:
+        lines.append(t(HOLDER[m.status], since=t.moment(m.since, tz)))
+    if m.expected_at is not None and m.assignee:
+        lines.append(
+            t(
+                "🕐 {name} expects to arrive at {time}.",
+                name=m.assignee,
+                time=t.moment(m.expected_at, tz),
+            )
+        )
+    if m.acknowledged:
+        names = ", ".join(
+            t("{name} ({at})", name=ack.name, at=t.moment(ack.at, tz)) for ack in m.acknowledged
+        )
+        lines.append(t("✅ Acknowledged by {names}.", names=names))
+    elif isinstance(m, ManagerAlert) or m.percent > 100:
+        lines.append(t("Nobody has acknowledged the page yet."))
+    return lines
+
+
+def page_text(t: Translator, tz: str, m: DeadlineMessage, *, phone: bool = True) -> str:
     """100 %: the deadline passed; the level may have been raised."""
     lines = [
         *_repeat_mark(t, m),
@@ -73,13 +123,13 @@ def page_text(t: Translator, tz: str, m: EscalationPage) -> str:
     ]
     if m.raised_to:
         lines.append(t(LEVEL_RAISED, level=label(t, SEVERITY, m.raised_to)))
-    lines.append(t("Engineer: {name}", name=m.assignee or t("nobody yet")))
+    lines += standing_lines(t, tz, m, phone=phone)
     lines.append(summary_line(t, m))
     return "\n".join(lines)
 
 
-def manager_alert_text(t: Translator, tz: str, m: EscalationPage) -> str:
-    """150 %: for managers, the ticket and how late it is."""
+def manager_alert_text(t: Translator, tz: str, m: DeadlineMessage, *, phone: bool = True) -> str:
+    """150 %: for managers, the ticket, how late it is, and where it stands."""
     level = m.raised_to or m.severity
     return "\n".join(
         [
@@ -92,7 +142,7 @@ def manager_alert_text(t: Translator, tz: str, m: EscalationPage) -> str:
                 missed=missed_by(t, m),
             ),
             label(t, SEVERITY, level) if level else "—",
-            t("Engineer: {name}", name=m.assignee or t("nobody yet")),
+            *standing_lines(t, tz, m, phone=phone),
             summary_line(t, m),
         ]
     )
@@ -110,20 +160,45 @@ def open_spec(t: Translator, ticket_id: int) -> ButtonSpec:
     return ButtonSpec(t("📄 Open ticket"), OPEN_ACTION, (ticket_id,))
 
 
-def page_screen(t: Translator, tz: str, m: EscalationPage) -> Screen:
-    """A page with its acknowledge button."""
+def tool_specs(t: Translator, m: DeadlineMessage, viewer: Viewer) -> list[ButtonSpec]:
+    """What helps this reader now: the engineer late for arrival gives a new time;
+    dispatchers of the site reassign and set the level."""
+    specs = []
+    coming = m.status in COMING_STATUSES and m.clock == ClockKind.ARRIVAL
+    if coming and viewer.person_id is not None and viewer.person_id == m.assignee_id:
+        specs.append(ButtonSpec(t(NEW_ARRIVAL_TIME), PAGE_TOOL_ACTION, (m.ticket_id, Op.ETA.value)))
+    if m.status in OPEN_STATUSES and permissions.dispatches_at(
+        viewer.role, viewer.site_id, m.site_id
+    ):
+        move = t("🔀 Reassign") if m.assignee else t("👷 Assign")
+        specs.append(ButtonSpec(move, PAGE_TOOL_ACTION, (m.ticket_id, Op.ASSIGN.value)))
+        specs.append(ButtonSpec(t("🎚 Set level"), PAGE_TOOL_ACTION, (m.ticket_id, Op.LEVEL.value)))
+    return specs
+
+
+def page_screen(t: Translator, tz: str, m: EscalationPage, viewer: Viewer) -> Screen:
+    """A page with its acknowledge button and the tools that help its reader."""
     rows: list[tuple[ButtonSpec, ...]] = []
     if m.page_id:
         rows.append((ButtonSpec(t(ACKNOWLEDGE_BUTTON), PAGE_ACK_ACTION, (m.page_id,)),))
+    rows += rows_of(tool_specs(t, m, viewer))
     rows.append((open_spec(t, m.ticket_id),))
     return Screen(escalation_text(t, tz, m), tuple(rows))
 
 
 def acknowledged_screen(
-    t: Translator, tz: str, m: EscalationPage | None, *, ticket_id: int, at: datetime
+    t: Translator,
+    tz: str,
+    m: EscalationPage | None,
+    *,
+    ticket_id: int,
+    at: datetime,
+    viewer: Viewer,
 ) -> Screen:
-    """The page again, with when it was acknowledged, and only the button to open the card."""
+    """The page again, with when it was acknowledged; its tools and the card stay at hand."""
     text = t(ACKNOWLEDGED, at=t.moment(at, tz))
+    tools: list[ButtonSpec] = []
     if m is not None:
         text = escalation_text(t, tz, m) + "\n\n" + text
-    return Screen(text, ((open_spec(t, ticket_id),),))
+        tools = tool_specs(t, m, viewer)
+    return Screen(text, (*rows_of(tools), (open_spec(t, ticket_id),)))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.callback_ids import OPEN_ACTION
+from bot.cards import Viewer
 from bot.chat import InlineKeyboard
 from bot.dialogs.complain import manager_keyboard, manager_text
 from bot.notifications.engineer import loan_keyboard, screen_notice
@@ -29,7 +30,7 @@ from core.messages import (
 @renders(ManagerAlert)
 async def manager_alert(m: ManagerAlert, r: RenderCtx) -> Notice:
     """The ticket, the missed clock and by how much, with an acknowledge button."""
-    return screen_notice(r, page_screen(r.t, r.tz, m))
+    return screen_notice(r, page_screen(r.t, r.tz, m, Viewer.of(r.recipient)))
 
 
 def _ticket_lines(m: CardMessage, r: RenderCtx) -> list[str]:

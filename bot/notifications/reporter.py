@@ -20,6 +20,7 @@ from bot.notifications.registry import Notice, RenderCtx, renders
 from bot.notifications.rounds import round_day, round_name
 from core.enums import TicketStatus
 from core.messages import (
+    ArrivalExpected,
     BackupConsentRequested,
     ComplaintAnswered,
     ComplaintConfirmed,
@@ -65,6 +66,17 @@ ASK_BACKUP = N_(
     "Have you backed up your files?"
 )
 BACKED_UP_BUTTON = N_("💾 I have backed up my data")
+DEADLINE_MISSED_SORRY = N_(
+    "⚠️ <b>Ticket #{ticket}</b>: we missed the deadline for {clock} ({due}). "
+    "Sorry! It has been escalated."
+)
+NEW_TIME_TO_COME = N_("We will tell you the new time as soon as the engineer gives it.")
+NOW_EXPECTED = N_("{engineer} now expects to arrive at <b>{time}</b>.")
+ARRIVAL_LATE = N_(
+    "🕐 <b>Ticket #{ticket}</b>: we are sorry, {engineer} will be later than promised "
+    "({promised}). New expected arrival: <b>{time}</b>."
+)
+ARRIVAL_EXPECTED = N_("🕐 <b>Ticket #{ticket}</b>: {engineer} expects to arrive at <b>{time}</b>.")
 OPERATION = {
     "os_reinstall": N_("reinstall the operating system"),
     "disk_format": N_("format the disk"),
@@ -228,19 +240,47 @@ async def backup_consent_requested(m: BackupConsentRequested, r: RenderCtx) -> N
     return Notice(text, keyboard)
 
 
+@renders(ArrivalExpected)
+async def arrival_expected(m: ArrivalExpected, r: RenderCtx) -> Notice:
+    """The engineer's new arrival time; an apology when it is later than promised."""
+    if m.late:
+        text = r._(
+            ARRIVAL_LATE,
+            ticket=m.ticket_id,
+            engineer=_engineer(r, m.engineer),
+            promised=r.when(m.promised_arrival_at),
+            time=r.when(m.expected_at),
+        )
+    else:
+        text = r._(
+            ARRIVAL_EXPECTED,
+            ticket=m.ticket_id,
+            engineer=_engineer(r, m.engineer),
+            time=r.when(m.expected_at),
+        )
+    return Notice(text)
+
+
 @renders(ReporterDeadlineNotice)
 async def reporter_deadline_notice(m: ReporterDeadlineNotice, r: RenderCtx) -> Notice:
-    """A deadline of the reporter's ticket is near or missed."""
+    """A deadline of the reporter's ticket is near or missed (with the engineer's new time)."""
     clock = label(r.t, CLOCK, m.clock)
     due = r.when(m.due_at)
     if m.percent >= 100:
         text = r._(
-            "⚠️ <b>Ticket #{ticket}</b>: we missed the deadline for {clock} ({due}). "
-            "Sorry! It has been escalated.",
+            DEADLINE_MISSED_SORRY,
             ticket=m.ticket_id,
             clock=clock,
             due=due,
         )
+        if m.expected_at is not None:
+            text += "\n" + r._(
+                NOW_EXPECTED,
+                engineer=_engineer(r, m.assignee or ""),
+                time=r.when(m.expected_at),
+            )
+        elif m.clock == "arrival" and m.status in BEFORE_ARRIVAL:
+            text += "\n" + r._(NEW_TIME_TO_COME)
     else:
         text = r._(
             "⏳ <b>Ticket #{ticket}</b>: the deadline for {clock} ({due}) is near. We are on it.",

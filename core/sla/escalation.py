@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from core import outbox, pages
-from core.enums import Role
+from core.enums import Role, WorkStatus
 from core.messages import (
     DeadlineMessage,
     DeadlinePage,
@@ -13,15 +15,19 @@ from core.messages import (
     EscalationPage,
     ManagerAlert,
     ReporterDeadlineNotice,
+    SiteGroupAlert,
     ticket_facts,
 )
-from core.models import DueWork, Page, Person, SlaClock, Ticket
+from core.models import DueWork, Page, Person, Site, SlaClock, Ticket
 from core.people import people_with_role
 from core.sla import deadlines
+from core.sla.holder import holder_facts
 from core.sla.policy import EscalationAction as A
 from core.unit_of_work import Tx
 
 PAGES: dict[str, type[EscalationPage]] = {"page": DeadlinePage, "manager": ManagerAlert}
+# Steps with these actions are also posted in the site's alert group, if it has one.
+PAGING = frozenset({A.PAGE_ASSIGNEE, A.PAGE_BACKUP, A.PAGE_DISPATCHERS, A.PAGE_MANAGERS})
 
 
 async def _recipients(tx: Tx, ticket: Ticket, action: A) -> list[Person]:
@@ -62,10 +68,87 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
     if clock is None or not deadlines.is_running(clock):
         return  # the clock stopped after the step was claimed: nothing to escalate
     fraction = float(work.payload["at"])
+    others = await _other_steps(tx, ticket, clock, work)
+    if _warns_ahead(work) and any(_overtakes(tx, other, fraction) for other in others):
+        # Caught up after downtime: the deadline this step warns of has passed already.
+        await _skip(tx, ticket, clock, work, reason="overtaken")
+        return
+    # A step never goes out before the earlier steps of its clock (a manager alert before
+    # the page it escalates): earlier ones still pending fire first, or are dropped when
+    # they only warn ahead.
+    for earlier in sorted(others, key=_fraction):
+        if _fraction(earlier) >= fraction or not _pending_and_due(tx, earlier):
+            continue
+        if _warns_ahead(earlier):
+            await _skip(tx, ticket, clock, earlier, reason="overtaken")
+            earlier.status = WorkStatus.CANCELLED
+        else:
+            await _carry_out(tx, ticket, clock, earlier)
+            earlier.status = WorkStatus.DONE
+        earlier.done_at = tx.now
+        earlier.lease_owner = None
+        earlier.lease_until = None
+    await _carry_out(tx, ticket, clock, work)
+
+
+# Steps with only these actions, below 100 %, warn that a deadline is near: moot once
+# it has passed.
+ADVANCE_WARNINGS = frozenset({A.REMIND_ASSIGNEE, A.NOTIFY_REPORTER})
+
+
+def _fraction(work: DueWork) -> float:
+    return float(work.payload["at"])
+
+
+def _warns_ahead(work: DueWork) -> bool:
+    """A step that only warns ahead of the deadline (the 80 % reminder)."""
+    actions = {A(value) for value in work.payload["actions"]}
+    return _fraction(work) < 1.0 and actions <= ADVANCE_WARNINGS
+
+
+def _pending_and_due(tx: Tx, work: DueWork) -> bool:
+    return work.status == WorkStatus.PENDING and work.due_at is not None and work.due_at <= tx.now
+
+
+def _overtakes(tx: Tx, other: DueWork, fraction: float) -> bool:
+    """A later step of the clock already fired, or due now."""
+    return _fraction(other) > fraction and (
+        other.status == WorkStatus.DONE or _pending_and_due(tx, other)
+    )
+
+
+async def _other_steps(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> list[DueWork]:
+    """The clock's other ladder steps (this visit), fired or not."""
+    prefix = deadlines.step_prefix(ticket.id, clock.cycle, clock.kind)
+    rows = await tx.session.scalars(
+        select(DueWork).where(
+            DueWork.ticket_id == ticket.id,
+            DueWork.kind == deadlines.ESCALATION,
+            DueWork.key.startswith(prefix),
+            DueWork.id != work.id,
+        )
+    )
+    return list(rows)
+
+
+async def _skip(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork, *, reason: str) -> None:
+    """Record a step dropped instead of sent late."""
+    await tx.audit(
+        "ticket",
+        ticket.id,
+        "sla.step_skipped",
+        clock=clock.kind,
+        percent=round(_fraction(work) * 100),
+        reason=reason,
+    )
+
+
+async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> None:
+    """Remind, page, raise the level and tell whom the step names, once."""
+    fraction = _fraction(work)
     due_at = clock.due_at or tx.now
     if fraction >= 1.0 and clock.breached_at is None:
         clock.breached_at = due_at
-    assignee = await tx.session.get(Person, ticket.assignee_id) if ticket.assignee_id else None
     percent = round(fraction * 100)
     actions = [A(value) for value in work.payload["actions"]]
     reached: dict[int, str] = {}  # person -> level; one message per person per step
@@ -89,11 +172,11 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
         await deadlines.change_severity(tx, ticket, raised_to, reason=f"{clock.kind}_missed")
     step = {
         **facts,
+        **await holder_facts(tx, ticket, clock),
         "clock": clock.kind,
         "percent": percent,
         "due_at": due_at,
         "overdue_seconds": int((tx.now - due_at).total_seconds()),
-        "assignee": assignee.name if assignee else None,
         "raised_to": raised_to,
     }
     for person_id, level in sorted(reached.items()):
@@ -121,6 +204,7 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
             continue
         message = (DeadlineReminder if level == "reminder" else ReporterDeadlineNotice)(**step)
         await outbox.enqueue(tx, message, key=f"{work.key}:{person_id}", recipient_id=person_id)
+    await _post_to_site_group(tx, ticket, work, actions, step)
     await tx.audit(
         "ticket",
         ticket.id,
@@ -130,4 +214,19 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
         actions=[a.value for a in actions],
         recipients=sorted(reached),
         raised_to=raised_to,
+    )
+
+
+async def _post_to_site_group(
+    tx: Tx, ticket: Ticket, work: DueWork, actions: list[A], step: dict[str, Any]
+) -> None:
+    """A paging step is also posted, once, in the site's alert group (no repeats there)."""
+    if not PAGING.intersection(actions):
+        return
+    site = await tx.session.get(Site, ticket.site_id)
+    if site is None or site.alert_chat_id is None:
+        return
+    level = "manager" if A.PAGE_MANAGERS in actions else "page"
+    await outbox.enqueue(
+        tx, SiteGroupAlert(**step, level=level), key=f"{work.key}:group", chat_id=site.alert_chat_id
     )

@@ -13,6 +13,7 @@ from bot.dialogs.engine import (
     BACK_VALUE,
     DIALOG_BUTTON,
     DONE,
+    INSTANCE,
     TRAIL,
     Dialog,
     IllegalStep,
@@ -126,7 +127,9 @@ async def test_a_button_of_a_step_this_version_does_not_know_ends_the_dialog_on_
     # As an older version left it: its step name, and a button of that step on the prompt.
     state.step = "where_exactly"
     await chat.app.conversations.save(LI, LI, state)
-    old_button = chat.app.codec.pack(DIALOG_BUTTON, REPORT_DIALOG, "where_exactly", "room")
+    old_button = chat.app.codec.pack(
+        DIALOG_BUTTON, REPORT_DIALOG, state.data[INSTANCE], "where_exactly", "room"
+    )
 
     await li.press_data(old_button, message_id=prompt.message_id)
 
@@ -145,7 +148,9 @@ async def test_back_to_a_step_this_version_does_not_know_ends_the_dialog(chat, w
     state.data[TRAIL] = ["which_building"]
     await chat.app.conversations.save(LI, LI, state)
 
-    back = chat.app.codec.pack(DIALOG_BUTTON, REPORT_DIALOG, state.step, BACK_VALUE)
+    back = chat.app.codec.pack(
+        DIALOG_BUTTON, REPORT_DIALOG, state.data[INSTANCE], state.step, BACK_VALUE
+    )
     await li.press_data(back, message_id=prompt.message_id)
 
     assert prompt.text == OVER

@@ -27,6 +27,7 @@ from bot.notifications.escalation import (
     MANAGER_ALERT,
     REMINDER,
 )
+from bot.notifications.reporter import ARRIVAL_LATE, DEADLINE_MISSED_SORRY, NEW_TIME_TO_COME
 from bot.notifications.thread import NOTE_FROM
 from bot.runtimes import RUNTIMES
 from demo import day, seed
@@ -65,6 +66,10 @@ def test_the_demo_plays_the_whole_day_and_prints_every_chat(runtime: str):
     assert said(zh, LEVEL_RAISED, level=label(zh, SEVERITY, 1))
     assert said(en, MANAGER_ALERT, ticket=2)
     assert said(en, ACKNOWLEDGED)
+    # (c') Li Na is told of the late arrival, with an apology, then the engineer's new time.
+    assert said(zh, DEADLINE_MISSED_SORRY, ticket=2)
+    assert said(zh, NEW_TIME_TO_COME)
+    assert said(zh, ARRIVAL_LATE, ticket=2, time="3月2日 13:00")
     # (d) the service sheet and the rating.
     assert said(zh, SHEET_FILED, ticket=1)
     assert said(zh, RATED, ticket=1, score=score_label(zh, 5))

@@ -6,12 +6,13 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES_DIR, I18n
+from bot.i18n import LOCALES_DIR, NC_, I18n
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -23,9 +24,14 @@ def catalog(lang: str):
         return read_po(handle, locale=lang)
 
 
-def template_ids() -> set[str]:
+def key(message) -> tuple[str | None, str]:
+    """A message's identity: its context (msgctxt, if any) and its id."""
+    return message.context, message.id if isinstance(message.id, str) else message.id[0]
+
+
+def template_ids() -> set[tuple[str | None, str]]:
     with (LOCALES_DIR / "messages.pot").open("rb") as handle:
-        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+        return {key(m) for m in read_po(handle) if m.id}
 
 
 def test_the_template_lists_every_message_in_the_code(tmp_path):
@@ -46,6 +52,10 @@ def test_the_template_lists_every_message_in_the_code(tmp_path):
             "t",
             "-k",
             "plural:1,2",
+            "-k",
+            "NC_:1c,2",
+            "-k",
+            "pgettext:1c,2",
             "-o",
             str(out),
             ".",
@@ -55,7 +65,7 @@ def test_the_template_lists_every_message_in_the_code(tmp_path):
         capture_output=True,
     )
     with out.open("rb") as handle:
-        fresh = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+        fresh = {key(m) for m in read_po(handle) if m.id}
     missing = fresh - template_ids()
     stale = template_ids() - fresh
     assert not missing, (
@@ -64,12 +74,12 @@ def test_the_template_lists_every_message_in_the_code(tmp_path):
     assert not stale, f"run scripts/i18n.sh extract; gone: {sorted(stale)[:10]}"
 
 
-@pytest.mark.parametrize("lang", ["zh_CN", "en"])
-def test_chinese_and_english_are_complete(lang):
-    messages = {m.id if isinstance(m.id, str) else m.id[0]: m for m in catalog(lang) if m.id}
+@pytest.mark.parametrize("lang", ["zh_CN", "en", "ru"])
+def test_chinese_english_and_russian_are_complete(lang):
+    messages = {key(m): m for m in catalog(lang) if m.id}
     missing = sorted(template_ids() - set(messages))
     assert not missing, f"{lang}: {len(missing)} messages missing, e.g. {missing[:5]}"
-    if lang == "zh_CN":
+    if lang in ("zh_CN", "ru"):
         untranslated = [
             i
             for i, m in messages.items()
@@ -112,3 +122,28 @@ def test_the_catalogs_load_and_translate():
     i18n = I18n()
     assert i18n.get("zh_CN")("Change language") != "Change language"
     assert i18n.get("en")("Change language") == "Change language"
+
+
+def test_a_deadline_has_its_own_name_apart_from_the_status_of_the_same_words():
+    zh = I18n().get("zh_CN")
+    assert zh("service restored") == "已恢复服务"  # the status: done
+    assert zh(NC_("deadline", "service restored")) == "恢复服务"  # the deadline: still to come
+    assert template_ids() >= {("deadline", "service restored"), (None, "service restored")}
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("zh_CN", "2小时12分钟"), ("en", "2 h 12 min"), ("ru", "2 ч 12 мин")],
+)
+def test_durations_are_joined_as_the_language_writes_them(lang, expected):
+    assert I18n().get(lang).duration(timedelta(hours=2, minutes=12)) == expected
+
+
+def test_no_chinese_text_puts_a_space_inside_a_duration_or_numbers_a_level():
+    """Chinese durations run together, and a level reads as its label (一级故障…), not 1级."""
+    problems = []
+    for message in catalog("zh_CN"):
+        text = message.string if isinstance(message.string, str) else " ".join(message.string)
+        if re.search(r"\{n\}\s+(小时|分钟|天)|\{level\}级|L\{level\}", text or ""):
+            problems.append(text)
+    assert not problems, problems

@@ -135,11 +135,29 @@ def test_default_policy_settings(default_policy: Policy) -> None:
     assert default_policy.inspection_notice_working_days == 15
 
 
-@pytest.mark.parametrize("clock", list(ClockKind))
+@pytest.mark.parametrize("clock", [c for c in ClockKind if c is not C.ARRIVAL])
 def test_default_ladder_is_the_same_for_every_clock(default_policy: Policy, clock: C) -> None:
     assert default_policy.ladder(clock) == (
         LadderStep(0.8, (A.REMIND_ASSIGNEE,)),
         LadderStep(1.0, (A.PAGE_ASSIGNEE, A.PAGE_BACKUP, A.PAGE_DISPATCHERS, A.RAISE_SEVERITY)),
+        LadderStep(1.5, (A.PAGE_MANAGERS,)),
+    )
+
+
+def test_a_missed_arrival_also_tells_the_reporter(default_policy: Policy) -> None:
+    # 002 热线服务规范: past the set time, tell the customer, with an apology.
+    assert default_policy.ladder(C.ARRIVAL) == (
+        LadderStep(0.8, (A.REMIND_ASSIGNEE,)),
+        LadderStep(
+            1.0,
+            (
+                A.PAGE_ASSIGNEE,
+                A.PAGE_BACKUP,
+                A.PAGE_DISPATCHERS,
+                A.RAISE_SEVERITY,
+                A.NOTIFY_REPORTER,
+            ),
+        ),
         LadderStep(1.5, (A.PAGE_MANAGERS,)),
     )
 

@@ -38,7 +38,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from core import surveys
+from bot.logs import describe
+from core import retention, surveys
 from core.clock import DEFAULT_TIMEZONE, Clock
 from core.reports.monthly import post_monthly_summary
 from core.reports.quarterly import post_quarterly_scorecard
@@ -115,6 +116,12 @@ async def survey_rounds(helpdesk: Helpdesk, now: datetime) -> object:
     return await surveys.open_rounds(helpdesk.core, now)
 
 
+@job("retention", hour=3, minute=20, at_start=True)
+async def prune_old_rows(helpdesk: Helpdesk, now: datetime) -> object:
+    """Prune handled updates and delivered messages older than the retention settings."""
+    return await retention.prune(helpdesk.core, helpdesk.retention, now)
+
+
 # --- running them ------------------------------------------------------------------------------
 
 
@@ -134,7 +141,7 @@ async def _run_logged(spec: Job, helpdesk: Helpdesk, clock: Clock) -> None:
     except Exception:  # the timer must survive a failed run; the data is still consistent
         log.exception("job %s failed", spec.name)
         return
-    log.info("job %s done: %s", spec.name, result)
+    log.info("job %s done: %s", spec.name, describe(result))
 
 
 def build_scheduler(

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from bot.cli.helpdesk import DatabaseOption, command_settings, open_helpdesk
-from bot.i18n import default_i18n
+from bot.i18n import SUPPORTED, default_i18n
 from bot.rendering.csv_rows import monthly_csv, quarterly_csv
 from bot.rendering.text import monthly_text, quarterly_text
 from bot.rendering.wording import monthly_filename, plain, quarterly_filename
@@ -85,7 +85,9 @@ def report_command(
     site: str | None = typer.Option(None, "--site", help="one site's code (default: every site)"),
     fmt: str = typer.Option("text", "--format", help="text, csv or xlsx"),
     out: str | None = typer.Option(None, "--out", help="write to this file"),
-    lang: str = typer.Option("en", "--lang", help="zh_CN, en or ru"),
+    lang: str | None = typer.Option(
+        None, "--lang", help="zh_CN, en or ru (default: FAULTDESK_DEFAULT_LANGUAGE)"
+    ),
     live: bool = typer.Option(
         False, "--live", help="recompute a month even when its summary was posted"
     ),
@@ -95,10 +97,18 @@ def report_command(
     if kind not in KINDS or fmt not in FORMATS:
         typer.echo(f"use {' or '.join(KINDS)}, and --format {'|'.join(FORMATS)}", err=True)
         raise typer.Exit(2)
+    settings = command_settings(database_url)
+    if lang is None:
+        lang = settings.default_language
+    elif lang not in SUPPORTED:
+        typer.echo(
+            f"faultdesk report: unknown language {lang!r}; use {', '.join(SUPPORTED)}", err=True
+        )
+        raise typer.Exit(2)
     try:
         output = asyncio.run(
             report_output(
-                command_settings(database_url),
+                settings,
                 kind=kind,
                 period=period,
                 site_code=site,

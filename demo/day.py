@@ -530,6 +530,7 @@ def demo_settings(emulator_url: str, database_url: str, runtime: str) -> Setting
         webhook_secret=None,
         admin_telegram_ids="",
         policy_file=None,
+        health_listen="127.0.0.1:0",  # any free port: a bot may run beside the demo
     )
 
 

@@ -44,19 +44,10 @@ def run(
         raise typer.Exit(2)
     if not settings.bot_token:
         raise typer.Exit(_run_demo(settings.runtime))
-    _configure_logging()
+    from bot.logs import configure_logging
+
+    configure_logging(settings)
     raise typer.Exit(asyncio.run(_serve_reporting(settings)))
-
-
-def _configure_logging() -> None:
-    import logging
-
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # One line per HTTP request and per update is noise at INFO.
-    for noisy in ("httpx", "aiogram.event", "telegram.ext", "alembic.runtime.plugins"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _run_demo(runtime: str, speed: float | None = None, *, keep_database: bool = False) -> int:
@@ -97,17 +88,33 @@ def demo_command(
 
 
 async def _serve_reporting(settings: Settings) -> int:
-    """`serve`, with start-up problems as one clear line and an exit code."""
-    from bot.runtimes import StartupError
+    """`serve`, with start-up problems as one clear line and an exit code.
+
+    2: the configuration is wrong (policy file, proxy, malformed token); 1: the bot
+    cannot start for another reason (Telegram refused the token, a newer database...).
+    """
+    from bot.logs import Redactor
+    from bot.network import ProxyError
+    from bot.runtimes import StartupError, TokenRejected
     from core.sla.policy import PolicyError
 
+    redact = Redactor(settings.secrets())
     try:
         await serve(settings)
     except PolicyError as error:
-        typer.echo(f"faultdesk: the SLA policy is not valid:\n{error}", err=True)
+        typer.echo(f"faultdesk: the SLA policy is not valid:\n{redact(str(error))}", err=True)
         return 2
+    except ProxyError as error:
+        typer.echo(f"faultdesk: FAULTDESK_PROXY is not usable: {redact(str(error))}", err=True)
+        return 2
+    except TokenRejected as error:
+        typer.echo(f"faultdesk: cannot start: {redact(str(error))}", err=True)
+        typer.echo(
+            "faultdesk: check FAULTDESK_BOT_TOKEN (a new one comes from @BotFather)", err=True
+        )
+        return 1
     except StartupError as error:
-        typer.echo(f"faultdesk: cannot start: {error}", err=True)
+        typer.echo(f"faultdesk: cannot start: {redact(str(error))}", err=True)
         return 1
     return 0
 
@@ -117,6 +124,7 @@ async def serve(settings: Settings, *, runtime: str | None = None) -> None:
     import signal
 
     from bot.app import build_application
+    from bot.network import hide_password
 
     application = build_application(settings)
     stop = asyncio.Event()
@@ -125,18 +133,29 @@ async def serve(settings: Settings, *, runtime: str | None = None) -> None:
         # Not possible off the main thread or on Windows; Ctrl-C then ends asyncio.run.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    stopper = asyncio.ensure_future(stop.wait())
     try:
-        await application.start(runtime)
+        # Start-up may wait a long time for the Bot API or the database: a signal
+        # meanwhile ends it at once.
+        starting = asyncio.ensure_future(application.start(runtime))
+        await asyncio.wait({starting, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            typer.echo("faultdesk: stopped before it was serving")
+            return
+        starting.result()  # raises what start-up raised
         typer.echo(
             f"faultdesk: @{application.bot.bot_username} running on"
-            f" {runtime or settings.runtime}; database {settings.database_url} (Ctrl-C stops)"
+            f" {runtime or settings.runtime}; database {hide_password(settings.database_url)}"
+            " (Ctrl-C stops)"
         )
-        stopper = asyncio.ensure_future(stop.wait())
         failure = asyncio.ensure_future(application.wait_failed())
         await asyncio.wait({stopper, failure}, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
         failure.cancel()
     finally:
+        stopper.cancel()
         await application.stop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

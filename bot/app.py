@@ -1,7 +1,7 @@
 """The composition root: one place that wires database, clock, policy, core and chat.
 
 `build_application` makes every object; `Application.start` opens the health server,
-waits for the database (then migrates it) and for the Bot API, each with capped
+waits for the Bot API and then for the database (and migrates it), each with capped
 exponential backoff (`bot.startup`), publishes the commands menu in every language and
 runs, side by side, the runtime (long polling or webhook), the due-work runner, the
 outbox sender and the instance heartbeat. `Application.stop` undoes it in order: no new
@@ -128,8 +128,8 @@ class Application:
                 )
             proxy = resolve_proxy(settings.proxy, settings.api_base_url)
             await self._start_health_server()
-            self.health.stage = "waiting for the database"
-            await self._wait_for_database(backoff)
+            # The Bot API first: a token Telegram refuses stops start-up before any
+            # migration work, and nothing is received before the database is ready.
             runtime = create_runtime(
                 name,
                 RuntimeConfig(
@@ -152,6 +152,8 @@ class Application:
                 passes=lambda error: isinstance(error, ApiUnreachable),
                 backoff=backoff,
             )
+            self.health.stage = "waiting for the database"
+            await self._wait_for_database(backoff)
             self.health.stage = "starting the workers"
             if runtime.username:
                 self.bot.bot_username = runtime.username

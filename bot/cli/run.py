@@ -44,6 +44,17 @@ def run(
         raise typer.Exit(2)
     if not settings.bot_token:
         raise typer.Exit(_run_demo(settings.runtime))
+    if not settings.token_is_well_formed():
+        # Said before anything heavy is imported: a typo is known in a second.
+        typer.echo(
+            "faultdesk: cannot start: the bot token is malformed: @BotFather gives it as"
+            " <digits>:<secret>",
+            err=True,
+        )
+        typer.echo(
+            "faultdesk: check FAULTDESK_BOT_TOKEN (a new one comes from @BotFather)", err=True
+        )
+        raise typer.Exit(1)
     from bot.logs import configure_logging
 
     configure_logging(settings)

@@ -40,6 +40,7 @@ class BotProcess:
         self.env = cli_env(settings)
         self.folder = folder
         self.lines: list[str] = []
+        self.stderr: list[str] = []  # the log lines (logging writes to stderr)
         self.process: asyncio.subprocess.Process | None = None
         self._changed = asyncio.Condition()
         self._readers: list[asyncio.Task[None]] = []
@@ -57,14 +58,17 @@ class BotProcess:
             stderr=asyncio.subprocess.PIPE,
         )
         assert self.process.stdout is not None and self.process.stderr is not None
-        for stream in (self.process.stdout, self.process.stderr):
-            self._readers.append(asyncio.create_task(self._read(stream)))
+        self._readers.append(asyncio.create_task(self._read(self.process.stdout, None)))
+        self._readers.append(asyncio.create_task(self._read(self.process.stderr, self.stderr)))
         return self
 
-    async def _read(self, stream: asyncio.StreamReader) -> None:
+    async def _read(self, stream: asyncio.StreamReader, also: list[str] | None) -> None:
         while line := await stream.readline():
+            decoded = line.decode("utf-8", "replace").rstrip("\n")
             async with self._changed:
-                self.lines.append(line.decode("utf-8", "replace").rstrip("\n"))
+                self.lines.append(decoded)
+                if also is not None:
+                    also.append(decoded)
                 self._changed.notify_all()
         async with self._changed:
             self._changed.notify_all()

@@ -18,11 +18,21 @@ import pproxy
 UNRESOLVABLE_HOST: Final = "api.telegram.invalid"
 
 
+async def _cancel_the_rest() -> None:
+    """Cancel the tunnels still open on this loop and wait for them to end."""
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+
+
 class CountingProxy:
     """pproxy listening for HTTP and SOCKS5 on one loopback port, tunnelling to `target`."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, *, user: str | None = None) -> None:
         self.target_port = target_port
+        self.user = user  # "name:password" the proxy demands, or None
         self.port = 0
         self.connections: Counter[str] = Counter()  # by protocol: "http", "socks5"
         self.lines: list[str] = []
@@ -33,8 +43,9 @@ class CountingProxy:
         self._thread = threading.Thread(target=self._run, name="test-proxy", daemon=True)
 
     def url(self, scheme: str) -> str:
-        """The proxy's URL for `scheme` ("http" or "socks5")."""
-        return f"{scheme}://127.0.0.1:{self.port}"
+        """The proxy's URL for `scheme` ("http" or "socks5"), with the credentials if any."""
+        credentials = f"{self.user}@" if self.user else ""
+        return f"{scheme}://{credentials}127.0.0.1:{self.port}"
 
     def api_base_url(self) -> str:
         """The Bot API address to give the bot: reachable only through this proxy."""
@@ -55,7 +66,8 @@ class CountingProxy:
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
-        server = pproxy.Server("http+socks5://127.0.0.1:0")
+        auth = f"#{self.user}" if self.user else ""
+        server = pproxy.Server(f"http+socks5://127.0.0.1:0{auth}")
         remote = pproxy.Connection(f"tunnel://127.0.0.1:{self.target_port}")
         self._server = loop.run_until_complete(
             server.start_server({"rserver": [remote], "verbose": self._seen})
@@ -66,10 +78,7 @@ class CountingProxy:
         # Stopped: close the listener and the tunnels still open, then the loop.
         self._server.close()
         loop.run_until_complete(self._server.wait_closed())
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(_cancel_the_rest())
         loop.close()
 
     def __enter__(self) -> CountingProxy:

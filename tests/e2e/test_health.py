@@ -155,7 +155,8 @@ async def test_readiness_names_a_schema_behind_the_code_and_stale_workers(bot):
 
 
 async def test_a_page_held_back_by_telegram_fails_readiness_and_shows_in_the_metrics(
-    office_fixture: Office, emulator
+    office_fixture: Office,  # noqa: F811 - the fixture imported above
+    emulator,
 ):
     office = office_fixture  # the demo office of test_journeys, registered in English
     app = office.deployment.running

@@ -13,10 +13,12 @@ import os
 import re
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli_env(settings: Mapping[str, str]) -> dict[str, str]:
@@ -125,3 +127,36 @@ class BotProcess:
         except TimeoutError:
             self.process.kill()
             return await self.wait(timeout)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A command that ran to its end."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        """stdout and stderr together."""
+        return self.stdout + self.stderr
+
+
+async def run_cli(
+    *args: str, settings: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Finished:
+    """Run `faultdesk ARGS` to its end in its own process (the event loop keeps running)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *args,
+        cwd=cwd or tempfile.gettempdir(),  # no .env of the repository is read
+        env=cli_env(settings or {}),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return Finished(process.returncode, stdout.decode(), stderr.decode())

@@ -64,8 +64,11 @@ def url_password(url: str) -> str | None:
         return None
     try:
         password = make_url(url).password
-    except ArgumentError:
-        password = urlsplit(url).password
+    except (ArgumentError, ValueError):  # not a URL SQLAlchemy reads (a bad port...)
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            return None
     return str(password) if password else None
 
 

@@ -20,12 +20,15 @@ import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from bot.i18n import Translator, default_i18n
 from bot.labels import SEVERITY, label
 from bot.rendering.wording import category_label, monthly_caption, plain
 from core.reports.monthly import MonthlySummary, SiteLine
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,13 @@ def chart_families() -> list[str]:
 
 def monthly_chart(t: Translator, summary: MonthlySummary) -> bytes:
     """A PNG: tickets by service type, level and site, and the KPIs against their targets."""
+    buffer = io.BytesIO()
+    monthly_figure(t, summary).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def monthly_figure(t: Translator, summary: MonthlySummary) -> Figure:
+    """The chart as a matplotlib Figure (what `monthly_chart` saves as PNG)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -183,6 +193,4 @@ def monthly_chart(t: Translator, summary: MonthlySummary) -> bytes:
     kpis.invert_yaxis()
     kpis.set_xlim(0, 100)
     kpis.set_xlabel("%")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure

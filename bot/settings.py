@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     health_listen: str = "127.0.0.1:9464"
     ready_heartbeat_max: float = 60.0  # seconds a worker may go without a heartbeat and be ready
     ready_page_age_max: float = 600.0  # seconds the oldest unsent page may wait and be ready
-    startup_backoff_max: float = 30.0  # cap (seconds) between tries to reach the API or database
+    startup_backoff_max: float = 10.0  # cap (seconds) between tries to reach the API or database
     journal_retention_days: float = 14.0  # handled updates are pruned after this many days
     outbox_retention_days: float = 30.0  # delivered messages are pruned after this many days
 

@@ -12,11 +12,12 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
-from test_journeys import Office, card_of, open_ticket
+from test_journeys import Office, open_ticket
 from test_journeys import office as office_fixture  # noqa: F401 - the `office` fixture
 
 from bot.app import build_application
 from core.enums import OutboxStatus
+from demo import journeys
 
 pytestmark = [
     pytest.mark.e2e,
@@ -161,14 +162,13 @@ async def test_a_page_held_back_by_telegram_fails_readiness_and_shows_in_the_met
     office = office_fixture  # the demo office of test_journeys, registered in English
     app = office.deployment.running
     ticket_id = await open_ticket(office)  # level 2: on site by 11:00
-    card = await office.wang.wait_for(card_of(ticket_id))
-    await office.wang.press("✅ Accept", message=card)
+    await journeys.accept(office.wang, await journeys.dispatch_card(office.wang, ticket_id))
     # Telegram throttles Wang's chat for an hour: his page waits.
-    emulator.inject_flood(chat_id=office.wang.chat_id, retry_after=3600, count=50)
+    emulator.inject_flood(chat_id=office.wang.person.chat_id, retry_after=3600, count=50)
 
     await office.later(minutes=120)  # the arrival deadline passes: pages go out
     for person in (office.zhao, office.chen):
-        await person.wait_for(f"Ticket #{ticket_id}: the arrival on site deadline")
+        await journeys.deadline_page(person, ticket_id, raised_to=1)
 
     async def page_waiting() -> bool:
         async with app.core.reading() as session:

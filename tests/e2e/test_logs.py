@@ -19,13 +19,15 @@ import pytest
 from bot_process import BotProcess
 from proxies import CountingProxy
 from sqlalchemy.engine import make_url
-from test_journeys import card_of, report_pc_from_sticker
 
 from bot.bootstrap import bootstrap
+from bot.i18n import default_i18n
 from bot.settings import Settings
 from core.db import Database
+from core.enums import Impact
 from core.migrate import upgrade
-from demo import seed
+from demo import journeys, seed
+from demo.journeys import Actor, Fault
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +36,7 @@ PG_URL = os.environ.get("FAULTDESK_TEST_PG_URL")
 TOKEN = "7700000001:AAOperatorLogTestToken-zyxwvutsrq9876"
 DB_PASSWORD = "S3cretPw-Db#42"
 PROXY_PASSWORD = "Pr0xyPw-77"
+SYMPTOM = "The PC does not power on; the power light stays off."
 LIBRARY_NOISE = ("apscheduler", "Added job", "Running job", "alembic.runtime", "httpx", "aiohttp")
 
 
@@ -114,20 +117,20 @@ async def test_a_full_run_logs_business_events_and_never_a_secret(
             }
             bot = await BotProcess(["run", "--runtime", runtime], settings, tmp_path).start()
             await bot.wait_for("running on")
+            english = default_i18n().get("en")
             people = {}
             for persona in (seed.LI_NA, seed.WANG_WEI):
                 person = emulator.person(
                     persona.telegram_id, persona.name, "en", phone_number=persona.phone
                 )
-                await person.start(office.invite_payload(persona))
-                await person.wait_for(f"Welcome, {persona.name}!")
-                people[persona.key] = person
-            await report_pc_from_sticker(people["li_na"])
-            card = await people["wang_wei"].wait_for(card_of(1))
-            await people["wang_wei"].press("✅ Accept", message=card)
-            await people["wang_wei"].wait_for(
-                lambda m: m.message_id == card.message_id and "accepted by the engineer" in m.text
-            )
+                # A bot in its own process on a shared machine: patience as people have.
+                actor = Actor(person, english, patience=30.0)
+                await journeys.open_invitation(actor, office.invite_payload(persona))
+                people[persona.key] = actor
+            fault = Fault(symptom=SYMPTOM, impact=Impact.CANNOT_WORK, photo=True)
+            await journeys.report_from_sticker(people["li_na"], seed.PC_TAG, fault)
+            wang = people["wang_wei"]
+            await journeys.accept(wang, await journeys.dispatch_card(wang, 1))
             await bot.wait_for(r"ticket\.acknowledged")
             assert await bot.stop() == 0, bot.text()
         emulator.assert_no_violations()

@@ -150,10 +150,15 @@ def backup_postgres(url: str, out: Path) -> BackupResult:
 
 def backup(url: str, out: Path) -> BackupResult:
     """Back up the database at `url` into `out`, whichever backend it is."""
-    path = sqlite_path(url)
-    if path is not None:
-        return backup_sqlite(path, out)
-    return backup_postgres(url, out)
+    if out.is_dir():
+        raise BackupError(f"{out} is a folder; give the backup file's name")
+    try:
+        path = sqlite_path(url)
+        if path is not None:
+            return backup_sqlite(path, out)
+        return backup_postgres(url, out)
+    except OSError as error:  # no space, no permission, a read-only volume
+        raise BackupError(f"cannot write {out}: {error.strerror or error}") from error
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,16 @@ async def test_bad_backup_and_restore_requests_get_a_clear_answer(database_url, 
     assert nowhere.code == 2 and "there is no database at" in nowhere.stderr
     assert not (tmp_path / "missing.sqlite3").exists()  # and none was made
 
+    folder = await run_cli("backup", "--out", str(tmp_path), "-d", database_url)
+    assert folder.code == 1 and "is a folder; give the backup file's name" in folder.stderr
+    await asyncio.to_thread((tmp_path / "a-file").write_text, "not a folder")
+    blocked = await run_cli(
+        "backup", "--out", str(tmp_path / "a-file" / "backups" / "b.db"), "-d", database_url
+    )
+    assert blocked.code == 1 and "cannot write" in blocked.stderr
+    for result in (folder, blocked):
+        assert "Traceback" not in result.output
+
     missing = await run_cli("restore", "--from", str(tmp_path / "none.sqlite3"), "-d", database_url)
     assert missing.code == 1
     if backend == "postgresql":
@@ -153,5 +163,13 @@ async def test_bad_backup_and_restore_requests_get_a_clear_answer(database_url, 
         "backup", "--out", database_url.removeprefix("sqlite:///"), "-d", database_url
     )
     assert self_copy.code == 1 and "would overwrite the database itself" in self_copy.stderr
-    for result in (missing, refused, self_copy):
+    folder = await run_cli("backup", "--out", str(tmp_path), "-d", database_url)
+    assert folder.code == 1 and "is a folder; give the backup file's name" in folder.stderr
+    (tmp_path / "locked").mkdir(mode=0o500)
+    locked = await run_cli(
+        "backup", "--out", str(tmp_path / "locked" / "x" / "b.db"), "-d", database_url
+    )
+    if os.geteuid() != 0:  # root writes anywhere
+        assert locked.code == 1 and "cannot write" in locked.stderr
+    for result in (missing, refused, self_copy, folder, locked):
         assert "Traceback" not in result.output

@@ -140,6 +140,7 @@ async def test_a_database_that_is_not_there_yet_is_waited_for_then_migrated(
     finally:
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)
+        await deployment.stop()  # before the fixture drops the database under it
 
 
 async def test_a_token_telegram_refuses_stops_start_up_at_once(deployment, emulator, tries):

@@ -30,7 +30,7 @@ from bot.context import BotApp
 from bot.handlers import build_router
 from bot.health import Health, HealthServer
 from bot.i18n import I18n
-from bot.jobs import build_scheduler
+from bot.jobs import build_scheduler, stop_scheduler
 from bot.metrics import InstrumentedTransport, Metrics
 from bot.network import hide_password, resolve_proxy
 from bot.ratelimit import Backoff, Rate, RateLimits, SendLimiter
@@ -356,9 +356,9 @@ class Application:
         self._stopped = True
         self.health.serving = False
         self.health.stage = "stopping"
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
         try:
+            if self.scheduler is not None:
+                await stop_scheduler(self.scheduler)
             if self.webhook is not None:
                 await self.webhook.stop()
             if self.runtime is not None:

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from core.db import Database
+from core.migrate import head_revision
 
 PG_URL = os.environ.get("FAULTDESK_TEST_PG_URL")
 
@@ -117,21 +118,32 @@ async def test_the_version_and_the_schema_revision_are_told(database_url, backen
     assert current.code == 0, current.output
     assert "database revision: 0004_operations" in current.stdout and "up to date" in current.stdout
 
-    database = Database(database_url)
-    async with database.engine.begin() as conn:
-        await conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
-    await database.dispose()
-    behind = await run_cli("db", "current", "-d", database_url)
-    assert behind.code == 1
-    assert "database revision: 0002" in behind.stdout
-    assert "BEHIND: run `faultdesk backup --out FILE`, then `faultdesk db upgrade`" in behind.stdout
+    try:
+        await _stamp(database_url, "0002")
+        behind = await run_cli("db", "current", "-d", database_url)
+        assert behind.code == 1
+        assert "database revision: 0002" in behind.stdout
+        assert (
+            "BEHIND: run `faultdesk backup --out FILE`, then `faultdesk db upgrade`"
+            in behind.stdout
+        )
 
+        await _stamp(database_url, "9999_future")
+        ahead = await run_cli("db", "current", "-d", database_url)
+        assert ahead.code == 2 and "AHEAD" in ahead.stdout
+    finally:
+        # PostgreSQL's test database is shared by the session: the next test needs head.
+        await _stamp(database_url, head_revision())
+
+
+async def _stamp(database_url: str, revision: str) -> None:
+    """Write `revision` as the database's migration revision (the schema stays as it is)."""
     database = Database(database_url)
     async with database.engine.begin() as conn:
-        await conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+        await conn.execute(
+            text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision}
+        )
     await database.dispose()
-    ahead = await run_cli("db", "current", "-d", database_url)
-    assert ahead.code == 2 and "AHEAD" in ahead.stdout
 
 
 async def test_bad_backup_and_restore_requests_get_a_clear_answer(database_url, backend, tmp_path):

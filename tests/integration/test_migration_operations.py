@@ -17,6 +17,14 @@ async def _alembic(command: str, url: str, revision: str) -> None:
 
 
 async def test_the_journal_keeps_its_rows_across_the_upgrade_and_the_downgrade(database_url):
+    try:
+        await _downgrade_and_upgrade(database_url)
+    finally:
+        # PostgreSQL's test database is shared by the session: leave it at head.
+        await _alembic("upgrade", database_url, "head")
+
+
+async def _downgrade_and_upgrade(database_url: str) -> None:
     await _alembic("downgrade", database_url, "0002")
     database = Database(database_url)
     async with database.engine.begin() as conn:

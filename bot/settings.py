@@ -75,6 +75,18 @@ class Settings(BaseSettings):
             raise ValueError(f"use {' or '.join(LOG_FORMATS)}")
         return fmt
 
+    @field_validator("health_listen")
+    @classmethod
+    def _listen_address(cls, value: str) -> str:
+        # Checked here, not when the server binds: a typo is told before start-up waits.
+        address = value.strip()
+        if address.lower() in ("off", "none", ""):
+            return address
+        _, separator, port = address.rpartition(":")
+        if not separator or not port.isdigit() or int(port) > 65535:
+            raise ValueError("use host:port (e.g. 127.0.0.1:9464), or off")
+        return address
+
     @field_validator("journal_retention_days")
     @classmethod
     def _journal_outlives_redelivery(cls, value: float) -> float:

@@ -199,3 +199,24 @@ async def test_sigterm_while_waiting_for_the_api_stops_cleanly(deployment, emula
     assert await bot.stop() == 0
     assert "faultdesk: stopped before it was serving" in bot.text()
     assert "Traceback" not in bot.text()
+
+
+@pytest.mark.parametrize(
+    ("listen", "said"),
+    [
+        ("nonsense", "FAULTDESK_HEALTH_LISTEN: Value error, use host:port"),
+        ("127.0.0.1:99999", "FAULTDESK_HEALTH_LISTEN: Value error, use host:port"),
+    ],
+)
+async def test_a_health_address_that_cannot_work_is_named_before_start_up(tmp_path, listen, said):
+    settings = {
+        "FAULTDESK_BOT_TOKEN": UNKNOWN_TOKEN,
+        "FAULTDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "FAULTDESK_API_BASE_URL": "http://127.0.0.1:9",  # never reached
+        "FAULTDESK_HEALTH_LISTEN": listen,
+    }
+    bot = await BotProcess(["run"], settings, tmp_path).start()
+    assert await bot.wait() == 2, bot.text()
+    assert said in bot.text()
+    assert "Traceback" not in bot.text() and "not reachable" not in bot.text()
+    assert not (tmp_path / "db.sqlite3").exists()  # nothing was started

@@ -75,6 +75,20 @@ class Settings(BaseSettings):
             raise ValueError(f"use {' or '.join(LOG_FORMATS)}")
         return fmt
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):  # the URL is not shown: it may hold a password
+            raise ValueError(
+                "not a database URL: use sqlite:///path or postgresql://user@host/db"
+            ) from None
+        return value
+
     @field_validator("health_listen")
     @classmethod
     def _listen_address(cls, value: str) -> str:

@@ -30,10 +30,9 @@ DatabaseOption = database_option()
 
 def command_settings(database_url: str | None) -> Settings:
     """The operator's settings, on the database the command names when it names one."""
-    settings = Settings()
     if not database_url:
-        return settings
-    return settings.model_copy(update={"database_url": database_url})
+        return Settings()
+    return Settings(database_url=database_url)  # validated like the environment's
 
 
 @asynccontextmanager

@@ -185,3 +185,17 @@ async def test_bad_backup_and_restore_requests_get_a_clear_answer(database_url, 
         assert locked.code == 1 and "cannot write" in locked.stderr
     for result in (missing, refused, self_copy, folder, locked):
         assert "Traceback" not in result.output
+
+
+async def test_a_database_url_that_cannot_be_read_is_named_without_a_traceback(tmp_path):
+    for command in (
+        ["db", "current"],
+        ["backup", "--out", str(tmp_path / "b.db")],
+        ["restore", "--from", str(tmp_path / "b.db")],
+    ):
+        for url in ("garbage", "postgresql://ops:S3cretPw@db:notaport/faultdesk"):
+            result = await run_cli(*command, "-d", url)
+            assert result.code == 2, result.output
+            assert "not a database URL: use sqlite:///path or postgresql://" in result.stderr
+            assert "Traceback" not in result.output and "S3cretPw" not in result.output
+    assert list(tmp_path.iterdir()) == []  # nothing was written

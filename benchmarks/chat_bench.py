@@ -254,6 +254,7 @@ class BotProcess:
             FAULTDESK_DEFAULT_LANGUAGE="en",
             FAULTDESK_POLLING_TIMEOUT="10",
             FAULTDESK_SHUTDOWN_GRACE="10",
+            FAULTDESK_HEALTH_LISTEN="127.0.0.1:0",  # any free port: benches may run side by side
         )
         self._log = self.log_path.open("wb")
         # The working directory is the scratch folder: no .env of the repository is read.
@@ -313,6 +314,7 @@ class InlineBot:
             shutdown_grace=10.0,
             webhook_url=None,
             policy_file=None,
+            health_listen="127.0.0.1:0",
         )
         self.runtime = runtime
         self.app = build_application(settings, policy=load_policy())

@@ -1,11 +1,12 @@
 """The composition root: one place that wires database, clock, policy, core and chat.
 
-`build_application` makes every object; `Application.start` migrates the database,
-opens the chosen runtime, publishes the commands menu in every language and runs,
-side by side, the runtime (long polling or webhook), the due-work runner and the
-outbox sender. `Application.stop` undoes it in order: no new updates, finish the
-ones in flight, let the runner and sender finish their pass, close the HTTP session,
-dispose the engine.
+`build_application` makes every object; `Application.start` opens the health server,
+waits for the Bot API and then for the database (and migrates it), each with capped
+exponential backoff (`bot.startup`), publishes the commands menu in every language and
+runs, side by side, the runtime (long polling or webhook), the due-work runner, the
+outbox sender and the instance heartbeat. `Application.stop` undoes it in order: no new
+updates, finish the ones in flight, let the runner and sender finish their pass, close
+the HTTP session, dispose the engine.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,17 +28,30 @@ from bot.callbacks import CallbackCodec, secret_from_token
 from bot.chat import Incoming, Transport, TransportError
 from bot.context import BotApp
 from bot.handlers import build_router
+from bot.health import Health, HealthServer
 from bot.i18n import I18n
-from bot.jobs import build_scheduler
-from bot.ratelimit import Rate, RateLimits, SendLimiter
+from bot.jobs import build_scheduler, stop_scheduler
+from bot.metrics import InstrumentedTransport, Metrics
+from bot.network import hide_password, resolve_proxy
+from bot.ratelimit import Backoff, Rate, RateLimits, SendLimiter
 from bot.router import Router
-from bot.runtimes import Runtime, RuntimeConfig, StartupError, create_runtime
+from bot.runtimes import (
+    ApiUnreachable,
+    Runtime,
+    RuntimeConfig,
+    StartupError,
+    TokenRejected,
+    create_runtime,
+)
 from bot.sender import OutboxSender
 from bot.settings import Settings
+from bot.startup import database_error_passes, keep_trying, startup_backoff
+from bot.version import version
 from bot.webhook import WebhookServer, default_secret, webhook_path
+from core import instances
 from core.clock import Clock
 from core.conversations import ConversationStore
-from core.migrate import schema_status, upgrade_async
+from core.migrate import schema_state, schema_status, upgrade_async
 from core.scheduling import DueWorkRunner
 from core.services import Helpdesk
 from core.sla.policy import Policy
@@ -56,7 +74,17 @@ class Application:
         self.core = core
         self.router = router
         self.bot = bot
+        self.metrics = Metrics(runtime=settings.runtime, version=version())
+        self.health = Health(
+            core,
+            heartbeat_max=settings.ready_heartbeat_max,
+            page_age_max=settings.ready_page_age_max,
+        )
+        self.health_server: HealthServer | None = None
+        self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._registered = False
         self.runtime: Runtime | None = None
+        self._transport: Transport | None = None
         self.runner: DueWorkRunner | None = None
         self.sender: OutboxSender | None = None
         self.webhook: WebhookServer | None = None
@@ -74,21 +102,34 @@ class Application:
 
     @property
     def transport(self) -> Transport:
-        """The running runtime's transport."""
-        if self.runtime is None:
+        """The running runtime's transport (counted in the metrics)."""
+        if self._transport is None:
             raise RuntimeError("the application is not started")
-        return self.runtime.transport
+        return self._transport
 
     async def start(self, runtime_name: str | None = None) -> None:
-        """Migrate, connect, publish menus and start receiving; StartupError if that fails."""
+        """Wait for the database and the Bot API, migrate, publish menus, start receiving.
+
+        While either is unreachable start-up keeps trying (capped exponential backoff,
+        every try logged); StartupError when retrying cannot help (a token Telegram
+        refuses, a database of a newer version). Cancelling the call stops cleanly.
+        """
         if self._started:
             raise RuntimeError("an Application starts once; build a new one to restart")
         self._started = True
         settings = self.settings
         name = runtime_name or settings.runtime
         polling = not settings.webhook_url
+        backoff = startup_backoff(settings.startup_backoff_max)
         try:
-            await self._upgrade_schema()
+            if not settings.token_is_well_formed():
+                raise TokenRejected(
+                    "the bot token is malformed: @BotFather gives it as <digits>:<secret>"
+                )
+            proxy = resolve_proxy(settings.proxy, settings.api_base_url)
+            await self._start_health_server()
+            # The Bot API first: a token Telegram refuses stops start-up before any
+            # migration work, and nothing is received before the database is ready.
             runtime = create_runtime(
                 name,
                 RuntimeConfig(
@@ -96,24 +137,45 @@ class Application:
                     api_base_url=settings.api_base_url,
                     polling_timeout=settings.polling_timeout,
                     drain_grace=settings.shutdown_grace,
+                    proxy=proxy,
                 ),
                 self._handle,
             )
             self.runtime = runtime
             runtime.journal = self._journal
-            await runtime.open(polling=polling)
+            self.health.stage = "waiting for the Bot API"
+            if proxy is not None:
+                log.info("reaching the Bot API through the proxy %s", hide_password(proxy))
+            await keep_trying(
+                "the Bot API",
+                lambda: runtime.open(polling=polling),
+                passes=lambda error: isinstance(error, ApiUnreachable),
+                backoff=backoff,
+            )
+            self.health.stage = "waiting for the database"
+            await self._wait_for_database(backoff)
+            self.health.stage = "starting the workers"
             if runtime.username:
                 self.bot.bot_username = runtime.username
-            await self._publish_menus(runtime.transport)
+            transport = InstrumentedTransport(runtime.transport, self.metrics)
+            self._transport = transport
+            await self._publish_menus(transport)
             self.runner = self.helpdesk.runner()
+            self.runner.on_fired.append(self.metrics.fired)
+            self.runner.on_heartbeat.append(lambda: self.health.beat("due_work_runner"))
             # Instances sharing one token split Telegram's overall rate between them;
             # replies and queued messages of this instance share one limiter.
             share = max(1, self.settings.instances)
             limits = RateLimits(overall=Rate(RateLimits.overall.per_second / share, burst=1.5))
             self.bot.limiter = SendLimiter(limits)
-            self.sender = OutboxSender(self.bot, runtime.transport, limiter=self.bot.limiter)
+            self.sender = OutboxSender(
+                self.bot, transport, limiter=self.bot.limiter, metrics=self.metrics
+            )
+            self.sender.on_heartbeat.append(lambda: self.health.beat("outbox_sender"))
+            await self._register_instance()
             self._background(self.runner.run(self._stop_work), "due-work-runner")
             self._background(self.sender.run(self._stop_work), "outbox-sender")
+            self._background(self._keep_beating(), "instance-heartbeat")
             # Updates whose handler died with an earlier process go first.
             await self._recover(runtime)
             self._background(self._keep_recovering(runtime), "update-recovery")
@@ -128,26 +190,84 @@ class Application:
         except BaseException:
             await self.stop()
             raise
+        self.health.serving = True
+        self.health.stage = "serving"
         log.info(
-            "faultdesk running: @%s on %s by %s",
+            "faultdesk %s running: @%s on %s by %s",
+            version(),
             self.bot.bot_username,
             name,
             "long polling" if polling else f"webhook {settings.webhook_url}",
         )
 
-    async def _upgrade_schema(self) -> None:
-        """Bring the database to this code's migrations, and say what that did."""
-        before = (await schema_status(self.core.db.engine)).current
+    async def _start_health_server(self) -> None:
+        """Health, readiness and metrics, up before the waits so they can be watched."""
+        listen = self.settings.health_listen
+        if not HealthServer.enabled(listen):
+            return
+        server = HealthServer(listen, self.health, self.metrics)
+        try:
+            await server.start()
+        except OSError as error:
+            raise StartupError(f"the health server cannot listen on {listen}: {error}") from error
+        self.health_server = server
+
+    async def _wait_for_database(self, backoff: Backoff) -> None:
+        """Keep trying while the database is unreachable; StartupError when it refuses us."""
+        where = f"the database {hide_password(self.settings.database_url)}"
+        try:
+            await keep_trying(
+                where, self._prepare_database, passes=database_error_passes, backoff=backoff
+            )
+        except StartupError:
+            raise
+        except Exception as error:  # credentials, permissions, a broken schema: not passing
+            raise StartupError(f"{where} cannot be used: {error}") from error
+
+    async def _prepare_database(self) -> None:
+        """Reach the database, refuse a newer schema, migrate to the code's revision."""
+        state = await schema_state(self.core.db.engine)
+        if not state.known:
+            raise StartupError(
+                f"the database is at revision {state.current}, which this faultdesk"
+                f" ({version()}, schema {state.head}) does not know: it was written by a newer"
+                " version; run that version, or restore a backup taken before the upgrade"
+            )
+        if not state.behind:
+            log.info("database schema up to date (revision %s)", state.current)
+            return
         await upgrade_async(self.settings.database_url)
         after = (await schema_status(self.core.db.engine)).current
-        if before == after:
-            log.info("database schema up to date (revision %s)", ", ".join(sorted(after)))
-        else:
-            log.info(
-                "database schema upgraded from revision %s to %s",
-                ", ".join(sorted(before)) or "none (new database)",
-                ", ".join(sorted(after)),
-            )
+        log.info(
+            "database schema upgraded from revision %s to %s",
+            state.current or "none (new database)",
+            ", ".join(sorted(after)),
+        )
+
+    async def _register_instance(self) -> None:
+        await instances.register(
+            self.core,
+            self.instance_id,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            version=version(),
+            now=datetime.now(UTC),
+        )
+        self._registered = True
+
+    async def _keep_beating(self) -> None:
+        """Refresh this process's heartbeat row until stopped (it tells restore we run)."""
+        interval = instances.HEARTBEAT.total_seconds()
+        while not self._stop_work.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_work.wait(), timeout=interval)
+            if self._stop_work.is_set():
+                return
+            try:
+                if not await instances.beat(self.core, self.instance_id, datetime.now(UTC)):
+                    await self._register_instance()
+            except Exception:  # the database may be away for a moment; beat again later
+                log.warning("instance heartbeat not written", exc_info=True)
 
     async def _start_webhook(self, runtime: Runtime) -> None:
         url = self.settings.webhook_url
@@ -195,8 +315,15 @@ class Application:
                 log.exception("looking for unhandled updates failed")
 
     async def _handle(self, incoming: Incoming) -> None:
-        assert self.runtime is not None  # updates only arrive once a runtime is open
-        await self.router.handle(self.bot, self.runtime.transport, incoming)
+        assert self._transport is not None  # updates only arrive once a runtime is open
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        outcome = "error"
+        try:
+            handled = await self.router.handle(self.bot, self._transport, incoming)
+            outcome = "handled" if handled is not None else "duplicate"
+        finally:
+            self.metrics.update_handled(outcome, loop.time() - started)
 
     async def _publish_menus(self, transport: Transport) -> None:
         """setMyCommands for the default menu and every language."""
@@ -234,9 +361,11 @@ class Application:
         if self._stopped:
             return
         self._stopped = True
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        self.health.serving = False
+        self.health.stage = "stopping"
         try:
+            if self.scheduler is not None:
+                await stop_scheduler(self.scheduler)
             if self.webhook is not None:
                 await self.webhook.stop()
             if self.runtime is not None:
@@ -246,9 +375,16 @@ class Application:
             try:
                 if self._tasks:
                     await asyncio.gather(*self._tasks, return_exceptions=True)
+                if self._registered:
+                    try:
+                        await instances.unregister(self.core, self.instance_id)
+                    except Exception:  # its heartbeat goes stale instead
+                        log.warning("instance row not removed", exc_info=True)
             finally:
                 if self.runtime is not None:
                     await self.runtime.close()
+                if self.health_server is not None:
+                    await self.health_server.stop()
                 await self.core.db.dispose()
         log.info("faultdesk stopped")
 
@@ -261,7 +397,7 @@ def build_application(
     core = helpdesk.core
     bot = BotApp(
         helpdesk=helpdesk,
-        conversations=ConversationStore(core),
+        conversations=ConversationStore(core, bot_id=settings.bot_id()),
         codec=CallbackCodec(secret_from_token(settings.bot_token)),
         i18n=I18n(default=settings.default_language),
         admin_telegram_ids=frozenset(settings.admin_ids()),

@@ -8,9 +8,12 @@ a policy of their own.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.settings import Settings
 from core.clock import Clock, SystemClock
 from core.db import Database
+from core.retention import RetentionPolicy
 from core.services import Helpdesk
 from core.sla.policy import Policy, load_policy
 from core.unit_of_work import Core
@@ -31,4 +34,9 @@ def bootstrap(
     """
     policy = policy if policy is not None else load_policy(settings.policy_file)
     db = database if database is not None else Database(settings.database_url)
-    return Helpdesk(Core(db, clock or SystemClock(), policy))
+    helpdesk = Helpdesk(Core(db, clock or SystemClock(), policy))
+    helpdesk.retention = RetentionPolicy(
+        journal=timedelta(days=settings.journal_retention_days),
+        outbox=timedelta(days=settings.outbox_retention_days),
+    )
+    return helpdesk

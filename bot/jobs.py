@@ -26,6 +26,7 @@ is left to the next day or the next start-up).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,7 +39,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from core import surveys
+from bot.logs import describe
+from core import retention, surveys
 from core.clock import DEFAULT_TIMEZONE, Clock
 from core.reports.monthly import post_monthly_summary
 from core.reports.quarterly import post_quarterly_scorecard
@@ -54,6 +56,7 @@ JOB_DEFAULTS: Final[Mapping[str, Any]] = {
     "misfire_grace_time": 6 * 3600,
 }
 START_SUFFIX: Final = "@start"
+RUNNING_ATTRIBUTE: Final = "faultdesk_running"  # the scheduler's runs in progress
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,12 @@ async def survey_rounds(helpdesk: Helpdesk, now: datetime) -> object:
     return await surveys.open_rounds(helpdesk.core, now)
 
 
+@job("retention", hour=3, minute=20, at_start=True)
+async def prune_old_rows(helpdesk: Helpdesk, now: datetime) -> object:
+    """Prune handled updates and delivered messages older than the retention settings."""
+    return await retention.prune(helpdesk.core, helpdesk.retention, now)
+
+
 # --- running them ------------------------------------------------------------------------------
 
 
@@ -127,14 +136,37 @@ async def run_job(name: str, helpdesk: Helpdesk, clock: Clock) -> object:
     return await spec.run(helpdesk, clock.now())
 
 
-async def _run_logged(spec: Job, helpdesk: Helpdesk, clock: Clock) -> None:
+async def _run_logged(
+    spec: Job, helpdesk: Helpdesk, clock: Clock, running: set[asyncio.Task[Any]]
+) -> None:
     """A scheduled run: a failure is logged and the next run tries again."""
+    task = asyncio.current_task()
+    if task is not None:
+        running.add(task)
     try:
         result = await spec.run(helpdesk, clock.now())
     except Exception:  # the timer must survive a failed run; the data is still consistent
         log.exception("job %s failed", spec.name)
         return
-    log.info("job %s done: %s", spec.name, result)
+    finally:
+        if task is not None:
+            running.discard(task)
+    log.info("job %s done: %s", spec.name, describe(result))
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler) -> None:
+    """Stop the timers, and wait for the runs in progress to end.
+
+    APScheduler cancels running coroutine jobs at shutdown without waiting for them; a
+    run cut off mid-transaction must still roll back while the database is open, so the
+    caller disposes the engine only after this returns. A cancelled run is repeated by
+    the next start or the next day (every job is idempotent).
+    """
+    running = list(getattr(scheduler, RUNNING_ATTRIBUTE, ()))
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+    if running:
+        await asyncio.gather(*running, return_exceptions=True)
 
 
 def build_scheduler(
@@ -147,11 +179,13 @@ def build_scheduler(
     """An AsyncIOScheduler with every registered job (start it inside the event loop)."""
     tz = ZoneInfo(timezone)
     scheduler = AsyncIOScheduler(timezone=tz, job_defaults=dict(JOB_DEFAULTS))
+    running: set[asyncio.Task[Any]] = set()  # runs in progress, for stop_scheduler
+    setattr(scheduler, RUNNING_ATTRIBUTE, running)
     for spec in (JOBS if jobs is None else jobs).values():
         scheduler.add_job(
             _run_logged,
             CronTrigger(timezone=tz, **spec.cron),
-            args=(spec, helpdesk, clock),
+            args=(spec, helpdesk, clock, running),
             id=spec.name,
             name=spec.description or spec.name,
             replace_existing=True,
@@ -161,7 +195,7 @@ def build_scheduler(
             scheduler.add_job(
                 _run_logged,
                 DateTrigger(timezone=tz),
-                args=(spec, helpdesk, clock),
+                args=(spec, helpdesk, clock, running),
                 id=spec.name + START_SUFFIX,
                 name=spec.description or spec.name,
                 replace_existing=True,

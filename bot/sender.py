@@ -46,8 +46,10 @@ import heapq
 import itertools
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -65,11 +67,14 @@ from bot.context import BotApp
 from bot.i18n import DEFAULT_LANGUAGE
 from bot.notifications import Notice, RenderCtx, render
 from bot.ratelimit import Backoff, SendLimiter
-from core import outbox
+from core import events, outbox
 from core.clock import DEFAULT_TIMEZONE, first_of
 from core.messages import decode
 from core.models import Person
 from core.unit_of_work import Core
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +105,7 @@ class OutboxSender:
         backoff: Backoff | None = None,
         in_hand: int = 500,
         claim_every: float = 1.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.app = app
         self.transport = transport
@@ -113,6 +119,8 @@ class OutboxSender:
         self.backoff = backoff or Backoff()
         self.in_hand = in_hand  # rows leased at once
         self.claim_every = claim_every  # during a pass, look for new rows this often
+        self.metrics = metrics
+        self.on_heartbeat: list[Callable[[], None]] = []  # progress, for readiness
         self._wake = asyncio.Event()
         self._wakes = 0
         # Row id -> the pause its 429 caused (chat id, or None for all) and its end.
@@ -177,6 +185,23 @@ class OutboxSender:
         self._pauses = {k: v for k, v in self._pauses.items() if v[1] > real_now}
         self._retrying = {k: v for k, v in self._retrying.items() if v[2] > now}
 
+    def beat(self) -> None:
+        """Tell whoever watches (readiness) that the sender is making progress."""
+        for listener in self.on_heartbeat:
+            listener()
+
+    def outcome(self, row: outbox.Delivery, outcome: str, error: str | None = None) -> None:
+        """Count a row's outcome, and log pages sent or failed as business events."""
+        if self.metrics is not None:
+            self.metrics.delivery(row.code, outcome)
+        if row.page_id is not None and outcome in ("sent", "failed"):
+            fields: dict[str, object] = {"page": row.page_id, "outbox": row.id}
+            if row.ticket_id is not None:
+                fields["ticket"] = row.ticket_id
+            if row.recipient_id is not None:
+                fields["recipient"] = row.recipient_id
+            events.emit(f"page.{outcome}", fields)
+
     def _row_claimed(self, delivery_id: int) -> None:
         """The database let a row go again: any pause its 429 caused is over."""
         pause = self._pauses.pop(delivery_id, None)
@@ -194,6 +219,8 @@ class OutboxSender:
             except Exception:  # keep delivering after a database hiccup
                 log.exception("outbox pass failed; retrying")
                 next_at = None
+            else:
+                self.beat()
             if stop.is_set():
                 break
             delay = self.max_idle
@@ -253,6 +280,7 @@ class _Pass:
             woken = seen != sender._wakes
             due = more or woken or real_time() - last >= sender.claim_every
             if room > 0 and due and (room >= threshold or woken or not self.held):
+                sender.beat()  # a long pass through a backlog is progress too
                 seen, last = sender._wakes, real_time()
                 limit = min(sender.batch, room)
                 rows = await outbox.claim(
@@ -379,6 +407,7 @@ class _Pass:
         if not await outbox.mark_sent(self.core, row.id, owner=sender.owner, message_id=message_id):
             log.warning("outbox row %s was sent after its lease was lost: it may repeat", row.id)
         self.stats.sent += 1
+        sender.outcome(row, "sent")
         return True
 
     async def _failed(
@@ -413,6 +442,7 @@ class _Pass:
         """Put the row back for `after` seconds; the rows behind it in its chat wait for it."""
         sender = self.sender
         self.stats.retried += 1
+        sender.outcome(row, "retried")
         due = await outbox.mark_retry(
             self.core,
             row.id,
@@ -438,6 +468,7 @@ class _Pass:
         log.warning("outbox row %s (%s) failed for good: %s", row.id, row.code, error)
         self.stats.failed += 1
         await outbox.mark_failed(self.core, row.id, owner=self.sender.owner, error=error)
+        self.sender.outcome(row, "failed")
 
     def _heartbeat_every(self) -> float:
         lease = self.sender.lease

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.db import default_url
+
+# A token from @BotFather: the bot's numeric id, a colon, then the secret part.
+TOKEN_SHAPE = re.compile(r"^(\d{1,20}):[A-Za-z0-9_-]{20,}$")
+LOG_FORMATS = ("text", "json")
 
 
 class Settings(BaseSettings):
@@ -29,7 +37,113 @@ class Settings(BaseSettings):
     default_language: str = "zh_CN"
     admin_telegram_ids: str = ""  # comma-separated; these users become admins on their first /start
     instances: int = 1  # bot processes sharing this token; each sends at 1/N of Telegram's rate
+    # --- operations (bot.network, bot.logs, bot.health, core.retention) ---
+    # Proxy for every request to the Bot API (http://, https://, socks5://, socks5h://);
+    # unset: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (and NO_PROXY); "direct": none at all.
+    proxy: str | None = None
+    log_level: str = "INFO"  # faultdesk's own loggers
+    log_format: str = "text"  # or "json": one object per line
+    log_library_level: str = "WARNING"  # aiogram, PTB, httpx, APScheduler, Alembic, aiohttp
+    # /healthz, /readyz and /metrics in both polling and webhook mode; "off" disables.
+    health_listen: str = "127.0.0.1:9464"
+    ready_heartbeat_max: float = 60.0  # seconds a worker may go without a heartbeat and be ready
+    ready_page_age_max: float = 600.0  # seconds the oldest unsent page may wait and be ready
+    startup_backoff_max: float = 10.0  # cap (seconds) between tries to reach the API or database
+    journal_retention_days: float = 14.0  # handled updates are pruned after this many days
+    outbox_retention_days: float = 30.0  # delivered messages are pruned after this many days
+
+    @field_validator("default_language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        from bot.i18n import SUPPORTED
+
+        if value not in SUPPORTED:
+            raise ValueError(f"use one of {', '.join(SUPPORTED)}")
+        return value
+
+    @field_validator("log_level", "log_library_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if not isinstance(logging.getLevelName(level), int):
+            raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        fmt = value.strip().lower()
+        if fmt not in LOG_FORMATS:
+            raise ValueError(f"use {' or '.join(LOG_FORMATS)}")
+        return fmt
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):  # the URL is not shown: it may hold a password
+            raise ValueError(
+                "not a database URL: use sqlite:///path or postgresql://user@host/db"
+            ) from None
+        return value
+
+    @field_validator("health_listen")
+    @classmethod
+    def _listen_address(cls, value: str) -> str:
+        # Checked here, not when the server binds: a typo is told before start-up waits.
+        address = value.strip()
+        if address.lower() in ("off", "none", ""):
+            return address
+        _, separator, port = address.rpartition(":")
+        if not separator or not port.isdigit() or int(port) > 65535:
+            raise ValueError("use host:port (e.g. 127.0.0.1:9464), or off")
+        return address
+
+    @field_validator("journal_retention_days")
+    @classmethod
+    def _journal_outlives_redelivery(cls, value: float) -> float:
+        # Telegram redelivers an update for up to 24 hours: forgetting it sooner would
+        # let a redelivered update be handled twice.
+        if value < 2:
+            raise ValueError("keep handled updates at least 2 days")
+        return value
+
+    @field_validator("outbox_retention_days", "startup_backoff_max")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be greater than 0")
+        return value
 
     def admin_ids(self) -> set[int]:
         """The Telegram ids named as admins."""
         return {int(part) for part in self.admin_telegram_ids.replace(" ", "").split(",") if part}
+
+    def token_is_well_formed(self) -> bool:
+        """True when the token has @BotFather's shape (digits, a colon, the secret part)."""
+        return TOKEN_SHAPE.match(self.bot_token.strip()) is not None
+
+    def bot_id(self) -> int:
+        """The bot's own Telegram id, the number its token starts with (0 without a token)."""
+        head = self.bot_token.partition(":")[0].strip()
+        return int(head) if head.isdigit() else 0
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line or a printed message."""
+        from bot.network import password_forms, url_password
+        from bot.webhook import default_secret
+
+        found = [self.bot_token, self.webhook_secret or ""]
+        if self.bot_token:
+            found.append(self.bot_token.partition(":")[2])  # the secret part on its own
+            found.append(default_secret(self.bot_token))
+        for url in (self.database_url, self.proxy or ""):
+            password = url_password(url)
+            if password:
+                found.extend(password_forms(password))
+        # Longest first, so a token is masked whole rather than around its secret part.
+        return sorted({secret for secret in found if len(secret) >= 4}, key=len, reverse=True)

@@ -7,7 +7,9 @@ The journal: an update is written down (`journal_updates`) before Telegram is to
 arrived (the webhook's 200, the next getUpdates offset), claimed by whichever instance
 handles it (`claim_update`, a lease), and marked done at the end (`finish_update`).
 An update whose handler died with its process is found by `unfinished_updates` once
-its lease has run out, and handled again, so a crash loses nothing.
+its lease has run out, and handled again, so a crash loses nothing. Update ids are
+numbered per bot: the journal keeps each bot's apart (`bot_id`, the number the token
+starts with), so a database that served another token drops none of this one's updates.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ class DialogState:
 class ConversationStore:
     """Load, save and clear dialog state; claim update ids so each is handled once."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, *, bot_id: int = 0) -> None:
         self.core = core
+        self.bot_id = bot_id  # whose updates this store journals and claims
 
     async def load(self, chat_id: int, user_id: int) -> DialogState | None:
         """The person's open dialog in this chat, if any."""
@@ -92,13 +95,18 @@ class ConversationStore:
             insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
             statement = insert(ProcessedUpdate).values(
                 [
-                    {"update_id": update_id, "received_at": tx.now, "payload": payload}
+                    {
+                        "bot_id": self.bot_id,
+                        "update_id": update_id,
+                        "received_at": tx.now,
+                        "payload": payload,
+                    }
                     for update_id, payload in sorted(first.items())
                 ]
             )
             await tx.session.execute(
                 statement.on_conflict_do_update(
-                    index_elements=["update_id"],
+                    index_elements=["bot_id", "update_id"],
                     set_={"payload": statement.excluded.payload},
                     where=ProcessedUpdate.done_at.is_(None) & ProcessedUpdate.payload.is_(None),
                 )
@@ -115,6 +123,7 @@ class ConversationStore:
             rows = await session.scalars(
                 select(ProcessedUpdate.payload)
                 .where(
+                    ProcessedUpdate.bot_id == self.bot_id,
                     ProcessedUpdate.done_at.is_(None),
                     ProcessedUpdate.payload.is_not(None),
                     or_(
@@ -138,8 +147,13 @@ class ConversationStore:
             insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
             created = await tx.session.execute(
                 insert(ProcessedUpdate)
-                .values(update_id=update_id, received_at=tx.now, lease_until=tx.now + UPDATE_LEASE)
-                .on_conflict_do_nothing(index_elements=["update_id"])
+                .values(
+                    bot_id=self.bot_id,
+                    update_id=update_id,
+                    received_at=tx.now,
+                    lease_until=tx.now + UPDATE_LEASE,
+                )
+                .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
                 .returning(ProcessedUpdate.update_id)
             )
             if created.scalar_one_or_none() is not None:
@@ -147,6 +161,7 @@ class ConversationStore:
             retaken = await tx.session.execute(
                 update(ProcessedUpdate)
                 .where(
+                    ProcessedUpdate.bot_id == self.bot_id,
                     ProcessedUpdate.update_id == update_id,
                     ProcessedUpdate.done_at.is_(None),
                     or_(
@@ -163,6 +178,8 @@ class ConversationStore:
         async with self.core.transaction() as tx:
             await tx.session.execute(
                 update(ProcessedUpdate)
-                .where(ProcessedUpdate.update_id == update_id)
+                .where(
+                    ProcessedUpdate.bot_id == self.bot_id, ProcessedUpdate.update_id == update_id
+                )
                 .values(done_at=tx.now, lease_until=None, payload=null())
             )

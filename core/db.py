@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -74,7 +75,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
-            Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            # A folder that cannot be made yet (a volume not mounted) fails at connect,
+            # where start-up waits for it like any unreachable database.
+            with contextlib.suppress(OSError):
+                Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": 30})
         _install_sqlite_hooks(engine)
         return engine

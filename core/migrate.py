@@ -95,3 +95,37 @@ async def schema_status(engine: AsyncEngine) -> SchemaStatus:
     # Walking every revision is only needed to tell "behind" from "newer".
     known = heads if current == heads else known_revisions()
     return SchemaStatus(current, heads, known, has_tables)
+
+
+def head_revision() -> str:
+    """The revision the code expects the database to be at (heads joined by commas)."""
+    return ",".join(sorted(script_directory().get_heads()))
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """A database's revision against the code's head, as one string each (for people)."""
+
+    current: str | None  # None: never migrated
+    head: str
+    known: bool  # False: the database is at a revision this code does not have (newer)
+
+    @property
+    def up_to_date(self) -> bool:
+        """The database is at the code's head revision."""
+        return self.current == self.head
+
+    @property
+    def behind(self) -> bool:
+        """`faultdesk db upgrade` would change the database."""
+        return self.known and not self.up_to_date
+
+
+async def schema_state(engine: AsyncEngine) -> SchemaState:
+    """`schema_status` as one revision string each (the operator's view)."""
+    status = await schema_status(engine)
+    return SchemaState(
+        current=",".join(sorted(status.current)) or None,
+        head=",".join(sorted(status.heads)),
+        known=not status.newer,
+    )

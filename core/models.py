@@ -615,6 +615,7 @@ class OutboxMessage(Base):
         Index("ix_outbox_pending", "status", "available_at"),
         # Which ticket a message is about, when a person replies to it.
         Index("ix_outbox_recipient_message", "recipient_id", "message_id"),
+        Index("ix_outbox_sent", "status", "sent_at"),  # retention prunes sent rows by age
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -688,10 +689,19 @@ class ChatState(Base):
 
 
 class ProcessedUpdate(Base):
-    """Telegram update ids already handled; a redelivered update is processed once."""
+    """Telegram update ids already handled; a redelivered update is processed once.
+
+    Update ids are numbered per bot, so the journal is keyed by bot and update id: a
+    database that served a test bot serves the production token without mistaking its
+    updates for ones already handled. Rows journaled before bots were told apart have
+    bot 0.
+    """
 
     __tablename__ = "processed_update"
+    # Retention prunes by age among handled updates.
+    __table_args__ = (Index("ix_processed_update_done_at", "done_at"),)
 
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     received_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]  # set while a handler works on it
@@ -699,3 +709,21 @@ class ProcessedUpdate(Base):
     # The update itself (bot.chat.Incoming as JSON), kept from receipt until it is
     # handled, so that an update whose handler died is handled again (cleared when done).
     payload: Mapped[dict[str, Any] | None]
+
+
+class Instance(Base):
+    """A running bot process and its last heartbeat (wall time, not domain time).
+
+    `faultdesk restore` refuses a database with a fresh heartbeat: a process is still
+    using it. A process that stops cleanly removes its row; one that died leaves a row
+    whose heartbeat goes stale.
+    """
+
+    __tablename__ = "instance"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime]

@@ -33,6 +33,19 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Tx, DueWork], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Fired:
+    """One row that took effect: its kind, and how late (domain seconds) it fired."""
+
+    kind: str
+    key: str
+    ticket_id: int | None
+    late_seconds: float
+
+
+FiredListener = Callable[[Fired], None]
+
+
 async def schedule(
     tx: Tx,
     *,
@@ -135,6 +148,9 @@ class DueWorkRunner:
         self._next_look: datetime | None = None  # when the sleeping loop will look on its own
         self.fired_log: list[tuple[str, datetime, datetime]] = []  # (key, due_at, fired_at)
         self.record_lateness = False
+        # Told of every row fired (metrics), and of every pass of the loop (readiness).
+        self.on_fired: list[FiredListener] = []
+        self.on_heartbeat: list[Callable[[], None]] = []
         core.on_work_scheduled(self.wake)
 
     def wake(self, due_at: datetime | None = None) -> None:
@@ -185,7 +201,12 @@ class DueWorkRunner:
             total.claimed += len(ids)
             for start in range(0, len(ids), self.chunk):
                 await self._fire_chunk(ids[start : start + self.chunk], total)
+            self._beat()  # a long sweep is progress too
         return total
+
+    def _beat(self) -> None:
+        for beat in self.on_heartbeat:
+            beat()
 
     async def _fire_chunk(self, ids: list[int], total: SweepResult) -> None:
         """Fire a few claimed rows in one transaction; on a database error, one by one."""
@@ -212,6 +233,7 @@ class DueWorkRunner:
         """
         failures: list[tuple[int, str]] = []
         fired_now: list[tuple[str, datetime]] = []
+        fired: list[Fired] = []
         counts = SweepResult()
         async with self.core.transaction() as tx:
             ticket_ids = sorted(
@@ -240,6 +262,7 @@ class DueWorkRunner:
                 await tx.session.scalars(query.execution_options(populate_existing=True))
             ).all():
                 work_id, key, kind, due_at = work.id, work.key, work.kind, work.due_at
+                ticket_id = work.ticket_id
                 # Re-checked under the row lock: another runner may have fired it after
                 # our lease ran out, or a service (or an earlier row here) moved it.
                 if (
@@ -254,6 +277,8 @@ class DueWorkRunner:
                 if handler is None:
                     failures.append((work_id, f"no handler for kind {kind!r}"))
                     continue
+                logged = len(tx.events)
+                tx.firing_due_at = due_at
                 try:
                     async with tx.session.begin_nested():
                         await handler(tx, work)
@@ -266,11 +291,18 @@ class DueWorkRunner:
                 except Exception as error:  # one bad row must not block the others
                     log.exception("due work %s failed", key)
                     failures.append((work_id, f"{type(error).__name__}: {error}"))
+                    del tx.events[logged:]  # rolled back with the savepoint
                     continue
+                finally:
+                    tx.firing_due_at = None
                 counts.fired += 1
                 fired_now.append((key, due_at))
+                fired.append(Fired(kind, key, ticket_id, (tx.now - due_at).total_seconds()))
         total.fired += counts.fired
         total.skipped += counts.skipped
+        for row in fired:
+            for listener in self.on_fired:
+                listener(row)
         if self.record_lateness:
             fired_at = self.core.clock.now()
             self.fired_log.extend((key, due, fired_at) for key, due in fired_now)
@@ -326,6 +358,8 @@ class DueWorkRunner:
             except Exception:  # the runner must outlive a database hiccup
                 log.exception("due-work sweep failed; retrying")
                 next_at = None
+            else:
+                self._beat()
             delay = self.max_idle
             if next_at is not None:
                 delay = min(delay, self.core.clock.real_seconds_until(next_at))

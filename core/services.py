@@ -7,6 +7,7 @@ from core.assets import AssetService
 from core.complaints import ComplaintService
 from core.pages import PAGE_REPEAT, fire_page_repeat
 from core.people import PeopleService
+from core.retention import RetentionPolicy
 from core.scheduling import DueWorkRunner, Handler
 from core.sla.deadlines import ESCALATION
 from core.sla.escalation import fire_escalation
@@ -24,6 +25,7 @@ class Helpdesk:
         self.tickets = TicketService(core)
         self.complaints = ComplaintService(core)
         self.inspections = inspections.InspectionService(core, self.tickets)
+        self.retention = RetentionPolicy()  # what the daily retention job keeps; see bootstrap
 
     def due_work_handlers(self) -> dict[str, Handler]:
         """What the runner calls for each kind of due work."""

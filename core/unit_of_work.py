@@ -15,6 +15,7 @@ from core import audit
 from core.clock import Clock
 from core.db import Database
 from core.errors import Conflict
+from core.events import BusinessEvent, log_committed
 from core.models import AuditEvent, Ticket
 from core.orm import is_loaded
 
@@ -43,6 +44,11 @@ class Tx:
     locked: dict[int, Ticket] = field(default_factory=dict)
     # Lookups that cannot change within this transaction (who dispatches a site).
     memo: dict[Hashable, Any] = field(default_factory=dict)
+    # Audit events of this transaction, logged for the operator once it commits.
+    events: list[BusinessEvent] = field(default_factory=list)
+    # When the due work being fired was due (set by the runner): events it causes say
+    # how late they came.
+    firing_due_at: datetime | None = None
 
     async def ticket_for_update(self, ticket_id: int) -> Ticket | None:
         """The ticket, row-locked (PostgreSQL) for the rest of this transaction."""
@@ -73,7 +79,7 @@ class Tx:
         self, entity: str, entity_id: int | None, action: str, **data: Any
     ) -> AuditEvent:
         """Append an audit event in this transaction."""
-        return await audit.append_event(
+        appended = await audit.append_event(
             self.session,
             at=self.now,
             actor_id=self.actor_id,
@@ -82,6 +88,11 @@ class Tx:
             action=action,
             data=data,
         )
+        late = None
+        if self.firing_due_at is not None:
+            late = (self.now - self.firing_due_at).total_seconds()
+        self.events.append(BusinessEvent(action, entity, entity_id, self.actor_id, data, late))
+        return appended
 
     async def audit_many(
         self, events: Sequence[tuple[str, int | None, str, Mapping[str, Any]]]
@@ -123,6 +134,7 @@ class Core:
                 yield tx
         except StaleDataError as error:
             raise Conflict() from error
+        log_committed(tx.events)
         for callback in tx.after_commit:
             callback()
         if tx.earliest_scheduled is not None:

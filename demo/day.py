@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+import aiohttp
 from sqlalchemy import func, select
 
 from bot.app import Application, build_application
@@ -642,6 +643,7 @@ def demo_settings(emulator_url: str, database_url: str, runtime: str) -> Setting
         webhook_secret=None,
         admin_telegram_ids="",
         policy_file=None,
+        health_listen="127.0.0.1:0",  # any free port: a bot may run beside the demo
     )
 
 
@@ -654,6 +656,7 @@ async def run_demo(runtime: str, speed: float, out: TextIO, database: Path) -> i
     violations: list[str] = []
     unanswered = 0
     outcome: Outcome | None = None
+    metrics: list[str] = []
     print(
         f"faultdesk offline demo · runtime {runtime} · clock ×{speed:g} from"
         f" {START.astimezone(SHANGHAI):%a %d %b %Y %H:%M} {DEFAULT_TIMEZONE}\n"
@@ -676,6 +679,7 @@ async def run_demo(runtime: str, speed: float, out: TextIO, database: Path) -> i
                 await app.start(runtime)
                 await demo.play()
                 outcome = await demo.outcome()
+                metrics = await scrape_metrics(app)
             except Exception as error:  # reported below with the transcripts so far
                 failure = error
             finally:
@@ -714,6 +718,9 @@ async def run_demo(runtime: str, speed: float, out: TextIO, database: Path) -> i
         f"run time: {elapsed:.1f} s real; demo clock {START.astimezone(SHANGHAI):%H:%M}"
         f"–{clock.now().astimezone(SHANGHAI):%H:%M}",
     ]
+    if metrics:
+        lines += ["", "━━ Metrics (GET /metrics at the end of the day, counters that moved) ━━"]
+        lines += metrics
     ok = (
         failure is None
         and not violations
@@ -727,6 +734,26 @@ async def run_demo(runtime: str, speed: float, out: TextIO, database: Path) -> i
     lines.append("demo OK" if ok else "demo FAILED")
     print("\n".join(lines), file=out, flush=True)
     return 0 if ok else 1
+
+
+async def scrape_metrics(app: Application) -> list[str]:
+    """The bot's /metrics as Prometheus scrapes it: the faultdesk samples that are not 0."""
+    server = app.health_server
+    if server is None:
+        return []
+    url = f"http://{server.host}:{server.port}/metrics"
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        exposition = await response.text()
+    kept = []
+    for line in exposition.splitlines():
+        if line.startswith("#") or not line.startswith("faultdesk_"):
+            continue
+        sample, _, value = line.rpartition(" ")
+        name = sample.partition("{")[0]
+        if name.endswith(("_created", "_bucket")) or float(value) == 0:
+            continue
+        kept.append(line)
+    return kept
 
 
 def main(

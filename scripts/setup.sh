@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv (if missing) and install faultdesk with its development tools into it;
-# install a Chinese font for the sticker labels (Debian's fonts-noto-cjk) when none is found.
+# install a font with Chinese glyphs (scripts/fonts.sh) for charts, labels and sheets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}

@@ -19,5 +19,15 @@ if [ -z "${FAULTDESK_TEST_PG_URL:-}" ]; then
   pg_dir=$(mktemp -d /tmp/faultdesk-pg.XXXXXX)
   eval "$(scripts/pg-throwaway.sh start "$pg_dir")"
 fi
+# The backup tests run pg_dump and pg_restore: PostgreSQL's client tools, which the
+# server package brings along; a server named from outside may leave them missing.
+if ! command -v pg_dump >/dev/null 2>&1 || ! command -v pg_restore >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "pg_dump not found; installing the PostgreSQL client tools" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq postgresql-client-15 >&2 || apt-get install -y -qq postgresql-client >&2
+  fi
+fi
 echo "== tests (PostgreSQL at ${FAULTDESK_TEST_PG_URL})"
 python -m pytest -q "$@"

@@ -72,6 +72,48 @@ def db_upgrade(database_url: str | None = DatabaseOption, revision: str = "head"
         )
 
 
+@app.command("current")
+def db_current(database_url: str | None = DatabaseOption) -> None:
+    """Print the database's migration revision and whether it is behind the code.
+
+    Exit 0 when up to date, 1 when behind (`faultdesk db upgrade` brings it up), 2 when
+    the database cannot be read or was written by a newer faultdesk.
+    """
+    from bot.backup import sqlite_path
+    from bot.network import hide_password
+    from core.db import Database
+    from core.migrate import schema_state
+
+    settings = command_settings(database_url)
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        typer.echo(f"faultdesk db current: there is no database at {path}", err=True)
+        raise typer.Exit(2)
+
+    async def read() -> int:
+        database = Database(settings.database_url)
+        try:
+            state = await schema_state(database.engine)
+        except Exception as error:  # unreachable, refused, not a database
+            where = hide_password(settings.database_url)
+            typer.echo(f"faultdesk db current: cannot read {where}: {error}", err=True)
+            return 2
+        finally:
+            await database.dispose()
+        typer.echo(f"database revision: {state.current or 'none (never migrated)'}")
+        typer.echo(f"code revision:     {state.head}")
+        if state.up_to_date:
+            typer.echo("up to date")
+            return 0
+        if not state.known:
+            typer.echo("AHEAD: a newer faultdesk migrated this database; run that version")
+            return 2
+        typer.echo("BEHIND: run `faultdesk backup --out FILE`, then `faultdesk db upgrade`")
+        return 1
+
+    raise typer.Exit(asyncio.run(read()))
+
+
 def register(main: typer.Typer) -> None:
     """Add `db` to the main command line."""
     main.add_typer(app, name="db")

@@ -49,9 +49,8 @@ def shown_url(url: str) -> str:
 
 def command_settings(database_url: str | None) -> Settings:
     """The operator's settings, on the database the command names when it names one."""
-    settings = Settings()
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
+    # A URL given here is validated like the environment's.
+    settings = Settings(database_url=database_url) if database_url else Settings()
     try:
         normalize_url(settings.database_url)
     except (ArgumentError, ValueError):

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from bot.cli.helpdesk import DatabaseOption
-from bot.cli.speech import fail
+from bot.cli.speech import fail, sentence
 from bot.i18n import N_
 from bot.settings import Settings
 
@@ -52,19 +52,17 @@ def run(
                 "FAULTDESK_BOT_TOKEN is not set, so there is no bot to run. Put the token @BotFather gave you in the environment or in .env; to try faultdesk offline, run `faultdesk demo`."
             )
         )
-    _configure_logging()
+    if not settings.token_is_well_formed():
+        # Said before anything heavy is imported: a typo is known in a second.
+        _cannot_start(
+            sentence(N_("the bot token is malformed: @BotFather gives it as <digits>:<secret>"))
+        )
+        _check_token()
+        raise typer.Exit(1)
+    from bot.logs import configure_logging
+
+    configure_logging(settings)
     raise typer.Exit(asyncio.run(_serve_reporting(settings)))
-
-
-def _configure_logging() -> None:
-    import logging
-
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # One line per HTTP request and per update is noise at INFO.
-    for noisy in ("httpx", "aiogram.event", "telegram.ext", "alembic.runtime.plugins"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _run_demo(runtime: str, speed: float | None = None, *, keep_database: bool = False) -> int:
@@ -107,22 +105,55 @@ def demo_command(
     raise typer.Exit(_run_demo(runtime, speed, keep_database=keep_database))
 
 
+def _cannot_start(problem: str) -> None:
+    typer.echo(sentence(N_("faultdesk: cannot start: {problem}"), problem=problem), err=True)
+
+
+def _check_token() -> None:
+    typer.echo(
+        sentence(N_("faultdesk: check FAULTDESK_BOT_TOKEN (a new one comes from @BotFather)")),
+        err=True,
+    )
+
+
 async def _serve_reporting(settings: Settings) -> int:
-    """`serve`, with start-up problems as one clear line and an exit code."""
-    from bot.cli.speech import sentence
-    from bot.runtimes import StartupError
+    """`serve`, with start-up problems as one clear line and an exit code.
+
+    2: the configuration is wrong (policy file, proxy, malformed token); 1: the bot
+    cannot start for another reason (Telegram refused the token, a newer database...).
+    """
+    from bot.logs import Redactor
+    from bot.network import ProxyError
+    from bot.runtimes import StartupError, TokenRejected
     from core.sla.policy import PolicyError
 
+    redact = Redactor(settings.secrets())
     try:
         await serve(settings)
     except PolicyError as error:
         typer.echo(
-            sentence(N_("faultdesk: the SLA policy is not valid:\n{problem}"), problem=str(error)),
+            sentence(
+                N_("faultdesk: the SLA policy is not valid:\n{problem}"),
+                problem=redact(str(error)),
+            ),
             err=True,
         )
         return 2
+    except ProxyError as error:
+        typer.echo(
+            sentence(
+                N_("faultdesk: FAULTDESK_PROXY is not usable: {problem}"),
+                problem=redact(str(error)),
+            ),
+            err=True,
+        )
+        return 2
+    except TokenRejected as error:
+        _cannot_start(redact(str(error)))
+        _check_token()
+        return 1
     except StartupError as error:
-        typer.echo(sentence(N_("faultdesk: cannot start: {problem}"), problem=str(error)), err=True)
+        _cannot_start(redact(str(error)))
         return 1
     return 0
 
@@ -132,6 +163,7 @@ async def serve(settings: Settings, *, runtime: str | None = None) -> None:
     import signal
 
     from bot.app import build_application
+    from bot.network import hide_password
 
     application = build_application(settings)
     stop = asyncio.Event()
@@ -140,18 +172,29 @@ async def serve(settings: Settings, *, runtime: str | None = None) -> None:
         # Not possible off the main thread or on Windows; Ctrl-C then ends asyncio.run.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    stopper = asyncio.ensure_future(stop.wait())
     try:
-        await application.start(runtime)
+        # Start-up may wait a long time for the Bot API or the database: a signal
+        # meanwhile ends it at once.
+        starting = asyncio.ensure_future(application.start(runtime))
+        await asyncio.wait({starting, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            typer.echo("faultdesk: stopped before it was serving")
+            return
+        starting.result()  # raises what start-up raised
         typer.echo(
             f"faultdesk: @{application.bot.bot_username} running on"
-            f" {runtime or settings.runtime}; database {settings.database_url} (Ctrl-C stops)"
+            f" {runtime or settings.runtime}; database {hide_password(settings.database_url)}"
+            " (Ctrl-C stops)"
         )
-        stopper = asyncio.ensure_future(stop.wait())
         failure = asyncio.ensure_future(application.wait_failed())
         await asyncio.wait({stopper, failure}, return_when=asyncio.FIRST_COMPLETED)
-        stopper.cancel()
         failure.cancel()
     finally:
+        stopper.cancel()
         await application.stop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

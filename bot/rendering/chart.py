@@ -1,42 +1,87 @@
 """The monthly chart (PNG): tickets by service type, level and site, and the four KPIs.
 
 Charts are drawn with matplotlib's Agg backend (no display) on a Figure object, never
-pyplot's global state, so renders in worker threads do not interfere. A chart needs a
-font with the reader's script: when the machine has no CJK font, a Chinese reader's
-chart is labelled in English (the message and the workbook stay in Chinese).
+pyplot's global state, so renders in worker threads do not interfere. A chart is drawn
+in the reader's language, which for a Chinese reader needs a font with Chinese glyphs:
+it is found the way the rest of the system finds fonts, by fontconfig (`fc-list
+:lang=zh-cn` for the fonts that cover Chinese, `fc-match` for the best of them), and
+handed to matplotlib by its file, so a font installed after matplotlib built its own
+font cache is found too. `scripts/setup.sh` installs one from the machine's packages
+where missing. Without one, the log says so once, and a Chinese reader's chart is
+labelled in English, with site codes for site names it could not draw (the message
+and the workbook stay in Chinese). Counts are on integer axes.
 """
 
 from __future__ import annotations
 
 import io
+import logging
+import shutil
+import subprocess
 from collections.abc import Iterable, Sequence
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final
 
 from bot.i18n import Translator, default_i18n
 from bot.labels import SEVERITY, label
 from bot.rendering.wording import category_label, monthly_caption, plain
-from core.reports.monthly import MonthlySummary
+from core.reports.monthly import MonthlySummary, SiteLine
 
-CJK_FAMILIES = (
-    "Noto Sans CJK SC",
-    "Noto Sans SC",
-    "Source Han Sans SC",
-    "WenQuanYi Micro Hei",
-    "WenQuanYi Zen Hei",
-    "Droid Sans Fallback",
-    "SimHei",
-    "Microsoft YaHei",
-    "PingFang SC",
-    "AR PL UMing CN",
-)
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+log = logging.getLogger(__name__)
+
+LATIN_FAMILY: Final = "DejaVu Sans"  # matplotlib's own, always there
+FONTCONFIG_TIMEOUT: Final = 10.0
 
 
+def _fontconfig(*args: str) -> str:
+    """Run a fontconfig tool; its output, or "" when it is missing or fails."""
+    tool = shutil.which(args[0])
+    if tool is None:
+        return ""
+    try:
+        done = subprocess.run(
+            [tool, *args[1:]],
+            capture_output=True,
+            text=True,
+            timeout=FONTCONFIG_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout if done.returncode == 0 else ""
+
+
+def find_cjk_font_file() -> str | None:
+    """The file of fontconfig's best font for Simplified Chinese, if any covers it."""
+    listed = _fontconfig("fc-list", "--format=%{file}\n", ":lang=zh-cn")
+    covering = {line.strip() for line in listed.splitlines() if line.strip()}
+    if not covering:
+        return None
+    best = _fontconfig("fc-match", "--format=%{file}", "sans-serif:lang=zh-cn").strip()
+    # fc-match always answers with something; only a font that covers Chinese will do.
+    return best if best in covering else sorted(covering)[0]
+
+
+@cache
 def cjk_font() -> str | None:
-    """The name of an installed font with Chinese glyphs, if any."""
+    """The family name matplotlib knows the CJK font by, registered from its file; None
+    (logged once) when the machine has none."""
+    path = find_cjk_font_file()
+    if path is None:
+        log.warning(
+            "no font with Chinese glyphs found by fontconfig (fc-list :lang=zh-cn): charts for"
+            " Chinese readers are drawn in English; install fonts-noto-cjk or fonts-wqy-microhei"
+        )
+        return None
     from matplotlib import font_manager
 
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    return next((family for family in CJK_FAMILIES if family in installed), None)
+    font_manager.fontManager.addfont(path)
+    family = str(font_manager.FontProperties(fname=path).get_name())
+    log.info("charts use the font %s (%s) for Chinese", family, path)
+    return family
 
 
 def needs_cjk(texts: Iterable[str]) -> bool:
@@ -51,13 +96,33 @@ def chart_translator(t: Translator) -> Translator:
     return t
 
 
+def site_label(line: SiteLine) -> str:
+    """A site's name, or its code when the name needs a font the machine lacks."""
+    if needs_cjk([line.name]) and cjk_font() is None:
+        return line.code
+    return line.name
+
+
+def chart_families() -> list[str]:
+    """The font families text is drawn with, first choice first (fallback per glyph)."""
+    return [family for family in (cjk_font(), LATIN_FAMILY) if family]
+
+
 def monthly_chart(t: Translator, summary: MonthlySummary) -> bytes:
     """A PNG: tickets by service type, level and site, and the KPIs against their targets."""
+    buffer = io.BytesIO()
+    monthly_figure(t, summary).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def monthly_figure(t: Translator, summary: MonthlySummary) -> Figure:
+    """The chart as a matplotlib Figure (what `monthly_chart` saves as PNG)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     t = chart_translator(t)
-    families = [family for family in (cjk_font(), "DejaVu Sans") if family]
+    families = chart_families()
     figure = Figure(figsize=(11, 8), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     figure.suptitle(
@@ -77,6 +142,7 @@ def monthly_chart(t: Translator, summary: MonthlySummary) -> bytes:
         axes.invert_yaxis()
         axes.bar_label(drawn, padding=3)
         axes.set_xlabel(t("Tickets"), family=families)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 2.5 tickets
         axes.margins(x=0.15)
 
     category_items = list(summary.by_category.items())
@@ -97,7 +163,7 @@ def monthly_chart(t: Translator, summary: MonthlySummary) -> bytes:
     bars(
         sites,
         t("By site"),
-        [line.name for line in top_sites],
+        [site_label(line) for line in top_sites],
         [line.tickets for line in top_sites],
     )
 
@@ -127,6 +193,4 @@ def monthly_chart(t: Translator, summary: MonthlySummary) -> bytes:
     kpis.invert_yaxis()
     kpis.set_xlim(0, 100)
     kpis.set_xlabel("%")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure

@@ -105,10 +105,19 @@ class RuntimeConfig:
     api_base_url: str | None = None  # another Bot API server, e.g. the sandbox emulator
     polling_timeout: int = 30  # seconds one getUpdates long poll may wait
     drain_grace: float = 30.0  # seconds in-flight updates get to finish at shutdown
+    proxy: str | None = None  # every request (API calls, file downloads) goes through it
 
 
 class StartupError(Exception):
     """The bot could not start: bad token, Telegram unreachable, webhook refused."""
+
+
+class TokenRejected(StartupError):
+    """Telegram refused the token (401, or 404 for a bot that does not exist): retrying is useless."""
+
+
+class ApiUnreachable(StartupError):
+    """The Bot API could not be reached or answered with a server error: worth trying again."""
 
 
 class Runtime(ABC):
@@ -191,6 +200,10 @@ class Runtime(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release the HTTP session; the transport is unusable afterwards."""
+
+    @abstractmethod
+    async def download(self, file_id: str) -> bytes:
+        """A file people sent (getFile, then the download), through the same session and proxy."""
 
     async def stop(self) -> None:
         """Stop receiving updates, write down what was received, finish the ones in flight."""

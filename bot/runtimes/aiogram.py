@@ -19,11 +19,13 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     AiogramError,
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramNetworkError,
+    TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
@@ -46,7 +48,14 @@ from aiogram.types import (
 from aiogram.utils.token import TokenValidationError
 
 from bot import chat
-from bot.runtimes import Runtime, RuntimeConfig, StartupError, UpdateHandler
+from bot.runtimes import (
+    ApiUnreachable,
+    Runtime,
+    RuntimeConfig,
+    StartupError,
+    TokenRejected,
+    UpdateHandler,
+)
 from bot.runtimes.convert import (
     ALLOWED_UPDATES,
     MessageFields,
@@ -289,11 +298,15 @@ class AiogramRuntime(Runtime):
     def __init__(self, config: RuntimeConfig, handle: UpdateHandler) -> None:
         super().__init__(config, handle)
         api = TelegramAPIServer.from_base(config.api_base_url) if config.api_base_url else None
-        session = AiohttpSession(api=api) if api is not None else AiohttpSession()
+        # aiogram reads no proxy from the environment: it gets the one bot.network chose.
+        options: dict[str, Any] = {"proxy": config.proxy} if config.proxy else {}
+        if api is not None:
+            options["api"] = api
+        session = AiohttpSession(**options)
         try:
             self.bot = Bot(config.token, session=session)
         except TokenValidationError as error:
-            raise StartupError(f"the bot token is malformed: {error}") from error
+            raise TokenRejected("the bot token is malformed") from error
         # No FSM: conversation state lives in the database, shared by every instance.
         self.dispatcher = Dispatcher(disable_fsm=True)
         self.dispatcher.message.register(self._on_event)
@@ -325,10 +338,17 @@ class AiogramRuntime(Runtime):
         """Call getMe (the same Dispatcher serves polling and webhooks)."""
         try:
             me = await self.bot.me()
-        except TelegramUnauthorizedError as error:
-            raise StartupError(f"Telegram refused the bot token: {error.message}") from error
+        except (TelegramUnauthorizedError, TelegramNotFound) as error:
+            raise TokenRejected(f"Telegram refused the bot token ({error.message})") from error
+        except (
+            TelegramNetworkError,
+            TelegramServerError,
+            TelegramRetryAfter,
+            ClientDecodeError,
+        ) as error:
+            raise ApiUnreachable(f"cannot reach the Bot API: {error}") from error
         except AiogramError as error:
-            raise StartupError(f"cannot reach the Bot API: {error}") from error
+            raise StartupError(f"the Bot API refused getMe: {error}") from error
         self.username = me.username or ""
 
     async def start_polling(self) -> None:
@@ -391,3 +411,16 @@ class AiogramRuntime(Runtime):
     async def close(self) -> None:
         """Close the aiohttp session."""
         await self.bot.session.close()
+
+    async def download(self, file_id: str) -> bytes:
+        """getFile, then the download through the Bot's session (and so its proxy)."""
+        try:
+            found = await self.bot.get_file(file_id)
+            if not found.file_path:
+                raise chat.BadRequest(f"file {file_id} has no download path")
+            stream = await self.bot.download_file(found.file_path)
+        except AiogramError as error:
+            raise transport_error(error) from error
+        if stream is None:
+            raise chat.BadRequest(f"file {file_id} could not be downloaded")
+        return stream.read()

@@ -38,10 +38,18 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import chat
-from bot.runtimes import Runtime, RuntimeConfig, StartupError, UpdateHandler
+from bot.runtimes import (
+    ApiUnreachable,
+    Runtime,
+    RuntimeConfig,
+    StartupError,
+    TokenRejected,
+    UpdateHandler,
+)
 from bot.runtimes.convert import (
     ALLOWED_UPDATES,
     MessageFields,
@@ -295,8 +303,24 @@ class PtbRuntime(Runtime):
         self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._transport: PtbTransport | None = None
 
+    def _request(self, *, pool: int) -> HTTPXRequest:
+        """An HTTP client with exactly our proxy decision: httpx would otherwise also read
+        the proxy environment variables by itself, and disagree with `FAULTDESK_PROXY=direct`."""
+        return HTTPXRequest(
+            connection_pool_size=pool,
+            proxy=self.config.proxy,
+            httpx_kwargs={"trust_env": False},
+        )
+
     def _build(self, *, polling: bool) -> Application[Any, Any, Any, Any, Any, Any]:
-        builder = ApplicationBuilder().token(self.config.token).job_queue(None)
+        builder = (
+            ApplicationBuilder()
+            .token(self.config.token)
+            .job_queue(None)
+            # PTB's own defaults: a pool for sends, one connection for getUpdates.
+            .request(self._request(pool=256))
+            .get_updates_request(self._request(pool=1))
+        )
         if self.config.api_base_url:
             api = self.config.api_base_url.rstrip("/")
             builder = builder.base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
@@ -329,15 +353,22 @@ class PtbRuntime(Runtime):
             await self.receive(incoming)
 
     async def open(self, *, polling: bool) -> None:
-        """Build the Application (with an Updater only for polling) and call getMe."""
+        """Build the Application (with an Updater only for polling) and call getMe.
+
+        May be called again after ApiUnreachable: the Application is built once.
+        """
+        if self._application is None:
+            self._application = self._build(polling=polling)
+        application = self._application
         try:
-            application = self._build(polling=polling)
             await application.initialize()
         except telegram.error.InvalidToken as error:
-            raise StartupError(f"Telegram refused the bot token: {error.message}") from error
+            # PTB's message repeats the token; ours does not.
+            raise TokenRejected("Telegram refused the bot token (401 Unauthorized)") from error
+        except (telegram.error.NetworkError, telegram.error.RetryAfter) as error:
+            raise ApiUnreachable(f"cannot reach the Bot API: {error.message}") from error
         except telegram.error.TelegramError as error:
-            raise StartupError(f"cannot reach the Bot API: {error.message}") from error
-        self._application = application
+            raise StartupError(f"the Bot API refused getMe: {error.message}") from error
         self._transport = PtbTransport(application.bot)
         self.username = application.bot.username
 
@@ -385,5 +416,18 @@ class PtbRuntime(Runtime):
 
     async def close(self) -> None:
         """Shut the Application and its Bot's HTTP clients down."""
-        if self._application is not None:
-            await self._application.shutdown()
+        application = self._application
+        if application is None:
+            return
+        await application.shutdown()
+        # After a failed initialize() the Application's shutdown does nothing; the Bot's
+        # HTTP clients were opened all the same (closing twice is harmless).
+        await application.bot.shutdown()
+
+    async def download(self, file_id: str) -> bytes:
+        """getFile, then the download through the Bot's HTTP client (and so its proxy)."""
+        try:
+            found = await self.application.bot.get_file(file_id)
+            return bytes(await found.download_as_bytearray())
+        except telegram.error.TelegramError as error:
+            raise transport_error(error) from error

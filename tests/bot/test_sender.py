@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import logging
 import random
 from collections.abc import Callable
 from datetime import timedelta
@@ -36,7 +37,7 @@ from bot.ratelimit import Backoff, Rate, RateLimits, SendLimiter, Sleep
 from bot.sender import OutboxSender
 from core import outbox
 from core.conversations import ConversationStore
-from core.enums import OutboxStatus, Role
+from core.enums import Impact, OutboxStatus, Role
 from core.messages import Message, ProgressUpdate
 from core.models import OutboxMessage, Person
 
@@ -794,3 +795,42 @@ async def test_a_row_its_sender_claims_again_while_sending_it_goes_out_once(
     assert stats.sent == 1
     sent = await row(helpdesk, "n1")
     assert (sent.status, sent.attempts, sent.lease_owner) == (OutboxStatus.SENT, 1, None)
+
+
+async def test_pages_sent_and_failed_are_logged_for_the_operator(
+    helpdesk, world, clock, make_sender, telegram, caplog
+):
+    caplog.set_level(logging.INFO, logger="core.events")
+    ticket = await helpdesk.tickets.report_fault(
+        world.reporter_id,
+        symptom="Printer jams",
+        impact=Impact.CANNOT_WORK,
+        asset_tag=world.asset_tag,
+    )
+    await helpdesk.tickets.acknowledge(ticket.id, actor_id=world.engineer_id)
+    clock.set(clock.now() + timedelta(hours=2))  # the arrival deadline passes: pages
+    await helpdesk.runner().sweep()
+    pages = await rows(helpdesk, "sla.page")
+    assert {p.recipient_id for p in pages} == {
+        world.engineer_id,
+        world.backup_id,
+        world.dispatcher_id,
+    }
+    telegram.fail(2002, Unreachable("Forbidden: bot was blocked by the user"))  # the backup
+
+    await make_sender().deliver_once()
+
+    logged = [r.getMessage() for r in caplog.records if r.name == "core.events"]
+    by_recipient = {p.recipient_id: p for p in pages}
+    failed = by_recipient[world.backup_id]
+    assert [line for line in logged if line.startswith("page.failed")] == [
+        f"page.failed page={failed.page_id} outbox={failed.id} ticket={ticket.id}"
+        f" recipient={world.backup_id}"
+    ]
+    sent = sorted(line for line in logged if line.startswith("page.sent"))
+    assert sent == sorted(
+        f"page.sent page={p.page_id} outbox={p.id} ticket={ticket.id} recipient={p.recipient_id}"
+        for p in pages
+        if p.recipient_id != world.backup_id
+    )
+    assert not any("Printer jams" in line or "Zhao Lei" in line for line in logged)

@@ -49,6 +49,7 @@ TOKEN = "123456789:AAE2eTokenForFaultdeskRuntimes-0123"
 MONDAY_9AM = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 ALICE = 1001
 NOTICE = "e2e.notice"
+START_TIMEOUT = 60.0  # seconds: a safety net, never a way to order events
 
 
 # --- test-only additions to the router ---------------------------------------------------
@@ -224,6 +225,7 @@ class Deployment:
             "default_language": "en",
             "polling_timeout": 10,
             "shutdown_grace": 5.0,
+            "health_listen": "127.0.0.1:0",  # deployments run side by side
             **self.overrides,
         }
         return Settings(_env_file=None, **values)
@@ -232,7 +234,8 @@ class Deployment:
         """Build and start a new Application on the shared database."""
         app = build_application(self.settings(), clock=self.clock, policy=self.policy)
         extend(app.router)
-        await app.start(self.runtime)
+        # Start-up waits out an unreachable API or database; a test must not wait forever.
+        await asyncio.wait_for(app.start(self.runtime), timeout=START_TIMEOUT)
         self.app = app
         return app
 

@@ -527,9 +527,9 @@ async def test_the_command_line_prints_the_figures_and_writes_the_files(
     runner = CliRunner()
 
     async def run(*args: str):
-        return await asyncio.to_thread(
-            runner.invoke, app, ["report", *args, "--lang", "en", "-d", database_url]
-        )
+        # English on purpose: without --lang reports speak FAULTDESK_DEFAULT_LANGUAGE.
+        command = ["report", *args, "--lang", "en", "-d", database_url]
+        return await asyncio.to_thread(runner.invoke, app, command)
 
     text = await run("monthly", "--period", "2026-03")
     assert text.exit_code == 0, text.output

@@ -68,7 +68,7 @@ async def test_a_journaled_update_left_unhandled_is_found_once_its_lease_runs_ou
     assert await store.unfinished_updates() == []
     assert not await store.claim_update(5)  # handled for good
     async with helpdesk.core.reading() as session:
-        row = await session.get(ProcessedUpdate, 5)
+        row = await session.get(ProcessedUpdate, (0, 5))
         assert row is not None and row.done_at is not None and row.payload is None
 
 

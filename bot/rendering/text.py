@@ -127,12 +127,15 @@ def _severity_parts(t: Translator, summary: MonthlySummary) -> str:
 
 
 def payment_text(t: Translator, payment: Payment) -> str:
-    """'94.5% of the quarter's total' or '88.0% (of 90% of the actual cost …)'."""
+    """'94.5% of the quarter's total' or '90.0% of the actual cost, less 1.0% of the quarter's total'."""
     if payment.base == BASE_ACTUAL_COST:
-        return t(
-            "{percent} (90% of the actual cost, less 0.2% of the quarter's total per 0.1 point under 80)",
-            percent=percent_of(t, payment.percent),
-        )
+        if payment.less_of_total:
+            return t(
+                "{percent} of the actual cost, less {less} of the quarter's total",
+                percent=percent_of(t, payment.percent),
+                less=percent_of(t, payment.less_of_total),
+            )
+        return t("{percent} of the actual cost", percent=percent_of(t, payment.percent))
     return t("{percent} of the quarter's total", percent=percent_of(t, payment.percent))
 
 
@@ -237,13 +240,13 @@ def quarterly_text(t: Translator, card: Scorecard, *, tz: str = DEFAULT_TIMEZONE
             )
         lines.append(t("<b>Payment</b>: {payment}", payment=Safe(payment)))
     if inputs.false_reports_in_quarter:
-        if card.score.known:
-            paid = percent_of(t, card.paid_low)
+        if card.score.known or card.paid_low == card.paid_high:
+            paid = payment_text(t, card.paid_low)
         else:
             paid = t(
                 "{low} to {high}",
-                low=percent_of(t, card.paid_low),
-                high=percent_of(t, card.paid_high),
+                low=payment_text(t, card.paid_low),
+                high=payment_text(t, card.paid_high),
             )
         lines.append(
             t(

@@ -24,6 +24,7 @@ from core.reports.scorecard import (
     WARN_FALSE_REPORTS,
     WARN_TWO_QUARTERS,
     WARN_TWO_QUARTERS_POSSIBLE,
+    Payment,
     Scorecard,
 )
 
@@ -121,10 +122,15 @@ def kpi_rows(t: Translator, kpis: KpiReport) -> list[tuple[str, str, Rate, str, 
     ]
 
 
-def payment_base_text(t: Translator, base: str) -> str:
+def payment_base_text(t: Translator, payment: Payment) -> str:
     """What a payment percentage is taken of, in words (for the workbook's note column)."""
-    if base == BASE_ACTUAL_COST:
-        return t("of 90% of the actual cost")
+    if payment.base == BASE_ACTUAL_COST:
+        if payment.less_of_total:
+            return t(
+                "of the actual cost, less {less} of the quarter's total",
+                less=percent_of(t, payment.less_of_total),
+            )
+        return t("of the actual cost")
     return t("of the quarter's total")
 
 
@@ -168,14 +174,14 @@ def score_rows(t: Translator, card: Scorecard) -> list[tuple[str, str, object, o
             t("Payment % (lowest)"),
             float(card.payment_low.percent),
             100,
-            payment_base_text(t, card.payment_low.base),
+            payment_base_text(t, card.payment_low),
         ),
         (
             "payment_high",
             t("Payment % (highest)"),
             float(card.payment_high.percent),
             100,
-            payment_base_text(t, card.payment_high.base),
+            payment_base_text(t, card.payment_high),
         ),
         (
             "false_reports",
@@ -185,7 +191,19 @@ def score_rows(t: Translator, card: Scorecard) -> list[tuple[str, str, object, o
             "",
         ),
         ("false_reports_total", t("False reports in total"), inputs.false_reports_total, 3, ""),
-        ("paid_low", t("Paid % after false reports (lowest)"), float(card.paid_low), 100, ""),
-        ("paid_high", t("Paid % after false reports (highest)"), float(card.paid_high), 100, ""),
+        (
+            "paid_low",
+            t("Paid % after false reports (lowest)"),
+            float(card.paid_low.percent),
+            100,
+            payment_base_text(t, card.paid_low),
+        ),
+        (
+            "paid_high",
+            t("Paid % after false reports (highest)"),
+            float(card.paid_high.percent),
+            100,
+            payment_base_text(t, card.paid_high),
+        ),
     ]
     return rows

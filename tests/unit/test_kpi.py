@@ -333,3 +333,53 @@ def test_periods_are_local_days_and_months():
         datetime(2026, 12, 1, tzinfo=start.tzinfo),
         datetime(2027, 1, 1, tzinfo=end.tzinfo),
     )
+
+
+# --- deductions explained ---------------------------------------------------------------------
+
+
+def test_each_deduction_is_explained_with_its_arithmetic():
+    from core.reports.kpi import (
+        NOTHING_COUNTED,
+        OVER_LIMIT,
+        TARGET_MET,
+        UNDER_TARGET,
+        KpiCounts,
+        explain,
+        report_from_counts,
+    )
+
+    counts = KpiCounts(
+        arrival=Rate(1, 2),  # 40 points under 90 %: 8 started steps of 5 % x 10 = 80
+        fix=Rate(19, 20),  # exactly 95 %: no deduction
+        satisfaction=Rate(10, 20),  # 50 %, one dispatch rated 1-2: 1 x 1
+        low_ratings=1,
+        repeat=Rate(0, 0),  # no software repair: nothing counted
+    )
+    arrival, fix, rated, repeat = explain(report_from_counts(counts, MARCH, APRIL, as_of=day(30)))
+    assert (arrival.outcome, arrival.shortfall, arrival.units, arrival.per_unit) == (
+        UNDER_TARGET,
+        40,
+        8,
+        10,
+    )
+    assert arrival.points == 80 and not arrival.capped
+    assert (fix.outcome, fix.points) == (TARGET_MET, 0)
+    assert (rated.outcome, rated.shortfall, rated.units, rated.points) == (UNDER_TARGET, 40, 1, 1)
+    assert (repeat.outcome, repeat.points) == (NOTHING_COUNTED, 0)
+    worst = report_from_counts(
+        KpiCounts(arrival=Rate(0, 4), repeat=Rate(5, 20)), MARCH, APRIL, as_of=day(30)
+    )
+    arrival, _, _, repeat = explain(worst)
+    assert (arrival.units, arrival.points, arrival.capped) == (18, 100, True)
+    assert (repeat.outcome, repeat.units, repeat.points) == (OVER_LIMIT, 5, 5)
+
+
+def test_site_counts_add_up_to_the_total():
+    from core.reports.kpi import KpiCounts
+
+    hq = KpiCounts(Rate(9, 10), Rate(4, 5), Rate(7, 8), 1, Rate(1, 3), Rate(2, 2), 0)
+    branch = KpiCounts(Rate(1, 2), Rate(0, 1), Rate(0, 1), 1, Rate(0, 0), Rate(0, 1), 1)
+    assert hq + branch == KpiCounts(
+        Rate(10, 12), Rate(4, 6), Rate(7, 9), 2, Rate(1, 3), Rate(2, 3), 1
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import inspections, reminders
+from core import inspections, reminders, replacements
 from core.assets import AssetService
 from core.complaints import ComplaintService
 from core.pages import PAGE_REPEAT, fire_page_repeat
@@ -24,6 +24,7 @@ class Helpdesk:
         self.tickets = TicketService(core)
         self.complaints = ComplaintService(core)
         self.inspections = inspections.InspectionService(core, self.tickets)
+        self.replacements = replacements.ReplacementService(core)
 
     def due_work_handlers(self) -> dict[str, Handler]:
         """What the runner calls for each kind of due work."""
@@ -33,6 +34,7 @@ class Helpdesk:
             PAGE_REPEAT: fire_page_repeat,
             **inspections.HANDLERS,
             **reminders.HANDLERS,
+            **replacements.HANDLERS,
         }
 
     def runner(self, *, owner: str | None = None, max_idle: float = 5.0) -> DueWorkRunner:

@@ -9,6 +9,7 @@
   reports, spare devices overdue.
 - `admin`: messages that could not be delivered, inspection reports that reached nobody.
 - `reports`: the monthly summary, the quarterly scorecard, the semiannual survey.
+- `replacements`: engineer replacement requests (managers, dispatchers, admins).
 
 `registry` holds `Notice`, `RenderCtx` and the registry itself; importing this package
 registers every renderer.
@@ -16,7 +17,15 @@ registers every renderer.
 
 from __future__ import annotations
 
-from bot.notifications import admin, dispatcher, engineer, manager, reporter, reports
+from bot.notifications import (
+    admin,
+    dispatcher,
+    engineer,
+    manager,
+    replacements,
+    reporter,
+    reports,
+)
 from bot.notifications.registry import (
     RENDERERS,
     LiveLookups,
@@ -37,6 +46,7 @@ __all__ = [
     "manager",
     "render",
     "renders",
+    "replacements",
     "reporter",
     "reports",
 ]

@@ -54,8 +54,10 @@ def month_title(t: Translator, period: str) -> str:
 
 
 def quarter_title(t: Translator, period: str) -> str:
-    """'2026 Q4' in the reader's language."""
-    year, quarter = period.split("-Q")
+    """'2026 Q4' in the reader's language (anything else as it is)."""
+    year, separator, quarter = period.partition("-Q")
+    if not separator:
+        return period
     return t("{year} Q{quarter}", year=year, quarter=quarter)
 
 

@@ -11,6 +11,7 @@ from core.clock import DEFAULT_TIMEZONE
 from core.complaints import ComplaintService
 from core.messages import QuarterlyScorecardPosted
 from core.models import ReportRun
+from core.replacements import missed_between
 from core.reports.counts import kpi_report
 from core.reports.false_reports import false_report_counts
 from core.reports.kpi import Rate
@@ -91,6 +92,7 @@ async def scorecard_inputs(
         core, half_of_quarter(bounds.label), site_id=site_id, as_of=moment
     )
     in_quarter, total = await false_report_counts(core, bounds.start, bounds.end, site_id=site_id)
+    missed = await missed_between(core, bounds.start, bounds.end, as_of=moment, site_id=site_id)
     previous: ScoreRange | None = None
     if with_previous:
         previous_label = previous_quarter_label(bounds.label)
@@ -109,6 +111,7 @@ async def scorecard_inputs(
         false_reports_in_quarter=in_quarter,
         false_reports_total=total,
         previous=previous,
+        missed_replacements=len(missed),
     )
 
 

@@ -167,8 +167,9 @@ def _facts(view: ReplacementView) -> dict[str, Any]:
 async def _tell(
     tx: Tx, event: AuditEvent, site_id: int | None, roles: Sequence[Role], message: Message
 ) -> int:
-    """Queue `message` once to every active person of `roles` serving the site."""
-    told: set[int] = set()
+    """Queue `message` once to every active person of `roles` serving the site, except the
+    person who acted (they see the outcome in their own answer)."""
+    told: set[int] = {tx.actor_id} if tx.actor_id is not None else set()
     for role in roles:
         for person in await people_with_role(tx, role, site_id):
             if person.id in told:
@@ -177,7 +178,7 @@ async def _tell(
             await outbox.enqueue(
                 tx, message, key=f"ev{event.id}:{message.kind}:{person.id}", recipient_id=person.id
             )
-    return len(told)
+    return len(told - {tx.actor_id})
 
 
 async def _workload(tx_or_session: Any, engineer_id: int) -> Workload:

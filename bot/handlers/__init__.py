@@ -13,11 +13,12 @@ def build_router() -> Router:
         engineer,
         inspections,
         manager,
+        replacements,
         reports,
         staff,
     )
 
     router = Router()
-    for module in (common, staff, engineer, manager, admin, inspections, reports):
+    for module in (common, staff, engineer, manager, admin, inspections, reports, replacements):
         module.register(router)
     return router

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import os
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +31,7 @@ from core.replacements import DONE, OPEN, WITHDRAWN, missed_between
 from core.reports.quarterly import quarterly_scorecard
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def local(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
@@ -66,7 +73,8 @@ async def test_a_request_is_due_at_the_end_of_the_tenth_working_day(helpdesk, wo
     assert other.due_at == local(10, 9, 18)
     assert other.quarter == "2026-Q4"  # filed in Q3, costs Q4 if missed
     told = await rows(helpdesk, OutboxMessage, OutboxMessage.code == ReplacementRequested.kind)
-    assert {row.recipient_id for row in told} == {world.manager_id, world.dispatcher_id}
+    # The dispatcher is told; the manager who filed it sees it in their own answer.
+    assert {row.recipient_id for row in told} == {world.dispatcher_id}
     events = await rows(helpdesk, AuditEvent, AuditEvent.action == "replacement.requested")
     assert [e.data["reason"] for e in events] == ["Rude to staff", "Often late"]
     deadlines = await rows(helpdesk, DueWork, DueWork.kind == "replacement_deadline")
@@ -246,3 +254,83 @@ async def test_bad_requests_are_refused_and_change_nothing(helpdesk, world, cloc
     wang = (await rows(helpdesk, Person, Person.id == world.engineer_id))[0]
     assert wang.active
     assert len(await rows(helpdesk, ReplacementRequest)) == 1
+
+
+def faultdesk(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command line as an operator runs it, in a subprocess on this worktree's code."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args, "-d", database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+async def test_the_command_line_files_lists_and_records_a_replacement(
+    helpdesk, world, database_url
+):
+    await open_tickets(helpdesk, world, 1)  # Wang Wei's
+    run = functools.partial(asyncio.to_thread, faultdesk, database_url)
+    filed = await run(
+        "replacement",
+        "request",
+        str(world.engineer_id),
+        "--by",
+        str(world.manager_id),
+        "--reason",
+        "Rude to staff",
+        "--lang",
+        "en",
+    )
+    assert filed.returncode == 0, filed.stderr
+    assert "✅ Replacement request #1 filed." in filed.stdout
+    assert "Due by Mar 16 18:00 · open" in filed.stdout
+    listed = await run("replacement", "list", "--open", "--lang", "zh_CN")
+    assert listed.returncode == 0 and "#1 Wang Wei · Head office" in listed.stdout
+    assert "原因：Rude to staff" in listed.stdout
+    refused = await run(
+        "replacement",
+        "done",
+        "1",
+        "--by",
+        str(world.manager_id),
+        "--successor",
+        str(world.reporter_id),
+        "--lang",
+        "ru",
+    )
+    assert refused.returncode == 1
+    assert "(replacement.bad_successor)" in refused.stderr and "инженер" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    done = await run(
+        "replacement",
+        "done",
+        "1",
+        "--by",
+        str(world.manager_id),
+        "--successor",
+        str(world.backup_id),
+        "--lang",
+        "en",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "✅ Handed over: 1 ticket(s), 0 inspection plan(s) and round(s)." in done.stdout
+    async with helpdesk.core.reading() as session:
+        assert await session.scalar(select(Ticket.assignee_id)) == world.backup_id
+    by_engineer = await run(
+        "replacement",
+        "request",
+        str(world.backup_id),
+        "--by",
+        str(world.backup_id),
+        "--reason",
+        "x",
+        "--lang",
+        "en",
+    )
+    assert by_engineer.returncode == 1
+    assert "Only a manager of the engineer's site or an administrator" in by_engineer.stderr
+    bad_lang = await run("replacement", "list", "--lang", "fr")
+    assert bad_lang.returncode == 2 and "zh_CN, en, ru" in bad_lang.stderr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
 from bot.i18n import Safe, Translator
@@ -11,6 +11,7 @@ from bot.labels import SEVERITY, label
 from bot.rendering.wording import (
     REPORT_STATUS,
     category_label,
+    deduction_lines,
     month_title,
     percent_of,
     place_text,
@@ -21,7 +22,7 @@ from bot.rendering.wording import (
 )
 from core.clock import DEFAULT_TIMEZONE
 from core.reports.kpi import KpiReport
-from core.reports.monthly import MonthlySummary
+from core.reports.monthly import MonthlySummary, site_report
 from core.reports.periods import half_of_quarter
 from core.reports.scorecard import (
     BASE_ACTUAL_COST,
@@ -52,6 +53,41 @@ def kpi_lines(t: Translator, kpis: KpiReport) -> list[str]:
             kpis.repeat_deduction,
         ),
     ]
+
+
+def explained_lines(t: Translator, kpis: KpiReport) -> list[str]:
+    """'↳ …' under the KPI lines: how each deduction was counted."""
+    return ["↳ " + line for line in deduction_lines(t, kpis)]
+
+
+def remote_lines(t: Translator, kpis: KpiReport) -> list[str]:
+    """Remote fixes' own rating share (not an on-site dispatch: no deduction)."""
+    rate = kpis.remote_satisfaction
+    if rate.denominator == 0:
+        return []
+    return [
+        t(
+            "Remote fixes rated 3-5: {rate} · {low} rated 1-2 (reported apart, no deduction)",
+            rate=rate_text(t, rate),
+            low=kpis.remote_low_ratings,
+        )
+    ]
+
+
+def site_lines(t: Translator, sites: Sequence[tuple[str, KpiReport]]) -> list[str]:
+    """Each site's on-site support score and its deductions explained."""
+    lines = ["", t("<b>Service levels by site</b>:")]
+    for name, kpis in sites:
+        lines.append(
+            t(
+                "<b>{site}</b>: on-site support {score}/100 (−{points})",
+                site=name,
+                score=kpis.score,
+                points=kpis.total_deduction,
+            )
+        )
+        lines += ["  ↳ " + line for line in deduction_lines(t, kpis)]
+    return lines
 
 
 def _joined(parts: Iterable[tuple[str, int]]) -> str:
@@ -95,8 +131,18 @@ def monthly_text(t: Translator, summary: MonthlySummary, *, attachments: bool = 
             points=kpis.total_deduction,
             score=kpis.score,
         ),
-        t("Figures as of {moment}.", moment=t.moment(summary.as_of, summary.timezone)),
+        *explained_lines(t, kpis),
+        *remote_lines(t, kpis),
     ]
+    if summary.site_code is None:
+        per_site = [
+            (line.name, report)
+            for line in summary.sites
+            if (report := site_report(summary, line)) is not None
+        ]
+        if len(per_site) > 1:
+            lines += site_lines(t, per_site)
+    lines.append(t("Figures as of {moment}.", moment=t.moment(summary.as_of, summary.timezone)))
     if summary.audit_anchor:
         lines.append(
             t(

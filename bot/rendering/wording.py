@@ -13,7 +13,18 @@ from babel.numbers import format_decimal
 from bot.i18n import N_, Translator
 from bot.labels import SERVICE_TYPE, label
 from core.enums import ServiceType
-from core.reports.kpi import KpiReport, Rate
+from core.reports.kpi import (
+    ARRIVAL,
+    FIX,
+    OVER_LIMIT,
+    REPEAT,
+    SATISFACTION,
+    UNDER_TARGET,
+    Deduction,
+    KpiReport,
+    Rate,
+    explain,
+)
 from core.reports.monthly import UNCLASSIFIED, MonthlySummary
 from core.reports.scorecard import (
     BASE_ACTUAL_COST,
@@ -122,6 +133,71 @@ def kpi_rows(t: Translator, kpis: KpiReport) -> list[tuple[str, str, Rate, str, 
             kpis.repeat_deduction,
         ),
     ]
+
+
+def kpi_name(t: Translator, kpi: str) -> str:
+    """A KPI's name as the reports show it."""
+    return {
+        ARRIVAL: t("On-time arrival"),
+        FIX: t("On-site fix"),
+        SATISFACTION: t("Rated 3-5"),
+        REPEAT: t("30-day repeat repairs (software)"),
+    }[kpi]
+
+
+def points_text(t: Translator, value: Fraction) -> str:
+    """Percentage points with one decimal ('40.0')."""
+    return format_decimal(float(value), format="#,##0.0", locale=t.locale)
+
+
+def deduction_text(t: Translator, d: Deduction) -> str:
+    """How one KPI's deduction is counted, in a line:
+    'On-time arrival 50.0% (1 of 2): 40.0 points under 90% → 8 steps × 10 = −80'."""
+    head = t(
+        "{name} {value} ({n} of {total})",
+        name=kpi_name(t, d.kpi),
+        value=t.percent(d.rate.as_float()),
+        n=d.rate.numerator,
+        total=d.rate.denominator,
+    )
+    target = f"{float(d.target * 100):.0f}%"
+    if d.outcome == UNDER_TARGET and d.kpi == SATISFACTION:
+        rule = t(
+            "{shortfall} points under {target} → {units} dispatch(es) rated 1-2 × {per_unit} = −{points}",
+            shortfall=points_text(t, d.shortfall or Fraction(0)),
+            target=target,
+            units=d.units,
+            per_unit=d.per_unit,
+            points=d.units * d.per_unit,
+        )
+    elif d.outcome == UNDER_TARGET:
+        rule = t(
+            "{shortfall} points under {target} → {units} step(s) of 5% × {per_unit} = −{points}",
+            shortfall=points_text(t, d.shortfall or Fraction(0)),
+            target=target,
+            units=d.units,
+            per_unit=d.per_unit,
+            points=d.units * d.per_unit,
+        )
+    elif d.outcome == OVER_LIMIT:
+        rule = t(
+            "over {target} → {units} repeat(s) × {per_unit} = −{points}",
+            target=target,
+            units=d.units,
+            per_unit=d.per_unit,
+            points=d.units * d.per_unit,
+        )
+    else:
+        return head
+    line = f"{head}: {rule}"
+    if d.capped:
+        line += " " + t("(capped at −{points}: 扣分至满100分止)", points=d.points)
+    return line
+
+
+def deduction_lines(t: Translator, kpis: KpiReport) -> list[str]:
+    """One line per KPI that costs points, with its arithmetic."""
+    return [deduction_text(t, d) for d in explain(kpis) if d.points]
 
 
 def payment_base_text(t: Translator, payment: Payment) -> str:

@@ -213,6 +213,27 @@ async def kpi_report(
     return report_from_counts(counts, start, end, as_of=moment)
 
 
+async def kpi_reports_by_site(
+    core: Core,
+    start: datetime,
+    end: datetime,
+    *,
+    site_id: int | None = None,
+    as_of: datetime | None = None,
+) -> tuple[KpiReport, dict[int, KpiReport]]:
+    """The KPIs of [start, end) in total and per site (the total is the sites' sum)."""
+    moment = as_of or core.clock.now()
+    async with core.reading() as session:
+        by_site = await kpi_counts_by_site(
+            session, core.db.dialect, start, end, as_of=moment, site_id=site_id
+        )
+    total = report_from_counts(sum(by_site.values(), KpiCounts()), start, end, as_of=moment)
+    return total, {
+        site: report_from_counts(counts, start, end, as_of=moment)
+        for site, counts in by_site.items()
+    }
+
+
 @dataclass(frozen=True)
 class DayFigures:
     """Today's ticket counts for a dashboard."""

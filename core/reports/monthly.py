@@ -13,8 +13,15 @@ from core.clock import DEFAULT_TIMEZONE
 from core.enums import ServiceType
 from core.messages import MonthlySummaryPosted
 from core.models import Site
-from core.reports.counts import kpi_counts, ticket_counts
-from core.reports.kpi import KpiReport, counts_from_json, counts_json, counts_of, report_from_counts
+from core.reports.counts import kpi_counts_by_site, ticket_counts
+from core.reports.kpi import (
+    KpiCounts,
+    KpiReport,
+    counts_from_json,
+    counts_json,
+    counts_of,
+    report_from_counts,
+)
 from core.reports.periods import month_period, previous_month_label
 from core.reports.runs import PostedRun, PostResult, find_run, post_run, run_key, service_start
 from core.reports.sites import SiteRef
@@ -28,12 +35,14 @@ SEVERITIES = (1, 2, 3, 4)
 
 @dataclass(frozen=True)
 class SiteLine:
-    """One site's tickets in a period."""
+    """One site's tickets in a period, and its KPI counts (None in runs frozen before sites'
+    KPIs were kept)."""
 
     site_id: int
     code: str
     name: str
     tickets: int
+    kpis: KpiCounts | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ class MonthlySummary:
                     "code": line.code,
                     "name": line.name,
                     "tickets": line.tickets,
+                    "kpis": counts_json(line.kpis) if line.kpis is not None else None,
                 }
                 for line in self.sites
             ],
@@ -111,6 +121,7 @@ class MonthlySummary:
                     line["code"],
                     line["name"],
                     int(line["tickets"]),
+                    counts_from_json(line["kpis"]) if line.get("kpis") else None,
                 )
                 for line in data["sites"]
             ),
@@ -129,7 +140,7 @@ async def monthly_summary(
     site_id = site.id if site else None
     async with core.reading() as session:
         groups = await ticket_counts(session, bounds.start, bounds.end, site_id)
-        counts = await kpi_counts(
+        by_site = await kpi_counts_by_site(
             session, core.db.dialect, bounds.start, bounds.end, as_of=moment, site_id=site_id
         )
         site_rows = (await session.execute(select(Site.id, Site.code, Site.name))).all()
@@ -146,14 +157,16 @@ async def monthly_summary(
         tickets += int(count)
         cancelled_total += int(cancelled)
         open_total += int(still_open)
+    counts = sum(by_site.values(), KpiCounts())
     lines = tuple(
         SiteLine(
             key,
             names.get(key, (str(key), str(key)))[0],
             names.get(key, (str(key), str(key)))[1],
-            tickets_at[key],
+            tickets_at.get(key, 0),
+            by_site.get(key, KpiCounts()),
         )
-        for key in sorted(tickets_at, key=lambda k: names.get(k, ("", ""))[0])
+        for key in sorted(set(tickets_at) | set(by_site), key=lambda k: names.get(k, ("", ""))[0])
     )
     return MonthlySummary(
         period=bounds.label,
@@ -169,6 +182,14 @@ async def monthly_summary(
         sites=lines,
         kpis=report_from_counts(counts, bounds.start, bounds.end, as_of=moment),
     )
+
+
+def site_report(summary: MonthlySummary, line: SiteLine) -> KpiReport | None:
+    """One site's KPI report of the month (None when the run did not keep sites' KPIs)."""
+    if line.kpis is None:
+        return None
+    kpis = summary.kpis
+    return report_from_counts(line.kpis, kpis.start, kpis.end, as_of=kpis.as_of)
 
 
 async def post_monthly_summary(

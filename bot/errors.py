@@ -70,6 +70,12 @@ MESSAGES = {
     "permission_denied.replacement": N_(
         "Only a manager of the engineer's site or an administrator can do that."
     ),
+    "sheet.not_resolved": N_(
+        "Ticket #{ticket_id} has no service sheet yet: it is filed when the ticket is resolved."
+    ),
+    "permission_denied.service_sheet": N_(
+        "Only the person who reported ticket #{ticket_id}, or a dispatcher or manager of its site, can see its service sheet."
+    ),
     "permission_denied.reporter_only": N_("Only the person who reported this fault can do that."),
     "permission_denied.consent": N_(
         "Only the person who reported this fault can answer this request."

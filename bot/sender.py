@@ -58,6 +58,7 @@ from bot.chat import (
 )
 from bot.context import BotApp, split_text
 from bot.i18n import DEFAULT_LANGUAGE
+from bot.lookups import HelpdeskLookups
 from bot.notifications import Notice, RenderCtx, render
 from bot.ratelimit import Backoff, SendLimiter
 from core import outbox
@@ -144,7 +145,7 @@ class OutboxSender:
             tz,
             codec=self.app.codec,
             now=self.core.clock.now(),
-            lookups=self.app.helpdesk.tickets,
+            lookups=HelpdeskLookups(self.app.helpdesk),
             chat_id=chat_id if chat_id is not None else delivery.chat_id,
         )
         return await render(message, context)

@@ -8,6 +8,7 @@ from core.complaints import ComplaintService
 from core.pages import PAGE_REPEAT, fire_page_repeat
 from core.people import PeopleService
 from core.scheduling import DueWorkRunner, Handler
+from core.service_sheets import ServiceSheets
 from core.sla.deadlines import ESCALATION
 from core.sla.escalation import fire_escalation
 from core.tickets import PROGRESS, TicketService, fire_progress
@@ -25,6 +26,7 @@ class Helpdesk:
         self.complaints = ComplaintService(core)
         self.inspections = inspections.InspectionService(core, self.tickets)
         self.replacements = replacements.ReplacementService(core)
+        self.sheets = ServiceSheets(core)
 
     def due_work_handlers(self) -> dict[str, Handler]:
         """What the runner calls for each kind of due work."""

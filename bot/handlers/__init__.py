@@ -15,10 +15,21 @@ def build_router() -> Router:
         manager,
         replacements,
         reports,
+        sheets,
         staff,
     )
 
     router = Router()
-    for module in (common, staff, engineer, manager, admin, inspections, reports, replacements):
+    for module in (
+        common,
+        staff,
+        engineer,
+        manager,
+        admin,
+        inspections,
+        reports,
+        replacements,
+        sheets,
+    ):
         module.register(router)
     return router

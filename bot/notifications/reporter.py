@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.callback_ids import CONSENT_ACTION, VERDICT_ACTION
+from bot.callback_ids import CONSENT_ACTION, SHEET_ACTION, VERDICT_ACTION
 from bot.cards import deadlines_line
 from bot.chat import InlineKeyboard
 from bot.dialogs.complain import about_line
@@ -70,13 +70,16 @@ def _engineer(r: RenderCtx, name: str) -> str:
     return name or r._("the engineer")
 
 
-def verdict_keyboard(r: RenderCtx, ticket_id: int, cycle: int) -> InlineKeyboard:
-    """✅ Fixed / ❌ Not fixed."""
+def verdict_keyboard(
+    r: RenderCtx, ticket_id: int, cycle: int, *, sheet: bool = False
+) -> InlineKeyboard:
+    """✅ Fixed / ❌ Not fixed, and (`sheet`) the service sheet as a PDF."""
     return InlineKeyboard.of(
         [
             r.button(r._("✅ Fixed"), VERDICT_ACTION, ticket_id, cycle, 1),
             r.button(r._("❌ Not fixed"), VERDICT_ACTION, ticket_id, cycle, 0),
-        ]
+        ],
+        [r.button(r._("📄 Service sheet"), SHEET_ACTION, ticket_id)] if sheet else [],
     )
 
 
@@ -167,7 +170,7 @@ async def fault_resolved(m: FaultResolved, r: RenderCtx) -> Notice:
     if m.solution:
         lines.append(r._("Solution: {solution}", solution=m.solution))
     lines.append(r._("<b>Is it fixed?</b>"))
-    return Notice("\n".join(lines), verdict_keyboard(r, m.ticket_id, m.cycle))
+    return Notice("\n".join(lines), verdict_keyboard(r, m.ticket_id, m.cycle, sheet=True))
 
 
 @renders(ProgressUpdate)

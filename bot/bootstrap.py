@@ -31,4 +31,4 @@ def bootstrap(
     """
     policy = policy if policy is not None else load_policy(settings.policy_file)
     db = database if database is not None else Database(settings.database_url)
-    return Helpdesk(Core(db, clock or SystemClock(), policy))
+    return Helpdesk(Core(db, clock or SystemClock(), policy), audit_channel=settings.audit_channel)

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     default_language: str = "zh_CN"
     admin_telegram_ids: str = ""  # comma-separated; these users become admins on their first /start
     instances: int = 1  # bot processes sharing this token; each sends at 1/N of Telegram's rate
+    # A read-only channel (its numeric id, -100…) the bot posts the audit log's fingerprint
+    # to every day; unset: no daily post (the monthly summary still carries one).
+    audit_channel: int | None = None
 
     def admin_ids(self) -> set[int]:
         """The Telegram ids named as admins."""

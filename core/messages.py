@@ -672,6 +672,25 @@ class ReplacementOverdue(ReplacementMessage):
     quarter: str
 
 
+# --- the audit log's anchor ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditAnchorPosted(Message):
+    """The audit chain's head, published daily to a read-only channel off the host."""
+
+    kind: ClassVar[str] = "audit.anchor"
+    priority: ClassVar[int] = PRIORITY_REPORT
+    anchor: str  # '1234:5f3a9c0e1b2d4f60' (core.audit.anchor_text)
+    events: int  # the head event's id: how many events the chain holds
+    at: datetime
+    tz: str
+
+    def zone(self) -> str | None:
+        """The zone the posting time is shown in."""
+        return self.tz
+
+
 # --- reports and the survey ------------------------------------------------------------------------
 
 

@@ -23,7 +23,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import anchor_text
-from core.enums import FOLLOW_UP_DIMENSIONS, AssetKind, Role, ServiceResult, ServiceType
+from core.enums import (
+    FOLLOW_UP_DIMENSIONS,
+    AssetKind,
+    Role,
+    ServiceResult,
+    ServiceType,
+    TicketStatus,
+)
 from core.errors import Conflict, NotFound, PermissionDenied
 from core.models import (
     Asset,
@@ -42,6 +49,7 @@ from core.unit_of_work import Core
 
 CHUNK = 500
 SHEET_READERS = frozenset({Role.DISPATCHER, Role.MANAGER, Role.ADMIN})
+SHEET_FILED = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
 
 
 @dataclass(frozen=True)
@@ -202,8 +210,11 @@ async def _sheets(session: AsyncSession, ticket_ids: Sequence[int]) -> list[Serv
         )
         for ticket, resolution, site in rows:
             asset = assets.get(ticket.asset_id) if ticket.asset_id else None
-            clock = clocks.get((ticket.id, ticket.cycle))
-            rating = ratings.get((ticket.id, ticket.cycle))
+            # The sheet kept is the latest visit's: this cycle's once resolved, else (reopened
+            # for a second visit, or withdrawn since) the cycle before.
+            cycle = ticket.cycle if ticket.status in SHEET_FILED else max(0, ticket.cycle - 1)
+            clock = clocks.get((ticket.id, cycle))
+            rating = ratings.get((ticket.id, cycle))
             confirmed = confirmations.get(ticket.id)
             last = last_ids.get(ticket.id)
             remote = resolution.result is ServiceResult.FIXED_REMOTELY
@@ -211,7 +222,7 @@ async def _sheets(session: AsyncSession, ticket_ids: Sequence[int]) -> list[Serv
             views.append(
                 ServiceSheetView(
                     ticket_id=ticket.id,
-                    cycle=ticket.cycle,
+                    cycle=cycle,
                     reporter_id=ticket.reporter_id,
                     timezone=ticket.timezone,
                     site_code=site.code,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core import inspections, reminders, replacements
+from core.anchors import AuditAnchors
 from core.assets import AssetService
 from core.complaints import ComplaintService
 from core.pages import PAGE_REPEAT, fire_page_repeat
@@ -18,7 +19,7 @@ from core.unit_of_work import Core
 class Helpdesk:
     """Every core service, wired to one database, clock and policy."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, *, audit_channel: int | None = None) -> None:
         self.core = core
         self.people = PeopleService(core)
         self.assets = AssetService(core)
@@ -27,6 +28,7 @@ class Helpdesk:
         self.inspections = inspections.InspectionService(core, self.tickets)
         self.replacements = replacements.ReplacementService(core)
         self.sheets = ServiceSheets(core)
+        self.anchors = AuditAnchors(core, audit_channel)
 
     def due_work_handlers(self) -> dict[str, Handler]:
         """What the runner calls for each kind of due work."""

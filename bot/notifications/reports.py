@@ -23,7 +23,12 @@ from bot.rendering.wording import (
     quarterly_filename,
 )
 from bot.rendering.xlsx import monthly_xlsx, quarterly_xlsx
-from core.messages import MonthlySummaryPosted, QuarterlyScorecardPosted, SurveyQuestion
+from core.messages import (
+    AuditAnchorPosted,
+    MonthlySummaryPosted,
+    QuarterlyScorecardPosted,
+    SurveyQuestion,
+)
 from core.reports.details import KpiDetails
 from core.reports.monthly import MonthlySummary
 from core.reports.scorecard import Scorecard
@@ -148,3 +153,24 @@ def survey_question_text(s: Any, period: str, closes_at: datetime) -> str:
 async def survey_question(m: SurveyQuestion, r: RenderCtx) -> Notice:
     """The 1-5 question with its buttons."""
     return Notice(survey_question_text(r, m.period, m.closes_at), survey_keyboard(r, m.round_id))
+
+
+@renders(AuditAnchorPosted)
+async def audit_anchor_posted(m: AuditAnchorPosted, r: RenderCtx) -> Notice:
+    """The daily fingerprint, with the command that checks it."""
+    return Notice(
+        "\n".join(
+            [
+                r._("🔏 <b>faultdesk audit log</b> · {moment}", moment=r.when(m.at)),
+                r._(
+                    "Fingerprint: <code>{anchor}</code> (event {events} and the first digits of its hash).",
+                    anchor=m.anchor,
+                    events=m.events,
+                ),
+                r._(
+                    "Whoever holds this post can check the ticket history was not rewritten: <code>faultdesk audit verify --anchor {anchor}</code>",
+                    anchor=m.anchor,
+                ),
+            ]
+        )
+    )

@@ -164,9 +164,7 @@ async def test_the_sheet_in_chinese_uses_the_seeds_labels(helpdesk, world, clock
         assert png.read_bytes().startswith(b"\x89PNG")
 
 
-async def test_a_months_sheets_come_in_one_file_and_only_for_those_allowed(
-    helpdesk, world, clock
-):
+async def test_a_months_sheets_come_in_one_file_and_only_for_those_allowed(helpdesk, world, clock):
     first = await worked_ticket(helpdesk, world, clock)
     clock.set(local(3, 9))
     second = await worked_ticket(helpdesk, world, clock)

@@ -1239,7 +1239,7 @@ async def test_a_channel_takes_posts_from_an_administrator_bot_only(
     closed = emulator.channel(-1009999, "not ours", bot_is_admin=False)
     with pytest.raises(TelegramBadRequest, match="need administrator rights"):
         await aiogram_bot.send_message(closed.chat_id, "hello?")
-    with pytest.raises(telegram.error.BadRequest, match="(?i)need administrator rights"):
+    with pytest.raises(telegram.error.BadRequest, match=r"(?i)need administrator rights"):
         await ptb_bot.send_message(closed.chat_id, "hello?")
     assert closed.messages() == []
     with pytest.raises(ValueError, match="-100"):

@@ -15,7 +15,7 @@ from bot.chat import InlineKeyboard
 from bot.dialogs.complain import about_line
 from bot.dialogs.rate import ask_score_text, score_keyboard
 from bot.i18n import N_
-from bot.labels import CLOCK, PAUSE_REASON, STATUS, label
+from bot.labels import BACKUP_OPERATION, CLOCK, PAUSE_REASON, STATUS, label
 from bot.notifications.registry import Notice, RenderCtx, renders
 from bot.notifications.rounds import round_day, round_name
 from core.enums import TicketStatus
@@ -52,11 +52,7 @@ SECOND_VISIT_REASON = {
     "fix_rejected": N_("you said the fault is not fixed"),
     "low_score": N_("your rating was low"),
 }
-OPERATION = {
-    "os_reinstall": N_("reinstall the operating system"),
-    "disk_format": N_("format the disk"),
-    "disk_swap": N_("replace the disk"),
-}
+OPERATION = BACKUP_OPERATION
 
 
 def _promised(r: RenderCtx, status: TicketStatus, promised: datetime | None) -> str:

@@ -18,8 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.dialogs.rate import FOLLOW_UP_ANSWER, score_label
 from bot.i18n import N_, Translator
-from bot.labels import ASSET_KIND, SERVICE_RESULT, SERVICE_TYPE, label
-from bot.notifications.reporter import OPERATION
+from bot.labels import ASSET_KIND, BACKUP_OPERATION, SERVICE_RESULT, SERVICE_TYPE, label
 from core.enums import FOLLOW_UP_DIMENSIONS, FOLLOW_UP_LABELS, ServiceResult
 from core.service_sheets import ServiceSheetView
 
@@ -91,7 +90,9 @@ def sheet_rows(t: Translator, sheet: ServiceSheetView) -> list[tuple[str, str]]:
     backups = [
         t(
             "{operation}: requested {requested}; {answer}",
-            operation=t(OPERATION[b.operation]) if b.operation in OPERATION else b.operation or "—",
+            operation=t(BACKUP_OPERATION[b.operation])
+            if b.operation in BACKUP_OPERATION
+            else b.operation or "—",
             requested=when(b.requested_at),
             answer=(
                 t("not answered")

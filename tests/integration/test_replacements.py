@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.i18n import I18n
 from core.enums import AssetKind, Impact, Role, TicketStatus
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.messages import ReplacementDone, ReplacementOverdue, ReplacementRequested
@@ -286,7 +287,11 @@ async def test_the_command_line_files_lists_and_records_a_replacement(
     )
     assert filed.returncode == 0, filed.stderr
     assert "✅ Replacement request #1 filed." in filed.stdout
-    assert "Due by Mar 16 18:00 · open" in filed.stdout
+    # The command line runs on the wall clock: the deadline is ten working days from now.
+    stored = (await rows(helpdesk, ReplacementRequest))[0]
+    due = I18n().get("en").moment(stored.due_at, "Asia/Shanghai")
+    assert f"Due by {due} · open" in filed.stdout
+    assert stored.requested_by_id == world.manager_id
     listed = await run("replacement", "list", "--open", "--lang", "zh_CN")
     assert listed.returncode == 0 and "#1 Wang Wei · Head office" in listed.stdout
     assert "原因：Rude to staff" in listed.stdout

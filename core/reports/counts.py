@@ -25,12 +25,13 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from core.enums import OPEN_STATUSES, ServiceResult, ServiceType, TicketStatus
-from core.models import AuditEvent, Rating, SlaClock, Ticket
+from core.models import AuditEvent, Rating, SlaClock, Ticket, UTCDateTime
 from core.reports.kpi import (
     REPEAT_WINDOW,
     ArrivalRecord,
@@ -354,6 +355,24 @@ async def kpi_counts_by_site(
 
     Every count is a plain sum, so the total of all sites is the sum of the sites' counts.
     """
+    counts, _ = await counts_and_next_change(
+        session, dialect, start, end, as_of=as_of, site_id=site_id
+    )
+    return counts
+
+
+async def counts_and_next_change(
+    session: AsyncSession,
+    dialect: str,
+    start: datetime,
+    end: datetime,
+    *,
+    as_of: datetime,
+    site_id: int | None = None,
+) -> tuple[dict[int, KpiCounts], datetime | None]:
+    """`kpi_counts_by_site`, and the first moment after `as_of` the counts change with no
+    event: the earliest deadline of an arrival clock still running and not yet due (it
+    then counts as missed). None when no such clock is left."""
     sites: dict[int, dict[str, int]] = {}
 
     def put(site: int, **counts: Any) -> None:
@@ -378,10 +397,18 @@ async def kpi_counts_by_site(
     on_site = and_(SlaClock.cancelled.is_(False), finished)
     remote = and_(SlaClock.cancelled.is_(True), finished)
     good, low = Rating.score >= 3, Rating.score <= 2
+    not_yet_due = and_(
+        SlaClock.cancelled.is_(False),
+        SlaClock.stopped_at.is_(None),
+        SlaClock.breached_at.is_(None),
+        SlaClock.due_at >= as_of,
+    )
+    next_due = type_coerce(func.min(case((not_yet_due, SlaClock.due_at))), UTCDateTime())
     rows = await session.execute(
         _at_site(
             select(
                 Ticket.site_id,
+                next_due,
                 _count_if(met),
                 _count_if(counted),
                 _count_if(and_(on_site, good)),
@@ -406,7 +433,10 @@ async def kpi_counts_by_site(
             site_id,
         )
     )
-    for site, *values in rows:
+    changes: list[datetime] = []
+    for site, due, *values in rows:
+        if due is not None:
+            changes.append(due)
         put(
             site,
             **dict(
@@ -482,7 +512,7 @@ async def kpi_counts_by_site(
     for site, repeats, repairs in repair_rows:
         put(site, repeats=repeats, repairs=repairs)
 
-    return {
+    counts = {
         site: KpiCounts(
             arrival=Rate(n.get("arrived", 0), n.get("arrivals", 0)),
             fix=Rate(n.get("fixes", 0), n.get("visits", 0)),
@@ -494,6 +524,7 @@ async def kpi_counts_by_site(
         )
         for site, n in sites.items()
     }
+    return counts, min(changes, default=None)
 
 
 async def ticket_counts(

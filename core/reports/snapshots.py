@@ -36,6 +36,7 @@ from core.sla.policy import ClockKind
 from core.unit_of_work import Core
 
 SNAPSHOT_PREFIX = "kpi-quarter:"
+CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
 
 
 def snapshot_key(period: Period) -> str:
@@ -49,24 +50,38 @@ async def _last_event(session: AsyncSession) -> int:
 
 async def _touched_since(session: AsyncSession, period: Period, event_id: int) -> bool:
     """Whether an audit event after `event_id` is about a ticket this period's KPIs count."""
+    # The new events first, by their primary key (few, and read in id order), then their
+    # tickets by id: never a scan of the period's tickets.
+    ticket_ids = sorted(
+        {
+            int(entity_id)
+            for entity_id in await session.scalars(
+                select(AuditEvent.entity_id).where(
+                    AuditEvent.id > event_id, AuditEvent.entity == "ticket"
+                )
+            )
+            if entity_id is not None
+        }
+    )
     clock_in_period = exists().where(
         SlaClock.ticket_id == Ticket.id,
         SlaClock.kind == ClockKind.ARRIVAL.value,
         SlaClock.started_at >= period.start,
         SlaClock.started_at < period.end,
     )
-    found = await session.scalar(
-        select(AuditEvent.id)
-        .join(Ticket, Ticket.id == AuditEvent.entity_id)
-        .where(
-            AuditEvent.id > event_id,
-            AuditEvent.entity == "ticket",
-            Ticket.reported_at < period.end,
-            or_(Ticket.reported_at >= period.start - REPEAT_WINDOW, clock_in_period),
+    for first in range(0, len(ticket_ids), CHUNK):
+        found = await session.scalar(
+            select(Ticket.id)
+            .where(
+                Ticket.id.in_(ticket_ids[first : first + CHUNK]),
+                Ticket.reported_at < period.end,
+                or_(Ticket.reported_at >= period.start - REPEAT_WINDOW, clock_in_period),
+            )
+            .limit(1)
         )
-        .limit(1)
-    )
-    return found is not None
+        if found is not None:
+            return True
+    return False
 
 
 def _decode(data: dict[str, Any]) -> dict[int, KpiCounts]:

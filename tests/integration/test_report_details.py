@@ -123,3 +123,35 @@ async def test_the_quarter_workbook_lists_complaints_and_replacements_with_their
     assert total_row(replacements, "Points") == 20
     scorecard = {row[1]: row[2] for row in book["Scorecard"].iter_rows(values_only=True)}
     assert scorecard["other"] == 60
+
+
+async def test_the_monthly_message_explains_each_sites_deductions(helpdesk, world, clock):
+    from bot.rendering.text import monthly_text
+
+    await seed_march(helpdesk, world, clock)
+    summary = await monthly_summary(helpdesk.core, "2026-03", as_of=local(4, 1, 8))
+    lines = monthly_text(I18n().get("en"), summary).split("\n")
+    # Hand-computed from seed_march: the branch's one dispatch never arrived; at head
+    # office t1 and t4 arrived on time, t2 late and its second visit is overdue.
+    expected = [
+        "<b>Service levels by site</b>:",
+        "<b>Branch</b>: on-site support 0/100 (−100)",
+        "  ↳ On-time arrival 0.0% (0 of 1): 90.0 points under 90% → 18 step(s) of 5% × 10"
+        " = −180 (capped at −100: 扣分至满100分止)",
+        "<b>Head office</b>: on-site support 0/100 (−142)",
+        "  ↳ On-time arrival 50.0% (2 of 4): 40.0 points under 90% → 8 step(s) of 5% × 10 = −80",
+        "  ↳ On-site fix 66.7% (2 of 3): 28.3 points under 95% → 6 step(s) of 5% × 10 = −60",
+        "  ↳ Rated 3-5 66.7% (2 of 3): 23.3 points under 90% → 1 dispatch(es) rated 1-2 × 1 = −1",
+        "  ↳ 30-day repeat repairs (software) 50.0% (1 of 2): over 15% → 1 repeat(s) × 1 = −1",
+    ]
+    start = lines.index(expected[0])
+    assert lines[start : start + len(expected)] == expected
+    assert (
+        "↳ On-time arrival 40.0% (2 of 5): 50.0 points under 90% → 10 step(s) of 5% × 10 = −100"
+        in lines
+    )
+    assert (
+        "Remote fixes rated 3-5: — (nothing counted)" not in lines
+        and "Remote fixes rated 3-5: 0.0% (0 of 1) · 0 rated 1-2 (reported apart, no deduction)"
+        in lines
+    )

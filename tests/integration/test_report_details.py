@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from openpyxl import load_workbook
 from test_monthly import local, seed_march, seed_random
@@ -12,6 +13,8 @@ from bot.rendering.xlsx import monthly_xlsx, quarterly_xlsx
 from core.reports.details import kpi_details
 from core.reports.monthly import monthly_summary
 from core.reports.quarterly import quarterly_scorecard
+
+ARTEFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artefacts"
 
 
 def column_sum(sheet, header: str) -> int:
@@ -150,6 +153,14 @@ async def test_the_monthly_message_explains_each_sites_deductions(helpdesk, worl
         "↳ On-time arrival 40.0% (2 of 5): 50.0 points under 90% → 10 step(s) of 5% × 10 = −100"
         in lines
     )
+    # The workbook goes to the artefacts folder too, for people to open.
+    kpis = summary.kpis
+    details = await kpi_details(helpdesk.core, kpis.start, kpis.end, as_of=kpis.as_of)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    data = monthly_xlsx(I18n().get("en"), summary, details)
+    (ARTEFACTS / "monthly-2026-03.xlsx").write_bytes(data)
+    arrival = load_workbook(io.BytesIO(data))["On-time arrival"]
+    assert column_sum(arrival, "Counted (1/0)") == 5 and column_sum(arrival, "On time (1/0)") == 2
     assert (
         "Remote fixes rated 3-5: — (nothing counted)" not in lines
         and "Remote fixes rated 3-5: 0.0% (0 of 1) · 0 rated 1-2 (reported apart, no deduction)"

@@ -1,7 +1,8 @@
-"""Engineer replacement (000 §4, 002): a manager's request, and recording the replacement.
+"""A manager asks for an engineer to be replaced (000 §4; 002: ten working days).
 
-`/replace` (managers and admins) files a request: which engineer, why, confirm. The
-contractor then has ten working days; a request not met by then costs 20 points.
+`/replace` (managers and admins, `bot.handlers.replacements`): which engineer, why,
+confirm. The contractor then has ten working days; a request not met by then costs 20
+points. Recording the replacement is `bot.dialogs.replaced`.
 
 ```mermaid
 stateDiagram-v2
@@ -14,45 +15,34 @@ stateDiagram-v2
     confirm --> [*]: 📨 File the request (request recorded, deadline set)
     confirm --> [*]: ✖ Cancel or /cancel (at any step)
 ```
-
-Recording the replacement (opened by "✅ Replaced…" in `/replacements`): who takes the
-engineer's open work, then confirm; the work is handed over and the engineer leaves.
-
-```mermaid
-stateDiagram-v2
-    [*] --> successor: ✅ Replaced…
-    successor --> successor: typed instead of pressed
-    successor --> confirm: a successor, or the least-loaded engineers
-    confirm --> confirm: typed instead of pressed
-    confirm --> [*]: ✅ Record it (handed over, engineer deactivated)
-    confirm --> [*]: ✖ Cancel or /cancel (at any step)
-```
 """
 
 from __future__ import annotations
 
 import html
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
-from bot.chat import InlineKeyboard, Kind
+from bot.chat import InlineKeyboard
 from bot.context import Ctx
-from bot.dialogs.engine import DONE, STAY, Dialog
+from bot.dialogs.engine import DONE, STAY, Dialog, Outcome, StepSpec, step_table
+from bot.dialogs.inputs import noted, typed_text
 from bot.errors import error_text
 from core.conversations import DialogState
 from core.errors import DomainError
 from core.replacements import MAX_REASON, ReplacementView
 
 REPLACE_DIALOG = "replace"
-REPLACED_DIALOG = "replaced"
 FILE = "file"
-RECORD = "record"
-LEAST_LOADED = 0
 
 
-def _noted(note: str, text: str) -> str:
-    """A prompt with what was wrong above it."""
-    return f"⚠️ {note}\n\n{text}" if note else text
+class Step(StrEnum):
+    """The request's steps (the values are stored in the dialog state)."""
+
+    ENGINEER = "engineer"
+    REASON = "reason"
+    CONFIRM = "confirm"
 
 
 class Says(Protocol):
@@ -95,11 +85,12 @@ def request_text(ctx: Says, view: ReplacementView) -> str:
     )
 
 
-class ReplaceDialog(Dialog):
+class ReplaceDialog(Dialog[Step]):
     """A manager asks for an engineer to be replaced: who, why, file."""
 
     name = REPLACE_DIALOG
-    first_step = "engineer"
+    steps = Step
+    first = Step.ENGINEER
 
     async def _engineers(self, ctx: Ctx) -> dict[int, str]:
         assert ctx.profile is not None
@@ -124,9 +115,9 @@ class ReplaceDialog(Dialog):
             "🔄 <b>Which engineer should be replaced?</b> The contractor has {days} working days (002).",
             days=ctx.app.helpdesk.core.policy.replacement_working_days,
         )
-        await self.show(ctx, state, _noted(note, text), InlineKeyboard.of(*rows))
+        await self.show(ctx, state, noted(note, text), InlineKeyboard.of(*rows))
 
-    async def on_engineer(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_engineer(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the engineer pressed."""
         engineers = await self._engineers(ctx)
         chosen = int(value) if value is not None and value.isdigit() else None
@@ -135,7 +126,7 @@ class ReplaceDialog(Dialog):
             return STAY
         state.data["engineer_id"] = chosen
         state.data["engineer"] = engineers[chosen]
-        return "reason"
+        return Step.REASON
 
     async def ask_reason(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
         """Ask why."""
@@ -144,23 +135,18 @@ class ReplaceDialog(Dialog):
             engineer=state.data["engineer"],
             limit=MAX_REASON,
         )
-        await self.show(ctx, state, _noted(note, text), InlineKeyboard.of(self.nav_row(ctx, state)))
+        await self.show(ctx, state, noted(note, text), InlineKeyboard.of(self.nav_row(ctx, state)))
 
-    async def on_reason(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_reason(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """Keep the typed reason."""
-        text = ctx.incoming.text.strip() if ctx.incoming.kind is Kind.TEXT else ""
-        if value is not None or not text:
-            await self.ask_reason(ctx, state, ctx._("Please type the reason as text."))
-            return STAY
-        if len(text) > MAX_REASON:
-            await self.ask_reason(
-                ctx,
-                state,
-                ctx._("That is too long: at most {limit} characters, please.", limit=MAX_REASON),
-            )
+        text, problem = typed_text(
+            ctx, MAX_REASON, missing=ctx._("Please type the reason as text.")
+        )
+        if text is None:
+            await self.ask_reason(ctx, state, problem)
             return STAY
         state.data["reason"] = text
-        return "confirm"
+        return Step.CONFIRM
 
     def _summary(self, ctx: Ctx, state: DialogState) -> str:
         return "\n".join(
@@ -176,11 +162,11 @@ class ReplaceDialog(Dialog):
         await self.show(
             ctx,
             state,
-            _noted(note, self._summary(ctx, state)),
+            noted(note, self._summary(ctx, state)),
             InlineKeyboard.of([file], self.nav_row(ctx, state)),
         )
 
-    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
+    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> Step | Outcome:
         """File it; the deadline comes back from the core."""
         if value != FILE:
             await self.ask_confirm(ctx, state, ctx._("Please press File the request, or Cancel."))
@@ -208,111 +194,10 @@ class ReplaceDialog(Dialog):
         )
         return DONE
 
-
-class ReplacedDialog(Dialog):
-    """Record a replacement: who takes the open work, then confirm."""
-
-    name = REPLACED_DIALOG
-    first_step = "successor"
-
-    async def _candidates(self, ctx: Ctx, state: DialogState) -> dict[int, str]:
-        view = await ctx.app.helpdesk.replacements.get(int(state.data["request_id"]))
-        people = await ctx.app.helpdesk.replacements.engineers(view.site_id)
-        return {p.id: p.name for p in people if p.id != view.engineer_id}
-
-    async def start(self, ctx: Ctx, **data: Any) -> None:
-        """Open for an open request only."""
-        view = await ctx.app.helpdesk.replacements.get(int(data["request_id"]))
-        if view.status != "open":
-            await ctx.say(request_text(ctx, view))
-            return
-        state = DialogState(self.name, self.first_step, {"request_id": view.id})
-        await self.enter(ctx, state, self.first_step)
-
-    async def ask_successor(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
-        """The site's other engineers, and 'the least-loaded engineers'."""
-        request_id = int(state.data["request_id"])
-        view = await ctx.app.helpdesk.replacements.get(request_id)
-        load = await ctx.app.helpdesk.replacements.workload(view.engineer_id)
-        rows = [
-            [self.choice(ctx, state, name, person_id)]
-            for person_id, name in (await self._candidates(ctx, state)).items()
-        ]
-        rows.append([self.choice(ctx, state, ctx._("⚖️ The least-loaded engineers"), LEAST_LOADED)])
-        rows.append([self.cancel_button(ctx, state)])
-        text = "\n".join(
-            [
-                request_text(ctx, view),
-                ctx._(
-                    "{engineer} has {tickets} open ticket(s) and {plans} inspection plan(s) and round(s).",
-                    engineer=view.engineer,
-                    tickets=load.tickets,
-                    plans=load.plans + load.rounds,
-                ),
-                ctx._(
-                    "<b>Who takes them over?</b> The new engineer, or each to the least-loaded engineer of its site."
-                ),
-            ]
-        )
-        await self.show(ctx, state, _noted(note, text), InlineKeyboard.of(*rows))
-
-    async def on_successor(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
-        """Keep the successor (0: the least loaded, chosen per ticket)."""
-        candidates = await self._candidates(ctx, state)
-        chosen = int(value) if value is not None and value.isdigit() else None
-        if chosen is None or (chosen != LEAST_LOADED and chosen not in candidates):
-            await self.ask_successor(ctx, state, ctx._("Please press one of the buttons."))
-            return STAY
-        state.data["successor_id"] = chosen or None
-        state.data["successor"] = candidates.get(chosen or -1)
-        return "confirm"
-
-    async def ask_confirm(self, ctx: Ctx, state: DialogState, note: str = "") -> None:
-        """What will happen, with Record and Cancel."""
-        view = await ctx.app.helpdesk.replacements.get(int(state.data["request_id"]))
-        taker = state.data.get("successor") or ctx._("the least-loaded engineers of the site")
-        text = "\n".join(
-            [
-                request_text(ctx, view),
-                ctx._(
-                    "{engineer}'s open work goes to {taker}; {engineer} can no longer use the bot.",
-                    engineer=view.engineer,
-                    taker=taker,
-                ),
-            ]
-        )
-        record = self.choice(ctx, state, ctx._("✅ Record it"), RECORD)
-        await self.show(
-            ctx, state, _noted(note, text), InlineKeyboard.of([record], self.nav_row(ctx, state))
-        )
-
-    async def on_confirm(self, ctx: Ctx, state: DialogState, value: str | None) -> str:
-        """Hand over and deactivate, in one core call."""
-        if value != RECORD:
-            await self.ask_confirm(ctx, state, ctx._("Please press Record it, or Cancel."))
-            return STAY
-        successor = state.data.get("successor_id")
-        try:
-            view = await ctx.app.helpdesk.replacements.complete(
-                int(state.data["request_id"]),
-                actor_id=ctx.person_id,
-                successor_id=int(successor) if successor else None,
-            )
-        except DomainError as error:
-            await self.show(ctx, state, error_text(ctx.t, error))
-            return DONE
-        await self.show(
-            ctx,
-            state,
-            "\n".join(
-                [
-                    request_text(ctx, view),
-                    ctx._(
-                        "✅ Handed over: {tickets} ticket(s), {plans} inspection plan(s) and round(s).",
-                        tickets=view.tickets_handed_over,
-                        plans=view.plans_handed_over,
-                    ),
-                ]
-            ),
-        )
-        return DONE
+    table = step_table(
+        {
+            Step.ENGINEER: StepSpec(ask_engineer, on_engineer, to={Step.REASON}),
+            Step.REASON: StepSpec(ask_reason, on_reason, to={Step.CONFIRM}),
+            Step.CONFIRM: StepSpec(ask_confirm, on_confirm),
+        }
+    )

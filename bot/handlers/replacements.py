@@ -14,13 +14,8 @@ from bot.callback_ids import REPLACEMENT_DONE_ACTION, REPLACEMENT_WITHDRAW_ACTIO
 from bot.callbacks import Callback
 from bot.chat import InlineKeyboard
 from bot.context import Ctx
-from bot.dialogs.replace import (
-    REPLACE_DIALOG,
-    REPLACED_DIALOG,
-    ReplacedDialog,
-    ReplaceDialog,
-    request_text,
-)
+from bot.dialogs.replace import REPLACE_DIALOG, ReplaceDialog, request_text
+from bot.dialogs.replaced import REPLACED_DIALOG, ReplacedDialog
 from bot.i18n import N_
 from bot.router import Router
 from core.enums import Role

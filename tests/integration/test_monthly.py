@@ -547,6 +547,10 @@ async def test_the_command_line_prints_the_figures_and_writes_the_files(
     assert written.exit_code == 0 and f"wrote {target}" in written.output
     book = load_workbook(target)
     assert book["Summary"]["B5"].value == 5  # HQ's tickets (the branch's one left out)
+    # The tickets behind each KPI (issue 13), HQ's only.
+    arrivals = list(book["On-time arrival"].iter_rows(values_only=True))
+    sites = {row[2] for row in arrivals[1:] if row[0] not in ("Total", "Points deducted")}
+    assert sites == {"HQ"} and next(r for r in arrivals if r[0] == "Total")[7:9] == (4, 2)
     card = await run("quarterly", "--period", "2026-Q1")
     assert card.exit_code == 0
     assert card.output.startswith("🏁 Quarterly scorecard · 2026 Q1 · all sites")

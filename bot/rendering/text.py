@@ -29,6 +29,7 @@ from core.reports.scorecard import (
     COMPLAINT_POINTS,
     FALSE_REPORT_PERCENT,
     MISSED_REPORT_POINTS,
+    REPLACEMENT_POINTS,
     VIP_POINTS,
     Payment,
     Scorecard,
@@ -241,8 +242,20 @@ def quarterly_text(t: Translator, card: Scorecard, *, tz: str = DEFAULT_TIMEZONE
             t("Accepted complaints: {n}", n=inputs.accepted_complaints),
             COMPLAINT_POINTS * inputs.accepted_complaints,
         ),
-        "",
     ]
+    if inputs.missed_replacements:
+        # "卖方未按买方要求撤换工程师的,每次扣20分": shown only when one was missed.
+        lines.append(
+            with_points(
+                t,
+                t(
+                    "Engineer replacements not made in time: {n}",
+                    n=inputs.missed_replacements,
+                ),
+                REPLACEMENT_POINTS * inputs.missed_replacements,
+            )
+        )
+    lines.append("")
     if card.survey is None or inputs.survey is None:
         lines += [
             t("<b>Satisfaction survey</b> (30%): <b>not available</b>"),

@@ -245,6 +245,13 @@ def score_rows(t: Translator, card: Scorecard) -> list[tuple[str, str, object, o
         ("survey", t("Satisfaction survey (30%)"), card.survey, 100, survey_note),
         ("missed_reports", t("Missed monthly reports"), card.missed_reports, "", ""),
         ("accepted_complaints", t("Accepted complaints"), inputs.accepted_complaints, "", ""),
+        (
+            "missed_replacements",
+            t("Engineer replacements not made in time"),
+            inputs.missed_replacements,
+            "",
+            "",
+        ),
         ("score_low", t("Quarterly score (lowest)"), float(card.score.low), 100, ""),
         ("score_high", t("Quarterly score (highest)"), float(card.score.high), 100, ""),
         (

@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from test_monthly import local, seed_march, seed_random
 
 from bot.i18n import I18n
+from bot.rendering.text import quarterly_text
 from bot.rendering.xlsx import monthly_xlsx, quarterly_xlsx
 from core.reports.details import kpi_details
 from core.reports.monthly import monthly_summary
@@ -126,6 +127,14 @@ async def test_the_quarter_workbook_lists_complaints_and_replacements_with_their
     assert total_row(replacements, "Points") == 20
     scorecard = {row[1]: row[2] for row in book["Scorecard"].iter_rows(values_only=True)}
     assert scorecard["other"] == 60
+    assert (scorecard["accepted_complaints"], scorecard["missed_replacements"]) == (1, 1)
+    # The scorecard message names both deductions of the other part.
+    message = quarterly_text(I18n().get("en"), card)
+    assert "<b>Other</b> (20%): <b>60</b>/100" in message
+    assert "Accepted complaints: 1 · −20 points\n" in message
+    assert "Engineer replacements not made in time: 1 · −20 points\n" in message
+    chinese = quarterly_text(I18n().get("zh_CN"), card)
+    assert "未按要求按期撤换工程师：1次" in chinese
 
 
 async def test_the_monthly_message_explains_each_sites_deductions(helpdesk, world, clock):

@@ -34,8 +34,9 @@ def month_bounds(moment: datetime, tz: str) -> tuple[datetime, datetime]:
     )
 
 
-MONTH_LABEL = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-QUARTER_LABEL = re.compile(r"^(\d{4})-Q([1-4])$")
+# Years 1970-2999 only: a label like 0000-01 or 9999-12 would reach a datetime out of range.
+MONTH_LABEL = re.compile(r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$")
+QUARTER_LABEL = re.compile(r"^(19[7-9]\d|2\d{3})-Q([1-4])$")
 REPORT_DAY = 15  # 003: the monthly report is due by the 15th of the following month
 
 

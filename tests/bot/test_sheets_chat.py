@@ -47,6 +47,8 @@ async def test_a_manager_gets_the_months_sheets_in_one_pdf(chat, helpdesk, world
     assert liu.last().text == "No ticket was resolved in February 2026."
     await liu.send("/sheets March")
     assert liu.last().text == "Please give the period like 2026-11."
+    await liu.send("/sheets 0000-01")  # no year 0: refused, not an apology
+    assert liu.last().text == "Please give the period like 2026-11."
     await liu.send("/sheets 2026-03 NOPE")
     assert liu.last().text == "No site has the code NOPE."
     li = chat.person(1001, "Li")
@@ -54,6 +56,10 @@ async def test_a_manager_gets_the_months_sheets_in_one_pdf(chat, helpdesk, world
     assert li.last().text == "/sheets is not available for your role."
     await li.send(f"/sheet {first}")
     assert li.last().kind == "document"
+    await li.send("/sheet first")
+    assert li.last().text == "Please give the ticket number, like /sheet 12."
+    await li.send("/sheet 99999")
+    assert li.last().text == "There is no ticket #99999."
     zh = chat.person(2002, "Zhao")  # an engineer: not his report, not a dispatcher
     await zh.send(f"/sheet {first}")
     assert zh.last().text.startswith(f"Only the person who reported ticket #{first}")

@@ -369,7 +369,9 @@ def test_previous_periods_cross_the_year():
     assert previous_quarter_label("2027-Q1") == "2026-Q4"
 
 
-@pytest.mark.parametrize("label", ["2026-13", "2026-1", "November", "2026-Q5", ""])
+@pytest.mark.parametrize(
+    "label", ["2026-13", "2026-1", "November", "2026-Q5", "", "0000-01", "9999-12", "9999-Q4"]
+)
 def test_a_bad_period_is_refused(label):
     with pytest.raises(InvalidInput):
         month_period(label, "Asia/Shanghai") if "Q" not in label else quarter_period(

@@ -147,8 +147,11 @@ def write_details(t: Translator, book: Any, details: KpiDetails, tz: str) -> Non
             t("Outcome"),
             t("Counted (1/0)"),
             t("On time (1/0)"),
+            t("Arrival evidence"),
         ],
     )
+    # Arrival is what the engineer pressed in chat: nothing on this sheet verifies it yet.
+    unverified = t("recorded by the engineer in chat (not verified)")
     for record in inputs.arrivals:
         outcome = arrival_outcome(record, details.as_of)
         if record.cancelled:
@@ -172,6 +175,7 @@ def write_details(t: Translator, book: Any, details: KpiDetails, tz: str) -> Non
                 said,
                 int(outcome is not None),
                 int(outcome is True),
+                "" if record.cancelled or record.stopped_at is None else unverified,
             ]
         )
     _total(

@@ -170,6 +170,15 @@ async def test_the_monthly_message_explains_each_sites_deductions(helpdesk, worl
     (ARTEFACTS / "monthly-2026-03.xlsx").write_bytes(data)
     arrival = load_workbook(io.BytesIO(data))["On-time arrival"]
     assert column_sum(arrival, "Counted (1/0)") == 5 and column_sum(arrival, "On time (1/0)") == 2
+    # Each arrival says how it is known: pressed in chat, not verified; none where none.
+    header, *rows = arrival.iter_rows(values_only=True)
+    evidence = {
+        (row[0], row[1]): row[header.index("Arrival evidence")]
+        for row in rows
+        if row[0] not in ("Total", "Points deducted")
+    }
+    assert evidence[(1, 1)] == evidence[(2, 1)] == "recorded by the engineer in chat (not verified)"
+    assert evidence[(5, 1)] is None and evidence[(3, 1)] is None
     assert (
         "Remote fixes rated 3-5: — (nothing counted)" not in lines
         and "Remote fixes rated 3-5: 0.0% (0 of 1) · 0 rated 1-2 (reported apart, no deduction)"

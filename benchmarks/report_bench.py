@@ -38,11 +38,22 @@ are part of it):
   monthly job computes (tickets by service type, site and level; the four KPIs per site,
   by SQL aggregation); the first call (cold) and the median of `--repeat` more;
 - **quarterly scorecard**: `core.reports.quarterly.quarterly_scorecard(core, "2026-Q4")`, which also
-  scores the previous quarter for the two-quarters warning (so two quarters of KPIs);
-- **monthly summary, one site**: the same for site S01.
+  scores the previous quarter for the two-quarters warning (so two quarters of KPIs).
+  Both quarters are over at the benchmark's "now", so the first call counts them and
+  keeps their counts (`core.reports.snapshots`); the median of the repeats is the
+  scorecard read from those snapshots (what the job, /scorecard and the command line
+  pay once a quarter has been counted);
+- **quarterly scorecard after a late event**: an audit event about a Q4 ticket is
+  appended (as a late rating would be), then one call: Q4 is counted again, Q3 still
+  comes from its snapshot;
+- **monthly summary, one site**: the same for site S01;
+- **monthly details, one site** and **monthly workbook, one site**: the records behind
+  site S01's November KPIs (`core.reports.details.kpi_details`) and the workbook with
+  a sheet per KPI built from them (`bot.rendering.xlsx.monthly_xlsx`).
 
 The figures the summary computed are printed so a run can be checked. Times depend on
-the machine; the exit status is 1 when a monthly summary takes 2 s or more.
+the machine; the exit status is 1 when a monthly summary takes 2 s or more, or when the
+scorecard read from its snapshots takes 0.5 s or more.
 """
 
 from __future__ import annotations
@@ -58,7 +69,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from benchmarks.common import (
     PersonRows,
@@ -69,6 +80,8 @@ from benchmarks.common import (
     scratch_database,
     settle,
 )
+from bot.i18n import I18n
+from bot.rendering.xlsx import monthly_xlsx
 from core.clock import DEFAULT_TIMEZONE, FrozenClock
 from core.db import Database
 from core.enums import AssetKind, Impact, Role, ServiceResult, ServiceType, TicketStatus
@@ -86,8 +99,10 @@ from core.models import (
     SurveyRound,
     Ticket,
 )
+from core.reports.details import kpi_details
 from core.reports.kpi import Rate
 from core.reports.monthly import MONTHLY_KIND, MonthlySummary, monthly_summary
+from core.reports.periods import month_period
 from core.reports.quarterly import quarterly_scorecard
 from core.reports.runs import run_key
 from core.reports.scorecard import Scorecard
@@ -103,6 +118,7 @@ MONTH = "2026-11"
 QUARTER = "2026-Q4"
 SITES = 10
 LIMIT_SECONDS = 2.0
+SCORECARD_LIMIT_SECONDS = 0.5
 PLACEHOLDER_HASH = "0" * 64
 
 
@@ -556,6 +572,10 @@ def print_summary(summary: MonthlySummary) -> None:
         f"    rated 3-5       {pct(k.satisfaction)}, {k.low_ratings:,} rated 1-2 → -{k.satisfaction_deduction}"
     )
     print(f"    repeat repairs  {pct(k.repeat)} → -{k.repeat_deduction}")
+    print(
+        f"    remote fixes    {pct(k.remote_satisfaction)} rated 3-5,"
+        f" {k.remote_low_ratings:,} rated 1-2 (apart, no deduction)"
+    )
     print(f"    on-site support {k.score}/100")
 
 
@@ -573,6 +593,29 @@ def print_card(card: Scorecard) -> None:
     )
 
 
+async def late_event(core: Core) -> None:
+    """Append an audit event about a Q4 ticket, as a late rating would (Q4 is counted again)."""
+    december = datetime(2026, 12, 10, 10, tzinfo=ZONE)
+    async with core.db.transaction() as session:
+        ticket_id = await session.scalar(
+            select(Ticket.id).where(Ticket.reported_at >= december).order_by(Ticket.id).limit(1)
+        )
+        last = int(await session.scalar(select(func.max(AuditEvent.id))) or 0)
+        await session.execute(
+            insert(AuditEvent).values(
+                id=last + 1,
+                at=AS_OF,
+                actor_id=None,
+                entity="ticket",
+                entity_id=ticket_id,
+                action="ticket.rated",
+                data={"score": 4},
+                prev_hash=PLACEHOLDER_HASH,
+                hash=PLACEHOLDER_HASH,
+            )
+        )
+
+
 async def measure(core: Core, repeat: int) -> dict[str, Timing]:
     """Time the three report computations; print their figures once."""
     timings: dict[str, Timing] = {}
@@ -582,10 +625,26 @@ async def measure(core: Core, repeat: int) -> dict[str, Timing]:
     timings["quarterly scorecard"], card = await timed(
         lambda: quarterly_scorecard(core, QUARTER, as_of=AS_OF), repeat
     )
+    await late_event(core)
+    timings["scorecard after a late event"], _ = await timed(
+        lambda: quarterly_scorecard(core, QUARTER, as_of=AS_OF), 0
+    )
     site = await find_site(core, "S01")
     timings["monthly summary, one site"], _ = await timed(
         lambda: monthly_summary(core, MONTH, site=site, as_of=AS_OF), repeat
     )
+    bounds = month_period(MONTH, TZ)
+    timings["monthly details, one site"], details = await timed(
+        lambda: kpi_details(core, bounds.start, bounds.end, site_id=site.id, as_of=AS_OF), 0
+    )
+    site_summary = await monthly_summary(core, MONTH, site=site, as_of=AS_OF)
+    t = I18n().get("en")
+
+    async def workbook() -> bytes:
+        return monthly_xlsx(t, site_summary, details)
+
+    timings["monthly workbook, one site"], data = await timed(workbook, 0)
+    print(f"  monthly workbook of {site.code}: {len(data) / 1e6:.1f} MB")
     print("  figures:")
     print_summary(summary)
     print_card(card)
@@ -620,6 +679,8 @@ async def run_backend(backend: str, args: argparse.Namespace) -> bool:
         print(f"    {name:<28} {timing.first:7.3f} s / {timing.median:7.3f} s")
         if name.startswith("monthly summary"):
             ok = ok and timing.median < LIMIT_SECONDS and timing.first < LIMIT_SECONDS
+        if name == "quarterly scorecard":
+            ok = ok and timing.median < SCORECARD_LIMIT_SECONDS
     return ok
 
 
@@ -649,7 +710,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ok = True
     for backend in args.backends:
         ok = asyncio.run(run_backend(backend, args)) and ok
-    print(f"\nmonthly summary under {LIMIT_SECONDS:.0f} s: {'yes' if ok else 'NO'}")
+    print(
+        f"\nmonthly summary under {LIMIT_SECONDS:.0f} s and kept scorecard under"
+        f" {SCORECARD_LIMIT_SECONDS} s: {'yes' if ok else 'NO'}"
+    )
     return 0 if ok else 1
 
 

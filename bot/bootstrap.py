@@ -34,7 +34,9 @@ def bootstrap(
     """
     policy = policy if policy is not None else load_policy(settings.policy_file)
     db = database if database is not None else Database(settings.database_url)
-    helpdesk = Helpdesk(Core(db, clock or SystemClock(), policy))
+    helpdesk = Helpdesk(
+        Core(db, clock or SystemClock(), policy), audit_channel=settings.audit_channel
+    )
     helpdesk.retention = RetentionPolicy(
         journal=timedelta(days=settings.journal_retention_days),
         outbox=timedelta(days=settings.outbox_retention_days),

@@ -38,6 +38,11 @@ COMPLAINT_ANSWER_ACTION: Final = "cpa"  # cpa:<complaint>: open the answer dialo
 INSPECTION_START_ACTION: Final = "ins"  # ins:<inspection>
 LOAN_RETURNED_ACTION: Final = "lnr"  # lnr:<loan>
 
+# Engineer replacement requests (managers) and service sheets (reporters, managers).
+REPLACEMENT_DONE_ACTION: Final = "rpd"  # rpd:<request>: record the replacement
+REPLACEMENT_WITHDRAW_ACTION: Final = "rpw"  # rpw:<request>: withdraw before the deadline
+SHEET_ACTION: Final = "ssh"  # ssh:<ticket>: send the ticket's service sheet (PDF)
+
 # The semiannual survey.
 SURVEY_ACTION: Final = "svy"  # svy:<round>:<score>
 

@@ -63,6 +63,30 @@ MESSAGES = {
     "complaint.already_confirmed": N_("This complaint was already confirmed."),
     "complaint.already_answered": N_("This complaint was already answered."),
     "complaint.answer_required": N_("Please write the answer to the complaint."),
+    "replacement.reason_required": N_("Please give the reason for the replacement."),
+    "replacement.not_an_engineer": N_("That person is not an active engineer."),
+    "replacement.already_requested": N_(
+        "A replacement of this engineer is already requested (#{request_id})."
+    ),
+    "replacement.not_open": N_("Replacement request #{request_id} is no longer open."),
+    "replacement.overdue": N_(
+        "The deadline of replacement request #{request_id} has passed: it can no longer be withdrawn."
+    ),
+    "replacement.bad_successor": N_(
+        "The successor must be another active engineer (person {person_id} is not)."
+    ),
+    "replacement.no_successor": N_(
+        "Nobody can take over: no other active engineer at the site. Register the new engineer first."
+    ),
+    "permission_denied.replacement": N_(
+        "Only a manager of the engineer's site or an administrator can do that."
+    ),
+    "sheet.not_resolved": N_(
+        "Ticket #{ticket_id} has no service sheet yet: it is filed when the ticket is resolved."
+    ),
+    "permission_denied.service_sheet": N_(
+        "Only the person who reported ticket #{ticket_id}, or a dispatcher or manager of its site, can see its service sheet."
+    ),
     "permission_denied.reporter_only": N_("Only the person who reported this fault can do that."),
     "permission_denied.consent": N_(
         "Only the person who reported this fault can answer this request."

@@ -124,6 +124,12 @@ async def prune_old_rows(helpdesk: Helpdesk, now: datetime) -> object:
     return await retention.prune(helpdesk.core, helpdesk.retention, now)
 
 
+@job("audit-anchor", hour=0, minute=5, at_start=True)
+async def audit_anchor(helpdesk: Helpdesk, now: datetime) -> object:
+    """Post the audit chain's fingerprint to the audit channel (once a day; off the host)."""
+    return await helpdesk.anchors.post_daily(now)
+
+
 # --- running them ------------------------------------------------------------------------------
 
 

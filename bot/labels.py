@@ -83,6 +83,13 @@ SATISFACTION = {
     5: N_("Very satisfied"),
 }
 
+# Operations that may lose data, for which the reporter confirms a backup (000 §2.2.1-3).
+BACKUP_OPERATION = {
+    "os_reinstall": N_("reinstall the operating system"),
+    "disk_format": N_("format the disk"),
+    "disk_swap": N_("replace the disk"),
+}
+
 PAUSE_REASON = {
     "reporter": N_("waiting for the reporter"),
     "parts": N_("waiting for parts"),

@@ -63,8 +63,9 @@ from bot.chat import (
     TransportError,
     Unreachable,
 )
-from bot.context import BotApp
+from bot.context import BotApp, split_text
 from bot.i18n import DEFAULT_LANGUAGE
+from bot.lookups import HelpdeskLookups
 from bot.notifications import Notice, RenderCtx, render
 from bot.ratelimit import Backoff, SendLimiter
 from core import events, outbox
@@ -157,7 +158,7 @@ class OutboxSender:
             tz,
             codec=self.app.codec,
             now=self.core.clock.now(),
-            lookups=self.app.helpdesk.tickets,
+            lookups=HelpdeskLookups(self.app.helpdesk),
             chat_id=chat_id if chat_id is not None else delivery.chat_id,
         )
         return await render(message, context)
@@ -167,7 +168,12 @@ class OutboxSender:
         """The sends a notice takes: its text (if any), then each attachment, to `chat_id`."""
         parts: list[Action] = []
         if notice.text:
-            parts.append(SendMessage(chat_id, notice.text, notice.keyboard))
+            # Over Telegram's 4096 characters (a monthly summary with many sites): several
+            # messages cut at line breaks, the buttons under the last.
+            chunks = split_text(notice.text)
+            for index, chunk in enumerate(chunks):
+                last = index == len(chunks) - 1
+                parts.append(SendMessage(chat_id, chunk, notice.keyboard if last else None))
         parts.extend(replace(attachment, chat_id=chat_id) for attachment in notice.attachments)
         return parts
 

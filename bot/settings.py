@@ -119,6 +119,10 @@ class Settings(BaseSettings):
             raise ValueError("must be greater than 0")
         return value
 
+    # A read-only channel (its numeric id, -100…) the bot posts the audit log's fingerprint
+    # to every day; unset: no daily post (the monthly summary still carries one).
+    audit_channel: int | None = None
+
     def admin_ids(self) -> set[int]:
         """The Telegram ids named as admins."""
         return {int(part) for part in self.admin_telegram_ids.replace(" ", "").split(",") if part}

@@ -6,7 +6,8 @@ edited one breaks its hash, and a removed tail no longer matches the head row.
 
 Someone able to rewrite the whole table and the head row could recompute every hash, so
 the chain is also anchored outside the database: each monthly summary tells the
-managers the head event and the first digits of its hash (`anchor_text`), and
+managers the head event and the first digits of its hash (`anchor_text`), a daily post
+goes to a read-only channel (`core.anchors`), and
 `faultdesk audit verify --anchor 1234:5f3a...` checks the history still agrees.
 """
 

@@ -692,6 +692,83 @@ class InspectionReportOverdue(RoundReportMessage):
     priority: ClassVar[int] = PRIORITY_PAGE
 
 
+# --- engineer replacement requests (000 §4, 002) -------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplacementMessage(Message):
+    """About one request to replace an engineer: who, why, by when."""
+
+    request_id: int
+    engineer: str
+    site: str | None
+    reason: str
+    requested_by: str | None
+    requested_at: datetime
+    due_at: datetime
+    tz: str
+
+    def zone(self) -> str | None:
+        """The engineer's site zone."""
+        return self.tz
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplacementRequested(ReplacementMessage):
+    """A manager asked for the engineer to be replaced; the work to hand over."""
+
+    kind: ClassVar[str] = "replacement.requested"
+    open_tickets: int
+    plans: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplacementDone(ReplacementMessage):
+    """The engineer is replaced and the work handed over, in time or late."""
+
+    kind: ClassVar[str] = "replacement.done"
+    successor: str | None
+    tickets: int
+    plans: int
+    done_at: datetime
+    on_time: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplacementWithdrawn(ReplacementMessage):
+    """The request was withdrawn before its deadline."""
+
+    kind: ClassVar[str] = "replacement.withdrawn"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplacementOverdue(ReplacementMessage):
+    """The deadline passed without the replacement: 20 points off the quarter."""
+
+    kind: ClassVar[str] = "replacement.overdue"
+    priority: ClassVar[int] = PRIORITY_PAGE
+    quarter: str
+
+
+# --- the audit log's anchor ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditAnchorPosted(Message):
+    """The audit chain's head, published daily to a read-only channel off the host."""
+
+    kind: ClassVar[str] = "audit.anchor"
+    priority: ClassVar[int] = PRIORITY_REPORT
+    anchor: str  # '1234:5f3a9c0e1b2d4f60' (core.audit.anchor_text)
+    events: int  # the head event's id: how many events the chain holds
+    at: datetime
+    tz: str
+
+    def zone(self) -> str | None:
+        """The zone the posting time is shown in."""
+        return self.tz
+
+
 # --- reports and the survey ------------------------------------------------------------------------
 
 

@@ -561,6 +561,55 @@ class FalseReport(Base):
     found_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
 
 
+class ReplacementRequest(Base):
+    """The customer's request to replace an engineer (000 §4); the contractor has ten working
+    days (002). Not met by its deadline, it costs 20 points in that quarter."""
+
+    __tablename__ = "replacement_request"
+    __table_args__ = (
+        Index("ix_replacement_request_due_at", "due_at"),
+        Index("ix_replacement_request_key", "request_key", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    engineer_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # "open" | "done" | "withdrawn"
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    requested_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    done_at: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    withdrawn_at: Mapped[datetime | None]
+    missed_at: Mapped[datetime | None]  # set when the deadline passed with the request open
+    tickets_handed_over: Mapped[int] = mapped_column(Integer, default=0)
+    plans_handed_over: Mapped[int] = mapped_column(Integer, default=0)
+    request_key: Mapped[str | None] = mapped_column(String(64))  # as on Ticket
+
+
+class KpiSnapshot(Base):
+    """A closed quarter's KPI counts per site, kept so the scorecard need not count them again.
+
+    Valid while no audit event after `audit_head` touches a ticket the quarter's KPIs
+    depend on, and until `stale_after` (the first deadline of an arrival clock still
+    running when counted, after which that clock counts as missed).
+    """
+
+    __tablename__ = "kpi_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    computed_at: Mapped[datetime]
+    as_of: Mapped[datetime]
+    audit_head: Mapped[int] = mapped_column(BigInteger)
+    stale_after: Mapped[datetime | None]
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 # --- timers, pages, outbox, audit ----------------------------------------------------------
 
 

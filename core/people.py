@@ -78,6 +78,32 @@ async def least_loaded_engineer(tx: Tx, site_id: int, exclude: Sequence[int] = (
     return min(engineers, key=lambda p: (p.site_id != site_id, loads.get(p.id, 0), p.id))
 
 
+async def release_engineer(tx: Tx, person: Person) -> None:
+    """Check nothing open depends on `person` as engineer; clear backups pointing at them."""
+    open_tickets = await tx.session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(Ticket.assignee_id == person.id, Ticket.status.in_(OPEN_STATUSES))
+    )
+    if open_tickets:
+        raise InvalidInput("person.has_open_tickets", person_id=person.id, count=open_tickets)
+    backed_up = await tx.session.scalars(select(Person).where(Person.backup_id == person.id))
+    for engineer in backed_up:
+        engineer.backup_id = None
+        await tx.audit("person", engineer.id, "person.backup_set", backup_id=None)
+    if person.backup_id is not None:
+        person.backup_id = None
+
+
+async def deactivate_in(tx: Tx, person: Person) -> None:
+    """Deactivate `person` in this transaction (see `PeopleService.deactivate`)."""
+    await release_engineer(tx, person)
+    telegram_user_id = person.telegram_user_id
+    person.active = False
+    person.telegram_user_id = None
+    await tx.audit("person", person.id, "person.deactivated", telegram_user_id=telegram_user_id)
+
+
 def new_invite_code() -> str:
     """An unguessable code that fits a /start deep-link payload (<= 64 chars, [A-Za-z0-9_-])."""
     return secrets.token_urlsafe(12)
@@ -549,29 +575,11 @@ class PeopleService:
             person = await get_person(tx, person_id)
             if not person.active:
                 return
-            await self._release_engineer(tx, person)
-            telegram_user_id = person.telegram_user_id
-            person.active = False
-            person.telegram_user_id = None
-            await tx.audit(
-                "person", person_id, "person.deactivated", telegram_user_id=telegram_user_id
-            )
+            await deactivate_in(tx, person)
 
     async def _release_engineer(self, tx: Tx, person: Person) -> None:
         """Check nothing open depends on `person` as engineer; clear backups pointing at them."""
-        open_tickets = await tx.session.scalar(
-            select(func.count())
-            .select_from(Ticket)
-            .where(Ticket.assignee_id == person.id, Ticket.status.in_(OPEN_STATUSES))
-        )
-        if open_tickets:
-            raise InvalidInput("person.has_open_tickets", person_id=person.id, count=open_tickets)
-        backed_up = await tx.session.scalars(select(Person).where(Person.backup_id == person.id))
-        for engineer in backed_up:
-            engineer.backup_id = None
-            await tx.audit("person", engineer.id, "person.backup_set", backup_id=None)
-        if person.backup_id is not None:
-            person.backup_id = None
+        await release_engineer(tx, person)
 
     async def list_people(self, *, include_inactive: bool = False) -> list[tuple[Person, str]]:
         """Everyone with their site's code ("" for people serving every site)."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from core import inspections, reminders
+from core import inspections, reminders, replacements
+from core.anchors import AuditAnchors
 from core.assets import AssetService
 from core.complaints import ComplaintService
 from core.pages import PAGE_REPEAT, fire_page_repeat
 from core.people import PeopleService
 from core.retention import RetentionPolicy
 from core.scheduling import DueWorkRunner, Handler
+from core.service_sheets import ServiceSheets
 from core.sla.deadlines import ESCALATION
 from core.sla.escalation import fire_escalation
 from core.tickets import PROGRESS, TicketService, fire_progress
@@ -18,7 +20,7 @@ from core.unit_of_work import Core
 class Helpdesk:
     """Every core service, wired to one database, clock and policy."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, *, audit_channel: int | None = None) -> None:
         self.core = core
         self.people = PeopleService(core)
         self.assets = AssetService(core)
@@ -26,6 +28,9 @@ class Helpdesk:
         self.complaints = ComplaintService(core)
         self.inspections = inspections.InspectionService(core, self.tickets)
         self.retention = RetentionPolicy()  # what the daily retention job keeps; see bootstrap
+        self.replacements = replacements.ReplacementService(core)
+        self.sheets = ServiceSheets(core)
+        self.anchors = AuditAnchors(core, audit_channel)
 
     def due_work_handlers(self) -> dict[str, Handler]:
         """What the runner calls for each kind of due work."""
@@ -35,6 +40,7 @@ class Helpdesk:
             PAGE_REPEAT: fire_page_repeat,
             **inspections.HANDLERS,
             **reminders.HANDLERS,
+            **replacements.HANDLERS,
         }
 
     def runner(self, *, owner: str | None = None, max_idle: float = 5.0) -> DueWorkRunner:

@@ -29,7 +29,7 @@ from core.enums import (
     TicketStatus,
 )
 from core.errors import Conflict, IllegalTransition, InvalidInput, NotFound, PermissionDenied
-from core.lifecycle import Action, next_status
+from core.lifecycle import TRANSITIONS, Action, next_status
 from core.messages import (
     ArrivalExpected,
     BackupConsentAnswered,
@@ -257,15 +257,22 @@ async def _schedule_progress(tx: Tx, ticket: Ticket, number: int, after: datetim
     )
 
 
-async def _assign(tx: Tx, ticket: Ticket, engineer: Person, *, by: str) -> AuditEvent:
-    """Give the ticket to an engineer and send the dispatch message."""
+async def _assign(
+    tx: Tx, ticket: Ticket, engineer: Person, *, by: str, keep_status: bool = False
+) -> AuditEvent:
+    """Give the ticket to an engineer and send the dispatch message.
+
+    `keep_status` hands a ticket over where it stands (on site, paused, restored: states
+    the dispatch table does not assign from), for an engineer who is being replaced.
+    """
     if engineer.role is not Role.ENGINEER or not engineer.active:
         raise InvalidInput("assign.not_an_engineer", person_id=engineer.id)
     previous_assignee = ticket.assignee_id
-    _move(ticket, Action.ASSIGN)
+    if not keep_status:
+        _move(ticket, Action.ASSIGN)
     ticket.assignee_id = engineer.id
     ticket.assigned_at = tx.now
-    if by != "auto":
+    if by == "dispatcher":
         ticket.dispatcher_id = tx.actor_id
     event = await tx.audit(
         "ticket",
@@ -289,6 +296,13 @@ async def _assign(tx: Tx, ticket: Ticket, engineer: Person, *, by: str) -> Audit
         ),
     )
     return event
+
+
+async def hand_over(tx: Tx, ticket: Ticket, engineer: Person) -> AuditEvent:
+    """Give an open ticket to another engineer, as dispatched anew where the table allows it
+    (the engineer starts from accepting), else where it stands."""
+    assignable = ticket.status in TRANSITIONS[Action.ASSIGN][0]
+    return await _assign(tx, ticket, engineer, by="handover", keep_status=not assignable)
 
 
 class TicketService:

@@ -2,7 +2,7 @@
 
 from sandbox.emulator import BotApiEmulator
 from sandbox.files import StoredFile
-from sandbox.people import SimulatedGroup, SimulatedPerson
+from sandbox.people import SimulatedChannel, SimulatedGroup, SimulatedPerson
 from sandbox.state import BotState, CallbackQueryRecord, SentMessage
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "BotState",
     "CallbackQueryRecord",
     "SentMessage",
+    "SimulatedChannel",
     "SimulatedGroup",
     "SimulatedPerson",
     "StoredFile",

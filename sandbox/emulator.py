@@ -37,7 +37,7 @@ from sandbox.files import FileStore, StoredFile
 from sandbox.images import image_size, is_image
 from sandbox.json_types import JsonDict
 from sandbox.keyboards import inline_keyboard_of
-from sandbox.people import SimulatedGroup, SimulatedPerson
+from sandbox.people import SimulatedChannel, SimulatedGroup, SimulatedPerson
 from sandbox.rate_limits import (
     GLOBAL_LIMIT,
     GROUP_CHAT_LIMIT,
@@ -380,6 +380,31 @@ class BotApiEmulator:
         state.chats[chat_id] = ChatLog(chat, started=True)
         return group
 
+    def channel(
+        self,
+        chat_id: int,
+        title: str,
+        *,
+        username: str | None = None,
+        bot_is_admin: bool = True,
+        bot: str | None = None,
+    ) -> SimulatedChannel:
+        """A channel (-100… id) the bot posts to; only an administrator bot may post there."""
+        state = self.bot_state(bot)
+        if not str(chat_id).startswith("-100"):
+            raise ValueError("channel ids start with -100")
+        if chat_id in state.chats:
+            raise ValueError(f"chat {chat_id} already exists")
+        chat: JsonDict = {"id": chat_id, "type": "channel", "title": title}
+        if username:
+            chat["username"] = username
+        channel = SimulatedChannel(
+            state, chat_id, title, username=username, bot_is_admin=bot_is_admin
+        )
+        state.groups[chat_id] = channel
+        state.chats[chat_id] = ChatLog(chat, started=True)
+        return channel
+
     # -- test helpers --------------------------------------------------------------------------
 
     def assert_no_violations(self, *, include_rate_limits: bool = False) -> None:
@@ -657,9 +682,18 @@ class BotApiEmulator:
         return log
 
     def _guard_delivery(self, state: BotState, log: ChatLog, method: str) -> None:
-        """Faults hitting a valid call: blocked user (403), injected flood, rate limits (429)."""
+        """Faults hitting a valid call: blocked user (403), a channel the bot may not post
+        to (403), injected flood, rate limits (429)."""
         if log.chat_id in state.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user", violation=False)
+        if log.chat_type == "channel" and method in SEND_METHODS:
+            channel = state.groups.get(log.chat_id)
+            if channel is not None and not channel.bot_is_admin:
+                raise ApiError(
+                    400,
+                    "Bad Request: need administrator rights in the channel chat",
+                    violation=False,
+                )
         if method not in SEND_METHODS:
             return
         for rule in self._floods:
@@ -718,10 +752,13 @@ class BotApiEmulator:
         markup = params.get("reply_markup")
         raw: JsonDict = {
             "message_id": log.allocate_message_id(),
-            "from": state.user,
             "chat": dict(log.chat),
             "date": self._clocks.timestamp(),
         }
+        if log.chat_type == "channel":
+            raw["sender_chat"] = dict(log.chat)  # a channel post has no sending user
+        else:
+            raw["from"] = state.user
         if reply_to is not None:
             raw["reply_to_message"] = reply_to
         if media_group_id is not None:

@@ -123,6 +123,30 @@ class SimulatedGroup(ChatView):
         return f"SimulatedGroup({self.chat_id}, {self.title!r})"
 
 
+class SimulatedChannel(ChatView):
+    """A channel the bot posts to as an administrator; its readers cannot write to the bot."""
+
+    def __init__(
+        self, bot: BotState, chat_id: int, title: str, *, username: str | None, bot_is_admin: bool
+    ) -> None:
+        self._bot = bot
+        self.chat_id = chat_id
+        self.title = title
+        self.username = username
+        self.bot_is_admin = bot_is_admin  # only an administrator may post in a channel
+
+    @property
+    def chat(self) -> JsonDict:
+        """The Telegram Chat object."""
+        return dict(self._log().chat)
+
+    def _log(self) -> ChatLog:
+        return self._bot.chats[self.chat_id]
+
+    def __repr__(self) -> str:
+        return f"SimulatedChannel({self.chat_id}, {self.title!r})"
+
+
 class SimulatedPerson(ChatView):
     """A Telegram user talking to the bot in a private chat (and in groups)."""
 

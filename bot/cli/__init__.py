@@ -8,6 +8,7 @@
 - `setup`: sites, departments, invites, inspection plans, people.
 - `assets`: the asset register: import, export, edit, sticker labels (`asset_files` reads
   and writes register files).
+- `replacement`: engineer replacement requests (000 §4, 002).
 - `helpdesk`: the database a command names and the helpdesk over it (`bot.bootstrap`).
 - `speech`: how every command words its answers and errors (`--lang`); `telegram`: the
   bot's username for the links it prints.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 
-from bot.cli import assets, audit, backup, db, report, run, setup
+from bot.cli import assets, audit, backup, db, replacement, report, run, setup
 from bot.cli.speech import SpeakingGroup
 
 app = typer.Typer(
@@ -55,6 +56,7 @@ setup.register(app)
 assets.register(app)
 report.register(app)
 backup.register(app)
+replacement.register(app)
 run.register(app)
 
 

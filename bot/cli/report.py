@@ -1,7 +1,8 @@
 """`faultdesk report`: a monthly summary or a quarterly scorecard, as text, CSV or XLSX.
 
 The figures are the ones the managers get: a month as posted (frozen in its report run)
-unless `--live`, a quarter computed now. Text goes to stdout, a CSV/XLSX file where asked.
+unless `--live`, a quarter computed now. Text goes to stdout, a CSV/XLSX file where asked;
+the workbook lists the tickets behind each KPI (`bot.rendering.details`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.settings import Settings
 from core.clock import DEFAULT_TIMEZONE
 from core.errors import NotFound
 from core.people import site_by_code, site_codes
+from core.reports.details import kpi_details
 from core.reports.monthly import monthly_figures
 from core.reports.quarterly import quarterly_scorecard
 from core.reports.sites import find_site
@@ -76,7 +78,15 @@ async def report_output(
             if fmt == "csv":
                 return ReportOutput(text, monthly_csv(t, summary), name)
             if fmt == "xlsx":
-                return ReportOutput(text, monthly_xlsx(t, summary), name)
+                kpis = summary.kpis
+                details = await kpi_details(
+                    core,
+                    kpis.start,
+                    kpis.end,
+                    site_id=site.id if site else None,
+                    as_of=summary.as_of,
+                )
+                return ReportOutput(text, monthly_xlsx(t, summary, details), name)
             return ReportOutput(text, b"", name)
         card = await quarterly_scorecard(core, period, site=site)
         tz = site.timezone if site else DEFAULT_TIMEZONE
@@ -85,7 +95,11 @@ async def report_output(
         if fmt == "csv":
             return ReportOutput(text, quarterly_csv(t, card), name)
         if fmt == "xlsx":
-            return ReportOutput(text, quarterly_xlsx(t, card), name)
+            kpis = card.kpis
+            details = await kpi_details(
+                core, kpis.start, kpis.end, site_id=site.id if site else None, as_of=kpis.as_of
+            )
+            return ReportOutput(text, quarterly_xlsx(t, card, details, tz), name)
         return ReportOutput(text, b"", name)
 
 

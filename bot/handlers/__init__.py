@@ -14,13 +14,27 @@ def build_router() -> Router:
         groups,
         inspections,
         manager,
+        replacements,
         reports,
+        sheets,
         staff,
         thread,
     )
 
     router = Router()
     # `thread` before `staff`: a reply about a ticket is not a new report.
-    for module in (common, thread, staff, engineer, manager, admin, inspections, reports, groups):
+    for module in (
+        common,
+        thread,
+        staff,
+        engineer,
+        manager,
+        admin,
+        inspections,
+        reports,
+        groups,
+        replacements,
+        sheets,
+    ):
         module.register(router)
     return router

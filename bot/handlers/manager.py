@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from babel.dates import format_skeleton
 
 from bot.context import Ctx
 from bot.i18n import N_, Translator
 from bot.router import Router
 from core.enums import Role
-from core.reports.counts import DayFigures, day_figures, kpi_report
+from core.reports.counts import DayFigures, day_figures, kpi_reports_by_site
 from core.reports.kpi import KpiReport, Rate
 from core.reports.periods import day_bounds, month_bounds
 
@@ -42,8 +44,11 @@ def stats_text(
     month_start: str,
     today: DayFigures,
     kpis: KpiReport,
+    sites: Sequence[tuple[str, KpiReport]] = (),
 ) -> str:
-    """The /stats message."""
+    """The /stats message; `sites` (name, KPIs) adds each site's deductions explained."""
+    from bot.rendering.text import explained_lines, site_lines  # one wording with the reports
+
     lines = [
         t(STATS_TITLE, place=place, now=now_text),
         t(
@@ -80,7 +85,10 @@ def stats_text(
             points=kpis.total_deduction,
             score=kpis.score,
         ),
+        *explained_lines(t, kpis),
     ]
+    if len(sites) > 1:
+        lines += site_lines(t, sites)
     return "\n".join(lines)
 
 
@@ -93,8 +101,15 @@ async def stats(ctx: Ctx) -> None:
     day_start, day_end = day_bounds(now, ctx.tz)
     month_start, month_end = month_bounds(now, ctx.tz)
     today = await day_figures(core, day_start, day_end, site_id=site_id)
-    kpis = await kpi_report(core, month_start, month_end, site_id=site_id, as_of=now)
+    kpis, by_site = await kpi_reports_by_site(
+        core, month_start, month_end, site_id=site_id, as_of=now
+    )
     place = ctx.profile.site_name if site_id is not None else None
+    names = {place.id: place.name for place in await ctx.app.helpdesk.people.sites()}
+    sites = sorted(
+        ((names.get(key, str(key)), report) for key, report in by_site.items()),
+        key=lambda pair: pair[0],
+    )
     await ctx.say(
         stats_text(
             ctx.t,
@@ -103,6 +118,7 @@ async def stats(ctx: Ctx) -> None:
             month_start=format_skeleton("MMMd", month_start.date(), locale=ctx.t.locale),
             today=today,
             kpis=kpis,
+            sites=sites if site_id is None else (),
         )
     )
 

@@ -5,7 +5,8 @@ The posted reports and the survey question are rendered in `bot.notifications.re
 Commands (managers and admins):
 
 - `/summary [2026-11] [SITE]`: a month's summary (default: last month), as posted when
-  it was posted, else computed now; with the chart and the workbook.
+  it was posted, else computed now; with the chart, the workbook (every KPI's tickets)
+  and the month's service sheets (PDF).
 - `/scorecard [2026-Q4] [SITE]`: a quarter's scorecard computed now (default: the last
   quarter), with the workbook.
 - `/falsereport <ticket> <part|late|other> [note]`: record a false report (dialog
@@ -31,6 +32,7 @@ from core import surveys
 from core.clock import DEFAULT_TIMEZONE
 from core.enums import Role
 from core.errors import NotFound
+from core.reports.details import kpi_details
 from core.reports.monthly import monthly_figures
 from core.reports.periods import (
     MONTH_LABEL,
@@ -125,7 +127,16 @@ async def summary_command(ctx: Ctx) -> None:
         await ctx.say(ctx._("No site has the code {code}.", code=args[1][:32]))
         return
     summary, _run = await monthly_figures(core, period, site=site)
-    notice = await monthly_notice(ctx.t, summary, ctx.chat_id, monthly_text(ctx.t, summary))
+    start, end = summary.kpis.start, summary.kpis.end
+    site_id = site.id if site else None
+    notice = await monthly_notice(
+        ctx.t,
+        summary,
+        ctx.chat_id,
+        monthly_text(ctx.t, summary),
+        details=await kpi_details(core, start, end, site_id=site_id, as_of=summary.as_of),
+        sheets=await ctx.app.helpdesk.sheets.resolved_between(start, end, site_id=site_id),
+    )
     await ctx.say(notice.text)
     for attachment in notice.attachments:
         await ctx.perform(attachment)
@@ -149,7 +160,14 @@ async def scorecard_command(ctx: Ctx) -> None:
         await ctx.say(ctx._("No site has the code {code}.", code=args[1][:32]))
         return
     card = await quarterly_scorecard(core, period, site=site)
-    notice = await quarterly_notice(ctx.t, card, ctx.chat_id, ctx.tz)
+    details = await kpi_details(
+        core,
+        card.kpis.start,
+        card.kpis.end,
+        site_id=site.id if site else None,
+        as_of=card.kpis.as_of,
+    )
+    notice = await quarterly_notice(ctx.t, card, ctx.chat_id, ctx.tz, details=details)
     await ctx.say(notice.text)
     for attachment in notice.attachments:
         await ctx.perform(attachment)

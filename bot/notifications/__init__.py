@@ -11,6 +11,7 @@
 - `groups`: a site's alert group (its escalation alerts, with nothing to press).
 - `reports`: the monthly summary, the quarterly scorecard, the semiannual survey.
 - `thread`: a message one party of a ticket wrote to the others, relayed.
+- `replacements`: engineer replacement requests (managers, dispatchers, admins).
 
 `registry` holds `Notice`, `RenderCtx` and the registry itself; importing this package
 registers every renderer.
@@ -24,6 +25,7 @@ from bot.notifications import (
     engineer,
     groups,
     manager,
+    replacements,
     reporter,
     reports,
     thread,
@@ -49,6 +51,7 @@ __all__ = [
     "manager",
     "render",
     "renders",
+    "replacements",
     "reporter",
     "reports",
     "thread",

@@ -20,6 +20,8 @@ from bot.chat import Attachment, Button, InlineKeyboard
 from bot.i18n import Translator
 from core.messages import Message
 from core.models import Person
+from core.reports.details import KpiDetails
+from core.service_sheets import ServiceSheetView
 
 M = TypeVar("M", bound=Message)
 
@@ -43,6 +45,18 @@ class LiveLookups(Protocol):
 
     async def engineers_for(self, ticket_id: int) -> list[Person]:
         """The engineers a dispatcher may choose for a ticket at this moment."""
+        ...
+
+    async def kpi_details(
+        self, start: datetime, end: datetime, *, site_id: int | None, as_of: datetime
+    ) -> KpiDetails:
+        """The tickets behind a period's KPIs (a report's detail sheets)."""
+        ...
+
+    async def service_sheets(
+        self, start: datetime, end: datetime, *, site_id: int | None
+    ) -> list[ServiceSheetView]:
+        """The service sheets of the tickets resolved in a period (the month's sheets PDF)."""
         ...
 
 

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.callback_ids import CONSENT_ACTION, THREAD_ACTION, VERDICT_ACTION, WITHDRAW_ACTION
+from bot.callback_ids import (
+    CONSENT_ACTION,
+    SHEET_ACTION,
+    THREAD_ACTION,
+    VERDICT_ACTION,
+    WITHDRAW_ACTION,
+)
 from bot.cards import deadlines_line
 from bot.chat import InlineKeyboard
 from bot.dialogs.complain import about_line
 from bot.dialogs.rate import ask_score_text, score_keyboard
 from bot.i18n import N_
-from bot.labels import CLOCK, PAUSE_REASON, STATUS, label
+from bot.labels import BACKUP_OPERATION, CLOCK, PAUSE_REASON, STATUS, label
 from bot.notifications.registry import Notice, RenderCtx, renders
 from bot.notifications.rounds import round_day, round_name
 from core.enums import TicketStatus
@@ -77,11 +83,7 @@ ARRIVAL_LATE = N_(
     "({promised}). New expected arrival: <b>{time}</b>."
 )
 ARRIVAL_EXPECTED = N_("🕐 <b>Ticket #{ticket}</b>: {engineer} expects to arrive at <b>{time}</b>.")
-OPERATION = {
-    "os_reinstall": N_("reinstall the operating system"),
-    "disk_format": N_("format the disk"),
-    "disk_swap": N_("replace the disk"),
-}
+OPERATION = BACKUP_OPERATION
 
 
 def _promised(r: RenderCtx, status: TicketStatus, promised: datetime | None) -> str:
@@ -95,13 +97,16 @@ def _engineer(r: RenderCtx, name: str) -> str:
     return name or r._("the engineer")
 
 
-def verdict_keyboard(r: RenderCtx, ticket_id: int, cycle: int) -> InlineKeyboard:
-    """✅ Fixed / ❌ Not fixed."""
+def verdict_keyboard(
+    r: RenderCtx, ticket_id: int, cycle: int, *, sheet: bool = False
+) -> InlineKeyboard:
+    """✅ Fixed / ❌ Not fixed, and (`sheet`) the service sheet as a PDF."""
     return InlineKeyboard.of(
         [
             r.button(r._(FIXED_BUTTON), VERDICT_ACTION, ticket_id, cycle, 1),
             r.button(r._("❌ Not fixed"), VERDICT_ACTION, ticket_id, cycle, 0),
-        ]
+        ],
+        [r.button(r._("📄 Service sheet"), SHEET_ACTION, ticket_id)] if sheet else [],
     )
 
 
@@ -193,7 +198,7 @@ async def fault_resolved(m: FaultResolved, r: RenderCtx) -> Notice:
     if m.solution:
         lines.append(r._("Solution: {solution}", solution=m.solution))
     lines.append(r._("<b>Is it fixed?</b>"))
-    return Notice("\n".join(lines), verdict_keyboard(r, m.ticket_id, m.cycle))
+    return Notice("\n".join(lines), verdict_keyboard(r, m.ticket_id, m.cycle, sheet=True))
 
 
 @renders(ProgressUpdate)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
 from bot.i18n import Safe, Translator
@@ -11,6 +11,7 @@ from bot.labels import SEVERITY, label
 from bot.rendering.wording import (
     REPORT_STATUS,
     category_label,
+    deduction_lines,
     month_title,
     percent_of,
     place_text,
@@ -21,13 +22,14 @@ from bot.rendering.wording import (
 )
 from core.clock import DEFAULT_TIMEZONE
 from core.reports.kpi import KpiReport
-from core.reports.monthly import MonthlySummary
+from core.reports.monthly import MonthlySummary, site_report
 from core.reports.periods import half_of_quarter
 from core.reports.scorecard import (
     BASE_ACTUAL_COST,
     COMPLAINT_POINTS,
     FALSE_REPORT_PERCENT,
     MISSED_REPORT_POINTS,
+    REPLACEMENT_POINTS,
     VIP_POINTS,
     Payment,
     Scorecard,
@@ -52,6 +54,41 @@ def kpi_lines(t: Translator, kpis: KpiReport) -> list[str]:
             kpis.repeat_deduction,
         ),
     ]
+
+
+def explained_lines(t: Translator, kpis: KpiReport) -> list[str]:
+    """'↳ …' under the KPI lines: how each deduction was counted."""
+    return ["↳ " + line for line in deduction_lines(t, kpis)]
+
+
+def remote_lines(t: Translator, kpis: KpiReport) -> list[str]:
+    """Remote fixes' own rating share (not an on-site dispatch: no deduction)."""
+    rate = kpis.remote_satisfaction
+    if rate.denominator == 0:
+        return []
+    return [
+        t(
+            "Remote fixes rated 3-5: {rate} · {low} rated 1-2 (reported apart, no deduction)",
+            rate=rate_text(t, rate),
+            low=kpis.remote_low_ratings,
+        )
+    ]
+
+
+def site_lines(t: Translator, sites: Sequence[tuple[str, KpiReport]]) -> list[str]:
+    """Each site's on-site support score and its deductions explained."""
+    lines = ["", t("<b>Service levels by site</b>:")]
+    for name, kpis in sites:
+        lines.append(
+            t(
+                "<b>{site}</b>: on-site support {score}/100 (−{points})",
+                site=name,
+                score=kpis.score,
+                points=kpis.total_deduction,
+            )
+        )
+        lines += ["  ↳ " + line for line in deduction_lines(t, kpis)]
+    return lines
 
 
 def _joined(parts: Iterable[tuple[str, int]]) -> str:
@@ -95,8 +132,18 @@ def monthly_text(t: Translator, summary: MonthlySummary, *, attachments: bool = 
             points=kpis.total_deduction,
             score=kpis.score,
         ),
-        t("Figures as of {moment}.", moment=t.moment(summary.as_of, summary.timezone)),
+        *explained_lines(t, kpis),
+        *remote_lines(t, kpis),
     ]
+    if summary.site_code is None:
+        per_site = [
+            (line.name, report)
+            for line in summary.sites
+            if (report := site_report(summary, line)) is not None
+        ]
+        if len(per_site) > 1:
+            lines += site_lines(t, per_site)
+    lines.append(t("Figures as of {moment}.", moment=t.moment(summary.as_of, summary.timezone)))
     if summary.audit_anchor:
         lines.append(
             t(
@@ -127,12 +174,15 @@ def _severity_parts(t: Translator, summary: MonthlySummary) -> str:
 
 
 def payment_text(t: Translator, payment: Payment) -> str:
-    """'94.5% of the quarter's total' or '88.0% (of 90% of the actual cost …)'."""
+    """'94.5% of the quarter's total' or '90.0% of the actual cost, less 1.0% of the quarter's total'."""
     if payment.base == BASE_ACTUAL_COST:
-        return t(
-            "{percent} (90% of the actual cost, less 0.2% of the quarter's total per 0.1 point under 80)",
-            percent=percent_of(t, payment.percent),
-        )
+        if payment.less_of_total:
+            return t(
+                "{percent} of the actual cost, less {less} of the quarter's total",
+                percent=percent_of(t, payment.percent),
+                less=percent_of(t, payment.less_of_total),
+            )
+        return t("{percent} of the actual cost", percent=percent_of(t, payment.percent))
     return t("{percent} of the quarter's total", percent=percent_of(t, payment.percent))
 
 
@@ -192,8 +242,20 @@ def quarterly_text(t: Translator, card: Scorecard, *, tz: str = DEFAULT_TIMEZONE
             t("Accepted complaints: {n}", n=inputs.accepted_complaints),
             COMPLAINT_POINTS * inputs.accepted_complaints,
         ),
-        "",
     ]
+    if inputs.missed_replacements:
+        # "卖方未按买方要求撤换工程师的,每次扣20分": shown only when one was missed.
+        lines.append(
+            with_points(
+                t,
+                t(
+                    "Engineer replacements not made in time: {n}",
+                    n=inputs.missed_replacements,
+                ),
+                REPLACEMENT_POINTS * inputs.missed_replacements,
+            )
+        )
+    lines.append("")
     if card.survey is None or inputs.survey is None:
         lines += [
             t("<b>Satisfaction survey</b> (30%): <b>not available</b>"),
@@ -237,13 +299,13 @@ def quarterly_text(t: Translator, card: Scorecard, *, tz: str = DEFAULT_TIMEZONE
             )
         lines.append(t("<b>Payment</b>: {payment}", payment=Safe(payment)))
     if inputs.false_reports_in_quarter:
-        if card.score.known:
-            paid = percent_of(t, card.paid_low)
+        if card.score.known or card.paid_low == card.paid_high:
+            paid = payment_text(t, card.paid_low)
         else:
             paid = t(
                 "{low} to {high}",
-                low=percent_of(t, card.paid_low),
-                high=percent_of(t, card.paid_high),
+                low=payment_text(t, card.paid_low),
+                high=payment_text(t, card.paid_high),
             )
         lines.append(
             t(

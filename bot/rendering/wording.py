@@ -13,7 +13,18 @@ from babel.numbers import format_decimal
 from bot.i18n import N_, Translator
 from bot.labels import SERVICE_TYPE, label
 from core.enums import ServiceType
-from core.reports.kpi import KpiReport, Rate
+from core.reports.kpi import (
+    ARRIVAL,
+    FIX,
+    OVER_LIMIT,
+    REPEAT,
+    SATISFACTION,
+    UNDER_TARGET,
+    Deduction,
+    KpiReport,
+    Rate,
+    explain,
+)
 from core.reports.monthly import UNCLASSIFIED, MonthlySummary
 from core.reports.scorecard import (
     BASE_ACTUAL_COST,
@@ -24,6 +35,7 @@ from core.reports.scorecard import (
     WARN_FALSE_REPORTS,
     WARN_TWO_QUARTERS,
     WARN_TWO_QUARTERS_POSSIBLE,
+    Payment,
     Scorecard,
 )
 
@@ -53,8 +65,10 @@ def month_title(t: Translator, period: str) -> str:
 
 
 def quarter_title(t: Translator, period: str) -> str:
-    """'2026 Q4' in the reader's language."""
-    year, quarter = period.split("-Q")
+    """'2026 Q4' in the reader's language (anything else as it is)."""
+    year, separator, quarter = period.partition("-Q")
+    if not separator:
+        return period
     return t("{year} Q{quarter}", year=year, quarter=quarter)
 
 
@@ -121,10 +135,80 @@ def kpi_rows(t: Translator, kpis: KpiReport) -> list[tuple[str, str, Rate, str, 
     ]
 
 
-def payment_base_text(t: Translator, base: str) -> str:
+def kpi_name(t: Translator, kpi: str) -> str:
+    """A KPI's name as the reports show it."""
+    return {
+        ARRIVAL: t("On-time arrival"),
+        FIX: t("On-site fix"),
+        SATISFACTION: t("Rated 3-5"),
+        REPEAT: t("30-day repeat repairs (software)"),
+    }[kpi]
+
+
+def points_text(t: Translator, value: Fraction) -> str:
+    """Percentage points with one decimal ('40.0')."""
+    return format_decimal(float(value), format="#,##0.0", locale=t.locale)
+
+
+def deduction_text(t: Translator, d: Deduction) -> str:
+    """How one KPI's deduction is counted, in a line:
+    'On-time arrival 50.0% (1 of 2): 40.0 points under 90% → 8 steps × 10 = −80'."""
+    head = t(
+        "{name} {value} ({n} of {total})",
+        name=kpi_name(t, d.kpi),
+        value=t.percent(d.rate.as_float()),
+        n=d.rate.numerator,
+        total=d.rate.denominator,
+    )
+    target = f"{float(d.target * 100):.0f}%"
+    if d.outcome == UNDER_TARGET and d.kpi == SATISFACTION:
+        rule = t(
+            "{shortfall} points under {target} → {units} dispatch(es) rated 1-2 × {per_unit} = −{points}",
+            shortfall=points_text(t, d.shortfall or Fraction(0)),
+            target=target,
+            units=d.units,
+            per_unit=d.per_unit,
+            points=d.units * d.per_unit,
+        )
+    elif d.outcome == UNDER_TARGET:
+        rule = t(
+            "{shortfall} points under {target} → {units} step(s) of 5% × {per_unit} = −{points}",
+            shortfall=points_text(t, d.shortfall or Fraction(0)),
+            target=target,
+            units=d.units,
+            per_unit=d.per_unit,
+            points=d.units * d.per_unit,
+        )
+    elif d.outcome == OVER_LIMIT:
+        rule = t(
+            "over {target} → {units} repeat(s) × {per_unit} = −{points}",
+            target=target,
+            units=d.units,
+            per_unit=d.per_unit,
+            points=d.units * d.per_unit,
+        )
+    else:
+        return head
+    line = f"{head}: {rule}"
+    if d.capped:
+        line += " " + t("(capped at −{points}: 扣分至满100分止)", points=d.points)
+    return line
+
+
+def deduction_lines(t: Translator, kpis: KpiReport) -> list[str]:
+    """One line per KPI that costs points, with its arithmetic."""
+    return [deduction_text(t, d) for d in explain(kpis) if d.points]
+
+
+def payment_base_text(t: Translator, payment: Payment) -> str:
     """What a payment percentage is taken of, in words (for the workbook's note column)."""
-    if base == BASE_ACTUAL_COST:
-        return t("of 90% of the actual cost")
+    if payment.base == BASE_ACTUAL_COST:
+        if payment.less_of_total:
+            return t(
+                "of the actual cost, less {less} of the quarter's total",
+                less=percent_of(t, payment.less_of_total),
+            )
+        return t("of the actual cost")
     return t("of the quarter's total")
 
 
@@ -161,6 +245,13 @@ def score_rows(t: Translator, card: Scorecard) -> list[tuple[str, str, object, o
         ("survey", t("Satisfaction survey (30%)"), card.survey, 100, survey_note),
         ("missed_reports", t("Missed monthly reports"), card.missed_reports, "", ""),
         ("accepted_complaints", t("Accepted complaints"), inputs.accepted_complaints, "", ""),
+        (
+            "missed_replacements",
+            t("Engineer replacements not made in time"),
+            inputs.missed_replacements,
+            "",
+            "",
+        ),
         ("score_low", t("Quarterly score (lowest)"), float(card.score.low), 100, ""),
         ("score_high", t("Quarterly score (highest)"), float(card.score.high), 100, ""),
         (
@@ -168,14 +259,14 @@ def score_rows(t: Translator, card: Scorecard) -> list[tuple[str, str, object, o
             t("Payment % (lowest)"),
             float(card.payment_low.percent),
             100,
-            payment_base_text(t, card.payment_low.base),
+            payment_base_text(t, card.payment_low),
         ),
         (
             "payment_high",
             t("Payment % (highest)"),
             float(card.payment_high.percent),
             100,
-            payment_base_text(t, card.payment_high.base),
+            payment_base_text(t, card.payment_high),
         ),
         (
             "false_reports",
@@ -185,7 +276,19 @@ def score_rows(t: Translator, card: Scorecard) -> list[tuple[str, str, object, o
             "",
         ),
         ("false_reports_total", t("False reports in total"), inputs.false_reports_total, 3, ""),
-        ("paid_low", t("Paid % after false reports (lowest)"), float(card.paid_low), 100, ""),
-        ("paid_high", t("Paid % after false reports (highest)"), float(card.paid_high), 100, ""),
+        (
+            "paid_low",
+            t("Paid % after false reports (lowest)"),
+            float(card.paid_low.percent),
+            100,
+            payment_base_text(t, card.paid_low),
+        ),
+        (
+            "paid_high",
+            t("Paid % after false reports (highest)"),
+            float(card.paid_high.percent),
+            100,
+            payment_base_text(t, card.paid_high),
+        ),
     ]
     return rows

@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import N_, Translator
 from bot.labels import SEVERITY, label
+from bot.rendering.details import write_details, write_notes
 from bot.rendering.wording import (
     REPORT_STATUS,
     category_label,
+    deduction_lines,
     kpi_rows,
     monthly_caption,
     place_text,
@@ -20,6 +22,8 @@ from bot.rendering.wording import (
     score_rows,
     warning_text,
 )
+from core.clock import DEFAULT_TIMEZONE
+from core.reports.details import KpiDetails
 from core.reports.kpi import KpiReport, Rate
 from core.reports.monthly import ARRIVAL_CHECKS, MonthlySummary
 from core.reports.scorecard import Scorecard
@@ -66,11 +70,21 @@ def _write_kpis(t: Translator, sheet: Any, kpis: KpiReport) -> None:
         sheet.append([name, rate.numerator, rate.denominator, None, target, deduction])
         _percent_cell(sheet, sheet.max_row, 4, rate)
     sheet.append([t("Rated 1-2"), kpis.low_ratings])
+    remote = kpis.remote_satisfaction
+    sheet.append(
+        [t("Remote fixes rated 3-5 (apart, no deduction)"), remote.numerator, remote.denominator]
+    )
+    _percent_cell(sheet, sheet.max_row, 4, remote)
+    sheet.append([t("Remote fixes rated 1-2"), kpis.remote_low_ratings])
     sheet.append([t("On-site support score"), kpis.score])
+    for line in deduction_lines(t, kpis):
+        sheet.append([line])
 
 
-def monthly_xlsx(t: Translator, summary: MonthlySummary) -> bytes:
-    """One workbook: KPIs, service types, levels, sites."""
+def monthly_xlsx(
+    t: Translator, summary: MonthlySummary, details: KpiDetails | None = None
+) -> bytes:
+    """One workbook: KPIs, service types, levels, sites; with `details`, every KPI's tickets."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -124,13 +138,19 @@ def monthly_xlsx(t: Translator, summary: MonthlySummary) -> bytes:
         _percent_cell(sites, sites.max_row, 4, Rate(line.tickets, summary.tickets))
     sites.append([t("Total"), "", summary.tickets])
     _fit_columns(sites)
+    if details is not None:
+        write_details(t, book, details, summary.timezone)
+    write_notes(t, book, details, summary.kpis)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def quarterly_xlsx(t: Translator, card: Scorecard) -> bytes:
-    """One workbook: the scorecard, the KPIs, and the monthly reports' status."""
+def quarterly_xlsx(
+    t: Translator, card: Scorecard, details: KpiDetails | None = None, tz: str = DEFAULT_TIMEZONE
+) -> bytes:
+    """One workbook: the scorecard, the KPIs, the monthly reports' status; with `details`,
+    every KPI's tickets, the accepted complaints and the replacement requests."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -163,6 +183,9 @@ def quarterly_xlsx(t: Translator, card: Scorecard) -> bytes:
             ]
         )
     _fit_columns(months)
+    if details is not None:
+        write_details(t, book, details, tz)
+    write_notes(t, book, details, card.kpis)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -25,20 +25,21 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from core.enums import OPEN_STATUSES, ServiceResult, ServiceType, TicketStatus
-from core.models import AuditEvent, Rating, SlaClock, Ticket
+from core.models import AuditEvent, Rating, SlaClock, Ticket, UTCDateTime
 from core.reports.kpi import (
     REPEAT_WINDOW,
     ArrivalRecord,
+    DispatchRecord,
     KpiCounts,
     KpiInputs,
     KpiReport,
     Rate,
-    RatingRecord,
     RepairRecord,
     ResolutionRecord,
     report_from_counts,
@@ -47,6 +48,9 @@ from core.sla.policy import ClockKind
 from core.unit_of_work import Core
 
 RESOLVED_EVENT = "ticket.resolved"
+# A visit's service sheet is filed once its ticket is resolved or closed, or moved on to
+# a later visit (a second visit reopens a resolved ticket with the next cycle).
+SHEET_FILED = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
 
 
 _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
@@ -57,32 +61,57 @@ def _at_site(query: _Query, site_id: int | None) -> _Query:
     return query if site_id is None else query.where(Ticket.site_id == site_id)
 
 
+def _visit_finished(clock: Any, ticket: Any) -> ColumnElement[bool]:
+    """The visit of `clock` ended with a service sheet (see `SHEET_FILED`)."""
+    return or_(ticket.cycle > clock.cycle, ticket.status.in_(SHEET_FILED))
+
+
 async def load_kpi_inputs(
     core: Core, start: datetime, end: datetime, *, site_id: int | None = None
 ) -> KpiInputs:
     """The records behind the KPIs of [start, end), optionally for one site."""
     async with core.reading() as session:
-        arrival_rows = await session.execute(
-            _at_site(
-                select(
-                    SlaClock.ticket_id,
-                    SlaClock.started_at,
-                    SlaClock.due_at,
-                    SlaClock.stopped_at,
-                    SlaClock.met,
-                    SlaClock.cancelled,
-                    SlaClock.breached_at,
-                )
-                .join(Ticket, Ticket.id == SlaClock.ticket_id)
-                .where(
-                    SlaClock.kind == ClockKind.ARRIVAL.value,
-                    SlaClock.started_at >= start,
-                    SlaClock.started_at < end,
-                ),
-                site_id,
+        return await kpi_inputs(session, start, end, site_id=site_id)
+
+
+async def kpi_inputs(
+    session: AsyncSession, start: datetime, end: datetime, *, site_id: int | None = None
+) -> KpiInputs:
+    """`load_kpi_inputs` in an open session."""
+    clock_rows = await session.execute(
+        _at_site(
+            select(
+                SlaClock.ticket_id,
+                SlaClock.cycle,
+                SlaClock.started_at,
+                SlaClock.due_at,
+                SlaClock.stopped_at,
+                SlaClock.met,
+                SlaClock.cancelled,
+                SlaClock.breached_at,
+                Ticket.site_id,
+                _visit_finished(SlaClock, Ticket).label("finished"),
+                Rating.score,
+                Rating.comment,
             )
+            .join(Ticket, Ticket.id == SlaClock.ticket_id)
+            .outerjoin(
+                Rating,
+                and_(Rating.ticket_id == SlaClock.ticket_id, Rating.cycle == SlaClock.cycle),
+            )
+            .where(
+                SlaClock.kind == ClockKind.ARRIVAL.value,
+                SlaClock.started_at >= start,
+                SlaClock.started_at < end,
+            )
+            .order_by(SlaClock.started_at, SlaClock.ticket_id, SlaClock.cycle),
+            site_id,
         )
-        arrivals = tuple(
+    )
+    arrivals: list[ArrivalRecord] = []
+    dispatches: list[DispatchRecord] = []
+    for row in clock_rows:
+        arrivals.append(
             ArrivalRecord(
                 ticket_id=row.ticket_id,
                 started_at=row.started_at,
@@ -91,70 +120,77 @@ async def load_kpi_inputs(
                 met=row.met,
                 cancelled=bool(row.cancelled),
                 breached_at=row.breached_at,
-            )
-            for row in arrival_rows
-        )
-        resolved_rows = await session.execute(
-            _at_site(
-                select(AuditEvent.entity_id, AuditEvent.at, AuditEvent.data)
-                .join(Ticket, Ticket.id == AuditEvent.entity_id)
-                .where(
-                    AuditEvent.entity == "ticket",
-                    AuditEvent.action == RESOLVED_EVENT,
-                    AuditEvent.at >= start,
-                    AuditEvent.at < end,
-                ),
-                site_id,
+                cycle=int(row.cycle),
+                site_id=row.site_id,
             )
         )
-        resolutions = tuple(
-            ResolutionRecord(
-                ticket_id=int(row.entity_id),
-                at=row.at,
-                remote=bool(row.data.get("remote")),
-                result=ServiceResult(row.data["result"]),
-            )
-            for row in resolved_rows
-        )
-        rating_rows = await session.execute(
-            _at_site(
-                select(Rating.ticket_id, Rating.rated_at, Rating.score)
-                .join(Ticket, Ticket.id == Rating.ticket_id)
-                .where(
-                    Rating.score.is_not(None),
-                    Rating.rated_at >= start,
-                    Rating.rated_at < end,
-                ),
-                site_id,
+        dispatches.append(
+            DispatchRecord(
+                ticket_id=row.ticket_id,
+                cycle=int(row.cycle),
+                started_at=row.started_at,
+                on_site=not row.cancelled,
+                finished=bool(row.finished),
+                score=int(row.score) if row.score is not None else None,
+                comment=row.comment or "",
+                site_id=row.site_id,
             )
         )
-        ratings = tuple(
-            RatingRecord(ticket_id=row.ticket_id, rated_at=row.rated_at, score=int(row.score))
-            for row in rating_rows
-        )
-        repair_rows = await session.execute(
-            _at_site(
-                select(
-                    Ticket.id, Ticket.asset_id, Ticket.reported_at, Ticket.category, Ticket.remote
-                ).where(
-                    Ticket.category.is_not(None),
-                    Ticket.reported_at >= start - REPEAT_WINDOW,
-                    Ticket.reported_at < end,
-                ),
-                site_id,
+    resolved_rows = await session.execute(
+        _at_site(
+            select(AuditEvent.entity_id, AuditEvent.at, AuditEvent.data, Ticket.site_id)
+            .join(Ticket, Ticket.id == AuditEvent.entity_id)
+            .where(
+                AuditEvent.entity == "ticket",
+                AuditEvent.action == RESOLVED_EVENT,
+                AuditEvent.at >= start,
+                AuditEvent.at < end,
             )
+            .order_by(AuditEvent.id),
+            site_id,
         )
-        repairs = tuple(
-            RepairRecord(
-                ticket_id=row.id,
-                asset_id=row.asset_id,
-                reported_at=row.reported_at,
-                category=row.category,
-                remote=bool(row.remote),
+    )
+    resolutions = tuple(
+        ResolutionRecord(
+            ticket_id=int(row.entity_id),
+            at=row.at,
+            remote=bool(row.data.get("remote")),
+            result=ServiceResult(row.data["result"]),
+            site_id=row.site_id,
+        )
+        for row in resolved_rows
+    )
+    repair_rows = await session.execute(
+        _at_site(
+            select(
+                Ticket.id,
+                Ticket.asset_id,
+                Ticket.reported_at,
+                Ticket.category,
+                Ticket.remote,
+                Ticket.site_id,
             )
-            for row in repair_rows
+            .where(
+                Ticket.category.is_not(None),
+                Ticket.reported_at >= start - REPEAT_WINDOW,
+                Ticket.reported_at < end,
+            )
+            .order_by(Ticket.reported_at, Ticket.id),
+            site_id,
         )
-    return KpiInputs(arrivals, resolutions, ratings, repairs)
+    )
+    repairs = tuple(
+        RepairRecord(
+            ticket_id=row.id,
+            asset_id=row.asset_id,
+            reported_at=row.reported_at,
+            category=row.category,
+            remote=bool(row.remote),
+            site_id=row.site_id,
+        )
+        for row in repair_rows
+    )
+    return KpiInputs(tuple(arrivals), resolutions, tuple(dispatches), repairs)
 
 
 async def kpi_report(
@@ -176,6 +212,27 @@ async def kpi_report(
             session, core.db.dialect, start, end, as_of=moment, site_id=site_id
         )
     return report_from_counts(counts, start, end, as_of=moment)
+
+
+async def kpi_reports_by_site(
+    core: Core,
+    start: datetime,
+    end: datetime,
+    *,
+    site_id: int | None = None,
+    as_of: datetime | None = None,
+) -> tuple[KpiReport, dict[int, KpiReport]]:
+    """The KPIs of [start, end) in total and per site (the total is the sites' sum)."""
+    moment = as_of or core.clock.now()
+    async with core.reading() as session:
+        by_site = await kpi_counts_by_site(
+            session, core.db.dialect, start, end, as_of=moment, site_id=site_id
+        )
+    total = report_from_counts(sum(by_site.values(), KpiCounts()), start, end, as_of=moment)
+    return total, {
+        site: report_from_counts(counts, start, end, as_of=moment)
+        for site, counts in by_site.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -271,13 +328,6 @@ def _software_repair(ticket: Any) -> ColumnElement[bool]:
     return and_(ticket.category == SOFTWARE, ticket.remote.is_(False))
 
 
-def _scoped(query: _Query, ticket_id: Any, site_id: int | None) -> _Query:
-    """Keep one site's rows (joining the ticket); every site's need no join at all."""
-    if site_id is None:
-        return query
-    return query.join(Ticket, Ticket.id == ticket_id).where(Ticket.site_id == site_id)
-
-
 async def kpi_counts(
     session: AsyncSession,
     dialect: str,
@@ -288,7 +338,48 @@ async def kpi_counts(
     site_id: int | None = None,
 ) -> KpiCounts:
     """The four KPIs' counts of [start, end), every site or one, by aggregate queries only."""
-    # On-time arrival: see `arrival_outcome`.
+    by_site = await kpi_counts_by_site(session, dialect, start, end, as_of=as_of, site_id=site_id)
+    return sum(by_site.values(), KpiCounts())
+
+
+async def kpi_counts_by_site(
+    session: AsyncSession,
+    dialect: str,
+    start: datetime,
+    end: datetime,
+    *,
+    as_of: datetime,
+    site_id: int | None = None,
+) -> dict[int, KpiCounts]:
+    """The KPIs' counts of [start, end) per site (GROUP BY), every site or one.
+
+    Every count is a plain sum, so the total of all sites is the sum of the sites' counts.
+    """
+    counts, _ = await counts_and_next_change(
+        session, dialect, start, end, as_of=as_of, site_id=site_id
+    )
+    return counts
+
+
+async def counts_and_next_change(
+    session: AsyncSession,
+    dialect: str,
+    start: datetime,
+    end: datetime,
+    *,
+    as_of: datetime,
+    site_id: int | None = None,
+) -> tuple[dict[int, KpiCounts], datetime | None]:
+    """`kpi_counts_by_site`, and the first moment after `as_of` the counts change with no
+    event: the earliest deadline of an arrival clock still running and not yet due (it
+    then counts as missed). None when no such clock is left."""
+    sites: dict[int, dict[str, int]] = {}
+
+    def put(site: int, **counts: Any) -> None:
+        sites.setdefault(site, {}).update({name: int(n) for name, n in counts.items()})
+
+    # On-time arrival (see `arrival_outcome`) and satisfaction (see `satisfaction`): both
+    # count the period's arrival clocks, one per dispatch, in one pass.
     counted = and_(
         SlaClock.cancelled.is_(False),
         or_(
@@ -302,90 +393,138 @@ async def kpi_counts(
     met = and_(
         SlaClock.cancelled.is_(False), SlaClock.stopped_at.is_not(None), SlaClock.met.is_(True)
     )
-    arrived, arrivals = (
-        await session.execute(
-            _scoped(
-                select(_count_if(met), _count_if(counted)).where(
-                    SlaClock.kind == ClockKind.ARRIVAL.value,
-                    SlaClock.started_at >= start,
-                    SlaClock.started_at < end,
-                ),
-                SlaClock.ticket_id,
-                site_id,
+    finished = _visit_finished(SlaClock, Ticket)
+    on_site = and_(SlaClock.cancelled.is_(False), finished)
+    remote = and_(SlaClock.cancelled.is_(True), finished)
+    good, low = Rating.score >= 3, Rating.score <= 2
+    not_yet_due = and_(
+        SlaClock.cancelled.is_(False),
+        SlaClock.stopped_at.is_(None),
+        SlaClock.breached_at.is_(None),
+        SlaClock.due_at >= as_of,
+    )
+    next_due = type_coerce(func.min(case((not_yet_due, SlaClock.due_at))), UTCDateTime())
+    rows = await session.execute(
+        _at_site(
+            select(
+                Ticket.site_id,
+                next_due,
+                _count_if(met),
+                _count_if(counted),
+                _count_if(and_(on_site, good)),
+                _count_if(on_site),
+                _count_if(and_(on_site, low)),
+                _count_if(and_(remote, good)),
+                _count_if(remote),
+                _count_if(and_(remote, low)),
             )
+            .select_from(SlaClock)
+            .join(Ticket, Ticket.id == SlaClock.ticket_id)
+            .outerjoin(
+                Rating,
+                and_(Rating.ticket_id == SlaClock.ticket_id, Rating.cycle == SlaClock.cycle),
+            )
+            .where(
+                SlaClock.kind == ClockKind.ARRIVAL.value,
+                SlaClock.started_at >= start,
+                SlaClock.started_at < end,
+            )
+            .group_by(Ticket.site_id),
+            site_id,
         )
-    ).one()
+    )
+    changes: list[datetime] = []
+    for site, due, *values in rows:
+        if due is not None:
+            changes.append(due)
+        put(
+            site,
+            **dict(
+                zip(
+                    (
+                        "arrived",
+                        "arrivals",
+                        "good",
+                        "rated",
+                        "low",
+                        "remote_good",
+                        "remote",
+                        "remote_low",
+                    ),
+                    values,
+                    strict=True,
+                )
+            ),
+        )
 
     # On-site fix: every service sheet filed (the audit log), see `on_site_fix`.
-    remote = func.coalesce(AuditEvent.data["remote"].as_boolean(), false())
+    remote_sheet = func.coalesce(AuditEvent.data["remote"].as_boolean(), false())
     result = AuditEvent.data["result"].as_string()
-    on_site = and_(not_(remote), result != ServiceResult.FIXED_REMOTELY.value)
-    fixed = and_(on_site, result == ServiceResult.FIXED_ON_SITE.value)
-    fixes, visits = (
-        await session.execute(
-            _scoped(
-                select(_count_if(fixed), _count_if(on_site)).where(
-                    AuditEvent.action == RESOLVED_EVENT,
-                    AuditEvent.at >= start,
-                    AuditEvent.at < end,
-                    AuditEvent.entity == "ticket",
-                ),
-                AuditEvent.entity_id,
-                site_id,
+    sheet_on_site = and_(not_(remote_sheet), result != ServiceResult.FIXED_REMOTELY.value)
+    fixed = and_(sheet_on_site, result == ServiceResult.FIXED_ON_SITE.value)
+    sheet_rows = await session.execute(
+        _at_site(
+            select(Ticket.site_id, _count_if(fixed), _count_if(sheet_on_site))
+            .select_from(AuditEvent)
+            .join(Ticket, Ticket.id == AuditEvent.entity_id)
+            .where(
+                AuditEvent.action == RESOLVED_EVENT,
+                AuditEvent.at >= start,
+                AuditEvent.at < end,
+                AuditEvent.entity == "ticket",
             )
+            .group_by(Ticket.site_id),
+            site_id,
         )
-    ).one()
-
-    # Satisfaction: ratings given in the period.
-    good, rated, low = (
-        await session.execute(
-            _scoped(
-                select(
-                    _count_if(Rating.score >= 3),
-                    _count_if(Rating.score.is_not(None)),
-                    _count_if(Rating.score <= 2),
-                ).where(Rating.rated_at >= start, Rating.rated_at < end),
-                Rating.ticket_id,
-                site_id,
-            )
-        )
-    ).one()
+    )
+    for site, fixes, visits in sheet_rows:
+        put(site, fixes=fixes, visits=visits)
 
     # 30-day repeat repairs: a software repair with an earlier one of the same device at
-    # most 30 days before it (ties in time: the lower ticket id is the earlier).
+    # the same site at most 30 days before it (ties in time: the lower ticket id is the
+    # earlier).
     earlier = aliased(Ticket)
-    conditions = [
-        earlier.asset_id == Ticket.asset_id,
-        _software_repair(earlier),
-        earlier.reported_at >= _repeat_window_start(Ticket.reported_at, dialect),
-        or_(
-            earlier.reported_at < Ticket.reported_at,
-            and_(earlier.reported_at == Ticket.reported_at, earlier.id < Ticket.id),
+    repeated = and_(
+        Ticket.asset_id.is_not(None),
+        exists().where(
+            earlier.asset_id == Ticket.asset_id,
+            earlier.site_id == Ticket.site_id,
+            _software_repair(earlier),
+            earlier.reported_at >= _repeat_window_start(Ticket.reported_at, dialect),
+            or_(
+                earlier.reported_at < Ticket.reported_at,
+                and_(earlier.reported_at == Ticket.reported_at, earlier.id < Ticket.id),
+            ),
         ),
-    ]
-    if site_id is not None:
-        conditions.append(earlier.site_id == site_id)
-    repeated = and_(Ticket.asset_id.is_not(None), exists().where(*conditions))
-    repeats, repairs = (
-        await session.execute(
-            _at_site(
-                select(_count_if(repeated), func.count(Ticket.id)).where(
-                    _software_repair(Ticket),
-                    Ticket.reported_at >= start,
-                    Ticket.reported_at < end,
-                ),
-                site_id,
-            )
-        )
-    ).one()
-
-    return KpiCounts(
-        arrival=Rate(int(arrived), int(arrivals)),
-        fix=Rate(int(fixes), int(visits)),
-        satisfaction=Rate(int(good), int(rated)),
-        low_ratings=int(low),
-        repeat=Rate(int(repeats), int(repairs)),
     )
+    repair_rows = await session.execute(
+        _at_site(
+            select(Ticket.site_id, _count_if(repeated), func.count(Ticket.id))
+            .where(
+                _software_repair(Ticket),
+                Ticket.reported_at >= start,
+                Ticket.reported_at < end,
+            )
+            .group_by(Ticket.site_id),
+            site_id,
+        )
+    )
+    for site, repeats, repairs in repair_rows:
+        put(site, repeats=repeats, repairs=repairs)
+
+    counts = {
+        site: KpiCounts(
+            arrival=Rate(n.get("arrived", 0), n.get("arrivals", 0)),
+            fix=Rate(n.get("fixes", 0), n.get("visits", 0)),
+            satisfaction=Rate(n.get("good", 0), n.get("rated", 0)),
+            low_ratings=n.get("low", 0),
+            repeat=Rate(n.get("repeats", 0), n.get("repairs", 0)),
+            remote=Rate(n.get("remote_good", 0), n.get("remote", 0)),
+            remote_low=n.get("remote_low", 0),
+        )
+        for site, n in sites.items()
+    }
+    return counts, min(changes, default=None)
 
 
 async def ticket_counts(

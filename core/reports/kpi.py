@@ -18,12 +18,21 @@ Readings of 000 §4 this module commits to (periods are half-open, `start <= t <
   Remote fixes are excluded from both sides. Every sheet counts, including one that a
   later second visit replaced, so the figures come from the audit log, not from the
   current resolution row.
-* **Satisfaction share** = ratings 3-5 / all ratings given in the period.
+* **Satisfaction share** (客户满意度) = on-site dispatches rated 3-5 / *all* on-site
+  dispatches of the period ("3分,4分和5分的评分达到派单总数的90以上"; the rating form covers
+  "每次现场服务", each on-site service). The dispatches are the arrival clocks of the
+  period (one per ticket and visit, as above) not cancelled, whose visit has ended with a service
+  sheet (the ticket moved on to a later visit, or is resolved or closed); a dispatch
+  still being worked is pending and left out until its sheet is filed. An unrated
+  dispatch counts in the denominator and is not 3-5. Remote fixes are not on-site
+  dispatches: they are left out of this KPI and reported on their own
+  (`remote_satisfaction`, same reading, no deduction). A dispatch's score is the rating
+  of its visit (ticket and cycle), whenever it was given.
 * **30-day repeat repair rate** (30天重复维修率) = repeat repairs / all repairs, software
   faults only (service type software_fault; "此服务评估标准只针对软件应用"). A repair is a
   ticket with an on-site dispatch (not fixed remotely) whose service sheet says
   software_fault, dated by its report time. It is a *repeat* when the same device had
-  an earlier software repair reported at most 30 days before it; the first visit is
+  an earlier software repair reported at most 30 days before it (at the same site); the first visit is
   not a repeat, the second and later ones are. A second visit of the same ticket is
   part of that one repair.
 
@@ -32,11 +41,11 @@ each item takes at most 100 points and the category never goes below 0):
 
 * arrival below 90 % and fix rate below 95 %: minus 10 points per *started* 5 % of
   shortfall: 89 % → -10, exactly 85 % → -10, 84.9 % → -20; exactly 90 % → 0.
-* satisfaction below 90 %: minus 1 point per rating of 1-2 in the period (all of them);
-  exactly 90 % → 0.
+* satisfaction below 90 %: minus 1 point per on-site dispatch of the period rated 1-2
+  ("低于90%后,每次1-2分派单扣1分"; unrated ones cost nothing); exactly 90 % → 0.
 * repeat rate over 15 %: minus 1 point per repeat repair; exactly 15 % → 0.
 
-A rate with nothing to count (no dispatches, no ratings) is undefined and costs nothing.
+A rate with nothing to count (no dispatches) is undefined and costs nothing.
 """
 
 from __future__ import annotations
@@ -74,6 +83,8 @@ class ArrivalRecord:
     met: bool | None
     cancelled: bool
     breached_at: datetime | None = None
+    cycle: int = 0
+    site_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,15 +95,21 @@ class ResolutionRecord:
     at: datetime
     remote: bool
     result: ServiceResult
+    site_id: int | None = None
 
 
 @dataclass(frozen=True)
-class RatingRecord:
-    """One 1-5 satisfaction score."""
+class DispatchRecord:
+    """One dispatch (a ticket's visit: its arrival clock) and the score its visit got."""
 
     ticket_id: int
-    rated_at: datetime
-    score: int
+    cycle: int
+    started_at: datetime  # when the arrival clock started
+    on_site: bool  # False: fixed remotely (the arrival clock was cancelled by the remote fix)
+    finished: bool  # the visit ended with a service sheet (resolved, closed, or a later visit)
+    score: int | None = None  # the rating of this visit, None while unrated
+    comment: str = ""
+    site_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +121,7 @@ class RepairRecord:
     reported_at: datetime
     category: ServiceType | None
     remote: bool = False
+    site_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -165,20 +183,74 @@ def on_site_fix(records: Iterable[ResolutionRecord], start: datetime, end: datet
     return Rate(fixed, len(on_site))
 
 
-def satisfaction(records: Iterable[RatingRecord], start: datetime, end: datetime) -> Rate:
-    """Ratings of 3-5 given in the period / all ratings given in it."""
-    scores = [r.score for r in records if _within(r.rated_at, start, end)]
-    return Rate(sum(1 for s in scores if s >= 3), len(scores))
+def _rated_dispatches(
+    records: Iterable[DispatchRecord], start: datetime, end: datetime, *, on_site: bool
+) -> list[DispatchRecord]:
+    """Finished dispatches of the period, on site or remote."""
+    return [
+        r
+        for r in records
+        if r.on_site is on_site and r.finished and _within(r.started_at, start, end)
+    ]
 
 
-def low_ratings(records: Iterable[RatingRecord], start: datetime, end: datetime) -> int:
-    """Ratings of 1-2 given in the period (each costs a point when the share is short)."""
-    return sum(1 for r in records if _within(r.rated_at, start, end) and r.score <= 2)
+def satisfaction(records: Iterable[DispatchRecord], start: datetime, end: datetime) -> Rate:
+    """On-site dispatches of the period rated 3-5 / all of them (unrated ones are not 3-5)."""
+    counted = _rated_dispatches(records, start, end, on_site=True)
+    return Rate(sum(1 for r in counted if r.score is not None and r.score >= 3), len(counted))
+
+
+def low_ratings(records: Iterable[DispatchRecord], start: datetime, end: datetime) -> int:
+    """On-site dispatches of the period rated 1-2 (each costs a point when the share is short)."""
+    counted = _rated_dispatches(records, start, end, on_site=True)
+    return sum(1 for r in counted if r.score is not None and r.score <= 2)
+
+
+def remote_satisfaction(
+    records: Iterable[DispatchRecord], start: datetime, end: datetime
+) -> tuple[Rate, int]:
+    """Remote fixes of the period rated 3-5 / all of them, and how many were rated 1-2."""
+    counted = _rated_dispatches(records, start, end, on_site=False)
+    good = sum(1 for r in counted if r.score is not None and r.score >= 3)
+    low = sum(1 for r in counted if r.score is not None and r.score <= 2)
+    return Rate(good, len(counted)), low
 
 
 def is_software_repair(record: RepairRecord) -> bool:
     """A repair the repeat rate counts: on-site, software fault."""
     return record.category is ServiceType.SOFTWARE_FAULT and not record.remote
+
+
+def repeat_pairs(
+    records: Sequence[RepairRecord],
+    start: datetime,
+    end: datetime,
+    window: timedelta = REPEAT_WINDOW,
+) -> list[tuple[RepairRecord, RepairRecord | None]]:
+    """Each software repair reported in the period with the earlier one it repeats (or None).
+
+    The earlier repair shown is the latest software repair of the same device at most
+    `window` before it. `records` should reach back `window` before `start`, so a repeat
+    of an earlier period's repair is recognised.
+    """
+    software = sorted(
+        (r for r in records if is_software_repair(r)), key=lambda r: (r.reported_at, r.ticket_id)
+    )
+    pairs: list[tuple[RepairRecord, RepairRecord | None]] = []
+    # The latest earlier repair of a device is the nearest: if it is out of the window,
+    # every earlier one is too. A device is counted per site (one moved to another site
+    # starts afresh there), so the sites' figures add up to the total.
+    latest: dict[tuple[int | None, int], RepairRecord] = {}
+    for record in software:
+        key = (record.site_id, record.asset_id) if record.asset_id is not None else None
+        earlier = latest.get(key) if key is not None else None
+        if earlier is not None and record.reported_at - earlier.reported_at > window:
+            earlier = None
+        if key is not None:
+            latest[key] = record
+        if _within(record.reported_at, start, end):
+            pairs.append((record, earlier))
+    return pairs
 
 
 def repeat_repairs(
@@ -187,29 +259,9 @@ def repeat_repairs(
     end: datetime,
     window: timedelta = REPEAT_WINDOW,
 ) -> Rate:
-    """Software repairs in the period that repeat one within `window` / all of them.
-
-    `records` should reach back `window` before `start`, so a repeat of an earlier
-    period's repair is recognised.
-    """
-    software = sorted(
-        (r for r in records if is_software_repair(r)), key=lambda r: (r.reported_at, r.ticket_id)
-    )
-    repairs = 0
-    repeats = 0
-    for index, record in enumerate(software):
-        if not _within(record.reported_at, start, end):
-            continue
-        repairs += 1
-        if record.asset_id is None:
-            continue
-        if any(
-            earlier.asset_id == record.asset_id
-            and record.reported_at - earlier.reported_at <= window
-            for earlier in software[:index]
-        ):
-            repeats += 1
-    return Rate(repeats, repairs)
+    """Software repairs in the period that repeat one within `window` / all of them."""
+    pairs = repeat_pairs(records, start, end, window)
+    return Rate(sum(1 for _, earlier in pairs if earlier is not None), len(pairs))
 
 
 # --- deductions ----------------------------------------------------------------------------
@@ -254,6 +306,100 @@ def repeat_deduction(rate: Rate) -> int:
     return min(MAX_DEDUCTION, rate.numerator)
 
 
+# --- deductions explained ------------------------------------------------------------------
+
+NOTHING_COUNTED = "nothing_counted"
+TARGET_MET = "target_met"
+UNDER_TARGET = "under_target"
+OVER_LIMIT = "over_limit"
+
+ARRIVAL = "arrival"
+FIX = "fix"
+SATISFACTION = "satisfaction"
+REPEAT = "repeat"
+
+
+@dataclass(frozen=True)
+class Deduction:
+    """How one KPI's points were counted: the rate, the rule that applied and its arithmetic.
+
+    `shortfall` is the percentage points under the target (arrival, fix; None otherwise);
+    `units` are what the points are counted in (started 5 % steps, dispatches rated 1-2,
+    repeat repairs) and `per_unit` the points each costs; `points` is `units * per_unit`
+    capped at the category's 100 (`capped` says so).
+    """
+
+    kpi: str
+    rate: Rate
+    target: Fraction
+    outcome: str  # nothing_counted, target_met, under_target, over_limit
+    shortfall: Fraction | None
+    units: int
+    per_unit: int
+    points: int
+
+    @property
+    def capped(self) -> bool:
+        """The arithmetic gives more than the category holds."""
+        return self.units * self.per_unit > self.points
+
+
+def _stepped(kpi: str, rate: Rate, target: Fraction) -> Deduction:
+    value = rate.value
+    if value is None:
+        return Deduction(kpi, rate, target, NOTHING_COUNTED, None, 0, POINTS_PER_STEP, 0)
+    if value >= target:
+        return Deduction(kpi, rate, target, TARGET_MET, None, 0, POINTS_PER_STEP, 0)
+    steps = started_steps_below(value, target)
+    points = min(MAX_DEDUCTION, POINTS_PER_STEP * steps)
+    shortfall = (target - value) * 100
+    return Deduction(kpi, rate, target, UNDER_TARGET, shortfall, steps, POINTS_PER_STEP, points)
+
+
+def explain(report: KpiReport) -> tuple[Deduction, ...]:
+    """The four KPIs' deductions with the arithmetic behind each (same rules as above)."""
+    satisfied = report.satisfaction
+    if satisfied.value is None:
+        rated = Deduction(
+            SATISFACTION, satisfied, SATISFACTION_TARGET, NOTHING_COUNTED, None, 0, 1, 0
+        )
+    elif satisfied.value >= SATISFACTION_TARGET:
+        rated = Deduction(SATISFACTION, satisfied, SATISFACTION_TARGET, TARGET_MET, None, 0, 1, 0)
+    else:
+        rated = Deduction(
+            SATISFACTION,
+            satisfied,
+            SATISFACTION_TARGET,
+            UNDER_TARGET,
+            (SATISFACTION_TARGET - satisfied.value) * 100,
+            report.low_ratings,
+            1,
+            report.satisfaction_deduction,
+        )
+    repeat = report.repeat
+    if repeat.value is None:
+        repeats = Deduction(REPEAT, repeat, REPEAT_LIMIT, NOTHING_COUNTED, None, 0, 1, 0)
+    elif repeat.value <= REPEAT_LIMIT:
+        repeats = Deduction(REPEAT, repeat, REPEAT_LIMIT, TARGET_MET, None, 0, 1, 0)
+    else:
+        repeats = Deduction(
+            REPEAT,
+            repeat,
+            REPEAT_LIMIT,
+            OVER_LIMIT,
+            None,
+            repeat.numerator,
+            1,
+            report.repeat_deduction,
+        )
+    return (
+        _stepped(ARRIVAL, report.arrival, ARRIVAL_TARGET),
+        _stepped(FIX, report.fix, FIX_TARGET),
+        rated,
+        repeats,
+    )
+
+
 # --- a period's report ---------------------------------------------------------------------
 
 
@@ -263,7 +409,7 @@ class KpiInputs:
 
     arrivals: tuple[ArrivalRecord, ...] = ()
     resolutions: tuple[ResolutionRecord, ...] = ()
-    ratings: tuple[RatingRecord, ...] = ()
+    dispatches: tuple[DispatchRecord, ...] = ()
     repairs: tuple[RepairRecord, ...] = ()
 
 
@@ -283,6 +429,9 @@ class KpiReport:
     fix_deduction: int
     satisfaction_deduction: int
     repeat_deduction: int
+    # Remote fixes' own rating share (reported apart; no deduction).
+    remote_satisfaction: Rate = Rate(0, 0)
+    remote_low_ratings: int = 0
 
     @property
     def total_deduction(self) -> int:
@@ -306,8 +455,9 @@ def compute_kpis(
     """Every KPI and deduction of the period [start, end)."""
     arrival = on_time_arrival(inputs.arrivals, start, end, as_of)
     fix = on_site_fix(inputs.resolutions, start, end)
-    rated = satisfaction(inputs.ratings, start, end)
-    low = low_ratings(inputs.ratings, start, end)
+    rated = satisfaction(inputs.dispatches, start, end)
+    low = low_ratings(inputs.dispatches, start, end)
+    remote, remote_low = remote_satisfaction(inputs.dispatches, start, end)
     repeat = repeat_repairs(inputs.repairs, start, end)
     return KpiReport(
         start=start,
@@ -322,6 +472,8 @@ def compute_kpis(
         fix_deduction=fix_rate_deduction(fix),
         satisfaction_deduction=satisfaction_deduction(rated, low),
         repeat_deduction=repeat_deduction(repeat),
+        remote_satisfaction=remote,
+        remote_low_ratings=remote_low,
     )
 
 
@@ -343,6 +495,24 @@ class KpiCounts:
     satisfaction: Rate = NO_RATE
     low_ratings: int = 0
     repeat: Rate = NO_RATE
+    remote: Rate = NO_RATE  # remote fixes rated 3-5 / remote fixes (reported apart)
+    remote_low: int = 0
+
+    def __add__(self, other: KpiCounts) -> KpiCounts:
+        """Two sites' counts together (every count is a plain sum)."""
+        return KpiCounts(
+            arrival=_sum_rates(self.arrival, other.arrival),
+            fix=_sum_rates(self.fix, other.fix),
+            satisfaction=_sum_rates(self.satisfaction, other.satisfaction),
+            low_ratings=self.low_ratings + other.low_ratings,
+            repeat=_sum_rates(self.repeat, other.repeat),
+            remote=_sum_rates(self.remote, other.remote),
+            remote_low=self.remote_low + other.remote_low,
+        )
+
+
+def _sum_rates(first: Rate, second: Rate) -> Rate:
+    return Rate(first.numerator + second.numerator, first.denominator + second.denominator)
 
 
 def report_from_counts(
@@ -362,6 +532,8 @@ def report_from_counts(
         fix_deduction=fix_rate_deduction(counts.fix),
         satisfaction_deduction=satisfaction_deduction(counts.satisfaction, counts.low_ratings),
         repeat_deduction=repeat_deduction(counts.repeat),
+        remote_satisfaction=counts.remote,
+        remote_low_ratings=counts.remote_low,
     )
 
 
@@ -383,22 +555,33 @@ def counts_json(counts: KpiCounts) -> dict[str, Any]:
         "satisfaction": rate_json(counts.satisfaction),
         "low_ratings": counts.low_ratings,
         "repeat": rate_json(counts.repeat),
+        "remote": rate_json(counts.remote),
+        "remote_low": counts.remote_low,
     }
 
 
 def counts_from_json(data: dict[str, Any]) -> KpiCounts:
-    """KPI counts back from `counts_json`."""
+    """KPI counts back from `counts_json` (runs frozen before remote fixes were counted apart
+    read back with no remote figures)."""
     return KpiCounts(
         arrival=rate_from_json(data["arrival"]),
         fix=rate_from_json(data["fix"]),
         satisfaction=rate_from_json(data["satisfaction"]),
         low_ratings=int(data["low_ratings"]),
         repeat=rate_from_json(data["repeat"]),
+        remote=rate_from_json(data.get("remote", [0, 0])),
+        remote_low=int(data.get("remote_low", 0)),
     )
 
 
 def counts_of(report: KpiReport) -> KpiCounts:
     """The counts a report was made of (what a posted report freezes)."""
     return KpiCounts(
-        report.arrival, report.fix, report.satisfaction, report.low_ratings, report.repeat
+        report.arrival,
+        report.fix,
+        report.satisfaction,
+        report.low_ratings,
+        report.repeat,
+        report.remote_satisfaction,
+        report.remote_low_ratings,
     )

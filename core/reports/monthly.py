@@ -14,8 +14,15 @@ from core.clock import DEFAULT_TIMEZONE
 from core.enums import ArrivalCheck, ServiceType
 from core.messages import MonthlySummaryPosted
 from core.models import AuditEvent, Site, Ticket
-from core.reports.counts import kpi_counts, ticket_counts
-from core.reports.kpi import KpiReport, counts_from_json, counts_json, counts_of, report_from_counts
+from core.reports.counts import kpi_counts_by_site, ticket_counts
+from core.reports.kpi import (
+    KpiCounts,
+    KpiReport,
+    counts_from_json,
+    counts_json,
+    counts_of,
+    report_from_counts,
+)
 from core.reports.periods import month_period, previous_month_label
 from core.reports.runs import PostedRun, PostResult, find_run, post_run, run_key, service_start
 from core.reports.sites import SiteRef
@@ -32,12 +39,14 @@ ARRIVAL_CHECKS: tuple[str, ...] = (*(check.value for check in ArrivalCheck), "un
 
 @dataclass(frozen=True)
 class SiteLine:
-    """One site's tickets in a period."""
+    """One site's tickets in a period, and its KPI counts (None in runs frozen before sites'
+    KPIs were kept)."""
 
     site_id: int
     code: str
     name: str
     tickets: int
+    kpis: KpiCounts | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,7 @@ class MonthlySummary:
                     "code": line.code,
                     "name": line.name,
                     "tickets": line.tickets,
+                    "kpis": counts_json(line.kpis) if line.kpis is not None else None,
                 }
                 for line in self.sites
             ],
@@ -117,6 +127,7 @@ class MonthlySummary:
                     line["code"],
                     line["name"],
                     int(line["tickets"]),
+                    counts_from_json(line["kpis"]) if line.get("kpis") else None,
                 )
                 for line in data["sites"]
             ),
@@ -137,7 +148,7 @@ async def monthly_summary(
     site_id = site.id if site else None
     async with core.reading() as session:
         groups = await ticket_counts(session, bounds.start, bounds.end, site_id)
-        counts = await kpi_counts(
+        by_site = await kpi_counts_by_site(
             session, core.db.dialect, bounds.start, bounds.end, as_of=moment, site_id=site_id
         )
         site_rows = (await session.execute(select(Site.id, Site.code, Site.name))).all()
@@ -155,14 +166,16 @@ async def monthly_summary(
         tickets += int(count)
         cancelled_total += int(cancelled)
         open_total += int(still_open)
+    counts = sum(by_site.values(), KpiCounts())
     lines = tuple(
         SiteLine(
             key,
             names.get(key, (str(key), str(key)))[0],
             names.get(key, (str(key), str(key)))[1],
-            tickets_at[key],
+            tickets_at.get(key, 0),
+            by_site.get(key, KpiCounts()),
         )
-        for key in sorted(tickets_at, key=lambda k: names.get(k, ("", ""))[0])
+        for key in sorted(set(tickets_at) | set(by_site), key=lambda k: names.get(k, ("", ""))[0])
     )
     return MonthlySummary(
         period=bounds.label,
@@ -200,6 +213,14 @@ async def arrival_check_counts(
         key = value if value in counts else "unchecked"
         counts[key] += int(n)
     return counts
+
+
+def site_report(summary: MonthlySummary, line: SiteLine) -> KpiReport | None:
+    """One site's KPI report of the month (None when the run did not keep sites' KPIs)."""
+    if line.kpis is None:
+        return None
+    kpis = summary.kpis
+    return report_from_counts(line.kpis, kpis.start, kpis.end, as_of=kpis.as_of)
 
 
 async def post_monthly_summary(

@@ -34,9 +34,10 @@ def month_bounds(moment: datetime, tz: str) -> tuple[datetime, datetime]:
     )
 
 
-# ASCII digits and a year from 1000 (\d would take '٢٠٢٦', and year 0 is no date).
-MONTH_LABEL = re.compile(r"^([1-9][0-9]{3})-(0[1-9]|1[0-2])$")
-QUARTER_LABEL = re.compile(r"^([1-9][0-9]{3})-Q([1-4])$")
+# ASCII digits, years 1970-2999 only (\d would take '٢٠٢٦'; a label like 0000-01 or
+# 9999-12 would reach a datetime out of range).
+MONTH_LABEL = re.compile(r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$")
+QUARTER_LABEL = re.compile(r"^(19[7-9][0-9]|2[0-9]{3})-Q([1-4])$")
 REPORT_DAY = 15  # 003: the monthly report is due by the 15th of the following month
 
 

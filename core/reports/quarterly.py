@@ -1,4 +1,5 @@
-"""The quarterly scorecard read from the database (KPIs by SQL aggregation), and posted once."""
+"""The quarterly scorecard read from the database (KPIs by SQL aggregation, a closed quarter's
+kept in `core.reports.snapshots`), and posted once."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from core.clock import DEFAULT_TIMEZONE
 from core.complaints import ComplaintService
 from core.messages import QuarterlyScorecardPosted
 from core.models import ReportRun
-from core.reports.counts import kpi_report
+from core.replacements import missed_between
 from core.reports.false_reports import false_report_counts
-from core.reports.kpi import Rate
+from core.reports.kpi import KpiCounts, Rate, report_from_counts
 from core.reports.monthly import MONTHLY_KIND
 from core.reports.periods import (
     half_of_quarter,
@@ -34,6 +35,7 @@ from core.reports.scorecard import (
     score_quarter,
 )
 from core.reports.sites import SiteRef
+from core.reports.snapshots import closed_quarter_counts
 from core.unit_of_work import Core
 
 QUARTERLY_KIND = "quarterly-scorecard"
@@ -82,7 +84,13 @@ async def scorecard_inputs(
     bounds = quarter_period(quarter, tz)
     moment = as_of or core.clock.now()
     site_id = site.id if site else None
-    kpis = await kpi_report(core, bounds.start, bounds.end, site_id=site_id, as_of=moment)
+    by_site = await closed_quarter_counts(core, bounds, as_of=moment)
+    counts = (
+        by_site.get(site_id, KpiCounts())
+        if site_id is not None
+        else sum(by_site.values(), KpiCounts())
+    )
+    kpis = report_from_counts(counts, bounds.start, bounds.end, as_of=moment)
     statuses = await monthly_report_statuses(core, bounds.label, as_of=moment)
     complaints = await ComplaintService(core).accepted_count(
         site_id, since=bounds.start, until=bounds.end
@@ -91,6 +99,7 @@ async def scorecard_inputs(
         core, half_of_quarter(bounds.label), site_id=site_id, as_of=moment
     )
     in_quarter, total = await false_report_counts(core, bounds.start, bounds.end, site_id=site_id)
+    missed = await missed_between(core, bounds.start, bounds.end, as_of=moment, site_id=site_id)
     previous: ScoreRange | None = None
     if with_previous:
         previous_label = previous_quarter_label(bounds.label)
@@ -109,6 +118,7 @@ async def scorecard_inputs(
         false_reports_in_quarter=in_quarter,
         false_reports_total=total,
         previous=previous,
+        missed_replacements=len(missed),
     )
 
 

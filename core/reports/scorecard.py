@@ -6,7 +6,9 @@ Readings of the scoring table and payment rules:
   quarter as one period) and 10 per VIP failure; VIP service is not tracked by
   faultdesk, so it is 0 unless a caller passes a number. Never below 0 ("扣分至满100分止").
 * Other (20 %) = 100 - 10 per missed monthly report - 20 per accepted complaint (answered
-  as accepted in the quarter). A month's report is missed when its summary run
+  as accepted in the quarter) - 20 per engineer replacement not met by its deadline
+  ("卖方未按买方要求撤换工程师的,每次扣20分"; 002 gives the contractor ten working days;
+  `core.replacements`), counted in the quarter the deadline falls in. A month's report is missed when its summary run
   (`monthly-summary:YYYY-MM`) was not created by the 15th of the following month (003),
   local time; a month whose deadline has not passed and has no run yet is *pending* and
   costs nothing yet; months that ended before the helpdesk started (first person
@@ -19,10 +21,13 @@ Readings of the scoring table and payment rules:
 * Weighted score = 0.5 on-site + 0.2 other + 0.3 survey, exact (always a multiple of 0.1).
 * Payment (share of the quarter's total): over 90 → 100 %; exactly 90 → 100 % (the 80-90
   rule's own value at 0 points short; the sheet's brackets leave 90 itself unnamed);
-  80 ≤ s < 90 → 100 % - 0.1 % per started 0.1 point under 90; 75 ≤ s < 80 → 90 % - 0.2 %
-  per started 0.1 point under 80, where the contract's base is the *actual cost* × 90 %
-  (`base` says so); under 75 → 80 %. Each false report found in the quarter takes a
-  further 10 % of the quarter's total (never below 0).
+  80 ≤ s < 90 → 100 % - 0.1 % per started 0.1 point under 90; 75 ≤ s < 80 → the clause
+  names two bases ("在实际发生费用*90%的基础上,比80分每少0.1分扣季度总款的0.2%"): 90 % of the
+  *actual cost* (实际发生费用), less 0.2 % of the *quarter's total* (季度总款) per started
+  0.1 point under 80; the two are kept apart (`Payment.percent` of `base`, and
+  `less_of_total`), since the actual cost is not known to faultdesk; under 75 → 80 %.
+  Each false report found in the quarter takes a further 10 % of the quarter's total
+  ("扣季度总款的10%"; never below 0 when the base is the quarter's total).
 * Warnings: this quarter and the previous one both under 75 ("连续两个季度评分不足75分" →
   the customer may end the contract; "possible" when a missing survey leaves it open);
   three false reports in total up to the quarter's end.
@@ -56,6 +61,7 @@ SURVEY_WEIGHT = Fraction(3, 10)
 SURVEY_TARGET = Fraction(90, 100)
 MISSED_REPORT_POINTS = 10
 COMPLAINT_POINTS = 20
+REPLACEMENT_POINTS = 20
 VIP_POINTS = 10
 FALSE_REPORT_PERCENT = 10
 CONTRACT_END_SCORE = 75
@@ -106,9 +112,14 @@ def onsite_score(kpis: KpiReport, vip_failures: int = 0) -> int:
     return max(0, 100 - kpis.total_deduction - vip)
 
 
-def other_score(missed_reports: int, accepted_complaints: int) -> int:
-    """Other out of 100: minus 10 per missed monthly report, 20 per accepted complaint."""
-    deduction = MISSED_REPORT_POINTS * missed_reports + COMPLAINT_POINTS * accepted_complaints
+def other_score(missed_reports: int, accepted_complaints: int, missed_replacements: int = 0) -> int:
+    """Other out of 100: minus 10 per missed monthly report, 20 per accepted complaint and
+    20 per engineer replacement not met by its deadline."""
+    deduction = (
+        MISSED_REPORT_POINTS * missed_reports
+        + COMPLAINT_POINTS * accepted_complaints
+        + REPLACEMENT_POINTS * missed_replacements
+    )
     return max(0, 100 - deduction)
 
 
@@ -128,10 +139,15 @@ def weighted_score(onsite: int, other: int, survey: int) -> Fraction:
 
 @dataclass(frozen=True)
 class Payment:
-    """The share of the quarter's payment a score earns, before false reports."""
+    """What a score earns: `percent` of `base`, less `less_of_total` % of the quarter's total.
+
+    The 75-80 bracket pays 90 % of the actual cost less 0.2 % of the quarter's total per
+    started 0.1 point under 80; every other bracket is a share of the quarter's total.
+    """
 
     percent: Fraction
-    base: str  # quarter_total, or actual_cost (the 75-80 bracket pays 90 % of actual cost)
+    base: str  # quarter_total, or actual_cost (the 75-80 bracket)
+    less_of_total: Fraction = Fraction(0)
 
 
 def _started_steps_under(limit: int, score: Fraction) -> int:
@@ -147,13 +163,21 @@ def payment_for(score: Fraction) -> Payment:
         return Payment(100 - Fraction(1, 10) * steps, BASE_QUARTER_TOTAL)
     if score >= CONTRACT_END_SCORE:
         steps = _started_steps_under(REDUCED_FROM, score)
-        return Payment(90 - Fraction(2, 10) * steps, BASE_ACTUAL_COST)
+        return Payment(Fraction(90), BASE_ACTUAL_COST, Fraction(2, 10) * steps)
     return Payment(Fraction(80), BASE_QUARTER_TOTAL)
 
 
 def after_false_reports(percent: Fraction, false_reports: int) -> Fraction:
     """Minus 10 % of the quarter's total per false report found in it (not below 0)."""
     return max(Fraction(0), percent - FALSE_REPORT_PERCENT * false_reports)
+
+
+def paid_after_false_reports(payment: Payment, false_reports: int) -> Payment:
+    """The payment less 10 % of the quarter's total per false report found in the quarter."""
+    if payment.base == BASE_QUARTER_TOTAL:
+        return Payment(after_false_reports(payment.percent, false_reports), payment.base)
+    cut = payment.less_of_total + FALSE_REPORT_PERCENT * false_reports
+    return Payment(payment.percent, payment.base, cut)
 
 
 @dataclass(frozen=True)
@@ -182,6 +206,7 @@ class ScorecardInputs:
     false_reports_total: int
     previous: ScoreRange | None = None  # None: the previous quarter was before the service
     vip_failures: int = 0
+    missed_replacements: int = 0  # replacement requests whose deadline in the quarter was missed
 
 
 @dataclass(frozen=True)
@@ -198,8 +223,8 @@ class Scorecard:
     score: ScoreRange
     payment_low: Payment
     payment_high: Payment
-    paid_low: Fraction  # after false reports
-    paid_high: Fraction
+    paid_low: Payment  # after false reports
+    paid_high: Payment
     warnings: tuple[str, ...]
 
     @property
@@ -235,6 +260,7 @@ class Scorecard:
                 [str(inputs.previous.low), str(inputs.previous.high)] if inputs.previous else None
             ),
             "vip_failures": inputs.vip_failures,
+            "missed_replacements": inputs.missed_replacements,
         }
 
     @staticmethod
@@ -262,6 +288,7 @@ class Scorecard:
             false_reports_total=int(data["false_reports_total"]),
             previous=ScoreRange(Fraction(previous[0]), Fraction(previous[1])) if previous else None,
             vip_failures=int(data.get("vip_failures", 0)),
+            missed_replacements=int(data.get("missed_replacements", 0)),
         )
         return score_quarter(data["period"], inputs, site_code=data.get("site_code"))
 
@@ -272,7 +299,7 @@ def score_quarter(
     """Apply the 000 §4 table and payment rules to a quarter's inputs."""
     onsite = onsite_score(inputs.kpis, inputs.vip_failures)
     missed = sum(1 for r in inputs.reports if r.missed)
-    other = other_score(missed, inputs.accepted_complaints)
+    other = other_score(missed, inputs.accepted_complaints, inputs.missed_replacements)
     survey = survey_score(inputs.survey)
     if survey is None:
         score = ScoreRange(weighted_score(onsite, other, 0), weighted_score(onsite, other, 100))
@@ -299,7 +326,7 @@ def score_quarter(
         score=score,
         payment_low=payment_low,
         payment_high=payment_high,
-        paid_low=after_false_reports(payment_low.percent, inputs.false_reports_in_quarter),
-        paid_high=after_false_reports(payment_high.percent, inputs.false_reports_in_quarter),
+        paid_low=paid_after_false_reports(payment_low, inputs.false_reports_in_quarter),
+        paid_high=paid_after_false_reports(payment_high, inputs.false_reports_in_quarter),
         warnings=tuple(warnings),
     )

@@ -444,6 +444,7 @@ class _PolicySchema(_Schema):
     page_repeat_interval: Duration = timedelta(minutes=15)
     loan_return_working_days: PositiveInt = 7
     complaint_working_days: PositiveInt = 3
+    replacement_working_days: PositiveInt = 10
     survey_reminder_after: Duration = timedelta(days=1)
     inspection_notice_working_days: PositiveInt = 15
     calendars: dict[Name, _CalendarSchema] = Field(default_factory=dict)
@@ -476,6 +477,7 @@ class Policy:
         complaint_working_days: int,
         survey_reminder_after: timedelta,
         inspection_notice_working_days: int,
+        replacement_working_days: int = 10,
     ) -> None:
         self.country = country
         self.subdiv = subdiv
@@ -487,6 +489,7 @@ class Policy:
         self.complaint_working_days = complaint_working_days
         self.survey_reminder_after = survey_reminder_after
         self.inspection_notice_working_days = inspection_notice_working_days
+        self.replacement_working_days = replacement_working_days
         self._targets = dict(targets)
         self._ladders = dict(ladders)
         self._pauses = dict(pauses)
@@ -627,6 +630,7 @@ class _Builder:
             complaint_working_days=schema.complaint_working_days,
             survey_reminder_after=schema.survey_reminder_after,
             inspection_notice_working_days=schema.inspection_notice_working_days,
+            replacement_working_days=schema.replacement_working_days,
         )
 
     def check_country(self) -> None:

@@ -79,8 +79,45 @@ async def test_stats_shows_today_and_the_months_kpis(chat, helpdesk, world, cloc
         "Rated 3-5: <b>100.0%</b> (3 of 3) · target 90%",
         "30-day repeat repairs (software): <b>0.0%</b> (0 of 1) · limit 15%",
         "Deductions so far: −50 · on-site support 50/100",
+        # Each deduction explained (issue 13): 90 % - 66.7 % = 23.3 points, 5 started steps.
+        "↳ On-time arrival 66.7% (4 of 6): 23.3 points under 90% → 5 step(s) of 5% × 10 = −50",
     ]
     assert text.split("\n") == expected
+
+
+async def test_stats_for_every_site_explains_each_sites_deductions(chat, helpdesk, world, clock):
+    await seed_small_month(helpdesk, world, clock)
+    branch = await helpdesk.people.create_site(code="BR", name="Branch", region="city")
+    sun = await helpdesk.people.create_person(
+        name="Sun", role=Role.STAFF, site_id=branch.id, telegram_user_id=1002
+    )
+    await helpdesk.people.create_person(
+        name="Gao", role=Role.ENGINEER, site_id=branch.id, telegram_user_id=2009
+    )
+    ticket = await helpdesk.tickets.report_fault(
+        sun.id, symptom="No network", impact=Impact.CANNOT_WORK, asset_kind=AssetKind.PC
+    )
+    clock.set(local(2, 15))  # the branch's ticket was due on site at 16:00: not yet counted
+    await helpdesk.tickets.resolve_remotely(
+        ticket.id,
+        actor_id=world.dispatcher_id,
+        sheet=ServiceSheet(ServiceType.NETWORK, ServiceResult.FIXED_REMOTELY, solution="reset"),
+    )
+    await helpdesk.tickets.rate(ticket.id, actor_id=sun.id, score=2)
+    await helpdesk.people.create_person(
+        name="Boss", role=Role.MANAGER, site_id=None, telegram_user_id=4009, language="en"
+    )
+    boss = chat.person(4009, "Boss")
+    await boss.send("/stats")
+    lines = boss.last().text.split("\n")
+    assert lines[0] == "📊 <b>All sites</b> · Mar 2 15:00"
+    assert lines[-5:] == [
+        "",
+        "<b>Service levels by site</b>:",
+        "<b>Branch</b>: on-site support 100/100 (−0)",
+        "<b>Head office</b>: on-site support 50/100 (−50)",
+        "  ↳ On-time arrival 66.7% (4 of 6): 23.3 points under 90% → 5 step(s) of 5% × 10 = −50",
+    ]
 
 
 async def test_stats_on_an_empty_month_says_nothing_is_counted_yet(chat, world):

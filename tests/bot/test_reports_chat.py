@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from bot.jobs import JOBS, run_job
@@ -81,7 +82,7 @@ async def test_the_manager_gets_the_monthly_message_with_a_chart_and_a_workbook(
     assert result.posted
     await chat.deliver()
     liu = chat.person(4001, "Liu")
-    text, photo, document = liu.messages
+    text, photo, document, sheets = liu.messages
     assert text.kind == "text" and text.text.startswith("📊 <b>Monthly summary · March 2026</b>")
     assert "Tickets reported: <b>3</b> (0 cancelled, 1 still open)" in text.text
     assert "<b>By service type</b>: Hardware fault 1 · Software fault 1 · Not yet classified 1" in (
@@ -101,7 +102,21 @@ async def test_the_manager_gets_the_monthly_message_with_a_chart_and_a_workbook(
     assert photo.filename == "faultdesk-monthly-2026-03.png"
     assert document.kind == "document" and document.filename == "faultdesk-monthly-2026-03.xlsx"
     book = load_workbook(io.BytesIO(document.data))
-    assert book.sheetnames == ["Summary", "By service type", "By level", "By site"]
+    assert book.sheetnames == [
+        "Summary",
+        "By service type",
+        "By level",
+        "By site",
+        # Issue 13: the tickets behind each KPI, complaints, replacements, the readings.
+        "On-time arrival",
+        "On-site fix",
+        "Rated 3-5",
+        "Remote fixes",
+        "30-day repeat repairs (software",
+        "Complaints",
+        "Replacements",
+        "Notes",
+    ]
     summary = cell_values(book["Summary"])
     assert summary["Tickets reported"] == [3]
     assert summary["On-time arrival"][:5] == [1, 3, pytest.approx(1 / 3), "≥ 90%", 100]
@@ -113,10 +128,14 @@ async def test_the_manager_gets_the_monthly_message_with_a_chart_and_a_workbook(
     assert types["Not yet classified"] == ["unclassified", 1]
     sites = cell_values(book["By site"])
     assert sites["Head office"] == ["HQ", 3, 1.0]
+    # The month's service sheets (000 §2.2.1-9), one page per resolved ticket.
+    assert sheets.kind == "document" and sheets.filename == "faultdesk-sheets-2026-03.pdf"
+    assert sheets.text == "Service sheets · Monthly summary · March 2026 · all sites (2)"
+    assert len(PdfReader(io.BytesIO(sheets.data)).pages) == 2
     # Run again (a second instance, a restart): nothing more is sent.
     assert not (await run_job("monthly-summary", helpdesk, clock)).posted
     await chat.deliver()
-    assert len(liu.messages) == 3
+    assert len(liu.messages) == 4
 
 
 async def test_survey_buttons_record_one_answer_and_say_why_later_presses_do_not_count(
@@ -206,7 +225,8 @@ async def test_summary_and_scorecard_commands_answer_with_files(chat, helpdesk, 
     clock.set(local(4, 2, 9))
     liu = chat.person(4001, "Liu")
     await liu.send("/summary")
-    text, photo, document = liu.messages[-3:]
+    text, photo, document, sheets = liu.messages[-4:]
+    assert sheets.filename == "faultdesk-sheets-2026-03.pdf"
     assert "Monthly summary · March 2026" in text.text
     assert photo.data.startswith(PNG_SIGNATURE) and document.filename.endswith(".xlsx")
     await liu.send("/scorecard 2026-q1")

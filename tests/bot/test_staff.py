@@ -688,7 +688,8 @@ async def test_the_reporter_hears_of_each_step_of_the_engineers_work(chat, helpd
         "Solution: Replaced the PSU\n"
         "<b>Is it fixed?</b>"
     )
-    assert li.last().buttons() == [FIXED, NOT_FIXED]
+    # Issue 13: the service sheet (PDF) is one press away under the resolved message.
+    assert li.last().buttons() == [FIXED, NOT_FIXED, "📄 Service sheet"]
 
 
 async def test_the_hourly_progress_message_arrives_while_the_ticket_is_open(

@@ -1300,3 +1300,26 @@ async def test_albums_in_both_directions_locations_venues_and_replies(
     assert messages[3].reply_to_message is not None
     assert messages[3].reply_to_message.message_id == alice.messages()[0].message_id
     assert messages[4].location is not None and messages[4].forward_origin is not None
+
+
+async def test_a_channel_takes_posts_from_an_administrator_bot_only(
+    emulator: BotApiEmulator, aiogram_bot: Bot, ptb_bot: telegram.Bot
+) -> None:
+    channel = emulator.channel(-1001234567890, "faultdesk audit", username="fd_audit")
+    sent = await aiogram_bot.send_message(channel.chat_id, "anchor 12:abcdef0123456789")
+    assert sent.chat.type == "channel" and sent.from_user is None
+    assert sent.sender_chat is not None and sent.sender_chat.id == channel.chat_id
+    by_name = await ptb_bot.send_message("@fd_audit", "anchor 13:abcdef0123456789")
+    assert by_name.chat.id == channel.chat_id and by_name.sender_chat.title == "faultdesk audit"
+    assert [m.text for m in channel.messages()] == [
+        "anchor 12:abcdef0123456789",
+        "anchor 13:abcdef0123456789",
+    ]
+    closed = emulator.channel(-1009999, "not ours", bot_is_admin=False)
+    with pytest.raises(TelegramBadRequest, match="need administrator rights"):
+        await aiogram_bot.send_message(closed.chat_id, "hello?")
+    with pytest.raises(telegram.error.BadRequest, match=r"(?i)need administrator rights"):
+        await ptb_bot.send_message(closed.chat_id, "hello?")
+    assert closed.messages() == []
+    with pytest.raises(ValueError, match="-100"):
+        emulator.channel(-42, "a group id")

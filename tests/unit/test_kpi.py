@@ -10,9 +10,9 @@ import pytest
 from core.enums import ServiceResult, ServiceType
 from core.reports.kpi import (
     ArrivalRecord,
+    DispatchRecord,
     KpiInputs,
     Rate,
-    RatingRecord,
     RepairRecord,
     ResolutionRecord,
     arrival_deduction,
@@ -22,6 +22,7 @@ from core.reports.kpi import (
     low_ratings,
     on_site_fix,
     on_time_arrival,
+    remote_satisfaction,
     repeat_deduction,
     repeat_repairs,
     satisfaction,
@@ -120,12 +121,60 @@ def test_on_site_fix_rate_leaves_remote_fixes_out_of_both_sides():
 # --- satisfaction ----------------------------------------------------------------------------
 
 
-def test_satisfaction_is_the_share_rated_3_to_5_and_counts_the_low_ones():
-    scores = [5, 4, 3, 2, 1, 3]
-    records = [RatingRecord(i, day(i + 2), s) for i, s in enumerate(scores)]
-    records.append(RatingRecord(99, datetime(2026, 2, 28, tzinfo=UTC), 1))  # February
-    assert satisfaction(records, MARCH, APRIL) == Rate(4, 6)
-    assert low_ratings(records, MARCH, APRIL) == 2
+def dispatch(
+    ticket: int,
+    score: int | None,
+    *,
+    at: datetime | None = None,
+    on_site: bool = True,
+    finished: bool = True,
+    cycle: int = 0,
+) -> DispatchRecord:
+    return DispatchRecord(
+        ticket_id=ticket,
+        cycle=cycle,
+        started_at=at or day(2),
+        on_site=on_site,
+        finished=finished,
+        score=score,
+    )
+
+
+def test_satisfaction_counts_unrated_on_site_dispatches_as_not_3_to_5():
+    # 000 §4: "3分,4分和5分的评分达到派单总数的90以上": 20 on-site dispatches, 11 rated
+    # (ten 5s and one 1), 9 never rated: 10 of 20 are 3-5, i.e. 50 %, not 10 of 11.
+    records = [dispatch(n, 5) for n in range(10)] + [dispatch(10, 1)]
+    records += [dispatch(n, None) for n in range(11, 20)]
+    rate = satisfaction(records, MARCH, APRIL)
+    assert rate == Rate(10, 20) and rate.value == Fraction(1, 2)
+    assert low_ratings(records, MARCH, APRIL) == 1
+    # Under 90 %: one point per dispatch rated 1-2 ("每次1-2分派单扣1分"); unrated cost nothing.
+    assert satisfaction_deduction(rate, low=1) == 1
+
+
+def test_remote_fixes_are_not_on_site_dispatches_and_are_reported_apart():
+    # Ten on-site dispatches all rated 5 and two remote fixes rated 1: 100 %, no deduction.
+    records = [dispatch(n, 5) for n in range(10)]
+    records += [dispatch(10, 1, on_site=False), dispatch(11, 1, on_site=False)]
+    assert satisfaction(records, MARCH, APRIL) == Rate(10, 10)
+    assert low_ratings(records, MARCH, APRIL) == 0
+    assert satisfaction_deduction(Rate(10, 10), low=0) == 0
+    assert remote_satisfaction(records, MARCH, APRIL) == (Rate(0, 2), 2)
+
+
+def test_a_dispatch_counts_in_the_month_it_started_once_its_visit_ended_with_a_sheet():
+    records = [
+        dispatch(1, 4),
+        dispatch(2, None, finished=False),  # still being worked: pending, not counted
+        dispatch(3, 2, cycle=0),  # the first visit rated 2 ...
+        dispatch(3, 5, cycle=1, at=day(3)),  # ... and the second visit rated 5
+        dispatch(4, 1, at=datetime(2026, 2, 28, tzinfo=UTC)),  # a February dispatch
+        dispatch(5, 3, at=datetime(2026, 4, 1, tzinfo=UTC)),  # an April dispatch
+    ]
+    assert satisfaction(records, MARCH, APRIL) == Rate(2, 3)
+    assert low_ratings(records, MARCH, APRIL) == 1
+    assert satisfaction([], MARCH, APRIL) == Rate(0, 0)
+    assert remote_satisfaction([], MARCH, APRIL) == (Rate(0, 0), 0)
 
 
 # --- 30-day repeat repairs -------------------------------------------------------------------
@@ -245,7 +294,7 @@ def test_a_period_report_adds_up_the_deductions_and_never_scores_below_zero():
             ResolutionRecord(1, day(2), False, ServiceResult.FIXED_ON_SITE),
             ResolutionRecord(2, day(3), False, ServiceResult.FIXED_ON_SITE),
         ),
-        ratings=(RatingRecord(1, day(2), 5), RatingRecord(2, day(3), 1)),
+        dispatches=(dispatch(1, 5), dispatch(2, 1, at=day(3))),
         repairs=(repair(1, 10, day(2)), repair(2, 10, day(3))),
     )
     report = compute_kpis(inputs, MARCH, APRIL, as_of=day(20))
@@ -283,4 +332,54 @@ def test_periods_are_local_days_and_months():
     assert (start, end) == (
         datetime(2026, 12, 1, tzinfo=start.tzinfo),
         datetime(2027, 1, 1, tzinfo=end.tzinfo),
+    )
+
+
+# --- deductions explained ---------------------------------------------------------------------
+
+
+def test_each_deduction_is_explained_with_its_arithmetic():
+    from core.reports.kpi import (
+        NOTHING_COUNTED,
+        OVER_LIMIT,
+        TARGET_MET,
+        UNDER_TARGET,
+        KpiCounts,
+        explain,
+        report_from_counts,
+    )
+
+    counts = KpiCounts(
+        arrival=Rate(1, 2),  # 40 points under 90 %: 8 started steps of 5 % x 10 = 80
+        fix=Rate(19, 20),  # exactly 95 %: no deduction
+        satisfaction=Rate(10, 20),  # 50 %, one dispatch rated 1-2: 1 x 1
+        low_ratings=1,
+        repeat=Rate(0, 0),  # no software repair: nothing counted
+    )
+    arrival, fix, rated, repeat = explain(report_from_counts(counts, MARCH, APRIL, as_of=day(30)))
+    assert (arrival.outcome, arrival.shortfall, arrival.units, arrival.per_unit) == (
+        UNDER_TARGET,
+        40,
+        8,
+        10,
+    )
+    assert arrival.points == 80 and not arrival.capped
+    assert (fix.outcome, fix.points) == (TARGET_MET, 0)
+    assert (rated.outcome, rated.shortfall, rated.units, rated.points) == (UNDER_TARGET, 40, 1, 1)
+    assert (repeat.outcome, repeat.points) == (NOTHING_COUNTED, 0)
+    worst = report_from_counts(
+        KpiCounts(arrival=Rate(0, 4), repeat=Rate(5, 20)), MARCH, APRIL, as_of=day(30)
+    )
+    arrival, _, _, repeat = explain(worst)
+    assert (arrival.units, arrival.points, arrival.capped) == (18, 100, True)
+    assert (repeat.outcome, repeat.units, repeat.points) == (OVER_LIMIT, 5, 5)
+
+
+def test_site_counts_add_up_to_the_total():
+    from core.reports.kpi import KpiCounts
+
+    hq = KpiCounts(Rate(9, 10), Rate(4, 5), Rate(7, 8), 1, Rate(1, 3), Rate(2, 2), 0)
+    branch = KpiCounts(Rate(1, 2), Rate(0, 1), Rate(0, 1), 1, Rate(0, 0), Rate(0, 1), 1)
+    assert hq + branch == KpiCounts(
+        Rate(10, 12), Rate(4, 6), Rate(7, 9), 2, Rate(1, 3), Rate(2, 3), 1
     )

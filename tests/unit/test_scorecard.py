@@ -39,6 +39,7 @@ from core.reports.scorecard import (
     after_false_reports,
     onsite_score,
     other_score,
+    paid_after_false_reports,
     payment_for,
     report_status,
     score_quarter,
@@ -76,6 +77,7 @@ def inputs(
     false_total: int = 0,
     previous: ScoreRange | None = None,
     vip: int = 0,
+    replacements: int = 0,
 ) -> ScorecardInputs:
     statuses = list(reports_ok())
     for index in range(missed):
@@ -92,35 +94,49 @@ def inputs(
         false_reports_total=false_total,
         previous=previous,
         vip_failures=vip,
+        missed_replacements=replacements,
     )
 
 
 # --- payment brackets -----------------------------------------------------------------------------
 
 
+ACTUAL = BASE_ACTUAL_COST
+
+
 @pytest.mark.parametrize(
-    ("score", "percent", "base"),
+    ("score", "percent", "base", "less_of_total"),
     [
-        (Fraction(100), 100, BASE_QUARTER_TOTAL),
-        (Fraction(901, 10), 100, BASE_QUARTER_TOTAL),
-        (Fraction(90), 100, BASE_QUARTER_TOTAL),  # exactly 90 pays in full
-        (Fraction(899, 10), Fraction(999, 10), BASE_QUARTER_TOTAL),  # 0.1 under: -0.1 %
-        (Fraction(85), 95, BASE_QUARTER_TOTAL),
-        (Fraction(80), 90, BASE_QUARTER_TOTAL),  # exactly 80: 100 steps of 0.1 %
-        (Fraction(799, 10), Fraction(898, 10), BASE_ACTUAL_COST),  # 90 % - 0.2 %
-        (Fraction(775, 10), 85, BASE_ACTUAL_COST),  # 25 steps of 0.2 %
-        (Fraction(75), 80, BASE_ACTUAL_COST),  # exactly 75: 90 % - 50 x 0.2 %
-        (Fraction(749, 10), 80, BASE_QUARTER_TOTAL),  # under 75: 80 % flat
-        (Fraction(0), 80, BASE_QUARTER_TOTAL),
+        (Fraction(100), 100, BASE_QUARTER_TOTAL, 0),
+        (Fraction(901, 10), 100, BASE_QUARTER_TOTAL, 0),
+        (Fraction(90), 100, BASE_QUARTER_TOTAL, 0),  # exactly 90 pays in full
+        (Fraction(899, 10), Fraction(999, 10), BASE_QUARTER_TOTAL, 0),  # 0.1 under: -0.1 %
+        (Fraction(85), 95, BASE_QUARTER_TOTAL, 0),
+        (Fraction(80), 90, BASE_QUARTER_TOTAL, 0),  # exactly 80: 100 steps of 0.1 %
+        # 75-80: "在实际发生费用*90%的基础上,比80分每少0.1分扣季度总款的0.2%": 90 % of the
+        # actual cost, less 0.2 % of the quarter's total per started 0.1 point under 80.
+        (Fraction(799, 10), 90, ACTUAL, Fraction(2, 10)),
+        (Fraction(775, 10), 90, ACTUAL, 5),  # 25 steps of 0.2 %
+        (Fraction(75), 90, ACTUAL, 10),  # exactly 75: 50 steps of 0.2 %
+        (Fraction(749, 10), 80, BASE_QUARTER_TOTAL, 0),  # under 75: 80 % flat
+        (Fraction(0), 80, BASE_QUARTER_TOTAL, 0),
     ],
 )
-def test_the_payment_bracket_of_a_score(score, percent, base):
-    assert payment_for(score) == Payment(Fraction(percent), base)
+def test_the_payment_bracket_of_a_score(score, percent, base, less_of_total):
+    assert payment_for(score) == Payment(Fraction(percent), base, Fraction(less_of_total))
 
 
 def test_a_part_of_a_tenth_of_a_point_short_counts_as_a_started_step():
     assert payment_for(Fraction(8995, 100)).percent == Fraction(999, 10)
-    assert payment_for(Fraction(7995, 100)).percent == Fraction(898, 10)
+    assert payment_for(Fraction(7995, 100)) == Payment(Fraction(90), ACTUAL, Fraction(2, 10))
+
+
+def test_false_reports_come_off_the_quarters_total_whatever_the_bracket():
+    full = Payment(Fraction(100), BASE_QUARTER_TOTAL)
+    assert paid_after_false_reports(full, 2) == Payment(Fraction(80), BASE_QUARTER_TOTAL)
+    reduced = Payment(Fraction(90), ACTUAL, Fraction(1))
+    # 90 % of the actual cost stays; the quarter's total loses 1 % + 10 %.
+    assert paid_after_false_reports(reduced, 1) == Payment(Fraction(90), ACTUAL, Fraction(11))
 
 
 def test_each_false_report_takes_ten_percent_of_the_quarters_total():
@@ -185,28 +201,36 @@ def test_the_weighted_score_is_half_onsite_a_fifth_other_and_three_tenths_survey
 
 
 @pytest.mark.parametrize(
-    ("kpi_points", "score", "percent", "base"),
+    ("kpi_points", "score", "payment"),
     [
-        (20, 90, 100, BASE_QUARTER_TOTAL),  # 40 + 20 + 30
-        (21, Fraction(895, 10), Fraction(995, 10), BASE_QUARTER_TOTAL),
-        (40, 80, 90, BASE_QUARTER_TOTAL),
-        (41, Fraction(795, 10), 89, BASE_ACTUAL_COST),
-        (50, 75, 80, BASE_ACTUAL_COST),
-        (51, Fraction(745, 10), 80, BASE_QUARTER_TOTAL),
+        (20, 90, Payment(Fraction(100), BASE_QUARTER_TOTAL)),  # 40 + 20 + 30
+        (21, Fraction(895, 10), Payment(Fraction(995, 10), BASE_QUARTER_TOTAL)),
+        (40, 80, Payment(Fraction(90), BASE_QUARTER_TOTAL)),
+        (41, Fraction(795, 10), Payment(Fraction(90), ACTUAL, Fraction(1))),
+        (50, 75, Payment(Fraction(90), ACTUAL, Fraction(10))),
+        (51, Fraction(745, 10), Payment(Fraction(80), BASE_QUARTER_TOTAL)),
     ],
 )
-def test_a_quarter_scores_and_pays_by_the_table(kpi_points, score, percent, base):
+def test_a_quarter_scores_and_pays_by_the_table(kpi_points, score, payment):
     card = score_quarter("2026-Q4", inputs(kpi_points=kpi_points))
     assert card.onsite == 100 - kpi_points and card.other == 100 and card.survey == 100
     assert card.score == ScoreRange(Fraction(score), Fraction(score))
-    assert card.payment_low == Payment(Fraction(percent), base)
-    assert card.paid_low == percent and card.warnings == ()
+    assert card.payment_low == payment
+    assert card.paid_low == payment and card.warnings == ()
 
 
 def test_missed_reports_and_complaints_lower_the_other_part():
     card = score_quarter("2026-Q4", inputs(missed=1, complaints=1))
     assert (card.missed_reports, card.other) == (1, 70)
     assert card.score.low == 50 + 14 + 30
+
+
+def test_each_replacement_not_made_in_time_costs_20_points_of_the_other_part():
+    # "卖方未按买方要求撤换工程师的,每次扣20分": other = 100 - 20 x 2 = 60.
+    card = score_quarter("2026-Q4", inputs(replacements=2))
+    assert card.other == 60 and card.score.low == 50 + 12 + 30
+    assert other_score(1, 1, 3) == 10 and other_score(0, 4, 2) == 0
+    assert Scorecard.from_json(card.to_json()) == card
 
 
 def test_two_quarters_in_a_row_under_75_warn_that_the_contract_may_end():
@@ -223,10 +247,12 @@ def test_two_quarters_in_a_row_under_75_warn_that_the_contract_may_end():
 
 def test_false_reports_cut_the_payment_and_three_in_total_warn():
     card = score_quarter("2026-Q4", inputs(kpi_points=20, false_in_quarter=1, false_total=2))
-    assert card.payment_low.percent == 100 and card.paid_low == 90
+    assert card.payment_low.percent == 100
+    assert card.paid_low == Payment(Fraction(90), BASE_QUARTER_TOTAL)
     assert card.warnings == ()
     third = score_quarter("2026-Q4", inputs(kpi_points=20, false_in_quarter=2, false_total=3))
-    assert third.paid_low == 80 and third.warnings == (WARN_FALSE_REPORTS,)
+    assert third.paid_low == Payment(Fraction(80), BASE_QUARTER_TOTAL)
+    assert third.warnings == (WARN_FALSE_REPORTS,)
 
 
 def test_without_a_survey_the_score_is_a_range_not_an_invented_number():
@@ -343,7 +369,9 @@ def test_previous_periods_cross_the_year():
     assert previous_quarter_label("2027-Q1") == "2026-Q4"
 
 
-@pytest.mark.parametrize("label", ["2026-13", "2026-1", "November", "2026-Q5", ""])
+@pytest.mark.parametrize(
+    "label", ["2026-13", "2026-1", "November", "2026-Q5", "", "0000-01", "9999-12", "9999-Q4"]
+)
 def test_a_bad_period_is_refused(label):
     with pytest.raises(InvalidInput):
         month_period(label, "Asia/Shanghai") if "Q" not in label else quarter_period(

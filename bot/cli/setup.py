@@ -129,7 +129,7 @@ def site_add(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Register a site (running it again changes nothing unless --update)."""
-    spec = SiteSpec(code, name, region, hours, timezone, address)
+    spec = SiteSpec(code, name, region, hours, timezone, address, lat, lon, radius)
 
     async def work(helpdesk: Helpdesk) -> Outcome[Site]:
         return await helpdesk.people.ensure_site(spec, update=update)

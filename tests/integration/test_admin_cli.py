@@ -200,14 +200,14 @@ def test_a_site_gets_coordinates_and_an_arrival_radius_when_added_or_later(cli):
     assert "at 31.1, 121.3 (arrival within 500 m)" in located.stdout
 
     half = cli("site", "locate", "B2", "--lat", "31.1")
-    assert half.exit_code == 1 and "site.half_location" in half.output
+    assert half.exit_code == 2 and "Give both --lat and --lon" in half.output
     off_globe = cli("site", "locate", "B2", "--lat", "95", "--lon", "10")
-    assert off_globe.exit_code == 1 and "site.bad_location" in off_globe.output
+    assert off_globe.exit_code == 2 and "95.0, 10.0 is not a point on Earth" in off_globe.output
     tiny = cli("site", "locate", "B2", "--lat", "31.1", "--lon", "121.3", "--radius", "2")
-    assert tiny.exit_code == 1 and "site.bad_radius" in tiny.output
+    assert tiny.exit_code == 2 and "An arrival radius of 2 m cannot be used" in tiny.output
     cleared = cli("site", "locate", "B2")
-    assert cleared.exit_code == 0 and "B2 (Branch): no location" in cleared.stdout
-    assert cli("site", "locate", "XX", "--lat", "1", "--lon", "1").exit_code == 1
+    assert cleared.exit_code == 0 and "B2 (Branch) has no location now" in cleared.stdout
+    assert cli("site", "locate", "XX", "--lat", "1", "--lon", "1").exit_code == 2
 
 
 def test_the_command_line_locates_a_site_and_refuses_bad_coordinates_in_words(database_url):
@@ -216,23 +216,32 @@ def test_the_command_line_locates_a_site_and_refuses_bad_coordinates_in_words(da
     env = {**os.environ, "PYTHONPATH": str(root)}
 
     def faultdesk(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "bot.cli", *args, "--database-url", database_url]
+        command = [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "--lang",
+            "en",
+            *args,
+            "--database-url",
+            database_url,
+        ]
         return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
     assert faultdesk("site", "add", "HQ", "Head office", "--region", "city").returncode == 0
     refused = {
-        ("--lat", "31.2"): "give both --lat and --lon, or neither",
+        ("--lat", "31.2"): "Give both --lat and --lon, or neither",
         ("--lat", "95", "--lon", "121.4"): "95.0, 121.4 is not a point on Earth",
         ("--lat", "nan", "--lon", "121.4"): "nan, 121.4 is not a point on Earth",
-        ("--lat", "31.2", "--lon", "121.4", "--radius", "2"): "an arrival radius of 2 m",
+        ("--lat", "31.2", "--lon", "121.4", "--radius", "2"): "An arrival radius of 2 m",
         ("--radius", "500"): "together with --lat and --lon",
     }
     for args, words in refused.items():
         run = faultdesk("site", "locate", "HQ", *args)
-        assert run.returncode == 1, run
+        assert run.returncode == 2, run
         assert words in run.stderr and "Traceback" not in run.stderr, run.stderr
     unknown = faultdesk("site", "locate", "XX", "--lat", "1", "--lon", "1")
-    assert unknown.returncode == 1 and "no site with id XX" in unknown.stderr, unknown.stderr
+    assert unknown.returncode == 2 and "There is no site XX" in unknown.stderr, unknown.stderr
     assert "HQ\tHead office\tcity\t5x8\tAsia/Shanghai\t-" in faultdesk("site", "list").stdout
 
     located = faultdesk("site", "locate", "HQ", "--lat", "31.2304", "--lon", "121.4737")

@@ -36,6 +36,7 @@ MESSAGES = {
         "{tag} is too long for an asset tag: at most 58 letters and digits, or 14 Chinese characters."
     ),
     "report.symptom_required": N_("Please describe the fault in a few words."),
+    "site.unknown": N_("There is no site {site}; the sites are {choices}."),
     "report.site_required": N_("Your account has no site; ask your administrator."),
     "text.too_long": N_("That is too long: at most {limit} characters, please."),
     "decline.reason_required": N_("Please give a reason for declining."),
@@ -126,4 +127,11 @@ def error_text(t: Translator, error: DomainError) -> str:
     )
     # A code raised with fewer parameters than its sentence names still reads sensibly.
     names = {name for _, name, _, _ in Formatter().parse(t(message)) if name}
-    return t(message, **{name: params.get(name, "?") for name in names})
+    return t(message, **{name: _shown(params.get(name, "?")) for name in names})
+
+
+def _shown(value: object) -> object:
+    """A parameter as a person reads it: a list of choices joined ("HQ, B2")."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(item) for item in value) or "—"
+    return value

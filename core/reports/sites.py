@@ -25,6 +25,7 @@ async def find_site(core: Core, code: str) -> SiteRef:
     """The site with this code; NotFound otherwise."""
     async with core.reading() as session:
         site = await session.scalar(select(Site).where(Site.code == code))
-    if site is None:
-        raise NotFound(entity="site", code=code)
+        if site is None:
+            codes = list(await session.scalars(select(Site.code).order_by(Site.code)))
+            raise NotFound("site.unknown", site=code[:32], choices=codes)
     return SiteRef(site.id, site.code, site.name, site.timezone)

@@ -41,7 +41,7 @@ def test_people_registered_from_a_group_are_told_in_their_private_chat_after_upg
         db.execute(insert, (2, "Wang Wei", "engineer", 2001, 2001))
         db.execute(insert, (3, "Zhao Lei", "engineer", 2002, None))  # never wrote yet
 
-    upgrade(url, "0007_chat_groups")
+    upgrade(url, "0005_chat_groups")
 
     with closing(sqlite3.connect(path)) as db:
         rows = db.execute("SELECT id, chat_id FROM person ORDER BY id").fetchall()

@@ -1,7 +1,7 @@
 """engineer replacement requests; cached KPI counts of closed quarters
 
-Revision ID: 0005_contract
-Revises: 0002
+Revision ID: 0007_contract
+Revises: 0006_operations
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from core.models import UTCDateTime
 
-revision = "0005_contract"
-down_revision = "0004_operations"
+revision = "0007_contract"
+down_revision = "0006_operations"
 branch_labels = None
 depends_on = None
 

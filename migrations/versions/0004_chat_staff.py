@@ -1,7 +1,7 @@
 """site coordinates, verified arrivals, ticket threads, who added a photo
 
-Revision ID: 0006_chat_staff
-Revises: 0002
+Revision ID: 0004_chat_staff
+Revises: 0003_setup
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_chat_staff"
+revision = "0004_chat_staff"
 down_revision = "0003_setup"
 branch_labels = None
 depends_on = None

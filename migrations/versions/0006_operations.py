@@ -1,7 +1,7 @@
 """operations: the journal keyed by bot, instance heartbeats, indexes for retention
 
-Revision ID: 0004_operations
-Revises: 0002
+Revision ID: 0006_operations
+Revises: 0005_chat_groups
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import core.models
 
-revision = "0004_operations"
-down_revision = "0007_chat_groups"
+revision = "0006_operations"
+down_revision = "0005_chat_groups"
 branch_labels = None
 depends_on = None
 

@@ -2,8 +2,8 @@
 the engineer's expected arrival time on a ticket; people registered from a group are
 told in their private chat from now on
 
-Revision ID: 0007_chat_groups
-Revises: 0002
+Revision ID: 0005_chat_groups
+Revises: 0004_chat_staff
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import op
 
 import core.models
 
-revision = "0007_chat_groups"
-down_revision = "0006_chat_staff"
+revision = "0005_chat_groups"
+down_revision = "0004_chat_staff"
 branch_labels = None
 depends_on = None
 

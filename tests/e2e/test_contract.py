@@ -113,7 +113,7 @@ async def test_the_reporter_gets_the_service_sheet_from_the_resolved_message(bot
     await li.wait_for(lambda m: m.message_id == resolved.message_id and "closed" in m.text)
 
     await li.send(f"/sheet {ticket_id}")
-    document = await li.wait_for(lambda m: m.kind == "document")
+    document = await li.wait_for(lambda m: m.kind == "document", timeout=60)
     assert document.file_name == f"faultdesk-sheet-{ticket_id}.pdf"
     assert document.caption == f"📄 Service sheet · ticket #{ticket_id}"
     sheet = pdf_text(document.file)
@@ -126,7 +126,7 @@ async def test_the_reporter_gets_the_service_sheet_from_the_resolved_message(bot
     picker = await li.wait_for("Service sheets")
     assert picker.button_labels() == [f"📄 #{ticket_id}"]
     await li.press(f"📄 #{ticket_id}", message=picker)
-    again = await li.wait_for(lambda m: m.kind == "document")
+    again = await li.wait_for(lambda m: m.kind == "document", timeout=60)
     assert again.file_name == document.file_name
     # Someone else's ticket, and one that does not exist.
     zhao = people[ZHAO]
@@ -182,13 +182,15 @@ async def test_the_monthly_summary_brings_the_workbook_details_and_the_sheets(bo
     bot.clock.advance(timedelta(days=30))  # 1 April: the March summary is due
     await run_job("monthly-summary", bot.running.helpdesk, bot.clock)
     bot.running.sender.wake()
-    summary = await liu.wait_for("Monthly summary · March 2026")
+    # The chart, the workbook and the sheets PDF are rendered before sending: a loaded
+    # machine can take several seconds, so the safety net is wider than the default 5 s.
+    summary = await liu.wait_for("Monthly summary · March 2026", timeout=60)
     assert (
         "↳ Rated 3-5 0.0% (0 of 1): 90.0 points under 90% → 1 dispatch(es) rated 1-2 × 1 = −1"
         in summary.text
     )
-    workbook = await liu.wait_for(lambda m: (m.file_name or "").endswith(".xlsx"))
-    sheets = await liu.wait_for(lambda m: (m.file_name or "").endswith(".pdf"))
+    workbook = await liu.wait_for(lambda m: (m.file_name or "").endswith(".xlsx"), timeout=60)
+    sheets = await liu.wait_for(lambda m: (m.file_name or "").endswith(".pdf"), timeout=60)
     book = load_workbook(io.BytesIO(workbook.file))
     rated = book["Rated 3-5"]
     rows = list(rated.iter_rows(values_only=True))

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.cards import arrival_check_text
 from bot.i18n import Translator
 from bot.labels import SERVICE_RESULT, label
 from bot.rendering.wording import kpi_name, plain
@@ -50,6 +51,22 @@ def _sheet(book: Any, title: str, header: Sequence[str]) -> Any:
         ].width = DETAIL_WIDTH
     sheet.freeze_panes = "A2"
     return sheet
+
+
+def _evidence(
+    t: Translator,
+    details: KpiDetails,
+    ticket_id: int,
+    stopped_at: datetime | None,
+    unverified: str,
+) -> str:
+    """How an arrival is known: verified by location, outside the radius, not shared..."""
+    if stopped_at is None:
+        return ""
+    found = details.evidence(ticket_id, stopped_at)
+    if found is None or found.check is None:  # recorded before checks, or site not located
+        return unverified
+    return plain(arrival_check_text(t, found.check, found.distance_m))
 
 
 def _total(t: Translator, sheet: Any, values: Sequence[object]) -> None:
@@ -150,7 +167,7 @@ def write_details(t: Translator, book: Any, details: KpiDetails, tz: str) -> Non
             t("Arrival evidence"),
         ],
     )
-    # Arrival is what the engineer pressed in chat: nothing on this sheet verifies it yet.
+    # An arrival recorded before locations were checked was only pressed in chat.
     unverified = t("recorded by the engineer in chat (not verified)")
     for record in inputs.arrivals:
         outcome = arrival_outcome(record, details.as_of)
@@ -175,7 +192,9 @@ def write_details(t: Translator, book: Any, details: KpiDetails, tz: str) -> Non
                 said,
                 int(outcome is not None),
                 int(outcome is True),
-                "" if record.cancelled or record.stopped_at is None else unverified,
+                _evidence(t, details, record.ticket_id, record.stopped_at, unverified)
+                if not record.cancelled
+                else "",
             ]
         )
     _total(

@@ -8,19 +8,30 @@ detail sheets add up to the figures computed from them (`KpiDetails.report`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from core.models import Asset, Complaint, Person, Site, Ticket
+from core.enums import ArrivalCheck
+from core.models import Asset, AuditEvent, Complaint, Person, Site, Ticket
 from core.replacements import ReplacementView, requests_between
 from core.reports.counts import kpi_inputs
 from core.reports.kpi import KpiInputs, KpiReport, compute_kpis
 from core.unit_of_work import Core
 
 CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
+SAME_MOMENT = timedelta(seconds=1)  # an arrival's audit event and its clock stop share tx.now
+
+
+@dataclass(frozen=True)
+class ArrivalEvidence:
+    """How one arrival is known: the shared location's check (None: site not located)."""
+
+    at: datetime
+    check: ArrivalCheck | None
+    distance_m: int | None
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,15 @@ class KpiDetails:
     tickets: dict[int, TicketLine]
     complaints: tuple[ComplaintLine, ...]
     replacements: tuple[ReplacementView, ...]
+    # Each ticket's recorded arrivals (ticket.arrived), oldest first.
+    arrivals: Mapping[int, tuple[ArrivalEvidence, ...]] = field(default_factory=dict)
+
+    def evidence(self, ticket_id: int, stopped_at: datetime) -> ArrivalEvidence | None:
+        """The arrival recorded when this arrival clock stopped (None: none recorded)."""
+        for found in self.arrivals.get(ticket_id, ()):
+            if abs(found.at - stopped_at) <= SAME_MOMENT:
+                return found
+        return None
 
     @property
     def report(self) -> KpiReport:
@@ -88,6 +108,27 @@ async def kpi_details(
         wanted |= {r.ticket_id for r in inputs.resolutions}
         wanted |= {r.ticket_id for r in inputs.repairs}
         tickets: dict[int, TicketLine] = {}
+        arrivals: dict[int, list[ArrivalEvidence]] = {}
+        for chunk in _chunks(r.ticket_id for r in inputs.arrivals if r.stopped_at):
+            events = await session.scalars(
+                select(AuditEvent)
+                .where(
+                    AuditEvent.entity == "ticket",
+                    AuditEvent.action == "ticket.arrived",
+                    AuditEvent.entity_id.in_(chunk),
+                )
+                .order_by(AuditEvent.id)
+            )
+            for event in events:
+                check = event.data.get("check")
+                distance = event.data.get("distance_m")
+                arrivals.setdefault(event.entity_id or 0, []).append(
+                    ArrivalEvidence(
+                        event.at,
+                        ArrivalCheck(check) if check in set(ArrivalCheck) else None,
+                        int(distance) if isinstance(distance, int) else None,
+                    )
+                )
         for chunk in _chunks(wanted):
             rows = await session.execute(
                 select(Ticket.id, Site.code, Asset.tag, Ticket.symptom, Ticket.reported_at)
@@ -141,4 +182,5 @@ async def kpi_details(
         tickets=tickets,
         complaints=tuple(complaints),
         replacements=tuple(replacements),
+        arrivals={ticket: tuple(found) for ticket, found in arrivals.items()},
     )

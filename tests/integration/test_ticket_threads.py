@@ -17,6 +17,7 @@ from core.enums import ArrivalCheck, Impact, Role, ServiceResult, ServiceType, T
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.messages import DispatchCancelled, TicketCancelled, TicketNotePosted, decode
 from core.models import OutboxMessage, Ticket, TicketNote, TicketPhoto
+from core.reports.details import kpi_details
 from core.reports.monthly import monthly_summary
 from core.tickets import ServiceSheet
 
@@ -203,6 +204,17 @@ async def test_an_arrival_at_a_located_site_is_checked_against_its_radius(helpde
     assert rows["Arrival outside the site's radius"] == 1
     assert rows["Arrival without a location"] == 1
     assert rows["Arrival at a site without coordinates"] == 0
+    # The arrival sheet says of each arrival how it is known.
+    kpis = summary.kpis
+    details = await kpi_details(helpdesk.core, kpis.start, kpis.end, as_of=kpis.as_of)
+    sheet = load_workbook(io.BytesIO(monthly_xlsx(I18n().get("en"), summary, details)))[
+        "On-time arrival"
+    ]
+    header, *lines = sheet.iter_rows(values_only=True)
+    evidence = {row[0]: row[header.index("Arrival evidence")] for row in lines}
+    assert evidence[outcomes[2].id] == "✅ location verified (73 m from the site)"
+    assert "outside its radius" in evidence[outcomes[3].id]
+    assert evidence[outcomes[4].id] == "❔ no location shared"
 
 
 async def test_the_card_shows_the_device_history_and_its_warranty(helpdesk, world, clock):

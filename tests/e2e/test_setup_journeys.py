@@ -181,7 +181,7 @@ async def test_a_link_to_another_bot_or_with_a_payload_telegram_refuses_is_not_o
 
 
 async def test_the_bot_upgrades_an_older_database_on_start_and_says_so(
-    deployment, tmp_path, caplog
+    deployment, emulator, tmp_path, caplog
 ):
     older = tmp_path / "older.sqlite3"
     await asyncio.to_thread(upgrade, f"sqlite:///{older}", "0002")
@@ -192,6 +192,10 @@ async def test_the_bot_upgrades_an_older_database_on_start_and_says_so(
         assert upgraded and upgraded[0].startswith(
             "database schema upgraded from revision 0002 to "
         )
+        # The upgraded bot serves before it is restarted, as an operator would see it.
+        stranger = emulator.person(user_id=555, first_name="Zhou", language_code="en")
+        await stranger.send("hello")
+        await stranger.wait_for("You are not registered yet.")
         caplog.clear()
         await deployment.restart()
         again = [r.getMessage() for r in caplog.records if "schema" in r.getMessage()]

@@ -109,8 +109,16 @@ async def test_running_for_real_works_as_written(tmp_path: Path):
             await me.wait_for("You are registered as administrator.", timeout=30)
             await me.send("/invite")
             await me.wait_for("Which role?", timeout=30)
-            for choice in ("Staff", "Head office", "Finance", "50 people", "30 days"):
+            # Each press edits the panel; the next button is there once its question is.
+            for choice, question in (
+                ("Staff", "Which site?"),
+                ("Head office", "Which department?"),
+                ("Finance", "For how many people?"),
+                ("50 people", "Valid for how long?"),
+            ):
                 await me.press(choice)
+                await me.wait_for(question, timeout=30)
+            await me.press("30 days")
             made = await me.wait_for("Invitation: staff at Head office, Finance", timeout=30)
             assert "https://t.me/hq_helpdesk_bot?start=inv_" in made.text
             # A sticker from the sheet the README made opens the report on a phone.

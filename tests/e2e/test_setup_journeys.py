@@ -212,7 +212,14 @@ async def test_the_links_the_bot_makes_name_the_bot_telegram_says_it_is(deployme
     admin = emulator.person(user_id=3001, first_name="Ma", language_code="en", bot=other)
     await admin.send("/invite")
     await admin.wait_for("Which role?")
-    for choice in ("Engineer", "Head office", "No department", "1 person", "7 days"):
+    for choice, question in (
+        ("Engineer", "Which site?"),
+        ("Head office", "Which department?"),
+        ("No department", "For how many people?"),
+        ("1 person", "Valid for how long?"),
+    ):
         await admin.press(choice)
+        await admin.wait_for(question)  # the next button is there once its question is
+    await admin.press("7 days")
     made = await admin.wait_for("Invitation: engineer at Head office")
     assert "https://t.me/hq_desk_bot?start=inv_" in made.text

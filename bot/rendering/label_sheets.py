@@ -117,13 +117,15 @@ class FontFile:
     face: int = 0
 
 
-# Where Debian (fonts-noto-cjk, fonts-wqy-microhei) and other distributions put CJK fonts.
+# Where Debian (fonts-wqy-microhei, fonts-noto-cjk) and other distributions put CJK fonts.
+# WenQuanYi Micro Hei first: TrueType outlines, which every PDF reader and text extractor
+# handles (scripts/fonts.sh installs it); Noto's CFF outlines are the fallback.
 FONT_CANDIDATES: Final = (
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc"),
     Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
     Path("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc"),
     Path("/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc"),
-    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
-    Path("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc"),
 )
 
 

@@ -19,13 +19,10 @@ from zoneinfo import ZoneInfo
 from bot.dialogs.rate import FOLLOW_UP_ANSWER, score_label
 from bot.i18n import N_, Translator
 from bot.labels import ASSET_KIND, BACKUP_OPERATION, SERVICE_RESULT, SERVICE_TYPE, label
+from bot.rendering.label_sheets import FontFile, find_cjk_font, font_face
 from core.enums import FOLLOW_UP_DIMENSIONS, FOLLOW_UP_LABELS, ServiceResult
 from core.service_sheets import ServiceSheetView
 
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
-)
 FONT = "cjk"
 LABEL_WIDTH = 48  # mm, of the 180 mm between the margins
 SHEETS_PER_FILE = 300  # a month's sheets are split so each file stays well under 50 MB
@@ -42,15 +39,22 @@ class FontMissing(RuntimeError):
     """No CJK font to write the sheet with (install fonts-wqy-microhei)."""
 
 
-def font_path() -> Path:
-    """The CJK font file: FAULTDESK_PDF_FONT, else WenQuanYi Micro Hei where Debian puts it."""
+def sheet_font() -> FontFile:
+    """The CJK font: FAULTDESK_PDF_FONT, else the one the sticker labels use (find_cjk_font)."""
     configured = os.environ.get("FAULTDESK_PDF_FONT")
-    for candidate in (configured, *FONT_CANDIDATES):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise FontMissing(
-        "no CJK font for the service sheet: install fonts-wqy-microhei or set FAULTDESK_PDF_FONT"
-    )
+    found: FontFile | None = None
+    if configured and Path(configured).is_file():
+        try:
+            found = font_face(Path(configured))
+        except ValueError:
+            found = None
+    found = found or find_cjk_font()
+    if found is None:
+        raise FontMissing(
+            "no CJK font for the service sheet: install fonts-wqy-microhei"
+            " or set FAULTDESK_PDF_FONT"
+        )
+    return found
 
 
 def _moment(t: Translator, value: datetime | None, tz: str) -> str:
@@ -204,8 +208,8 @@ def _document(t: Translator, title: str) -> Any:
     pdf.set_title(title)
     pdf.set_creator("faultdesk")
     pdf.set_auto_page_break(auto=True, margin=14)
-    path = font_path()
-    pdf.add_font(FONT, "", str(path))
+    font = sheet_font()
+    pdf.add_font(FONT, "", str(font.path), collection_font_number=font.face)
     pdf.set_margins(15, 14, 15)
     return pdf
 

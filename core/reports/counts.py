@@ -74,37 +74,46 @@ async def load_kpi_inputs(
         return await kpi_inputs(session, start, end, site_id=site_id)
 
 
+def _dispatches_started(query: _Query, start: datetime, end: datetime) -> _Query:
+    """The arrival clocks (dispatches) started in [start, end), their tickets and ratings."""
+    return (
+        query.join(Ticket, Ticket.id == SlaClock.ticket_id)
+        .outerjoin(
+            Rating,
+            and_(Rating.ticket_id == SlaClock.ticket_id, Rating.cycle == SlaClock.cycle),
+        )
+        .where(
+            SlaClock.kind == ClockKind.ARRIVAL.value,
+            SlaClock.started_at >= start,
+            SlaClock.started_at < end,
+        )
+    )
+
+
 async def kpi_inputs(
     session: AsyncSession, start: datetime, end: datetime, *, site_id: int | None = None
 ) -> KpiInputs:
     """`load_kpi_inputs` in an open session."""
     clock_rows = await session.execute(
         _at_site(
-            select(
-                SlaClock.ticket_id,
-                SlaClock.cycle,
-                SlaClock.started_at,
-                SlaClock.due_at,
-                SlaClock.stopped_at,
-                SlaClock.met,
-                SlaClock.cancelled,
-                SlaClock.breached_at,
-                Ticket.site_id,
-                _visit_finished(SlaClock, Ticket).label("finished"),
-                Rating.score,
-                Rating.comment,
-            )
-            .join(Ticket, Ticket.id == SlaClock.ticket_id)
-            .outerjoin(
-                Rating,
-                and_(Rating.ticket_id == SlaClock.ticket_id, Rating.cycle == SlaClock.cycle),
-            )
-            .where(
-                SlaClock.kind == ClockKind.ARRIVAL.value,
-                SlaClock.started_at >= start,
-                SlaClock.started_at < end,
-            )
-            .order_by(SlaClock.started_at, SlaClock.ticket_id, SlaClock.cycle),
+            _dispatches_started(
+                select(
+                    SlaClock.ticket_id,
+                    SlaClock.cycle,
+                    SlaClock.started_at,
+                    SlaClock.due_at,
+                    SlaClock.stopped_at,
+                    SlaClock.met,
+                    SlaClock.cancelled,
+                    SlaClock.breached_at,
+                    Ticket.site_id,
+                    _visit_finished(SlaClock, Ticket).label("finished"),
+                    Rating.score,
+                    Rating.comment,
+                ),
+                start,
+                end,
+            ).order_by(SlaClock.started_at, SlaClock.ticket_id, SlaClock.cycle),
             site_id,
         )
     )
@@ -406,30 +415,22 @@ async def counts_and_next_change(
     next_due = type_coerce(func.min(case((not_yet_due, SlaClock.due_at))), UTCDateTime())
     rows = await session.execute(
         _at_site(
-            select(
-                Ticket.site_id,
-                next_due,
-                _count_if(met),
-                _count_if(counted),
-                _count_if(and_(on_site, good)),
-                _count_if(on_site),
-                _count_if(and_(on_site, low)),
-                _count_if(and_(remote, good)),
-                _count_if(remote),
-                _count_if(and_(remote, low)),
-            )
-            .select_from(SlaClock)
-            .join(Ticket, Ticket.id == SlaClock.ticket_id)
-            .outerjoin(
-                Rating,
-                and_(Rating.ticket_id == SlaClock.ticket_id, Rating.cycle == SlaClock.cycle),
-            )
-            .where(
-                SlaClock.kind == ClockKind.ARRIVAL.value,
-                SlaClock.started_at >= start,
-                SlaClock.started_at < end,
-            )
-            .group_by(Ticket.site_id),
+            _dispatches_started(
+                select(
+                    Ticket.site_id,
+                    next_due,
+                    _count_if(met),
+                    _count_if(counted),
+                    _count_if(and_(on_site, good)),
+                    _count_if(on_site),
+                    _count_if(and_(on_site, low)),
+                    _count_if(and_(remote, good)),
+                    _count_if(remote),
+                    _count_if(and_(remote, low)),
+                ).select_from(SlaClock),
+                start,
+                end,
+            ).group_by(Ticket.site_id),
             site_id,
         )
     )

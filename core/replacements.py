@@ -394,35 +394,29 @@ class ReplacementService:
             assert ticket is not None  # just selected, and locked now
             await hand_over(tx, ticket, await taker(ticket.site_id))
         handed = 0
+        # Inspection plans and unfinished rounds go to the taker of their site.
         plans = await tx.session.scalars(
             select(InspectionPlan).where(
                 InspectionPlan.engineer_id == engineer.id, InspectionPlan.active.is_(True)
             )
         )
-        for plan in plans.all():
-            plan.engineer_id = (await taker(plan.site_id)).id
-            handed += 1
-            await tx.audit(
-                "inspection_plan",
-                plan.id,
-                "inspection_plan.engineer_changed",
-                engineer_id=plan.engineer_id,
-                previous=engineer.id,
-                by="handover",
-            )
         rounds = await tx.session.scalars(
             select(Inspection).where(
                 Inspection.engineer_id == engineer.id, Inspection.status != INSPECTION_COMPLETED
             )
         )
-        for inspection in rounds.all():
-            inspection.engineer_id = (await taker(inspection.site_id)).id
+        held: list[tuple[str, InspectionPlan | Inspection]] = [
+            *(("inspection_plan", plan) for plan in plans.all()),
+            *(("inspection", inspection) for inspection in rounds.all()),
+        ]
+        for entity, row in held:
+            row.engineer_id = (await taker(row.site_id)).id
             handed += 1
             await tx.audit(
-                "inspection",
-                inspection.id,
-                "inspection.engineer_changed",
-                engineer_id=inspection.engineer_id,
+                entity,
+                row.id,
+                f"{entity}.engineer_changed",
+                engineer_id=row.engineer_id,
                 previous=engineer.id,
                 by="handover",
             )

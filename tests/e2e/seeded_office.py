@@ -21,34 +21,29 @@ from sandbox import BotApiEmulator, SentMessage, SimulatedPerson
 Match = Callable[[SentMessage], bool]
 
 
-@dataclass
-class Office:
-    """The seeded office and its registered people."""
+class OfficeBase:
+    """What every e2e office offers: its services, the frozen clock moved by hand, counts."""
 
     deployment: Any  # tests/e2e/conftest.py's Deployment
-    emulator: BotApiEmulator
-    seeded: seed.Office
-    people: dict[str, SimulatedPerson]
 
     @property
     def helpdesk(self) -> Any:
         """The running Application's core services."""
         return self.deployment.running.helpdesk
 
-    def __getattr__(self, key: str) -> SimulatedPerson:
-        people = self.__dict__.get("people") or {}
-        if key in people:
-            return people[key]
-        raise AttributeError(key)
-
     async def person_id(self, persona: seed.Persona) -> int:
         return await seed.person_id(self.helpdesk, persona)
 
     async def later(self, **delta: float) -> None:
-        """Once every queued message is out, move the frozen clock; wake runner and sender."""
-        await self.deployment.until(self.outbox_idle, timeout=15.0)
+        """Once every queued message is out, move the frozen clock; wake runner and sender.
+
+        Moving the clock while the sender holds rows waiting for their turn under the
+        per-chat limit would outrun their leases (time passes, but nobody is idle).
+        """
+        await self.deployment.until(self.outbox_idle)
         self.deployment.clock.advance(timedelta(**delta))
         app = self.deployment.running
+        assert app.runner is not None and app.sender is not None
         app.runner.wake()
         app.sender.wake()
 
@@ -73,6 +68,22 @@ class Office:
             ticket = await session.get(Ticket, ticket_id)
             assert ticket is not None
             return ticket
+
+
+@dataclass
+class Office(OfficeBase):
+    """The seeded office and its registered people."""
+
+    deployment: Any  # tests/e2e/conftest.py's Deployment
+    emulator: BotApiEmulator
+    seeded: seed.Office
+    people: dict[str, SimulatedPerson]
+
+    def __getattr__(self, key: str) -> SimulatedPerson:
+        people = self.__dict__.get("people") or {}
+        if key in people:
+            return people[key]
+        raise AttributeError(key)
 
     async def newcomer(
         self,

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from seeded_office import OfficeBase
+from sqlalchemy import select
 
 from bot.notifications.reporter import ENGINEER_ASSIGNED
-from core.enums import ArrivalCheck, Impact, OutboxStatus, ServiceResult, ServiceType, TicketStatus
-from core.models import AuditEvent, OutboxMessage, Resolution, Ticket, TicketNote, TicketPhoto
+from core.enums import ArrivalCheck, Impact, ServiceResult, ServiceType, TicketStatus
+from core.models import AuditEvent, Resolution, TicketNote, TicketPhoto
 from core.tickets import ServiceSheet
 from demo import journeys, seed
 from demo.journeys import Actor
@@ -35,7 +35,7 @@ Match = Callable[[SentMessage], bool]
 
 
 @dataclass
-class Office:
+class Office(OfficeBase):
     """The demo office with its people registered through their invitations, in English."""
 
     deployment: Any
@@ -44,42 +44,6 @@ class Office:
     wang: SimulatedPerson
     zhao: SimulatedPerson
     chen: SimulatedPerson
-
-    @property
-    def helpdesk(self) -> Any:
-        return self.deployment.running.helpdesk
-
-    async def person_id(self, persona: seed.Persona) -> int:
-        return await seed.person_id(self.helpdesk, persona)
-
-    async def outbox_idle(self) -> bool:
-        now = self.deployment.clock.now()
-        return (
-            await self.count(
-                OutboxMessage,
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.available_at <= now,
-            )
-            == 0
-        )
-
-    async def later(self, **delta: float) -> None:
-        """Once the queued messages are out, move the frozen clock and wake the workers."""
-        await self.deployment.until(self.outbox_idle, timeout=15.0)
-        self.deployment.clock.advance(timedelta(**delta))
-        app = self.deployment.running
-        app.runner.wake()
-        app.sender.wake()
-
-    async def count(self, model: type, *where: object) -> int:
-        async with self.deployment.running.core.reading() as session:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*where)))
-
-    async def ticket(self, ticket_id: int) -> Ticket:
-        async with self.deployment.running.core.reading() as session:
-            ticket = await session.get(Ticket, ticket_id)
-            assert ticket is not None
-            return ticket
 
     async def open_ticket(self, *, symptom: str = "The projector shows no picture.") -> int:
         """A ticket on the PC reported through the core (the report dialog has its own tests)."""

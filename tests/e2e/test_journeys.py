@@ -12,22 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from seeded_office import OfficeBase
+from sqlalchemy import select
 
 from bot.cards import WORK_BUTTON_TEXT, Op
 from bot.dialogs import resolve
 from bot.notifications.escalation import ACKNOWLEDGE_BUTTON
 from core.audit import verify_chain
-from core.enums import Impact, OutboxStatus, ServiceResult, ServiceType, TicketStatus
+from core.enums import Impact, ServiceResult, ServiceType, TicketStatus
 from core.models import (
     AuditEvent,
     BackupConsent,
-    OutboxMessage,
     Page,
     Rating,
     Resolution,
@@ -53,7 +52,7 @@ PC_FAULT = journeys.Fault(
 
 
 @dataclass
-class Office:
+class Office(OfficeBase):
     """The seeded office and its registered people."""
 
     deployment: Any  # tests/e2e/conftest.py's Deployment
@@ -64,49 +63,6 @@ class Office:
     zhao: Actor
     chen: Actor
     liu: Actor
-
-    @property
-    def helpdesk(self) -> Any:
-        """The running Application's core services."""
-        return self.deployment.running.helpdesk
-
-    async def person_id(self, persona: seed.Persona) -> int:
-        return await seed.person_id(self.helpdesk, persona)
-
-    async def later(self, **delta: float) -> None:
-        """Once every queued message is out, move the frozen clock; wake runner and sender.
-
-        Moving the clock while the sender holds rows waiting for their turn under the
-        per-chat limit would outrun their leases (time passes, but nobody is idle).
-        """
-        await self.deployment.until(self.outbox_idle)
-        self.deployment.clock.advance(timedelta(**delta))
-        app = self.deployment.running
-        assert app.runner is not None and app.sender is not None
-        app.runner.wake()
-        app.sender.wake()
-
-    async def outbox_idle(self) -> bool:
-        """No message is waiting to be sent now."""
-        now = self.deployment.clock.now()
-        return (
-            await self.count(
-                OutboxMessage,
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.available_at <= now,
-            )
-            == 0
-        )
-
-    async def ticket(self, ticket_id: int) -> Ticket:
-        async with self.deployment.running.core.reading() as session:
-            ticket = await session.get(Ticket, ticket_id)
-            assert ticket is not None
-            return ticket
-
-    async def count(self, model: type, *where: object) -> int:
-        async with self.deployment.running.core.reading() as session:
-            return int(await session.scalar(select(func.count()).select_from(model).where(*where)))
 
 
 # How long a person waits for an expected message: a safety net, never what a test waits

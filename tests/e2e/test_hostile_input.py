@@ -74,7 +74,7 @@ async def test_forged_callback_data_is_refused_without_an_error(
         ("/scorecard 0000-Q1", "Please give the period like 2026-Q4."),
         ("/summary 2026-11 " + "X" * 300, "No site has the code"),
         ("/start inv_" + "ä" * 60, "This invitation link is not valid."),
-        ("/start asset_" + "\u202e" * 10, "does not look like an asset tag"),
+        ("/start asset_" + "\u202e" * 10, "This sticker's link is damaged"),
     ],
 )
 async def test_odd_command_arguments_get_a_clear_answer(

@@ -205,8 +205,8 @@ async def test_sigterm_while_waiting_for_the_api_stops_cleanly(deployment, emula
 @pytest.mark.parametrize(
     ("listen", "said"),
     [
-        ("nonsense", "FAULTDESK_HEALTH_LISTEN: Value error, use host:port"),
-        ("127.0.0.1:99999", "FAULTDESK_HEALTH_LISTEN: Value error, use host:port"),
+        ("nonsense", "use host:port (e.g. 127.0.0.1:9464), or off"),
+        ("127.0.0.1:99999", "use host:port (e.g. 127.0.0.1:9464), or off"),
     ],
 )
 async def test_a_health_address_that_cannot_work_is_named_before_start_up(tmp_path, listen, said):
@@ -215,9 +215,10 @@ async def test_a_health_address_that_cannot_work_is_named_before_start_up(tmp_pa
         "FAULTDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "FAULTDESK_API_BASE_URL": "http://127.0.0.1:9",  # never reached
         "FAULTDESK_HEALTH_LISTEN": listen,
+        "FAULTDESK_DEFAULT_LANGUAGE": "en",  # the sentence below is the English one
     }
     bot = await BotProcess(["run"], settings, tmp_path).start()
     assert await bot.wait() == 2, bot.text()
-    assert said in bot.text()
+    assert "FAULTDESK_HEALTH_LISTEN" in bot.text() and said in bot.text()
     assert "Traceback" not in bot.text() and "not reachable" not in bot.text()
     assert not (tmp_path / "db.sqlite3").exists()  # nothing was started

@@ -1042,8 +1042,8 @@ class TicketService:
             ticket = await _load_ticket(tx, ticket_id)
             actor = await get_person(tx, actor_id)
             by_reporter = actor.id == ticket.reporter_id
-            if not by_reporter and not _dispatches_site(actor, ticket):
-                raise PermissionDenied(action="cancel", ticket_id=ticket.id)
+            if not by_reporter:
+                _ensure_dispatcher(actor, ticket, "cancel")
             if by_reporter and not dispatches(actor.role) and ticket.arrived_at is not None:
                 raise Conflict("cancel.engineer_arrived", ticket_id=ticket.id)
             _move(ticket, Action.CANCEL)
@@ -1391,13 +1391,6 @@ class TicketService:
             return list(await people_with_role(tx, Role.ENGINEER, ticket.site_id))
 
 
-def _dispatches_site(person: Person, ticket: Ticket) -> bool:
-    """A dispatcher of the ticket's site (or of every site), or an admin."""
-    if person.role is Role.ADMIN:
-        return True
-    return dispatches(person.role) and person.site_id in (None, ticket.site_id)
-
-
 async def _thread_parties(tx: Tx, ticket: Ticket) -> set[int]:
     """Who hears a ticket's thread: reporter, engineer, assigning dispatcher, past writers."""
     parties = {ticket.reporter_id}
@@ -1415,7 +1408,9 @@ async def _takes_part(tx: Tx, person: Person, ticket: Ticket) -> bool:
     """May write in the ticket's thread: a party to it, or a dispatcher of its site."""
     if not person.active:
         return False
-    return person.id in await _thread_parties(tx, ticket) or _dispatches_site(person, ticket)
+    return person.id in await _thread_parties(tx, ticket) or dispatches_at(
+        person.role, person.site_id, ticket.site_id
+    )
 
 
 async def _may_view(tx: Tx, person: Person, ticket: Ticket) -> bool:

@@ -22,7 +22,7 @@ async def test_a_ticket_number_no_ticket_can_have_is_not_found(helpdesk, world, 
     with pytest.raises(NotFound):
         await helpdesk.tickets.card(number)
     with pytest.raises(NotFound):
-        await helpdesk.tickets.cancel(number, actor_id=world.dispatcher_id)
+        await helpdesk.tickets.cancel(number, actor_id=world.dispatcher_id, reason="test")
 
 
 async def branch_ticket(helpdesk) -> tuple[int, int, int]:

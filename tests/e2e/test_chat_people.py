@@ -222,6 +222,9 @@ async def test_reporter_engineer_and_dispatcher_write_through_the_ticket_without
         f"Ticket #{ticket_id}: Wang Wei is assigned to your fault.", timeout=15
     )
     assert notice.button("💬 Message the engineer") is not None
+    # A reply names the notice by its Telegram message id, which the sender records just
+    # after Telegram answers: no person replies within those milliseconds, a test could.
+    await office.deployment.until(office.outbox_idle)
 
     await li.send("The door code is 4321.", reply_to=notice)
     await li.wait_for(f"✅ Sent to the others on ticket #{ticket_id}.")
@@ -506,6 +509,7 @@ async def test_the_demos_printer_journey_plays_in_english(office: Office):
     assert venue.location == seed.HQ_LOCATION
 
     notice = await li.gets(li.says(ENGINEER_ASSIGNED, ticket=1), "the assignment notice")
+    await office.deployment.until(office.outbox_idle)  # its message id is recorded (see above)
     await journeys.write_by_reply(li, notice, 1, "Tray 2 is the one that jams.")
     relayed = await journeys.hear_in_thread(wang, 1, "Li Na")
     assert "Tray 2 is the one that jams." in relayed.text

@@ -29,6 +29,7 @@ from core.asset_tags import normalize_tag, sticker_payload, tag_of_payload
 from core.enums import AssetKind
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Asset, Department, Site
+from core.people import add_department
 from core.unit_of_work import Core, Tx
 
 __all__ = [
@@ -346,7 +347,7 @@ class AssetService:
                 if places.department(site.id, name) is None:
                     result.departments_added.append(f"{site.code}: {name.strip()}")
                     if not dry_run:
-                        places.add_department(await self._add_department(tx, site, name))
+                        places.add_department(await add_department(tx, site.id, name.strip()))
                     else:
                         places.add_department(Department(id=-1, site_id=site.id, name=name))
             if dry_run:
@@ -385,19 +386,6 @@ class AssetService:
             if _stored(asset, name) != value:
                 changes.append(Change(name, _stored(asset, name), value))
         return changes
-
-    async def _add_department(self, tx: Tx, site: Site, name: str) -> Department:
-        department = Department(site_id=site.id, name=name.strip())
-        tx.session.add(department)
-        await tx.session.flush()
-        await tx.audit(
-            "department",
-            department.id,
-            "department.created",
-            site_id=site.id,
-            name=department.name,
-        )
-        return department
 
     async def _write(
         self,

@@ -222,6 +222,15 @@ def _audit_changes(changes: list[Change]) -> dict[str, Any]:
     return {change.field: change.after for change in changes}
 
 
+async def add_department(tx: Tx, site_id: int, name: str) -> Department:
+    """Create a department (its name checked by the caller) and audit it."""
+    department = Department(site_id=site_id, name=name)
+    tx.session.add(department)
+    await tx.session.flush()
+    await tx.audit("department", department.id, "department.created", site_id=site_id, name=name)
+    return department
+
+
 async def site_by_code(session: AsyncSession, code: str) -> Site | None:
     """The site with this code, whatever its case (compared in Python: SQLite's lower()
     folds ASCII only)."""
@@ -461,13 +470,7 @@ class PeopleService:
             department = await department_by_name(tx.session, site_id, name)
             if department is not None:
                 return Outcome(Setup.UNCHANGED, department)
-            department = Department(site_id=site_id, name=name)
-            tx.session.add(department)
-            await tx.session.flush()
-            await tx.audit(
-                "department", department.id, "department.created", site_id=site_id, name=name
-            )
-            return Outcome(Setup.CREATED, department)
+            return Outcome(Setup.CREATED, await add_department(tx, site_id, name))
 
     async def rename_department(
         self, *, site_id: int, name: str, new_name: str, actor_id: int | None = None

@@ -18,7 +18,7 @@ import os
 import socket
 import uuid
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -160,7 +160,9 @@ class Application:
             transport = InstrumentedTransport(runtime.transport, self.metrics)
             self._transport = transport
             await self._publish_menus(transport)
-            self.runner = self.helpdesk.runner()
+            self.runner = self.helpdesk.runner(
+                lease=timedelta(seconds=self.settings.due_work_lease)
+            )
             self.runner.on_fired.append(self.metrics.fired)
             self.runner.on_heartbeat.append(lambda: self.health.beat("due_work_runner"))
             # Instances sharing one token split Telegram's overall rate between them;

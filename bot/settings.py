@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     startup_backoff_max: float = 10.0  # cap (seconds) between tries to reach the API or database
     journal_retention_days: float = 14.0  # handled updates are pruned after this many days
     outbox_retention_days: float = 30.0  # delivered messages are pruned after this many days
+    # Seconds a claim on due work (escalation steps, reminders) holds its rows; renewed
+    # while the work runs, so a dead instance's steps are taken over within this long.
+    due_work_lease: float = 10.0
 
     @field_validator("default_language")
     @classmethod
@@ -117,6 +120,14 @@ class Settings(BaseSettings):
     def _positive(cls, value: float) -> float:
         if value <= 0:
             raise ValueError("must be greater than 0")
+        return value
+
+    @field_validator("due_work_lease")
+    @classmethod
+    def _lease_length(cls, value: float) -> float:
+        # Under a second, renewals (a third of the lease) would be most of the work.
+        if value < 1:
+            raise ValueError("use at least 1 second")
         return value
 
     # A read-only channel (its numeric id, -100…) the bot posts the audit log's fingerprint

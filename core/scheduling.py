@@ -2,7 +2,9 @@
 
 A runner claims due rows with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on
 SQLite the write lock taken at BEGIN serialises claims), then fires each in a
-transaction that re-reads the row under lock and marks it done. Firing and marking
+transaction that re-reads the row under lock and marks it done. Leases are short
+(`DEFAULT_LEASE`) and renewed by a heartbeat while the runner still holds the rows, so
+rows a dead instance held are taken over within one lease, not after minutes. Firing and marking
 share a transaction, so a row takes effect once even when two runners overlap or a
 lease expires mid-way. Rows that fell due while nothing ran are simply overdue, and
 the next sweep takes them.
@@ -31,6 +33,13 @@ from core.unit_of_work import Core, Tx
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Tx, DueWork], Awaitable[None]]
+
+# How long a claim holds its rows unless renewed: the longest a dead instance's due work
+# waits for another instance to take it over.
+DEFAULT_LEASE = timedelta(seconds=10)
+# Held rows are renewed once this share of the lease has passed, so a renewal delayed by
+# a slow transaction still lands before the lease runs out.
+RENEW_SHARE = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -126,7 +135,7 @@ class DueWorkRunner:
         handlers: Mapping[str, Handler],
         *,
         owner: str | None = None,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta = DEFAULT_LEASE,
         batch: int = 500,
         chunk: int = 50,
         max_idle: float = 5.0,
@@ -136,7 +145,14 @@ class DueWorkRunner:
         self.core = core
         self.handlers = dict(handlers)
         self.owner = owner or f"runner-{uuid.uuid4().hex[:12]}"
+        if lease <= timedelta(0):
+            raise ValueError("the due-work lease must be positive")
         self.lease = lease
+        self.renew_every = lease * RENEW_SHARE
+        # Claimed rows not yet fired or given back, and when their lease was last set.
+        self._held: set[int] = set()
+        self._leased_at: datetime | None = None
+        self.renewals = 0  # renewal transactions that extended at least one lease
         self.batch = batch
         self.chunk = chunk
         # Upper bound on one sleep: another instance may schedule work this process
@@ -188,7 +204,61 @@ class DueWorkRunner:
                 .returning(DueWork.id)
                 .execution_options(synchronize_session=False)
             )
-            return sorted(result.scalars().all())
+            ids = sorted(result.scalars().all())
+        if ids:
+            self._held.update(ids)
+            self._leased_at = now
+        return ids
+
+    async def renew(self) -> int:
+        """Extend the lease on every row this runner still holds; returns how many.
+
+        Only rows still leased to this runner are touched: a row fired, given back, or
+        taken over by another runner after the lease ran out is left alone.
+        """
+        held = sorted(self._held)
+        if not held:
+            return 0
+        renewed = 0
+        async with self.core.transaction() as tx:
+            for start in range(0, len(held), 500):  # bound the IN list
+                result = await tx.session.execute(
+                    update(DueWork)
+                    .where(
+                        DueWork.id.in_(held[start : start + 500]),
+                        DueWork.lease_owner == self.owner,
+                        DueWork.status == WorkStatus.PENDING,
+                    )
+                    .values(lease_until=tx.now + self.lease)
+                    .execution_options(synchronize_session=False)
+                )
+                renewed += int(getattr(result, "rowcount", 0) or 0)
+            self._leased_at = tx.now
+        if renewed:
+            self.renewals += 1
+        return renewed
+
+    async def _renew_if_due(self) -> None:
+        """Renew the held leases once `renew_every` has passed since they were last set."""
+        leased_at = self._leased_at
+        if (
+            self._held
+            and leased_at is not None
+            and self.core.clock.now() >= leased_at + self.renew_every
+        ):
+            await self.renew()
+
+    async def _heartbeat(self, done: asyncio.Event) -> None:
+        """While a sweep runs, keep its leases alive even when one chunk takes long."""
+        interval = max(self.renew_every.total_seconds(), 0.001)
+        while not done.is_set():
+            await first_of(done, within=interval, sleep=self.sleep)
+            if done.is_set():
+                return
+            try:
+                await self._renew_if_due()
+            except Exception:  # the sweep itself reports database trouble
+                log.warning("renewing due-work leases failed; retrying", exc_info=True)
 
     async def sweep(self) -> SweepResult:
         """Claim everything due now and fire it, until a claim comes back empty.
@@ -197,11 +267,23 @@ class DueWorkRunner:
         became due during this sweep are taken by the next claim round.
         """
         total = SweepResult()
-        while ids := await self.claim():
-            total.claimed += len(ids)
-            for start in range(0, len(ids), self.chunk):
-                await self._fire_chunk(ids[start : start + self.chunk], total)
-            self._beat()  # a long sweep is progress too
+        done = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(done))
+        try:
+            while ids := await self.claim():
+                total.claimed += len(ids)
+                for start in range(0, len(ids), self.chunk):
+                    await self._renew_if_due()  # rows waiting for their chunk stay ours
+                    chunk = ids[start : start + self.chunk]
+                    try:
+                        await self._fire_chunk(chunk, total)
+                    finally:
+                        self._held.difference_update(chunk)
+                self._beat()  # a long sweep is progress too
+        finally:
+            done.set()
+            self._held.clear()  # whatever is left runs out with its lease
+            await heartbeat
         return total
 
     def _beat(self) -> None:

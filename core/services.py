@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from core import inspections, reminders, replacements
 from core.anchors import AuditAnchors
 from core.assets import AssetService
@@ -9,7 +11,7 @@ from core.complaints import ComplaintService
 from core.pages import PAGE_REPEAT, fire_page_repeat
 from core.people import PeopleService
 from core.retention import RetentionPolicy
-from core.scheduling import DueWorkRunner, Handler
+from core.scheduling import DEFAULT_LEASE, DueWorkRunner, Handler
 from core.service_sheets import ServiceSheets
 from core.sla.deadlines import ESCALATION
 from core.sla.escalation import fire_escalation
@@ -43,6 +45,10 @@ class Helpdesk:
             **replacements.HANDLERS,
         }
 
-    def runner(self, *, owner: str | None = None, max_idle: float = 5.0) -> DueWorkRunner:
+    def runner(
+        self, *, owner: str | None = None, max_idle: float = 5.0, lease: timedelta = DEFAULT_LEASE
+    ) -> DueWorkRunner:
         """A due-work runner over this helpdesk's handlers."""
-        return DueWorkRunner(self.core, self.due_work_handlers(), owner=owner, max_idle=max_idle)
+        return DueWorkRunner(
+            self.core, self.due_work_handlers(), owner=owner, max_idle=max_idle, lease=lease
+        )

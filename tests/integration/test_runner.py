@@ -5,8 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from bot.settings import Settings
 from core import scheduling
 from core.clock import AcceleratedClock
+from core.enums import WorkStatus
+from core.models import DueWork
+from core.services import Helpdesk
 from core.unit_of_work import Core
 
 # Monday 2 March 2026, 09:00 in Shanghai.
@@ -101,3 +109,77 @@ async def test_a_failing_handler_keeps_its_row_for_a_retry_and_others_still_fire
 
 async def test_helpdesk_runner_knows_every_kind_it_schedules(helpdesk):
     assert set(helpdesk.due_work_handlers()) >= {"escalation", "progress"}
+
+
+async def test_a_dead_instance_s_due_work_is_taken_over_within_ten_seconds(
+    database, policy, virtual_time
+):
+    # Both instances run with the default settings, as `faultdesk run` would.
+    lease = timedelta(seconds=Settings(_env_file=None).due_work_lease)
+    clock = AcceleratedClock(MONDAY_9AM, 1.0, monotonic=virtual_time)
+    core = Core(database, clock, policy)
+    fired: list[str] = []
+
+    async def note(_tx, work):
+        fired.append(work.key)
+
+    async with core.transaction() as tx:
+        for i in range(3):
+            await scheduling.schedule(tx, key=f"step{i}", kind="note", due_at=tx.now)
+    dead = Helpdesk(core).runner(owner="killed", lease=lease)
+    assert len(await dead.claim()) == 3  # and then its process was killed (kill -9)
+    survivor = scheduling.DueWorkRunner(
+        core, {"note": note}, max_idle=3600, lease=lease, sleep=virtual_time.sleep
+    )
+    survivor.record_lateness = True
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        task = asyncio.create_task(survivor.run(stop))
+        await virtual_time.sleep(30)
+        stop.set()
+        await task
+
+    await virtual_time.run(scenario(), until=31.0)
+    assert sorted(fired) == ["step0", "step1", "step2"]
+    takeover = max((fired_at - due).total_seconds() for _, due, fired_at in survivor.fired_log)
+    assert takeover <= 10.0, takeover
+
+
+async def test_a_long_sweep_renews_the_leases_of_the_rows_still_waiting(database, policy, clock):
+    core = Core(database, clock, policy)
+    seen: list[tuple[str, bool]] = []  # (row fired, every row still held leased past now)
+    runner = scheduling.DueWorkRunner(core, {}, lease=timedelta(seconds=3), chunk=1)
+
+    async def slow(tx, work):
+        # Every row still waiting for its turn must be ours beyond this instant, or a
+        # second instance would claim it and fire it too.
+        waiting = (
+            await tx.session.execute(
+                select(DueWork.lease_owner, DueWork.lease_until).where(
+                    DueWork.status == WorkStatus.PENDING, DueWork.id != work.id
+                )
+            )
+        ).all()
+        seen.append(
+            (work.key, all(owner == runner.owner and until > tx.now for owner, until in waiting))
+        )
+        clock.advance(timedelta(seconds=2))  # firing this row takes a while
+
+    runner.handlers["slow"] = slow
+    async with core.transaction() as tx:
+        for i in range(4):
+            await scheduling.schedule(tx, key=f"s{i}", kind="slow", due_at=tx.now)
+    other = scheduling.DueWorkRunner(core, {}, owner="other")
+    result = await runner.sweep()
+    assert result.fired == 4
+    assert seen == [("s0", True), ("s1", True), ("s2", True), ("s3", True)]
+    assert runner.renewals >= 2
+    assert await other.claim() == []  # nothing was left leased to a runner that is done
+
+
+async def test_the_due_work_lease_is_a_setting_of_at_least_a_second():
+    assert Settings(_env_file=None).due_work_lease == 10.0
+    assert Settings(_env_file=None, due_work_lease=4).due_work_lease == 4.0
+    with pytest.raises(ValidationError, match="at least 1 second"):
+        Settings(_env_file=None, due_work_lease=0.5)

@@ -18,6 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core import deferred
 from core.enums import OutboxStatus, Role
 from core.messages import PRIORITY_NOTICE as PRIORITY_NOTICE
 from core.messages import PRIORITY_PAGE as PRIORITY_PAGE
@@ -46,6 +47,8 @@ async def enqueue(
 ) -> bool:
     """Queue `message` unless a row with the same idempotency key exists; True if added.
 
+    While inserts are deferred (`core.deferred`), the row is held back and True returned.
+
     The row keeps the message's kind and fields (`core.messages.encode`), the ticket it
     is about, and its priority (the message class's unless `priority` is given).
     """
@@ -65,6 +68,10 @@ async def enqueue(
         "created_at": tx.now,
         "available_at": available_at or tx.now,
     }
+    if deferred.deferring(tx):  # a batch of ladder steps: sent together (see core.deferred)
+        deferred.defer(tx, OutboxMessage, values)
+        tx.note_outbox()
+        return True
     insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
     statement = (
         insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])

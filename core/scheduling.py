@@ -2,20 +2,29 @@
 
 A runner claims due rows with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on
 SQLite the write lock taken at BEGIN serialises claims), then fires each in a
-transaction that re-reads the row under lock and marks it done. Leases are short
-(`DEFAULT_LEASE`) and renewed by a heartbeat while the runner still holds the rows, so
-rows a dead instance held are taken over within one lease, not after minutes. Firing and marking
+transaction that re-reads the row under lock and marks it done. Firing and marking
 share a transaction, so a row takes effect once even when two runners overlap or a
 lease expires mid-way. Rows that fell due while nothing ran are simply overdue, and
 the next sweep takes them.
+
+Leases are short (`DEFAULT_LEASE`) and renewed while the runner still holds the rows
+(between chunks, and by a heartbeat during a long one), so rows a dead instance held are
+taken over within one lease, not after minutes.
+
+Many rows due at once (a Monday 09:00 after a holiday) fire as a batch: up to `chunk`
+rows per transaction; kinds that declare a `Prefetch` (ladder steps) have what they read
+loaded with one statement per table and fire without a savepoint each, their inserts
+held back and sent together (`core.deferred`). A failure rolls the batch back and fires
+it again row by row, each in a savepoint.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +34,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
+from core import deferred
 from core.clock import Sleep, first_of
 from core.enums import WorkStatus
 from core.models import DueWork, Ticket
@@ -33,6 +43,8 @@ from core.unit_of_work import Core, Tx
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Tx, DueWork], Awaitable[None]]
+# Loads, for one transaction, what firing these rows of one kind will read.
+Prefetch = Callable[[Tx, Sequence[DueWork]], Awaitable[None]]
 
 # How long a claim holds its rows unless renewed: the longest a dead instance's due work
 # waits for another instance to take it over.
@@ -64,20 +76,25 @@ async def schedule(
     ticket_id: int | None = None,
     payload: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Create a due-work row unless its key exists; True if created."""
+    """Create a due-work row unless its key exists; True if created (always, when deferred)."""
+    values = {
+        "key": key,
+        "kind": kind,
+        "due_at": due_at,
+        "ticket_id": ticket_id,
+        "payload": dict(payload or {}),
+        "status": WorkStatus.PENDING.value,
+        "created_at": tx.now,
+        "attempts": 0,
+    }
+    if deferred.deferring(tx):  # a batch of steps: sent with the others (see core.deferred)
+        deferred.defer(tx, DueWork, values)
+        tx.note_scheduled(due_at)
+        return True
     insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
     statement = (
         insert(DueWork)
-        .values(
-            key=key,
-            kind=kind,
-            due_at=due_at,
-            ticket_id=ticket_id,
-            payload=dict(payload or {}),
-            status=WorkStatus.PENDING.value,
-            created_at=tx.now,
-            attempts=0,
-        )
+        .values(**values)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(DueWork.id)
     )
@@ -116,6 +133,17 @@ async def pending_for_ticket(tx: Tx, ticket_id: int, kind: str | None = None) ->
     return list(await tx.session.scalars(query.order_by(DueWork.id)))
 
 
+class _RowFailed(Exception):
+    """A row failed in a batched pass: the transaction is rolled back and fired row by row."""
+
+
+def _mark_done(tx: Tx, work: DueWork) -> None:
+    work.status = WorkStatus.DONE
+    work.done_at = tx.now
+    work.lease_owner = None
+    work.lease_until = None
+
+
 @dataclass
 class SweepResult:
     """What one sweep did."""
@@ -137,7 +165,9 @@ class DueWorkRunner:
         owner: str | None = None,
         lease: timedelta = DEFAULT_LEASE,
         batch: int = 500,
-        chunk: int = 50,
+        chunk: int = 250,
+        prefetch: Mapping[str, Prefetch] | None = None,
+        forget: Callable[[Tx], None] | None = None,
         max_idle: float = 5.0,
         retry_after: timedelta = timedelta(seconds=30),
         sleep: Sleep = asyncio.sleep,
@@ -155,6 +185,9 @@ class DueWorkRunner:
         self.renewals = 0  # renewal transactions that extended at least one lease
         self.batch = batch
         self.chunk = chunk
+        self.prefetch = dict(prefetch or {})
+        # Drops what was prefetched when a row of another kind fires (it may change it).
+        self.forget = forget
         # Upper bound on one sleep: another instance may schedule work this process
         # is not told about; it is found on the next wake at the latest.
         self.max_idle = max_idle
@@ -291,8 +324,21 @@ class DueWorkRunner:
             beat()
 
     async def _fire_chunk(self, ids: list[int], total: SweepResult) -> None:
-        """Fire a few claimed rows in one transaction; on a database error, one by one."""
+        """Fire claimed rows in one transaction; on a database error, one by one.
+
+        First as one batch: what the rows of kinds that prefetch (ladder steps) read is
+        loaded at once, and they fire without a savepoint each, their writes sent
+        together. Should one of them fail, that transaction is rolled back whole and the
+        chunk fired again with a savepoint per row, so the failing row is kept for a
+        retry and the others still fire.
+        """
         try:
+            if len(ids) > 1:
+                try:
+                    await self._fire_in_one_transaction(ids, total, batched=True)
+                    return
+                except _RowFailed as failed:
+                    log.info("due work %s failed in a batch; firing the batch row by row", failed)
             await self._fire_in_one_transaction(ids, total)
         except DBAPIError:
             if len(ids) == 1:
@@ -306,8 +352,13 @@ class DueWorkRunner:
             for work_id in ids:
                 await self._fire_chunk([work_id], total)
 
-    async def _fire_in_one_transaction(self, ids: list[int], total: SweepResult) -> None:
+    async def _fire_in_one_transaction(
+        self, ids: list[int], total: SweepResult, *, batched: bool = False
+    ) -> None:
         """Lock the rows' tickets (in id order), then fire each row in its own savepoint.
+
+        `batched`: prefetch what the rows read and fire them without savepoints; the
+        first failure raises `_RowFailed`, which rolls the whole transaction back.
 
         Tickets are locked before due-work rows everywhere (services lock the ticket
         first too), so two runners whose claims touch the same ticket queue instead
@@ -340,46 +391,72 @@ class DueWorkRunner:
             query = select(DueWork).where(DueWork.id.in_(ids)).order_by(DueWork.due_at, DueWork.id)
             if tx.dialect == "postgresql":
                 query = query.with_for_update()
-            for work in (
+            works = (
                 await tx.session.scalars(query.execution_options(populate_existing=True))
-            ).all():
-                work_id, key, kind, due_at = work.id, work.key, work.kind, work.due_at
-                ticket_id = work.ticket_id
-                # Re-checked under the row lock: another runner may have fired it after
-                # our lease ran out, or a service (or an earlier row here) moved it.
-                if (
-                    work.status != WorkStatus.PENDING
-                    or work.lease_owner != self.owner
-                    or due_at is None
-                    or due_at > tx.now
-                ):
-                    counts.skipped += 1
-                    continue
-                handler = self.handlers.get(kind)
-                if handler is None:
-                    failures.append((work_id, f"no handler for kind {kind!r}"))
-                    continue
-                logged = len(tx.events)
-                tx.firing_due_at = due_at
-                try:
-                    async with tx.session.begin_nested():
-                        await handler(tx, work)
-                        work.status = WorkStatus.DONE
-                        work.done_at = tx.now
-                        work.lease_owner = None
-                        work.lease_until = None
-                except DBAPIError:
-                    raise  # the transaction is unusable; the caller retries row by row
-                except Exception as error:  # one bad row must not block the others
-                    log.exception("due work %s failed", key)
-                    failures.append((work_id, f"{type(error).__name__}: {error}"))
-                    del tx.events[logged:]  # rolled back with the savepoint
-                    continue
-                finally:
-                    tx.firing_due_at = None
-                counts.fired += 1
-                fired_now.append((key, due_at))
-                fired.append(Fired(kind, key, ticket_id, (tx.now - due_at).total_seconds()))
+            ).all()
+            # Only kinds that prefetch are fired without a savepoint of their own: their
+            # handlers only write to the database, so firing them again after a rollback
+            # repeats nothing. Other rows in the chunk keep their savepoint.
+            batched = batched and any(work.kind in self.prefetch for work in works)
+            prefetched: set[str] = set()  # kinds whose rows' reads are loaded
+            # Batched kinds' handlers ignore whether an insert found its key taken, so
+            # their inserts can be held back and sent together (see core.deferred).
+            holding: contextlib.AbstractAsyncContextManager[None] = (
+                deferred.deferred_inserts(tx) if batched else contextlib.nullcontext()
+            )
+            async with holding:
+                for index, work in enumerate(works):
+                    work_id, key, kind, due_at = work.id, work.key, work.kind, work.due_at
+                    ticket_id = work.ticket_id
+                    # Re-checked under the row lock: another runner may have fired it after
+                    # our lease ran out, or a service (or an earlier row here) moved it.
+                    if (
+                        work.status != WorkStatus.PENDING
+                        or work.lease_owner != self.owner
+                        or due_at is None
+                        or due_at > tx.now
+                    ):
+                        counts.skipped += 1
+                        continue
+                    handler = self.handlers.get(kind)
+                    if handler is None:
+                        failures.append((work_id, f"no handler for kind {kind!r}"))
+                        continue
+                    in_batch = batched and kind in self.prefetch
+                    if prefetched and kind not in prefetched and self.forget is not None:
+                        self.forget(tx)  # this row may change what was prefetched
+                        prefetched.clear()
+                    if in_batch and kind not in prefetched:  # again, for the rows left
+                        await self.prefetch[kind](
+                            tx, [later for later in works[index:] if later.kind == kind]
+                        )
+                        prefetched.add(kind)
+                    logged = len(tx.events)
+                    tx.firing_due_at = due_at
+                    try:
+                        if in_batch:
+                            await handler(tx, work)
+                            _mark_done(tx, work)
+                        else:
+                            # Its inserts go out at once: the handler may ask whether
+                            # they found their key taken.
+                            async with deferred.paused(tx), tx.session.begin_nested():
+                                await handler(tx, work)
+                                _mark_done(tx, work)
+                    except DBAPIError:
+                        raise  # the transaction is unusable; the caller retries row by row
+                    except Exception as error:  # one bad row must not block the others
+                        if in_batch:
+                            raise _RowFailed(key) from error
+                        log.exception("due work %s failed", key)
+                        failures.append((work_id, f"{type(error).__name__}: {error}"))
+                        del tx.events[logged:]  # rolled back with the savepoint
+                        continue
+                    finally:
+                        tx.firing_due_at = None
+                    counts.fired += 1
+                    fired_now.append((key, due_at))
+                    fired.append(Fired(kind, key, ticket_id, (tx.now - due_at).total_seconds()))
         total.fired += counts.fired
         total.skipped += counts.skipped
         for row in fired:

@@ -13,6 +13,7 @@ from core.people import PeopleService
 from core.retention import RetentionPolicy
 from core.scheduling import DEFAULT_LEASE, DueWorkRunner, Handler
 from core.service_sheets import ServiceSheets
+from core.sla import batch
 from core.sla.deadlines import ESCALATION
 from core.sla.escalation import fire_escalation
 from core.tickets import PROGRESS, TicketService, fire_progress
@@ -50,5 +51,12 @@ class Helpdesk:
     ) -> DueWorkRunner:
         """A due-work runner over this helpdesk's handlers."""
         return DueWorkRunner(
-            self.core, self.due_work_handlers(), owner=owner, max_idle=max_idle, lease=lease
+            self.core,
+            self.due_work_handlers(),
+            owner=owner,
+            max_idle=max_idle,
+            lease=lease,
+            # Ladder steps due together fire as a batch (see core.sla.batch).
+            prefetch={ESCALATION: batch.prefetch_escalations},
+            forget=batch.forget,
         )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from core import outbox, pages
 from core.enums import Role, WorkStatus
 from core.messages import (
@@ -20,7 +18,7 @@ from core.messages import (
 )
 from core.models import DueWork, Page, Person, Site, SlaClock, Ticket
 from core.people import people_with_role
-from core.sla import deadlines
+from core.sla import batch, deadlines
 from core.sla.holder import holder_facts
 from core.sla.policy import EscalationAction as A
 from core.unit_of_work import Tx
@@ -58,12 +56,8 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
     ticket = await tx.ticket_for_update(work.ticket_id)
     if ticket is None:
         return
-    clock = await tx.session.scalar(
-        select(SlaClock).where(
-            SlaClock.ticket_id == ticket.id,
-            SlaClock.kind == work.payload["clock"],
-            SlaClock.cycle == int(work.payload["cycle"]),
-        )
+    clock = await batch.clock_of_step(
+        tx, ticket.id, work.payload["clock"], int(work.payload["cycle"])
     )
     if clock is None or not deadlines.is_running(clock):
         return  # the clock stopped after the step was claimed: nothing to escalate
@@ -120,15 +114,7 @@ def _overtakes(tx: Tx, other: DueWork, fraction: float) -> bool:
 async def _other_steps(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> list[DueWork]:
     """The clock's other ladder steps (this visit), fired or not."""
     prefix = deadlines.step_prefix(ticket.id, clock.cycle, clock.kind)
-    rows = await tx.session.scalars(
-        select(DueWork).where(
-            DueWork.ticket_id == ticket.id,
-            DueWork.kind == deadlines.ESCALATION,
-            DueWork.key.startswith(prefix),
-            DueWork.id != work.id,
-        )
-    )
-    return list(rows)
+    return await batch.steps_with_prefix(tx, ticket.id, prefix, but=work.id)
 
 
 async def _skip(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork, *, reason: str) -> None:
@@ -190,8 +176,7 @@ async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> 
                 step_key=work.key,
                 created_at=tx.now,
             )
-            tx.session.add(page)
-            await tx.session.flush()
+            await batch.add_page(tx, page)  # its id, without a flush in a batch
             await pages.schedule_repeat(tx, page, 1)  # repeats until acknowledged
             message = PAGES[level](**step, page_id=page.id)
             await outbox.enqueue(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from core.enums import COMING_STATUSES, TicketStatus
 from core.messages import Acknowledgement
 from core.models import Page, Pause, Person, Site, SlaClock, Ticket
-from core.sla import deadlines
+from core.sla import batch, deadlines
 from core.unit_of_work import Tx
 
 
@@ -46,17 +46,20 @@ async def _status_since(tx: Tx, ticket: Ticket, clock: SlaClock) -> datetime | N
 
 async def acknowledgements(tx: Tx, ticket: Ticket, clock: SlaClock) -> tuple[Acknowledgement, ...]:
     """Who has acknowledged a page about this deadline (this visit), first acknowledgement each."""
-    rows = await tx.session.execute(
-        select(Person.id, Person.name, Page.acknowledged_at)
-        .join(Person, Person.id == Page.acknowledged_by_id)
-        .where(
-            Page.ticket_id == ticket.id,
-            Page.clock == clock.kind,
-            Page.step_key.startswith(deadlines.step_prefix(ticket.id, clock.cycle, clock.kind)),
-            Page.acknowledged_at.is_not(None),
+    rows = batch.acknowledged(tx, ticket, clock)  # a batch of steps loaded them at once
+    if rows is None:
+        result = await tx.session.execute(
+            select(Person.id, Person.name, Page.acknowledged_at)
+            .join(Person, Person.id == Page.acknowledged_by_id)
+            .where(
+                Page.ticket_id == ticket.id,
+                Page.clock == clock.kind,
+                Page.step_key.startswith(deadlines.step_prefix(ticket.id, clock.cycle, clock.kind)),
+                Page.acknowledged_at.is_not(None),
+            )
+            .order_by(Page.acknowledged_at, Page.id)
         )
-        .order_by(Page.acknowledged_at, Page.id)
-    )
+        rows = [(person_id, name, at) for person_id, name, at in result if at is not None]
     seen: dict[int, Acknowledgement] = {}
     for person_id, name, at in rows:
         if person_id not in seen and at is not None:

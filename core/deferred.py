@@ -1,0 +1,90 @@
+"""Inserts held back within a transaction and sent together: one statement per table.
+
+Firing a batch of ladder steps queues a few outbox rows and page repeats per step; sent
+one by one, each insert also makes the session flush what the step changed, so a step
+cost a round of statements of its own. While `deferring(tx)` is on, `scheduling.schedule`
+and `outbox.enqueue` hand their rows here instead, and they go out as one executemany
+`INSERT ... ON CONFLICT DO NOTHING` per table, after the session's own flush (a queued
+page message refers to its page).
+
+Nothing can read around them: any statement the session runs while rows are held first
+sends the ORM's pending changes and then these rows, so a query in the same transaction
+sees them as if each had been inserted at once. Only the insert's answer is not known
+yet, so only callers that ignore whether the key already existed may be deferred.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+from sqlalchemy import Table, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from core.models import Base
+from core.unit_of_work import Tx
+
+_HELD = "faultdesk.deferred_inserts"
+
+
+def deferring(tx: Tx) -> bool:
+    """True while inserts of this transaction are being held back."""
+    return _HELD in tx.session.info
+
+
+def defer(tx: Tx, model: type[Base], values: dict[str, Any]) -> None:
+    """Hold back one row for `model`'s table, keyed on its `key` column."""
+    held: dict[type[Base], list[dict[str, Any]]] = tx.session.info[_HELD]
+    held.setdefault(model, []).append(values)
+
+
+def _send(session: Session) -> None:
+    """Send what is held, in the order the tables were first used (sync, in the greenlet)."""
+    held: dict[type[Base], list[dict[str, Any]]] | None = session.info.get(_HELD)
+    if not held:
+        return
+    batches = list(held.items())
+    held.clear()  # before executing: the flush below must not send them again
+    session.flush()
+    connection = session.connection()
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    for model, rows in batches:
+        table = cast(Table, model.__table__)
+        connection.execute(insert(table).on_conflict_do_nothing(index_elements=["key"]), rows)
+
+
+def _before_statement(state: ORMExecuteState) -> None:
+    _send(state.session)
+
+
+@asynccontextmanager
+async def deferred_inserts(tx: Tx) -> AsyncIterator[None]:
+    """Hold back deferrable inserts inside the block; all are sent by its end."""
+    session = tx.session.sync_session
+    session.info[_HELD] = {}
+    event.listen(session, "do_orm_execute", _before_statement)
+    try:
+        yield
+        await tx.session.run_sync(_send)
+    finally:
+        event.remove(session, "do_orm_execute", _before_statement)
+        session.info.pop(_HELD, None)
+
+
+@asynccontextmanager
+async def paused(tx: Tx) -> AsyncIterator[None]:
+    """Send what is held and insert at once inside the block (no-op when not deferring)."""
+    session = tx.session.sync_session
+    held = session.info.get(_HELD)
+    if held is None:
+        yield
+        return
+    await tx.session.run_sync(_send)
+    del session.info[_HELD]
+    try:
+        yield
+    finally:
+        session.info[_HELD] = held

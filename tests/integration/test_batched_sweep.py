@@ -1,0 +1,154 @@
+"""Many steps due at one instant fire as a batch: a few statements for all, the same outcome."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event, func, select
+
+from core import scheduling
+from core.audit import verify_chain
+from core.enums import Impact, WorkStatus
+from core.models import AuditEvent, DueWork, OutboxMessage, Page
+from core.pages import PAGE_REPEAT, repeat_key
+from core.sla.deadlines import ESCALATION
+from core.tickets import PROGRESS
+from core.unit_of_work import Core
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MONDAY_9AM = datetime(2026, 3, 2, 9, tzinfo=SHANGHAI)
+TICKETS = 20
+
+
+class Statements:
+    """Counts statements sent to the database while in use."""
+
+    def __init__(self, database: Any) -> None:
+        self.count = 0
+        self._engine = database.engine.sync_engine
+
+    def _seen(self, *_args: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> Statements:
+        event.listen(self._engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._seen)
+
+
+async def test_steps_due_at_one_instant_fire_in_a_few_statements_each_exactly_once(
+    helpdesk, world, clock, database
+):
+    clock.set(MONDAY_9AM)
+    for _ in range(TICKETS):
+        await helpdesk.tickets.report_fault(
+            world.reporter_id,
+            symptom="Printer jams",
+            impact=Impact.BUSINESS_STOPPED,  # level 1: nothing to raise, no step moves
+            asset_tag=world.asset_tag,
+        )
+    # Nothing ran for an hour and a half: every ticket's acknowledge ladder (80, 100 and
+    # 150 % of 1 h) is due at once. The reporters' hourly progress notes are not what
+    # this measures.
+    clock.set(MONDAY_9AM + timedelta(minutes=95))
+    async with helpdesk.core.transaction() as tx:
+        await scheduling.cancel_where(tx, DueWork.kind == PROGRESS)
+    async with helpdesk.core.reading() as session:
+        due = await session.scalar(
+            select(func.count())
+            .select_from(DueWork)
+            .where(
+                DueWork.kind == ESCALATION,
+                DueWork.status == WorkStatus.PENDING,
+                DueWork.due_at <= clock.now(),
+            )
+        )
+    assert due is not None and due >= 3 * TICKETS
+
+    runner = helpdesk.runner()
+    with Statements(database) as statements:
+        result = await runner.sweep()
+
+    assert result.failed == 0 and result.fired == due == 3 * TICKETS
+    # Row by row this took about sixteen statements a step; as a batch, a few in all.
+    assert statements.count < result.fired, statements.count
+    async with helpdesk.core.reading() as session:
+        handled = Counter(
+            (event.entity_id, event.data["clock"], event.data["percent"])
+            for event in await session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action.in_(("sla.escalated", "sla.step_skipped"))
+                )
+            )
+        )
+        left = await session.scalar(
+            select(func.count())
+            .select_from(DueWork)
+            .where(
+                DueWork.kind == ESCALATION,
+                DueWork.status == WorkStatus.PENDING,
+                DueWork.due_at <= clock.now(),
+            )
+        )
+        pages = list(await session.scalars(select(Page).order_by(Page.id)))
+        page_messages = list(
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.page_id.is_not(None)))
+        )
+        repeats = {
+            work.key: work
+            for work in await session.scalars(select(DueWork).where(DueWork.kind == PAGE_REPEAT))
+        }
+        chain = await verify_chain(session)
+    assert left == 0
+    assert set(handled.values()) == {1}  # every step once, fired or dropped
+    assert len({ticket for ticket, _, _ in handled}) == TICKETS
+    # Each page has its id before the batch was written: its message and first repeat
+    # point at it.
+    assert pages and len({page.id for page in pages}) == len(pages)
+    assert Counter(message.page_id for message in page_messages) == {page.id: 1 for page in pages}
+    for page in pages:
+        repeat = repeats[repeat_key(page.id, 1)]
+        assert repeat.payload == {"page_id": page.id, "repeat": 1}
+        assert repeat.ticket_id == page.ticket_id
+    assert chain.ok, chain.problems
+
+
+async def test_a_failing_step_in_a_batch_leaves_the_others_fired_once_and_itself_kept(
+    database, policy, clock
+):
+    core = Core(database, clock, policy)
+    calls: list[str] = []
+
+    async def flaky(tx, work):
+        calls.append(work.key)
+        if work.key == "bad":
+            raise RuntimeError("printer on fire")
+        await tx.audit("work", work.id, "bench.fired", key=work.key)
+
+    async def prefetch(_tx, works):
+        calls.append(f"prefetch {len(works)}")
+
+    runner = scheduling.DueWorkRunner(core, {"x": flaky}, prefetch={"x": prefetch})
+    async with core.transaction() as tx:
+        for key in ("a", "bad", "b"):
+            await scheduling.schedule(tx, key=key, kind="x", due_at=tx.now)
+    result = await runner.sweep()
+
+    assert (result.fired, result.failed) == (2, 1)
+    # The batch stopped at the failing row and was rolled back; fired again row by row.
+    assert calls == ["prefetch 3", "a", "bad", "a", "bad", "b"]
+    async with core.reading() as session:
+        fired = list(
+            await session.scalars(select(AuditEvent.data).where(AuditEvent.action == "bench.fired"))
+        )
+        bad = await session.scalar(select(DueWork).where(DueWork.key == "bad"))
+        chain = await verify_chain(session)
+    assert sorted(data["key"] for data in fired) == ["a", "b"]  # once each
+    assert bad is not None and bad.status == WorkStatus.PENDING and bad.attempts == 1
+    assert "printer on fire" in (bad.last_error or "")
+    assert chain.ok, chain.problems

@@ -21,8 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import gc
+import io
 import os
+import pstats
 import random
 import resource
 import sys
@@ -67,7 +70,8 @@ YEAR_SECONDS = 365 * 86_400
 # The sweep's "now": Tuesday 3 March 2026, 15:00 in Shanghai, a working afternoon, so
 # business time and wall time agree for the last few hours on every calendar.
 SWEEP_NOW = datetime(2026, 3, 3, 7, 0, tzinfo=UTC)
-# Due steps fell due within this long before the sweep's "now" (a short outage's backlog).
+# Due steps fell due within this long before the sweep's "now" (a short outage's backlog);
+# `--due-spread 0` makes them all due at that one instant (Monday 09:00 after a holiday).
 DUE_SPREAD = timedelta(minutes=3)
 # Mix of the due steps: (fraction of the acknowledge target, share). Steps at 100 % and
 # 150 % go to level-1 tickets, so raising the level is a no-op and no other step moves.
@@ -328,8 +332,10 @@ class RowFactory:
         rng: random.Random,
         now: datetime,
         horizon: timedelta,
+        due_spread: timedelta = DUE_SPREAD,
     ) -> None:
         self.policy = policy
+        self.due_spread = due_spread
         self.sites = list(sites)
         self.due_sites = [site for site in sites if site.region != "resident"]
         self.rng = rng
@@ -415,7 +421,8 @@ class RowFactory:
             site = self.rng.choice(self.due_sites)
             severity = 1 if fraction >= 1.0 else self._severity()
             target = self.policy.target(ClockKind.ACKNOWLEDGE, severity, site.region, site.hours)
-            due_at = self.now - timedelta(seconds=self.rng.uniform(1.0, DUE_SPREAD.total_seconds()))
+            spread = self.due_spread.total_seconds()
+            due_at = self.now - timedelta(seconds=self.rng.uniform(min(1.0, spread), spread))
             # Wall time = business time here: SWEEP_NOW is mid-afternoon on a working day.
             reported = due_at - timedelta(seconds=target.within.total_seconds() * fraction)
             plan = self._plan(site, severity, reported)
@@ -586,12 +593,13 @@ async def bulk_load(
     horizon: timedelta,
     seed: int,
     chunk: int = 2000,
+    due_spread: timedelta = DUE_SPREAD,
 ) -> LoadStats:
     """Insert `tickets` open tickets, exactly `due` of them with one step due at `now`."""
     began = time.perf_counter()
     rng = random.Random(seed)
     sites = await _load_people(db, now)
-    factory = RowFactory(policy, sites, rng, now, horizon)
+    factory = RowFactory(policy, sites, rng, now, horizon, due_spread)
     due_ids = set(rng.sample(range(1, tickets + 1), due))
     fractions = [fraction for fraction, _ in DUE_MIX]
     shares = [share for _, share in DUE_MIX]
@@ -665,13 +673,21 @@ def timed(
 class SweepFigures:
     rows: list[tuple[str, str]] = field(default_factory=list)
     ok: bool = True
+    profile: str = ""  # --profile: the sweep's top cost centres
 
     def add(self, label: str, value: str) -> None:
         self.rows.append((label, value))
 
 
 async def sweep_benchmark(
-    backend: str, pg_url: str | None, policy: Policy, tickets: int, due: int, seed: int
+    backend: str,
+    pg_url: str | None,
+    policy: Policy,
+    tickets: int,
+    due: int,
+    seed: int,
+    due_spread: timedelta = DUE_SPREAD,
+    profile: int = 0,
 ) -> SweepFigures:
     figures = SweepFigures()
     say(f"{backend}: building {tickets:,} tickets ({due:,} due) for the sweep")
@@ -688,6 +704,7 @@ async def sweep_benchmark(
                 now=SWEEP_NOW,
                 horizon=timedelta(0),
                 seed=seed,
+                due_spread=due_spread,
             )
             settle_seconds = await settle(loader)
         finally:
@@ -725,10 +742,18 @@ async def sweep_benchmark(
             runner._fire_chunk = timed(runner._fire_chunk, chunks)  # type: ignore[method-assign]
             counter = StatementCounter(db)
             gc.collect()
+            profiler = cProfile.Profile() if profile else None
             started, cpu_started = time.perf_counter(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
             result = await runner.sweep()
+            if profiler is not None:
+                profiler.disable()
             sweep_seconds = time.perf_counter() - started
             sweep_cpu = time.process_time() - cpu_started
+            # Chunks end in commit order: the last non-empty one committed the last step.
+            last_step = sum(seconds for seconds, _ in claims) + sum(s for s, _ in chunks)
+            last_step -= claims[-1][0] if claims and not claims[-1][1] else 0.0
             statements = counter.count
             counter.close()
             counter = None
@@ -781,6 +806,7 @@ async def sweep_benchmark(
     figures.add("due_work pending rows", fmt_int(pending or 0))
     figures.add("  of which due at now", fmt_int(due_now or 0))
     figures.add("sweep: total", fmt_s(sweep_seconds))
+    figures.add("sweep: last step committed after", fmt_s(last_step))
     figures.add("sweep: steps fired", fmt_int(result.fired))
     figures.add("sweep: fired/s", fmt_int(result.fired / sweep_seconds))
     figures.add("sweep: CPU of this process", fmt_s(sweep_cpu))
@@ -803,7 +829,18 @@ async def sweep_benchmark(
         f"{escalated:,} on {tickets_hit:,} tickets {'OK' if escalated == due else 'MISMATCH'}",
     )
     figures.add("audit chain / due left (check)", f"{'ok' if chain.ok else 'BROKEN'} / {left_due}")
+    if profiler is not None:
+        figures.profile = _top_costs(profiler, profile)
     return figures
+
+
+def _top_costs(profiler: cProfile.Profile, top: int) -> str:
+    """The `top` functions by own time (and by cumulative time) during the sweep."""
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return text.getvalue()
 
 
 # --------------------------------------------------------------------------------------
@@ -968,6 +1005,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="deadlines,sweep,lateness",
         help="comma-separated parts to run: deadlines, sweep, lateness (all)",
     )
+    parser.add_argument(
+        "--due-spread",
+        type=float,
+        default=DUE_SPREAD.total_seconds(),
+        help="seconds over which the due steps fell due before now; 0: all at once (180)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run the sweep under cProfile and print its top N cost centres (0: off)",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
         "--quick",
@@ -999,6 +1049,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.parts = parts_to_run(parser, args.parts, ("deadlines", "sweep", "lateness"))
     if not 0 <= args.due <= args.tickets:
         parser.error("--due must be between 0 and --tickets")
+    if not 0 <= args.due_spread <= 3600:
+        parser.error("--due-spread must be between 0 and 3600 seconds")
+    if args.profile < 0:
+        parser.error("--profile must be 0 or more")
     if not 0 < args.lateness_seconds <= 1800:
         parser.error("--lateness-seconds must be in (0, 1800]")
     return args
@@ -1011,14 +1065,30 @@ async def run_databases(args: argparse.Namespace, backends: Sequence[str]) -> bo
         results = {}
         for backend in backends:
             results[backend] = await sweep_benchmark(
-                backend, args.pg_url, policy, args.tickets, args.due, args.seed
+                backend,
+                args.pg_url,
+                policy,
+                args.tickets,
+                args.due,
+                args.seed,
+                due_spread=timedelta(seconds=args.due_spread),
+                profile=args.profile,
             )
             ok = ok and results[backend].ok
+        due_when = (
+            "all due at that one instant"
+            if args.due_spread == 0
+            else f"fallen due over the last {args.due_spread:g} s"
+        )
         print_backend_table(
             f"2. Sweep: {args.tickets:,} open tickets, {args.due:,} due steps"
-            " (FrozenClock at Tue 2026-03-03 15:00 Shanghai)",
+            f" (FrozenClock at Tue 2026-03-03 15:00 Shanghai, {due_when})",
             results,
         )
+        for backend, figures in results.items():
+            if figures.profile:
+                print(f"\nTop cost centres of the {backend} sweep (under cProfile):")
+                print(figures.profile)
     if "lateness" in args.parts:
         results = {}
         for backend in backends:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start a throw-away PostgreSQL on a free local port; print its URL on stdout.
 # Usage: eval "$(scripts/pg-throwaway.sh start DIR)"  ...  scripts/pg-throwaway.sh stop DIR
+#        scripts/pg-throwaway.sh resume DIR   starts a stopped server again (same data, same port)
 # Installs the Debian server package when no server binaries are found (needs root).
 set -euo pipefail
 
@@ -38,7 +39,14 @@ as_owner() {
   fi
 }
 
-cmd=${1:?start|stop}; dir=${2:?data directory}
+serve() {
+  local pg_ctl=$1 dir=$2 port=$3
+  as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    start >&2 || { cat "$dir/server.log" >&2; exit 1; }
+}
+
+cmd=${1:?start|stop|resume}; dir=${2:?data directory}
 case "$cmd" in
   start)
     ensure_server
@@ -48,11 +56,13 @@ case "$cmd" in
     as_owner "$initdb" -D "$dir/data" -U faultdesk --auth=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     port=$(free_port)
-    as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-      start >&2 || { cat "$dir/server.log" >&2; exit 1; }
+    serve "$pg_ctl" "$dir" "$port"
     echo "$port" > "$dir/port"
     echo "export FAULTDESK_TEST_PG_URL=postgresql://faultdesk@127.0.0.1:$port/postgres"
+    ;;
+  resume)
+    pg_ctl=$(find_bin pg_ctl)
+    serve "$pg_ctl" "$dir" "$(cat "$dir/port")"
     ;;
   stop)
     pg_ctl=$(find_bin pg_ctl)

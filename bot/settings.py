@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     startup_backoff_max: float = 10.0  # cap (seconds) between tries to reach the API or database
     journal_retention_days: float = 14.0  # handled updates are pruned after this many days
     outbox_retention_days: float = 30.0  # delivered messages are pruned after this many days
+    # A closed or cancelled ticket's fired and cancelled due work is pruned after this many days.
+    due_work_retention_days: float = 30.0
 
     @field_validator("default_language")
     @classmethod
@@ -112,7 +114,7 @@ class Settings(BaseSettings):
             raise ValueError("keep handled updates at least 2 days")
         return value
 
-    @field_validator("outbox_retention_days", "startup_backoff_max")
+    @field_validator("outbox_retention_days", "due_work_retention_days", "startup_backoff_max")
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:

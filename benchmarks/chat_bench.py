@@ -844,9 +844,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 # Cost centres: where a function's own time is counted, by the file it lives in (first match).
+IDLE = "idle: waiting in epoll (not CPU)"
 COST_CENTRES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (IDLE, ("<method 'poll' of 'select.epoll' objects>",)),
     ("SQLAlchemy", ("/sqlalchemy/",)),
-    ("aiosqlite + sqlite3 (driver thread)", ("/aiosqlite/", "sqlite3", "_sqlite3")),
+    ("greenlet (SQLAlchemy's async bridge)", ("greenlet",)),
+    (
+        "start-up: importing modules",
+        ("<frozen importlib", "marshal.loads", "builtins.compile", "builtins.exec"),
+    ),
+    (
+        "aiosqlite hand-off (queue to its thread)",
+        ("/aiosqlite/", "<method 'put_nowait' of '_queue.SimpleQueue' objects>"),
+    ),
+    ("sqlite3 (in this thread)", ("sqlite3", "_sqlite3")),
     ("asyncpg / psycopg", ("/asyncpg/", "/psycopg")),
     ("pydantic", ("/pydantic", "pydantic_core")),
     ("aiogram", ("/aiogram/",)),
@@ -887,10 +898,14 @@ def print_profile(path: Path, lines: int = 25) -> None:
         return
     stats = pstats.Stats(str(path), stream=sys.stdout)
     centres = cost_centres(stats)
-    total = sum(seconds for _name, seconds in centres) or 1.0
-    print(f"\nprofile of the bot process: {path}\ncost centres (own time, whole run):")
+    busy = sum(seconds for name, seconds in centres if name != IDLE) or 1.0
+    print(
+        f"\nprofile of the bot process: {path}\ncost centres (own wall time of the main"
+        " thread over the whole run, start-up included; % of the time not idle):"
+    )
     for name, seconds in centres:
-        print(f"  {name:40} {seconds:8.2f} s {100 * seconds / total:5.1f} %")
+        share = f"{100 * seconds / busy:5.1f} %" if name != IDLE else "      "
+        print(f"  {name:42} {seconds:8.2f} s {share}")
     print(f"top {lines} functions by own time:")
     stats.sort_stats("tottime").print_stats(lines)
 

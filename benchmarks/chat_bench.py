@@ -1,7 +1,7 @@
 """Measured figures for the chat path: a burst of fault reports through emulator, runtime, SQLite.
 
     python -m benchmarks.chat_bench [--quick] [--users 1000] [--runtime aiogram|ptb|both]
-        [--bot process|inline] [--engineers-per 20] [--drain-timeout 240]
+        [--bot process|inline] [--engineers-per 20] [--drain-timeout 240] [--no-bare]
 
 For each runtime, `--users` staff (1 000; 100 with --quick) are seeded in bulk into a
 fresh SQLite file, each with a PC in the asset register, plus one engineer per
@@ -28,6 +28,17 @@ Figures per runtime (all measured on this run):
 - the emulator's own cost: CPU time of this process (emulator plus simulated people)
   beside the bot process's, and the emulator's time inside its API handlers, to show it is
   not the bottleneck; and how fast the bot sent messages against Telegram's 30/s limit.
+
+Then, in the same run (unless --no-bare), the floor: a bare bot on each framework
+(`benchmarks.bare_bot`, its own process, no database) gets the same users and the same
+eight updates of the same kinds (/report, two texts, a photo, two button presses, a
+shared contact, a press), answering each with one sendMessage. The last table puts them
+side by side: bot CPU per update, faultdesk's as a multiple of the bare aiogram bot's
+and of the bare bot on its own framework, reply latency, and each process's idle
+resident memory (VmRSS once ready, before the burst).
+
+Quiet messages held for working hours (on a weekend the survey questions posted at
+start wait for Monday) are counted apart: the start-up wait is for what is due now.
 """
 
 from __future__ import annotations
@@ -43,11 +54,13 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
+from benchmarks.bare_bot import BUTTONS as BARE_BUTTONS
 from benchmarks.common import helpdesk_over, percentile, progress_printer, scratch_database
 from bot.runtimes import RUNTIMES
 from bot.settings import Settings
@@ -63,7 +76,7 @@ BOT_USERNAME = "faultdesk_bench_bot"
 STEP_TIMEOUT = 300.0  # real seconds one answer may take under the full burst
 APOLOGY = "Sorry, something went wrong on our side."  # the router's answer to a failed update
 RETRIES = 2  # a person asked to try again does, this many times
-READY_TIMEOUT = 90.0
+READY_TIMEOUT = 240.0  # start-up under cProfile on a loaded machine is slow
 
 Match = Callable[[SentMessage], bool]
 
@@ -200,6 +213,33 @@ async def report_steps(person: SimulatedPerson, tag: str, samples: Samples) -> N
     samples.reports += 1
 
 
+async def bare_steps(person: SimulatedPerson, tag: str, samples: Samples) -> None:
+    """The same eight updates, of the same kinds, to a bare bot (every answer is "Got it")."""
+    stamps = ChatStamps(person)
+    answer = text("Got it")
+    actions: list[Callable[[], Any]] = [
+        lambda: person.send("/report"),
+        lambda: person.send(tag),
+        lambda: person.send("The screen stays black after power on."),
+        person.send_photo,
+        lambda: person.press(BARE_BUTTONS[0]),
+        lambda: person.press(BARE_BUTTONS[1]),
+        person.send_contact,  # what the reply keyboard's "share my phone" sends
+        lambda: person.press(BARE_BUTTONS[2]),
+    ]
+    for action in actions:
+        await step(person, stamps, samples, action, answer)
+    samples.reports += 1
+
+
+async def bare_report(person: SimulatedPerson, tag: str, samples: Samples) -> None:
+    """One person's mix to the bare bot; a user left without an answer gives up."""
+    try:
+        await bare_steps(person, tag, samples)
+    except AssertionError:  # wait_for's timeout
+        samples.stuck.append(f"{person.first_name}, no answer from the bare bot")
+
+
 # --- the emulator, timed ------------------------------------------------------------------------
 
 
@@ -244,8 +284,10 @@ class BotProcess:
         api_base_url: str,
         folder: Path,
         profile: Path | None = None,
+        *,
+        bare: bool = False,
     ) -> None:
-        self.log_path = folder / f"bot-{runtime}.log"
+        self.log_path = folder / f"bot-{'bare-' if bare else ''}{runtime}.log"
         self.profile = profile
         env = {key: value for key, value in os.environ.items() if not key.startswith("FAULTDESK_")}
         env.update(
@@ -259,12 +301,13 @@ class BotProcess:
         self._log = self.log_path.open("wb")
         # The working directory is the scratch folder: no .env of the repository is read.
         profiler = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
+        command = (
+            ["-m", "benchmarks.bare_bot", runtime, "--token", TOKEN, "--api-base-url", api_base_url]
+            if bare
+            else ["-m", "bot.cli", "run", "--runtime", runtime, "-d", database_url]
+        )
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                *profiler,
-                *("-m", "bot.cli", "run", "--runtime", runtime, "-d", database_url),
-            ],
+            [sys.executable, *profiler, *command],
             cwd=folder,
             env=env,
             stdout=self._log,
@@ -359,18 +402,33 @@ class RunResult:
     violations: list[str]
     tickets: int
     outbox_codes: dict[str, int]
+    idle_rss_mib: float = 0.0  # the bot process once ready and idle (0.0 inline)
 
 
-async def outbox_counts(db: Database) -> tuple[int, int]:
-    """(sent, not yet sent) outbox rows."""
+async def outbox_counts(db: Database) -> tuple[int, int, int]:
+    """(sent, not yet sent though due, deferred) outbox rows.
+
+    Deferred: quiet messages held for the recipient's working hours (on a weekend the
+    survey questions the bot posts at start wait for Monday), which no wait here can drain.
+    """
+    now = datetime.now(UTC)
     async with db.reading() as session:
         rows = (
             await session.execute(
-                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+                select(
+                    OutboxMessage.status, OutboxMessage.available_at > now, func.count()
+                ).group_by(OutboxMessage.status, OutboxMessage.available_at > now)
             )
         ).all()
-    sent = sum(int(count) for status, count in rows if OutboxStatus(status) is OutboxStatus.SENT)
-    return sent, sum(int(count) for _status, count in rows) - sent
+    sent = deferred = unsent = 0
+    for status, later, count in rows:
+        if OutboxStatus(status) is OutboxStatus.SENT:
+            sent += int(count)
+        elif later:
+            deferred += int(count)
+        else:
+            unsent += int(count)
+    return sent, unsent, deferred
 
 
 async def outbox_by_code(db: Database) -> dict[str, int]:
@@ -487,8 +545,9 @@ async def burst(runtime: str, url: str, options: Options, folder: Path) -> RunRe
         # What the bot posts on its own at start goes out before the burst, so that the
         # burst's latencies and outbox figures are the reports' alone on any date.
         await wait_until(drained, drain_timeout, "the start-up posts did not go out", bot)
-        sent_before, unsent = await outbox_counts(db)
-        start_posts = sent_before + unsent
+        sent_before, unsent, deferred = await outbox_counts(db)
+        start_posts = sent_before + unsent + deferred
+        idle_rss = rss_mib(bot.process.pid) if isinstance(bot, BotProcess) else 0.0
         progress(f"{runtime}: bot ready ({mode}); {users} reports at once")
 
         samples = Samples(step_timeout=options.step_timeout)
@@ -510,7 +569,7 @@ async def burst(runtime: str, url: str, options: Options, folder: Path) -> RunRe
         emulator_seconds = emulator.handler_seconds - emulator_seconds_before
         emulator_calls = emulator.handled - emulator_calls_before
         burst_sends = messages_out(emulator) - sends_before
-        sent_at_end, _ = await outbox_counts(db)
+        sent_at_end, _, _ = await outbox_counts(db)
         progress(f"{runtime}: burst done in {burst_end - started:.1f} s; waiting for the outbox")
 
         drain_seconds: float | None = None
@@ -547,6 +606,70 @@ async def burst(runtime: str, url: str, options: Options, folder: Path) -> RunRe
         violations=list(emulator.violations),
         tickets=tickets,
         outbox_codes=outbox_codes,
+        idle_rss_mib=idle_rss,
+    )
+
+
+@dataclass
+class BareResult:
+    """The figures of one bare bot over the same mix."""
+
+    runtime: str
+    users: int
+    samples: Samples
+    burst_seconds: float
+    bot_cpu: float
+    idle_rss_mib: float
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process in MiB (Linux /proc), 0.0 where unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+async def bare_run(runtime: str, options: Options, folder: Path) -> BareResult:
+    """The same users and the same eight-update mix against a bare bot on `runtime`."""
+    users = options.users
+    emulator = TimedEmulator(strict_rate_limits=options.strict_limits)
+    emulator.register_bot(TOKEN, username=BOT_USERNAME, first_name="bare")
+    await emulator.start()
+    staff = [emulator.person(9_000_000 + n, f"Staff {n}", "en") for n in range(users)]
+    for person in staff:
+        person.opened_chat_before()
+    bot = BotProcess(runtime, "", emulator.base_url, folder, bare=True)
+    try:
+
+        async def polling() -> bool:
+            return bool(emulator.calls("getUpdates"))
+
+        await wait_until(polling, READY_TIMEOUT, "the bare bot did not start polling", bot)
+        idle_rss = rss_mib(bot.process.pid)
+        progress(f"bare {runtime}: ready; {users} users at once")
+        samples = Samples(step_timeout=options.step_timeout)
+        cpu_before = bot.cpu_seconds()
+        await asyncio.gather(
+            *(bare_report(person, f"PC-{n:05d}", samples) for n, person in enumerate(staff))
+        )
+        cpu = bot.cpu_seconds() - cpu_before
+    except BaseException:
+        progress(f"bare {runtime}: log tail:\n{bot.tail()}")
+        raise
+    finally:
+        await bot.stop()
+        await emulator.stop()
+    return BareResult(
+        runtime=runtime,
+        users=users,
+        samples=samples,
+        burst_seconds=samples.last_answer - samples.first_action,
+        bot_cpu=cpu,
+        idle_rss_mib=idle_rss,
     )
 
 
@@ -634,6 +757,50 @@ def print_table(results: Sequence[RunResult], mode: str) -> None:
                 print(f"  - {line}")
 
 
+def print_side_by_side(results: Sequence[RunResult], bare: Sequence[BareResult]) -> None:
+    """faultdesk's CPU per update and idle memory beside the bare bots of the same run."""
+    print("\nside by side: the same users and update mix, bare framework bots vs faultdesk")
+    header = (
+        f"{'bot':16} {'updates':>8} {'burst s':>8} {'CPU s':>7} {'ms/update':>9}"
+        f" {'x bare aiogram':>14} {'x bare same':>11} {'reply p50':>9} {'p99':>8}"
+        f" {'idle RSS MiB':>12}"
+    )
+    print(header + "\n" + "-" * len(header))
+    per_update = {
+        f"bare {b.runtime}": b.bot_cpu / b.samples.updates if b.samples.updates else 0.0
+        for b in bare
+    }
+    floor = per_update.get("bare aiogram", 0.0)
+    rows: list[tuple[str, str, Samples, float, float, float]] = [
+        (f"bare {b.runtime}", b.runtime, b.samples, b.burst_seconds, b.bot_cpu, b.idle_rss_mib)
+        for b in bare
+    ]
+    rows += [
+        (f"faultdesk {r.runtime}", r.runtime, r.samples, r.burst_seconds, r.bot_cpu, r.idle_rss_mib)
+        for r in results
+    ]
+    for name, runtime, s, seconds, cpu, rss in rows:
+        each = cpu / s.updates if s.updates else 0.0
+        same = per_update.get(f"bare {runtime}", 0.0)
+        x_floor = f"{each / floor:14.1f}" if floor and cpu else "             —"
+        x_same = f"{each / same:11.1f}" if same and cpu else "          —"
+        print(
+            f"{name:16} {s.updates:8d} {seconds:8.1f} {cpu:7.1f} {1000 * each:9.2f}"
+            f" {x_floor} {x_same}"
+            f" {ms(percentile(s.reply, 0.5)):>9} {ms(percentile(s.reply, 0.99))}"
+            f" {rss:12.0f}"
+        )
+    print(
+        "(CPU of the bot's own process over the burst; x bare: its CPU per update over the bare"
+        " bot's;\n idle RSS: the bot process's resident memory once ready, before the burst;"
+        " the bare bots\n answer each update with one sendMessage, a button press also with"
+        " answerCallbackQuery)"
+    )
+    for b in bare:
+        if b.samples.stuck:
+            print(f"bare {b.runtime}: {len(b.samples.stuck)} user(s) never got an answer")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.chat_bench",
@@ -664,6 +831,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="seconds a user waits for an answer before giving up (counted as stuck)",
     )
     parser.add_argument(
+        "--no-bare",
+        action="store_true",
+        help="skip the bare framework bots run beside faultdesk (process mode only)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="folder for a cProfile of each bot process (bot-<runtime>.prof); prints the top",
@@ -671,15 +843,71 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# Cost centres: where a function's own time is counted, by the file it lives in (first match).
+IDLE = "idle: waiting in epoll (not CPU)"
+COST_CENTRES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (IDLE, ("<method 'poll' of 'select.epoll' objects>",)),
+    ("SQLAlchemy", ("/sqlalchemy/",)),
+    ("greenlet (SQLAlchemy's async bridge)", ("greenlet",)),
+    (
+        "start-up: importing modules",
+        ("<frozen importlib", "marshal.loads", "builtins.compile", "builtins.exec"),
+    ),
+    (
+        "aiosqlite hand-off (queue to its thread)",
+        ("/aiosqlite/", "<method 'put_nowait' of '_queue.SimpleQueue' objects>"),
+    ),
+    ("sqlite3 (in this thread)", ("sqlite3", "_sqlite3")),
+    ("asyncpg / psycopg", ("/asyncpg/", "/psycopg")),
+    ("pydantic", ("/pydantic", "pydantic_core")),
+    ("aiogram", ("/aiogram/",)),
+    ("python-telegram-bot", ("/telegram/",)),
+    ("aiohttp / yarl / multidict", ("/aiohttp/", "/yarl/", "/multidict/")),
+    ("httpx / httpcore / h11 / anyio", ("/httpx/", "/httpcore/", "/h11/", "/anyio/")),
+    ("asyncio + selectors + ssl", ("/asyncio/", "selectors.py", "ssl.py", "<method 'poll'")),
+    ("threading / queue (driver hand-off)", ("threading.py", "queue.py", "<method 'acquire'")),
+    ("json", ("/json/", "<built-in method _json", "_json.")),
+    ("logging", ("/logging/",)),
+    ("babel / gettext / i18n", ("/babel/", "gettext.py")),
+    ("apscheduler", ("/apscheduler/",)),
+    ("faultdesk: bot/", ("/bot/",)),
+    ("faultdesk: core/", ("/core/",)),
+)
+
+
+def cost_centres(stats: Any) -> list[tuple[str, float]]:
+    """Own time by cost centre, seconds, largest first (what the rest is goes to 'other')."""
+    totals: dict[str, float] = {}
+    for (filename, _line, function), entry in stats.stats.items():
+        own = entry[2]
+        where = f"{filename} {function}"
+        name = next(
+            (label for label, marks in COST_CENTRES if any(mark in where for mark in marks)),
+            "other (builtins, stdlib, C calls)",
+        )
+        totals[name] = totals.get(name, 0.0) + own
+    return sorted(totals.items(), key=lambda item: -item[1])
+
+
 def print_profile(path: Path, lines: int = 25) -> None:
-    """The functions the bot spent its own time in."""
+    """The bot's cost centres, and the functions it spent its own time in."""
     import pstats
 
     if not path.exists():
         progress(f"no profile at {path}")
         return
-    print(f"\nprofile of the bot process: {path} (top {lines} by own time)")
-    pstats.Stats(str(path), stream=sys.stdout).sort_stats("tottime").print_stats(lines)
+    stats = pstats.Stats(str(path), stream=sys.stdout)
+    centres = cost_centres(stats)
+    busy = sum(seconds for name, seconds in centres if name != IDLE) or 1.0
+    print(
+        f"\nprofile of the bot process: {path}\ncost centres (own wall time of the main"
+        " thread over the whole run, start-up included; % of the time not idle):"
+    )
+    for name, seconds in centres:
+        share = f"{100 * seconds / busy:5.1f} %" if name != IDLE else "      "
+        print(f"  {name:42} {seconds:8.2f} s {share}")
+    print(f"top {lines} functions by own time:")
+    stats.sort_stats("tottime").print_stats(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -705,12 +933,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="faultdesk-chat-bench-") as folder:
         for runtime in runtimes:
             results.append(asyncio.run(run_one(runtime, options, Path(folder))))
+        bare: list[BareResult] = []
+        if not args.no_bare:
+            for runtime in runtimes:
+                bare.append(asyncio.run(bare_run(runtime, options, Path(folder))))
     print_table(results, args.bot)
+    if bare:
+        print_side_by_side(results, bare)
     if options.profile is not None:
         for runtime in runtimes:
             print_profile(options.profile / f"bot-{runtime}.prof")
     failed = [r for r in results if r.violations or r.samples.reports != r.users]
-    return 1 if failed else 0
+    bare_failed = [b for b in bare if b.samples.reports != b.users]
+    return 1 if failed or bare_failed else 0
 
 
 if __name__ == "__main__":

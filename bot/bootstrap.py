@@ -40,5 +40,6 @@ def bootstrap(
     helpdesk.retention = RetentionPolicy(
         journal=timedelta(days=settings.journal_retention_days),
         outbox=timedelta(days=settings.outbox_retention_days),
+        due_work=timedelta(days=settings.due_work_retention_days),
     )
     return helpdesk

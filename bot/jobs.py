@@ -120,7 +120,7 @@ async def survey_rounds(helpdesk: Helpdesk, now: datetime) -> object:
 
 @job("retention", hour=3, minute=20, at_start=True)
 async def prune_old_rows(helpdesk: Helpdesk, now: datetime) -> object:
-    """Prune handled updates and delivered messages older than the retention settings."""
+    """Prune handled updates, delivered messages and finished tickets' due work by age."""
     return await retention.prune(helpdesk.core, helpdesk.retention, now)
 
 

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # Seconds a claim on due work (escalation steps, reminders) holds its rows; renewed
     # while the work runs, so a dead instance's steps are taken over within this long.
     due_work_lease: float = 10.0
+    # A closed or cancelled ticket's fired and cancelled due work is pruned after this many days.
+    due_work_retention_days: float = 30.0
 
     @field_validator("default_language")
     @classmethod
@@ -115,7 +117,7 @@ class Settings(BaseSettings):
             raise ValueError("keep handled updates at least 2 days")
         return value
 
-    @field_validator("outbox_retention_days", "startup_backoff_max")
+    @field_validator("outbox_retention_days", "due_work_retention_days", "startup_backoff_max")
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:

@@ -7,7 +7,13 @@ Two tables grow with every update and message and are only needed for a while:
   waiting to be recovered) is never pruned, however old.
 - delivered outbox rows: pruned once sent and older than `outbox`. Pending rows
   (waiting, leased, retrying) and failed ones (the admins were told and may look) stay.
-The audit log, tickets, ratings, pages and due work are never pruned here: they are the
+- a finished ticket's due work (its escalation steps, progress messages and reminders,
+  fired or cancelled): pruned once the ticket is closed or cancelled and the row was
+  done more than `due_work` ago. Each row only keeps its key from being scheduled twice,
+  and a finished ticket's keys never come back: a reopened ticket starts a new cycle
+  with keys of its own. Pending rows, and rows of open tickets or of no ticket (the
+  jobs' and inspections' keys) stay.
+The audit log, tickets, clocks, ratings and pages are never pruned here: they are the
 record the KPIs and payments rest on.
 
 Rows go in batches, each its own short transaction, so a large backlog never holds
@@ -21,8 +27,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, tuple_
 
-from core.enums import OutboxStatus
-from core.models import OutboxMessage, ProcessedUpdate
+from core.enums import OutboxStatus, TicketStatus, WorkStatus
+from core.models import DueWork, OutboxMessage, ProcessedUpdate, Ticket
 from core.unit_of_work import Core
 
 BATCH = 5000
@@ -30,10 +36,11 @@ BATCH = 5000
 
 @dataclass(frozen=True)
 class RetentionPolicy:
-    """How long handled updates and delivered messages are kept."""
+    """How long handled updates, delivered messages and finished due work are kept."""
 
     journal: timedelta = timedelta(days=14)
     outbox: timedelta = timedelta(days=30)
+    due_work: timedelta = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class Pruned:
 
     journal: int = 0
     outbox: int = 0
+    due_work: int = 0
 
 
 async def _prune_journal(core: Core, before: datetime) -> int:
@@ -91,9 +99,43 @@ async def _prune_outbox(core: Core, before: datetime) -> int:
             return removed
 
 
+FINISHED = (TicketStatus.CLOSED, TicketStatus.CANCELLED)
+
+
+async def _prune_due_work(core: Core, before: datetime) -> int:
+    removed = 0
+    while True:
+        async with core.transaction() as tx:
+            finished = select(Ticket.id).where(Ticket.status.in_(FINISHED))
+            batch = (
+                select(DueWork.id)
+                .where(
+                    DueWork.status != WorkStatus.PENDING,
+                    DueWork.done_at < before,
+                    DueWork.ticket_id.in_(finished),
+                )
+                .limit(BATCH)
+            )
+            result = await tx.session.execute(
+                delete(DueWork)
+                .where(
+                    DueWork.id.in_(batch.scalar_subquery()),
+                    # Checked again on the rows themselves: never one still to fire.
+                    DueWork.status != WorkStatus.PENDING,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            count = int(getattr(result, "rowcount", 0) or 0)
+        removed += count
+        if count < BATCH:
+            return removed
+
+
 async def prune(core: Core, policy: RetentionPolicy, now: datetime) -> Pruned:
-    """Remove handled journal rows and delivered outbox rows older than the policy keeps."""
+    """Remove what the policy no longer keeps: handled updates, delivered messages and
+    finished tickets' due work older than their ages."""
     return Pruned(
         journal=await _prune_journal(core, now - policy.journal),
         outbox=await _prune_outbox(core, now - policy.outbox),
+        due_work=await _prune_due_work(core, now - policy.due_work),
     )

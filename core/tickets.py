@@ -238,10 +238,15 @@ async def _notify_role(
     return len(people)
 
 
+_BUILT_CARDS = "faultdesk.cards"  # Session.info key: the cards built in this transaction
+
+
 async def card_in(tx: Tx, ticket: Ticket) -> TicketCard:
     """The ticket's card as it stands in this transaction (what a dispatch message shows)."""
     await tx.session.flush()
-    return (await _cards(tx.session, [ticket]))[0]
+    card = (await _cards(tx.session, [ticket]))[0]
+    tx.session.info.setdefault(_BUILT_CARDS, {})[ticket.id] = card
+    return card
 
 
 async def _schedule_progress(tx: Tx, ticket: Ticket, number: int, after: datetime) -> None:
@@ -332,99 +337,165 @@ class TicketService:
         `request_key` names what asked for it (a chat update): asked again with the same
         key, after a crash cut the first answer short, it returns the ticket already open.
         """
+        async with self.core.transaction(reporter_id) as tx:
+            return await self._report_fault(
+                tx,
+                reporter_id,
+                symptom=symptom,
+                impact=impact,
+                asset_tag=asset_tag,
+                asset_kind=asset_kind,
+                location=location,
+                contact_phone=contact_phone,
+                photos=photos,
+                site_id=site_id,
+                request_key=request_key,
+            )
+
+    async def report_fault_card(
+        self,
+        reporter_id: int,
+        *,
+        symptom: str,
+        impact: Impact,
+        asset_tag: str | None = None,
+        asset_kind: AssetKind | None = None,
+        location: str = "",
+        contact_phone: str = "",
+        photos: Sequence[str] = (),
+        site_id: int | None = None,
+        request_key: str | None = None,
+    ) -> TicketCard:
+        """`report_fault`, answered with the new ticket's card from the same transaction.
+
+        The dispatch already built that card (after the assignment, the last change the
+        report makes), so the reporter's answer needs no second read of what was written.
+        """
+        async with self.core.transaction(reporter_id) as tx:
+            ticket = await self._report_fault(
+                tx,
+                reporter_id,
+                symptom=symptom,
+                impact=impact,
+                asset_tag=asset_tag,
+                asset_kind=asset_kind,
+                location=location,
+                contact_phone=contact_phone,
+                photos=photos,
+                site_id=site_id,
+                request_key=request_key,
+            )
+            built: dict[int, TicketCard] = tx.session.info.get(_BUILT_CARDS, {})
+            return built.get(ticket.id) or await card_in(tx, ticket)
+
+    async def _report_fault(
+        self,
+        tx: Tx,
+        reporter_id: int,
+        *,
+        symptom: str,
+        impact: Impact,
+        asset_tag: str | None,
+        asset_kind: AssetKind | None,
+        location: str,
+        contact_phone: str,
+        photos: Sequence[str],
+        site_id: int | None,
+        request_key: str | None,
+    ) -> Ticket:
+        """The body of `report_fault`, in the caller's transaction."""
         symptom = symptom.strip()
         if not symptom:
             raise InvalidInput("report.symptom_required")
         if len(symptom) > MAX_SYMPTOM:
             raise InvalidInput("text.too_long", limit=MAX_SYMPTOM)
-        async with self.core.transaction(reporter_id) as tx:
-            if request_key is not None:
-                already = await tx.session.scalar(
-                    select(Ticket).where(Ticket.request_key == request_key)
-                )
-                if already is not None:
-                    return already
-            reporter = await get_person(tx, reporter_id)
-            asset = None
-            if asset_tag:
-                asset = await tx.session.scalar(select(Asset).where(Asset.tag == asset_tag.strip()))
-                if asset is None or not asset.active:
-                    raise InvalidInput("asset.unknown_tag", tag=asset_tag[:64])
-            site_id = asset.site_id if asset else (site_id or reporter.site_id)
-            if site_id is None:
-                raise InvalidInput("report.site_required")
-            site = await tx.session.get(Site, site_id)
-            if site is None:
-                raise NotFound(entity="site", id=site_id)
-            severity = IMPACT_SEVERITY[impact]
-            ticket = Ticket(
-                reporter_id=reporter.id,
-                site_id=site.id,
-                department_id=reporter.department_id,
-                asset_id=asset.id if asset else None,
-                asset_kind=asset.kind if asset else asset_kind,
-                location=(location or (asset.location if asset else ""))[:200],
-                symptom=symptom,
-                impact=impact,
-                severity=severity,
-                initial_severity=severity,
-                status=TicketStatus.REPORTED,
-                contact_phone=(contact_phone or reporter.phone or "")[:32],
-                region=site.region,
-                service_hours=site.service_hours,
-                timezone=site.timezone,
-                reported_at=tx.now,
-                cycle=0,
-                request_key=request_key[:64] if request_key else None,
+        if request_key is not None:
+            already = await tx.session.scalar(
+                select(Ticket).where(Ticket.request_key == request_key)
             )
-            if asset is not None:
-                ticket.repeat_of_id = await tx.session.scalar(
-                    select(Ticket.id)
-                    .where(
-                        Ticket.asset_id == asset.id,
-                        Ticket.reported_at >= tx.now - REPEAT_WINDOW,
-                        Ticket.status != TicketStatus.CANCELLED,
-                    )
-                    .order_by(Ticket.reported_at.desc())
-                    .limit(1)
+            if already is not None:
+                return already
+        reporter = await get_person(tx, reporter_id)
+        asset = None
+        if asset_tag:
+            asset = await tx.session.scalar(select(Asset).where(Asset.tag == asset_tag.strip()))
+            if asset is None or not asset.active:
+                raise InvalidInput("asset.unknown_tag", tag=asset_tag[:64])
+        site_id = asset.site_id if asset else (site_id or reporter.site_id)
+        if site_id is None:
+            raise InvalidInput("report.site_required")
+        site = await tx.session.get(Site, site_id)
+        if site is None:
+            raise NotFound(entity="site", id=site_id)
+        severity = IMPACT_SEVERITY[impact]
+        ticket = Ticket(
+            reporter_id=reporter.id,
+            site_id=site.id,
+            department_id=reporter.department_id,
+            asset_id=asset.id if asset else None,
+            asset_kind=asset.kind if asset else asset_kind,
+            location=(location or (asset.location if asset else ""))[:200],
+            symptom=symptom,
+            impact=impact,
+            severity=severity,
+            initial_severity=severity,
+            status=TicketStatus.REPORTED,
+            contact_phone=(contact_phone or reporter.phone or "")[:32],
+            region=site.region,
+            service_hours=site.service_hours,
+            timezone=site.timezone,
+            reported_at=tx.now,
+            cycle=0,
+            request_key=request_key[:64] if request_key else None,
+        )
+        if asset is not None:
+            ticket.repeat_of_id = await tx.session.scalar(
+                select(Ticket.id)
+                .where(
+                    Ticket.asset_id == asset.id,
+                    Ticket.reported_at >= tx.now - REPEAT_WINDOW,
+                    Ticket.status != TicketStatus.CANCELLED,
                 )
-            tx.session.add(ticket)
-            await tx.session.flush()
-            for file_id in photos:
-                tx.session.add(
-                    TicketPhoto(
-                        ticket_id=ticket.id,
-                        file_id=file_id[:256],
-                        added_at=tx.now,
-                        added_by_id=reporter.id,
-                    )
-                )
-            clocks = await deadlines.start_clocks(tx, ticket, deadlines.ALL_CLOCKS, tx.now)
-            arrival = next(c for c in clocks if c.kind == ClockKind.ARRIVAL)
-            ticket.promised_arrival_at = arrival.due_at
-            await _schedule_progress(tx, ticket, 1, tx.now)
-            event = await tx.audit(
-                "ticket",
-                ticket.id,
-                "ticket.reported",
-                severity=severity,
-                impact=impact.value,
-                asset_id=ticket.asset_id,
-                site_id=site.id,
-                symptom=symptom,
-                photos=len(photos),
-                repeat_of=ticket.repeat_of_id,
+                .order_by(Ticket.reported_at.desc())
+                .limit(1)
             )
-            if ticket.repeat_of_id is not None:
-                card = await card_in(tx, ticket)
-                await _notify_role(tx, event, Role.MANAGER, site.id, RepeatFailure(card=card))
-            engineer = await least_loaded_engineer(tx, site.id)
-            if engineer is not None:
-                await _assign(tx, ticket, engineer, by="auto")
-            else:
-                card = await card_in(tx, ticket)
-                await _notify_role(tx, event, Role.DISPATCHER, site.id, NeedsEngineer(card=card))
-            return ticket
+        tx.session.add(ticket)
+        await tx.session.flush()
+        for file_id in photos:
+            tx.session.add(
+                TicketPhoto(
+                    ticket_id=ticket.id,
+                    file_id=file_id[:256],
+                    added_at=tx.now,
+                    added_by_id=reporter.id,
+                )
+            )
+        clocks = await deadlines.start_clocks(tx, ticket, deadlines.ALL_CLOCKS, tx.now)
+        arrival = next(c for c in clocks if c.kind == ClockKind.ARRIVAL)
+        ticket.promised_arrival_at = arrival.due_at
+        await _schedule_progress(tx, ticket, 1, tx.now)
+        event = await tx.audit(
+            "ticket",
+            ticket.id,
+            "ticket.reported",
+            severity=severity,
+            impact=impact.value,
+            asset_id=ticket.asset_id,
+            site_id=site.id,
+            symptom=symptom,
+            photos=len(photos),
+            repeat_of=ticket.repeat_of_id,
+        )
+        if ticket.repeat_of_id is not None:
+            card = await card_in(tx, ticket)
+            await _notify_role(tx, event, Role.MANAGER, site.id, RepeatFailure(card=card))
+        engineer = await least_loaded_engineer(tx, site.id)
+        if engineer is not None:
+            await _assign(tx, ticket, engineer, by="auto")
+        else:
+            card = await card_in(tx, ticket)
+            await _notify_role(tx, event, Role.DISPATCHER, site.id, NeedsEngineer(card=card))
+        return ticket
 
     # --- dispatch -----------------------------------------------------------------------
 

@@ -450,7 +450,8 @@ class ReportDialog(Dialog[Step]):
             return STAY
         data = state.data
         tickets = ctx.app.helpdesk.tickets
-        ticket = await tickets.report_fault(
+        # The card comes from the reporting transaction itself: nothing is read twice.
+        card = await tickets.report_fault_card(
             ctx.person_id,
             symptom=data["symptom"],
             impact=Impact(data["impact"]),
@@ -463,7 +464,6 @@ class ReportDialog(Dialog[Step]):
             # handled again after a crash, it finds this ticket instead of a second one.
             request_key=f"press:{ctx.incoming.callback_id or ctx.incoming.update_id}",
         )
-        card = await tickets.card(ticket.id)
         lines = [ctx._(TICKET_OPENED, ticket=card.id)]
         promised = ctx.when(card.promised_arrival_at) if card.promised_arrival_at else "—"
         if card.assignee_name:

@@ -278,7 +278,8 @@ async def verdict(ctx: Ctx, callback: Callback) -> None:
         await _out_of_date(ctx, card)
         return
     try:
-        await tickets.confirm_fix(ticket_id, actor_id=ctx.person_id, confirmed=fixed)
+        # The service answers with the ticket as it wrote it: no second read for its status.
+        after = await tickets.confirm_fix(ticket_id, actor_id=ctx.person_id, confirmed=fixed)
     except Conflict as error:
         # A second tap of "Fixed": the message already asks for the score; keep it.
         if error.code != "ticket.fix_already_confirmed":
@@ -288,7 +289,6 @@ async def verdict(ctx: Ctx, callback: Callback) -> None:
         await _settle(ctx, ticket_id)
         raise
     await ctx.answer()
-    after = await tickets.card(ticket_id)
     if fixed and after.status is TicketStatus.CLOSED:
         # Rated already (a dispatcher may rate on the reporter's behalf): nothing to ask.
         await _edit(
@@ -326,11 +326,10 @@ async def score(ctx: Ctx, callback: Callback) -> None:
         # Scored here instead of after the comment: that comment dialog is over.
         await ctx.app.conversations.clear(ctx.chat_id, ctx.incoming.user.id)
     try:
-        await tickets.rate(ticket_id, actor_id=ctx.person_id, score=value)
+        after = await tickets.rate(ticket_id, actor_id=ctx.person_id, score=value)
     except (Conflict, IllegalTransition):
         await _settle(ctx, ticket_id)
         raise
-    after = await tickets.card(ticket_id)
     await ctx.answer()
     await _edit(
         ctx,

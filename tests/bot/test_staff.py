@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from chat_harness import ChatHarness, ChatMessage, Person
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.callbacks import CallbackCodec
 from bot.chat import InlineKeyboard, RemoveKeyboard, ReplyKeyboard
@@ -1138,3 +1138,54 @@ async def test_a_second_manager_acting_late_is_told_it_is_already_done(chat, hel
     assert [t for t in li.texts() if "answered" in t] == [
         "📬 <b>Complaint #1</b> answered:\n<i>We will send someone today.</i>"
     ]
+
+
+# --- what a press reads ---------------------------------------------------------------------
+
+
+class CardReads:
+    """Counts how many ticket cards are built (each reads the ticket's open spare loans)."""
+
+    def __init__(self, helpdesk: Helpdesk) -> None:
+        self.count = 0
+        self._engine = helpdesk.core.db.engine.sync_engine
+        event.listen(self._engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn, _cursor, statement: str, *_args) -> None:
+        if "FROM spare_loan" in statement:
+            self.count += 1
+
+    def close(self) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._seen)
+
+
+async def test_confirming_a_report_answers_from_the_card_the_dispatch_built(chat, helpdesk, world):
+    li = chat.person(LI, "Li")
+    await report_by_tag_until_phone(li)
+    await li.press(USE_PHONE)
+    reads = CardReads(helpdesk)
+    try:
+        await li.press(CONFIRM)
+    finally:
+        reads.close()
+    # One card: the engineer's dispatch card, built in the reporting transaction; the
+    # reporter's answer comes from it instead of reading the new ticket again.
+    assert reads.count == 1
+    assert find(li, "is open").text == (
+        "✅ <b>Ticket #1 is open.</b>\n"
+        "👷 Wang Wei is dispatched. Promised arrival: <b>Mar 2 11:00</b>.\n"
+        "We will keep you posted here. /my shows your tickets."
+    )
+
+
+async def test_the_verdict_and_the_score_read_the_ticket_once(chat, helpdesk, world):
+    li, message = await verdict_message(chat, helpdesk, world)
+    reads = CardReads(helpdesk)
+    try:
+        await li.press(FIXED, message=message)
+        assert reads.count == 1  # the check that the buttons are current; none after
+        await li.press("5 · Very satisfied", message=message)
+        assert reads.count == 2
+    finally:
+        reads.close()
+    assert "The ticket is closed. Thank you!" in message.text

@@ -13,10 +13,19 @@ from bot.settings import Settings
 from core import outbox
 from core.audit import verify_chain
 from core.conversations import UPDATE_LEASE, ConversationStore
-from core.enums import Impact, OutboxStatus, ServiceResult, ServiceType
+from core.enums import Impact, OutboxStatus, ServiceResult, ServiceType, WorkStatus
 from core.messages import SurveyQuestion
-from core.models import AuditEvent, OutboxMessage, ProcessedUpdate, Rating, Ticket
+from core.models import (
+    AuditEvent,
+    DueWork,
+    OutboxMessage,
+    ProcessedUpdate,
+    Rating,
+    SlaClock,
+    Ticket,
+)
 from core.retention import Pruned, RetentionPolicy, prune
+from core.scheduling import schedule
 from core.tickets import ServiceSheet
 
 POLICY = RetentionPolicy(journal=timedelta(days=14), outbox=timedelta(days=30))
@@ -163,3 +172,68 @@ def test_retention_ages_are_settings_with_safe_bounds():
         Settings(_env_file=None, journal_retention_days=1)  # Telegram redelivers for 24 h
     with pytest.raises(ValidationError, match="greater than 0"):
         Settings(_env_file=None, outbox_retention_days=0)
+
+
+async def due_work_by_ticket(helpdesk) -> dict[int | None, dict[WorkStatus, int]]:
+    async with helpdesk.core.reading() as session:
+        rows = (
+            await session.execute(
+                select(DueWork.ticket_id, DueWork.status, func.count()).group_by(
+                    DueWork.ticket_id, DueWork.status
+                )
+            )
+        ).all()
+    counts: dict[int | None, dict[WorkStatus, int]] = {}
+    for ticket_id, status, number in rows:
+        counts.setdefault(ticket_id, {})[status] = number
+    return counts
+
+
+async def test_a_finished_tickets_due_work_goes_after_its_age_and_nothing_still_to_fire(
+    helpdesk, world, clock
+):
+    closed = await a_rated_fix(helpdesk, world)
+    still_open = await helpdesk.tickets.report_fault(
+        world.reporter_id,
+        symptom="The printer jams",
+        impact=Impact.DEGRADED,
+        asset_tag=world.asset_tag,
+    )
+    async with helpdesk.core.transaction() as tx:
+        # Work of no ticket (a job's or an inspection's key) is not the tickets' to prune.
+        await schedule(tx, key="job:x", kind="bench", due_at=tx.now + timedelta(days=1))
+    before = await due_work_by_ticket(helpdesk)
+    # Fired or cancelled: the ladder steps and progress messages; the survey reminder
+    # (due after the close, finding the rating given) is still to fire.
+    finished = {status: n for status, n in before[closed].items() if status != WorkStatus.PENDING}
+    assert sum(finished.values()) > 5 and before[closed][WorkStatus.PENDING] == 1
+    assert before[still_open.id][WorkStatus.PENDING] > 5
+
+    clock.advance(timedelta(days=29, hours=23))
+    assert (await prune(helpdesk.core, POLICY, clock.now())).due_work == 0
+    clock.advance(timedelta(hours=2))
+    pruned = await prune(helpdesk.core, POLICY, clock.now())
+    assert pruned.due_work == sum(finished.values())
+    after = await due_work_by_ticket(helpdesk)
+    assert after[closed] == {WorkStatus.PENDING: 1}  # never one still to fire
+    assert after[still_open.id] == before[still_open.id]
+    assert after[None] == {WorkStatus.PENDING: 1}
+    # The record stays whole: the ticket, its clocks and the audit chain.
+    assert await count(helpdesk, Ticket) == 2
+    assert await count(helpdesk, SlaClock, SlaClock.ticket_id == closed) == 4
+    async with helpdesk.core.reading() as session:
+        assert (await verify_chain(session)).ok
+
+
+async def test_the_due_work_age_is_a_setting_the_daily_job_uses(tmp_path):
+    from bot.bootstrap import bootstrap
+
+    settings = Settings(
+        _env_file=None, database_url=f"sqlite:///{tmp_path}/x.sqlite3", due_work_retention_days=7
+    )
+    helpdesk = bootstrap(settings)
+    assert helpdesk.retention.due_work == timedelta(days=7)
+    await helpdesk.core.db.dispose()
+    assert Settings(_env_file=None).due_work_retention_days == 30
+    with pytest.raises(ValidationError, match="greater than 0"):
+        Settings(_env_file=None, due_work_retention_days=0)

@@ -105,6 +105,6 @@ def test_an_event_caused_by_due_work_says_how_late_it_fired():
 def test_job_results_are_described_without_reprs():
     from core.retention import Pruned
 
-    assert describe(Pruned(journal=3, outbox=5)) == "journal=3 outbox=5"
+    assert describe(Pruned(journal=3, outbox=5, due_work=7)) == "journal=3 outbox=5 due_work=7"
     assert describe([1, 2]) == "2 item(s)"
     assert describe(None) == "nothing to do"

@@ -30,6 +30,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from bot.errors import error_text
+from bot.handlers.thread import timeline_line
 from bot.i18n import I18n
 from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
 from bot.web.auth import AuthFailed, make_session, read_session, validate_init_data
@@ -286,6 +287,12 @@ class WebConsole:
         except DomainError as error:
             raise self._refusal(asker, error) from None
         card = history.card
+        t = self.i18n.get(asker.language)
+
+        def moment(value: datetime | None) -> str | None:
+            return html.unescape(t.moment(value, card.timezone)) if value else None
+
+        lines = (timeline_line(t, card.timezone, entry) for entry in history.entries)
         return web.json_response(
             {
                 "id": card.id,
@@ -303,6 +310,7 @@ class WebConsole:
                 "assignee_id": card.assignee_id,
                 "assignee": card.assignee_name,
                 "reported_at": _iso(card.reported_at),
+                "reported": moment(card.reported_at),
                 "warranty_until": card.warranty_until.isoformat() if card.warranty_until else None,
                 "photos": len(card.photo_ids),
                 "open": card.status in OPEN_STATUSES,
@@ -310,7 +318,9 @@ class WebConsole:
                     {
                         "kind": c.kind,
                         "due_at": _iso(c.due_at),
+                        "due": moment(c.due_at),
                         "stopped_at": _iso(c.stopped_at),
+                        "stopped": moment(c.stopped_at),
                         "met": c.met,
                         "paused": c.paused,
                         "breached": c.breached,
@@ -320,21 +330,14 @@ class WebConsole:
                 "repairs": [
                     {
                         "id": r.ticket_id,
-                        "reported_at": _iso(r.reported_at),
+                        "reported": moment(r.reported_at),
                         "symptom": r.symptom,
                         "status": r.status.value,
                     }
                     for r in card.repairs
                 ],
-                "timeline": [
-                    {
-                        "at": _iso(e.at),
-                        "action": e.action,
-                        "actor": e.actor,
-                        "data": {k: v for k, v in e.data.items() if _plain(v)},
-                    }
-                    for e in history.entries
-                ],
+                # The chat's own timeline lines (bot.handlers.thread), as plain text.
+                "timeline": [html.unescape(line) for line in lines if line is not None],
             }
         )
 
@@ -408,10 +411,6 @@ def _json_error(kind: type[web.HTTPException], text: str) -> web.HTTPException:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
-
-
-def _plain(value: object) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
 
 
 def _ticket_id(request: web.Request, asker: Asker) -> int:

@@ -87,7 +87,6 @@ function el(tag, attrs = {}, ...children) {
   }
   return node;
 }
-function span(...children) { return el("span", {}, ...children); }
 function duration(ms) {
   const minutes = Math.max(0, Math.floor(ms / 60000));
   const days = Math.floor(minutes / 1440);
@@ -97,13 +96,6 @@ function duration(ms) {
   if (days) return `${days}${sep}${T("d")} ${hours}${sep}${T("h")}`;
   if (hours) return `${hours}${sep}${T("h")} ${mins}${sep}${T("min")}`;
   return `${mins}${sep}${T("min")}`;
-}
-function when(iso) {
-  if (!iso) return "—";
-  const locale = state.me ? state.me.language.replace("_", "-") : undefined;
-  return new Date(iso).toLocaleString(locale, {
-    timeZone: "Asia/Shanghai", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
-  });
 }
 function serverNow() { return Date.now() + state.offset; }
 
@@ -344,25 +336,22 @@ async function loadTicket(id) {
     [T("state"), L("status", ticket.status)], [T("assignee"), ticket.assignee || T("unassigned")],
     [T("site"), ticket.site], [T("location"), ticket.location || "—"], [T("device"), device],
     [T("reporter"), ticket.reporter], [T("phone"), ticket.phone || "—"],
-    [T("reported"), when(ticket.reported_at)],
+    [T("reported"), ticket.reported],
     [T("warranty"), ticket.warranty_until || "—"], [T("photos"), ticket.photos],
   ];
   const list = el("dl", { class: "fields", id: "fields" });
   for (const [name, value] of fields) list.append(el("dt", {}, name), el("dd", {}, value));
   const clocks = el("div", { id: "clocks" }, ...ticket.clocks.map((c) => {
     if (c.stopped_at) {
-      return el("span", { class: "clock " + (c.met ? "green" : "red") },
-        `${L("clock", c.kind)}: ${when(c.stopped_at)} (${T("due")} ${when(c.due_at)})`);
+      return el("span", { class: "clock " + (c.met ? "green" : "red"), "data-state": c.met ? "met" : "missed" },
+        `${L("clock", c.kind)}: ${c.stopped} (${T("due")} ${c.due || "—"})`);
     }
     return clockNode({ ...c, started_at: c.due_at });
   }));
-  const timeline = el("ol", { class: "timeline", id: "timeline" }, ...ticket.timeline.map((entry) =>
-    el("li", {}, el("time", { datetime: entry.at }, when(entry.at)),
-      span(`${entry.actor || T("system")} · ${entry.action}`,
-        Object.keys(entry.data).length
-          ? " · " + Object.entries(entry.data).map(([k, v]) => `${k}=${v}`).join(", ") : ""))));
+  const timeline = el("ol", { class: "timeline", id: "timeline" },
+    ...ticket.timeline.map((line) => el("li", {}, line)));
   const repairs = el("ul", {}, ...ticket.repairs.map((r) =>
-    el("li", {}, el("a", { href: `/web/?ticket=${r.id}` }, `#${r.id}`), ` ${when(r.reported_at)} · ${r.symptom}`)));
+    el("li", {}, el("a", { href: `/web/?ticket=${r.id}` }, `#${r.id}`), ` ${r.reported} · ${r.symptom}`)));
   document.getElementById("main").replaceChildren(
     list, el("h2", {}, T("deadlines")), clocks, el("h2", {}, T("timeline")), timeline,
     ticket.repairs.length ? el("h2", {}, T("repairs")) : null, ticket.repairs.length ? repairs : null,

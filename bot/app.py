@@ -238,6 +238,10 @@ class Application:
                 f"the web console cannot listen on {self.settings.web_listen}: {error}"
             ) from error
         self.web_server = server
+        if not self.settings.web_url:
+            # Links name the port actually bound (port 0 picks a free one).
+            host = server.host if server.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+            self.bot.web_url = f"http://{host}:{server.port}/web/"
 
     async def _wait_for_database(self, backoff: Backoff) -> None:
         """Keep trying while the database is unreachable; StartupError when it refuses us."""

@@ -35,7 +35,7 @@ from bot.i18n import I18n
 from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
 from bot.web.auth import AuthFailed, make_session, read_session, validate_init_data
 from bot.web.texts import texts_for
-from core.console import BoardFilter, ConsoleService, Viewer
+from core.console import BoardFilter, BoardRow, ConsoleService, Viewer
 from core.enums import OPEN_STATUSES, AssetKind, TicketStatus
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from core.services import Helpdesk
@@ -79,6 +79,8 @@ class WebConsole:
         self.console = ConsoleService(helpdesk.core)
         self.i18n = i18n
         self.config = config
+        # The JSON of boards the core handed out from its cache, by the rows' identity.
+        self._encoded: dict[int, tuple[tuple[BoardRow, ...], str]] = {}
 
     def app(self) -> web.Application:
         """The console as an aiohttp application, to mount under /web."""
@@ -234,8 +236,14 @@ class WebConsole:
             board = await self.console.board(asker.viewer.id, wanted)
         except DomainError as error:
             raise self._refusal(asker, error) from None
-        body = {
-            "now": _iso(board.now),
+        tickets = self._encoded.get(id(board.rows))
+        if tickets is None or tickets[0] is not board.rows:
+            tickets = (board.rows, _encode_rows(board.rows))
+            while len(self._encoded) >= 32:
+                self._encoded.pop(next(iter(self._encoded)))
+            self._encoded[id(board.rows)] = tickets
+        head = {
+            "now": int(board.now.timestamp()),
             "marker": board.marker,
             "scope_site_id": board.scope_site_id,
             "may_act": board.may_act,
@@ -245,38 +253,10 @@ class WebConsole:
             "engineers": [
                 {"id": e.id, "name": e.name, "site_id": e.site_id} for e in board.engineers
             ],
-            "tickets": [
-                {
-                    "id": r.id,
-                    "status": r.status.value,
-                    "level": r.severity,
-                    "site_id": r.site_id,
-                    "site": r.site_name,
-                    "assignee_id": r.assignee_id,
-                    "assignee": r.assignee_name,
-                    "asset_tag": r.asset_tag,
-                    "asset_kind": r.asset_kind,
-                    "symptom": r.symptom,
-                    "location": r.location,
-                    "reported_at": _iso(r.reported_at),
-                    "clocks": [
-                        {
-                            "kind": c.kind,
-                            "started_at": _iso(c.started_at),
-                            "due_at": _iso(c.due_at),
-                            "amber_at": _iso(c.amber_at),
-                            "paused": c.paused,
-                            "breached": c.breached,
-                        }
-                        for c in r.clocks
-                    ],
-                }
-                for r in board.rows
-            ],
         }
-        return web.Response(
-            text=json.dumps(body, ensure_ascii=False), content_type="application/json"
-        )
+        # The ticket list is encoded once per board read and spliced in.
+        body = json.dumps(head, ensure_ascii=False)[:-1] + ',"tickets":' + tickets[1] + "}"
+        return web.Response(text=body, content_type="application/json")
 
     async def _ticket(self, request: web.Request) -> web.Response:
         """One ticket with its timeline, for a person who may see it (core decides)."""
@@ -295,6 +275,7 @@ class WebConsole:
         lines = (timeline_line(t, card.timezone, entry) for entry in history.entries)
         return web.json_response(
             {
+                "now": int(self.helpdesk.core.clock.now().timestamp()),
                 "id": card.id,
                 "status": card.status.value,
                 "level": card.severity,
@@ -406,6 +387,31 @@ async def _to_slash(_request: web.Request) -> web.StreamResponse:
 def _json_error(kind: type[web.HTTPException], text: str) -> web.HTTPException:
     return kind(
         text=json.dumps({"error": text}, ensure_ascii=False), content_type="application/json"
+    )
+
+
+def _encode_rows(rows: tuple[BoardRow, ...]) -> str:
+    """The board's tickets as JSON; each clock is [kind, started, due, amber, paused,
+    breached], moments in Unix seconds (the page counts down from them)."""
+    return json.dumps(
+        [
+            {
+                "id": r.id,
+                "status": r.status.value,
+                "level": r.severity,
+                "site_id": r.site_id,
+                "site": r.site_name,
+                "assignee_id": r.assignee_id,
+                "assignee": r.assignee_name,
+                "asset_tag": r.asset_tag,
+                "asset_kind": r.asset_kind,
+                "symptom": r.symptom,
+                "clocks": r.clocks,
+            }
+            for r in rows
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
 
 

@@ -195,6 +195,9 @@ async def test_the_board_on_a_phone_and_a_desktop_acts_and_updates_live(
         lambda d: d.find_element(By.CSS_SELECTOR, "tr.row").get_attribute("data-ticket")
     ) == str(ids["late"])
     await browser.run(lambda d: d.find_element(By.NAME, "overdue").click())
+    await browser.run(
+        lambda d: until(d).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "tr.row")) == 4)
+    )
     await browser.run(lambda d: d.find_element(By.NAME, "q").send_keys("pc-0001"))
     await browser.run(
         lambda d: until(d).until(

@@ -3,6 +3,7 @@ runtimes: /web in chat gives a one-time link, the Mini App's initData opens the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -102,3 +103,36 @@ async def test_staff_get_no_link_and_a_bot_without_console_says_so(bot, emulator
     reply = await dora.wait_for("not switched on")
     assert reply.reply_markup is None
     assert await logins(bot) == 0
+
+
+async def test_the_demo_serves_the_board_it_prints(tmp_path):
+    """`faultdesk demo --serve`: after the day, the printed address opens the board."""
+    import asyncio
+    import io
+    from urllib.parse import unquote
+
+    from demo import day
+
+    out = io.StringIO()
+    playing = asyncio.create_task(
+        day.run_demo("aiogram", day.DEFAULT_SPEED, out, tmp_path / "demo.sqlite3", serve=True)
+    )
+    try:
+        while "open until Ctrl-C:\n" not in out.getvalue():
+            assert not playing.done(), out.getvalue()[-3000:]
+            await asyncio.sleep(0.2)  # polling the demo's output; no event to wait on
+        address = out.getvalue().split("open until Ctrl-C:\n")[1].splitlines()[0]
+        base, _, fragment = address.partition("#tgWebAppData=")
+        async with aiohttp.ClientSession() as browser:
+            async with browser.get(base) as page:
+                assert page.status == 200 and "console.js" in await page.text()
+            async with browser.get(
+                f"{base}api/board", headers={"X-Telegram-Init-Data": unquote(fragment)}
+            ) as board:
+                assert board.status == 200
+                body = await board.json()
+        assert body["may_act"] is True and body["total_open"] == len(body["tickets"])
+    finally:
+        playing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await playing

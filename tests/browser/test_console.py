@@ -236,6 +236,7 @@ async def test_the_ticket_page_shows_fields_deadlines_and_timeline(
             assert expected in fields
         timeline = await browser.run(lambda d: text_of(d, "#timeline"))
         assert "reported by Li Na" in timeline and "assigned to Zhao Lei" in timeline
+        assert "null" not in await browser.run(lambda d: text_of(d, "#main"))
         await browser.screenshot(f"ticket-{name}-{backend}")
 
 
@@ -283,3 +284,21 @@ async def test_a_login_link_opens_the_board_in_a_desktop_browser_once(
     await browser.run(lambda d: d.delete_all_cookies())
     await browser.run(lambda d: d.get(link))
     assert "not valid any more" in await browser.run(lambda d: text_of(d, "#message"))
+
+
+async def test_the_board_speaks_the_persons_language(
+    helpdesk, world, clock, browser: Browser, console_url: str, backend: str
+):
+    ids = await seed(helpdesk, world, clock)
+    await helpdesk.people.set_language(world.dispatcher_id, "zh_CN")
+    await browser.size(*PHONE)
+    await browser.run(lambda d: d.get(mini_app_url(console_url, 3001)))
+    await browser.run(lambda d: until(d).until(ready))
+    assert await browser.run(lambda d: text_of(d, "#title")) == "调度看板"
+    late = await browser.run(lambda d: text_of(d, f'tr[data-ticket="{ids["late"]}"]'))
+    assert "已超时" in late and "改派" in late
+    assert (
+        await browser.run(lambda d: d.execute_script("return document.documentElement.lang"))
+        == "zh-CN"
+    )
+    await browser.screenshot(f"board-phone-zh-{backend}")

@@ -363,10 +363,9 @@ async function loadTicket(id) {
     ...ticket.timeline.map((line) => el("li", {}, line)));
   const repairs = el("ul", {}, ...ticket.repairs.map((r) =>
     el("li", {}, el("a", { href: `/web/?ticket=${r.id}` }, `#${r.id}`), ` ${r.reported} · ${r.symptom}`)));
-  document.getElementById("main").replaceChildren(
-    list, el("h2", {}, T("deadlines")), clocks, el("h2", {}, T("timeline")), timeline,
-    ticket.repairs.length ? el("h2", {}, T("repairs")) : null, ticket.repairs.length ? repairs : null,
-  );
+  const parts = [list, el("h2", {}, T("deadlines")), clocks, el("h2", {}, T("timeline")), timeline];
+  if (ticket.repairs.length) parts.push(el("h2", {}, T("repairs")), repairs);
+  document.getElementById("main").replaceChildren(...parts);
 }
 
 // --- start ---

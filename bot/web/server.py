@@ -36,7 +36,7 @@ from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
 from bot.web.auth import AuthFailed, make_session, read_session, validate_init_data
 from bot.web.texts import texts_for
 from core.console import BoardFilter, BoardRow, ConsoleService, Viewer
-from core.enums import OPEN_STATUSES, AssetKind, TicketStatus
+from core.enums import OPEN_STATUSES, AssetKind, Role, TicketStatus
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from core.services import Helpdesk
 
@@ -91,6 +91,7 @@ class WebConsole:
         application.router.add_get("/api/me", self._me)
         application.router.add_get("/api/marker", self._marker)
         application.router.add_get("/api/board", self._board)
+        application.router.add_get("/api/mine", self._mine)
         application.router.add_get("/api/tickets/{id}", self._ticket)
         application.router.add_post("/api/tickets/{id}/assign", self._assign)
         application.router.add_post("/api/tickets/{id}/level", self._level)
@@ -202,6 +203,7 @@ class WebConsole:
                 "role": viewer.role.value,
                 "language": asker.language,
                 "board": viewer.sees_board,
+                "mine": viewer.role is Role.ENGINEER,
                 "acts": viewer.dispatches,
                 "texts": texts_for(asker.language),
                 "labels": {
@@ -257,6 +259,42 @@ class WebConsole:
         # The ticket list is encoded once per board read and spliced in.
         body = json.dumps(head, ensure_ascii=False)[:-1] + ',"tickets":' + tickets[1] + "}"
         return web.Response(text=body, content_type="application/json")
+
+    async def _mine(self, request: web.Request) -> web.Response:
+        """The engineer's view: my open tickets by the nearest deadline, with map links."""
+        asker = await self._asker(request)
+        if asker.viewer.role is not Role.ENGINEER:
+            raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
+        cards = await self.helpdesk.tickets.queue_for(asker.viewer.id)
+        return web.json_response(
+            {
+                "now": int(self.helpdesk.core.clock.now().timestamp()),
+                "tickets": [
+                    {
+                        "id": card.id,
+                        "status": card.status.value,
+                        "level": card.severity,
+                        "symptom": card.symptom[:200],
+                        "site": card.site_name,
+                        "address": card.site_address,
+                        "location": card.location,
+                        "asset_tag": card.asset_tag,
+                        "asset_kind": card.asset_kind.value if card.asset_kind else None,
+                        "reporter": card.reporter_name,
+                        "phone": card.contact_phone,
+                        "map": _map_link(card.site_latitude, card.site_longitude),
+                        "clocks": [
+                            [c.kind, None, int(c.due_at.timestamp()), None, c.paused, c.breached]
+                            if c.due_at is not None
+                            else [c.kind, None, None, None, True, c.breached]
+                            for c in card.clocks
+                            if c.stopped_at is None and not c.cancelled
+                        ],
+                    }
+                    for card in cards
+                ],
+            }
+        )
 
     async def _ticket(self, request: web.Request) -> web.Response:
         """One ticket with its timeline, for a person who may see it (core decides)."""
@@ -387,6 +425,16 @@ async def _to_slash(_request: web.Request) -> web.StreamResponse:
 def _json_error(kind: type[web.HTTPException], text: str) -> web.HTTPException:
     return kind(
         text=json.dumps({"error": text}, ensure_ascii=False), content_type="application/json"
+    )
+
+
+def _map_link(latitude: float | None, longitude: float | None) -> str | None:
+    """The site on OpenStreetMap (reachable without an account, in any country)."""
+    if latitude is None or longitude is None:
+        return None
+    return (
+        f"https://www.openstreetmap.org/?mlat={latitude:.6f}&mlon={longitude:.6f}"
+        f"#map=17/{latitude:.6f}/{longitude:.6f}"
     )
 
 

@@ -96,6 +96,13 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh_CN": "服务器出错，未做任何更改。请重试。",
         "ru": "Ошибка на сервере; ничего не изменено. Попробуйте ещё раз.",
     },
+    "mine_title": {"en": "My tickets", "zh_CN": "我的工单", "ru": "Мои заявки"},
+    "mine_none": {
+        "en": "No open ticket is assigned to you.",
+        "zh_CN": "目前没有派给您的未结工单。",
+        "ru": "Открытых заявок на вас нет.",
+    },
+    "map": {"en": "Map", "zh_CN": "地图", "ru": "Карта"},
     "h": {"en": "h", "zh_CN": "小时", "ru": "ч"},
     "min": {"en": "min", "zh_CN": "分", "ru": "мин"},
     "d": {"en": "d", "zh_CN": "天", "ru": "д"},

@@ -302,3 +302,43 @@ async def test_the_board_speaks_the_persons_language(
         == "zh-CN"
     )
     await browser.screenshot(f"board-phone-zh-{backend}")
+
+
+async def test_the_engineers_view_lists_my_tickets_with_map_links_and_deadlines(
+    helpdesk, world, clock, browser: Browser, console_url: str, backend: str
+):
+    await helpdesk.people.locate_site("HQ", latitude=31.2399, longitude=121.4906)
+    ids = await seed(helpdesk, world, clock)
+    mine = {
+        t for t in ids.values() if (await helpdesk.tickets.card(t)).assignee_id == world.engineer_id
+    }
+    assert mine
+    await browser.size(*PHONE)
+    await browser.run(lambda d: d.get(mini_app_url(console_url, 2001)))
+    await browser.run(lambda d: until(d).until(ready))
+    assert await browser.run(lambda d: text_of(d, "#title")) == "My tickets"
+    shown = await browser.run(
+        lambda d: {
+            int(item.get_attribute("data-ticket"))
+            for item in d.find_elements(By.CSS_SELECTOR, "#mine li")
+        }
+    )
+    assert shown == mine
+    first = min(mine)
+    link = await browser.run(
+        lambda d: d.find_element(By.CSS_SELECTOR, f'li[data-ticket="{first}"] a.map').get_attribute(
+            "href"
+        )
+    )
+    assert link.startswith("https://www.openstreetmap.org/?mlat=31.239900&mlon=121.490600")
+    clocks = await browser.run(lambda d: text_of(d, f'li[data-ticket="{first}"]'))
+    assert "left" in clocks or "missed" in clocks
+    # The board is not theirs.
+    headers_refused = await browser.run(
+        lambda d: d.execute_script(
+            "return fetch('/web/api/board', {headers: {'X-Telegram-Init-Data':"
+            " sessionStorage.getItem('tgWebAppData')}}).then(r => r.status)"
+        )
+    )
+    assert headers_refused == 403
+    await browser.screenshot(f"engineer-phone-{backend}")

@@ -372,3 +372,15 @@ async def test_bad_input_gets_a_clear_answer(helpdesk, world, client):
     assert ticket.status == 200
     data = await ticket.json()
     assert data["reporter"] == "Li Na" and "reported by Li Na" in data["timeline"][0]
+
+
+async def test_the_engineers_view_is_for_engineers(helpdesk, world, client):
+    ticket_id = await open_ticket(helpdesk, world)
+    mine = await client.get("/web/api/mine", headers={INIT_HEADER: init_data(2001)})
+    assert mine.status == 200
+    assert [t["id"] for t in (await mine.json())["tickets"]] == [ticket_id]
+    other = await client.get("/web/api/mine", headers={INIT_HEADER: init_data(2002)})
+    assert (await other.json())["tickets"] == []
+    for telegram_id in (1001, 3001):
+        refused = await client.get("/web/api/mine", headers={INIT_HEADER: init_data(telegram_id)})
+        assert refused.status == 403

@@ -368,6 +368,45 @@ async function loadTicket(id) {
   document.getElementById("main").replaceChildren(...parts);
 }
 
+// --- the engineer's view: my open tickets, nearest deadline first ---
+
+function clocksFrom(list) {
+  return list.map(([kind, started, due, amber, paused, breached]) => ({
+    kind, paused, breached,
+    started_at: started === null ? (due === null ? null : due * 1000) : started * 1000,
+    due_at: due === null ? null : due * 1000,
+    amber_at: amber === null ? null : amber * 1000,
+  }));
+}
+
+async function loadMine() {
+  const mine = await api("mine");
+  state.offset = mine.now * 1000 - Date.now();
+  document.getElementById("title").textContent = T("mine_title");
+  document.getElementById("summary").textContent = "";
+  const main = document.getElementById("main");
+  if (mine.tickets.length === 0) {
+    main.replaceChildren(el("p", { class: "message", id: "empty" }, T("mine_none")));
+    return;
+  }
+  const list = el("ol", { class: "timeline", id: "mine" });
+  for (const ticket of mine.tickets) {
+    const device = [ticket.asset_tag, ticket.asset_kind ? L("kind", ticket.asset_kind) : null]
+      .filter(Boolean).join(" · ");
+    list.append(el("li", { "data-ticket": ticket.id },
+      el("a", { class: "num", href: `/web/?ticket=${ticket.id}` }, `#${ticket.id}`), " ",
+      el("span", { class: `lvl lvl${ticket.level}` }, ticket.level), " ",
+      L("status", ticket.status),
+      el("span", { class: "symptom" }, ticket.symptom),
+      el("div", {}, [ticket.site, ticket.address, ticket.location, device].filter(Boolean).join(" · "), " ",
+        ticket.map ? el("a", { class: "map", href: ticket.map, target: "_blank", rel: "noopener" }, T("map")) : null),
+      el("div", {}, `${ticket.reporter}${ticket.phone ? " · " : ""}`,
+        ticket.phone ? el("a", { href: `tel:${ticket.phone}` }, ticket.phone) : null),
+      el("div", {}, ...clocksFrom(ticket.clocks).map(clockNode))));
+  }
+  main.replaceChildren(list);
+}
+
 // --- start ---
 
 function handleError(error) {
@@ -395,6 +434,7 @@ function stopPolling() { if (state.polling) clearInterval(state.polling); state.
 async function reload() {
   const ticket = new URLSearchParams(location.search).get("ticket");
   if (ticket) await loadTicket(ticket);
+  else if (state.me.mine) await loadMine();
   else await loadBoard();
 }
 
@@ -411,6 +451,9 @@ async function start() {
   try {
     if (ticket) {
       await loadTicket(ticket);
+    } else if (state.me.mine) {
+      await loadMine();
+      state.polling = setInterval(() => loadMine().catch(handleError), 5000);
     } else if (!state.me.board) {
       message(T("forbidden"));
       return;

@@ -30,6 +30,8 @@ from core.unit_of_work import Core
 
 # Who may open the board (managers see it; only dispatchers and admins act on it).
 BOARD_ROLES: Final = frozenset({Role.DISPATCHER, Role.MANAGER, Role.ADMIN})
+# Who may open the manager's dashboard (the roles /stats answers).
+DASHBOARD_ROLES: Final = frozenset({Role.MANAGER, Role.DISPATCHER, Role.ADMIN})
 # Who may ask for a login link: everyone with a screen (engineers have their own view).
 CONSOLE_ROLES: Final = BOARD_ROLES | {Role.ENGINEER}
 # The ladder threshold from which a countdown turns amber (the 80 % reminder step).

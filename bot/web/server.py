@@ -21,23 +21,31 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.errors import error_text
+from bot.handlers.manager import rate_line
 from bot.handlers.thread import timeline_line
-from bot.i18n import I18n
+from bot.i18n import N_, I18n
 from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
+from bot.rendering.text import explained_lines
 from bot.web.auth import AuthFailed, make_session, read_session, validate_init_data
 from bot.web.texts import texts_for
-from core.console import BoardFilter, BoardRow, ConsoleService, Viewer
+from core.clock import DEFAULT_TIMEZONE
+from core.console import DASHBOARD_ROLES, BoardFilter, BoardRow, ConsoleService, Viewer
 from core.enums import OPEN_STATUSES, AssetKind, Role, TicketStatus
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from core.reports.counts import day_figures, kpi_reports_by_site
+from core.reports.kpi import KpiReport
+from core.reports.periods import day_bounds, month_period
 from core.services import Helpdesk
 
 log = logging.getLogger(__name__)
@@ -92,6 +100,7 @@ class WebConsole:
         application.router.add_get("/api/marker", self._marker)
         application.router.add_get("/api/board", self._board)
         application.router.add_get("/api/mine", self._mine)
+        application.router.add_get("/api/dashboard", self._dashboard)
         application.router.add_get("/api/tickets/{id}", self._ticket)
         application.router.add_post("/api/tickets/{id}/assign", self._assign)
         application.router.add_post("/api/tickets/{id}/level", self._level)
@@ -204,6 +213,7 @@ class WebConsole:
                 "language": asker.language,
                 "board": viewer.sees_board,
                 "mine": viewer.role is Role.ENGINEER,
+                "dashboard": viewer.role in DASHBOARD_ROLES,
                 "acts": viewer.dispatches,
                 "texts": texts_for(asker.language),
                 "labels": {
@@ -259,6 +269,105 @@ class WebConsole:
         # The ticket list is encoded once per board read and spliced in.
         body = json.dumps(head, ensure_ascii=False)[:-1] + ',"tickets":' + tickets[1] + "}"
         return web.Response(text=body, content_type="application/json")
+
+    async def _dashboard(self, request: web.Request) -> web.Response:
+        """The manager's dashboard: now, this month's KPIs with the deductions explained
+        (the /stats and monthly-summary code, no second formula), and 12 months' trend."""
+        asker = await self._asker(request)
+        viewer = asker.viewer
+        if viewer.role not in DASHBOARD_ROLES:
+            raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
+        t = self.i18n.get(asker.language)
+        core = self.helpdesk.core
+        now = core.clock.now()
+        tz = DEFAULT_TIMEZONE
+        site_id = viewer.site_id
+        day_start, day_end = day_bounds(now, tz)
+        today = await day_figures(core, day_start, day_end, site_id=site_id)
+        label = month_label(now, tz)
+        trend = []
+        month: KpiReport | None = None
+        by_site: dict[int, KpiReport] = {}
+        for period in reversed(last_months(label, 12)):
+            bounds = month_period(period, tz)
+            total, sites = await kpi_reports_by_site(
+                core, bounds.start, bounds.end, site_id=site_id, as_of=now
+            )
+            trend.append({"month": period, **_rates(total)})
+            if period == label:
+                month, by_site = total, sites
+        assert month is not None
+        names = {place.id: place.name for place in await self.helpdesk.people.sites()}
+
+        def plain(line: str) -> str:
+            return html.unescape(TAGS.sub("", line))
+
+        return web.json_response(
+            {
+                "now": {
+                    "open": today.open_now,
+                    "overdue": today.overdue_now,
+                    "opened": today.opened,
+                    "resolved": today.resolved,
+                    "closed": today.closed,
+                },
+                "month": label,
+                "kpis": [
+                    {
+                        "key": key,
+                        "line": plain(rate_line(t, t(name), rate, t(goal), deduction)),
+                        "value": rate.as_float(),
+                    }
+                    for key, name, rate, goal, deduction in (
+                        (
+                            "arrival",
+                            N_("On-time arrival"),
+                            month.arrival,
+                            N_("target 90%"),
+                            month.arrival_deduction,
+                        ),
+                        (
+                            "fix",
+                            N_("On-site fix"),
+                            month.fix,
+                            N_("target 95%"),
+                            month.fix_deduction,
+                        ),
+                        (
+                            "satisfaction",
+                            N_("Rated 3-5"),
+                            month.satisfaction,
+                            N_("target 90%"),
+                            month.satisfaction_deduction,
+                        ),
+                        (
+                            "repeat",
+                            N_("30-day repeat repairs (software)"),
+                            month.repeat,
+                            N_("limit 15%"),
+                            month.repeat_deduction,
+                        ),
+                    )
+                ],
+                "score": month.score,
+                "deduction": month.total_deduction,
+                "explained": [plain(line) for line in explained_lines(t, month)],
+                "trend": trend,
+                "sites": sorted(
+                    (
+                        {"name": names.get(key, str(key)), "score": report.score, **_rates(report)}
+                        for key, report in by_site.items()
+                    ),
+                    key=lambda row: str(row["name"]),
+                ),
+                "labels": {
+                    "arrival": t("On-time arrival"),
+                    "fix": t("On-site fix"),
+                    "satisfaction": t("Rated 3-5"),
+                    "repeat": t("30-day repeat repairs (software)"),
+                },
+            }
+        )
 
     async def _mine(self, request: web.Request) -> web.Response:
         """The engineer's view: my open tickets by the nearest deadline, with map links."""
@@ -426,6 +535,35 @@ def _json_error(kind: type[web.HTTPException], text: str) -> web.HTTPException:
     return kind(
         text=json.dumps({"error": text}, ensure_ascii=False), content_type="application/json"
     )
+
+
+TAGS = re.compile(r"<[^>]+>")
+
+
+def _rates(report: KpiReport) -> dict[str, float | None]:
+    """The four KPI rates of a report as shares (None: nothing counted)."""
+    return {
+        "arrival": report.arrival.as_float(),
+        "fix": report.fix.as_float(),
+        "satisfaction": report.satisfaction.as_float(),
+        "repeat": report.repeat.as_float(),
+    }
+
+
+def month_label(moment: datetime, tz: str) -> str:
+    """'2026-03' for a moment in zone `tz`."""
+    local = moment.astimezone(ZoneInfo(tz))
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def last_months(label: str, count: int) -> list[str]:
+    """`label` and the `count - 1` months before it, newest first."""
+    year, month = int(label[:4]), int(label[5:7])
+    months = []
+    for _ in range(count):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return months
 
 
 def _map_link(latitude: float | None, longitude: float | None) -> str | None:

@@ -103,6 +103,28 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "ru": "Открытых заявок на вас нет.",
     },
     "map": {"en": "Map", "zh_CN": "地图", "ru": "Карта"},
+    "dashboard": {"en": "Dashboard", "zh_CN": "统计看板", "ru": "Сводка"},
+    "now_line": {
+        "en": "Now: {open} open · {overdue} overdue · today {opened} opened, {resolved} resolved",
+        "zh_CN": "当前：未结 {open} · 超时 {overdue} · 今日新报 {opened}，已解决 {resolved}",
+        "ru": "Сейчас: открыто {open} · просрочено {overdue} · сегодня подано {opened}, решено {resolved}",
+    },
+    "month_kpis": {
+        "en": "This month ({month})",
+        "zh_CN": "本月（{month}）",
+        "ru": "Этот месяц ({month})",
+    },
+    "score": {
+        "en": "On-site support {score}/100 (−{points})",
+        "zh_CN": "现场支持 {score}/100（−{points}）",
+        "ru": "Поддержка на месте {score}/100 (−{points})",
+    },
+    "trend": {"en": "Last 12 months", "zh_CN": "近12个月", "ru": "Последние 12 месяцев"},
+    "by_site": {
+        "en": "By site, this month",
+        "zh_CN": "本月各网点",
+        "ru": "По площадкам, этот месяц",
+    },
     "h": {"en": "h", "zh_CN": "小时", "ru": "ч"},
     "min": {"en": "min", "zh_CN": "分", "ru": "мин"},
     "d": {"en": "d", "zh_CN": "天", "ru": "д"},

@@ -342,3 +342,58 @@ async def test_the_engineers_view_lists_my_tickets_with_map_links_and_deadlines(
     )
     assert headers_refused == 403
     await browser.screenshot(f"engineer-phone-{backend}")
+
+
+async def test_the_dashboard_shows_the_reports_own_figures_and_charts(
+    helpdesk, world, clock, browser: Browser, console_url: str, backend: str
+):
+    from bot.handlers.manager import rate_line
+    from bot.i18n import I18n
+    from core.reports.counts import kpi_reports_by_site
+    from core.reports.periods import month_bounds
+
+    ids = await seed(helpdesk, world, clock)
+    engineer = (await helpdesk.tickets.card(ids["far"])).assignee_id
+    await helpdesk.tickets.acknowledge(ids["far"], actor_id=engineer)
+    await helpdesk.tickets.arrive(ids["far"], actor_id=engineer)
+    await browser.size(*DESKTOP)
+    await browser.run(lambda d: d.get(mini_app_url(f"{console_url}?view=dashboard", 4001)))
+    await browser.run(lambda d: until(d).until(ready))
+    title = await browser.run(lambda d: d.find_element(By.ID, "title").get_attribute("textContent"))
+    assert title == "Dashboard"
+    now_line = await browser.run(lambda d: text_of(d, "#now"))
+    assert now_line.startswith("Now: 4 open · 1 overdue")
+    # The same figures, in the same words, as /stats and the monthly summary compute them.
+    start, end = month_bounds(clock.now(), "Asia/Shanghai")
+    month, _sites = await kpi_reports_by_site(helpdesk.core, start, end, as_of=clock.now())
+    t = I18n().get("en")
+    expected = rate_line(
+        t, t("On-time arrival"), month.arrival, t("target 90%"), month.arrival_deduction
+    )
+    shown = await browser.run(lambda d: text_of(d, '#kpis li[data-kpi="arrival"]'))
+    assert shown == expected.replace("<b>", "").replace("</b>", "")
+    assert month.arrival.denominator == 1  # the arrival above is counted
+    paths = await browser.run(
+        lambda d: [
+            p.get_attribute("data-kpi")
+            for p in d.find_elements(By.CSS_SELECTOR, "#trend-chart path")
+        ]
+    )
+    assert "arrival" in paths
+    assert "Head office" in await browser.run(lambda d: text_of(d, "#site-bars"))
+    header = await browser.run(
+        lambda d: d.execute_script("return document.querySelector('header').offsetHeight")
+    )
+    assert header >= 30  # the page's own styles do not squash the title bar
+    await browser.screenshot(f"dashboard-desktop-{backend}")
+    await browser.size(*PHONE)
+    await browser.screenshot(f"dashboard-phone-{backend}")
+    # Staff and engineers are refused.
+    status = await browser.run(
+        lambda d: d.execute_script(
+            "return fetch('/web/api/dashboard', {headers: {'X-Telegram-Init-Data':"
+            f" {json.dumps(sign_init_data({'auth_date': str(int(time.time())), 'user': json.dumps({'id': 2001})}, TOKEN))}"
+            "}}).then(r => r.status)"
+        )
+    )
+    assert status == 403

@@ -226,6 +226,12 @@ function filtersBar(board) {
 function renderBoard() {
   const board = state.board;
   document.getElementById("title").textContent = T("title");
+  if (state.me.dashboard) {
+    const back = document.getElementById("back");
+    back.textContent = T("dashboard") + " →";
+    back.href = "/web/?view=dashboard";
+    back.hidden = false;
+  }
   document.getElementById("summary").textContent =
     T("open_count", { open: board.total_open, overdue: board.overdue_open });
   const main = document.getElementById("main");
@@ -407,6 +413,75 @@ async function loadMine() {
   main.replaceChildren(list);
 }
 
+// --- the manager's dashboard: figures and charts from the server's own report code ---
+
+const SVG = "http://www.w3.org/2000/svg";
+const COLOURS = { arrival: "#2a7ab0", fix: "#1f8a46", satisfaction: "#b86e00", repeat: "#c62828" };
+
+function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+// Four KPI lines over the months, 0-100 %, drawn as SVG polylines (gaps where nothing counted).
+function trendChart(trend, labels) {
+  const width = 640, height = 220, left = 36, bottom = 24, top = 8;
+  const x = (i) => left + (i * (width - left - 8)) / Math.max(1, trend.length - 1);
+  const y = (v) => top + (1 - v) * (height - top - bottom);
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", id: "trend-chart", role: "img" });
+  for (const v of [0, 0.5, 0.9, 1]) {
+    chart.append(svg("line", { x1: left, x2: width - 8, y1: y(v), y2: y(v), class: "grid" }),
+      svg("text", { x: 2, y: y(v) + 4, class: "axis" }, `${Math.round(v * 100)}%`));
+  }
+  trend.forEach((m, i) => { if (i % 2 === 0 || trend.length < 8) chart.append(svg("text", { x: x(i) - 14, y: height - 6, class: "axis" }, m.month.slice(2))); });
+  for (const key of Object.keys(COLOURS)) {
+    let path = "";
+    const dots = [];
+    trend.forEach((m, i) => {
+      if (m[key] === null) return;
+      path += `${path ? "L" : "M"}${x(i).toFixed(1)},${y(m[key]).toFixed(1)} `;
+      dots.push(svg("circle", { cx: x(i).toFixed(1), cy: y(m[key]).toFixed(1), r: 3.5, fill: COLOURS[key] },
+        svg("title", {}, `${labels[key]} ${m.month}: ${Math.round(m[key] * 1000) / 10}%`)));
+    });
+    if (path) chart.append(svg("path", { d: path, stroke: COLOURS[key], fill: "none", "stroke-width": 2, "data-kpi": key }), ...dots);
+  }
+  const legend = el("div", { class: "legend" }, ...Object.keys(COLOURS).map((key) =>
+    el("span", { style: `color:${COLOURS[key]}` }, `● ${labels[key]}`)));
+  return el("div", {}, chart, legend);
+}
+
+// Each site's on-time arrival as a bar (and its score), from the same monthly counts.
+function siteBars(sites, labels) {
+  return el("div", { id: "site-bars" }, ...sites.map((site) => {
+    const value = site.arrival === null ? 0 : site.arrival;
+    return el("div", { class: "bar-row" },
+      el("span", { class: "bar-name" }, site.name),
+      el("div", { class: "meter" }, el("div", { class: "meter-fill", style: `width:${(value * 100).toFixed(1)}%` })),
+      el("span", { class: "bar-value" },
+        `${labels.arrival} ${site.arrival === null ? "—" : Math.round(value * 1000) / 10 + "%"} · ${site.score}/100`));
+  }));
+}
+
+async function loadDashboard() {
+  const data = await api("dashboard");
+  document.getElementById("title").textContent = T("dashboard");
+  document.getElementById("summary").textContent = "";
+  const back = document.getElementById("back");
+  back.textContent = T("back");
+  back.hidden = !state.me.board;
+  document.getElementById("main").replaceChildren(
+    el("p", { id: "now" }, T("now_line", data.now)),
+    el("h2", {}, T("month_kpis", { month: data.month })),
+    el("ul", { id: "kpis" }, ...data.kpis.map((k) => el("li", { "data-kpi": k.key }, k.line))),
+    el("p", { id: "score" }, T("score", { score: data.score, points: data.deduction })),
+    el("ul", { id: "explained", class: "hint" }, ...data.explained.map((line) => el("li", {}, line))),
+    el("h2", {}, T("trend")), trendChart(data.trend, data.labels),
+    el("h2", {}, T("by_site")), siteBars(data.sites, data.labels),
+  );
+}
+
 // --- start ---
 
 function handleError(error) {
@@ -449,8 +524,11 @@ async function start() {
   document.documentElement.lang = state.me.language.replace("_", "-");
   const ticket = new URLSearchParams(location.search).get("ticket");
   try {
+    const view = new URLSearchParams(location.search).get("view");
     if (ticket) {
       await loadTicket(ticket);
+    } else if (view === "dashboard" && state.me.dashboard) {
+      await loadDashboard();
     } else if (state.me.mine) {
       await loadMine();
       state.polling = setInterval(() => loadMine().catch(handleError), 5000);

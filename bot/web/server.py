@@ -18,6 +18,7 @@ through any proxy and Telegram's web view, with no connection held per viewer.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import logging
@@ -36,6 +37,7 @@ from bot.handlers.manager import rate_line
 from bot.handlers.thread import timeline_line
 from bot.i18n import N_, I18n
 from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
+from bot.rendering.pdf import FontMissing, sheet_filename, sheet_pdf
 from bot.rendering.text import explained_lines
 from bot.web.auth import AuthFailed, make_session, read_session, validate_init_data
 from bot.web.texts import texts_for
@@ -102,6 +104,7 @@ class WebConsole:
         application.router.add_get("/api/mine", self._mine)
         application.router.add_get("/api/dashboard", self._dashboard)
         application.router.add_get("/api/tickets/{id}", self._ticket)
+        application.router.add_get("/api/tickets/{id}/sheet.pdf", self._sheet)
         application.router.add_post("/api/tickets/{id}/assign", self._assign)
         application.router.add_post("/api/tickets/{id}/level", self._level)
         application.router.add_post("/api/tickets/{id}/cancel", self._cancel)
@@ -441,6 +444,7 @@ class WebConsole:
                 "reported": moment(card.reported_at),
                 "warranty_until": card.warranty_until.isoformat() if card.warranty_until else None,
                 "photos": len(card.photo_ids),
+                "sheet": card.status in SHEET_STATUSES,
                 "open": card.status in OPEN_STATUSES,
                 "clocks": [
                     {
@@ -467,6 +471,27 @@ class WebConsole:
                 # The chat's own timeline lines (bot.handlers.thread), as plain text.
                 "timeline": [html.unescape(line) for line in lines if line is not None],
             }
+        )
+
+    async def _sheet(self, request: web.Request) -> web.StreamResponse:
+        """The ticket's service sheet as the chat's PDF (the core decides who may read it)."""
+        asker = await self._asker(request)
+        ticket_id = _ticket_id(request, asker)
+        try:
+            sheet = await self.helpdesk.sheets.for_ticket(ticket_id, reader_id=asker.viewer.id)
+        except DomainError as error:
+            raise self._refusal(asker, error) from None
+        t = self.i18n.get(asker.language)
+        try:
+            data = await asyncio.to_thread(sheet_pdf, t, sheet)
+        except FontMissing:
+            raise _json_error(
+                web.HTTPServiceUnavailable, html.unescape(TAGS.sub("", font_missing(t)))
+            ) from None
+        return web.Response(
+            body=data,
+            content_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{sheet_filename(sheet)}"'},
         )
 
     async def _assign(self, request: web.Request) -> web.Response:
@@ -538,6 +563,17 @@ def _json_error(kind: type[web.HTTPException], text: str) -> web.HTTPException:
 
 
 TAGS = re.compile(r"<[^>]+>")
+SHEET_STATUSES: Final = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
+
+
+def font_missing(t: Any) -> str:
+    """Why no PDF can be made here (the chat's own sentence)."""
+    return str(
+        t(
+            "The service sheet cannot be made: no Chinese font is installed on the server"
+            " (fonts-wqy-microhei)."
+        )
+    )
 
 
 def _rates(report: KpiReport) -> dict[str, float | None]:

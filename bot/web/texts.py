@@ -125,6 +125,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh_CN": "本月各网点",
         "ru": "По площадкам, этот месяц",
     },
+    "sheet": {"en": "Service sheet (PDF)", "zh_CN": "服务单（PDF）", "ru": "Сервисный лист (PDF)"},
     "h": {"en": "h", "zh_CN": "小时", "ru": "ч"},
     "min": {"en": "min", "zh_CN": "分", "ru": "мин"},
     "d": {"en": "d", "zh_CN": "天", "ru": "д"},

@@ -384,3 +384,37 @@ async def test_the_engineers_view_is_for_engineers(helpdesk, world, client):
     for telegram_id in (1001, 3001):
         refused = await client.get("/web/api/mine", headers={INIT_HEADER: init_data(telegram_id)})
         assert refused.status == 403
+
+
+async def test_the_service_sheet_pdf_for_those_who_may_read_it(helpdesk, world, client, clock):
+    import io
+
+    from pypdf import PdfReader
+
+    from core.enums import ServiceResult, ServiceType
+    from core.tickets import ServiceSheet
+
+    ticket_id = await open_ticket(helpdesk, world)
+    dispatcher = {INIT_HEADER: init_data(3001)}
+    unresolved = await client.get(f"/web/api/tickets/{ticket_id}/sheet.pdf", headers=dispatcher)
+    assert unresolved.status == 409
+    await helpdesk.tickets.acknowledge(ticket_id, actor_id=world.engineer_id)
+    await helpdesk.tickets.arrive(ticket_id, actor_id=world.engineer_id)
+    await helpdesk.tickets.resolve(
+        ticket_id,
+        actor_id=world.engineer_id,
+        sheet=ServiceSheet(
+            ServiceType.HARDWARE_FAULT, ServiceResult.FIXED_ON_SITE, solution="Cleared the jam"
+        ),
+    )
+    page = await (await client.get(f"/web/api/tickets/{ticket_id}", headers=dispatcher)).json()
+    assert page["sheet"] is True
+    pdf = await client.get(f"/web/api/tickets/{ticket_id}/sheet.pdf", headers=dispatcher)
+    assert pdf.status == 200 and pdf.content_type == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(await pdf.read())).pages)
+    assert "Cleared the jam" in text and str(ticket_id) in text
+    # An engineer who never had the ticket may not read it.
+    refused = await client.get(
+        f"/web/api/tickets/{ticket_id}/sheet.pdf", headers={INIT_HEADER: init_data(2002)}
+    )
+    assert refused.status == 403

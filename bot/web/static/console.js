@@ -369,9 +369,26 @@ async function loadTicket(id) {
     ...ticket.timeline.map((line) => el("li", {}, line)));
   const repairs = el("ul", {}, ...ticket.repairs.map((r) =>
     el("li", {}, el("a", { href: `/web/?ticket=${r.id}` }, `#${r.id}`), ` ${r.reported} · ${r.symptom}`)));
-  const parts = [list, el("h2", {}, T("deadlines")), clocks, el("h2", {}, T("timeline")), timeline];
+  const parts = [list];
+  if (ticket.sheet) {
+    // The PDF is fetched with the same proof of identity as every other request.
+    parts.push(el("p", {}, el("button", { class: "quiet", id: "sheet", onclick: () => openSheet(ticket.id) }, T("sheet"))));
+  }
+  parts.push(el("h2", {}, T("deadlines")), clocks, el("h2", {}, T("timeline")), timeline);
   if (ticket.repairs.length) parts.push(el("h2", {}, T("repairs")), repairs);
   document.getElementById("main").replaceChildren(...parts);
+}
+
+async function openSheet(id) {
+  const headers = state.initData ? { "X-Telegram-Init-Data": state.initData } : {};
+  const response = await fetch(`/web/api/tickets/${id}/sheet.pdf`, { headers, credentials: "same-origin" });
+  if (!response.ok) {
+    let text = T("server_error");
+    try { text = (await response.json()).error || text; } catch (e) { /* keep the general sentence */ }
+    toast(text, true);
+    return;
+  }
+  window.open(URL.createObjectURL(await response.blob()), "_blank");
 }
 
 // --- the engineer's view: my open tickets, nearest deadline first ---

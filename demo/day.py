@@ -756,7 +756,6 @@ async def run_demo(
     )
     if failure is not None:
         lines += ["", f"FAILED: {type(failure).__name__}: {failure}"]
-    lines.append("demo OK" if ok else "demo FAILED")
     if board:
         lines += [
             "",
@@ -764,6 +763,7 @@ async def run_demo(
             " `faultdesk demo --serve` keeps it open):",
             board,
         ]
+    lines.append("demo OK" if ok else "demo FAILED")
     print("\n".join(lines), file=out, flush=True)
     return 0 if ok else 1
 

@@ -47,6 +47,7 @@ from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.startup import database_error_passes, keep_trying, startup_backoff
 from bot.version import version
+from bot.web.server import WebConfig, WebConsole, WebServer
 from bot.webhook import WebhookServer, default_secret, webhook_path
 from core import instances
 from core.clock import Clock
@@ -88,6 +89,18 @@ class Application:
         self.runner: DueWorkRunner | None = None
         self.sender: OutboxSender | None = None
         self.webhook: WebhookServer | None = None
+        self.web_console: WebConsole | None = None
+        if settings.web_enabled():
+            self.web_console = WebConsole(
+                bot.helpdesk,
+                bot.i18n,
+                WebConfig(
+                    bot_token=settings.bot_token,
+                    init_data_max_age=timedelta(seconds=settings.web_init_data_max_age),
+                    session_max_age=timedelta(hours=settings.web_session_hours),
+                ),
+            )
+        self.web_server: WebServer | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self._stop_work = asyncio.Event()
         self._failed = asyncio.Event()
@@ -186,6 +199,7 @@ class Application:
             self.scheduler = build_scheduler(self.helpdesk, self.core.clock)
             self.scheduler.start()
             if polling:
+                await self._start_web_server()
                 await runtime.start_polling()
             else:
                 await self._start_webhook(runtime)
@@ -213,6 +227,23 @@ class Application:
         except OSError as error:
             raise StartupError(f"the health server cannot listen on {listen}: {error}") from error
         self.health_server = server
+
+    async def _start_web_server(self) -> None:
+        """The web console on its own address (polling mode); beside the webhook otherwise."""
+        if self.web_console is None:
+            return
+        server = WebServer(self.web_console, self.settings.web_listen)
+        try:
+            await server.start()
+        except OSError as error:
+            raise StartupError(
+                f"the web console cannot listen on {self.settings.web_listen}: {error}"
+            ) from error
+        self.web_server = server
+        if not self.settings.web_url:
+            # Links name the port actually bound (port 0 picks a free one).
+            host = server.host if server.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+            self.bot.web_url = f"http://{host}:{server.port}/web/"
 
     async def _wait_for_database(self, backoff: Backoff) -> None:
         """Keep trying while the database is unreachable; StartupError when it refuses us."""
@@ -276,7 +307,11 @@ class Application:
         assert url is not None  # checked by start()
         secret = self.settings.webhook_secret or default_secret(self.settings.bot_token)
         self.webhook = WebhookServer(
-            runtime.feed, path=webhook_path(url), secret=secret, listen=self.settings.webhook_listen
+            runtime.feed,
+            path=webhook_path(url),
+            secret=secret,
+            listen=self.settings.webhook_listen,
+            mount=self.web_console.mount if self.web_console is not None else None,
         )
         await self.webhook.start()
         await runtime.start_webhook(url, secret)
@@ -370,6 +405,8 @@ class Application:
                 await stop_scheduler(self.scheduler)
             if self.webhook is not None:
                 await self.webhook.stop()
+            if self.web_server is not None:
+                await self.web_server.stop()
             if self.runtime is not None:
                 await self.runtime.stop()
         finally:
@@ -404,5 +441,7 @@ def build_application(
         i18n=I18n(default=settings.default_language),
         admin_telegram_ids=frozenset(settings.admin_ids()),
         bot_username=settings.bot_username.lstrip("@"),
+        web_url=settings.web_base(),
+        web_login_minutes=settings.web_login_minutes,
     )
     return Application(settings, core, build_router(), bot)

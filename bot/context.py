@@ -65,6 +65,9 @@ class BotApp:
     admin_telegram_ids: frozenset[int] = frozenset()
     # Shared with the outbox sender, so replies and queued messages keep to one pace.
     limiter: SendLimiter | None = None
+    # The web console's public address ending in /web/ ("" when it is not served).
+    web_url: str = ""
+    web_login_minutes: float = 10.0  # how long a /web login link works
     # What each message this process edited last shows (see bot.screens).
     shown: ShownMessages = field(default_factory=ShownMessages)
 

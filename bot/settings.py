@@ -96,7 +96,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("health_listen")
+    @field_validator("health_listen", "web_listen")
     @classmethod
     def _listen_address(cls, value: str) -> str:
         # Checked here, not when the server binds: a typo is told before start-up waits.
@@ -117,7 +117,14 @@ class Settings(BaseSettings):
             raise ValueError("keep handled updates at least 2 days")
         return value
 
-    @field_validator("outbox_retention_days", "due_work_retention_days", "startup_backoff_max")
+    @field_validator(
+        "outbox_retention_days",
+        "due_work_retention_days",
+        "startup_backoff_max",
+        "web_init_data_max_age",
+        "web_login_minutes",
+        "web_session_hours",
+    )
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:
@@ -132,9 +139,35 @@ class Settings(BaseSettings):
             raise ValueError("use at least 1 second")
         return value
 
+    # --- the web console (bot.web): in webhook mode on the webhook's address under /web ---
+    web_listen: str = "off"  # in polling mode, where the console listens (host:port); "off": none
+    web_url: str | None = None  # its public address for /web links; unset: derived (see web_base)
+    web_init_data_max_age: float = 3600.0  # seconds a Mini App's initData stays valid
+    web_login_minutes: float = 10.0  # how long a one-time /web login link works
+    web_session_hours: float = 12.0  # how long the cookie that link sets lasts
+
     # A read-only channel (its numeric id, -100…) the bot posts the audit log's fingerprint
     # to every day; unset: no daily post (the monthly summary still carries one).
     audit_channel: int | None = None
+
+    def web_enabled(self) -> bool:
+        """The console is served: always beside a webhook, in polling mode on web_listen."""
+        return bool(self.webhook_url) or self.web_listen.strip().lower() not in ("off", "none", "")
+
+    def web_base(self) -> str:
+        """The console's public address, ending in /web/ ("" when it is not served)."""
+        from urllib.parse import urlsplit
+
+        if self.web_url:
+            return self.web_url.rstrip("/") + "/"
+        if self.webhook_url:
+            parts = urlsplit(self.webhook_url)
+            return f"{parts.scheme}://{parts.netloc}/web/"
+        if self.web_enabled():
+            host, _, port = self.web_listen.strip().rpartition(":")
+            host = "127.0.0.1" if host in ("", "0.0.0.0") else host
+            return f"http://{host}:{port}/web/"
+        return ""
 
     def admin_ids(self) -> set[int]:
         """The Telegram ids named as admins."""

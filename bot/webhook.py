@@ -51,8 +51,17 @@ def parse_listen(listen: str) -> tuple[str, int]:
 class WebhookServer:
     """Receives Telegram's POSTs on one path and feeds them to the runtime."""
 
-    def __init__(self, feed: Feed, *, path: str, secret: str, listen: str) -> None:
+    def __init__(
+        self,
+        feed: Feed,
+        *,
+        path: str,
+        secret: str,
+        listen: str,
+        mount: Callable[[web.Application], None] | None = None,
+    ) -> None:
         self._feed = feed
+        self._mount = mount  # more routes on the same address (the web console)
         self.path = path
         self._secret = secret.encode()
         self.host, self.port = parse_listen(listen)
@@ -63,6 +72,8 @@ class WebhookServer:
         application = web.Application()
         application.router.add_post(self.path, self._receive)
         application.router.add_get(HEALTH_PATH, self._health)
+        if self._mount is not None:
+            self._mount(application)
         return application
 
     async def start(self) -> None:

@@ -776,3 +776,21 @@ class Instance(Base):
     version: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime]
     beat_at: Mapped[datetime]
+
+
+class WebLogin(Base):
+    """A one-time link into the web console, given by /web in chat (issue 15).
+
+    Only the token's SHA-256 is kept: a copy of the database opens no console. Redeeming
+    sets `used_at` in the same transaction that checks it, so a link works once on any
+    number of instances.
+    """
+
+    __tablename__ = "web_login"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

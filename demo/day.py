@@ -29,6 +29,7 @@ emulator saw no call the real Bot API would refuse.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 import tempfile
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -52,6 +54,7 @@ from bot.notifications.reporter import (
     JOB_ACCEPTED,
 )
 from bot.settings import Settings
+from bot.web.auth import sign_init_data
 from core.audit import verify_chain
 from core.clock import DEFAULT_TIMEZONE, AcceleratedClock
 from core.enums import Impact, OutboxStatus, Role, ServiceResult, ServiceType, TicketStatus
@@ -644,10 +647,23 @@ def demo_settings(emulator_url: str, database_url: str, runtime: str) -> Setting
         admin_telegram_ids="",
         policy_file=None,
         health_listen="127.0.0.1:0",  # any free port: a bot may run beside the demo
+        web_listen="127.0.0.1:0",  # the web console, on any free port too
     )
 
 
-async def run_demo(runtime: str, speed: float, out: TextIO, database: Path) -> int:
+def board_address(app: Application) -> str:
+    """The dispatcher's board as Telegram would open it for Chen Jing (signed initData)."""
+    persona = seed.CHEN_JING
+    user = json.dumps(
+        {"id": persona.telegram_id, "first_name": persona.name, "language_code": "en"}
+    )
+    init_data = sign_init_data({"auth_date": str(int(time.time())), "user": user}, TOKEN)
+    return f"{app.bot.web_url}#tgWebAppData={quote(init_data)}"
+
+
+async def run_demo(
+    runtime: str, speed: float, out: TextIO, database: Path, *, serve: bool = False
+) -> int:
     """Play the day; print the timeline, the transcripts and the summary; 0 on success."""
     started = time.monotonic()
     clock = AcceleratedClock(START, speed)
@@ -657,6 +673,7 @@ async def run_demo(runtime: str, speed: float, out: TextIO, database: Path) -> i
     unanswered = 0
     outcome: Outcome | None = None
     metrics: list[str] = []
+    board = ""
     print(
         f"faultdesk offline demo · runtime {runtime} · clock ×{speed:g} from"
         f" {START.astimezone(SHANGHAI):%a %d %b %Y %H:%M} {DEFAULT_TIMEZONE}\n"
@@ -680,6 +697,14 @@ async def run_demo(runtime: str, speed: float, out: TextIO, database: Path) -> i
                 await demo.play()
                 outcome = await demo.outcome()
                 metrics = await scrape_metrics(app)
+                board = board_address(app)
+                if serve:
+                    print(
+                        f"\nthe dispatcher's board (Chen Jing), open until Ctrl-C:\n{board}",
+                        file=out,
+                        flush=True,
+                    )
+                    await asyncio.Event().wait()
             except Exception as error:  # reported below with the transcripts so far
                 failure = error
             finally:
@@ -731,6 +756,13 @@ async def run_demo(runtime: str, speed: float, out: TextIO, database: Path) -> i
     )
     if failure is not None:
         lines += ["", f"FAILED: {type(failure).__name__}: {failure}"]
+    if board:
+        lines += [
+            "",
+            "the dispatcher's board (web console, as Chen Jing; served while the bot runs:"
+            " `faultdesk demo --serve` keeps it open):",
+            board,
+        ]
     lines.append("demo OK" if ok else "demo FAILED")
     print("\n".join(lines), file=out, flush=True)
     return 0 if ok else 1
@@ -762,6 +794,7 @@ def main(
     out: TextIO | None = None,
     *,
     keep_database: bool = False,
+    serve: bool = False,
 ) -> int:
     """Run the offline demo; the exit code (0 success).
 
@@ -773,13 +806,15 @@ def main(
         path = Path(DATABASE_NAME).resolve()
         for leftover in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
             leftover.unlink(missing_ok=True)
-        code = asyncio.run(run_demo(runtime, speed, stream, path))
+        code = asyncio.run(run_demo(runtime, speed, stream, path, serve=serve))
         print(
             f"the day's database is kept: faultdesk audit verify -d sqlite:///{path}", file=stream
         )
         return code
     with tempfile.TemporaryDirectory(prefix="faultdesk-demo-") as folder:
-        return asyncio.run(run_demo(runtime, speed, stream, Path(folder) / DATABASE_NAME))
+        return asyncio.run(
+            run_demo(runtime, speed, stream, Path(folder) / DATABASE_NAME, serve=serve)
+        )
 
 
 if __name__ == "__main__":

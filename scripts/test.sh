@@ -29,5 +29,17 @@ if ! command -v pg_dump >/dev/null 2>&1 || ! command -v pg_restore >/dev/null 2>
     apt-get install -y -qq postgresql-client-15 >&2 || apt-get install -y -qq postgresql-client >&2
   fi
 fi
+# The web console's browser tests drive headless Chromium through chromedriver, both
+# from Debian's packages.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "chromium not found; installing chromium and chromium-driver" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq chromium chromium-driver >&2
+  else
+    echo "the browser tests need chromium and chromium-driver (apt-get, as root)" >&2
+  fi
+fi
 echo "== tests (PostgreSQL at ${FAULTDESK_TEST_PG_URL})"
 python -m pytest -q "$@"

@@ -65,7 +65,9 @@ def run(
     raise typer.Exit(asyncio.run(_serve_reporting(settings)))
 
 
-def _run_demo(runtime: str, speed: float | None = None, *, keep_database: bool = False) -> int:
+def _run_demo(
+    runtime: str, speed: float | None = None, *, keep_database: bool = False, serve: bool = False
+) -> int:
     """The offline demo (demo.day), imported only when it is wanted; its exit code."""
     from demo import day
 
@@ -73,6 +75,7 @@ def _run_demo(runtime: str, speed: float | None = None, *, keep_database: bool =
         runtime=runtime,
         speed=day.DEFAULT_SPEED if speed is None else speed,
         keep_database=keep_database,
+        serve=serve,
     )
 
 
@@ -89,6 +92,11 @@ def demo_command(
         "--keep-database",
         help="write ./faultdesk-demo.sqlite3 (recreated each run) instead of a temporary file",
     ),
+    serve: bool = typer.Option(
+        False,
+        "--serve",
+        help="after the day, keep the bot and its web console running until Ctrl-C",
+    ),
 ) -> None:
     """Play a working day offline: a local Telegram emulator, simulated people, the real bot.
 
@@ -102,7 +110,7 @@ def demo_command(
             runtime=runtime,
             choices=list(RUNTIMES),
         )
-    raise typer.Exit(_run_demo(runtime, speed, keep_database=keep_database))
+    raise typer.Exit(_run_demo(runtime, speed, keep_database=keep_database, serve=serve))
 
 
 def _cannot_start(problem: str) -> None:

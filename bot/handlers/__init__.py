@@ -19,6 +19,7 @@ def build_router() -> Router:
         sheets,
         staff,
         thread,
+        web,
     )
 
     router = Router()
@@ -35,6 +36,7 @@ def build_router() -> Router:
         groups,
         replacements,
         sheets,
+        web,
     ):
         module.register(router)
     return router

@@ -76,6 +76,10 @@ def test_the_demo_plays_the_whole_day_and_prints_every_chat(runtime: str):
     # (e) the manager's statistics.
     assert said(en, STATS_TITLE, place="Head office")
     summary = text[text.index("━━ Summary ━━") :]
+    # The demo ends with the dispatcher's board as Telegram would open it (issue 15),
+    # just before its verdict.
+    board = summary.rstrip().splitlines()[-2]
+    assert board.startswith("http://127.0.0.1:") and "/web/#tgWebAppData=" in board
     # (f) photos reach the engineer (one with the card, three as an album), the ticket's
     # thread both ways, and an arrival verified by the engineer's location (issue 11).
     assert said(zh, PHOTOS_CAPTION, ticket=1) and said(zh, PHOTOS_CAPTION, ticket=3)

@@ -1,0 +1,228 @@
+"""Measured figures for the web console's board: its JSON and its first screen.
+
+    python -m benchmarks.web_bench [--tickets 5000] [--runs 20] [--backend ...] [--no-browser]
+
+A scratch database is bulk-loaded with `--tickets` open tickets (5 000) over 20 sites, as
+report_fault and auto-dispatch leave them: four SLA clocks and their ladder steps each
+(the same loader as benchmarks/sla_bench.py). Then, per backend:
+
+- the board's JSON as the administrator sees it (every open ticket): `--runs` GETs of
+  /web/api/board through the console's aiohttp application with a signed initData, wall
+  time per request (the queries, the rows and the JSON encoding), median and worst, and
+  the body's size, and the CPU time the request took in this process (the server and the
+  SQLite thread; the load average is printed, since wall times stretch on a busy machine);
+  once with a ticket changed before every request (the board is read
+  from the database each time) and once unchanged (the board kept for the current change
+  marker is served); the same for one site's dispatcher (a site's share);
+- with Chromium (Debian's package, as the browser tests use; `--no-browser` skips it): the
+  Mini App opened in headless Chromium on a phone-sized window, the time from navigation
+  to the first screen drawn (the page's own `consoleReadyAt`: /api/me, /api/board and the
+  first 100 rows rendered), median over 5 loads.
+
+Every figure is measured on the run that prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from urllib.parse import quote
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from benchmarks.common import (
+    add_backend_options,
+    backends_to_measure,
+    helpdesk_over,
+    progress_printer,
+    scratch_database,
+    settle,
+)
+from benchmarks.sla_bench import SWEEP_NOW, bulk_load
+from bot.i18n import I18n
+from bot.web.auth import sign_init_data
+from bot.web.server import INIT_HEADER, WebConfig, WebConsole, WebServer
+from core.clock import FrozenClock
+from core.db import Database
+from core.enums import Role
+from core.models import Person
+from core.sla.policy import load_policy
+
+TOKEN = "123456:BENCH-token-for-the-web-console-abcdef"
+say = progress_printer("web_bench")
+
+
+def init_data(telegram_id: int) -> str:
+    user = json.dumps({"id": telegram_id, "first_name": "B", "language_code": "en"})
+    return sign_init_data({"auth_date": str(int(time.time())), "user": user}, TOKEN)
+
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def time_json(
+    client: Client, telegram_id: int, runs: int, change: Callable[[], Awaitable[object]] | None
+) -> tuple[list[float], list[float], int, int]:
+    """Seconds per GET /web/api/board, the body's bytes and the tickets listed; with
+    `change`, a ticket is changed before each request (untimed), so none is served from
+    the board kept for the previous change marker."""
+    headers = {INIT_HEADER: init_data(telegram_id)}
+    seconds: list[float] = []
+    cpu: list[float] = []
+    size = count = 0
+    for _ in range(runs + 1):
+        if change is not None:
+            await change()
+        began = time.perf_counter()
+        began_cpu = time.process_time()
+        response = await client.get("/web/api/board", headers=headers)
+        body = await response.read()
+        elapsed = time.perf_counter() - began
+        cpu.append(time.process_time() - began_cpu)
+        assert response.status == 200, body[:200]
+        seconds.append(elapsed)
+        size = len(body)
+        count = len(json.loads(body)["tickets"])
+    return seconds[1:], cpu[1:], size, count  # the first warms the caches
+
+
+def time_first_screen(url: str, loads: int = 5) -> list[float]:
+    """Milliseconds from navigation to the first screen drawn, in headless Chromium."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=360,780"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(
+        service=Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver"),
+        options=options,
+    )
+    times: list[float] = []
+    try:
+        for _ in range(loads + 1):
+            driver.get("about:blank")
+            driver.get(url)
+            ready = WebDriverWait(driver, 60).until(
+                lambda d: d.execute_script("return window.consoleReadyAt || null")
+            )
+            times.append(float(ready))
+    finally:
+        driver.quit()
+    return times[1:]
+
+
+async def measure(backend: str, args: argparse.Namespace) -> None:
+    now = SWEEP_NOW  # mid-afternoon on a working day, as the sweep benchmark loads it
+    async with scratch_database(backend, args.pg_url, "web") as url:
+        db = Database(url)
+        try:
+            say(f"{backend}: loading {args.tickets:,} open tickets")
+            policy = load_policy()
+            await bulk_load(
+                db,
+                policy,
+                tickets=args.tickets,
+                due=min(args.tickets // 10, 500),
+                now=now,
+                horizon=timedelta(0),
+                seed=2026,
+            )
+            await settle(db)
+            helpdesk = helpdesk_over(db, clock=FrozenClock(now), policy=policy)
+            async with helpdesk.core.reading() as session:
+                admin_row = (
+                    await session.execute(
+                        select(Person.id, Person.telegram_user_id).where(Person.role == Role.ADMIN)
+                    )
+                ).one()
+                admin_id, admin = admin_row
+                dispatcher = await session.scalar(
+                    select(Person.telegram_user_id)
+                    .where(Person.role == Role.DISPATCHER, Person.site_id.is_not(None))
+                    .order_by(Person.id)
+                    .limit(1)
+                )
+            assert admin is not None and dispatcher is not None
+            console = WebConsole(helpdesk, I18n(default="en"), WebConfig(bot_token=TOKEN))
+            root = web.Application()
+            console.mount(root)
+            levels = itertools.cycle((2, 3))
+
+            async def change() -> object:
+                # A dispatcher-level change through the service the chat uses.
+                return await helpdesk.tickets.set_severity(1, next(levels), actor_id=admin_id)
+
+            async with TestClient(TestServer(root)) as client:
+                for who, telegram_id in (("all sites", admin), ("one site", dispatcher)):
+                    for state, before in (("after a change", change), ("unchanged", None)):
+                        seconds, cpu, size, count = await time_json(
+                            client, telegram_id, args.runs, before
+                        )
+                        print(
+                            f"{backend:10} board JSON, {who} ({count:,} tickets,"
+                            f" {size / 1024:,.0f} KiB), {state}:"
+                            f" median {statistics.median(seconds) * 1000:.0f} ms,"
+                            f" worst {max(seconds) * 1000:.0f} ms over {len(seconds)} requests;"
+                            f" CPU time (this process, database thread included)"
+                            f" median {statistics.median(cpu) * 1000:.0f} ms"
+                        )
+            if args.browser and backend == "sqlite":
+                server = WebServer(console, "127.0.0.1:0")
+                await server.start()
+                try:
+                    page = f"http://127.0.0.1:{server.port}/web/#tgWebAppData={quote(init_data(admin))}"
+                    times = await asyncio.to_thread(time_first_screen, page)
+                finally:
+                    await server.stop()
+                print(
+                    f"{backend:10} board first screen in Chromium ({args.tickets:,} tickets,"
+                    f" 360 px): median {statistics.median(times):.0f} ms,"
+                    f" worst {max(times):.0f} ms over {len(times)} loads"
+                )
+        finally:
+            await db.dispose()
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.web_bench",
+        description="Measure the web console's board: its JSON and its first screen.",
+    )
+    add_backend_options(parser)
+    parser.add_argument("--tickets", type=int, default=5000, help="open tickets (5000)")
+    parser.add_argument("--runs", type=int, default=20, help="requests per figure (20)")
+    parser.add_argument(
+        "--no-browser", dest="browser", action="store_false", help="skip the Chromium figure"
+    )
+    args = parser.parse_args(argv)
+    if args.tickets < 1 or args.runs < 1:
+        parser.error("--tickets and --runs must be at least 1")
+    args.backends = backends_to_measure(parser, args)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    # Wall times stretch on a shared machine; CPU time and the load say by how much.
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    for backend in args.backends:
+        asyncio.run(measure(backend, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,723 @@
+"""The web console over HTTP (aiohttp): the page, its JSON, and the actions.
+
+Mounted under `/web` on the bot's own aiohttp server: on the webhook server in webhook
+mode, on its own address (`FAULTDESK_WEB_LISTEN`) in polling mode. Every `/web/api/`
+request proves who sends it, each time: the Mini App's initData in the
+`X-Telegram-Init-Data` header (Telegram's signature, checked by `bot.web.auth`), or the
+session cookie a one-time `/web` link set. The person must be registered and active; the
+core decides what they may see and do (`core.console`, `TicketService`), exactly as in
+chat. A failed proof answers 401 and a refused screen or action 403, and neither changes
+anything.
+
+Live updates are polled: the page asks `/web/api/marker` every second and reloads the
+board when the newest audit event changed. Polling, not server-sent events, because
+every change on any instance (chat, another browser, the escalation runner) writes an
+audit event to the shared database, so one cheap indexed query answers for them all,
+through any proxy and Telegram's web view, with no connection held per viewer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.errors import error_text
+from bot.handlers.manager import rate_line
+from bot.handlers.thread import timeline_line
+from bot.i18n import N_, I18n
+from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
+from bot.rendering.pdf import FontMissing, sheet_filename, sheet_pdf
+from bot.rendering.text import explained_lines
+from bot.web.auth import AuthFailed, make_session, read_session, validate_init_data
+from bot.web.texts import texts_for
+from core.clock import DEFAULT_TIMEZONE
+from core.console import DASHBOARD_ROLES, BoardFilter, BoardRow, ConsoleService, Viewer
+from core.enums import OPEN_STATUSES, AssetKind, Role, TicketStatus
+from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from core.reports.counts import day_figures, kpi_reports_by_site
+from core.reports.kpi import KpiReport
+from core.reports.periods import day_bounds, month_period
+from core.services import Helpdesk
+
+log = logging.getLogger(__name__)
+
+STATIC: Final = Path(__file__).resolve().parent / "static"
+PREFIX: Final = "/web"
+COOKIE: Final = "faultdesk_session"
+INIT_HEADER: Final = "X-Telegram-Init-Data"
+MAX_BODY: Final = 16 * 1024
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class WebConfig:
+    """What the console needs from the settings."""
+
+    bot_token: str
+    init_data_max_age: timedelta = timedelta(hours=1)
+    session_max_age: timedelta = timedelta(hours=12)
+    # Cookies are Secure unless the console is reached over plain http on this machine.
+    secure_cookie: bool = True
+    wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Asker:
+    """The person behind one request and the language they read."""
+
+    viewer: Viewer
+    language: str
+
+
+class WebConsole:
+    """The console's routes over one helpdesk."""
+
+    def __init__(self, helpdesk: Helpdesk, i18n: I18n, config: WebConfig) -> None:
+        self.helpdesk = helpdesk
+        self.console = ConsoleService(helpdesk.core)
+        self.i18n = i18n
+        self.config = config
+        # The JSON of boards the core handed out from its cache, by the rows' identity.
+        self._encoded: dict[int, tuple[tuple[BoardRow, ...], str]] = {}
+
+    def app(self) -> web.Application:
+        """The console as an aiohttp application, to mount under /web."""
+        application = web.Application(client_max_size=MAX_BODY, middlewares=[self._guard])
+        application.router.add_get("/", self._page)
+        application.router.add_get("/login/{token}", self._login)
+        application.router.add_static("/static/", STATIC, show_index=False)
+        application.router.add_get("/api/me", self._me)
+        application.router.add_get("/api/marker", self._marker)
+        application.router.add_get("/api/board", self._board)
+        application.router.add_get("/api/mine", self._mine)
+        application.router.add_get("/api/dashboard", self._dashboard)
+        application.router.add_get("/api/tickets/{id}", self._ticket)
+        application.router.add_get("/api/tickets/{id}/sheet.pdf", self._sheet)
+        application.router.add_post("/api/tickets/{id}/assign", self._assign)
+        application.router.add_post("/api/tickets/{id}/level", self._level)
+        application.router.add_post("/api/tickets/{id}/cancel", self._cancel)
+        return application
+
+    def mount(self, parent: web.Application) -> None:
+        """Serve the console under /web of another aiohttp application."""
+        # Before the sub-application, which would otherwise answer /web itself with 404.
+        parent.router.add_get(PREFIX, _to_slash)
+        parent.add_subapp(PREFIX, self.app())
+
+    # --- who is asking -------------------------------------------------------------------
+
+    async def _asker(self, request: web.Request) -> Asker:
+        """The registered, active person who sent the request; 401 otherwise."""
+        now = self.config.wall()
+        raw = request.headers.get(INIT_HEADER)
+        telegram_language: str | None = None
+        try:
+            if raw is not None:
+                user = validate_init_data(
+                    raw, self.config.bot_token, now=now, max_age=self.config.init_data_max_age
+                )
+                viewer = await self.console.viewer_by_telegram(user.id)
+                telegram_language = user.language_code
+            else:
+                cookie = request.cookies.get(COOKIE)
+                if not cookie:
+                    raise AuthFailed("no initData and no session cookie")
+                viewer = await self.console.viewer(
+                    read_session(cookie, self.config.bot_token, now=now)
+                )
+            if viewer is None:
+                raise AuthFailed("not a registered, active person")
+        except AuthFailed as failed:
+            log.info("web console: refused %s %s: %s", request.method, request.path, failed)
+            language = self.i18n.choose(None, request.headers.get("Accept-Language"))
+            raise _json_error(web.HTTPUnauthorized, texts_for(language)["signed_out"]) from None
+        return Asker(viewer, self.i18n.choose(viewer.language, telegram_language))
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Domain refusals as 403/404/400 in the asker's words; nothing leaks a traceback."""
+        try:
+            response = await handler(request)
+        except web.HTTPException:
+            raise
+        except Exception:
+            log.exception("web console: %s %s failed", request.method, request.path)
+            language = self.i18n.choose(None, request.headers.get("Accept-Language"))
+            raise _json_error(
+                web.HTTPInternalServerError, texts_for(language)["server_error"]
+            ) from None
+        # The console is never framed by another site and its answers are never cached.
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    def _refusal(self, asker: Asker, error: DomainError) -> web.HTTPException:
+        """The core's refusal as an HTTP error carrying the chat's own sentence."""
+        text = html.unescape(error_text(self.i18n.get(asker.language), error))
+        if isinstance(error, PermissionDenied):
+            return _json_error(web.HTTPForbidden, text)
+        if isinstance(error, NotFound):
+            return _json_error(web.HTTPNotFound, text)
+        if isinstance(error, InvalidInput):
+            return _json_error(web.HTTPBadRequest, text)
+        return _json_error(web.HTTPConflict, text)
+
+    # --- pages -----------------------------------------------------------------------------
+
+    async def _page(self, _request: web.Request) -> web.StreamResponse:
+        """The single page; it reads initData from the URL fragment Telegram gives it."""
+        return web.FileResponse(STATIC / "index.html")
+
+    async def _login(self, request: web.Request) -> web.StreamResponse:
+        """Spend a one-time link: set the session cookie and open the board."""
+        viewer = await self.console.redeem_login(request.match_info["token"])
+        if viewer is None:
+            language = self.i18n.choose(None, request.headers.get("Accept-Language"))
+            page = _message_page(texts_for(language)["link_invalid"], language)
+            return web.Response(status=401, text=page, content_type="text/html")
+        expires = self.config.wall() + self.config.session_max_age
+        response = web.HTTPFound(f"{PREFIX}/")
+        response.set_cookie(
+            COOKIE,
+            make_session(viewer.id, expires, self.config.bot_token),
+            max_age=int(self.config.session_max_age.total_seconds()),
+            path=PREFIX,
+            httponly=True,
+            secure=self.config.secure_cookie,
+            samesite="Strict",
+        )
+        raise response
+
+    # --- JSON ------------------------------------------------------------------------------
+
+    async def _me(self, request: web.Request) -> web.Response:
+        """Who I am, what I may open, and the page's words in my language."""
+        asker = await self._asker(request)
+        t = self.i18n.get(asker.language)
+        viewer = asker.viewer
+        return web.json_response(
+            {
+                "id": viewer.id,
+                "name": viewer.name,
+                "role": viewer.role.value,
+                "language": asker.language,
+                "board": viewer.sees_board,
+                "mine": viewer.role is Role.ENGINEER,
+                "dashboard": viewer.role in DASHBOARD_ROLES,
+                "acts": viewer.dispatches,
+                "texts": texts_for(asker.language),
+                "labels": {
+                    "status": {s.value: label(t, STATUS, s) for s in TicketStatus},
+                    "clock": {k: label(t, CLOCK, k) for k in CLOCK},
+                    "level": {str(n): label(t, SEVERITY, n) for n in SEVERITY},
+                    "kind": {k.value: label(t, ASSET_KIND, k) for k in AssetKind},
+                },
+                "open_states": sorted(s.value for s in OPEN_STATUSES),
+            }
+        )
+
+    async def _marker(self, request: web.Request) -> web.Response:
+        """The newest change's number: the page reloads the board when it moves."""
+        asker = await self._asker(request)
+        if not asker.viewer.sees_board:
+            raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
+        return web.json_response({"marker": await self.console.marker()})
+
+    async def _board(self, request: web.Request) -> web.Response:
+        """The board's JSON: open tickets in my scope, nearest deadline first."""
+        asker = await self._asker(request)
+        try:
+            wanted = _board_filter(request.query)
+        except ValueError:
+            raise _json_error(
+                web.HTTPBadRequest, texts_for(asker.language)["bad_request"]
+            ) from None
+        if not asker.viewer.sees_board:
+            raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
+        try:
+            board = await self.console.board(asker.viewer.id, wanted)
+        except DomainError as error:
+            raise self._refusal(asker, error) from None
+        tickets = self._encoded.get(id(board.rows))
+        if tickets is None or tickets[0] is not board.rows:
+            tickets = (board.rows, _encode_rows(board.rows))
+            while len(self._encoded) >= 32:
+                self._encoded.pop(next(iter(self._encoded)))
+            self._encoded[id(board.rows)] = tickets
+        head = {
+            "now": int(board.now.timestamp()),
+            "marker": board.marker,
+            "scope_site_id": board.scope_site_id,
+            "may_act": board.may_act,
+            "total_open": board.total_open,
+            "overdue_open": board.overdue_open,
+            "sites": [{"id": s.id, "name": s.name} for s in board.sites],
+            "engineers": [
+                {"id": e.id, "name": e.name, "site_id": e.site_id} for e in board.engineers
+            ],
+        }
+        # The ticket list is encoded once per board read and spliced in.
+        body = json.dumps(head, ensure_ascii=False)[:-1] + ',"tickets":' + tickets[1] + "}"
+        return web.Response(text=body, content_type="application/json")
+
+    async def _dashboard(self, request: web.Request) -> web.Response:
+        """The manager's dashboard: now, this month's KPIs with the deductions explained
+        (the /stats and monthly-summary code, no second formula), and 12 months' trend."""
+        asker = await self._asker(request)
+        viewer = asker.viewer
+        if viewer.role not in DASHBOARD_ROLES:
+            raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
+        t = self.i18n.get(asker.language)
+        core = self.helpdesk.core
+        now = core.clock.now()
+        tz = DEFAULT_TIMEZONE
+        site_id = viewer.site_id
+        day_start, day_end = day_bounds(now, tz)
+        today = await day_figures(core, day_start, day_end, site_id=site_id)
+        label = month_label(now, tz)
+        trend = []
+        month: KpiReport | None = None
+        by_site: dict[int, KpiReport] = {}
+        for period in reversed(last_months(label, 12)):
+            bounds = month_period(period, tz)
+            total, sites = await kpi_reports_by_site(
+                core, bounds.start, bounds.end, site_id=site_id, as_of=now
+            )
+            trend.append({"month": period, **_rates(total)})
+            if period == label:
+                month, by_site = total, sites
+        assert month is not None
+        names = {place.id: place.name for place in await self.helpdesk.people.sites()}
+
+        def plain(line: str) -> str:
+            return html.unescape(TAGS.sub("", line))
+
+        return web.json_response(
+            {
+                "now": {
+                    "open": today.open_now,
+                    "overdue": today.overdue_now,
+                    "opened": today.opened,
+                    "resolved": today.resolved,
+                    "closed": today.closed,
+                },
+                "month": label,
+                "kpis": [
+                    {
+                        "key": key,
+                        "line": plain(rate_line(t, t(name), rate, t(goal), deduction)),
+                        "value": rate.as_float(),
+                    }
+                    for key, name, rate, goal, deduction in (
+                        (
+                            "arrival",
+                            N_("On-time arrival"),
+                            month.arrival,
+                            N_("target 90%"),
+                            month.arrival_deduction,
+                        ),
+                        (
+                            "fix",
+                            N_("On-site fix"),
+                            month.fix,
+                            N_("target 95%"),
+                            month.fix_deduction,
+                        ),
+                        (
+                            "satisfaction",
+                            N_("Rated 3-5"),
+                            month.satisfaction,
+                            N_("target 90%"),
+                            month.satisfaction_deduction,
+                        ),
+                        (
+                            "repeat",
+                            N_("30-day repeat repairs (software)"),
+                            month.repeat,
+                            N_("limit 15%"),
+                            month.repeat_deduction,
+                        ),
+                    )
+                ],
+                "score": month.score,
+                "deduction": month.total_deduction,
+                "explained": [plain(line) for line in explained_lines(t, month)],
+                "trend": trend,
+                "sites": sorted(
+                    (
+                        {"name": names.get(key, str(key)), "score": report.score, **_rates(report)}
+                        for key, report in by_site.items()
+                    ),
+                    key=lambda row: str(row["name"]),
+                ),
+                "labels": {
+                    "arrival": t("On-time arrival"),
+                    "fix": t("On-site fix"),
+                    "satisfaction": t("Rated 3-5"),
+                    "repeat": t("30-day repeat repairs (software)"),
+                },
+            }
+        )
+
+    async def _mine(self, request: web.Request) -> web.Response:
+        """The engineer's view: my open tickets by the nearest deadline, with map links."""
+        asker = await self._asker(request)
+        if asker.viewer.role is not Role.ENGINEER:
+            raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
+        cards = await self.helpdesk.tickets.queue_for(asker.viewer.id)
+        return web.json_response(
+            {
+                "now": int(self.helpdesk.core.clock.now().timestamp()),
+                "tickets": [
+                    {
+                        "id": card.id,
+                        "status": card.status.value,
+                        "level": card.severity,
+                        "symptom": card.symptom[:200],
+                        "site": card.site_name,
+                        "address": card.site_address,
+                        "location": card.location,
+                        "asset_tag": card.asset_tag,
+                        "asset_kind": card.asset_kind.value if card.asset_kind else None,
+                        "reporter": card.reporter_name,
+                        "phone": card.contact_phone,
+                        "map": _map_link(card.site_latitude, card.site_longitude),
+                        "clocks": [
+                            [c.kind, None, int(c.due_at.timestamp()), None, c.paused, c.breached]
+                            if c.due_at is not None
+                            else [c.kind, None, None, None, True, c.breached]
+                            for c in card.clocks
+                            if c.stopped_at is None and not c.cancelled
+                        ],
+                    }
+                    for card in cards
+                ],
+            }
+        )
+
+    async def _ticket(self, request: web.Request) -> web.Response:
+        """One ticket with its timeline, for a person who may see it (core decides)."""
+        asker = await self._asker(request)
+        ticket_id = _ticket_id(request, asker)
+        try:
+            history = await self.helpdesk.tickets.history(ticket_id, viewer_id=asker.viewer.id)
+        except DomainError as error:
+            raise self._refusal(asker, error) from None
+        card = history.card
+        t = self.i18n.get(asker.language)
+
+        def moment(value: datetime | None) -> str | None:
+            return html.unescape(t.moment(value, card.timezone)) if value else None
+
+        lines = (timeline_line(t, card.timezone, entry) for entry in history.entries)
+        return web.json_response(
+            {
+                "now": int(self.helpdesk.core.clock.now().timestamp()),
+                "id": card.id,
+                "status": card.status.value,
+                "level": card.severity,
+                "symptom": card.symptom,
+                "site": card.site_name,
+                "site_id": card.site_id,
+                "location": card.location,
+                "asset_tag": card.asset_tag,
+                "asset_kind": card.asset_kind.value if card.asset_kind else None,
+                "brand_model": card.brand_model,
+                "reporter": card.reporter_name,
+                "phone": card.contact_phone,
+                "assignee_id": card.assignee_id,
+                "assignee": card.assignee_name,
+                "reported_at": _iso(card.reported_at),
+                "reported": moment(card.reported_at),
+                "warranty_until": card.warranty_until.isoformat() if card.warranty_until else None,
+                "photos": len(card.photo_ids),
+                "sheet": card.status in SHEET_STATUSES,
+                "open": card.status in OPEN_STATUSES,
+                "clocks": [
+                    {
+                        "kind": c.kind,
+                        "due_at": _iso(c.due_at),
+                        "due": moment(c.due_at),
+                        "stopped_at": _iso(c.stopped_at),
+                        "stopped": moment(c.stopped_at),
+                        "met": c.met,
+                        "paused": c.paused,
+                        "breached": c.breached,
+                    }
+                    for c in card.clocks
+                ],
+                "repairs": [
+                    {
+                        "id": r.ticket_id,
+                        "reported": moment(r.reported_at),
+                        "symptom": r.symptom,
+                        "status": r.status.value,
+                    }
+                    for r in card.repairs
+                ],
+                # The chat's own timeline lines (bot.handlers.thread), as plain text.
+                "timeline": [html.unescape(line) for line in lines if line is not None],
+            }
+        )
+
+    async def _sheet(self, request: web.Request) -> web.StreamResponse:
+        """The ticket's service sheet as the chat's PDF (the core decides who may read it)."""
+        asker = await self._asker(request)
+        ticket_id = _ticket_id(request, asker)
+        try:
+            sheet = await self.helpdesk.sheets.for_ticket(ticket_id, reader_id=asker.viewer.id)
+        except DomainError as error:
+            raise self._refusal(asker, error) from None
+        t = self.i18n.get(asker.language)
+        try:
+            data = await asyncio.to_thread(sheet_pdf, t, sheet)
+        except FontMissing:
+            raise _json_error(
+                web.HTTPServiceUnavailable, html.unescape(TAGS.sub("", font_missing(t)))
+            ) from None
+        return web.Response(
+            body=data,
+            content_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{sheet_filename(sheet)}"'},
+        )
+
+    async def _assign(self, request: web.Request) -> web.Response:
+        """Assign or reassign, through the chat's own service."""
+        asker = await self._asker(request)
+        ticket_id = _ticket_id(request, asker)
+        body = await _json_body(request, asker)
+        engineer = body.get("engineer_id")
+        if not isinstance(engineer, int) or isinstance(engineer, bool):
+            raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+        return await self._act(
+            asker,
+            lambda: self.helpdesk.tickets.assign(ticket_id, engineer, actor_id=asker.viewer.id),
+        )
+
+    async def _level(self, request: web.Request) -> web.Response:
+        """Set the fault's level, through the chat's own service."""
+        asker = await self._asker(request)
+        ticket_id = _ticket_id(request, asker)
+        body = await _json_body(request, asker)
+        level = body.get("level")
+        if not isinstance(level, int) or isinstance(level, bool):
+            raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+        return await self._act(
+            asker,
+            lambda: self.helpdesk.tickets.set_severity(ticket_id, level, actor_id=asker.viewer.id),
+        )
+
+    async def _cancel(self, request: web.Request) -> web.Response:
+        """Cancel with a reason, through the chat's own service."""
+        asker = await self._asker(request)
+        ticket_id = _ticket_id(request, asker)
+        body = await _json_body(request, asker)
+        reason = body.get("reason")
+        if not isinstance(reason, str):
+            raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+        return await self._act(
+            asker,
+            lambda: self.helpdesk.tickets.cancel(
+                ticket_id, actor_id=asker.viewer.id, reason=reason
+            ),
+        )
+
+    async def _act(self, asker: Asker, change: Callable[[], Awaitable[Any]]) -> web.Response:
+        """Run one core service call; its refusal in the asker's words."""
+        try:
+            ticket = await change()
+        except DomainError as error:
+            raise self._refusal(asker, error) from None
+        return web.json_response(
+            {
+                "id": ticket.id,
+                "status": ticket.status.value,
+                "level": ticket.severity,
+                "assignee_id": ticket.assignee_id,
+                "message": texts_for(asker.language)["done"],
+            }
+        )
+
+
+async def _to_slash(_request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(f"{PREFIX}/")
+
+
+def _json_error(kind: type[web.HTTPException], text: str) -> web.HTTPException:
+    return kind(
+        text=json.dumps({"error": text}, ensure_ascii=False), content_type="application/json"
+    )
+
+
+TAGS = re.compile(r"<[^>]+>")
+SHEET_STATUSES: Final = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
+
+
+def font_missing(t: Any) -> str:
+    """Why no PDF can be made here (the chat's own sentence)."""
+    return str(
+        t(
+            "The service sheet cannot be made: no Chinese font is installed on the server"
+            " (fonts-wqy-microhei)."
+        )
+    )
+
+
+def _rates(report: KpiReport) -> dict[str, float | None]:
+    """The four KPI rates of a report as shares (None: nothing counted)."""
+    return {
+        "arrival": report.arrival.as_float(),
+        "fix": report.fix.as_float(),
+        "satisfaction": report.satisfaction.as_float(),
+        "repeat": report.repeat.as_float(),
+    }
+
+
+def month_label(moment: datetime, tz: str) -> str:
+    """'2026-03' for a moment in zone `tz`."""
+    local = moment.astimezone(ZoneInfo(tz))
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def last_months(label: str, count: int) -> list[str]:
+    """`label` and the `count - 1` months before it, newest first."""
+    year, month = int(label[:4]), int(label[5:7])
+    months = []
+    for _ in range(count):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return months
+
+
+def _map_link(latitude: float | None, longitude: float | None) -> str | None:
+    """The site on OpenStreetMap (reachable without an account, in any country)."""
+    if latitude is None or longitude is None:
+        return None
+    return (
+        f"https://www.openstreetmap.org/?mlat={latitude:.6f}&mlon={longitude:.6f}"
+        f"#map=17/{latitude:.6f}/{longitude:.6f}"
+    )
+
+
+def _encode_rows(rows: tuple[BoardRow, ...]) -> str:
+    """The board's tickets as JSON; each clock is [kind, started, due, amber, paused,
+    breached], moments in Unix seconds (the page counts down from them)."""
+    return json.dumps(
+        [
+            {
+                "id": r.id,
+                "status": r.status.value,
+                "level": r.severity,
+                "site_id": r.site_id,
+                "site": r.site_name,
+                "assignee_id": r.assignee_id,
+                "assignee": r.assignee_name,
+                "asset_tag": r.asset_tag,
+                "asset_kind": r.asset_kind,
+                "symptom": r.symptom,
+                "clocks": r.clocks,
+            }
+            for r in rows
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _ticket_id(request: web.Request, asker: Asker) -> int:
+    text = request.match_info["id"]
+    if not text.isdigit() or len(text) > 12:
+        raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+    return int(text)
+
+
+async def _json_body(request: web.Request, asker: Asker) -> dict[str, Any]:
+    """The JSON object posted; only JSON is accepted (a cross-site form cannot send it)."""
+    if request.content_type != "application/json":
+        raise _json_error(web.HTTPUnsupportedMediaType, texts_for(asker.language)["bad_request"])
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"]) from None
+    if not isinstance(body, dict):
+        raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+    return body
+
+
+def _board_filter(query: Any) -> BoardFilter:
+    """The board's filters from the query string; ValueError for a malformed one."""
+
+    def number(name: str) -> int | None:
+        value = query.get(name, "").strip()
+        if not value:
+            return None
+        if not value.isdigit() or len(value) > 12:
+            raise ValueError(name)
+        return int(value)
+
+    status = query.get("status", "").strip()
+    return BoardFilter(
+        site_id=number("site"),
+        severity=number("level"),
+        status=TicketStatus(status) if status else None,
+        engineer_id=number("engineer"),
+        overdue_only=query.get("overdue", "") in ("1", "true"),
+        search=query.get("q", "")[:200],
+    )
+
+
+def _message_page(text: str, language: str) -> str:
+    """A small page carrying one sentence (an invalid login link)."""
+    lang = language.replace("_", "-")
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="stylesheet" href="/web/static/console.css"><title>faultdesk</title></head>'
+        f'<body><main class="message"><p id="message">{html.escape(text)}</p></main></body></html>'
+    )
+
+
+class WebServer:
+    """The console on its own address (polling mode has no webhook server to share)."""
+
+    def __init__(self, console: WebConsole, listen: str) -> None:
+        from bot.webhook import parse_listen
+
+        self.console = console
+        self.host, self.port = parse_listen(listen)
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Listen on host:port (port 0 picks a free one; `port` tells which)."""
+        root = web.Application()
+        self.console.mount(root)
+        runner = web.AppRunner(root, access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        await web.TCPSite(runner, self.host, self.port).start()
+        self._runner = runner
+        if runner.addresses:
+            self.port = int(runner.addresses[0][1])
+        log.info("web console on http://%s:%s/web/", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop listening."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()

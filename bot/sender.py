@@ -297,6 +297,9 @@ class _Pass:
         self.unrecorded = 0
         self.recorded = asyncio.Event()
         self.recorded.set()
+        # Chats with nothing left in hand, freed for other senders with the next heartbeat
+        # (one statement for all, not one per send) or at the end of the pass.
+        self.drained: set[int] = set()
         self._order = itertools.count()
 
     async def run(self) -> None:
@@ -391,7 +394,9 @@ class _Pass:
             self.stats.released += released or 0
 
     def _done(self, delivery_id: int) -> None:
-        self.held.pop(delivery_id, None)
+        row = self.held.pop(delivery_id, None)
+        if row is not None and row.lane is not None:
+            self.drained.add(row.lane)  # freed unless other rows of it are still in hand
         self.progress.pop(delivery_id, None)
         self.changed.set()
 
@@ -453,9 +458,6 @@ class _Pass:
             first = first or sent
             self.progress[row.id] = index + 1
         message_id = first.message_id if first is not None else None
-        # The chat's last row in hand: keep the chat one per-chat interval, no longer.
-        last = not any(queued.id in self.held for _, _, _, queued, _ in lane.queue)
-        keep = timedelta(seconds=sender.limiter.spacing(chat_id)) if last else None
         recorded = await self._record(
             "sent",
             lambda: outbox.mark_sent(
@@ -464,8 +466,6 @@ class _Pass:
                 owner=sender.owner,
                 message_id=message_id,
                 token=row.token,
-                lane=row.lane,
-                keep_lane=keep,
             ),
             row,
         )
@@ -606,6 +606,7 @@ class _Pass:
         """Renew the leases of rows in hand, and drop any another sender took over."""
         while True:
             await self.sender.limiter.sleep(self._heartbeat_every())
+            await self._free_drained()
             ids = list(self.held)
             if not ids:
                 continue
@@ -622,6 +623,20 @@ class _Pass:
                     log.warning("outbox row %s: lease lost; another sender has it", lost)
                     self.held.pop(lost, None)
 
+    async def _free_drained(self) -> None:
+        """Let other senders have the chats this one has nothing left for, after their pace."""
+        held = {row.lane for row in self.held.values()}
+        drained = self.drained - held
+        self.drained -= drained
+        if not drained:
+            return
+        spacing = self.sender.limiter.spacing
+        keep = {chat: timedelta(seconds=spacing(chat)) for chat in drained}
+        try:
+            await outbox.free_lanes(self.core, keep, owner=self.sender.owner)
+        except Exception:  # they are free when their leases run out
+            log.warning("could not free %d chats; free when their leases run out", len(keep))
+
     async def _wind_down(self) -> None:
         """Stop: cancel lanes waiting for a turn, let sends in flight finish, hand back the rest."""
         self.stopping = True
@@ -633,6 +648,7 @@ class _Pass:
         tasks = [lane.task for lane in lanes if lane.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        await self._free_drained()
         if self._stop_requested():
             try:  # a restart takes longer than a per-chat interval: free them at once
                 await outbox.release_lanes(self.core, owner=self.sender.owner)

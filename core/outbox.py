@@ -12,8 +12,9 @@ again (by another sender, or by itself after a clock jump) records nothing.
 
 A chat's messages go through one sender at a time: a claim takes the chat too (an
 `outbox_lane` row, leased like the messages), and rows of a chat another sender holds
-are not claimed. After its last send to a chat a sender keeps the chat for one
-per-chat interval, so whoever writes to it next keeps Telegram's per-chat pace.
+are not claimed. Once it has no row of a chat in hand a sender frees the chat one
+per-chat interval later (`free_lanes`), so whoever writes to it next keeps Telegram's
+per-chat pace.
 """
 
 from __future__ import annotations
@@ -262,21 +263,9 @@ async def mark_sent(
     owner: str,
     message_id: int | None,
     token: int | None = None,
-    lane: int | None = None,
-    keep_lane: timedelta | None = None,
 ) -> bool:
-    """Record a successful send; False if our claim (`token`, when given) was lost meanwhile.
-
-    `keep_lane`: this was the last row in hand for chat `lane`, which this sender keeps
-    that much longer (one per-chat interval), then any sender may write to it.
-    """
+    """Record a successful send; False if our claim (`token`, when given) was lost meanwhile."""
     async with core.transaction() as tx:
-        if lane is not None and keep_lane is not None:
-            await tx.session.execute(
-                update(OutboxLane)
-                .where(OutboxLane.chat_id == lane, OutboxLane.owner == owner)
-                .values(until=tx.now + keep_lane)
-            )
         result = await tx.session.execute(
             update(OutboxMessage)
             .where(_held_by(delivery_id, owner, token))
@@ -464,6 +453,27 @@ async def release(
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def free_lanes(core: Core, keep: Mapping[int, timedelta], *, owner: str) -> int:
+    """Chats this sender has no rows of in hand any more: free for others after `keep`
+    (each chat's per-chat interval, counted from now: never sooner than the pace allows)."""
+    if not keep:
+        return 0
+    freed = 0
+    async with core.transaction() as tx:
+        by_length: dict[timedelta, list[int]] = {}
+        for chat_id, length in keep.items():
+            by_length.setdefault(length, []).append(chat_id)
+        for length, chats in by_length.items():  # two lengths at most: chats and groups
+            result = await tx.session.execute(
+                update(OutboxLane)
+                .where(OutboxLane.chat_id.in_(sorted(chats)), OutboxLane.owner == owner)
+                .values(until=tx.now + length)
+                .execution_options(synchronize_session=False)
+            )
+            freed += int(getattr(result, "rowcount", 0) or 0)
+    return freed
 
 
 async def release_lanes(core: Core, *, owner: str) -> int:

@@ -992,15 +992,9 @@ async def test_rows_of_a_chat_another_sender_holds_wait_for_it_to_let_go(helpdes
     assert [d.key for d in await outbox.claim(core, owner="b", limit=5, lease=lease)] == ["c"]
     # The holder gets the chat's new rows; the other sender is told when the chat is free.
     assert await outbox.next_available(core, "b") == clock.now() + lease
-    await outbox.mark_sent(
-        core,
-        taken.id,
-        owner="a",
-        message_id=1,
-        token=taken.token,
-        lane=taken.lane,
-        keep_lane=timedelta(seconds=1.15),
-    )
+    await outbox.mark_sent(core, taken.id, owner="a", message_id=1, token=taken.token)
+    assert taken.lane is not None
+    await outbox.free_lanes(core, {taken.lane: timedelta(seconds=1.15)}, owner="a")
     assert await outbox.next_available(core, "b") == clock.now() + timedelta(seconds=1.15)
     assert await outbox.claim(core, owner="b", limit=5, lease=lease) == []
     clock.advance(timedelta(seconds=1.15))

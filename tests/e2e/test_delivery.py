@@ -495,6 +495,28 @@ async def test_a_burst_to_many_chats_stays_within_telegrams_limits(
     assert elapsed < 200 / 28 + 2  # close to the pace the limits allow, not one by one
 
 
+async def test_three_instances_keep_each_chats_pace_between_them(spawn, telegram, until):
+    """A chat's messages go through one instance at a time, so no chat gets two messages
+    within Telegram's per-chat second, however the rows are spread over the instances."""
+    telegram.strict_rate_limits = True  # the emulator answers 429 like Telegram
+    chats = await people(telegram, 1001, 6)
+    watcher = await spawn(start=False)
+    await queue_notes(watcher.core, chats * 5)
+    # Small hands: every instance claims rows while the others still hold some.
+    options = {"batch": 2, "in_hand": 4}
+    await asyncio.gather(*(spawn(sender_options=options) for _ in range(3)))
+
+    await until(all_sent(watcher.core, 30), within=60, what="every row sent")
+
+    assert sends(telegram, 429) == []
+    assert telegram.rate_violations() == []
+    assert received(telegram) == Counter(dict.fromkeys(chats, 5))
+    for chat in chats:
+        assert texts_in(telegram, chat) == [
+            f"m{i} for {chat}" for i in range(30) if chats[i % 6] == chat
+        ]
+
+
 class Outage:
     """The database out of reach of the instances it wraps while `down` is set."""
 

@@ -26,7 +26,7 @@ chosen runtime's transport (aiogram by default) opened against the emulator; an
    at the emulator: messages delivered twice, messages to one chat closer than 1 s
    apart (what Telegram answers with 429), 429s; and rows left unsent.
 
-    python -m benchmarks.outbox_bench --parts instances
+    python -m benchmarks.outbox_bench --parts instances --backend both   # $FAULTDESK_TEST_PG_URL
 
 Everything runs in one process and one event loop (the emulator included), so the
 figures include the emulator's own work. Exit status 1 when a check fails.
@@ -49,6 +49,8 @@ from sqlalchemy.exc import OperationalError
 
 from benchmarks.common import (
     StatementCounter,
+    add_backend_options,
+    backends_to_measure,
     helpdesk_over,
     parts_to_run,
     percentile,
@@ -312,10 +314,16 @@ class Outage:
 
 
 async def instances_part(
-    runtime_name: str, senders: int = 3, chats: int = 20, each: int = 6, outage: float = 3.0
+    runtime_name: str,
+    backend: str,
+    pg_url: str | None,
+    senders: int = 3,
+    chats: int = 20,
+    each: int = 6,
+    outage: float = 3.0,
 ) -> bool:
     count = chats * each
-    async with scratch_database("sqlite", None, "outbox") as url:
+    async with scratch_database(backend, pg_url, "outbox") as url:
         emulator = BotApiEmulator(strict_rate_limits=True)
         await emulator.start()
         emulator.register_bot(TOKEN, username="faultdesk_bench_bot")
@@ -401,7 +409,8 @@ async def instances_part(
     )
     print()
     print(
-        f"3. instances: {senders} senders, {count} messages to {chats} chats, {outage:.0f} s outage"
+        f"3. instances: {senders} senders, {count} messages to {chats} chats,"
+        f" {outage:.0f} s outage, {backend}"
     )
     print("-" * 72)
     lines = [
@@ -430,12 +439,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated: delivery, priority, instances",
     )
     parser.add_argument("--quick", action="store_true", help="100 pages to 100 chats")
+    add_backend_options(parser)  # for the instances part; the others run on SQLite
     args = parser.parse_args(argv)
     if args.messages is None:
         args.messages = 100 if args.quick else 1000
     if args.messages < 1:
         parser.error("--messages must be at least 1")
     args.parts = parts_to_run(parser, args.parts, ("delivery", "priority", "instances"))
+    args.backends = backends_to_measure(parser, args)
     return args
 
 
@@ -446,7 +457,8 @@ async def run(args: argparse.Namespace) -> bool:
     if "priority" in args.parts:
         ok = await priority_part(args.messages, args.runtime) and ok
     if "instances" in args.parts:
-        ok = await instances_part(args.runtime) and ok
+        for backend in args.backends:
+            ok = await instances_part(args.runtime, backend, args.pg_url) and ok
     return ok
 
 

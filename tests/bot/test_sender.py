@@ -1029,3 +1029,16 @@ async def test_live_instances_in_the_database_set_each_ones_share(helpdesk, fake
     await instances.unregister(helpdesk.core, "b")
     assert await share_budget(helpdesk.core, limiter, now) == 1
     assert limiter.limits.overall == RateLimits().overall
+
+
+def test_the_outbox_lease_is_a_setting_of_ten_seconds_and_at_least_one(monkeypatch):
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    monkeypatch.delenv("FAULTDESK_OUTBOX_LEASE", raising=False)
+    assert Settings(_env_file=None).outbox_lease == 10.0
+    monkeypatch.setenv("FAULTDESK_OUTBOX_LEASE", "2.5")
+    assert Settings(_env_file=None).outbox_lease == 2.5
+    with pytest.raises(ValidationError, match="at least 1 second"):
+        Settings(_env_file=None, outbox_lease=0.5)

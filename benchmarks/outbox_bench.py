@@ -19,6 +19,14 @@ chosen runtime's transport (aiogram by default) opened against the emulator; an
 2. priority: N/2 notices are queued, and a page a third of the way through sending them;
    how long the page waits while the notices are still going out (pages take the next
    turn in the overall queue).
+3. instances: three senders on one database, each with its own engine, runtime and
+   limiter (as three processes would have), registered as live instances; 20 chats get
+   6 messages each; 1 s into the wave the database is unreachable for 3 s (every
+   transaction and read of the three engines fails, as when PostgreSQL stops). Counted
+   at the emulator: messages delivered twice, messages to one chat closer than 1 s
+   apart (what Telegram answers with 429), 429s; and rows left unsent.
+
+    python -m benchmarks.outbox_bench --parts instances --backend both   # $FAULTDESK_TEST_PG_URL
 
 Everything runs in one process and one event loop (the emulator included), so the
 figures include the emulator's own work. Exit status 1 when a check fails.
@@ -37,9 +45,12 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from benchmarks.common import (
     StatementCounter,
+    add_backend_options,
+    backends_to_measure,
     helpdesk_over,
     parts_to_run,
     percentile,
@@ -51,9 +62,10 @@ from bot.chat import Incoming
 from bot.context import BotApp
 from bot.i18n import I18n
 from bot.notifications import Notice, RenderCtx, renders
+from bot.ratelimit import SendLimiter
 from bot.runtimes import RUNTIMES, RuntimeConfig, create_runtime
-from bot.sender import OutboxSender
-from core import outbox
+from bot.sender import OutboxSender, share_budget
+from core import instances, outbox
 from core.conversations import ConversationStore
 from core.db import Database
 from core.enums import OutboxStatus
@@ -282,6 +294,138 @@ async def priority_part(count: int, runtime_name: str) -> bool:
     return True
 
 
+class Outage:
+    """Makes the database unreachable for the engines it wraps while `down` is set."""
+
+    def __init__(self) -> None:
+        self.down = False
+
+    def wrap(self, database: Database) -> None:
+        """Fail every transaction and read of `database` while down."""
+        for name in ("transaction", "reading"):
+            original = getattr(database, name)
+
+            def flaky(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                if self.down:
+                    raise OperationalError("BEGIN", {}, ConnectionRefusedError("outage"))
+                return _original(*args, **kwargs)
+
+            setattr(database, name, flaky)
+
+
+async def instances_part(
+    runtime_name: str,
+    backend: str,
+    pg_url: str | None,
+    senders: int = 3,
+    chats: int = 20,
+    each: int = 6,
+    outage: float = 3.0,
+) -> bool:
+    count = chats * each
+    async with scratch_database(backend, pg_url, "outbox") as url:
+        emulator = BotApiEmulator(strict_rate_limits=True)
+        await emulator.start()
+        emulator.register_bot(TOKEN, username="faultdesk_bench_bot")
+        for user_id in range(FIRST_USER, FIRST_USER + chats):
+            await emulator.person(user_id, f"Engineer{user_id}").start()
+        cut = Outage()
+        stop = asyncio.Event()
+        tasks, closers, databases = [], [], []
+        now = datetime.now(UTC)
+        for index in range(senders):
+            database = Database(url)
+            databases.append(database)
+            helpdesk = helpdesk_over(database)
+            app = BotApp(
+                helpdesk=helpdesk,
+                conversations=ConversationStore(helpdesk.core),
+                codec=CallbackCodec(b"bench-secret"),
+                i18n=I18n(default="en"),
+            )
+            runtime = create_runtime(
+                runtime_name, RuntimeConfig(token=TOKEN, api_base_url=emulator.base_url), ignore
+            )
+            await runtime.open(polling=False)
+            closers.append(runtime.close)
+            await instances.register(
+                helpdesk.core, f"bench-{index}", host="bench", pid=index, version="-", now=now
+            )
+            limiter = SendLimiter()
+            sender = OutboxSender(app, runtime.transport, limiter=limiter, batch=10, in_hand=20)
+            cut.wrap(database)
+            tasks.append((sender, limiter, helpdesk.core))
+        for _, limiter, core in tasks:
+            await share_budget(core, limiter, now)
+        watcher = Database(url)  # the benchmark's own view, never cut off
+        core = helpdesk_over(watcher).core
+        async with core.transaction() as tx:
+            for index in range(count):
+                await outbox.enqueue(
+                    tx,
+                    BenchPage(ticket=index + 1),
+                    key=f"wave-{index}",
+                    chat_id=FIRST_USER + index % chats,
+                    priority=outbox.PRIORITY_PAGE,
+                )
+        began = time.monotonic()
+        running = [asyncio.create_task(sender.run(stop)) for sender, _, _ in tasks]
+        progress(f"instances: {senders} senders, {count} messages to {chats} chats")
+        await asyncio.sleep(1.0)
+        cut.down = True
+        progress(f"instances: the database is unreachable for {outage:.0f} s")
+        await asyncio.sleep(outage)
+        cut.down = False
+        try:
+            await wait_sent(core, "wave", count, limit=120)
+        except TimeoutError as error:
+            progress(str(error))
+        took = time.monotonic() - began
+        stop.set()
+        await asyncio.gather(*running, return_exceptions=True)
+        unsent = count - await sent_count(core, "wave")
+        for close in closers:
+            await close()
+        for database in [*databases, watcher]:
+            await database.dispose()
+        calls = [c for c in emulator.calls("sendMessage") if c.token == TOKEN]
+        await emulator.stop()
+    delivered = Counter(
+        (call.params.get("chat_id"), call.params.get("text"))
+        for call in calls
+        if call.status == 200
+    )
+    twice = sum(times - 1 for times in delivered.values() if times > 1)
+    refused = sum(1 for call in calls if call.status == 429)
+    by_chat: dict[object, list[float]] = {}
+    for call in calls:
+        if call.status == 200:
+            by_chat.setdefault(call.params.get("chat_id"), []).append(call.at)
+    too_close = sum(
+        1
+        for times in by_chat.values()
+        for a, b in zip(sorted(times), sorted(times)[1:], strict=False)
+        if b - a < 1.0
+    )
+    print()
+    print(
+        f"3. instances: {senders} senders, {count} messages to {chats} chats,"
+        f" {outage:.0f} s outage, {backend}"
+    )
+    print("-" * 72)
+    lines = [
+        ("time taken: start -> every row sent", f"{took:.2f} s"),
+        ("messages delivered (distinct)", f"{len(delivered)} of {count}"),
+        ("messages delivered twice", f"{twice}"),
+        ("sends to one chat < 1 s after the last one", f"{too_close}"),
+        ("429 answers received (strict_rate_limits)", f"{refused}"),
+        ("rows left unsent", f"{unsent}"),
+    ]
+    for label, value in lines:
+        print(f"{label:<48} {value:>20}")
+    return twice == 0 and unsent == 0 and len(delivered) == count
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.outbox_bench",
@@ -290,15 +434,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--messages", type=int, help="pages to as many chats (1000)")
     parser.add_argument("--runtime", choices=RUNTIMES, default="aiogram")
     parser.add_argument(
-        "--parts", default="delivery,priority", help="comma-separated: delivery, priority"
+        "--parts",
+        default="delivery,priority,instances",
+        help="comma-separated: delivery, priority, instances",
     )
     parser.add_argument("--quick", action="store_true", help="100 pages to 100 chats")
+    add_backend_options(parser)  # for the instances part; the others run on SQLite
     args = parser.parse_args(argv)
     if args.messages is None:
         args.messages = 100 if args.quick else 1000
     if args.messages < 1:
         parser.error("--messages must be at least 1")
-    args.parts = parts_to_run(parser, args.parts, ("delivery", "priority"))
+    args.parts = parts_to_run(parser, args.parts, ("delivery", "priority", "instances"))
+    args.backends = backends_to_measure(parser, args)
     return args
 
 
@@ -308,6 +456,9 @@ async def run(args: argparse.Namespace) -> bool:
         ok = await delivery_part(args.messages, args.runtime) and ok
     if "priority" in args.parts:
         ok = await priority_part(args.messages, args.runtime) and ok
+    if "instances" in args.parts:
+        for backend in args.backends:
+            ok = await instances_part(args.runtime, backend, args.pg_url) and ok
     return ok
 
 

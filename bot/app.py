@@ -33,7 +33,7 @@ from bot.i18n import I18n
 from bot.jobs import build_scheduler, stop_scheduler
 from bot.metrics import InstrumentedTransport, Metrics
 from bot.network import hide_password, resolve_proxy
-from bot.ratelimit import Backoff, Rate, RateLimits, SendLimiter
+from bot.ratelimit import Backoff, RateLimits, SendLimiter
 from bot.router import Router
 from bot.runtimes import (
     ApiUnreachable,
@@ -43,7 +43,7 @@ from bot.runtimes import (
     TokenRejected,
     create_runtime,
 )
-from bot.sender import OutboxSender
+from bot.sender import OutboxSender, share_budget
 from bot.settings import Settings
 from bot.startup import database_error_passes, keep_trying, startup_backoff
 from bot.version import version
@@ -178,16 +178,24 @@ class Application:
             )
             self.runner.on_fired.append(self.metrics.fired)
             self.runner.on_heartbeat.append(lambda: self.health.beat("due_work_runner"))
-            # Instances sharing one token split Telegram's overall rate between them;
-            # replies and queued messages of this instance share one limiter.
-            share = max(1, self.settings.instances)
-            limits = RateLimits(overall=Rate(RateLimits.overall.per_second / share, burst=1.5))
-            self.bot.limiter = SendLimiter(limits)
+            # Replies and queued messages of this instance share one limiter; live
+            # instances split Telegram's overall rate between them (`share_budget`).
+            self.bot.limiter = SendLimiter(RateLimits())
             self.sender = OutboxSender(
-                self.bot, transport, limiter=self.bot.limiter, metrics=self.metrics
+                self.bot,
+                transport,
+                limiter=self.bot.limiter,
+                metrics=self.metrics,
+                lease=timedelta(seconds=settings.outbox_lease),
             )
             self.sender.on_heartbeat.append(lambda: self.health.beat("outbox_sender"))
             await self._register_instance()
+            if "FAULTDESK_INSTANCES" in os.environ:  # set for an older version
+                log.warning(
+                    "FAULTDESK_INSTANCES is no longer read: running instances share"
+                    " Telegram's rate by themselves"
+                )
+            await share_budget(self.core, self.bot.limiter, datetime.now(UTC))
             self._background(self.runner.run(self._stop_work), "due-work-runner")
             self._background(self.sender.run(self._stop_work), "outbox-sender")
             self._background(self._keep_beating(), "instance-heartbeat")
@@ -289,7 +297,8 @@ class Application:
         self._registered = True
 
     async def _keep_beating(self) -> None:
-        """Refresh this process's heartbeat row until stopped (it tells restore we run)."""
+        """Refresh this process's heartbeat row until stopped (it tells restore we run), and
+        take this instance's share of Telegram's overall rate from the live count."""
         interval = instances.HEARTBEAT.total_seconds()
         while not self._stop_work.is_set():
             with contextlib.suppress(TimeoutError):
@@ -299,6 +308,8 @@ class Application:
             try:
                 if not await instances.beat(self.core, self.instance_id, datetime.now(UTC)):
                     await self._register_instance()
+                if self.bot.limiter is not None:
+                    await share_budget(self.core, self.bot.limiter, datetime.now(UTC))
             except Exception:  # the database may be away for a moment; beat again later
                 log.warning("instance heartbeat not written", exc_info=True)
 

@@ -12,6 +12,12 @@ turn in the overall bucket; turns go to the most urgent waiter first (pages befo
 reports), so a page queued behind a thousand notices still goes out next. A 429 pauses the
 chat it answered (or, when several chats are refused at once, everything) for
 `retry_after`; a network failure pauses everything for an exponential backoff.
+
+Several instances on one token share the overall budget: each takes its share
+(`SendLimiter.share`) from the count of live instances in the database, so nobody
+configures an instance count. The per-chat budget needs no sharing: a chat's queued
+messages go through one sender at a time (`core.outbox` leases chats), and `spacing` is
+how long that sender keeps a chat after its last send, so the next one keeps the pace.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -149,6 +155,8 @@ class SendLimiter:
         max_chats: int = 4096,
     ) -> None:
         self.limits = limits or RateLimits()
+        self._whole = self.limits.overall  # the bot's overall budget, before sharing
+        self.instances = 1
         self.clock = clock
         self.sleep = sleep
         # 429s from this many different chats within flood_window mean Telegram is
@@ -269,6 +277,39 @@ class SendLimiter:
         ]
         for chat_id in idle:
             del self._chats[chat_id]
+
+    # -- sharing -----------------------------------------------------------------------------
+
+    @staticmethod
+    def shared_rate(whole: Rate, instances: int) -> Rate:
+        """One instance's part of the overall budget when `instances` share it.
+
+        Every instance's bucket holds at least one token to send at all, so the bursts add
+        up: n buckets of one token plus n * rate stay under what one bucket of the whole
+        budget lets through in a window (`whole.burst + whole.per_second`).
+        """
+        if instances <= 1 or whole.unlimited:
+            return whole
+        per_second = max(0.5, (whole.per_second + whole.burst - instances) / instances)
+        return Rate(per_second, burst=1.0)
+
+    def share(self, instances: int) -> Rate:
+        """Send at this instance's part of the overall budget, `instances` being live."""
+        instances = max(1, instances)
+        rate = self.shared_rate(self._whole, instances)
+        if instances != self.instances:
+            self.instances = instances
+            self.limits = replace(self.limits, overall=rate)
+            now = self.clock()
+            self._overall._refill(now)
+            self._overall.rate = rate
+            self._overall.tokens = min(self._overall.tokens, rate.burst)
+        return rate
+
+    def spacing(self, chat_id: int) -> float:
+        """Seconds between two sends to `chat_id` at its steady pace (0: unlimited)."""
+        rates = (self.limits.chat,) if chat_id > 0 else (self.limits.chat, self.limits.group)
+        return max((1 / rate.per_second for rate in rates if not rate.unlimited), default=0.0)
 
     # -- pauses ------------------------------------------------------------------------------
 

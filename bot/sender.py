@@ -24,11 +24,22 @@ claimed before then are held back too: a chat gets its messages in order.
 
 Rows are leased before sending, so with several instances each row goes out once; a
 row whose sender died mid-way is taken again when its lease runs out (Telegram offers no
-way to make a send and our bookkeeping atomic, so that one case may repeat). A pass
-never claims the rows it holds, even when their leases ran out (a clock jump): such a
-claim can return a row that is sent and marked sent by the time it is looked at, and
-it would go out again. A sender that is stopped finishes the sends in flight and
-hands the rest back at once.
+way to make a send and our bookkeeping atomic, so that one case may repeat). Leases are
+short (`lease`, 10 s by default) and renewed by a heartbeat every third of a lease, so
+a dead sender's rows are taken over within about a lease. A pass never claims the rows
+it holds, even when their leases ran out (a clock jump): such a claim can return a row
+that is sent and marked sent by the time it is looked at, and it would go out again.
+Every claim carries a fencing token, and an outcome is recorded only under it.
+
+A chat's messages go through one sender at a time (`core.outbox` leases the chat with
+its rows), so this sender's per-chat pace is the chat's, whatever the instance count.
+
+When an outcome cannot be recorded (the database is away), the sender never knowingly
+sends what it could not record either: it stops claiming, stops sending, keeps the row
+in hand (its heartbeat keeps renewing every lease it holds) and retries recording with
+backoff until the database is back; then it goes on where it stopped. A sender that is
+stopped finishes the sends in flight, keeps trying to record them for up to one lease,
+and hands the rest back at once.
 
 Time: Telegram's waits are real seconds (the limiter's monotonic clock); `available_at`
 is domain time. In production they are one clock. Under a frozen or accelerated clock
@@ -46,10 +57,10 @@ import heapq
 import itertools
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 
@@ -68,7 +79,7 @@ from bot.i18n import DEFAULT_LANGUAGE
 from bot.lookups import HelpdeskLookups
 from bot.notifications import Notice, RenderCtx, render
 from bot.ratelimit import Backoff, SendLimiter
-from core import events, outbox
+from core import events, instances, outbox
 from core.clock import DEFAULT_TIMEZONE, first_of
 from core.messages import decode
 from core.models import Person
@@ -78,6 +89,23 @@ if TYPE_CHECKING:
     from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# How long a lease on a row (and its chat) lasts unless renewed; renewed every third.
+DEFAULT_LEASE = timedelta(seconds=10)
+
+
+async def share_budget(core: Core, limiter: SendLimiter, now: datetime) -> int:
+    """Give `limiter` this instance's part of Telegram's overall budget; the live count.
+
+    Every running instance registers and beats in the database (`core.instances`), so
+    the count follows instances as they start, stop or die, with nothing to configure.
+    """
+    async with core.reading() as session:
+        live = len(await instances.live_instances(session, now))
+    limiter.share(max(1, live))
+    return max(1, live)
 
 
 @dataclass
@@ -100,13 +128,14 @@ class OutboxSender:
         *,
         owner: str | None = None,
         batch: int = 50,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta = DEFAULT_LEASE,
         max_idle: float = 5.0,
         limiter: SendLimiter | None = None,
         backoff: Backoff | None = None,
         in_hand: int = 500,
         claim_every: float = 1.0,
         metrics: Metrics | None = None,
+        record_backoff: Backoff | None = None,
     ) -> None:
         self.app = app
         self.transport = transport
@@ -118,6 +147,9 @@ class OutboxSender:
         # processes each pace themselves; give each a share of the overall rate.
         self.limiter = limiter or SendLimiter()
         self.backoff = backoff or Backoff()
+        # Between tries to record an outcome while the database is away: short, because
+        # every send waits meanwhile, and capped well under a lease.
+        self.record_backoff = record_backoff or Backoff(base=0.2, cap=2.0)
         self.in_hand = in_hand  # rows leased at once
         self.claim_every = claim_every  # during a pass, look for new rows this often
         self.metrics = metrics
@@ -221,7 +253,7 @@ class OutboxSender:
             self._wake.clear()
             try:
                 await self.deliver_once(stop)
-                next_at = await outbox.next_available(core)
+                next_at = await outbox.next_available(core, self.owner)
             except Exception:  # keep delivering after a database hiccup
                 log.exception("outbox pass failed; retrying")
                 next_at = None
@@ -260,6 +292,14 @@ class _Pass:
         self.lanes: dict[int, _Lane] = {}
         self.changed = asyncio.Event()
         self.stopping = False
+        self.stopped_at = 0.0  # the limiter's clock when stopping began
+        # Outcomes that could not be recorded yet: while any is, nothing is claimed or sent.
+        self.unrecorded = 0
+        self.recorded = asyncio.Event()
+        self.recorded.set()
+        # Chats with nothing left in hand, freed for other senders with the next heartbeat
+        # (one statement for all, not one per send) or at the end of the pass.
+        self.drained: set[int] = set()
         self._order = itertools.count()
 
     async def run(self) -> None:
@@ -282,6 +322,10 @@ class _Pass:
         threshold = max(1, min(sender.batch, sender.in_hand))
         more, seen, last = True, -1, float("-inf")
         while not self._stop_requested():
+            if self.unrecorded:  # what is claimed now could not be recorded either
+                self.changed.clear()
+                await first_of(self.changed, within=sender.claim_every, sleep=sender.limiter.sleep)
+                continue
             room = sender.in_hand - len(self.held)
             woken = seen != sender._wakes
             due = more or woken or real_time() - last >= sender.claim_every
@@ -341,12 +385,18 @@ class _Pass:
                 lane.task = asyncio.create_task(self._drive(chat_id, lane), name=f"lane-{chat_id}")
             heapq.heappush(lane.queue, (row.priority, row.id, next(self._order), row, person))
         for due, progress in held_back.items():
-            self.stats.released += await outbox.release(
-                self.core, progress, owner=self.sender.owner, at=due
+            released = await self._record(
+                "hand back",
+                lambda progress=progress, due=due: outbox.release(  # type: ignore[misc]
+                    self.core, progress, owner=self.sender.owner, at=due
+                ),
             )
+            self.stats.released += released or 0
 
     def _done(self, delivery_id: int) -> None:
-        self.held.pop(delivery_id, None)
+        row = self.held.pop(delivery_id, None)
+        if row is not None and row.lane is not None:
+            self.drained.add(row.lane)  # freed unless other rows of it are still in hand
         self.progress.pop(delivery_id, None)
         self.changed.set()
 
@@ -360,11 +410,8 @@ class _Pass:
                 finished = False  # cancelled while waiting: stays in hand, handed back
                 try:
                     finished = await self._deliver(row, person, chat_id, lane)
-                except Exception:  # a database error while recording the outcome
-                    log.exception(
-                        "outbox row %s: outcome not recorded; retried when its lease runs out",
-                        row.id,
-                    )
+                except Exception:  # a bug: the row is retried when its lease runs out
+                    log.exception("outbox row %s: delivery broke off", row.id)
                     finished = True
                 finally:
                     if finished:
@@ -390,11 +437,12 @@ class _Pass:
             return True
         first: Sent | None = None
         for index in range(row.parts_sent, len(parts)):
-            if self.stopping:
-                return False
             failure: TransportError | None = None
             lane.waiting = True
             try:
+                await self._until_recorded()
+                if self.stopping:
+                    return False
                 async with sender.limiter.sending(chat_id, row.priority):
                     lane.waiting = False
                     try:
@@ -410,8 +458,19 @@ class _Pass:
             first = first or sent
             self.progress[row.id] = index + 1
         message_id = first.message_id if first is not None else None
-        if not await outbox.mark_sent(self.core, row.id, owner=sender.owner, message_id=message_id):
-            log.warning("outbox row %s was sent after its lease was lost: it may repeat", row.id)
+        recorded = await self._record(
+            "sent",
+            lambda: outbox.mark_sent(
+                self.core,
+                row.id,
+                owner=sender.owner,
+                message_id=message_id,
+                token=row.token,
+            ),
+            row,
+        )
+        if recorded is False:
+            log.warning("outbox row %s was sent after its claim was lost: it may repeat", row.id)
         self.stats.sent += 1
         sender.outcome(row, "sent")
         return True
@@ -449,13 +508,18 @@ class _Pass:
         sender = self.sender
         self.stats.retried += 1
         sender.outcome(row, "retried")
-        due = await outbox.mark_retry(
-            self.core,
-            row.id,
-            owner=sender.owner,
-            after=timedelta(seconds=after),
-            error=error,
-            parts_sent=parts_sent,
+        due = await self._record(
+            "retry",
+            lambda: outbox.mark_retry(
+                self.core,
+                row.id,
+                owner=sender.owner,
+                after=timedelta(seconds=after),
+                error=error,
+                parts_sent=parts_sent,
+                token=row.token,
+            ),
+            row,
         )
         if due is None:
             return
@@ -464,17 +528,73 @@ class _Pass:
         lane.queue.clear()
         if queued:
             progress = {q.id: self.progress.get(q.id, q.parts_sent) for q in queued}
-            self.stats.released += await outbox.release(
-                self.core, progress, owner=sender.owner, at=due
+            released = await self._record(
+                "hand back",
+                lambda: outbox.release(self.core, progress, owner=sender.owner, at=due),
             )
+            self.stats.released += released or 0
             for queued_row in queued:
                 self._done(queued_row.id)
 
     async def _give_up(self, row: outbox.Delivery, error: str) -> None:
         log.warning("outbox row %s (%s) failed for good: %s", row.id, row.code, error)
         self.stats.failed += 1
-        await outbox.mark_failed(self.core, row.id, owner=self.sender.owner, error=error)
+        await self._record(
+            "failed",
+            lambda: outbox.mark_failed(
+                self.core, row.id, owner=self.sender.owner, error=error, token=row.token
+            ),
+            row,
+        )
         self.sender.outcome(row, "failed")
+
+    async def _record(
+        self, what: str, action: Callable[[], Awaitable[T]], row: outbox.Delivery | None = None
+    ) -> T | None:
+        """Record an outcome, trying again with backoff while the database is away.
+
+        Meanwhile nothing is claimed or sent (`unrecorded`), and the row stays in hand,
+        its lease renewed by the heartbeat. None when a stopping sender gave up after a
+        lease: the row is then retried when its lease runs out.
+        """
+        sender = self.sender
+        tries = 0
+        try:
+            while True:
+                try:
+                    return await action()
+                except Exception:
+                    tries += 1
+                    if tries == 1:
+                        self.unrecorded += 1
+                        self.recorded.clear()
+                        log.exception(
+                            "outbox row %s: %s not recorded; sending paused, trying again",
+                            row.id if row is not None else "-",
+                            what,
+                        )
+                    lease = sender.lease.total_seconds()
+                    if self.stopping and sender.limiter.clock() - self.stopped_at > lease:
+                        log.error(
+                            "outbox row %s: %s still not recorded at shutdown;"
+                            " it is retried when its lease runs out and may repeat",
+                            row.id if row is not None else "-",
+                            what,
+                        )
+                        return None
+                    await sender.limiter.sleep(sender.record_backoff.delay(tries))
+        finally:
+            if tries:
+                self.unrecorded -= 1
+                if not self.unrecorded:
+                    self.recorded.set()
+                    self.changed.set()
+                    log.info("outbox outcomes recorded again; sending resumes")
+
+    async def _until_recorded(self) -> None:
+        """Wait while an outcome cannot be recorded (or until stopping)."""
+        while self.unrecorded and not self.stopping:
+            await first_of(self.recorded, within=0.5, sleep=self.sender.limiter.sleep)
 
     def _heartbeat_every(self) -> float:
         lease = self.sender.lease
@@ -486,24 +606,41 @@ class _Pass:
         """Renew the leases of rows in hand, and drop any another sender took over."""
         while True:
             await self.sender.limiter.sleep(self._heartbeat_every())
+            await self._free_drained()
             ids = list(self.held)
             if not ids:
                 continue
+            lanes = {row.lane for row in self.held.values() if row.lane is not None}
             try:
                 kept = await outbox.extend_leases(
-                    self.core, ids, owner=self.sender.owner, lease=self.sender.lease
+                    self.core, ids, owner=self.sender.owner, lease=self.sender.lease, lanes=lanes
                 )
-            except Exception:  # the next beat tries again; leases are long enough for that
-                log.exception("could not renew outbox leases")
+            except Exception:  # the next beat tries again: three beats to a lease
+                log.warning("could not renew outbox leases; trying again", exc_info=True)
                 continue
             for lost in set(ids) - kept:
                 if lost in self.held:
                     log.warning("outbox row %s: lease lost; another sender has it", lost)
                     self.held.pop(lost, None)
 
+    async def _free_drained(self) -> None:
+        """Let other senders have the chats this one has nothing left for, after their pace."""
+        held = {row.lane for row in self.held.values()}
+        drained = self.drained - held
+        self.drained -= drained
+        if not drained:
+            return
+        spacing = self.sender.limiter.spacing
+        keep = {chat: timedelta(seconds=spacing(chat)) for chat in drained}
+        try:
+            await outbox.free_lanes(self.core, keep, owner=self.sender.owner)
+        except Exception:  # they are free when their leases run out
+            log.warning("could not free %d chats; free when their leases run out", len(keep))
+
     async def _wind_down(self) -> None:
         """Stop: cancel lanes waiting for a turn, let sends in flight finish, hand back the rest."""
         self.stopping = True
+        self.stopped_at = self.sender.limiter.clock()
         lanes = list(self.lanes.values())
         for lane in lanes:
             if lane.waiting and lane.task is not None:
@@ -511,6 +648,12 @@ class _Pass:
         tasks = [lane.task for lane in lanes if lane.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        await self._free_drained()
+        if self._stop_requested():
+            try:  # a restart takes longer than a per-chat interval: free them at once
+                await outbox.release_lanes(self.core, owner=self.sender.owner)
+            except Exception:
+                log.warning("chats not handed back; free when their leases run out", exc_info=True)
         if not self.held:
             return
         progress = {

@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     api_base_url: str | None = None  # another Bot API server (e.g. the sandbox emulator)
     default_language: str = "zh_CN"
     admin_telegram_ids: str = ""  # comma-separated; these users become admins on their first /start
-    instances: int = 1  # bot processes sharing this token; each sends at 1/N of Telegram's rate
+    # Seconds an outbox lease (a message being sent, and its chat) lasts unless renewed;
+    # renewed every third of it, so a dead instance's messages are taken over within it.
+    outbox_lease: float = 10.0
     # --- operations (bot.network, bot.logs, bot.health, core.retention) ---
     # Proxy for every request to the Bot API (http://, https://, socks5://, socks5h://);
     # unset: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (and NO_PROXY); "direct": none at all.
@@ -131,7 +133,7 @@ class Settings(BaseSettings):
             raise ValueError("must be greater than 0")
         return value
 
-    @field_validator("due_work_lease")
+    @field_validator("due_work_lease", "outbox_lease")
     @classmethod
     def _lease_length(cls, value: float) -> float:
         # Under a second, renewals (a third of the lease) would be most of the work.

@@ -682,9 +682,27 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
+    # The fencing token: raised by every claim, and an outcome is recorded only under the
+    # token it was claimed with, so a sender whose claim was superseded records nothing.
+    claim_token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxLane(Base):
+    """Which sender writes to a chat now: a chat's messages go through one sender at a time.
+
+    Taken with the chat's rows and renewed with their leases; after the chat's last send
+    it is kept for one per-chat interval, so the next sender does not write to the chat
+    sooner than the last one's pace allows.
+    """
+
+    __tablename__ = "outbox_lane"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime]
 
 
 class AuditEvent(Base):

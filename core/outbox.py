@@ -2,9 +2,19 @@
 
 A row is pending until a sender claims it with a lease, sends it and marks it sent; a
 transient failure puts it back with a later `available_at`, a permanent one marks it
-failed and tells every active admin (one alert per failed row). Leases can be extended
-while a row waits for its turn under the rate limits, and handed back unsent when a
-sender stops, so a restart never waits for a lease to run out.
+failed and tells every active admin (one alert per failed row). Leases are short and
+extended while a row is in hand, and handed back unsent when a sender stops, so a
+restart never waits for a lease to run out.
+
+Every claim raises the row's `claim_token` (a fencing token): an outcome is recorded
+only under the token it was claimed with, so a sender whose claim ran out and was taken
+again (by another sender, or by itself after a clock jump) records nothing.
+
+A chat's messages go through one sender at a time: a claim takes the chat too (an
+`outbox_lane` row, leased like the messages), and rows of a chat another sender holds
+are not claimed. Once it has no row of a chat in hand a sender frees the chat one
+per-chat interval later (`free_lanes`), so whoever writes to it next keeps Telegram's
+per-chat pace.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -24,7 +34,7 @@ from core.messages import PRIORITY_NOTICE as PRIORITY_NOTICE
 from core.messages import PRIORITY_PAGE as PRIORITY_PAGE
 from core.messages import PRIORITY_REPORT as PRIORITY_REPORT
 from core.messages import DeliveryFailed, Message, encode
-from core.models import OutboxMessage, Person, Site
+from core.models import OutboxLane, OutboxMessage, Person, Site
 from core.people import people_with_role
 from core.unit_of_work import Core, Tx
 
@@ -117,6 +127,40 @@ class Delivery:
     attempts: int
     priority: int = PRIORITY_NOTICE
     parts_sent: int = 0  # parts of a multi-part message already delivered
+    token: int | None = None  # the claim's fencing token; outcomes are recorded under it
+    lane: int | None = None  # the chat it goes to (None: its recipient has no chat)
+
+
+def _lane() -> Any:
+    """The chat a row goes to: its own, else its recipient's (outer-joined `Person`)."""
+    return func.coalesce(OutboxMessage.chat_id, Person.chat_id)
+
+
+def _busy_lanes(owner: str, now: datetime) -> Any:
+    """Chats another sender writes to now."""
+    return select(OutboxLane.chat_id).where(OutboxLane.owner != owner, OutboxLane.until > now)
+
+
+async def _take_lanes(tx: Tx, lanes: Collection[int], owner: str, until: datetime) -> set[int]:
+    """Lease chats to `owner` unless another sender holds them; the chats taken.
+
+    One conditional upsert: a rival's concurrent claim of the same chat waits for this
+    row and then finds it held (PostgreSQL re-checks the condition on the latest
+    version), so a chat never has two senders. Chats are taken in id order, so two
+    claims never wait for each other in a circle.
+    """
+    if not lanes:
+        return set()
+    insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
+    statement = insert(OutboxLane).values(
+        [{"chat_id": lane, "owner": owner, "until": until} for lane in sorted(lanes)]
+    )
+    upsert = statement.on_conflict_do_update(
+        index_elements=[OutboxLane.chat_id],
+        set_={"owner": statement.excluded.owner, "until": statement.excluded.until},
+        where=or_(OutboxLane.owner == owner, OutboxLane.until <= tx.now),
+    ).returning(OutboxLane.chat_id)
+    return set((await tx.session.execute(upsert)).scalars().all())
 
 
 async def claim(
@@ -127,17 +171,19 @@ async def claim(
     lease: timedelta,
     holding: Collection[int] = (),
 ) -> list[Delivery]:
-    """Lease up to `limit` deliverable rows to `owner`, most urgent first.
+    """Lease up to `limit` deliverable rows to `owner`, most urgent first, with their chats.
 
-    `holding` names the rows the caller already has in hand: they are never claimed
+    Rows of chats another sender holds are left for it. `holding` names the rows the caller already has in hand: they are never claimed
     again, even when their lease ran out (a clock jump, a late heartbeat). Taken again,
     a row being sent could come back after it was marked sent, as if it were new, and
     go out twice; its lease is `extend_leases`' business.
     """
     async with core.transaction() as tx:
         now = tx.now
+        lane = _lane()
         ready = (
-            select(OutboxMessage.id)
+            select(OutboxMessage.id, lane.label("lane"))
+            .outerjoin(Person, Person.id == OutboxMessage.recipient_id)
             .where(
                 OutboxMessage.status == OutboxStatus.PENDING,
                 OutboxMessage.available_at <= now,
@@ -145,6 +191,7 @@ async def claim(
                 # at that instant, a sender woken then would find nothing and look again
                 # at once, without end on a frozen clock.
                 or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now),
+                or_(lane.is_(None), lane.not_in(_busy_lanes(owner, now))),
             )
             .order_by(OutboxMessage.priority, OutboxMessage.available_at, OutboxMessage.id)
             .limit(limit)
@@ -152,11 +199,25 @@ async def claim(
         if holding:
             ready = ready.where(OutboxMessage.id.not_in(list(holding)))
         if tx.dialect == "postgresql":
-            ready = ready.with_for_update(skip_locked=True)
+            ready = ready.with_for_update(skip_locked=True, of=OutboxMessage)
+        candidates = (await tx.session.execute(ready)).all()
+        if not candidates:
+            return []
+        won = await _take_lanes(
+            tx, {row.lane for row in candidates if row.lane is not None}, owner, now + lease
+        )
+        lanes = {row.id: row.lane for row in candidates if row.lane is None or row.lane in won}
+        if not lanes:
+            return []
         result = await tx.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ready.scalar_subquery()))
-            .values(lease_owner=owner, lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+            .where(OutboxMessage.id.in_(list(lanes)))
+            .values(
+                lease_owner=owner,
+                lease_until=now + lease,
+                attempts=OutboxMessage.attempts + 1,
+                claim_token=OutboxMessage.claim_token + 1,
+            )
             .returning(
                 OutboxMessage.id,
                 OutboxMessage.key,
@@ -168,6 +229,7 @@ async def claim(
                 OutboxMessage.page_id,
                 OutboxMessage.attempts,
                 OutboxMessage.priority,
+                OutboxMessage.claim_token,
             )
             .execution_options(synchronize_session=False)
         )
@@ -189,21 +251,31 @@ async def claim(
                     attempts=row.attempts,
                     priority=row.priority,
                     parts_sent=parts_sent,
+                    token=row.claim_token,
+                    lane=lanes[row.id],
                 )
             )
         return deliveries
 
 
-def _held_by(delivery_id: int, owner: str) -> Any:
-    return (OutboxMessage.id == delivery_id) & (OutboxMessage.lease_owner == owner)
+def _held_by(delivery_id: int, owner: str, token: int | None = None) -> Any:
+    held = (OutboxMessage.id == delivery_id) & (OutboxMessage.lease_owner == owner)
+    return held if token is None else held & (OutboxMessage.claim_token == token)
 
 
-async def mark_sent(core: Core, delivery_id: int, *, owner: str, message_id: int | None) -> bool:
-    """Record a successful send; False if our lease was lost meanwhile."""
+async def mark_sent(
+    core: Core,
+    delivery_id: int,
+    *,
+    owner: str,
+    message_id: int | None,
+    token: int | None = None,
+) -> bool:
+    """Record a successful send; False if our claim (`token`, when given) was lost meanwhile."""
     async with core.transaction() as tx:
         result = await tx.session.execute(
             update(OutboxMessage)
-            .where(_held_by(delivery_id, owner))
+            .where(_held_by(delivery_id, owner, token))
             .values(
                 status=OutboxStatus.SENT,
                 sent_at=tx.now,
@@ -216,15 +288,17 @@ async def mark_sent(core: Core, delivery_id: int, *, owner: str, message_id: int
         return bool(getattr(result, "rowcount", 0))
 
 
-async def _record_parts(tx: Tx, delivery_id: int, owner: str, parts_sent: int) -> None:
+async def _record_parts(
+    tx: Tx, delivery_id: int, owner: str, parts_sent: int, token: int | None = None
+) -> None:
     params = await tx.session.scalar(
-        select(OutboxMessage.params).where(_held_by(delivery_id, owner))
+        select(OutboxMessage.params).where(_held_by(delivery_id, owner, token))
     )
     if params is None or int(params.get(PARTS_SENT, 0)) >= parts_sent:
         return
     await tx.session.execute(
         update(OutboxMessage)
-        .where(_held_by(delivery_id, owner))
+        .where(_held_by(delivery_id, owner, token))
         .values(params={**params, PARTS_SENT: parts_sent})
     )
 
@@ -237,16 +311,17 @@ async def mark_retry(
     after: timedelta,
     error: str,
     parts_sent: int = 0,
+    token: int | None = None,
 ) -> datetime | None:
     """Put a row back to be tried again after `after`; when it will be due, or None if
-    our lease was lost."""
+    our claim (`token`, when given) was lost."""
     async with core.transaction() as tx:
         if parts_sent:
-            await _record_parts(tx, delivery_id, owner, parts_sent)
+            await _record_parts(tx, delivery_id, owner, parts_sent, token)
         due = tx.now + after
         result = await tx.session.execute(
             update(OutboxMessage)
-            .where(_held_by(delivery_id, owner))
+            .where(_held_by(delivery_id, owner, token))
             .values(
                 available_at=due,
                 lease_owner=None,
@@ -257,18 +332,20 @@ async def mark_retry(
         return due if getattr(result, "rowcount", 0) else None
 
 
-async def mark_failed(core: Core, delivery_id: int, *, owner: str, error: str) -> bool:
+async def mark_failed(
+    core: Core, delivery_id: int, *, owner: str, error: str, token: int | None = None
+) -> bool:
     """Give up on a row for good (bot blocked, chat gone, unrenderable) and alert the admins.
 
     Every active admin gets a `DELIVERY_FAILED` message keyed by the failed row, so
     the alert is queued once however often this is called; alerts that fail
-    themselves raise no further alerts. False if our lease was lost meanwhile.
+    themselves raise no further alerts. False if our claim was lost meanwhile.
     """
     async with core.transaction() as tx:
         failed = (
             await tx.session.execute(
                 update(OutboxMessage)
-                .where(_held_by(delivery_id, owner))
+                .where(_held_by(delivery_id, owner, token))
                 .values(
                     status=OutboxStatus.FAILED,
                     lease_owner=None,
@@ -315,12 +392,25 @@ async def _alert_admins(tx: Tx, delivery_id: int, failed: Any, error: str) -> No
 
 
 async def extend_leases(
-    core: Core, delivery_ids: Collection[int], *, owner: str, lease: timedelta
+    core: Core,
+    delivery_ids: Collection[int],
+    *,
+    owner: str,
+    lease: timedelta,
+    lanes: Collection[int] = (),
 ) -> set[int]:
-    """Renew our leases on rows still waiting to be sent; returns the ids still ours."""
+    """Renew our leases on rows still waiting to be sent, and on the chats they go to;
+    returns the ids still ours."""
     if not delivery_ids:
         return set()
     async with core.transaction() as tx:
+        if lanes:
+            await tx.session.execute(
+                update(OutboxLane)
+                .where(OutboxLane.chat_id.in_(sorted(lanes)), OutboxLane.owner == owner)
+                .values(until=tx.now + lease)
+                .execution_options(synchronize_session=False)
+            )
         result = await tx.session.execute(
             update(OutboxMessage)
             .where(
@@ -372,23 +462,68 @@ async def release(
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def next_available(core: Core) -> datetime | None:
+async def free_lanes(core: Core, keep: Mapping[int, timedelta], *, owner: str) -> int:
+    """Chats this sender has no rows of in hand any more: free for others after `keep`
+    (each chat's per-chat interval, counted from now: never sooner than the pace allows)."""
+    if not keep:
+        return 0
+    freed = 0
+    async with core.transaction() as tx:
+        by_length: dict[timedelta, list[int]] = {}
+        for chat_id, length in keep.items():
+            by_length.setdefault(length, []).append(chat_id)
+        for length, chats in by_length.items():  # two lengths at most: chats and groups
+            result = await tx.session.execute(
+                update(OutboxLane)
+                .where(OutboxLane.chat_id.in_(sorted(chats)), OutboxLane.owner == owner)
+                .values(until=tx.now + length)
+                .execution_options(synchronize_session=False)
+            )
+            freed += int(getattr(result, "rowcount", 0) or 0)
+    return freed
+
+
+async def release_lanes(core: Core, *, owner: str) -> int:
+    """A sender stops: the chats it holds are free for others at once."""
+    async with core.transaction() as tx:
+        result = await tx.session.execute(
+            update(OutboxLane)
+            .where(OutboxLane.owner == owner, OutboxLane.until > tx.now)
+            .values(until=tx.now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def next_available(core: Core, owner: str | None = None) -> datetime | None:
     """When the earliest pending row becomes deliverable (or another sender's lease on it
-    runs out)."""
+    runs out, or, for `owner`, another sender lets go of its chat)."""
     async with core.reading() as session:
         now = core.clock.now()
-        rows = (
-            await session.execute(
-                select(OutboxMessage.available_at, OutboxMessage.lease_until)
-                .where(OutboxMessage.status == OutboxStatus.PENDING)
-                .order_by(OutboxMessage.available_at)
-                .limit(64)
+        query = (
+            select(OutboxMessage.available_at, OutboxMessage.lease_until)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+            .order_by(OutboxMessage.available_at)
+            .limit(64)
+        )
+        if owner is not None:
+            lane_until = (
+                select(func.max(OutboxLane.until))
+                .where(
+                    OutboxLane.chat_id == _lane(),
+                    OutboxLane.owner != owner,
+                    OutboxLane.until > now,
+                )
+                .scalar_subquery()
             )
-        ).all()
+            query = query.add_columns(lane_until).outerjoin(
+                Person, Person.id == OutboxMessage.recipient_id
+            )
+        rows = (await session.execute(query)).all()
     candidates: list[datetime] = []
-    for available_at, lease_until in rows:
-        if lease_until is not None and lease_until > now:
-            candidates.append(max(available_at, lease_until))
+    for available_at, *held in rows:  # the row's lease, and its chat's if another holds it
+        later = [moment for moment in held if moment is not None and moment > now]
+        if later:
+            candidates.append(max(available_at, *later))
         else:
             candidates.append(available_at)
             break  # rows are in availability order: nothing later is earlier

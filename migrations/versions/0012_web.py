@@ -12,7 +12,7 @@ from alembic import op
 import core.models
 
 revision = "0012_web"
-down_revision = "0007_contract"
+down_revision = "0009_sender"
 branch_labels = None
 depends_on = None
 

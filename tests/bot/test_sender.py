@@ -7,6 +7,7 @@ only when every task waits, so what these tests see does not depend on the machi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -834,3 +835,210 @@ async def test_pages_sent_and_failed_are_logged_for_the_operator(
         if p.recipient_id != world.backup_id
     )
     assert not any("Printer jams" in line or "Zhao Lei" in line for line in logged)
+
+
+# --- a database outage, fencing, one sender per chat, a shared budget ---------------------
+
+
+class Outage:
+    """Makes the database unreachable for one core while `down` is set."""
+
+    def __init__(self, monkeypatch, database) -> None:
+        from sqlalchemy.exc import OperationalError
+
+        self.down = False
+        for name in ("transaction", "reading"):
+            original = getattr(database, name)
+
+            def flaky(*args, _original=original, **kwargs):
+                if self.down:
+                    raise OperationalError("BEGIN", {}, ConnectionRefusedError("database is down"))
+                return _original(*args, **kwargs)
+
+            monkeypatch.setattr(database, name, flaky)
+
+
+async def test_a_database_outage_mid_wave_sends_nothing_twice_and_nothing_unrecorded(
+    helpdesk, make_sender, clock, fake, monkeypatch, caplog
+):
+    """The outcome of a send that cannot be recorded stays in hand, its lease renewed, and
+    no other row is sent until the database is back; a rival never gets the row."""
+    outage = Outage(monkeypatch, helpdesk.core.db)
+    await queue(helpdesk, "page", "PAGE", chat_id=1, priority=outbox.PRIORITY_PAGE)
+    for i in range(3):
+        await queue(helpdesk, f"n{i}", f"m{i}", chat_id=2)  # 1.15 s apart
+    sends: list[tuple[float, int, bool]] = []  # (time, chat, database down)
+    original = FakeTelegram.perform
+    telegram = FakeTelegram()
+
+    async def perform(action: Action) -> Sent:
+        sent = await original(telegram, action)
+        if action.chat_id == 1:  # the database goes away while the page is in flight
+            outage.down = True
+        sends.append((fake.now, action.chat_id, outage.down))
+        return sent
+
+    telegram.perform = perform  # type: ignore[method-assign]
+    sender = make_sender(transport=telegram, limiter=limiter_on(fake), lease=timedelta(seconds=10))
+    rival_got: list[int] = []
+
+    async def world_goes_on() -> None:
+        # Domain time follows real time; the database is back 3 s in; a rival sender
+        # looks for rows every half second for three leases.
+        for tick in range(1, 601):
+            await fake.sleep(0.05)
+            clock.advance(timedelta(seconds=0.05))
+            if tick == 60:
+                outage.down = False
+            if tick % 10 == 0:
+                with contextlib.suppress(Exception):  # the database is away for a while
+                    claimed = await outbox.claim(
+                        helpdesk.core, owner="rival", limit=10, lease=timedelta(seconds=10)
+                    )
+                    rival_got.extend(d.id for d in claimed)
+
+    stop = asyncio.Event()
+
+    async def then_stop() -> None:
+        await world_goes_on()
+        stop.set()
+
+    with caplog.at_level(logging.INFO, logger="bot.sender"):
+        await fake.run(asyncio.gather(sender.run(stop), then_stop()))
+
+    assert rival_got == []
+    assert telegram.texts(1) == ["PAGE"] and telegram.texts(2) == ["m0", "m1", "m2"]
+    # Only what was on its way when the first outcome failed (the page, m0 just after it);
+    # m1 and m2 (due 1.15 s and 2.3 s in) waited for the database.
+    assert [chat for _, chat, down in sends if down] == [1, 2]
+    assert [at for at, chat, _ in sends if chat == 2][1] >= 3.0
+    assert all(r.status is OutboxStatus.SENT for r in await rows(helpdesk))
+    assert "sending resumes" in caplog.text
+
+
+async def test_an_outcome_is_recorded_only_under_the_claim_it_was_sent_on(helpdesk, clock):
+    core = helpdesk.core
+    await queue(helpdesk, "n1", chat_id=61)
+    lease = timedelta(seconds=10)
+    [first] = await outbox.claim(core, owner="me", limit=1, lease=lease)
+    clock.advance(timedelta(seconds=11))  # the lease ran out; the same owner claims again
+    [second] = await outbox.claim(core, owner="me", limit=1, lease=lease)
+    assert second.token is not None and first.token is not None and second.token > first.token
+
+    assert not await outbox.mark_sent(core, first.id, owner="me", message_id=1, token=first.token)
+    assert (await row(helpdesk, "n1")).status is OutboxStatus.PENDING
+    assert not await outbox.mark_retry(
+        core, first.id, owner="me", after=lease, error="x", token=first.token
+    )
+    assert not await outbox.mark_failed(core, first.id, owner="me", error="x", token=first.token)
+    assert await outbox.mark_sent(core, second.id, owner="me", message_id=2, token=second.token)
+    assert (await row(helpdesk, "n1")).message_id == 2
+
+
+async def test_a_chat_is_written_to_by_one_sender_at_a_time(helpdesk, app, clock, fake):
+    """Two instances with rows of one chat: one sender sends them all at the chat's pace."""
+    from core.db import Database
+    from core.services import Helpdesk
+    from core.unit_of_work import Core
+
+    other_db = Database(helpdesk.core.db.url)
+    other_app = BotApp(
+        helpdesk=Helpdesk(Core(other_db, clock, helpdesk.core.policy)),
+        conversations=app.conversations,
+        codec=app.codec,
+        i18n=app.i18n,
+    )
+    shared = FakeTelegram()
+    sent_at: list[tuple[float, str]] = []
+    original = FakeTelegram.perform
+
+    def recording(owner: str) -> Callable[[Action], object]:
+        async def perform(action: Action) -> Sent:
+            sent_at.append((fake.now, owner))
+            return await original(shared, action)
+
+        return perform
+
+    class Named:
+        def __init__(self, owner: str) -> None:
+            self.perform = recording(owner)
+
+    for i in range(6):
+        await queue(helpdesk, f"n{i}", f"m{i}", chat_id=77)
+    # Two rows in hand at a time: the other sender looks while the first holds the chat.
+    first = OutboxSender(app, Named("a"), owner="a", batch=2, in_hand=2, limiter=limiter_on(fake))  # type: ignore[arg-type]
+    second = OutboxSender(
+        other_app, Named("b"), owner="b", batch=2, in_hand=2, limiter=limiter_on(fake)
+    )  # type: ignore[arg-type]
+    try:
+        await fake.run(asyncio.gather(first.deliver_once(), second.deliver_once()))
+        await fake.run(asyncio.gather(first.deliver_once(), second.deliver_once()))
+    finally:
+        await other_db.dispose()
+
+    assert sorted(shared.texts(77)) == [f"m{i}" for i in range(6)]
+    assert len({owner for _, owner in sent_at}) == 1  # one sender had the chat
+    times = [at for at, _ in sent_at]
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 1.15 - 1e-9
+
+
+async def test_rows_of_a_chat_another_sender_holds_wait_for_it_to_let_go(helpdesk, clock):
+    core = helpdesk.core
+    lease = timedelta(seconds=10)
+    await queue(helpdesk, "a", chat_id=88)
+    [taken] = await outbox.claim(core, owner="a", limit=5, lease=lease)
+    await queue(helpdesk, "b", chat_id=88)
+    await queue(helpdesk, "c", chat_id=89)
+    assert [d.key for d in await outbox.claim(core, owner="b", limit=5, lease=lease)] == ["c"]
+    # The holder gets the chat's new rows; the other sender is told when the chat is free.
+    assert await outbox.next_available(core, "b") == clock.now() + lease
+    await outbox.mark_sent(core, taken.id, owner="a", message_id=1, token=taken.token)
+    assert taken.lane is not None
+    await outbox.free_lanes(core, {taken.lane: timedelta(seconds=1.15)}, owner="a")
+    assert await outbox.next_available(core, "b") == clock.now() + timedelta(seconds=1.15)
+    assert await outbox.claim(core, owner="b", limit=5, lease=lease) == []
+    clock.advance(timedelta(seconds=1.15))
+    [late] = await outbox.claim(core, owner="b", limit=5, lease=lease)
+    assert (late.key, late.lane) == ("b", 88)
+
+
+def test_instances_share_the_overall_budget_without_exceeding_it(fake):
+    limiter = limiter_on(fake)
+    whole = RateLimits().overall
+    assert limiter.share(1) == whole
+    for n in (2, 3, 5):
+        part = limiter.share(n)
+        # n buckets: at most n * (burst + rate) sends in any second, within the whole's.
+        assert n * (part.burst + part.per_second) <= whole.burst + whole.per_second + 1e-9
+        assert n * part.per_second >= whole.per_second - n  # and not much slower
+    assert limiter.limits.overall == limiter.share(5)
+
+
+async def test_live_instances_in_the_database_set_each_ones_share(helpdesk, fake):
+    from datetime import UTC, datetime
+
+    from bot.sender import share_budget
+    from core import instances
+
+    now = datetime.now(UTC)
+    limiter = limiter_on(fake)
+    for name, beat in (("a", now), ("b", now), ("dead", now - instances.STALE_AFTER * 2)):
+        await instances.register(helpdesk.core, name, host="h", pid=1, version="v", now=beat)
+    assert await share_budget(helpdesk.core, limiter, now) == 2
+    assert limiter.limits.overall == SendLimiter.shared_rate(RateLimits().overall, 2)
+    await instances.unregister(helpdesk.core, "b")
+    assert await share_budget(helpdesk.core, limiter, now) == 1
+    assert limiter.limits.overall == RateLimits().overall
+
+
+def test_the_outbox_lease_is_a_setting_of_ten_seconds_and_at_least_one(monkeypatch):
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    monkeypatch.delenv("FAULTDESK_OUTBOX_LEASE", raising=False)
+    assert Settings(_env_file=None).outbox_lease == 10.0
+    monkeypatch.setenv("FAULTDESK_OUTBOX_LEASE", "2.5")
+    assert Settings(_env_file=None).outbox_lease == 2.5
+    with pytest.raises(ValidationError, match="at least 1 second"):
+        Settings(_env_file=None, outbox_lease=0.5)

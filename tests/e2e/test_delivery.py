@@ -493,3 +493,73 @@ async def test_a_burst_to_many_chats_stays_within_telegrams_limits(
     assert telegram.rate_violations() == []
     assert received(telegram) == Counter(dict.fromkeys(chats, 4))
     assert elapsed < 200 / 28 + 2  # close to the pace the limits allow, not one by one
+
+
+async def test_three_instances_keep_each_chats_pace_between_them(spawn, telegram, until):
+    """A chat's messages go through one instance at a time, so no chat gets two messages
+    within Telegram's per-chat second, however the rows are spread over the instances."""
+    telegram.strict_rate_limits = True  # the emulator answers 429 like Telegram
+    chats = await people(telegram, 1001, 6)
+    watcher = await spawn(start=False)
+    await queue_notes(watcher.core, chats * 5)
+    # Small hands: every instance claims rows while the others still hold some.
+    options = {"batch": 2, "in_hand": 4}
+    await asyncio.gather(*(spawn(sender_options=options) for _ in range(3)))
+
+    await until(all_sent(watcher.core, 30), within=60, what="every row sent")
+
+    assert sends(telegram, 429) == []
+    assert telegram.rate_violations() == []
+    assert received(telegram) == Counter(dict.fromkeys(chats, 5))
+    for chat in chats:
+        assert texts_in(telegram, chat) == [
+            f"m{i} for {chat}" for i in range(30) if chats[i % 6] == chat
+        ]
+
+
+class Outage:
+    """The database out of reach of the instances it wraps while `down` is set."""
+
+    def __init__(self, *instances: Instance) -> None:
+        from sqlalchemy.exc import OperationalError
+
+        self.down = False
+        for instance in instances:
+            for name in ("transaction", "reading"):
+                original = getattr(instance.db, name)
+
+                def flaky(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                    if self.down:
+                        raise OperationalError("BEGIN", {}, ConnectionRefusedError("outage"))
+                    return _original(*args, **kwargs)
+
+                setattr(instance.db, name, flaky)
+
+
+async def test_a_database_outage_mid_wave_delivers_every_message_once(
+    spawn, telegram, until, virtual_time
+):
+    """Both instances lose the database for 3 s while sending (short leases, as deployed):
+    every chat gets each of its messages once, in order, and nothing is left unsent."""
+    chats = await people(telegram, 1001, 10)
+    watcher = await spawn(start=False)  # the test's own view of the database
+    await queue_notes(watcher.core, chats * 3)
+    lease = timedelta(seconds=5)
+    first, second = await asyncio.gather(spawn(lease=lease), spawn(lease=lease))
+    outage = Outage(first, second)
+
+    async def some_sent() -> bool:
+        return sum(received(telegram).values()) >= 5
+
+    await until(some_sent, what="the wave under way")
+    outage.down = True
+    await virtual_time.sleep(3.0)
+    outage.down = False
+    await until(all_sent(watcher.core, 30), within=60, what="every row sent")
+
+    assert received(telegram) == Counter(dict.fromkeys(chats, 3))
+    for chat in chats:
+        assert texts_in(telegram, chat) == [
+            f"m{i} for {chat}" for i in range(30) if chats[i % 10] == chat
+        ]
+    assert first.sends + second.sends == 30

@@ -242,7 +242,7 @@ CASES: list[tuple[str, tuple[str, ...], str, dict[str, str]]] = [
         "ready",
         {"FAULTDESK_POLICY_FILE": "{root}/broken.toml"},
     ),
-    ("bad setting", ("site", "list"), "ready", {"FAULTDESK_INSTANCES": "several"}),
+    ("bad setting", ("site", "list"), "ready", {"FAULTDESK_OUTBOX_LEASE": "several"}),
 ]
 # Where a lost or created file would show: these must leave no database behind.
 LEAVES_NOTHING = {"missing database"}

@@ -14,7 +14,7 @@ from core import outbox
 from core.db import Database
 from core.enums import Impact, OutboxStatus, Role, TicketStatus
 from core.messages import DeliveryFailed, Message, SurveyQuestion
-from core.models import AuditEvent, DueWork, OutboxMessage, Page, Person, Ticket
+from core.models import AuditEvent, DueWork, OutboxLane, OutboxMessage, Page, Person, Ticket
 from core.pages import MAX_PAGE_REPEATS, PAGE_REPEAT
 from core.unit_of_work import Core
 
@@ -123,8 +123,8 @@ async def test_a_claim_never_takes_back_rows_the_claimer_holds_even_with_their_l
     helpdesk, clock
 ):
     core = helpdesk.core
-    for key in ("held", "sent", "new"):
-        await queue(core, key)
+    for chat, key in enumerate(("held", "sent", "new")):
+        await queue(core, key, chat_id=50 + chat)  # three chats: "me" takes "new"'s only
     first = await outbox.claim(core, owner="me", limit=2, lease=LEASE)
     ids = {d.key: d.id for d in first}
     await outbox.mark_sent(core, ids["sent"], owner="me", message_id=1)
@@ -156,7 +156,7 @@ async def test_a_lease_is_over_at_the_instant_it_runs_out_for_claims_as_for_next
 async def test_two_instances_claiming_at_once_never_share_a_row(helpdesk, database_url):
     core = helpdesk.core
     for i in range(200):
-        await queue(core, f"n{i}")
+        await queue(core, f"n{i}", chat_id=1000 + i % 50)  # a chat has one sender at a time
     other_db = Database(database_url)
     other = Core(other_db, core.clock, core.policy)
     got: dict[str, list[int]] = {"a": [], "b": []}
@@ -473,3 +473,24 @@ async def test_manager_alerts_repeat_too(helpdesk, world, clock):
         None,
         1,
     ]
+
+
+async def test_two_instances_claiming_one_chat_at_once_never_both_get_it(helpdesk, database_url):
+    """The chat lease holds under a race: of two claims at one instant, one gets the chat."""
+    core = helpdesk.core
+    for i in range(20):
+        await queue(core, f"n{i}", chat_id=31)
+    other_db = Database(database_url)
+    other = Core(other_db, core.clock, core.policy)
+    try:
+        a, b = await asyncio.gather(
+            outbox.claim(core, owner="a", limit=5, lease=LEASE),
+            outbox.claim(other, owner="b", limit=5, lease=LEASE),
+        )
+    finally:
+        await other_db.dispose()
+    assert sorted((len(a), len(b))) == [0, 5]
+    winner = "a" if a else "b"
+    async with core.reading() as session:
+        lane = await session.get(OutboxLane, 31)
+    assert lane is not None and lane.owner == winner

@@ -1,0 +1,181 @@
+"""Chat lanes and versioned dialog state in the database (issue 14, point 1).
+
+Two stores on one database stand for two instances: one chat's lane is held by one
+at a time, its holder takes the chat's journaled updates oldest first whoever wrote
+them down, a dead holder's lane is taken over once its short lease runs out, and a
+holder that lost its lane can no longer write the chat's dialog state.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.conversations import (
+    UPDATE_LEASE,
+    Claimed,
+    ConversationStore,
+    DialogState,
+    LaneLost,
+    StaleDialogState,
+)
+from core.models import ProcessedUpdate
+from core.unit_of_work import Core
+
+CHAT = 1001
+OTHER_CHAT = 2002
+PAST_LEASE = UPDATE_LEASE + timedelta(seconds=1)
+
+
+def update(update_id: int, chat_id: int = CHAT) -> tuple[int, dict[str, Any]]:
+    """A journaled update (only its chat matters to the lane)."""
+    payload = {"update_id": update_id, "chat_id": chat_id, "kind": "text", "text": f"#{update_id}"}
+    return update_id, payload
+
+
+@pytest.fixture
+def stores(helpdesk, database, clock, policy) -> tuple[ConversationStore, ConversationStore]:
+    """Two instances: separate cores (and connection pools) on one database."""
+    return ConversationStore(helpdesk.core), ConversationStore(Core(database, clock, policy))
+
+
+async def done(store: ConversationStore) -> list[int]:
+    async with store.core.reading() as session:
+        rows = await session.scalars(
+            select(ProcessedUpdate.update_id)
+            .where(ProcessedUpdate.done_at.is_not(None))
+            .order_by(ProcessedUpdate.update_id)
+        )
+        return list(rows)
+
+
+async def test_one_instance_at_a_time_holds_a_chat_until_its_lease_runs_out(stores, clock):
+    first, second = stores
+    lane = await first.take_lane(CHAT, "first")
+    assert lane is not None and lane.token == 1
+    assert await second.take_lane(CHAT, "second") is None
+    assert await second.take_lane(OTHER_CHAT, "second") is not None  # other chats run alongside
+
+    await first.renew_lane(lane)  # renewed: still the holder a lease later
+    clock.advance(UPDATE_LEASE - timedelta(seconds=1))
+    assert await second.take_lane(CHAT, "second") is None
+
+    clock.advance(PAST_LEASE)  # the first instance died: its lease ran out
+    taken = await second.take_lane(CHAT, "second")
+    assert taken is not None and taken.token == 2  # a new fencing token
+    with pytest.raises(LaneLost):
+        await first.renew_lane(lane)
+    with pytest.raises(LaneLost):
+        await first.next_update(lane)
+    await first.release_lane(lane)  # letting go of a lost lane frees nothing
+    assert await first.take_lane(CHAT, "third") is None
+
+    assert not await second.release_lane(taken)
+    again = await first.take_lane(CHAT, "first")
+    assert again is not None and again.token == 3
+
+
+async def test_the_holder_takes_the_chats_updates_oldest_first_whoever_journaled_them(stores):
+    first, second = stores
+    await second.journal_updates([update(3)])
+    await first.journal_updates([update(2, OTHER_CHAT), update(1)])
+    await second.journal_updates([update(4)])
+    lane = await first.take_lane(CHAT, "first")
+    assert lane is not None
+    taken = []
+    claimed = await first.next_update(lane)
+    while isinstance(claimed, Claimed):
+        taken.append(claimed.payload["text"])
+        claimed = await first.next_update(lane, finished=claimed.update_id)
+    assert claimed == "empty"
+    assert taken == ["#1", "#3", "#4"]
+    assert await done(first) == [1, 3, 4]  # the other chat's update is not this lane's
+    assert not await first.release_lane(lane)
+
+
+async def test_an_update_left_to_the_holder_is_found_when_it_lets_go(stores):
+    first, second = stores
+    await first.journal_updates([update(1)])
+    lane = await first.take_lane(CHAT, "first")
+    assert lane is not None
+    claimed = await first.next_update(lane)
+    assert isinstance(claimed, Claimed)
+    # Meanwhile the second instance receives the chat's next update: the lane is taken,
+    # so it leaves the update to the holder.
+    await second.journal_updates([update(2)])
+    assert await second.take_lane(CHAT, "second") is None
+    assert await first.next_update(lane, finished=1) == Claimed(2, update(2)[1])
+    assert await first.release_lane(lane) is True  # 2 is not finished: look again
+    lane = await first.take_lane(CHAT, "first")
+    assert lane is not None
+    assert await first.next_update(lane, finished=2) == "empty"
+    assert await first.release_lane(lane) is False
+    assert await done(first) == [1, 2]
+
+
+async def test_an_update_another_handler_still_leases_holds_back_the_chat(stores, clock):
+    first, second = stores
+    await first.journal_updates([update(1), update(2)])
+    assert await second.claim_update(1)  # a handler elsewhere works on it
+    lane = await first.take_lane(CHAT, "first")
+    assert lane is not None
+    assert await first.next_update(lane) == "blocked"  # 2 does not overtake 1
+    clock.advance(PAST_LEASE)  # that handler died
+    claimed = await first.next_update(lane)
+    assert isinstance(claimed, Claimed) and claimed.update_id == 1
+
+
+async def test_the_lease_is_a_setting(helpdesk, clock):
+    short = ConversationStore(helpdesk.core, update_lease=timedelta(seconds=3))
+    assert await short.take_lane(CHAT, "first") is not None
+    clock.advance(timedelta(seconds=2))
+    assert await short.take_lane(CHAT, "second") is None
+    clock.advance(timedelta(seconds=2))
+    assert await short.take_lane(CHAT, "second") is not None
+    await short.journal_updates([update(1)])
+    assert await short.claim_update(1)
+    clock.advance(timedelta(seconds=4))
+    assert [p["update_id"] for p in await short.unfinished_updates()] == [1]
+
+
+async def test_dialog_state_written_over_a_newer_version_is_refused(stores):
+    first, second = stores
+    await first.save(CHAT, CHAT, DialogState("report", "symptom", {"photos": []}))
+    mine = await first.load(CHAT, CHAT)
+    theirs = await second.load(CHAT, CHAT)
+    assert mine is not None and theirs is not None and mine.version == theirs.version == 1
+    theirs.data["photos"].append("photo-1")
+    theirs.step = "photos"
+    await second.save(CHAT, CHAT, theirs)
+    assert theirs.version == 2
+    mine.data["photos"].append("photo-2")
+    with pytest.raises(StaleDialogState):
+        await first.save(CHAT, CHAT, mine)
+    kept = await first.load(CHAT, CHAT)
+    assert kept is not None and kept.data["photos"] == ["photo-1"] and kept.step == "photos"
+    # A dialog started anew replaces whatever was open.
+    fresh = DialogState("complain", "ticket", {})
+    await first.save(CHAT, CHAT, fresh)
+    assert fresh.version == 3
+
+
+async def test_a_holder_that_lost_its_lane_cannot_write_the_chats_dialog_state(stores, clock):
+    first, second = stores
+    lost = await first.take_lane(CHAT, "first")
+    assert lost is not None
+    clock.advance(PAST_LEASE)  # paused past its lease; the second instance takes over
+    held = await second.take_lane(CHAT, "second")
+    assert held is not None
+    with first.holding(lost):
+        with pytest.raises(LaneLost):
+            await first.save(CHAT, CHAT, DialogState("report", "photos", {}))
+        with pytest.raises(LaneLost):
+            await first.clear(CHAT, CHAT)
+    assert await first.load(CHAT, CHAT) is None
+    with second.holding(held):
+        await second.save(CHAT, CHAT, DialogState("report", "symptom", {}))
+    state = await first.load(CHAT, CHAT)
+    assert state is not None and state.step == "symptom"

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, web
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from core.models import ChatLane, ProcessedUpdate, TicketPhoto
 from core.sla.policy import Policy
@@ -184,3 +185,34 @@ async def test_answers_typed_before_their_prompts_are_taken_in_order_by_three_in
     assert len(state.data["photos"]) == 3
     assert "I did not understand" not in li.transcript()
     assert await cluster.count(ChatLane, ChatLane.holder.is_not(None)) == 0
+
+
+async def test_an_update_that_cannot_be_journaled_is_refused_and_taken_when_posted_again(
+    deployment: Any, emulator: BotApiEmulator
+):
+    deployment.use_webhook(SECRET)
+    await deployment.start()
+    await deployment.register(1001, "Alice", language="en")
+    conversations = deployment.running.bot.conversations
+    journal = conversations.journal_updates
+    failures = [OperationalError("INSERT", {}, Exception("the database is away"))]
+
+    async def away_once(updates: list[tuple[int, dict[str, Any]]]) -> None:
+        if failures:
+            raise failures.pop()
+        await journal(updates)
+
+    conversations.journal_updates = away_once
+    alice = emulator.person(user_id=1001, first_name="Alice", language_code="en")
+    await alice.send("/help")
+    await alice.wait_for("/report")
+    config = emulator.bot_state().webhook
+    assert config is not None and "503" in (config.last_error_message or "")
+    assert sum("/report" in m.text for m in alice.messages()) == 1  # answered once, not lost
+
+    async def handled_once() -> bool:
+        async with deployment.running.core.reading() as session:
+            rows = list(await session.scalars(select(ProcessedUpdate)))
+        return len(rows) == 1 and rows[0].done_at is not None
+
+    await deployment.until(handled_once, message="the update was not handled for good")

@@ -49,43 +49,29 @@ class ChatLanes:
         """Handle the update's chat until nothing of it waits, unless another instance holds it."""
         if self.handled_here(incoming.update_id):
             return
-        chat = incoming.chat_id
-        while True:
-            lane = await self.store.take_lane(chat, self.holder)
-            if lane is None:
-                return  # the holder handles this update after the ones before it
-            outcome, finished = await self._drain(lane)
-            if outcome == "lost":
-                return
-            # An instance that found the lane taken meanwhile left its update to us.
-            waiting = await self.store.release_lane(lane, finished=finished)
-            if not waiting or outcome == "blocked":
-                return  # a blocked update is retried by recovery once its lease runs out
-
-    async def _drain(self, lane: Lane) -> tuple[str, int | None]:
-        """Handle the chat's waiting updates; how it ended and the update to finish on release."""
-        current: list[int | None] = [None]
+        entered = await self.store.enter_lane(incoming.chat_id, self.holder)
+        if entered is None:
+            return  # the holder handles this update after the ones before it
+        lane, claimed = entered
+        if not isinstance(claimed, Claimed):
+            return  # handled already, or blocked: recovery hands it on in time
+        current: list[int | None] = [claimed.update_id]
         renewing = asyncio.create_task(self._keep_renewing(lane, current), name="lane-renewal")
-        finished: int | None = None
         try:
             with self.store.holding(lane):
-                while True:
-                    claimed = await self.store.next_update(lane, finished=finished)
-                    finished = None
-                    if not isinstance(claimed, Claimed):
-                        return claimed, None
-                    current[0] = claimed.update_id
+                while isinstance(claimed, Claimed):
+                    handled = current[0] = claimed.update_id
                     await self._handle_claimed(claimed)
-                    finished = claimed.update_id
-                    self._remember(claimed.update_id)
+                    # Finishes this one, claims the next or gives the lane back.
+                    claimed = await self.store.next_update(lane, finished=handled)
+                    self._remember(handled)  # only once it is recorded as finished
         except LaneLost:
             log.warning("chat %s was taken over by another instance mid-way", lane.chat_id)
-            return "lost", None
         except BaseException:
-            # The database may be away: the lane and the update are taken over once
-            # their leases run out; give the lane back now if it can be done.
+            # The database may be away, or we are stopping: the lane and the update are
+            # taken over once their leases run out; give the lane back now if possible.
             with contextlib.suppress(Exception):
-                await self.store.release_lane(lane, finished=finished)
+                await self.store.release_lane(lane)
             raise
         finally:
             renewing.cancel()

@@ -13,12 +13,14 @@ starts with), so a database that served another token drops none of this one's u
 
 Chat lanes: several instances behind one balancer each receive some of a chat's
 updates (an album is five updates milliseconds apart). Whoever receives one journals
-it and tries to take the chat's lane (`take_lane`, a short lease with a fencing
-token); the holder handles the chat's journaled updates one at a time, oldest first
-(`next_update` finishes the last and claims the next in one transaction), renews
-its lease while it works (`renew_lane`) and gives the lane back (`release_lane`),
-looking once more for updates that arrived meanwhile: an instance that found the lane
-taken left its update to the holder. Dialog state carries a version and, while a lane
+it and tries to take the chat's lane and claim its oldest update in one transaction
+(`enter_lane`; the lane is a short lease with a fencing token). The holder handles
+the chat's journaled updates one at a time, oldest first (`next_update` finishes the
+last and claims the next in one transaction), renews its leases while a handler runs
+(`renew_lane`), and gives the lane back in the transaction that finds nothing more to
+claim: an instance that found the lane taken left its update to the holder, and the
+lane's row is locked before the journal is looked at, so none is left behind. Those
+are the same two transactions per update as claiming and finishing it. Dialog state carries a version and, while a lane
 is held (`holding`), is written only by the lane's current holder: a process that lost
 its lane (paused past its lease) gets `LaneLost` instead of overwriting a newer step.
 """
@@ -70,6 +72,9 @@ class Claimed:
 
     update_id: int
     payload: dict[str, Any]
+
+
+Next = Claimed | Literal["empty", "blocked"]  # what a lane's holder takes next
 
 
 class LaneLost(RuntimeError):
@@ -309,59 +314,82 @@ class ConversationStore:
     async def take_lane(self, chat_id: int, holder: str) -> Lane | None:
         """The chat's lane for `holder` if nobody holds it (or a holder's lease ran out)."""
         async with self.core.transaction() as tx:
-            statement = _insert(tx)(ChatLane).values(
-                bot_id=self.bot_id,
-                chat_id=chat_id,
-                holder=holder,
-                token=1,
-                lease_until=tx.now + self.update_lease,
-            )
-            taken = await tx.session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["bot_id", "chat_id"],
-                    set_={
-                        "holder": statement.excluded.holder,
-                        "token": ChatLane.token + 1,
-                        "lease_until": statement.excluded.lease_until,
-                    },
-                    where=ChatLane.holder.is_(None) | (ChatLane.lease_until < tx.now),
-                ).returning(ChatLane.token)
-            )
-            token = taken.scalar_one_or_none()
-            return None if token is None else Lane(chat_id, holder, token)
+            return await self._take(tx, chat_id, holder)
 
-    async def next_update(
-        self, lane: Lane, *, finished: int | None = None
-    ) -> Claimed | Literal["empty", "blocked"]:
+    async def enter_lane(self, chat_id: int, holder: str) -> tuple[Lane, Next] | None:
+        """Take the chat's lane and claim its oldest unhandled update, in one transaction.
+
+        None when another instance holds the lane (it handles the update received
+        here in its turn). With nothing to claim ("empty", "blocked") the lane is
+        given back in the same transaction.
+        """
+        async with self.core.transaction() as tx:
+            lane = await self._take(tx, chat_id, holder)
+            if lane is None:
+                return None
+            return lane, await self._next(tx, lane)
+
+    async def next_update(self, lane: Lane, *, finished: int | None = None) -> Next:
         """Finish `finished` and claim the chat's oldest unhandled update, in one transaction.
 
         "empty" when the chat has nothing waiting; "blocked" when its oldest update is
-        leased to a handler elsewhere (it keeps its place: later ones wait behind it).
-        LaneLost when the lane was taken over (`finished` is recorded all the same).
+        leased to a handler elsewhere (it keeps its place: later ones wait behind it,
+        and recovery hands it on once that lease runs out). Either way the lane is given
+        back in the same transaction. LaneLost when the lane was taken over (`finished`
+        is recorded all the same).
         """
         async with self.core.transaction() as tx:
             if finished is not None:
                 await self._finish(tx, finished)
             held = await self._renew(tx, lane)
-            row = None
             if held:
-                row = (
-                    await tx.session.execute(
-                        select(ProcessedUpdate.update_id, ProcessedUpdate.payload)
-                        .where(*self._waiting(lane.chat_id))
-                        .order_by(ProcessedUpdate.update_id)
-                        .limit(1)
-                    )
-                ).first()
-                if row is not None and (
-                    row.payload is None or not await self._claim(tx, row.update_id)
-                ):
-                    return "blocked"
-        if not held:
-            raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
-        if row is None:
-            return "empty"
-        return Claimed(row.update_id, dict(row.payload))
+                return await self._next(tx, lane)
+        raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
+
+    async def _take(self, tx: Tx, chat_id: int, holder: str) -> Lane | None:
+        statement = _insert(tx)(ChatLane).values(
+            bot_id=self.bot_id,
+            chat_id=chat_id,
+            holder=holder,
+            token=1,
+            lease_until=tx.now + self.update_lease,
+        )
+        taken = await tx.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["bot_id", "chat_id"],
+                set_={
+                    "holder": statement.excluded.holder,
+                    "token": ChatLane.token + 1,
+                    "lease_until": statement.excluded.lease_until,
+                },
+                where=ChatLane.holder.is_(None) | (ChatLane.lease_until < tx.now),
+            ).returning(ChatLane.token)
+        )
+        token = taken.scalar_one_or_none()
+        return None if token is None else Lane(chat_id, holder, token)
+
+    async def _next(self, tx: Tx, lane: Lane) -> Next:
+        """Claim the oldest waiting update of a lane held (row-locked) in `tx`, or give it back.
+
+        The lane's row is written (locked) before the journal is looked at: an instance
+        that finds the lane taken has journaled its update before trying, so either
+        this look sees the update, or that instance's try waits for this transaction
+        and finds the lane free. No update is left behind a lane being given back.
+        """
+        row = (
+            await tx.session.execute(
+                select(ProcessedUpdate.update_id, ProcessedUpdate.payload)
+                .where(*self._waiting(lane.chat_id))
+                .order_by(ProcessedUpdate.update_id)
+                .limit(1)
+            )
+        ).first()
+        if row is not None and row.payload is not None and await self._claim(tx, row.update_id):
+            return Claimed(row.update_id, dict(row.payload))
+        await tx.session.execute(
+            update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
+        )
+        return "empty" if row is None else "blocked"
 
     async def renew_lane(self, lane: Lane, update_id: int | None = None) -> None:
         """Extend the lane's lease (and the update's being handled); LaneLost if taken over."""

@@ -19,6 +19,7 @@ from core.conversations import (
     Claimed,
     ConversationStore,
     DialogState,
+    Lane,
     LaneLost,
     StaleDialogState,
 )
@@ -93,7 +94,23 @@ async def test_the_holder_takes_the_chats_updates_oldest_first_whoever_journaled
     assert claimed == "empty"
     assert taken == ["#1", "#3", "#4"]
     assert await done(first) == [1, 3, 4]  # the other chat's update is not this lane's
-    assert not await first.release_lane(lane)
+    # Nothing left: the lane was given back in the transaction that found nothing.
+    assert await second.take_lane(CHAT, "second") is not None
+
+
+async def test_entering_a_lane_claims_its_oldest_update_at_once(stores):
+    first, second = stores
+    await first.journal_updates([update(2), update(1)])
+    entered = await second.enter_lane(CHAT, "second")
+    assert entered is not None
+    lane, claimed = entered
+    assert claimed == Claimed(1, update(1)[1])
+    assert await first.enter_lane(CHAT, "first") is None  # held: 2 is left to the holder
+    assert await second.next_update(lane, finished=1) == Claimed(2, update(2)[1])
+    assert await second.next_update(lane, finished=2) == "empty"
+    # Entering a chat with nothing waiting claims nothing and holds nothing.
+    assert await first.enter_lane(CHAT, "first") == (Lane(CHAT, "first", 2), "empty")
+    assert await second.take_lane(CHAT, "second") is not None
 
 
 async def test_an_update_left_to_the_holder_is_found_when_it_lets_go(stores):
@@ -123,9 +140,10 @@ async def test_an_update_another_handler_still_leases_holds_back_the_chat(stores
     lane = await first.take_lane(CHAT, "first")
     assert lane is not None
     assert await first.next_update(lane) == "blocked"  # 2 does not overtake 1
-    clock.advance(PAST_LEASE)  # that handler died
-    claimed = await first.next_update(lane)
-    assert isinstance(claimed, Claimed) and claimed.update_id == 1
+    assert await first.enter_lane(CHAT, "first") == (Lane(CHAT, "first", 2), "blocked")
+    clock.advance(PAST_LEASE)  # that handler died: recovery hands its update on
+    entered = await first.enter_lane(CHAT, "first")
+    assert entered is not None and entered[1] == Claimed(1, update(1)[1])
 
 
 async def test_the_lease_is_a_setting(helpdesk, clock):

@@ -197,3 +197,22 @@ async def test_a_holder_that_lost_its_lane_cannot_write_the_chats_dialog_state(s
         await second.save(CHAT, CHAT, DialogState("report", "symptom", {}))
     state = await first.load(CHAT, CHAT)
     assert state is not None and state.step == "symptom"
+
+
+async def test_the_lease_setting_reaches_the_running_bot_and_a_bad_one_is_named(database_url):
+    from bot_process import run_cli
+
+    from bot.app import build_application
+    from bot.settings import Settings
+
+    settings = Settings(_env_file=None, database_url=database_url, update_lease=4)
+    app = build_application(settings)
+    assert app.bot.conversations.update_lease == timedelta(seconds=4)
+    assert app.lanes.renew_every == pytest.approx(4 / 3)
+    await app.core.db.dispose()
+    assert Settings(_env_file=None).update_lease == UPDATE_LEASE.total_seconds()
+
+    for name, value in (("FAULTDESK_UPDATE_LEASE", "0"), ("FAULTDESK_RECOVERY_INTERVAL", "-1")):
+        result = await run_cli("db", "current", "-d", database_url, settings={name: value})
+        assert result.code == 2 and name in result.stderr
+        assert "must be greater than 0" in result.stderr and "Traceback" not in result.output

@@ -216,3 +216,53 @@ async def test_the_lease_setting_reaches_the_running_bot_and_a_bad_one_is_named(
         result = await run_cli("db", "current", "-d", database_url, settings={name: value})
         assert result.code == 2 and name in result.stderr
         assert "must be greater than 0" in result.stderr and "Traceback" not in result.output
+
+
+async def test_a_slow_handler_keeps_its_chat_by_renewing_the_lease(
+    helpdesk, database, clock, policy
+):
+    import asyncio
+
+    from bot.chat import ChatUser, Incoming, Kind
+    from bot.lanes import ChatLanes
+    from core.models import ChatLane
+
+    lease = timedelta(seconds=0.3)  # renewed every 0.1 s of real time
+    mine = ConversationStore(helpdesk.core, update_lease=lease)
+    other = ConversationStore(Core(database, clock, policy), update_lease=lease)
+    release, started = asyncio.Event(), asyncio.Event()
+
+    async def slow(incoming: Incoming) -> None:
+        started.set()
+        await release.wait()
+
+    lanes = ChatLanes(mine, "mine", slow)
+    incoming = Incoming(1, ChatUser(CHAT), CHAT, Kind.TEXT, text="slow")
+    await mine.journal_updates([(1, incoming.to_json())])
+    running = asyncio.create_task(lanes.run(incoming))
+    await asyncio.wait_for(started.wait(), timeout=30)
+
+    async def lease_until() -> Any:
+        async with mine.core.reading() as session:
+            return await session.scalar(select(ChatLane.lease_until))
+
+    renewed = asyncio.Event()
+    renew = mine.renew_lane
+
+    async def noted(*args: Any) -> None:
+        await renew(*args)
+        renewed.set()
+
+    mine.renew_lane = noted  # type: ignore[method-assign]
+    for _ in range(4):  # four times past where an unrenewed lease would have run out
+        clock.advance(lease)
+        for _ in range(2):  # the second renewal surely began after the clock moved
+            renewed.clear()
+            await asyncio.wait_for(renewed.wait(), timeout=30)
+        assert await lease_until() > clock.now()
+        assert await other.take_lane(CHAT, "other") is None
+        assert await other.unfinished_updates() == []  # the update's own lease is renewed too
+    release.set()
+    await asyncio.wait_for(running, timeout=30)
+    assert await done(mine) == [1]
+    assert await other.take_lane(CHAT, "other") is not None  # given back when done

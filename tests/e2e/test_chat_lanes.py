@@ -12,13 +12,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession, web
+from aiohttp import ClientError, ClientSession, web
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from core.conversations import UPDATE_LEASE
 from core.models import ChatLane, ProcessedUpdate, TicketPhoto
 from core.sla.policy import Policy
 from demo import seed
@@ -66,10 +68,13 @@ class Balancer:
         assert self._session is not None
         upstream = self.upstreams[next(self._next) % len(self.upstreams)]
         self.forwarded.append(upstream)
-        async with self._session.post(
-            upstream, data=await request.read(), headers=dict(request.headers)
-        ) as answer:
-            return web.Response(status=answer.status, body=await answer.read())
+        try:
+            async with self._session.post(
+                upstream, data=await request.read(), headers=dict(request.headers)
+            ) as answer:
+                return web.Response(status=answer.status, body=await answer.read())
+        except ClientError:  # a stopped instance: Telegram retries, and reaches another
+            return web.Response(status=502)
 
 
 @dataclass
@@ -116,7 +121,13 @@ async def cluster(
             )
             listen = instance.use_webhook(SECRET).split("/")[2]  # a free port of its own
             # Every instance registers the balancer's URL and listens on its own port.
-            instance.overrides.update(webhook_url=balancer.url, webhook_listen=listen)
+            instance.overrides.update(
+                webhook_url=balancer.url,
+                webhook_listen=listen,
+                # A stopped instance is cut off at once; survivors look for its leftovers often.
+                shutdown_grace=0.2,
+                recovery_interval=0.1,
+            )
             balancer.upstreams.append(f"http://{listen}{PATH}")
             await instance.start()
             instances.append(instance)
@@ -216,3 +227,44 @@ async def test_an_update_that_cannot_be_journaled_is_refused_and_taken_when_post
         return len(rows) == 1 and rows[0].done_at is not None
 
     await deployment.until(handled_once, message="the update was not handled for good")
+
+
+async def test_a_chat_held_by_an_instance_that_died_is_taken_over_in_order(
+    cluster: Cluster, hang: Any
+):
+    li = await registered_li_na(cluster)
+    await li.send("/hang")  # its handler hangs: the instance holds Li Na's chat
+
+    async def being_handled() -> bool:
+        return await cluster.count(ProcessedUpdate, ProcessedUpdate.lease_until.is_not(None)) == 1
+
+    await cluster.first.until(being_handled)
+    holder = cluster.balancer.upstreams.index(cluster.balancer.forwarded[-1])
+    await li.send("/help")  # reaches another instance, which leaves it to the holder
+
+    async def journaled() -> bool:
+        return await cluster.count(ProcessedUpdate, ProcessedUpdate.done_at.is_(None)) == 2
+
+    await cluster.first.until(journaled)
+    # The holder dies: like a killed process, it gives nothing back.
+    dead = cluster.instances[holder]
+
+    async def gives_nothing_back(*_args: Any, **_options: Any) -> bool:
+        return False
+
+    dead.running.bot.conversations.release_lane = gives_nothing_back
+    await dead.stop()
+    hang.released.set()
+    assert not any("Handled at last." in m.text for m in li.messages())
+    assert await cluster.count(ChatLane, ChatLane.holder.is_not(None)) == 1
+
+    survivor = next(instance for instance in cluster.instances if instance is not dead)
+    survivor.clock.advance(UPDATE_LEASE + timedelta(seconds=1))  # the dead one's lease runs out
+    await li.wait_for("Handled at last.")
+    await li.wait_for("/report")  # the answer to /help, after the update before it
+    texts = [m.text for m in li.messages()]
+    hung = texts.index("Handled at last.")
+    helped = max(i for i, text in enumerate(texts) if "/report" in text)
+    assert hung < helped
+    await cluster.settled()
+    assert texts.count("Handled at last.") == 1

@@ -36,6 +36,13 @@ def upgrade() -> None:
         batch.create_index("ix_processed_update_chat", ["bot_id", "chat_id", "update_id"])
     with op.batch_alter_table("chat_state") as batch:
         batch.add_column(sa.Column("version", sa.Integer(), server_default="1", nullable=False))
+    # Updates journaled and not yet handled by the version before: their chat, from the
+    # update itself, so the chat's lane finds them.
+    if op.get_bind().dialect.name == "postgresql":
+        chat = "CAST(payload ->> 'chat_id' AS BIGINT)"
+    else:
+        chat = "CAST(json_extract(payload, '$.chat_id') AS INTEGER)"
+    op.execute(f"UPDATE processed_update SET chat_id = {chat} WHERE payload IS NOT NULL")
 
 
 def downgrade() -> None:

@@ -266,3 +266,41 @@ async def test_a_slow_handler_keeps_its_chat_by_renewing_the_lease(
     await asyncio.wait_for(running, timeout=30)
     assert await done(mine) == [1]
     assert await other.take_lane(CHAT, "other") is not None  # given back when done
+
+
+async def test_updates_left_unhandled_by_the_version_before_find_their_chats_lane(
+    tmp_path, clock, policy
+):
+    import json
+    import sqlite3
+    from contextlib import closing
+
+    from core.db import Database
+    from core.migrate import upgrade
+
+    path = tmp_path / "old.sqlite3"
+    url = f"sqlite:///{path}"
+    upgrade(url, "0007_contract")
+    with closing(sqlite3.connect(path)) as db, db:
+        for update_id, payload in (update(5), update(6, OTHER_CHAT)):
+            db.execute(
+                "INSERT INTO processed_update (bot_id, update_id, received_at, payload)"
+                " VALUES (0, ?, '2026-03-02 01:00:00.000000', ?)",
+                (update_id, json.dumps(payload)),
+            )
+        db.execute(
+            "INSERT INTO processed_update (bot_id, update_id, received_at, done_at)"
+            " VALUES (0, 4, '2026-03-02 01:00:00.000000', '2026-03-02 01:00:01.000000')"
+        )
+
+    upgrade(url, "0008_lanes")
+
+    database = Database(url)
+    try:
+        store = ConversationStore(Core(database, clock, policy))
+        entered = await store.enter_lane(CHAT, "new")
+        assert entered is not None and entered[1] == Claimed(5, update(5)[1])
+        entered = await store.enter_lane(OTHER_CHAT, "new")
+        assert entered is not None and entered[1] == Claimed(6, update(6, OTHER_CHAT)[1])
+    finally:
+        await database.dispose()

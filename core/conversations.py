@@ -339,9 +339,11 @@ class ConversationStore:
         is recorded all the same).
         """
         async with self.core.transaction() as tx:
+            # The lane's row first, as in every transaction that touches both: a renewal
+            # running meanwhile (lane, then the update) cannot deadlock with this one.
+            held = await self._renew(tx, lane)
             if finished is not None:
                 await self._finish(tx, finished)
-            held = await self._renew(tx, lane)
             if held:
                 return await self._next(tx, lane)
         raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
@@ -411,15 +413,15 @@ class ConversationStore:
     async def release_lane(self, lane: Lane, *, finished: int | None = None) -> bool:
         """Finish `finished` and give the lane back; True if updates of the chat are waiting.
 
-        An instance that found the lane taken left its update to the holder, so the
-        holder looks once more after letting go (and takes the lane again if so).
+        For a holder that stops mid-way (its handler failed, or it is shutting down);
+        waiting updates are handed on by recovery, or by the next update of the chat.
         """
         async with self.core.transaction() as tx:
-            if finished is not None:
-                await self._finish(tx, finished)
             await tx.session.execute(
                 update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
             )
+            if finished is not None:
+                await self._finish(tx, finished)
             waiting = await tx.session.scalar(select(exists().where(*self._waiting(lane.chat_id))))
             return bool(waiting)
 

@@ -31,6 +31,7 @@ from bot.handlers import build_router
 from bot.health import Health, HealthServer
 from bot.i18n import I18n
 from bot.jobs import build_scheduler, stop_scheduler
+from bot.lanes import ChatLanes
 from bot.metrics import InstrumentedTransport, Metrics
 from bot.network import hide_password, resolve_proxy
 from bot.ratelimit import Backoff, RateLimits, SendLimiter
@@ -48,7 +49,7 @@ from bot.settings import Settings
 from bot.startup import database_error_passes, keep_trying, startup_backoff
 from bot.version import version
 from bot.web.server import WebConfig, WebConsole, WebServer
-from bot.webhook import WebhookServer, default_secret, webhook_path
+from bot.webhook import NotJournaled, WebhookServer, default_secret, webhook_path
 from core import instances
 from core.clock import Clock
 from core.conversations import ConversationStore
@@ -83,6 +84,8 @@ class Application:
         )
         self.health_server: HealthServer | None = None
         self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # A chat's updates are handled by one instance at a time, whichever received them.
+        self.lanes = ChatLanes(bot.conversations, self.instance_id, self._handle_claimed)
         self._registered = False
         self.runtime: Runtime | None = None
         self._transport: Transport | None = None
@@ -318,7 +321,7 @@ class Application:
         assert url is not None  # checked by start()
         secret = self.settings.webhook_secret or default_secret(self.settings.bot_token)
         self.webhook = WebhookServer(
-            runtime.feed,
+            self._feed_webhook,
             path=webhook_path(url),
             secret=secret,
             listen=self.settings.webhook_listen,
@@ -362,13 +365,38 @@ class Application:
             except Exception:  # the database may be away for a moment; try next time
                 log.exception("looking for unhandled updates failed")
 
+    async def _feed_webhook(self, data: dict[str, Any]) -> None:
+        """A posted update; NotJournaled when it could not be written down (Telegram retries)."""
+        assert self.runtime is not None  # the webhook starts after the runtime
+        await self.runtime.feed(data)
+        update_id = data.get("update_id")
+        if update_id in self.runtime.journal_failed:
+            self.runtime.journal_failed.discard(update_id)
+            raise NotJournaled(f"update {update_id} could not be journaled")
+
     async def _handle(self, incoming: Incoming) -> None:
+        """An update from this instance's lane: handle its chat while holding the chat's lane."""
+        runtime = self.runtime
+        if runtime is None or runtime.journal is None:
+            await self._handle_one(incoming, claimed=False)
+            return
+        await runtime.flush_journal()  # long polling writes in the background
+        if incoming.update_id in runtime.journal_failed:
+            runtime.journal_failed.discard(incoming.update_id)
+            await self._handle_one(incoming, claimed=False)
+            return
+        await self.lanes.run(incoming)
+
+    async def _handle_claimed(self, incoming: Incoming) -> None:
+        await self._handle_one(incoming, claimed=True)
+
+    async def _handle_one(self, incoming: Incoming, *, claimed: bool) -> None:
         assert self._transport is not None  # updates only arrive once a runtime is open
         loop = asyncio.get_running_loop()
         started = loop.time()
         outcome = "error"
         try:
-            handled = await self.router.handle(self.bot, self._transport, incoming)
+            handled = await self.router.handle(self.bot, self._transport, incoming, claimed=claimed)
             outcome = "handled" if handled is not None else "duplicate"
         finally:
             self.metrics.update_handled(outcome, loop.time() - started)
@@ -447,7 +475,9 @@ def build_application(
     core = helpdesk.core
     bot = BotApp(
         helpdesk=helpdesk,
-        conversations=ConversationStore(core, bot_id=settings.bot_id()),
+        conversations=ConversationStore(
+            core, bot_id=settings.bot_id(), update_lease=timedelta(seconds=settings.update_lease)
+        ),
         codec=CallbackCodec(secret_from_token(settings.bot_token)),
         i18n=I18n(default=settings.default_language),
         admin_telegram_ids=frozenset(settings.admin_ids()),

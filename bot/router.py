@@ -2,7 +2,8 @@
 
 The router only parses and dispatches; what a handler works with is in `bot.context`.
 
-The router claims the update id (a redelivered update is handled once), finds the
+The router claims the update id (a redelivered update is handled once; an update
+taken from its chat's lane comes claimed, `bot.lanes`), finds the
 registered person and their language, and hands the update to a button handler, the
 person's open dialog, or a command. Domain errors become translated answers; any other
 failure is logged and answered with an apology, and nothing half-done is left behind
@@ -22,6 +23,7 @@ from bot.context import BotApp, Ctx, not_registered_text
 from bot.dialogs.engine import DIALOG_BUTTON, Dialog, press_dialog_button
 from bot.errors import error_text
 from bot.i18n import SUPPORTED, I18n
+from core.conversations import LaneLost
 from core.enums import Role
 from core.errors import DomainError
 
@@ -128,9 +130,15 @@ class Router:
             menus.append(SetCommands(entries, None if lang is None else lang.split("_")[0]))
         return menus
 
-    async def handle(self, app: BotApp, transport: Transport, incoming: Incoming) -> Ctx | None:
-        """Handle one update; None when it was a duplicate."""
-        if not await app.conversations.claim_update(incoming.update_id):
+    async def handle(
+        self, app: BotApp, transport: Transport, incoming: Incoming, *, claimed: bool = False
+    ) -> Ctx | None:
+        """Handle one update; None when it was a duplicate.
+
+        `claimed`: the caller claimed the update and records it as finished (in the
+        transaction that claims the chat's next one).
+        """
+        if not claimed and not await app.conversations.claim_update(incoming.update_id):
             log.info("update %s already handled; skipped", incoming.update_id)
             return None
         profile = await app.helpdesk.people.profile_by_telegram(incoming.user.id)
@@ -142,6 +150,8 @@ class Router:
         ctx = Ctx(app, transport, incoming, profile, app.i18n.get(lang), self.dialogs)
         try:
             await self._dispatch(ctx)
+        except LaneLost:
+            raise  # another instance took the chat over and handles this update again
         except DomainError as error:
             text = error_text(ctx.t, error)
             if incoming.kind is Kind.CALLBACK and not ctx.answered:
@@ -153,7 +163,8 @@ class Router:
             await self._apologise(ctx)
         if incoming.kind is Kind.CALLBACK and not ctx.answered:
             await ctx.answer()
-        await app.conversations.finish_update(incoming.update_id)
+        if not claimed:
+            await app.conversations.finish_update(incoming.update_id)
         return ctx
 
     @staticmethod

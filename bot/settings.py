@@ -32,7 +32,11 @@ class Settings(BaseSettings):
     polling_timeout: int = 30  # seconds one getUpdates long poll may wait
     shutdown_grace: float = 30.0  # seconds in-flight updates get to finish at shutdown
     # How often (seconds) to look for journaled updates whose handler died with its process.
-    recovery_interval: float = 60.0
+    recovery_interval: float = 2.0
+    # Seconds an instance's hold on an update and on its chat's lane lasts unless renewed
+    # (every third of it while a handler runs): a dead instance's chats are taken over
+    # within about this long.
+    update_lease: float = 10.0
     api_base_url: str | None = None  # another Bot API server (e.g. the sandbox emulator)
     default_language: str = "zh_CN"
     admin_telegram_ids: str = ""  # comma-separated; these users become admins on their first /start
@@ -122,6 +126,8 @@ class Settings(BaseSettings):
     @field_validator(
         "outbox_retention_days",
         "due_work_retention_days",
+        "update_lease",
+        "recovery_interval",
         "startup_backoff_max",
         "web_init_data_max_age",
         "web_login_minutes",

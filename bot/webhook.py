@@ -2,13 +2,16 @@
 
 Telegram POSTs each update as JSON with the secret we gave to setWebhook in the
 X-Telegram-Bot-Api-Secret-Token header. Requests without the right secret get 401.
-A good update is handed to the runtime, which queues it (handling goes on in the
-chat's lane) and writes it to the update journal; it is answered 200 once written, so
+A good update is handed to the runtime, which writes it to the update journal and
+queues it (handling goes on in the chat's lane); it is answered 200 once written, so
 Telegram's delivery never waits on our handlers and a crash after the answer loses
-nothing.
+nothing. An update that cannot be written (the database is away) is answered 503:
+Telegram posts it again, and holds the chat's later updates back meanwhile.
 
-Several instances may sit behind one load balancer: duplicates and dialog state are
-settled in the database (the router claims each update id), not in this process.
+Several instances may sit behind one load balancer: duplicates, the order of a chat's
+updates and dialog state are settled in the database (the chat's lane, `bot.lanes`),
+not in this process. Telegram posts a chat's next update once the previous one is
+answered, so the journal holds each chat's updates in update order.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_PATH: Final = "/healthz"
 
 Feed = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class NotJournaled(Exception):
+    """The update could not be written down: answered with an error so Telegram retries."""
 
 
 def default_secret(token: str) -> str:
@@ -109,6 +116,9 @@ class WebhookServer:
             return web.Response(status=400, text="an update is a JSON object with an update_id")
         try:
             await self._feed(data)
+        except NotJournaled:
+            log.warning("webhook update %s not journaled; Telegram will retry", data["update_id"])
+            return web.Response(status=503, text="the update could not be stored; retry")
         except Exception:
             # Answering an error would make Telegram redeliver this update forever and
             # hold back every later one; log it and move on.

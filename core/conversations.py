@@ -1,6 +1,6 @@
-"""Chat infrastructure kept in the database: dialog state and the update journal.
+"""Chat infrastructure kept in the database: dialog state, the update journal, chat lanes.
 
-Both are shared by every bot instance and survive restarts, which is why they live
+All three are shared by every bot instance and survive restarts, which is why they live
 here and not in either framework's memory.
 
 The journal: an update is written down (`journal_updates`) before Telegram is told it
@@ -10,40 +10,100 @@ An update whose handler died with its process is found by `unfinished_updates` o
 its lease has run out, and handled again, so a crash loses nothing. Update ids are
 numbered per bot: the journal keeps each bot's apart (`bot_id`, the number the token
 starts with), so a database that served another token drops none of this one's updates.
+
+Chat lanes: several instances behind one balancer each receive some of a chat's
+updates (an album is five updates milliseconds apart). Whoever receives one journals
+it and tries to take the chat's lane and claim its oldest update in one transaction
+(`enter_lane`; the lane is a short lease with a fencing token). The holder handles
+the chat's journaled updates one at a time, oldest first (`next_update` finishes the
+last and claims the next in one transaction), renews its leases while a handler runs
+(`renew_lane`), and gives the lane back in the transaction that finds nothing more to
+claim: an instance that found the lane taken left its update to the holder, and the
+lane's row is locked before the journal is looked at, so none is left behind. Those
+are the same two transactions per update as claiming and finishing it. Dialog state carries a version and, while a lane
+is held (`holding`), is written only by the lane's current holder: a process that lost
+its lane (paused past its lease) gets `LaneLost` instead of overwriting a newer step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import delete, null, or_, select, update
+from sqlalchemy import delete, exists, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.models import ChatState, ProcessedUpdate
-from core.unit_of_work import Core
+from core.models import ChatLane, ChatState, ProcessedUpdate
+from core.unit_of_work import Core, Tx
 
-UPDATE_LEASE = timedelta(minutes=2)
+# Short, because a dead instance's updates and chats wait this long for a taker; the
+# holder renews it (every third of it) for as long as the handler runs.
+UPDATE_LEASE = timedelta(seconds=10)
 
 
 @dataclass
 class DialogState:
-    """Where one person is in one dialog."""
+    """Where one person is in one dialog (`version` 0: not saved yet)."""
 
     dialog: str
     step: str
     data: dict[str, Any]
     message_id: int | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class Lane:
+    """A chat's lane as held by one instance: the fencing token says which acquisition."""
+
+    chat_id: int
+    holder: str
+    token: int
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A journaled update the lane's holder is to handle now."""
+
+    update_id: int
+    payload: dict[str, Any]
+
+
+Next = Claimed | Literal["empty", "blocked"]  # what a lane's holder takes next
+
+
+class LaneLost(RuntimeError):
+    """This instance's lease on a chat's lane ran out and another took the chat over."""
+
+
+class StaleDialogState(RuntimeError):
+    """The dialog state changed since it was read: another handler wrote a newer step."""
+
+
+# The lane held by the update being handled in this task (dialog state writes are fenced by it).
+_holding: ContextVar[Lane | None] = ContextVar("faultdesk_lane", default=None)
+
+
+def _insert(tx: Tx) -> Any:
+    return pg_insert if tx.dialect == "postgresql" else sqlite_insert
 
 
 class ConversationStore:
-    """Load, save and clear dialog state; claim update ids so each is handled once."""
+    """Dialog state, the update journal and chat lanes of one bot, in the database."""
 
-    def __init__(self, core: Core, *, bot_id: int = 0) -> None:
+    def __init__(
+        self, core: Core, *, bot_id: int = 0, update_lease: timedelta = UPDATE_LEASE
+    ) -> None:
         self.core = core
         self.bot_id = bot_id  # whose updates this store journals and claims
+        self.update_lease = update_lease
+
+    # --- dialog state -------------------------------------------------------------------
 
     async def load(self, chat_id: int, user_id: int) -> DialogState | None:
         """The person's open dialog in this chat, if any."""
@@ -53,34 +113,93 @@ class ConversationStore:
             )
             if row is None:
                 return None
-            return DialogState(row.dialog, row.step, dict(row.data), row.message_id)
+            return DialogState(row.dialog, row.step, dict(row.data), row.message_id, row.version)
 
     async def save(self, chat_id: int, user_id: int, state: DialogState) -> None:
-        """Store the dialog state (insert or replace)."""
+        """Store the dialog state; raises StaleDialogState if it changed since it was read.
+
+        A state never saved (version 0) replaces whatever is there (a dialog started
+        anew); one read from the database is written only over the version it was read
+        at. `state.version` is the stored version afterwards.
+        """
         async with self.core.transaction() as tx:
+            await self._check_lane(tx, chat_id)
             values = {
-                "chat_id": chat_id,
-                "user_id": user_id,
                 "dialog": state.dialog,
                 "step": state.step,
                 "data": state.data,
                 "message_id": state.message_id,
                 "updated_at": tx.now,
             }
-            insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
-            statement = insert(ChatState).values(**values)
-            statement = statement.on_conflict_do_update(
-                index_elements=["chat_id", "user_id"],
-                set_={k: statement.excluded[k] for k in values if k not in ("chat_id", "user_id")},
-            )
-            await tx.session.execute(statement)
+            if state.version:
+                written = await tx.session.execute(
+                    update(ChatState)
+                    .where(
+                        ChatState.chat_id == chat_id,
+                        ChatState.user_id == user_id,
+                        ChatState.version == state.version,
+                    )
+                    .values(**values, version=ChatState.version + 1)
+                    .returning(ChatState.version)
+                )
+            else:
+                statement = _insert(tx)(ChatState).values(
+                    chat_id=chat_id, user_id=user_id, version=1, **values
+                )
+                written = await tx.session.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["chat_id", "user_id"],
+                        set_={
+                            **{key: statement.excluded[key] for key in values},
+                            "version": ChatState.version + 1,
+                        },
+                    ).returning(ChatState.version)
+                )
+            version = written.scalar_one_or_none()
+            if version is None:
+                raise StaleDialogState(
+                    f"the dialog state of chat {chat_id} changed since version {state.version}"
+                )
+            state.version = version
 
     async def clear(self, chat_id: int, user_id: int) -> None:
         """End the person's dialog."""
         async with self.core.transaction() as tx:
+            await self._check_lane(tx, chat_id)
             await tx.session.execute(
                 delete(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
             )
+
+    async def _check_lane(self, tx: Tx, chat_id: int) -> None:
+        """Refuse a write by a handler whose chat lane was taken over (no lane held: allowed)."""
+        lane = _holding.get()
+        if lane is None or lane.chat_id != chat_id:
+            return
+        held = await tx.session.scalar(
+            select(ChatLane.token)
+            .where(
+                ChatLane.bot_id == self.bot_id,
+                ChatLane.chat_id == chat_id,
+                ChatLane.token == lane.token,
+                ChatLane.holder == lane.holder,
+            )
+            # PostgreSQL: a takeover waits until this write is committed.
+            .with_for_update(read=True)
+        )
+        if held is None:
+            raise LaneLost(f"the lane of chat {chat_id} was taken over")
+
+    @staticmethod
+    @contextmanager
+    def holding(lane: Lane) -> Iterator[None]:
+        """Within this block (this task), dialog state of the lane's chat is fenced by the lane."""
+        reset = _holding.set(lane)
+        try:
+            yield
+        finally:
+            _holding.reset(reset)
+
+    # --- the update journal -------------------------------------------------------------
 
     async def journal_updates(self, updates: list[tuple[int, dict[str, Any]]]) -> None:
         """Write updates down as received, in one transaction.
@@ -92,14 +211,14 @@ class ConversationStore:
         if not first:
             return
         async with self.core.transaction() as tx:
-            insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
-            statement = insert(ProcessedUpdate).values(
+            statement = _insert(tx)(ProcessedUpdate).values(
                 [
                     {
                         "bot_id": self.bot_id,
                         "update_id": update_id,
                         "received_at": tx.now,
                         "payload": payload,
+                        "chat_id": _chat_of(payload),
                     }
                     for update_id, payload in sorted(first.items())
                 ]
@@ -107,7 +226,10 @@ class ConversationStore:
             await tx.session.execute(
                 statement.on_conflict_do_update(
                     index_elements=["bot_id", "update_id"],
-                    set_={"payload": statement.excluded.payload},
+                    set_={
+                        "payload": statement.excluded.payload,
+                        "chat_id": statement.excluded.chat_id,
+                    },
                     where=ProcessedUpdate.done_at.is_(None) & ProcessedUpdate.payload.is_(None),
                 )
             )
@@ -129,7 +251,7 @@ class ConversationStore:
                     or_(
                         ProcessedUpdate.lease_until < now,
                         (ProcessedUpdate.lease_until.is_(None))
-                        & (ProcessedUpdate.received_at < now - UPDATE_LEASE),
+                        & (ProcessedUpdate.received_at < now - self.update_lease),
                     ),
                 )
                 .order_by(ProcessedUpdate.update_id)
@@ -144,42 +266,193 @@ class ConversationStore:
         refused; one whose handler died mid-way (lease run out) is taken again.
         """
         async with self.core.transaction() as tx:
-            insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
+            lease_until = tx.now + self.update_lease
             created = await tx.session.execute(
-                insert(ProcessedUpdate)
+                _insert(tx)(ProcessedUpdate)
                 .values(
                     bot_id=self.bot_id,
                     update_id=update_id,
                     received_at=tx.now,
-                    lease_until=tx.now + UPDATE_LEASE,
+                    lease_until=lease_until,
                 )
                 .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
                 .returning(ProcessedUpdate.update_id)
             )
             if created.scalar_one_or_none() is not None:
                 return True
-            retaken = await tx.session.execute(
-                update(ProcessedUpdate)
-                .where(
-                    ProcessedUpdate.bot_id == self.bot_id,
-                    ProcessedUpdate.update_id == update_id,
-                    ProcessedUpdate.done_at.is_(None),
-                    or_(
-                        ProcessedUpdate.lease_until.is_(None), ProcessedUpdate.lease_until < tx.now
-                    ),
-                )
-                .values(lease_until=tx.now + UPDATE_LEASE)
-                .returning(ProcessedUpdate.update_id)
+            return await self._claim(tx, update_id)
+
+    async def _claim(self, tx: Tx, update_id: int) -> bool:
+        """Lease a journaled update that is not done and not leased to a live handler."""
+        retaken = await tx.session.execute(
+            update(ProcessedUpdate)
+            .where(
+                ProcessedUpdate.bot_id == self.bot_id,
+                ProcessedUpdate.update_id == update_id,
+                ProcessedUpdate.done_at.is_(None),
+                or_(ProcessedUpdate.lease_until.is_(None), ProcessedUpdate.lease_until < tx.now),
             )
-            return retaken.scalar_one_or_none() is not None
+            .values(lease_until=tx.now + self.update_lease)
+            .returning(ProcessedUpdate.update_id)
+        )
+        return retaken.scalar_one_or_none() is not None
 
     async def finish_update(self, update_id: int) -> None:
         """Mark an update as handled for good."""
         async with self.core.transaction() as tx:
+            await self._finish(tx, update_id)
+
+    async def _finish(self, tx: Tx, update_id: int) -> None:
+        await tx.session.execute(
+            update(ProcessedUpdate)
+            .where(ProcessedUpdate.bot_id == self.bot_id, ProcessedUpdate.update_id == update_id)
+            .values(done_at=tx.now, lease_until=None, payload=null())
+        )
+
+    # --- chat lanes ---------------------------------------------------------------------
+
+    async def take_lane(self, chat_id: int, holder: str) -> Lane | None:
+        """The chat's lane for `holder` if nobody holds it (or a holder's lease ran out)."""
+        async with self.core.transaction() as tx:
+            return await self._take(tx, chat_id, holder)
+
+    async def enter_lane(self, chat_id: int, holder: str) -> tuple[Lane, Next] | None:
+        """Take the chat's lane and claim its oldest unhandled update, in one transaction.
+
+        None when another instance holds the lane (it handles the update received
+        here in its turn). With nothing to claim ("empty", "blocked") the lane is
+        given back in the same transaction.
+        """
+        async with self.core.transaction() as tx:
+            lane = await self._take(tx, chat_id, holder)
+            if lane is None:
+                return None
+            return lane, await self._next(tx, lane)
+
+    async def next_update(self, lane: Lane, *, finished: int | None = None) -> Next:
+        """Finish `finished` and claim the chat's oldest unhandled update, in one transaction.
+
+        "empty" when the chat has nothing waiting; "blocked" when its oldest update is
+        leased to a handler elsewhere (it keeps its place: later ones wait behind it,
+        and recovery hands it on once that lease runs out). Either way the lane is given
+        back in the same transaction. LaneLost when the lane was taken over (`finished`
+        is recorded all the same).
+        """
+        async with self.core.transaction() as tx:
+            # The lane's row first, as in every transaction that touches both: a renewal
+            # running meanwhile (lane, then the update) cannot deadlock with this one.
+            held = await self._renew(tx, lane)
+            if finished is not None:
+                await self._finish(tx, finished)
+            if held:
+                return await self._next(tx, lane)
+        raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
+
+    async def _take(self, tx: Tx, chat_id: int, holder: str) -> Lane | None:
+        statement = _insert(tx)(ChatLane).values(
+            bot_id=self.bot_id,
+            chat_id=chat_id,
+            holder=holder,
+            token=1,
+            lease_until=tx.now + self.update_lease,
+        )
+        taken = await tx.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["bot_id", "chat_id"],
+                set_={
+                    "holder": statement.excluded.holder,
+                    "token": ChatLane.token + 1,
+                    "lease_until": statement.excluded.lease_until,
+                },
+                where=ChatLane.holder.is_(None) | (ChatLane.lease_until < tx.now),
+            ).returning(ChatLane.token)
+        )
+        token = taken.scalar_one_or_none()
+        return None if token is None else Lane(chat_id, holder, token)
+
+    async def _next(self, tx: Tx, lane: Lane) -> Next:
+        """Claim the oldest waiting update of a lane held (row-locked) in `tx`, or give it back.
+
+        The lane's row is written (locked) before the journal is looked at: an instance
+        that finds the lane taken has journaled its update before trying, so either
+        this look sees the update, or that instance's try waits for this transaction
+        and finds the lane free. No update is left behind a lane being given back.
+        """
+        row = (
             await tx.session.execute(
-                update(ProcessedUpdate)
-                .where(
-                    ProcessedUpdate.bot_id == self.bot_id, ProcessedUpdate.update_id == update_id
-                )
-                .values(done_at=tx.now, lease_until=None, payload=null())
+                select(ProcessedUpdate.update_id, ProcessedUpdate.payload)
+                .where(*self._waiting(lane.chat_id))
+                .order_by(ProcessedUpdate.update_id)
+                .limit(1)
             )
+        ).first()
+        if row is not None and row.payload is not None and await self._claim(tx, row.update_id):
+            return Claimed(row.update_id, dict(row.payload))
+        await tx.session.execute(
+            update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
+        )
+        return "empty" if row is None else "blocked"
+
+    async def renew_lane(self, lane: Lane, update_id: int | None = None) -> None:
+        """Extend the lane's lease (and the update's being handled); LaneLost if taken over."""
+        async with self.core.transaction() as tx:
+            held = await self._renew(tx, lane)
+            if held and update_id is not None:
+                await tx.session.execute(
+                    update(ProcessedUpdate)
+                    .where(
+                        ProcessedUpdate.bot_id == self.bot_id,
+                        ProcessedUpdate.update_id == update_id,
+                        ProcessedUpdate.done_at.is_(None),
+                    )
+                    .values(lease_until=tx.now + self.update_lease)
+                )
+        if not held:
+            raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
+
+    async def release_lane(self, lane: Lane, *, finished: int | None = None) -> bool:
+        """Finish `finished` and give the lane back; True if updates of the chat are waiting.
+
+        For a holder that stops mid-way (its handler failed, or it is shutting down);
+        waiting updates are handed on by recovery, or by the next update of the chat.
+        """
+        async with self.core.transaction() as tx:
+            await tx.session.execute(
+                update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
+            )
+            if finished is not None:
+                await self._finish(tx, finished)
+            waiting = await tx.session.scalar(select(exists().where(*self._waiting(lane.chat_id))))
+            return bool(waiting)
+
+    async def _renew(self, tx: Tx, lane: Lane) -> bool:
+        """Extend the lane's lease; False if it is no longer this holder's."""
+        renewed = await tx.session.execute(
+            update(ChatLane)
+            .where(*self._held(lane))
+            .values(lease_until=tx.now + self.update_lease)
+            .returning(ChatLane.token)
+        )
+        return renewed.scalar_one_or_none() is not None
+
+    def _held(self, lane: Lane) -> tuple[Any, ...]:
+        return (
+            ChatLane.bot_id == self.bot_id,
+            ChatLane.chat_id == lane.chat_id,
+            ChatLane.token == lane.token,
+            ChatLane.holder == lane.holder,
+        )
+
+    def _waiting(self, chat_id: int) -> tuple[Any, ...]:
+        return (
+            ProcessedUpdate.bot_id == self.bot_id,
+            ProcessedUpdate.chat_id == chat_id,
+            ProcessedUpdate.done_at.is_(None),
+            ProcessedUpdate.payload.is_not(None),
+        )
+
+
+def _chat_of(payload: dict[str, Any]) -> int | None:
+    """The chat an update came from (its journal record's `chat_id`)."""
+    chat = payload.get("chat_id")
+    return chat if type(chat) is int else None

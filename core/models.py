@@ -753,6 +753,8 @@ class ChatState(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message_id: Mapped[int | None] = mapped_column(BigInteger)  # the dialog's keyboard message
     updated_at: Mapped[datetime]
+    # Grows with every save; a save names the version it read, so a stale writer is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class ProcessedUpdate(Base):
@@ -765,8 +767,11 @@ class ProcessedUpdate(Base):
     """
 
     __tablename__ = "processed_update"
-    # Retention prunes by age among handled updates.
-    __table_args__ = (Index("ix_processed_update_done_at", "done_at"),)
+    # Retention prunes by age among handled updates; a chat's lane takes its updates in order.
+    __table_args__ = (
+        Index("ix_processed_update_done_at", "done_at"),
+        Index("ix_processed_update_chat", "bot_id", "chat_id", "update_id"),
+    )
 
     bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -776,6 +781,25 @@ class ProcessedUpdate(Base):
     # The update itself (bot.chat.Incoming as JSON), kept from receipt until it is
     # handled, so that an update whose handler died is handled again (cleared when done).
     payload: Mapped[dict[str, Any] | None]
+    # The chat it came from: updates of one chat are handled one at a time, in update order.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ChatLane(Base):
+    """Which instance handles one chat's updates now: a lease, renewed while it works.
+
+    Whichever instance received an update, only the lane's holder handles the chat's
+    journaled updates, oldest first. `token` grows with every acquisition (a fencing
+    token): a holder whose lease ran out cannot renew, finish or release what it lost.
+    """
+
+    __tablename__ = "chat_lane"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    holder: Mapped[str | None] = mapped_column(String(96))
+    token: Mapped[int] = mapped_column(BigInteger, default=0)
+    lease_until: Mapped[datetime | None]
 
 
 class Instance(Base):

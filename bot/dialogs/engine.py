@@ -43,13 +43,15 @@ tests/unit/test_dialog_diagrams.py checks the drawing against the table and entr
 Buttons inside a dialog carry `d:<dialog>:<instance>:<step>:<value>`, so a button from an
 earlier step is recognised as stale, and so is one from an earlier run of the same dialog
 (each `start` draws a new instance id): a Confirm left on the screen by a cancelled report
-never files the next one. State is saved after every step, so a restart loses
-nothing. The steps taken are kept in the state too, so a dialog can offer ◀ Back
+never files the next one. A step is saved before its prompt is sent, so a restart
+loses nothing and an answer sent the moment the prompt arrives is taken at that step;
+the saved state carries a version, and a save over a newer one is refused. The steps taken are kept in the state too, so a dialog can offer ◀ Back
 (`nav_row`): it shows the previous step again with its answer still filled in.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
@@ -147,10 +149,18 @@ class Dialog(Generic[StepT]):
         await self.enter(ctx, state, entry)
 
     async def enter(self: Self, ctx: Ctx, state: DialogState, step: StepT) -> None:
-        """Move to `step`: show its prompt and save the state."""
+        """Move to `step`: save it, then show its prompt.
+
+        Saved first, so an answer sent the moment the prompt arrives is taken at this
+        step; the prompt's message (and anything the prompt noted) is saved afterwards.
+        """
         state.step = step.value
+        store = ctx.app.conversations
+        await store.save(ctx.chat_id, ctx.incoming.user.id, state)
+        shown, data = state.message_id, copy.deepcopy(state.data)
         await self.table[step].ask(self, ctx, state)
-        await ctx.app.conversations.save(ctx.chat_id, ctx.incoming.user.id, state)
+        if state.message_id != shown or state.data != data:
+            await store.save(ctx.chat_id, ctx.incoming.user.id, state)
 
     def step_named(self, name: str) -> StepT | None:
         """The step stored as `name`; None for one this version does not know."""

@@ -8,6 +8,7 @@ on both frameworks.
 Both adapters hand every update to `UpdateLanes`: updates of different chats are
 handled concurrently, updates of one chat strictly in the order they arrived, so a
 fast double press is two updates handled one after the other, never interleaved.
+Across instances the chat's lane in the database (`bot.lanes`) keeps that order.
 """
 
 from __future__ import annotations
@@ -136,32 +137,47 @@ class Runtime(ABC):
         self._unjournaled: list[Incoming] = []
         self._journal_lock = asyncio.Lock()
         self._journal_tasks: set[asyncio.Task[None]] = set()
+        # Update ids whose journal write failed: the webhook refuses them (Telegram posts
+        # them again); in long polling they are handled without the chat's lane.
+        self.journal_failed: set[int] = set()
         self.receiving_webhooks = False
 
     async def receive(self, incoming: Incoming) -> None:
-        """Queue an update in its chat's lane and journal it.
+        """Journal an update and queue it in its chat's lane.
 
-        A webhook post waits for the journal before it is answered. Long polling does
-        not wait here (one write per update would throttle a burst): the updates of a
-        getUpdates batch are written together, and the aiogram adapter holds its next
-        getUpdates (which confirms the batch to Telegram) until they are written. If the
-        journal cannot be written the update is still handled, as it would have been
-        without one.
+        A webhook post waits for the journal, and its update is queued only once
+        written: if the write fails the update is left out (`journal_failed`) and the
+        webhook answers an error, so Telegram posts it again instead of it being lost.
+        Long polling does not wait here (one write per update would throttle a burst):
+        the updates of a getUpdates batch are written together, and the aiogram adapter
+        holds its next getUpdates (which confirms the batch to Telegram) until they are
+        written; the handler waits for the write (`flush_journal`) and handles an update
+        whose write failed as it would have been without a journal.
         """
-        self.lanes.submit(incoming)
         if self.journal is None:
+            self.lanes.submit(incoming)
             return
         self._unjournaled.append(incoming)
         if self.receiving_webhooks:
             await self.flush_journal()
+            if incoming.update_id not in self.journal_failed:
+                self.lanes.submit(incoming)
             return
+        self.lanes.submit(incoming)
         task = asyncio.create_task(self.flush_journal(), name="journal-flush")
         self._journal_tasks.add(task)
         task.add_done_callback(self._journal_tasks.discard)
 
     async def flush_journal(self) -> None:
-        """Write every update received so far (those arriving meanwhile join the next write)."""
+        """Write every update received so far (those arriving meanwhile join the next write).
+
+        Returns once everything received before the call is written or has failed
+        (failures are remembered in `journal_failed`).
+        """
         if self.journal is None or not self._unjournaled:
+            if self._journal_lock.locked():
+                async with self._journal_lock:  # a write in progress may hold ours
+                    pass
             return
         async with self._journal_lock:
             batch, self._unjournaled = self._unjournaled, []
@@ -171,6 +187,7 @@ class Runtime(ABC):
                 await self.journal(batch)
             except Exception:
                 log.exception("%d update(s) could not be journaled", len(batch))
+                self.journal_failed.update(incoming.update_id for incoming in batch)
 
     @property
     @abstractmethod

@@ -12,7 +12,7 @@ from alembic import op
 from core.models import UTCDateTime
 
 revision = "0009_sender"
-down_revision = "0007_contract"
+down_revision = "0008_lanes"
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from chat_harness import ChatHarness
 
-from bot.chat import InlineKeyboard
+from bot.chat import Action, InlineKeyboard, SendMessage, Sent
 from bot.context import Ctx
 from bot.dialogs.engine import (
     BACK_VALUE,
@@ -163,3 +163,27 @@ async def test_the_ending_is_said_in_the_readers_language(chat, helpdesk, world)
     await chat.app.conversations.save(LI, LI, DialogState(REPORT_DIALOG, "where_exactly", {}))
     await li.send("301")
     assert li.last().text == "这段对话已经结束，请重新开始。"
+
+
+async def test_a_step_is_saved_before_its_prompt_is_sent(chat, world):
+    """An answer sent the moment a prompt arrives must find the dialog at that prompt's step."""
+    li = chat.person(LI, "Li")
+    saved_when_sent: list[tuple[str, str | None]] = []
+    perform = chat.transport.perform
+
+    async def watching(action: Action) -> Sent:
+        if isinstance(action, SendMessage) and action.chat_id == LI:
+            state = await chat.app.conversations.load(LI, LI)
+            saved_when_sent.append((action.text, state.step if state else None))
+        return await perform(action)
+
+    chat.transport.perform = watching  # type: ignore[method-assign]
+    await li.send("/report")
+    prompt, step = saved_when_sent[-1]
+    assert "Which device is broken?" in prompt and step == "device"
+    await li.send("PC-0001")  # typed: the next prompt is a new message
+    prompt, step = saved_when_sent[-1]
+    assert "What is wrong?" in prompt and step == "symptom"
+    state = await chat.app.conversations.load(LI, LI)
+    assert state is not None and state.step == "symptom"
+    assert state.message_id == li.last().message_id  # the new prompt is remembered too

@@ -1,0 +1,106 @@
+"""Chat lanes across instances: one instance at a time handles a chat's updates, in order.
+
+Behind a balancer each instance receives some of a chat's updates; an album of five
+photos is five updates milliseconds apart, likely at three instances. Each instance
+journals what it receives, then tries to take the chat's lane in the database
+(`core.conversations`). The holder handles the chat's journaled updates one at a
+time, oldest first, whichever instance received them, renewing its lease while a
+handler runs; the others leave their update to it. Telegram posts a chat's next
+update only once the previous one was answered, and the webhook answers once the
+update is journaled, so journal order is update order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from bot.chat import Incoming
+from core.conversations import Claimed, ConversationStore, Lane, LaneLost
+
+log = logging.getLogger(__name__)
+
+HandleClaimed = Callable[[Incoming], Awaitable[None]]
+REMEMBERED = 4096  # update ids this process handled lately (a local duplicate costs nothing)
+
+
+class ChatLanes:
+    """Runs a chat's journaled updates while holding the chat's lane."""
+
+    def __init__(self, store: ConversationStore, holder: str, handle: HandleClaimed) -> None:
+        self.store = store
+        self.holder = holder
+        self._handle = handle
+        self._handled: OrderedDict[int, None] = OrderedDict()
+
+    @property
+    def renew_every(self) -> float:
+        """Seconds between lease renewals: a third of the lease, so one late beat is harmless."""
+        return self.store.update_lease.total_seconds() / 3
+
+    def handled_here(self, update_id: int) -> bool:
+        """True if this process handled the update lately (while draining its chat)."""
+        return update_id in self._handled
+
+    async def run(self, incoming: Incoming) -> None:
+        """Handle the update's chat until nothing of it waits, unless another instance holds it."""
+        if self.handled_here(incoming.update_id):
+            return
+        entered = await self.store.enter_lane(incoming.chat_id, self.holder)
+        if entered is None:
+            return  # the holder handles this update after the ones before it
+        lane, claimed = entered
+        if not isinstance(claimed, Claimed):
+            return  # handled already, or blocked: recovery hands it on in time
+        current: list[int | None] = [claimed.update_id]
+        renewing = asyncio.create_task(self._keep_renewing(lane, current), name="lane-renewal")
+        try:
+            with self.store.holding(lane):
+                while isinstance(claimed, Claimed):
+                    handled = current[0] = claimed.update_id
+                    await self._handle_claimed(claimed)
+                    # Finishes this one, claims the next or gives the lane back.
+                    claimed = await self.store.next_update(lane, finished=handled)
+                    self._remember(handled)  # only once it is recorded as finished
+        except LaneLost:
+            log.warning("chat %s was taken over by another instance mid-way", lane.chat_id)
+        except BaseException:
+            # The database may be away, or we are stopping: the lane and the update are
+            # taken over once their leases run out; give the lane back now if possible.
+            with contextlib.suppress(Exception):
+                await self.store.release_lane(lane)
+            raise
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _handle_claimed(self, claimed: Claimed) -> None:
+        try:
+            incoming = Incoming.from_json(claimed.payload)
+        except (KeyError, TypeError, ValueError):
+            # Unreadable (written by another version): it must not hold up the chat.
+            log.exception("journaled update %s cannot be read; skipped", claimed.update_id)
+            return
+        await self._handle(incoming)
+
+    async def _keep_renewing(self, lane: Lane, current: list[int | None]) -> None:
+        """Renew the lane's and the current update's leases while the handler runs."""
+        while True:
+            await asyncio.sleep(self.renew_every)
+            try:
+                await self.store.renew_lane(lane, current[0])
+            except LaneLost:
+                # Its next write of dialog state is refused; nothing more to do here.
+                log.warning("lost the lane of chat %s while handling it", lane.chat_id)
+                return
+            except Exception:  # the database may be away for a moment; try again
+                log.warning("lane of chat %s not renewed", lane.chat_id, exc_info=True)
+
+    def _remember(self, update_id: int) -> None:
+        self._handled[update_id] = None
+        while len(self._handled) > REMEMBERED:
+            self._handled.popitem(last=False)

@@ -1,0 +1,306 @@
+"""Chat lanes and versioned dialog state in the database (issue 14, point 1).
+
+Two stores on one database stand for two instances: one chat's lane is held by one
+at a time, its holder takes the chat's journaled updates oldest first whoever wrote
+them down, a dead holder's lane is taken over once its short lease runs out, and a
+holder that lost its lane can no longer write the chat's dialog state.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.conversations import (
+    UPDATE_LEASE,
+    Claimed,
+    ConversationStore,
+    DialogState,
+    Lane,
+    LaneLost,
+    StaleDialogState,
+)
+from core.models import ProcessedUpdate
+from core.unit_of_work import Core
+
+CHAT = 1001
+OTHER_CHAT = 2002
+PAST_LEASE = UPDATE_LEASE + timedelta(seconds=1)
+
+
+def update(update_id: int, chat_id: int = CHAT) -> tuple[int, dict[str, Any]]:
+    """A journaled update (only its chat matters to the lane)."""
+    payload = {"update_id": update_id, "chat_id": chat_id, "kind": "text", "text": f"#{update_id}"}
+    return update_id, payload
+
+
+@pytest.fixture
+def stores(helpdesk, database, clock, policy) -> tuple[ConversationStore, ConversationStore]:
+    """Two instances: separate cores (and connection pools) on one database."""
+    return ConversationStore(helpdesk.core), ConversationStore(Core(database, clock, policy))
+
+
+async def done(store: ConversationStore) -> list[int]:
+    async with store.core.reading() as session:
+        rows = await session.scalars(
+            select(ProcessedUpdate.update_id)
+            .where(ProcessedUpdate.done_at.is_not(None))
+            .order_by(ProcessedUpdate.update_id)
+        )
+        return list(rows)
+
+
+async def test_one_instance_at_a_time_holds_a_chat_until_its_lease_runs_out(stores, clock):
+    first, second = stores
+    lane = await first.take_lane(CHAT, "first")
+    assert lane is not None and lane.token == 1
+    assert await second.take_lane(CHAT, "second") is None
+    assert await second.take_lane(OTHER_CHAT, "second") is not None  # other chats run alongside
+
+    await first.renew_lane(lane)  # renewed: still the holder a lease later
+    clock.advance(UPDATE_LEASE - timedelta(seconds=1))
+    assert await second.take_lane(CHAT, "second") is None
+
+    clock.advance(PAST_LEASE)  # the first instance died: its lease ran out
+    taken = await second.take_lane(CHAT, "second")
+    assert taken is not None and taken.token == 2  # a new fencing token
+    with pytest.raises(LaneLost):
+        await first.renew_lane(lane)
+    with pytest.raises(LaneLost):
+        await first.next_update(lane)
+    await first.release_lane(lane)  # letting go of a lost lane frees nothing
+    assert await first.take_lane(CHAT, "third") is None
+
+    assert not await second.release_lane(taken)
+    again = await first.take_lane(CHAT, "first")
+    assert again is not None and again.token == 3
+
+
+async def test_the_holder_takes_the_chats_updates_oldest_first_whoever_journaled_them(stores):
+    first, second = stores
+    await second.journal_updates([update(3)])
+    await first.journal_updates([update(2, OTHER_CHAT), update(1)])
+    await second.journal_updates([update(4)])
+    lane = await first.take_lane(CHAT, "first")
+    assert lane is not None
+    taken = []
+    claimed = await first.next_update(lane)
+    while isinstance(claimed, Claimed):
+        taken.append(claimed.payload["text"])
+        claimed = await first.next_update(lane, finished=claimed.update_id)
+    assert claimed == "empty"
+    assert taken == ["#1", "#3", "#4"]
+    assert await done(first) == [1, 3, 4]  # the other chat's update is not this lane's
+    # Nothing left: the lane was given back in the transaction that found nothing.
+    assert await second.take_lane(CHAT, "second") is not None
+
+
+async def test_entering_a_lane_claims_its_oldest_update_at_once(stores):
+    first, second = stores
+    await first.journal_updates([update(2), update(1)])
+    entered = await second.enter_lane(CHAT, "second")
+    assert entered is not None
+    lane, claimed = entered
+    assert claimed == Claimed(1, update(1)[1])
+    assert await first.enter_lane(CHAT, "first") is None  # held: 2 is left to the holder
+    assert await second.next_update(lane, finished=1) == Claimed(2, update(2)[1])
+    assert await second.next_update(lane, finished=2) == "empty"
+    # Entering a chat with nothing waiting claims nothing and holds nothing.
+    assert await first.enter_lane(CHAT, "first") == (Lane(CHAT, "first", 2), "empty")
+    assert await second.take_lane(CHAT, "second") is not None
+
+
+async def test_an_update_left_to_the_holder_is_found_when_it_lets_go(stores):
+    first, second = stores
+    await first.journal_updates([update(1)])
+    lane = await first.take_lane(CHAT, "first")
+    assert lane is not None
+    claimed = await first.next_update(lane)
+    assert isinstance(claimed, Claimed)
+    # Meanwhile the second instance receives the chat's next update: the lane is taken,
+    # so it leaves the update to the holder.
+    await second.journal_updates([update(2)])
+    assert await second.take_lane(CHAT, "second") is None
+    assert await first.next_update(lane, finished=1) == Claimed(2, update(2)[1])
+    assert await first.release_lane(lane) is True  # 2 is not finished: look again
+    lane = await first.take_lane(CHAT, "first")
+    assert lane is not None
+    assert await first.next_update(lane, finished=2) == "empty"
+    assert await first.release_lane(lane) is False
+    assert await done(first) == [1, 2]
+
+
+async def test_an_update_another_handler_still_leases_holds_back_the_chat(stores, clock):
+    first, second = stores
+    await first.journal_updates([update(1), update(2)])
+    assert await second.claim_update(1)  # a handler elsewhere works on it
+    lane = await first.take_lane(CHAT, "first")
+    assert lane is not None
+    assert await first.next_update(lane) == "blocked"  # 2 does not overtake 1
+    assert await first.enter_lane(CHAT, "first") == (Lane(CHAT, "first", 2), "blocked")
+    clock.advance(PAST_LEASE)  # that handler died: recovery hands its update on
+    entered = await first.enter_lane(CHAT, "first")
+    assert entered is not None and entered[1] == Claimed(1, update(1)[1])
+
+
+async def test_the_lease_is_a_setting(helpdesk, clock):
+    short = ConversationStore(helpdesk.core, update_lease=timedelta(seconds=3))
+    assert await short.take_lane(CHAT, "first") is not None
+    clock.advance(timedelta(seconds=2))
+    assert await short.take_lane(CHAT, "second") is None
+    clock.advance(timedelta(seconds=2))
+    assert await short.take_lane(CHAT, "second") is not None
+    await short.journal_updates([update(1)])
+    assert await short.claim_update(1)
+    clock.advance(timedelta(seconds=4))
+    assert [p["update_id"] for p in await short.unfinished_updates()] == [1]
+
+
+async def test_dialog_state_written_over_a_newer_version_is_refused(stores):
+    first, second = stores
+    await first.save(CHAT, CHAT, DialogState("report", "symptom", {"photos": []}))
+    mine = await first.load(CHAT, CHAT)
+    theirs = await second.load(CHAT, CHAT)
+    assert mine is not None and theirs is not None and mine.version == theirs.version == 1
+    theirs.data["photos"].append("photo-1")
+    theirs.step = "photos"
+    await second.save(CHAT, CHAT, theirs)
+    assert theirs.version == 2
+    mine.data["photos"].append("photo-2")
+    with pytest.raises(StaleDialogState):
+        await first.save(CHAT, CHAT, mine)
+    kept = await first.load(CHAT, CHAT)
+    assert kept is not None and kept.data["photos"] == ["photo-1"] and kept.step == "photos"
+    # A dialog started anew replaces whatever was open.
+    fresh = DialogState("complain", "ticket", {})
+    await first.save(CHAT, CHAT, fresh)
+    assert fresh.version == 3
+
+
+async def test_a_holder_that_lost_its_lane_cannot_write_the_chats_dialog_state(stores, clock):
+    first, second = stores
+    lost = await first.take_lane(CHAT, "first")
+    assert lost is not None
+    clock.advance(PAST_LEASE)  # paused past its lease; the second instance takes over
+    held = await second.take_lane(CHAT, "second")
+    assert held is not None
+    with first.holding(lost):
+        with pytest.raises(LaneLost):
+            await first.save(CHAT, CHAT, DialogState("report", "photos", {}))
+        with pytest.raises(LaneLost):
+            await first.clear(CHAT, CHAT)
+    assert await first.load(CHAT, CHAT) is None
+    with second.holding(held):
+        await second.save(CHAT, CHAT, DialogState("report", "symptom", {}))
+    state = await first.load(CHAT, CHAT)
+    assert state is not None and state.step == "symptom"
+
+
+async def test_the_lease_setting_reaches_the_running_bot_and_a_bad_one_is_named(database_url):
+    from bot_process import run_cli
+
+    from bot.app import build_application
+    from bot.settings import Settings
+
+    settings = Settings(_env_file=None, database_url=database_url, update_lease=4)
+    app = build_application(settings)
+    assert app.bot.conversations.update_lease == timedelta(seconds=4)
+    assert app.lanes.renew_every == pytest.approx(4 / 3)
+    await app.core.db.dispose()
+    assert Settings(_env_file=None).update_lease == UPDATE_LEASE.total_seconds()
+
+    for name, value in (("FAULTDESK_UPDATE_LEASE", "0"), ("FAULTDESK_RECOVERY_INTERVAL", "-1")):
+        result = await run_cli("db", "current", "-d", database_url, settings={name: value})
+        assert result.code == 2 and name in result.stderr
+        assert "must be greater than 0" in result.stderr and "Traceback" not in result.output
+
+
+async def test_a_slow_handler_keeps_its_chat_by_renewing_the_lease(
+    helpdesk, database, clock, policy
+):
+    import asyncio
+
+    from bot.chat import ChatUser, Incoming, Kind
+    from bot.lanes import ChatLanes
+    from core.models import ChatLane
+
+    lease = timedelta(seconds=0.3)  # renewed every 0.1 s of real time
+    mine = ConversationStore(helpdesk.core, update_lease=lease)
+    other = ConversationStore(Core(database, clock, policy), update_lease=lease)
+    release, started = asyncio.Event(), asyncio.Event()
+
+    async def slow(incoming: Incoming) -> None:
+        started.set()
+        await release.wait()
+
+    lanes = ChatLanes(mine, "mine", slow)
+    incoming = Incoming(1, ChatUser(CHAT), CHAT, Kind.TEXT, text="slow")
+    await mine.journal_updates([(1, incoming.to_json())])
+    running = asyncio.create_task(lanes.run(incoming))
+    await asyncio.wait_for(started.wait(), timeout=30)
+
+    async def lease_until() -> Any:
+        async with mine.core.reading() as session:
+            return await session.scalar(select(ChatLane.lease_until))
+
+    renewed = asyncio.Event()
+    renew = mine.renew_lane
+
+    async def noted(*args: Any) -> None:
+        await renew(*args)
+        renewed.set()
+
+    mine.renew_lane = noted  # type: ignore[method-assign]
+    for _ in range(4):  # four times past where an unrenewed lease would have run out
+        clock.advance(lease)
+        for _ in range(2):  # the second renewal surely began after the clock moved
+            renewed.clear()
+            await asyncio.wait_for(renewed.wait(), timeout=30)
+        assert await lease_until() > clock.now()
+        assert await other.take_lane(CHAT, "other") is None
+        assert await other.unfinished_updates() == []  # the update's own lease is renewed too
+    release.set()
+    await asyncio.wait_for(running, timeout=30)
+    assert await done(mine) == [1]
+    assert await other.take_lane(CHAT, "other") is not None  # given back when done
+
+
+async def test_updates_left_unhandled_by_the_version_before_find_their_chats_lane(
+    tmp_path, clock, policy
+):
+    import json
+    import sqlite3
+    from contextlib import closing
+
+    from core.db import Database
+    from core.migrate import upgrade
+
+    path = tmp_path / "old.sqlite3"
+    url = f"sqlite:///{path}"
+    upgrade(url, "0007_contract")
+    with closing(sqlite3.connect(path)) as db, db:
+        for update_id, payload in (update(5), update(6, OTHER_CHAT)):
+            db.execute(
+                "INSERT INTO processed_update (bot_id, update_id, received_at, payload)"
+                " VALUES (0, ?, '2026-03-02 01:00:00.000000', ?)",
+                (update_id, json.dumps(payload)),
+            )
+        db.execute(
+            "INSERT INTO processed_update (bot_id, update_id, received_at, done_at)"
+            " VALUES (0, 4, '2026-03-02 01:00:00.000000', '2026-03-02 01:00:01.000000')"
+        )
+
+    upgrade(url, "0008_lanes")
+
+    database = Database(url)
+    try:
+        store = ConversationStore(Core(database, clock, policy))
+        entered = await store.enter_lane(CHAT, "new")
+        assert entered is not None and entered[1] == Claimed(5, update(5)[1])
+        entered = await store.enter_lane(OTHER_CHAT, "new")
+        assert entered is not None and entered[1] == Claimed(6, update(6, OTHER_CHAT)[1])
+    finally:
+        await database.dispose()

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 
 from core.enums import OutboxStatus, Role
 from core.messages import PRIORITY_NOTICE as PRIORITY_NOTICE
@@ -43,11 +44,15 @@ async def enqueue(
     page_id: int | None = None,
     priority: int | None = None,
     available_at: datetime | None = None,
+    chain: str | None = None,
+    rank: int | None = None,
 ) -> bool:
     """Queue `message` unless a row with the same idempotency key exists; True if added.
 
     The row keeps the message's kind and fields (`core.messages.encode`), the ticket it
-    is about, and its priority (the message class's unless `priority` is given).
+    is about, and its priority (the message class's unless `priority` is given). Rows
+    given a `chain` go out in `rank` order: none is claimed while a row of the same
+    chain with a lower rank is still pending (see `_waits_behind`).
     """
     if recipient_id is None and chat_id is None:
         raise ValueError("an outbox message needs a recipient or a chat")
@@ -64,6 +69,8 @@ async def enqueue(
         "priority": message.priority if priority is None else priority,
         "created_at": tx.now,
         "available_at": available_at or tx.now,
+        "chain": chain,
+        "rank": rank,
     }
     insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
     statement = (
@@ -93,6 +100,26 @@ async def quiet_until(tx: Tx, person_id: int) -> datetime | None:
         tx.memo[key] = opens
     held: datetime | None = tx.memo[key]
     return held
+
+
+def _waits_behind() -> Any:
+    """True for a row whose chain still has a pending row of a lower rank.
+
+    The earlier row may be in another sender's hand, or held by an instance that died
+    with it (its lease runs out and a survivor sends it): the later one waits either
+    way, so an escalation never reaches anyone before the step it escalates.
+    """
+    earlier = aliased(OutboxMessage)
+    return (
+        select(earlier.id)
+        .where(
+            earlier.chain == OutboxMessage.chain,
+            earlier.rank < OutboxMessage.rank,
+            earlier.status == OutboxStatus.PENDING,
+        )
+        .correlate(OutboxMessage)
+        .exists()
+    )
 
 
 @dataclass(frozen=True)
@@ -138,6 +165,7 @@ async def claim(
                 # at that instant, a sender woken then would find nothing and look again
                 # at once, without end on a frozen clock.
                 or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now),
+                ~_waits_behind(),
             )
             .order_by(OutboxMessage.priority, OutboxMessage.available_at, OutboxMessage.id)
             .limit(limit)
@@ -373,7 +401,9 @@ async def next_available(core: Core) -> datetime | None:
         rows = (
             await session.execute(
                 select(OutboxMessage.available_at, OutboxMessage.lease_until)
-                .where(OutboxMessage.status == OutboxStatus.PENDING)
+                # A row waiting behind an earlier one of its chain is not counted: the
+                # earlier row is, and once it is sent the sender looks again.
+                .where(OutboxMessage.status == OutboxStatus.PENDING, ~_waits_behind())
                 .order_by(OutboxMessage.available_at)
                 .limit(64)
             )

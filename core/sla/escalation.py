@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core import outbox, pages
-from core.enums import Role, WorkStatus
+from core.enums import OutboxStatus, Role, WorkStatus
 from core.messages import (
     DeadlineMessage,
     DeadlinePage,
@@ -18,7 +18,7 @@ from core.messages import (
     SiteGroupAlert,
     ticket_facts,
 )
-from core.models import DueWork, Page, Person, Site, SlaClock, Ticket
+from core.models import DueWork, OutboxMessage, Page, Person, Site, SlaClock, Ticket
 from core.people import people_with_role
 from core.sla import deadlines
 from core.sla.holder import holder_facts
@@ -88,6 +88,7 @@ async def fire_escalation(tx: Tx, work: DueWork) -> None:
         earlier.done_at = tx.now
         earlier.lease_owner = None
         earlier.lease_until = None
+    await _drop_unsent_warnings(tx, ticket, clock, others, fraction)
     await _carry_out(tx, ticket, clock, work)
 
 
@@ -129,6 +130,52 @@ async def _other_steps(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -
         )
     )
     return list(rows)
+
+
+# A step's outbox rank is its percent times this; its page's repeats take the ranks after
+# it, so each goes out after the page it repeats and before the next step.
+RANKS_PER_STEP = 100
+
+
+def chain_of(ticket: Ticket, clock: SlaClock) -> str:
+    """The outbox chain of one clock's steps: they reach people in ladder order."""
+    return deadlines.step_prefix(ticket.id, clock.cycle, clock.kind)
+
+
+async def _drop_unsent_warnings(
+    tx: Tx, ticket: Ticket, clock: SlaClock, others: list[DueWork], fraction: float
+) -> None:
+    """Drop the still unsent messages of earlier warn-ahead steps (the 80 % reminder).
+
+    Fired in time but not delivered yet (the senders were down, the message waits for
+    a retry): the deadline it warns of has passed, so it would only arrive late and
+    after the page. A row already in a sender's hand may still go out; if it does,
+    recording it marks it sent again, so the table stays true.
+    """
+    for earlier in others:
+        if _fraction(earlier) >= fraction or not _warns_ahead(earlier):
+            continue
+        if earlier.status != WorkStatus.DONE:
+            continue
+        result = await tx.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.key.startswith(f"{earlier.key}:"),
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.DROPPED, lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        dropped = int(getattr(result, "rowcount", 0) or 0)
+        if dropped:
+            await tx.audit(
+                "ticket",
+                ticket.id,
+                "sla.reminder_dropped",
+                clock=clock.kind,
+                percent=round(_fraction(earlier) * 100),
+                messages=dropped,
+            )
 
 
 async def _skip(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork, *, reason: str) -> None:
@@ -200,11 +247,20 @@ async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> 
                 key=f"{work.key}:{person_id}",
                 recipient_id=person_id,
                 page_id=page.id,
+                chain=chain_of(ticket, clock),
+                rank=percent * RANKS_PER_STEP,
             )
             continue
         message = (DeadlineReminder if level == "reminder" else ReporterDeadlineNotice)(**step)
-        await outbox.enqueue(tx, message, key=f"{work.key}:{person_id}", recipient_id=person_id)
-    await _post_to_site_group(tx, ticket, work, actions, step)
+        await outbox.enqueue(
+            tx,
+            message,
+            key=f"{work.key}:{person_id}",
+            recipient_id=person_id,
+            chain=chain_of(ticket, clock),
+            rank=percent * RANKS_PER_STEP,
+        )
+    await _post_to_site_group(tx, ticket, clock, work, actions, step)
     await tx.audit(
         "ticket",
         ticket.id,
@@ -218,7 +274,12 @@ async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> 
 
 
 async def _post_to_site_group(
-    tx: Tx, ticket: Ticket, work: DueWork, actions: list[A], step: dict[str, Any]
+    tx: Tx,
+    ticket: Ticket,
+    clock: SlaClock,
+    work: DueWork,
+    actions: list[A],
+    step: dict[str, Any],
 ) -> None:
     """A paging step is also posted, once, in the site's alert group (no repeats there)."""
     if not PAGING.intersection(actions):
@@ -228,5 +289,10 @@ async def _post_to_site_group(
         return
     level = "manager" if A.PAGE_MANAGERS in actions else "page"
     await outbox.enqueue(
-        tx, SiteGroupAlert(**step, level=level), key=f"{work.key}:group", chat_id=site.alert_chat_id
+        tx,
+        SiteGroupAlert(**step, level=level),
+        key=f"{work.key}:group",
+        chat_id=site.alert_chat_id,
+        chain=chain_of(ticket, clock),
+        rank=step["percent"] * RANKS_PER_STEP,
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
 
-from core import outbox, pages
+from core import outbox, pages, scheduling
 from core.enums import OutboxStatus, Role, WorkStatus
 from core.messages import (
     DeadlineMessage,
@@ -14,6 +15,8 @@ from core.messages import (
     DeadlineReminder,
     EscalationPage,
     ManagerAlert,
+    MissedDeadline,
+    NextDeadline,
     ReporterDeadlineNotice,
     SiteGroupAlert,
     ticket_facts,
@@ -190,8 +193,140 @@ async def _skip(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork, *, reaso
     )
 
 
+# A manager alert outranks a page, which outranks a reminder, which outranks a notice.
+LEVELS = ("reporter", "reminder", "page", "manager")
+
+
+def _level_of(action: A) -> str:
+    if action is A.PAGE_MANAGERS:
+        return "manager"
+    if action is A.REMIND_ASSIGNEE:
+        return "reminder"
+    if action is A.NOTIFY_REPORTER:
+        return "reporter"
+    return "page"
+
+
+async def _reach(tx: Tx, ticket: Ticket, actions: list[A], reached: dict[int, str]) -> None:
+    """Add whom `actions` reach to `reached` (person -> highest level): one message each."""
+    for action in actions:
+        if action is A.RAISE_SEVERITY:
+            continue
+        level = _level_of(action)
+        for person in await _recipients(tx, ticket, action):
+            known = reached.get(person.id)
+            if known is None or LEVELS.index(level) > LEVELS.index(known):
+                reached[person.id] = level
+
+
+@dataclass
+class Coalesced:
+    """The new level's steps already past at a raise, folded into the raising step."""
+
+    steps: list[DueWork] = field(default_factory=list)
+    actions: set[A] = field(default_factory=set)
+    missed: list[MissedDeadline] = field(default_factory=list)
+    next_due: NextDeadline | None = None
+
+
+async def _steps_ahead(tx: Tx, ticket: Ticket) -> set[int]:
+    """The ticket's pending ladder steps not yet due (before a raise moves them)."""
+    rows = await scheduling.pending_for_ticket(tx, ticket.id, deadlines.ESCALATION)
+    return {row.id for row in rows if row.due_at is None or row.due_at > tx.now}
+
+
+async def _past_steps(tx: Tx, ticket: Ticket, ahead: set[int]) -> list[DueWork]:
+    """Of the steps that were `ahead`, those a raise has moved into the past."""
+    rows = await scheduling.pending_for_ticket(tx, ticket.id, deadlines.ESCALATION)
+    return sorted(
+        (
+            row
+            for row in rows
+            if row.id in ahead
+            and int(row.payload["cycle"]) == ticket.cycle
+            and row.due_at is not None
+            and row.due_at <= tx.now
+        ),
+        key=lambda row: (row.due_at, _fraction(row)),
+    )
+
+
+async def _raise(tx: Tx, ticket: Ticket, clock: SlaClock, ahead: set[int]) -> int:
+    """Raise the level one step, and again while the new level's deadlines are missed.
+
+    The new level's targets count from when each clock started (the report, the
+    dispatch), as the old ones did: 003 §2.1.1 upgrades the *fault* ("故障级别将自动升级")
+    and §2.1 asks that each fault level's time limits be met ("满足...相应故障级别的处理
+    时限"); the fault was reported when it was, so the raised level's limits count from
+    then, not from the raise. A raised deadline may therefore already have passed: if
+    that step raises the level too, the fault goes up again now, as the sweep would
+    have done step by step.
+    """
+    await deadlines.change_severity(tx, ticket, ticket.severity - 1, reason=f"{clock.kind}_missed")
+    while ticket.severity > 1:
+        raising = [
+            step
+            for step in await _past_steps(tx, ticket, ahead)
+            if _fraction(step) >= 1.0 and A.RAISE_SEVERITY.value in step.payload["actions"]
+        ]
+        if not raising:
+            break
+        reason = f"{raising[0].payload['clock']}_missed"
+        await deadlines.change_severity(tx, ticket, ticket.severity - 1, reason=reason)
+    return ticket.severity
+
+
+async def _coalesce(tx: Tx, ticket: Ticket, clock: SlaClock, ahead: set[int]) -> Coalesced:
+    """Fold the steps a raise left in the past into this step (issue: one alert, not a storm).
+
+    Each is marked done and logged as coalesced; a missed deadline is recorded as
+    breached at its own due time, as firing it would have; reminders and reporter
+    notices among them are moot (the deadline they warn of is gone; the reporter hears
+    from the hourly progress message).
+    """
+    found = Coalesced()
+    clocks = await deadlines.clocks_of(tx, ticket)
+    for step in await _past_steps(tx, ticket, ahead):
+        other = clocks.get(str(step.payload["clock"]))
+        if other is None or not deadlines.is_running(other):
+            continue  # the runner drops it as it would have
+        fraction = _fraction(step)
+        if fraction >= 1.0:
+            due_at = other.due_at or tx.now
+            if other.breached_at is None:
+                other.breached_at = due_at
+            if other.kind != clock.kind and all(m.clock != other.kind for m in found.missed):
+                overdue = int((tx.now - due_at).total_seconds())
+                found.missed.append(MissedDeadline(other.kind, due_at, overdue))
+        found.actions.update(
+            A(value)
+            for value in step.payload["actions"]
+            if A(value) not in (A.REMIND_ASSIGNEE, A.NOTIFY_REPORTER, A.RAISE_SEVERITY)
+        )
+        step.status = WorkStatus.DONE
+        step.done_at = tx.now
+        step.lease_owner = None
+        step.lease_until = None
+        found.steps.append(step)
+        await _skip(tx, ticket, other, step, reason="coalesced")
+    upcoming = [
+        (c.due_at, c.kind)
+        for c in clocks.values()
+        if deadlines.is_running(c) and c.due_at is not None and c.due_at > tx.now
+    ]
+    if upcoming:
+        due_at, kind = min(upcoming)
+        found.next_due = NextDeadline(kind, due_at)
+    return found
+
+
 async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> None:
-    """Remind, page, raise the level and tell whom the step names, once."""
+    """Remind, page, raise the level and tell whom the step names, once.
+
+    A raise folds the new level's steps already past into this step: whom they would
+    have reached get this step's message (at the highest level any of them called
+    for), saying which other deadlines are missed and what is due next.
+    """
     fraction = _fraction(work)
     due_at = clock.due_at or tx.now
     if fraction >= 1.0 and clock.breached_at is None:
@@ -199,24 +334,17 @@ async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> 
     percent = round(fraction * 100)
     actions = [A(value) for value in work.payload["actions"]]
     reached: dict[int, str] = {}  # person -> level; one message per person per step
-    for action in actions:
-        if action is A.RAISE_SEVERITY:
-            continue
-        level = "manager" if action is A.PAGE_MANAGERS else "page"
-        if action is A.REMIND_ASSIGNEE:
-            level = "reminder"
-        if action is A.NOTIFY_REPORTER:
-            level = "reporter"
-        for person in await _recipients(tx, ticket, action):
-            # A manager alert outranks a page, which outranks a reminder.
-            order = ["reporter", "reminder", "page", "manager"]
-            if person.id not in reached or order.index(level) > order.index(reached[person.id]):
-                reached[person.id] = level
+    await _reach(tx, ticket, actions, reached)
     facts = ticket_facts(ticket)  # as the step found it, before any raise
     raised_to = None
+    coalesced = Coalesced()
     if A.RAISE_SEVERITY in actions and ticket.severity > 1:
-        raised_to = ticket.severity - 1
-        await deadlines.change_severity(tx, ticket, raised_to, reason=f"{clock.kind}_missed")
+        # Only steps the raise moves into the past are folded in; those due already
+        # fire on their own, in ladder order.
+        ahead = await _steps_ahead(tx, ticket)
+        raised_to = await _raise(tx, ticket, clock, ahead)
+        coalesced = await _coalesce(tx, ticket, clock, ahead)
+        await _reach(tx, ticket, sorted(coalesced.actions), reached)
     step = {
         **facts,
         **await holder_facts(tx, ticket, clock),
@@ -225,7 +353,10 @@ async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> 
         "due_at": due_at,
         "overdue_seconds": int((tx.now - due_at).total_seconds()),
         "raised_to": raised_to,
+        "also_missed": tuple(coalesced.missed),
+        "next_due": coalesced.next_due,
     }
+    chain = chain_of(ticket, clock)
     for person_id, level in sorted(reached.items()):
         message: DeadlineMessage
         if level in PAGES:
@@ -247,7 +378,7 @@ async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> 
                 key=f"{work.key}:{person_id}",
                 recipient_id=person_id,
                 page_id=page.id,
-                chain=chain_of(ticket, clock),
+                chain=chain,
                 rank=percent * RANKS_PER_STEP,
             )
             continue
@@ -257,10 +388,17 @@ async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> 
             message,
             key=f"{work.key}:{person_id}",
             recipient_id=person_id,
-            chain=chain_of(ticket, clock),
+            chain=chain,
             rank=percent * RANKS_PER_STEP,
         )
-    await _post_to_site_group(tx, ticket, clock, work, actions, step)
+    everything = [*actions, *sorted(coalesced.actions - set(actions))]
+    await _post_to_site_group(tx, ticket, clock, work, everything, step)
+    extra: dict[str, Any] = {}
+    if coalesced.steps:
+        extra["coalesced"] = [
+            {"clock": s.payload["clock"], "percent": round(_fraction(s) * 100)}
+            for s in coalesced.steps
+        ]
     await tx.audit(
         "ticket",
         ticket.id,
@@ -270,6 +408,7 @@ async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> 
         actions=[a.value for a in actions],
         recipients=sorted(reached),
         raised_to=raised_to,
+        **extra,
     )
 
 

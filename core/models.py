@@ -691,6 +691,8 @@ class OutboxMessage(Base):
     # rank is pending (a manager's alert never before the page it escalates).
     chain: Mapped[str | None] = mapped_column(String(80))
     rank: Mapped[int | None] = mapped_column(Integer)
+    # Moot from then on (a reminder of a deadline that has passed): dropped, never sent.
+    expires_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

@@ -46,13 +46,15 @@ async def enqueue(
     available_at: datetime | None = None,
     chain: str | None = None,
     rank: int | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
     """Queue `message` unless a row with the same idempotency key exists; True if added.
 
     The row keeps the message's kind and fields (`core.messages.encode`), the ticket it
     is about, and its priority (the message class's unless `priority` is given). Rows
     given a `chain` go out in `rank` order: none is claimed while a row of the same
-    chain with a lower rank is still pending (see `_waits_behind`).
+    chain with a lower rank is still pending (see `_waits_behind`). A row still unsent
+    at `expires_at` is dropped instead (a reminder whose deadline has passed).
     """
     if recipient_id is None and chat_id is None:
         raise ValueError("an outbox message needs a recipient or a chat")
@@ -71,6 +73,7 @@ async def enqueue(
         "available_at": available_at or tx.now,
         "chain": chain,
         "rank": rank,
+        "expires_at": expires_at,
     }
     insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
     statement = (
@@ -100,6 +103,20 @@ async def quiet_until(tx: Tx, person_id: int) -> datetime | None:
         tx.memo[key] = opens
     held: datetime | None = tx.memo[key]
     return held
+
+
+async def _drop_expired(tx: Tx) -> None:
+    """Mark pending rows past their `expires_at` dropped (in no sender's hand: leases end)."""
+    await tx.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.expires_at <= tx.now,
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= tx.now),
+        )
+        .values(status=OutboxStatus.DROPPED, lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _waits_behind() -> Any:
@@ -156,6 +173,7 @@ async def claim(
     """
     async with core.transaction() as tx:
         now = tx.now
+        await _drop_expired(tx)
         ready = (
             select(OutboxMessage.id)
             .where(

@@ -390,6 +390,9 @@ async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> 
             recipient_id=person_id,
             chain=chain,
             rank=percent * RANKS_PER_STEP,
+            # A warning ahead of the deadline is moot once it has passed: a sender that
+            # comes back later (or takes over) drops it instead of sending it late.
+            expires_at=due_at if _warns_ahead(work) else None,
         )
     everything = [*actions, *sorted(coalesced.actions - set(actions))]
     await _post_to_site_group(tx, ticket, clock, work, everything, step)

@@ -133,3 +133,15 @@ async def test_a_reminder_that_went_out_in_time_is_left_as_sent(helpdesk, world,
     await runner.sweep()
     assert (await rows(helpdesk, "sla.reminder"))[0].status == OutboxStatus.SENT
     assert sorted(await send_all(helpdesk, "sender")) == MISSED
+
+
+async def test_a_reminder_is_not_sent_once_its_deadline_passed_even_before_the_page_fires(
+    helpdesk, world, clock
+):
+    await opened(helpdesk, world)
+    clock.set(local(2, 10, 36))
+    await helpdesk.runner().sweep()  # the reminder is queued; the senders are down
+    clock.set(local(2, 11, 1))  # a sender is back first, before any runner sweeps
+    assert await send_all(helpdesk, "sender") == []
+    reminder = (await rows(helpdesk, "sla.reminder"))[0]
+    assert reminder.status == OutboxStatus.DROPPED and reminder.sent_at is None

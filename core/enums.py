@@ -148,6 +148,9 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    # Never sent: a later step of the same clock went out first (an 80 % reminder whose
+    # deadline has passed), so it would only arrive late and out of order.
+    DROPPED = "dropped"
 
 
 class ArrivalCheck(StrEnum):

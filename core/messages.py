@@ -155,6 +155,23 @@ class Acknowledgement:
     at: datetime
 
 
+@dataclass(frozen=True)
+class MissedDeadline:
+    """Another deadline of the ticket found already missed when its level was raised."""
+
+    clock: str
+    due_at: datetime
+    overdue_seconds: int
+
+
+@dataclass(frozen=True)
+class NextDeadline:
+    """The ticket's next deadline still ahead."""
+
+    clock: str
+    due_at: datetime
+
+
 @dataclass(frozen=True, kw_only=True)
 class DeadlineMessage(TicketMessage):
     """A step of the escalation ladder of one clock (80 %, 100 %, 150 % of its target).
@@ -179,6 +196,10 @@ class DeadlineMessage(TicketMessage):
     assignee_phone: str = ""
     acknowledged: tuple[Acknowledgement, ...] = ()
     expected_at: datetime | None = None  # the engineer's new arrival time, still to come
+    # After a raise, the new level's steps already past come as this one message: the
+    # other deadlines missed, and what is due next.
+    also_missed: tuple[MissedDeadline, ...] = ()
+    next_due: NextDeadline | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -665,6 +665,8 @@ class OutboxMessage(Base):
         # Which ticket a message is about, when a person replies to it.
         Index("ix_outbox_recipient_message", "recipient_id", "message_id"),
         Index("ix_outbox_sent", "status", "sent_at"),  # retention prunes sent rows by age
+        # A step of an escalation ladder waits for the earlier steps of its clock.
+        Index("ix_outbox_chain", "chain", "rank"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -688,6 +690,12 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Rows of one chain go out in `rank` order: none is delivered while a row of a lower
+    # rank is pending (a manager's alert never before the page it escalates).
+    chain: Mapped[str | None] = mapped_column(String(80))
+    rank: Mapped[int | None] = mapped_column(Integer)
+    # Moot from then on (a reminder of a deadline that has passed): dropped, never sent.
+    expires_at: Mapped[datetime | None]
 
 
 class OutboxLane(Base):

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 
 from core import deferred
 from core.enums import OutboxStatus, Role
@@ -54,13 +55,19 @@ async def enqueue(
     page_id: int | None = None,
     priority: int | None = None,
     available_at: datetime | None = None,
+    chain: str | None = None,
+    rank: int | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
     """Queue `message` unless a row with the same idempotency key exists; True if added.
 
     While inserts are deferred (`core.deferred`), the row is held back and True returned.
 
     The row keeps the message's kind and fields (`core.messages.encode`), the ticket it
-    is about, and its priority (the message class's unless `priority` is given).
+    is about, and its priority (the message class's unless `priority` is given). Rows
+    given a `chain` go out in `rank` order: none is claimed while a row of the same
+    chain with a lower rank is still pending (see `_waits_behind`). A row still unsent
+    at `expires_at` is dropped instead (a reminder whose deadline has passed).
     """
     if recipient_id is None and chat_id is None:
         raise ValueError("an outbox message needs a recipient or a chat")
@@ -77,6 +84,9 @@ async def enqueue(
         "priority": message.priority if priority is None else priority,
         "created_at": tx.now,
         "available_at": available_at or tx.now,
+        "chain": chain,
+        "rank": rank,
+        "expires_at": expires_at,
     }
     if deferred.deferring(tx):  # a batch of ladder steps: sent together (see core.deferred)
         deferred.defer(tx, OutboxMessage, values)
@@ -110,6 +120,40 @@ async def quiet_until(tx: Tx, person_id: int) -> datetime | None:
         tx.memo[key] = opens
     held: datetime | None = tx.memo[key]
     return held
+
+
+async def _drop_expired(tx: Tx) -> None:
+    """Mark pending rows past their `expires_at` dropped (in no sender's hand: leases end)."""
+    await tx.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.expires_at <= tx.now,
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= tx.now),
+        )
+        .values(status=OutboxStatus.DROPPED, lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _waits_behind() -> Any:
+    """True for a row whose chain still has a pending row of a lower rank.
+
+    The earlier row may be in another sender's hand, or held by an instance that died
+    with it (its lease runs out and a survivor sends it): the later one waits either
+    way, so an escalation never reaches anyone before the step it escalates.
+    """
+    earlier = aliased(OutboxMessage)
+    return (
+        select(earlier.id)
+        .where(
+            earlier.chain == OutboxMessage.chain,
+            earlier.rank < OutboxMessage.rank,
+            earlier.status == OutboxStatus.PENDING,
+        )
+        .correlate(OutboxMessage)
+        .exists()
+    )
 
 
 @dataclass(frozen=True)
@@ -181,6 +225,7 @@ async def claim(
     async with core.transaction() as tx:
         now = tx.now
         lane = _lane()
+        await _drop_expired(tx)
         ready = (
             select(OutboxMessage.id, lane.label("lane"))
             .outerjoin(Person, Person.id == OutboxMessage.recipient_id)
@@ -192,6 +237,7 @@ async def claim(
                 # at once, without end on a frozen clock.
                 or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now),
                 or_(lane.is_(None), lane.not_in(_busy_lanes(owner, now))),
+                ~_waits_behind(),
             )
             .order_by(OutboxMessage.priority, OutboxMessage.available_at, OutboxMessage.id)
             .limit(limit)
@@ -501,7 +547,9 @@ async def next_available(core: Core, owner: str | None = None) -> datetime | Non
         now = core.clock.now()
         query = (
             select(OutboxMessage.available_at, OutboxMessage.lease_until)
-            .where(OutboxMessage.status == OutboxStatus.PENDING)
+            # A row waiting behind an earlier one of its chain is not counted: the
+            # earlier row is, and once it is sent the sender looks again.
+            .where(OutboxMessage.status == OutboxStatus.PENDING, ~_waits_behind())
             .order_by(OutboxMessage.available_at)
             .limit(64)
         )

@@ -3,10 +3,12 @@
 When the escalation ladder writes a page it schedules repeat 1. Each repeat, fired by the
 due-work runner in its own transaction, queues the page's first message again (the same
 message with `repeat = n`, so the same renderer shows it as a reminder) and schedules the
-next one. Repeats stop when the page is acknowledged (`acknowledge_page`
-cancels the pending one), when the ticket is no longer open, when the clock the page was
-about has stopped (the engineer arrived, say), or after `MAX_PAGE_REPEATS`; the last two
-and the cap are noted in the audit log.
+next one. A repeat goes out after the page and the repeats before it (the page's outbox
+chain, one rank further on), even when a sender that died held the page. Repeats stop
+when the page is acknowledged (`acknowledge_page` cancels the pending one), when the
+ticket is no longer open, when the clock the page was about has stopped (the engineer
+arrived, say), or after `MAX_PAGE_REPEATS`; the last two and the cap are noted in the
+audit log.
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ async def fire_page_repeat(tx: Tx, work: DueWork) -> None:
         recipient_id=original.recipient_id,
         chat_id=original.chat_id,
         page_id=page.id,
+        chain=original.chain,
+        rank=original.rank + repeat if original.rank is not None else None,
     )
     page.repeats = repeat
     if repeat >= MAX_PAGE_REPEATS:

@@ -25,6 +25,8 @@ from core.sla.policy import ClockKind
 REMINDER = N_("⏰ <b>Ticket #{ticket}</b>: {clock} due {due}, {left}.")
 DEADLINE_MISSED = N_("🚨 <b>Ticket #{ticket}</b>: the {clock} deadline ({due}) was {missed}.")
 LEVEL_RAISED = N_("Level raised to {level}.")
+ALSO_MISSED = N_("⚠️ At this level the {clock} deadline ({due}) is {missed} too.")
+NEXT_DUE = N_("⏭ Next: {clock} due {due}.")
 MANAGER_ALERT = N_("🚨 <b>Escalation: ticket #{ticket}</b>")
 ACKNOWLEDGE_BUTTON = N_("✅ Acknowledge page")
 ACKNOWLEDGED = N_("✅ Acknowledged at {at}.")
@@ -52,9 +54,38 @@ def summary_line(t: Translator, m: DeadlineMessage) -> str:
 
 def missed_by(t: Translator, m: DeadlineMessage) -> str:
     """'missed by 1 h' or just 'missed' when paged right at the deadline."""
-    if m.overdue_seconds < 60:
+    return _missed_by_seconds(t, m.overdue_seconds)
+
+
+def _missed_by_seconds(t: Translator, seconds: int) -> str:
+    if seconds < 60:
         return t("missed")
-    return t("missed by {late}", late=t.duration(timedelta(seconds=m.overdue_seconds)))
+    return t("missed by {late}", late=t.duration(timedelta(seconds=seconds)))
+
+
+def raise_lines(t: Translator, tz: str, m: DeadlineMessage) -> list[str]:
+    """After a raise: the other deadlines the new level has missed already, and the next one.
+
+    They come in this one message instead of one alert per step (issue 16).
+    """
+    lines = [
+        t(
+            ALSO_MISSED,
+            clock=label(t, CLOCK, missed.clock),
+            due=t.moment(missed.due_at, tz),
+            missed=_missed_by_seconds(t, missed.overdue_seconds),
+        )
+        for missed in m.also_missed
+    ]
+    if m.next_due is not None:
+        lines.append(
+            t(
+                NEXT_DUE,
+                clock=label(t, CLOCK, m.next_due.clock),
+                due=t.moment(m.next_due.due_at, tz),
+            )
+        )
+    return lines
 
 
 def reminder_text(t: Translator, tz: str, m: DeadlineReminder, now: datetime) -> str:
@@ -123,6 +154,7 @@ def page_text(t: Translator, tz: str, m: DeadlineMessage, *, phone: bool = True)
     ]
     if m.raised_to:
         lines.append(t(LEVEL_RAISED, level=label(t, SEVERITY, m.raised_to)))
+    lines += raise_lines(t, tz, m)
     lines += standing_lines(t, tz, m, phone=phone)
     lines.append(summary_line(t, m))
     return "\n".join(lines)
@@ -142,6 +174,7 @@ def manager_alert_text(t: Translator, tz: str, m: DeadlineMessage, *, phone: boo
                 missed=missed_by(t, m),
             ),
             label(t, SEVERITY, level) if level else "—",
+            *raise_lines(t, tz, m),
             *standing_lines(t, tz, m, phone=phone),
             summary_line(t, m),
         ]

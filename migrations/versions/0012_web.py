@@ -12,7 +12,7 @@ from alembic import op
 import core.models
 
 revision = "0012_web"
-down_revision = "0009_sender"
+down_revision = "0011_steps"
 branch_labels = None
 depends_on = None
 

@@ -70,7 +70,7 @@ async def test_a_manager_alert_waits_for_the_page_a_dead_instance_held(helpdesk,
     # While the pages are in the dead instance's hand, the alert is not handed out...
     assert await claimed_codes(helpdesk, "survivor", lease=timedelta(seconds=10)) == []
     # and the waiting alert does not make a sender look again at once, without end.
-    assert await outbox.next_available(helpdesk.core) > local(2, 12)
+    assert await outbox.next_available(helpdesk.core, "survivor") > local(2, 12)
     # ...nor after the lease ran out, before the pages themselves went out.
     clock.set(local(2, 11) + held)
     rounds = []

@@ -20,8 +20,8 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, text
 
-from core.enums import Role
-from core.models import DueWork, Page, Person, Site, SlaClock, Ticket
+from core.enums import OutboxStatus, Role
+from core.models import DueWork, OutboxMessage, Page, Person, Site, SlaClock, Ticket
 from core.sla import deadlines
 from core.unit_of_work import Tx
 
@@ -45,6 +45,9 @@ class Prefetched:
     # `session.get` of a person or site the chunk needs is answered without a query.
     held: list[object] = field(default_factory=list)
     page_ids: list[int] = field(default_factory=list)  # reserved, taken from the end
+    # Ladders (outbox chains) with messages still unsent when the chunk began: only these
+    # can hold a superseded reminder to drop (one fired in this chunk is skipped instead).
+    unsent_chains: set[str] = field(default_factory=set)
 
 
 def _prefetched(tx: Tx, ticket_id: int) -> Prefetched | None:
@@ -99,6 +102,20 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
             found.steps.setdefault(step.ticket_id, []).append(step)
     for steps in found.steps.values():
         steps.sort(key=lambda step: step.id)
+    prefixes = sorted(found.prefixes)
+    for start in range(0, len(prefixes), 2000):
+        found.unsent_chains.update(
+            chain
+            for chain in await session.scalars(
+                select(OutboxMessage.chain)
+                .where(
+                    OutboxMessage.chain.in_(prefixes[start : start + 2000]),
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                )
+                .distinct()
+            )
+            if chain is not None
+        )
     for ticket_id, clock_kind, step_key, person_id, name, at in await session.execute(
         select(
             Page.ticket_id, Page.clock, Page.step_key, Person.id, Person.name, Page.acknowledged_at
@@ -180,6 +197,14 @@ async def steps_with_prefix(tx: Tx, ticket_id: int, prefix: str, *, but: int) ->
         )
     )
     return list(rows)
+
+
+def may_hold_unsent(tx: Tx, ticket_id: int, chain: str) -> bool:
+    """Whether a ladder may still have unsent messages (True when not prefetched)."""
+    found = _prefetched(tx, ticket_id)
+    if found is None or chain not in found.prefixes:
+        return True
+    return chain in found.unsent_chains
 
 
 def acknowledged(tx: Tx, ticket: Ticket, clock: SlaClock) -> list[tuple[int, str, datetime]] | None:

@@ -143,6 +143,8 @@ async def _drop_unsent_warnings(
     after the page. A row already in a sender's hand may still go out; if it does,
     recording it marks it sent again, so the table stays true.
     """
+    if not batch.may_hold_unsent(tx, ticket.id, chain_of(ticket, clock)):
+        return  # nothing of this ladder was waiting when the chunk began
     for earlier in others:
         if _fraction(earlier) >= fraction or not _warns_ahead(earlier):
             continue

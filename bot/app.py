@@ -98,6 +98,7 @@ class Application:
                     bot_token=settings.bot_token,
                     init_data_max_age=timedelta(seconds=settings.web_init_data_max_age),
                     session_max_age=timedelta(hours=settings.web_session_hours),
+                    username=lambda: bot.bot_username or settings.bot_username,
                 ),
             )
         self.web_server: WebServer | None = None

@@ -25,7 +25,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -37,12 +37,21 @@ from bot.handlers.manager import rate_line
 from bot.handlers.thread import timeline_line
 from bot.i18n import N_, I18n
 from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
+from bot.rendering.label_sheets import DEFAULT_LAYOUT, LAYOUTS, find_cjk_font
 from bot.rendering.pdf import FontMissing, sheet_filename, sheet_pdf
 from bot.rendering.text import explained_lines
 from bot.web.auth import AuthFailed, make_session, read_session, validate_init_data
 from bot.web.texts import texts_for
+from core.asset_tags import sticker_payload
+from core.assets import EDITABLE
 from core.clock import DEFAULT_TIMEZONE
 from core.console import DASHBOARD_ROLES, BoardFilter, BoardRow, ConsoleService, Viewer
+from core.console_assets import (
+    EDIT_ROLES,
+    REGISTER_ROLES,
+    AssetDetail,
+    AssetRegisterService,
+)
 from core.enums import OPEN_STATUSES, AssetKind, Role, TicketStatus
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from core.reports.counts import day_figures, kpi_reports_by_site
@@ -71,6 +80,8 @@ class WebConfig:
     # Cookies are Secure unless the console is reached over plain http on this machine.
     secure_cookie: bool = True
     wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # The bot's @username, for the stickers' deep links (known once getMe has answered).
+    username: Callable[[], str] = field(default=lambda: "")
 
 
 @dataclass(frozen=True)
@@ -87,6 +98,7 @@ class WebConsole:
     def __init__(self, helpdesk: Helpdesk, i18n: I18n, config: WebConfig) -> None:
         self.helpdesk = helpdesk
         self.console = ConsoleService(helpdesk.core)
+        self.register = AssetRegisterService(helpdesk.core)
         self.i18n = i18n
         self.config = config
         # The JSON of boards the core handed out from its cache, by the rows' identity.
@@ -108,6 +120,10 @@ class WebConsole:
         application.router.add_post("/api/tickets/{id}/assign", self._assign)
         application.router.add_post("/api/tickets/{id}/level", self._level)
         application.router.add_post("/api/tickets/{id}/cancel", self._cancel)
+        application.router.add_get("/api/assets", self._assets)
+        application.router.add_post("/api/assets/labels.pdf", self._labels)
+        application.router.add_get("/api/assets/{tag}", self._asset)
+        application.router.add_post("/api/assets/{tag}", self._edit_asset)
         return application
 
     def mount(self, parent: web.Application) -> None:
@@ -218,6 +234,8 @@ class WebConsole:
                 "mine": viewer.role is Role.ENGINEER,
                 "dashboard": viewer.role in DASHBOARD_ROLES,
                 "acts": viewer.dispatches,
+                "assets": viewer.role in REGISTER_ROLES,
+                "edits_assets": viewer.role in EDIT_ROLES,
                 "texts": texts_for(asker.language),
                 "labels": {
                     "status": {s.value: label(t, STATUS, s) for s in TicketStatus},
@@ -535,6 +553,197 @@ class WebConsole:
             ),
         )
 
+    # --- the asset register ----------------------------------------------------------------
+
+    async def _assets(self, request: web.Request) -> web.Response:
+        """The register's list in my scope, narrowed by site, kind and text."""
+        asker = await self._asker(request)
+        query = request.query
+        try:
+            site_text = query.get("site", "").strip()
+            if site_text and (not site_text.isdigit() or len(site_text) > 12):
+                raise ValueError("site")
+            kind_text = query.get("kind", "").strip()
+            kind = AssetKind(kind_text) if kind_text else None
+        except ValueError:
+            raise _json_error(
+                web.HTTPBadRequest, texts_for(asker.language)["bad_request"]
+            ) from None
+        try:
+            found = await self.register.listing(
+                asker.viewer.id,
+                search=query.get("q", "")[:200],
+                site_id=int(site_text) if site_text else None,
+                kind=kind,
+                include_retired=query.get("retired", "") in ("1", "true"),
+            )
+        except DomainError as error:
+            raise self._refusal(asker, error) from None
+        return web.json_response(
+            {
+                "total": found.total,
+                "may_edit": found.may_edit,
+                "sites": [{"id": key, "name": name} for key, name in found.sites],
+                "assets": [
+                    {
+                        "tag": r.tag,
+                        "kind": r.kind.value,
+                        "site": r.site_name,
+                        "location": r.location,
+                        "brand_model": " ".join(p for p in (r.brand, r.model) if p),
+                        "user": r.user_name,
+                        "warranty_until": r.warranty_until.isoformat()
+                        if r.warranty_until
+                        else None,
+                        "active": r.active,
+                        "repairs": r.repairs,
+                        "repeats": r.repeats,
+                        "open": r.open,
+                    }
+                    for r in found.rows
+                ],
+            }
+        )
+
+    async def _asset(self, request: web.Request) -> web.Response:
+        """One device: its fields, repair history with repeat flags, warranty, inspections."""
+        asker = await self._asker(request)
+        try:
+            detail = await self.register.detail(asker.viewer.id, request.match_info["tag"])
+        except DomainError as error:
+            raise self._refusal(asker, error) from None
+        return web.json_response(self._asset_json(asker, detail))
+
+    def _asset_json(self, asker: Asker, detail: AssetDetail) -> dict[str, Any]:
+        t = self.i18n.get(asker.language)
+        view = detail.view
+
+        def moment(value: datetime) -> str:
+            return html.unescape(t.moment(value, DEFAULT_TIMEZONE))
+
+        fields = {
+            name: (value.isoformat() if isinstance(value, date) else value)
+            for name in ASSET_FIELDS
+            if (value := view.value(name)) is not None
+        }
+        return {
+            "tag": view.tag,
+            "kind": view.kind.value,
+            "site": view.site_name,
+            "site_code": view.site,
+            "active": view.active,
+            "fields": fields,
+            "warranty_until": view.warranty_until.isoformat() if view.warranty_until else None,
+            "in_warranty": detail.in_warranty,
+            "repeats": detail.repeats,
+            "may_edit": detail.may_edit,
+            "repairs": [
+                {
+                    "id": r.ticket_id,
+                    "reported": moment(r.reported_at),
+                    "symptom": r.symptom,
+                    "status": r.status.value,
+                    "repeat_of": r.repeat_of_id,
+                    "result": r.result,
+                }
+                for r in detail.repairs
+            ],
+            "inspections": [
+                {
+                    "plan": i.plan,
+                    "period": i.period,
+                    "outcome": i.outcome,
+                    "note": i.note,
+                    "checked": moment(i.checked_at),
+                    "ticket": i.ticket_id,
+                }
+                for i in detail.inspections
+            ],
+        }
+
+    async def _edit_asset(self, request: web.Request) -> web.Response:
+        """Change a device's fields (administrators), through the register's own service."""
+        asker = await self._asker(request)
+        body = await _json_body(request, asker)
+        changes = body.get("changes")
+        if not isinstance(changes, dict) or not changes:
+            raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+        tag = request.match_info["tag"]
+        try:
+            done = await self.register.edit(asker.viewer.id, tag, changes)
+            detail = await self.register.detail(asker.viewer.id, tag)
+        except InvalidInput as error:
+            if error.code == "asset.bad_value":
+                text = texts_for(asker.language)["bad_value"].format(
+                    field=error.params.get("field", "?")
+                )
+                raise _json_error(web.HTTPBadRequest, text) from None
+            raise self._refusal(asker, error) from None
+        except DomainError as error:
+            raise self._refusal(asker, error) from None
+        answer = self._asset_json(asker, detail)
+        answer["changed"] = [change.field for change in done]
+        answer["message"] = texts_for(asker.language)["done"]
+        return web.json_response(answer)
+
+    async def _labels(self, request: web.Request) -> web.StreamResponse:
+        """The QR sticker PDF for the devices chosen (the command line's own renderer)."""
+        from bot.rendering.labels import Sticker, render_labels  # fpdf2 only when asked
+
+        asker = await self._asker(request)
+        body = await _json_body(request, asker)
+        tags = body.get("tags")
+        layout_name = body.get("layout", DEFAULT_LAYOUT)
+        words = texts_for(asker.language)
+        if (
+            not isinstance(tags, list)
+            or not all(isinstance(tag, str) for tag in tags)
+            or layout_name not in LAYOUTS
+        ):
+            raise _json_error(web.HTTPBadRequest, words["bad_request"])
+        if not tags:
+            raise _json_error(web.HTTPBadRequest, words["labels_none"])
+        try:
+            views = await self.register.for_labels(asker.viewer.id, tags)
+        except InvalidInput as error:
+            if error.code == "asset.too_many":
+                raise _json_error(web.HTTPBadRequest, words["labels_too_many"]) from None
+            raise self._refusal(asker, error) from None
+        except DomainError as error:
+            raise self._refusal(asker, error) from None
+        username = self.config.username().lstrip("@")
+        if not username:
+            raise _json_error(web.HTTPServiceUnavailable, words["labels_no_username"])
+        font = find_cjk_font()
+        if font is None:
+            raise _json_error(web.HTTPServiceUnavailable, words["labels_no_font"])
+        stickers = [
+            Sticker(
+                url=f"https://t.me/{username}?start={sticker_payload(view.tag)}",
+                tag=view.tag,
+                kind=view.kind,
+                place=" · ".join(part for part in (view.department, view.location) if part),
+                site=view.site_name,
+            )
+            for view in views
+        ]
+        try:
+            data = await asyncio.to_thread(
+                render_labels,
+                stickers,
+                LAYOUTS[layout_name],
+                font,
+                chinese=self.i18n.get("zh_CN"),
+                english=self.i18n.get("en"),
+            )
+        except ValueError:
+            raise _json_error(web.HTTPServiceUnavailable, words["labels_no_font"]) from None
+        return web.Response(
+            body=data,
+            content_type="application/pdf",
+            headers={"Content-Disposition": 'attachment; filename="faultdesk-labels.pdf"'},
+        )
+
     async def _act(self, asker: Asker, change: Callable[[], Awaitable[Any]]) -> web.Response:
         """Run one core service call; its refusal in the asker's words."""
         try:
@@ -563,6 +772,8 @@ def _json_error(kind: type[web.HTTPException], text: str) -> web.HTTPException:
 
 
 TAGS = re.compile(r"<[^>]+>")
+# The register fields a device page shows (and an administrator may edit), in order.
+ASSET_FIELDS: Final = tuple(name for name in EDITABLE if name not in ("kind", "site"))
 SHEET_STATUSES: Final = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
 
 

@@ -555,6 +555,21 @@ class WebConsole:
 
     # --- the asset register ----------------------------------------------------------------
 
+    def _asset_refusal(self, asker: Asker, error: DomainError) -> web.HTTPException:
+        """The register's refusals in the console's words (the chat's speak of tickets)."""
+        words = texts_for(asker.language)
+        if isinstance(error, PermissionDenied):
+            key = {"other_site": "asset_other_site", "asset_edit": "asset_edit_admins"}.get(
+                str(error.params.get("action")), "forbidden"
+            )
+            return _json_error(web.HTTPForbidden, words[key])
+        if isinstance(error, InvalidInput) and error.code == "asset.bad_value":
+            text = words["bad_value"].format(field=error.params.get("field", "?"))
+            return _json_error(web.HTTPBadRequest, text)
+        if isinstance(error, InvalidInput) and error.code == "asset.too_many":
+            return _json_error(web.HTTPBadRequest, words["labels_too_many"])
+        return self._refusal(asker, error)
+
     async def _assets(self, request: web.Request) -> web.Response:
         """The register's list in my scope, narrowed by site, kind and text."""
         asker = await self._asker(request)
@@ -578,7 +593,7 @@ class WebConsole:
                 include_retired=query.get("retired", "") in ("1", "true"),
             )
         except DomainError as error:
-            raise self._refusal(asker, error) from None
+            raise self._asset_refusal(asker, error) from None
         return web.json_response(
             {
                 "total": found.total,
@@ -611,7 +626,7 @@ class WebConsole:
         try:
             detail = await self.register.detail(asker.viewer.id, request.match_info["tag"])
         except DomainError as error:
-            raise self._refusal(asker, error) from None
+            raise self._asset_refusal(asker, error) from None
         return web.json_response(self._asset_json(asker, detail))
 
     def _asset_json(self, asker: Asker, detail: AssetDetail) -> dict[str, Any]:
@@ -672,15 +687,8 @@ class WebConsole:
         try:
             done = await self.register.edit(asker.viewer.id, tag, changes)
             detail = await self.register.detail(asker.viewer.id, tag)
-        except InvalidInput as error:
-            if error.code == "asset.bad_value":
-                text = texts_for(asker.language)["bad_value"].format(
-                    field=error.params.get("field", "?")
-                )
-                raise _json_error(web.HTTPBadRequest, text) from None
-            raise self._refusal(asker, error) from None
         except DomainError as error:
-            raise self._refusal(asker, error) from None
+            raise self._asset_refusal(asker, error) from None
         answer = self._asset_json(asker, detail)
         answer["changed"] = [change.field for change in done]
         answer["message"] = texts_for(asker.language)["done"]
@@ -705,12 +713,8 @@ class WebConsole:
             raise _json_error(web.HTTPBadRequest, words["labels_none"])
         try:
             views = await self.register.for_labels(asker.viewer.id, tags)
-        except InvalidInput as error:
-            if error.code == "asset.too_many":
-                raise _json_error(web.HTTPBadRequest, words["labels_too_many"]) from None
-            raise self._refusal(asker, error) from None
         except DomainError as error:
-            raise self._refusal(asker, error) from None
+            raise self._asset_refusal(asker, error) from None
         username = self.config.username().lstrip("@")
         if not username:
             raise _json_error(web.HTTPServiceUnavailable, words["labels_no_username"])

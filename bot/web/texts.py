@@ -206,6 +206,16 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh_CN": "无法生成标签：服务器未安装中文字体（fonts-wqy-microhei）。",
         "ru": "Наклейки не создать: на сервере нет китайского шрифта (fonts-wqy-microhei).",
     },
+    "asset_other_site": {
+        "en": "This device belongs to another site; its people look after it.",
+        "zh_CN": "该设备属于其他网点，由该网点负责。",
+        "ru": "Это устройство другой площадки; им занимаются её сотрудники.",
+    },
+    "asset_edit_admins": {
+        "en": "Only administrators change the asset register.",
+        "zh_CN": "只有管理员可以修改资产台账。",
+        "ru": "Реестр оборудования меняют только администраторы.",
+    },
     "bad_value": {
         "en": "{field}: this value cannot be used.",
         "zh_CN": "{field}：该值无效。",

@@ -20,6 +20,7 @@ from bot.web.server import WebConfig, WebConsole, WebServer
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artefacts" / "web"
 TOKEN = "123456:TEST-token-for-the-web-console-abcdef"
+BOT_USERNAME = "faultdesk_test_bot"
 PHONE = (360, 780)
 DESKTOP = (1280, 820)
 
@@ -96,7 +97,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 async def console_url(helpdesk: Any) -> AsyncIterator[str]:
     """The console served by the same server class the bot runs, on a free port."""
-    console = WebConsole(helpdesk, I18n(default="en"), WebConfig(bot_token=TOKEN))
+    config = WebConfig(bot_token=TOKEN, username=lambda: BOT_USERNAME)
+    console = WebConsole(helpdesk, I18n(default="en"), config)
     server = WebServer(console, "127.0.0.1:0")
     await server.start()
     try:

@@ -264,9 +264,32 @@ async def test_forged_foreign_and_unprivileged_requests_are_refused_and_change_n
         response = await request
         assert response.status == status, (status, await response.text())
         body = json.loads(await response.text())
-        assert body["error"]
+        assert body["error"] and "Ticket" not in body["error"]
     assert await audit_count(helpdesk) == before
     assert (await stored(helpdesk, "PC-0001")).location == "Room 301"
+
+
+async def test_refusals_say_why_in_the_persons_words(helpdesk, world, client):
+    await second_site(helpdesk)
+    other = await client.get("/web/api/assets/PR-0900", headers=signed(DISPATCHER))
+    assert (await other.json())["error"] == (
+        "This device belongs to another site; its people look after it."
+    )
+    edit = await client.post(
+        "/web/api/assets/PC-0001",
+        json={"changes": {"location": "x"}},
+        headers=signed(DISPATCHER, language="ru"),
+    )
+    assert edit.status == 403
+    # The dispatcher chose English; the words follow the person first.
+    assert (await edit.json())["error"] == "Only administrators change the asset register."
+    too_many = await client.post(
+        "/web/api/assets/labels.pdf",
+        json={"tags": [f"PC-{n:04d}" for n in range(1001)]},
+        headers=signed(DISPATCHER),
+    )
+    assert too_many.status == 400
+    assert "at most 1000" in (await too_many.json())["error"]
 
 
 async def test_the_labels_pdf_carries_a_sticker_per_selected_device(helpdesk, world, client):

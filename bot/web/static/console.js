@@ -606,7 +606,7 @@ function renderAsset(asset) {
   const parts = [list];
   if (asset.repeats) parts.push(el("p", { class: "flag red", id: "repeat" }, `${T("repeat_flag")}: ${asset.repeats}`));
   if (asset.may_edit) parts.push(el("p", {}, el("button", { id: "edit", class: "quiet", onclick: () => editAsset(asset) }, T("edit"))));
-  parts.push(el("h2", {}, T("repairs")));
+  parts.push(el("h2", {}, T("repairs_count")));
   parts.push(asset.repairs.length === 0 ? el("p", { class: "hint" }, T("no_repairs")) :
     el("ul", { id: "repairs" }, ...asset.repairs.map((r) => el("li", { "data-ticket": r.id },
       el("a", { href: `/web/?ticket=${r.id}` }, `#${r.id}`),

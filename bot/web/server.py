@@ -52,6 +52,7 @@ from core.console_assets import (
     AssetDetail,
     AssetRegisterService,
 )
+from core.console_tickets import ticket_extras
 from core.enums import OPEN_STATUSES, AssetKind, Role, TicketStatus
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from core.reports.counts import day_figures, kpi_reports_by_site
@@ -82,6 +83,8 @@ class WebConfig:
     wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # The bot's @username, for the stickers' deep links (known once getMe has answered).
     username: Callable[[], str] = field(default=lambda: "")
+    # Fetches a photo people sent, by Telegram file id (the running bot's transport).
+    download: Callable[[str], Awaitable[bytes]] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ class WebConsole:
         self.config = config
         # The JSON of boards the core handed out from its cache, by the rows' identity.
         self._encoded: dict[int, tuple[tuple[BoardRow, ...], str]] = {}
+        # Photos fetched from Telegram, by file id (a file id always names the same bytes).
+        self._photos: dict[str, bytes] = {}
 
     def app(self) -> web.Application:
         """The console as an aiohttp application, to mount under /web."""
@@ -117,6 +122,7 @@ class WebConsole:
         application.router.add_get("/api/dashboard", self._dashboard)
         application.router.add_get("/api/tickets/{id}", self._ticket)
         application.router.add_get("/api/tickets/{id}/sheet.pdf", self._sheet)
+        application.router.add_get("/api/tickets/{id}/photos/{n}", self._photo)
         application.router.add_post("/api/tickets/{id}/assign", self._assign)
         application.router.add_post("/api/tickets/{id}/level", self._level)
         application.router.add_post("/api/tickets/{id}/cancel", self._cancel)
@@ -435,6 +441,7 @@ class WebConsole:
         except DomainError as error:
             raise self._refusal(asker, error) from None
         card = history.card
+        extras = await ticket_extras(self.helpdesk.core, ticket_id)
         t = self.i18n.get(asker.language)
 
         def moment(value: datetime | None) -> str | None:
@@ -461,7 +468,41 @@ class WebConsole:
                 "reported_at": _iso(card.reported_at),
                 "reported": moment(card.reported_at),
                 "warranty_until": card.warranty_until.isoformat() if card.warranty_until else None,
-                "photos": len(card.photo_ids),
+                "photos": len(extras.photos),
+                # Business time used per clock of this cycle against its target.
+                "usage": [
+                    {
+                        "kind": u.kind,
+                        "target": u.target_seconds,
+                        "used": u.used_seconds,
+                        "paused": u.paused_seconds,
+                        "share": round(u.share, 3),
+                        "running": u.running,
+                    }
+                    for u in extras.clocks
+                ],
+                "steps": [
+                    {
+                        "clock": step.clock,
+                        "percent": step.percent,
+                        "status": "skipped" if step.skipped else step.status.value,
+                        "due": moment(step.due_at),
+                        "done": moment(step.done_at),
+                    }
+                    for step in extras.steps
+                ],
+                "pages": [
+                    {
+                        "clock": page.clock,
+                        "level": page.level,
+                        "to": page.recipient,
+                        "sent": moment(page.sent_at),
+                        "repeats": page.repeats,
+                        "acknowledged": moment(page.acknowledged_at),
+                        "by": page.acknowledged_by,
+                    }
+                    for page in extras.pages
+                ],
                 "sheet": card.status in SHEET_STATUSES,
                 "open": card.status in OPEN_STATUSES,
                 "clocks": [
@@ -489,6 +530,40 @@ class WebConsole:
                 # The chat's own timeline lines (bot.handlers.thread), as plain text.
                 "timeline": [html.unescape(line) for line in lines if line is not None],
             }
+        )
+
+    async def _photo(self, request: web.Request) -> web.StreamResponse:
+        """One of the ticket's photos, fetched from Telegram for a person who may see it."""
+        asker = await self._asker(request)
+        ticket_id = _ticket_id(request, asker)
+        number = request.match_info["n"]
+        words = texts_for(asker.language)
+        if not number.isdigit() or len(number) > 4:
+            raise _json_error(web.HTTPBadRequest, words["bad_request"])
+        try:
+            await self.helpdesk.tickets.history(ticket_id, viewer_id=asker.viewer.id)
+        except DomainError as error:
+            raise self._refusal(asker, error) from None
+        photos = (await ticket_extras(self.helpdesk.core, ticket_id)).photos
+        if int(number) >= len(photos):
+            raise _json_error(web.HTTPNotFound, words["photo_missing"])
+        file_id = photos[int(number)]
+        data = self._photos.get(file_id)
+        if data is None:
+            if self.config.download is None:
+                raise _json_error(web.HTTPServiceUnavailable, words["photo_unavailable"])
+            try:
+                data = await self.config.download(file_id)
+            except Exception:  # the transport's errors are many; the page says it plainly
+                log.warning("web console: photo %s of ticket %s not fetched", number, ticket_id)
+                raise _json_error(web.HTTPBadGateway, words["photo_unavailable"]) from None
+            while len(self._photos) >= 64:
+                self._photos.pop(next(iter(self._photos)))
+            self._photos[file_id] = data
+        return web.Response(
+            body=data,
+            content_type=_image_type(data),
+            headers={"Cache-Control": "private, max-age=3600"},
         )
 
     async def _sheet(self, request: web.Request) -> web.StreamResponse:
@@ -850,6 +925,17 @@ def _encode_rows(rows: tuple[BoardRow, ...]) -> str:
         ensure_ascii=False,
         separators=(",", ":"),
     )
+
+
+def _image_type(data: bytes) -> str:
+    """The picture's media type from its first bytes (Telegram sends JPEG photos)."""
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    return "application/octet-stream"
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -206,6 +206,46 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh_CN": "无法生成标签：服务器未安装中文字体（fonts-wqy-microhei）。",
         "ru": "Наклейки не создать: на сервере нет китайского шрифта (fonts-wqy-microhei).",
     },
+    "photo_missing": {
+        "en": "No such photo.",
+        "zh_CN": "没有这张照片。",
+        "ru": "Такой фотографии нет.",
+    },
+    "photo_unavailable": {
+        "en": "The photo cannot be fetched from Telegram right now.",
+        "zh_CN": "暂时无法从 Telegram 获取该照片。",
+        "ru": "Сейчас не удаётся получить фотографию из Telegram.",
+    },
+    "business_time": {
+        "en": "Business time used",
+        "zh_CN": "已用工作时间",
+        "ru": "Использовано рабочего времени",
+    },
+    "used_of": {
+        "en": "{used} of {target} ({percent}%)",
+        "zh_CN": "{used} / {target}（{percent}%）",
+        "ru": "{used} из {target} ({percent}%)",
+    },
+    "escalation": {"en": "Escalation", "zh_CN": "升级", "ru": "Эскалация"},
+    "step_pending": {"en": "due {time}", "zh_CN": "预计 {time}", "ru": "в {time}"},
+    "step_done": {"en": "fired {time}", "zh_CN": "已触发 {time}", "ru": "сработал {time}"},
+    "step_skipped": {
+        "en": "not sent: its moment had passed when it was reached ({time})",
+        "zh_CN": "未发送：处理时（{time}）已过时",
+        "ru": "не отправлен: к моменту обработки ({time}) время прошло",
+    },
+    "step_cancelled": {"en": "withdrawn", "zh_CN": "已撤销", "ru": "отменён"},
+    "paged": {
+        "en": "{to} paged {sent}",
+        "zh_CN": "{sent} 通知 {to}",
+        "ru": "{to}: вызов {sent}",
+    },
+    "acknowledged": {
+        "en": "acknowledged by {by} {time}",
+        "zh_CN": "{by} 于 {time} 确认",
+        "ru": "подтвердил(а) {by} {time}",
+    },
+    "not_acknowledged": {"en": "not acknowledged", "zh_CN": "未确认", "ru": "не подтверждено"},
     "asset_other_site": {
         "en": "This device belongs to another site; its people look after it.",
         "zh_CN": "该设备属于其他网点，由该网点负责。",

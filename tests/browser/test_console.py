@@ -397,3 +397,46 @@ async def test_the_dashboard_shows_the_reports_own_figures_and_charts(
         )
     )
     assert status == 403
+
+
+async def test_the_ticket_page_shows_photos_business_time_and_escalation(
+    helpdesk, world, clock, browser: Browser, console_url: str, backend: str
+):
+    from tests.integration.test_escalation import local
+
+    clock.set(local(2, 9))
+    ticket = await helpdesk.tickets.report_fault(
+        world.reporter_id,
+        symptom="Cracked screen",
+        impact=Impact.CANNOT_WORK,
+        asset_tag="PC-0001",
+        photos=["photo-red", "photo-blue"],
+    )
+    await helpdesk.tickets.acknowledge(ticket.id, actor_id=world.engineer_id)
+    runner = helpdesk.runner()
+    clock.set(local(2, 10, 36))
+    await runner.sweep()
+    clock.set(local(2, 11))
+    await runner.sweep()
+    url = mini_app_url(f"{console_url}?ticket={ticket.id}", 3001)
+    for name, size in (("phone", PHONE), ("desktop", DESKTOP)):
+        await browser.size(*size)
+        await browser.run(fresh_page)
+        await browser.run(lambda d: d.get(url))
+        await browser.run(lambda d: until(d).until(ready))
+
+        def pictures(driver: WebDriver) -> list[int]:
+            return [
+                int(driver.execute_script("return arguments[0].naturalWidth", img))
+                for img in driver.find_elements(By.CSS_SELECTOR, "#photos img")
+            ]
+
+        # Both photos are drawn as pictures (fetched with the page's own proof of identity).
+        await browser.run(lambda d: until(d).until(lambda d: pictures(d) == [160, 160]))
+        usage = await browser.run(lambda d: text_of(d, '#usage li[data-clock="arrival"]'))
+        assert usage == "arrival on site: 2 h 0 min of 2 h 0 min (100%)"
+        steps = await browser.run(lambda d: text_of(d, "#escalation"))
+        assert "arrival on site 80%: fired Mar 2 10:36" in steps
+        assert "arrival on site 100%: fired Mar 2 11:00" in steps
+        assert "Wang Wei paged Mar 2 11:00 · not acknowledged" in steps
+        await browser.screenshot(f"ticket-escalated-{name}-{backend}")

@@ -377,9 +377,48 @@ async function loadTicket(id) {
     // The PDF is fetched with the same proof of identity as every other request.
     parts.push(el("p", {}, el("button", { class: "quiet", id: "sheet", onclick: () => openSheet(ticket.id) }, T("sheet"))));
   }
-  parts.push(el("h2", {}, T("deadlines")), clocks, el("h2", {}, T("timeline")), timeline);
+  parts.push(el("h2", {}, T("deadlines")), clocks);
+  if (ticket.usage.length) {
+    parts.push(el("h2", {}, T("business_time")), el("ul", { id: "usage" }, ...ticket.usage.map((u) =>
+      el("li", { "data-clock": u.kind, class: u.share >= 1 ? "red" : u.share >= 0.8 ? "amber" : "" },
+        `${L("clock", u.kind)}: ${T("used_of", { used: duration(u.used * 1000), target: duration(u.target * 1000), percent: Math.round(u.share * 100) })}`))));
+  }
+  if (ticket.steps.length || ticket.pages.length) {
+    const steps = ticket.steps.map((step) => el("li", { "data-step": `${step.clock}:${step.percent}`, "data-status": step.status },
+      `${L("clock", step.clock)} ${step.percent}%: ` + (step.status === "done" ? T("step_done", { time: step.done })
+        : step.status === "skipped" ? T("step_skipped", { time: step.done })
+        : step.status === "cancelled" ? T("step_cancelled") : T("step_pending", { time: step.due || T("paused") }))));
+    const pages = ticket.pages.map((page) => el("li", { class: "page", "data-acknowledged": page.acknowledged ? "1" : "0" },
+      `${L("clock", page.clock)}: ${T("paged", { to: page.to, sent: page.sent })} · ` +
+        (page.acknowledged ? T("acknowledged", { by: page.by || "—", time: page.acknowledged }) : T("not_acknowledged"))));
+    parts.push(el("h2", {}, T("escalation")), el("ul", { id: "escalation" }, ...steps, ...pages));
+  }
+  if (ticket.photos) {
+    const gallery = el("div", { id: "photos", class: "photos" });
+    for (let n = 0; n < ticket.photos; n += 1) gallery.append(photoNode(ticket.id, n));
+    parts.push(el("h2", {}, T("photos")), gallery);
+  }
+  parts.push(el("h2", {}, T("timeline")), timeline);
   if (ticket.repairs.length) parts.push(el("h2", {}, T("repairs")), repairs);
   document.getElementById("main").replaceChildren(...parts);
+}
+
+// A photo is fetched with the same proof of identity as every other request.
+function photoNode(ticketId, n) {
+  const img = el("img", { alt: `${T("photos")} ${n + 1}`, "data-photo": n, loading: "lazy" });
+  const headers = state.initData ? { "X-Telegram-Init-Data": state.initData } : {};
+  fetch(`/web/api/tickets/${ticketId}/photos/${n}`, { headers, credentials: "same-origin" })
+    .then(async (response) => {
+      if (!response.ok) {
+        let text = T("server_error");
+        try { text = (await response.json()).error || text; } catch (e) { /* keep the general sentence */ }
+        img.replaceWith(el("p", { class: "hint", "data-photo-error": n }, text));
+        return;
+      }
+      img.src = URL.createObjectURL(await response.blob());
+    })
+    .catch(() => img.replaceWith(el("p", { class: "hint" }, T("server_error"))));
+  return img;
 }
 
 async function openSheet(id) {

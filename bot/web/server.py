@@ -39,7 +39,8 @@ from bot.i18n import N_, I18n
 from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
 from bot.rendering.label_sheets import DEFAULT_LAYOUT, LAYOUTS, find_cjk_font
 from bot.rendering.pdf import FontMissing, sheet_filename, sheet_pdf
-from bot.rendering.text import explained_lines
+from bot.rendering.text import explained_lines, payment_text
+from bot.rendering.wording import score_text
 from bot.web.auth import AuthFailed, make_session, read_session, validate_init_data
 from bot.web.texts import texts_for
 from core.asset_tags import sticker_payload
@@ -52,12 +53,14 @@ from core.console_assets import (
     AssetDetail,
     AssetRegisterService,
 )
+from core.console_reports import escalations_per_week, site_ref
 from core.console_tickets import ticket_extras
 from core.enums import OPEN_STATUSES, AssetKind, Role, TicketStatus
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from core.reports.counts import day_figures, kpi_reports_by_site
 from core.reports.kpi import KpiReport
-from core.reports.periods import day_bounds, month_period
+from core.reports.periods import day_bounds, month_period, quarter_label
+from core.reports.quarterly import quarterly_scorecard
 from core.services import Helpdesk
 
 log = logging.getLogger(__name__)
@@ -325,6 +328,10 @@ class WebConsole:
                 month, by_site = total, sites
         assert month is not None
         names = {place.id: place.name for place in await self.helpdesk.people.sites()}
+        # This quarter so far, by the /scorecard code (no second formula).
+        site = await site_ref(core, site_id) if site_id is not None else None
+        card = await quarterly_scorecard(core, quarter_label(now, tz), site=site, as_of=now)
+        weeks = await escalations_per_week(core, weeks=12, tz=tz, site_id=site_id)
 
         def plain(line: str) -> str:
             return html.unescape(TAGS.sub("", line))
@@ -387,6 +394,23 @@ class WebConsole:
                     ),
                     key=lambda row: str(row["name"]),
                 ),
+                "quarter": {
+                    "label": card.period,
+                    "score_low": score_text(t, card.score.low),
+                    "score_high": score_text(t, card.score.high),
+                    "known": card.score.known,
+                    "onsite": card.onsite,
+                    "other": card.other,
+                    "survey": card.survey,
+                    "payment_low": payment_text(t, card.paid_low),
+                    "payment_high": payment_text(t, card.paid_high),
+                    "percent_low": float(card.paid_low.percent),
+                    "percent_high": float(card.paid_high.percent),
+                },
+                "escalations": [
+                    {"week": w.week_of.isoformat(), "fired": w.fired, "paged": w.paged}
+                    for w in weeks
+                ],
                 "labels": {
                     "arrival": t("On-time arrival"),
                     "fix": t("On-site fix"),

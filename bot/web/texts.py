@@ -206,6 +206,36 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh_CN": "无法生成标签：服务器未安装中文字体（fonts-wqy-microhei）。",
         "ru": "Наклейки не создать: на сервере нет китайского шрифта (fonts-wqy-microhei).",
     },
+    "quarter_title": {
+        "en": "Quarter {quarter} so far",
+        "zh_CN": "{quarter} 季度至今",
+        "ru": "Квартал {quarter} на сегодня",
+    },
+    "quarter_score": {
+        "en": "Score {score} · payment {payment}",
+        "zh_CN": "得分 {score} · 付款 {payment}",
+        "ru": "Оценка {score} · оплата {payment}",
+    },
+    "quarter_range": {
+        "en": "Score {low}–{high} (survey still open) · payment {payment_low} to {payment_high}",
+        "zh_CN": "得分 {low}–{high}（满意度调查未结束）· 付款 {payment_low} 至 {payment_high}",
+        "ru": "Оценка {low}–{high} (опрос не завершён) · оплата от {payment_low} до {payment_high}",
+    },
+    "quarter_parts": {
+        "en": "On-site {onsite} · other {other} · survey {survey}",
+        "zh_CN": "现场 {onsite} · 其他 {other} · 满意度 {survey}",
+        "ru": "На месте {onsite} · прочее {other} · опрос {survey}",
+    },
+    "escalations_week": {
+        "en": "Escalations per week",
+        "zh_CN": "每周升级次数",
+        "ru": "Эскалации по неделям",
+    },
+    "week_line": {
+        "en": "week of {week}: {fired} steps, {paged} pages",
+        "zh_CN": "{week} 周：{fired} 次升级，{paged} 次呼叫",
+        "ru": "неделя с {week}: шагов {fired}, вызовов {paged}",
+    },
     "photo_missing": {
         "en": "No such photo.",
         "zh_CN": "没有这张照片。",

@@ -356,6 +356,7 @@ async def test_the_dashboard_shows_the_reports_own_figures_and_charts(
     engineer = (await helpdesk.tickets.card(ids["far"])).assignee_id
     await helpdesk.tickets.acknowledge(ids["far"], actor_id=engineer)
     await helpdesk.tickets.arrive(ids["far"], actor_id=engineer)
+    await helpdesk.runner().sweep()  # the missed deadline escalates
     await browser.size(*DESKTOP)
     await browser.run(lambda d: d.get(mini_app_url(f"{console_url}?view=dashboard", 4001)))
     await browser.run(lambda d: until(d).until(ready))
@@ -381,6 +382,29 @@ async def test_the_dashboard_shows_the_reports_own_figures_and_charts(
     )
     assert "arrival" in paths
     assert "Head office" in await browser.run(lambda d: text_of(d, "#site-bars"))
+    # This quarter so far by the /scorecard code: a range while the survey is open.
+    from bot.rendering.text import payment_text
+    from bot.rendering.wording import score_text
+    from core.reports.quarterly import quarterly_scorecard
+    from core.reports.sites import find_site
+
+    card = await quarterly_scorecard(
+        helpdesk.core, "2026-Q1", site=await find_site(helpdesk.core, "HQ"), as_of=clock.now()
+    )
+    quarter = await browser.run(lambda d: text_of(d, "#quarter"))
+    assert quarter == (
+        f"Score {score_text(t, card.score.low)}–{score_text(t, card.score.high)}"
+        f" (survey still open) · payment {payment_text(t, card.paid_low)}"
+        f" to {payment_text(t, card.paid_high)}"
+    )
+    # Escalations per week: twelve weekly bars, this week's counting the steps fired.
+    bars = await browser.run(
+        lambda d: [
+            int(bar.get_attribute("data-fired"))
+            for bar in d.find_elements(By.CSS_SELECTOR, "#escalations rect[data-week]")
+        ]
+    )
+    assert len(bars) == 12 and bars[-1] >= 1 and sum(bars[:-1]) == 0
     header = await browser.run(
         lambda d: d.execute_script("return document.querySelector('header').offsetHeight")
     )

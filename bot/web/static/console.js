@@ -523,6 +523,22 @@ function siteBars(sites, labels) {
   }));
 }
 
+function weekBars(weeks) {
+  const most = Math.max(1, ...weeks.map((w) => w.fired));
+  const width = 360, height = 120, step = width / weeks.length;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height + 16}`, class: "chart", id: "escalations", role: "img" });
+  weeks.forEach((w, n) => {
+    const tall = (w.fired / most) * height;
+    const paged = (w.paged / most) * height;
+    const bar = svg("rect", { x: n * step + 2, y: height - tall, width: step - 4, height: tall, fill: "#b86e00", "data-week": w.week, "data-fired": w.fired });
+    bar.append(svg("title", {}, T("week_line", { week: w.week, fired: w.fired, paged: w.paged })));
+    chart.append(bar, svg("rect", { x: n * step + 2, y: height - paged, width: step - 4, height: paged, fill: "#c62828" }));
+  });
+  const list = el("ul", { class: "hint", id: "weeks" }, ...weeks.filter((w) => w.fired).map((w) =>
+    el("li", { "data-week": w.week }, T("week_line", { week: w.week, fired: w.fired, paged: w.paged }))));
+  return el("div", {}, chart, list);
+}
+
 async function loadDashboard() {
   const data = await api("dashboard");
   document.getElementById("title").textContent = T("dashboard");
@@ -536,7 +552,16 @@ async function loadDashboard() {
     el("ul", { id: "kpis" }, ...data.kpis.map((k) => el("li", { "data-kpi": k.key }, k.line))),
     el("p", { id: "score" }, T("score", { score: data.score, points: data.deduction })),
     el("ul", { id: "explained", class: "hint" }, ...data.explained.map((line) => el("li", {}, line))),
+    el("h2", {}, T("quarter_title", { quarter: data.quarter.label })),
+    el("p", { id: "quarter" }, data.quarter.known
+      ? T("quarter_score", { score: data.quarter.score_low, payment: data.quarter.payment_low })
+      : T("quarter_range", { low: data.quarter.score_low, high: data.quarter.score_high,
+          payment_low: data.quarter.payment_low, payment_high: data.quarter.payment_high })),
+    el("p", { class: "hint", id: "quarter-parts" }, T("quarter_parts", {
+      onsite: data.quarter.onsite, other: data.quarter.other,
+      survey: data.quarter.survey === null ? "—" : data.quarter.survey })),
     el("h2", {}, T("trend")), trendChart(data.trend, data.labels),
+    el("h2", {}, T("escalations_week")), weekBars(data.escalations),
     el("h2", {}, T("by_site")), siteBars(data.sites, data.labels),
   );
 }

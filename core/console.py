@@ -221,6 +221,16 @@ class ConsoleService:
             await tx.audit("person", person.id, "web.login_used", login_id=login.id)
             return _viewer(person)
 
+    async def running_clocks(self, ticket_ids: Sequence[int]) -> dict[int, tuple[BoardClock, ...]]:
+        """The running clocks of these tickets as the board counts them down (with the
+        moment each turns amber), for views that list a few tickets (the engineer's)."""
+        if not ticket_ids:
+            return {}
+        async with self.core.reading() as session:
+            connection = await session.connection()
+            found = await _running_clocks(connection, [Ticket.id.in_(list(ticket_ids))])
+        return {key: tuple(clocks) for key, clocks in found.items()}
+
     # --- the board -----------------------------------------------------------------------
 
     async def marker(self) -> int:

@@ -426,6 +426,8 @@ class WebConsole:
         if asker.viewer.role is not Role.ENGINEER:
             raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
         cards = await self.helpdesk.tickets.queue_for(asker.viewer.id)
+        # The board's own countdowns: started, due and the 80 % step's moment (amber).
+        running = await self.console.running_clocks([card.id for card in cards])
         return web.json_response(
             {
                 "now": int(self.helpdesk.core.clock.now().timestamp()),
@@ -443,13 +445,7 @@ class WebConsole:
                         "reporter": card.reporter_name,
                         "phone": card.contact_phone,
                         "map": _map_link(card.site_latitude, card.site_longitude),
-                        "clocks": [
-                            [c.kind, None, int(c.due_at.timestamp()), None, c.paused, c.breached]
-                            if c.due_at is not None
-                            else [c.kind, None, None, None, True, c.breached]
-                            for c in card.clocks
-                            if c.stopped_at is None and not c.cancelled
-                        ],
+                        "clocks": [list(clock) for clock in running.get(card.id, ())],
                     }
                     for card in cards
                 ],

@@ -54,6 +54,18 @@ def text_of(driver: WebDriver, css: str) -> str:
     return str(driver.find_element(By.CSS_SELECTOR, css).text)
 
 
+def colour(clock, now) -> str:
+    """A board clock's colour at `now`, by the rule the page paints it."""
+    moment = int(now.timestamp())
+    if clock.paused or clock.due is None:
+        return "paused"
+    if clock.breached or moment >= clock.due:
+        return "red"
+    if clock.amber is not None:
+        return "amber" if moment >= clock.amber else "green"
+    return "amber" if moment >= clock.started + 0.8 * (clock.due - clock.started) else "green"
+
+
 async def seed(helpdesk, world, clock) -> dict[str, int]:
     """Tickets whose deadlines are missed, near (amber), far (green) and paused."""
     tickets = helpdesk.tickets
@@ -309,12 +321,13 @@ async def test_the_engineers_view_lists_my_tickets_with_map_links_and_deadlines(
 ):
     await helpdesk.people.locate_site("HQ", latitude=31.2399, longitude=121.4906)
     ids = await seed(helpdesk, world, clock)
-    mine = {
-        t for t in ids.values() if (await helpdesk.tickets.card(t)).assignee_id == world.engineer_id
-    }
+    # The engineer holding the ticket whose deadline is near (amber on the board).
+    holder = (await helpdesk.tickets.card(ids["near"])).assignee_id
+    telegram_id = 2001 if holder == world.engineer_id else 2002
+    mine = {t for t in ids.values() if (await helpdesk.tickets.card(t)).assignee_id == holder}
     assert mine
     await browser.size(*PHONE)
-    await browser.run(lambda d: d.get(mini_app_url(console_url, 2001)))
+    await browser.run(lambda d: d.get(mini_app_url(console_url, telegram_id)))
     await browser.run(lambda d: until(d).until(ready))
     assert await browser.run(lambda d: text_of(d, "#title")) == "My tickets"
     shown = await browser.run(
@@ -333,6 +346,18 @@ async def test_the_engineers_view_lists_my_tickets_with_map_links_and_deadlines(
     assert link.startswith("https://www.openstreetmap.org/?mlat=31.239900&mlon=121.490600")
     clocks = await browser.run(lambda d: text_of(d, f'li[data-ticket="{first}"]'))
     assert "left" in clocks or "missed" in clocks
+    # The countdowns are coloured as on the board: amber from the ladder's 80 % step.
+    board = await ConsoleService(helpdesk.core).board(world.dispatcher_id)
+    expected = {row.id: [colour(c, clock.now()) for c in row.clocks] for row in board.rows}
+    for ticket in mine:
+        shown_colours = await browser.run(
+            lambda d, ticket=ticket: [
+                str(node.get_attribute("data-state"))
+                for node in d.find_elements(By.CSS_SELECTOR, f'li[data-ticket="{ticket}"] .clock')
+            ]
+        )
+        assert shown_colours == expected[ticket], ticket
+    assert "amber" in {state for ticket in mine for state in expected[ticket]}
     # The board is not theirs.
     headers_refused = await browser.run(
         lambda d: d.execute_script(

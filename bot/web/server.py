@@ -428,9 +428,37 @@ class WebConsole:
         cards = await self.helpdesk.tickets.queue_for(asker.viewer.id)
         # The board's own countdowns: started, due and the 80 % step's moment (amber).
         running = await self.console.running_clocks([card.id for card in cards])
+        rounds = await self.helpdesk.inspections.open_rounds_for(asker.viewer.id)
+        t = self.i18n.get(asker.language)
         return web.json_response(
             {
                 "now": int(self.helpdesk.core.clock.now().timestamp()),
+                # The inspection rounds open at my site: each device and what is saved.
+                "rounds": [
+                    {
+                        "id": r.id,
+                        "plan": r.plan_name,
+                        "period": r.period,
+                        "status": r.status,
+                        "due": html.unescape(t.moment(r.due_at, r.timezone)),
+                        "due_at": int(r.due_at.timestamp()),
+                        "devices": [
+                            {
+                                "tag": d.tag,
+                                "kind": d.kind.value,
+                                "location": d.location,
+                                "outcome": r.items[d.asset_id].outcome
+                                if d.asset_id in r.items
+                                else None,
+                                "ticket": r.items[d.asset_id].ticket_id
+                                if d.asset_id in r.items
+                                else None,
+                            }
+                            for d in r.devices
+                        ],
+                    }
+                    for r in rounds
+                ],
                 "tickets": [
                     {
                         "id": card.id,

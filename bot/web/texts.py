@@ -236,6 +236,12 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "zh_CN": "{week} 周：{fired} 次升级，{paged} 次呼叫",
         "ru": "неделя с {week}: шагов {fired}, вызовов {paged}",
     },
+    "rounds": {"en": "Inspection rounds", "zh_CN": "巡检任务", "ru": "Обходы"},
+    "round_progress": {
+        "en": "{done} of {total} checked · due {due}",
+        "zh_CN": "已检 {done}/{total} · 截止 {due}",
+        "ru": "проверено {done} из {total} · срок {due}",
+    },
     "photo_missing": {
         "en": "No such photo.",
         "zh_CN": "没有这张照片。",

@@ -326,6 +326,25 @@ async def test_the_engineers_view_lists_my_tickets_with_map_links_and_deadlines(
     telegram_id = 2001 if holder == world.engineer_id else 2002
     mine = {t for t in ids.values() if (await helpdesk.tickets.card(t)).assignee_id == holder}
     assert mine
+    # This month's meeting-room round, the projector checked, the microphone not yet.
+    from core.assets import AssetRecord
+    from core.enums import AssetKind
+    from tests.integration.test_inspections import PROJECTOR_OK
+
+    for tag, kind in (("PJ-01", AssetKind.PROJECTOR), ("MIC-01", AssetKind.MICROPHONE)):
+        await helpdesk.assets.register(
+            AssetRecord(tag=tag, kind=kind, site_code="HQ", location="Meeting room A")
+        )
+    await helpdesk.inspections.create_plan(
+        code="HQ-ROOMS", name="Meeting rooms", cadence="monthly", site_id=world.site_id,
+        engineer_id=holder,
+    )  # fmt: skip
+    (round_,) = await helpdesk.inspections.open_rounds_for(holder)
+    walk = await helpdesk.inspections.start(round_.id, actor_id=holder)
+    projector = next(d.asset_id for d in walk.devices if d.tag == "PJ-01")
+    await helpdesk.inspections.record_device(
+        round_.id, projector, actor_id=holder, answers=PROJECTOR_OK
+    )
     await browser.size(*PHONE)
     await browser.run(lambda d: d.get(mini_app_url(console_url, telegram_id)))
     await browser.run(lambda d: until(d).until(ready))
@@ -358,6 +377,18 @@ async def test_the_engineers_view_lists_my_tickets_with_map_links_and_deadlines(
         )
         assert shown_colours == expected[ticket], ticket
     assert "amber" in {state for ticket in mine for state in expected[ticket]}
+    # The round's checklist: what the database holds for each device.
+    saved = (await helpdesk.inspections.round(round_.id)).items
+    checklist = await browser.run(
+        lambda d: {
+            str(li.get_attribute("data-asset")): str(li.get_attribute("data-outcome"))
+            for li in d.find_elements(By.CSS_SELECTOR, f'[data-round="{round_.id}"] li')
+        }
+    )
+    assert checklist == {"MIC-01": "pending", "PJ-01": "ok"}
+    assert [item.outcome for item in saved.values()] == ["ok"]
+    progress = await browser.run(lambda d: text_of(d, f'[data-round="{round_.id}"] p'))
+    assert progress == "Meeting rooms 2026-03 · 1 of 2 checked · due Mar 10 18:00"
     # The board is not theirs.
     headers_refused = await browser.run(
         lambda d: d.execute_script(

@@ -450,8 +450,9 @@ async function loadMine() {
   document.getElementById("title").textContent = T("mine_title");
   document.getElementById("summary").textContent = "";
   const main = document.getElementById("main");
+  const rounds = roundsNode(mine.rounds);
   if (mine.tickets.length === 0) {
-    main.replaceChildren(el("p", { class: "message", id: "empty" }, T("mine_none")));
+    main.replaceChildren(el("p", { class: "message", id: "empty" }, T("mine_none")), ...rounds);
     return;
   }
   const list = el("ol", { class: "timeline", id: "mine" });
@@ -469,7 +470,24 @@ async function loadMine() {
         ticket.phone ? el("a", { href: `tel:${ticket.phone}` }, ticket.phone) : null),
       el("div", {}, ...clocksFrom(ticket.clocks).map(clockNode))));
   }
-  main.replaceChildren(list);
+  main.replaceChildren(list, ...rounds);
+}
+
+// The inspection rounds open at my site, each device ticked off as its result is saved.
+const MARKS = { ok: "✓", fault: "✗", skipped: "–" };
+function roundsNode(rounds) {
+  if (!rounds.length) return [];
+  return [el("h2", {}, T("rounds")), ...rounds.map((round) => {
+    const done = round.devices.filter((d) => d.outcome).length;
+    return el("section", { class: "round", "data-round": round.id },
+      el("p", {}, el("strong", {}, `${round.plan} ${round.period}`), " · ",
+        T("round_progress", { done, total: round.devices.length, due: round.due })),
+      el("ul", { class: "checklist" }, ...round.devices.map((d) =>
+        el("li", { "data-asset": d.tag, "data-outcome": d.outcome || "pending" },
+          `${MARKS[d.outcome] || "☐"} ${d.tag} · ${L("kind", d.kind)}${d.location ? " · " + d.location : ""}`,
+          d.outcome ? ` · ${T("outcome_" + d.outcome)}` : "",
+          d.ticket ? el("a", { href: `/web/?ticket=${d.ticket}` }, ` #${d.ticket}`) : null))));
+  })];
 }
 
 // --- the manager's dashboard: figures and charts from the server's own report code ---

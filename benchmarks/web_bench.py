@@ -11,9 +11,11 @@ report_fault and auto-dispatch leave them: four SLA clocks and their ladder step
   time per request (the queries, the rows and the JSON encoding), median and worst, and
   the body's size, and the CPU time the request took in this process (the server and the
   SQLite thread; the load average is printed, since wall times stretch on a busy machine);
-  once with a ticket changed before every request (the board is read
-  from the database each time) and once unchanged (the board kept for the current change
-  marker is served); the same for one site's dispatcher (a site's share);
+  once with a ticket changed before every request (the tickets changed since the last
+  board are read again and patched into it) and once unchanged (the board kept for the
+  current change marker is served); the same for one site's dispatcher (a site's share).
+  The first, warming request reads the whole board (as after a change to a person, a site
+  or a device): its time is printed too;
 - with Chromium (Debian's package, as the browser tests use; `--no-browser` skips it): the
   Mini App opened in headless Chromium on a phone-sized window, the time from navigation
   to the first screen drawn (the page's own `consoleReadyAt`: /api/me, /api/board and the
@@ -73,8 +75,9 @@ Client = TestClient[web.Request, web.Application]
 
 async def time_json(
     client: Client, telegram_id: int, runs: int, change: Callable[[], Awaitable[object]] | None
-) -> tuple[list[float], list[float], int, int]:
-    """Seconds per GET /web/api/board, the body's bytes and the tickets listed; with
+) -> tuple[list[float], list[float], int, int, float]:
+    """Seconds per GET /web/api/board, the body's bytes, the tickets listed and the first
+    (warming) request's seconds; with
     `change`, a ticket is changed before each request (untimed), so none is served from
     the board kept for the previous change marker."""
     headers = {INIT_HEADER: init_data(telegram_id)}
@@ -94,7 +97,7 @@ async def time_json(
         seconds.append(elapsed)
         size = len(body)
         count = len(json.loads(body)["tickets"])
-    return seconds[1:], cpu[1:], size, count  # the first warms the caches
+    return seconds[1:], cpu[1:], size, count, seconds[0]  # the first warms the caches
 
 
 def time_first_screen(url: str, loads: int = 5) -> list[float]:
@@ -169,9 +172,14 @@ async def measure(backend: str, args: argparse.Namespace) -> None:
             async with TestClient(TestServer(root)) as client:
                 for who, telegram_id in (("all sites", admin), ("one site", dispatcher)):
                     for state, before in (("after a change", change), ("unchanged", None)):
-                        seconds, cpu, size, count = await time_json(
+                        seconds, cpu, size, count, first = await time_json(
                             client, telegram_id, args.runs, before
                         )
+                        if before is not None:
+                            print(
+                                f"{backend:10} board JSON, {who}, read whole (the first"
+                                f" request): {first * 1000:.0f} ms"
+                            )
                         print(
                             f"{backend:10} board JSON, {who} ({count:,} tickets,"
                             f" {size / 1024:,.0f} KiB), {state}:"

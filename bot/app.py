@@ -101,6 +101,8 @@ class Application:
                     bot_token=settings.bot_token,
                     init_data_max_age=timedelta(seconds=settings.web_init_data_max_age),
                     session_max_age=timedelta(hours=settings.web_session_hours),
+                    username=lambda: bot.bot_username or settings.bot_username,
+                    download=self._download_photo,
                 ),
             )
         self.web_server: WebServer | None = None
@@ -115,6 +117,12 @@ class Application:
     def helpdesk(self) -> Helpdesk:
         """The core services."""
         return self.bot.helpdesk
+
+    async def _download_photo(self, file_id: str) -> bytes:
+        """A photo people sent, through the running transport (for the web console)."""
+        if self.runtime is None:
+            raise RuntimeError("the bot is not connected to Telegram yet")
+        return await self.runtime.download(file_id)
 
     @property
     def transport(self) -> Transport:

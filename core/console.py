@@ -164,6 +164,9 @@ class ConsoleService:
         # commit in id order (the chain's head row is locked until commit), so a board read
         # at one marker stays true until the marker moves; live pages re-ask often.
         self._cache: dict[tuple[Any, ...], BoardParts] = {}
+        # The newest board per (scope, filter) and its marker: a few ticket changes later,
+        # only the changed tickets are read again and patched in.
+        self._latest: dict[tuple[Any, ...], tuple[int, BoardParts]] = {}
 
     # --- who is asking -------------------------------------------------------------------
 
@@ -221,6 +224,16 @@ class ConsoleService:
             await tx.audit("person", person.id, "web.login_used", login_id=login.id)
             return _viewer(person)
 
+    async def running_clocks(self, ticket_ids: Sequence[int]) -> dict[int, tuple[BoardClock, ...]]:
+        """The running clocks of these tickets as the board counts them down (with the
+        moment each turns amber), for views that list a few tickets (the engineer's)."""
+        if not ticket_ids:
+            return {}
+        async with self.core.reading() as session:
+            connection = await session.connection()
+            found = await _running_clocks(connection, [Ticket.id.in_(list(ticket_ids))])
+        return {key: tuple(clocks) for key, clocks in found.items()}
+
     # --- the board -----------------------------------------------------------------------
 
     async def marker(self) -> int:
@@ -250,10 +263,19 @@ class ConsoleService:
             cached = self._cache.get(key)
             if cached is None:
                 connection = await session.connection()
-                cached = await _board_rows(connection, site_id, scope, wanted)
+                shape = key[1:]
+                latest = self._latest.get(shape)
+                cached = None
+                if latest is not None and latest[0] < marker:
+                    cached = await _patched(connection, site_id, scope, wanted, latest, marker)
+                if cached is None:
+                    cached = await _board_rows(connection, site_id, scope, wanted)
                 while len(self._cache) >= CACHED_BOARDS:
                     self._cache.pop(next(iter(self._cache)))
                 self._cache[key] = cached
+                while len(self._latest) >= CACHED_BOARDS:
+                    self._latest.pop(next(iter(self._latest)))
+                self._latest[shape] = (marker, cached)
             rows, sites, engineers = cached
             moment = int(now.timestamp())
             overdue = sum(1 for row in rows if row.overdue(moment))
@@ -273,14 +295,58 @@ class ConsoleService:
             )
 
 
+MAX_PATCHED_EVENTS: Final = 200  # more changes than this since the last board: read it whole
+
+
+async def _patched(
+    connection: AsyncConnection,
+    site_id: int | None,
+    scope: int | None,
+    wanted: BoardFilter,
+    latest: tuple[int, BoardParts],
+    marker: int,
+) -> BoardParts | None:
+    """The last board with the tickets changed since its marker read again; None when
+    anything but tickets changed (a name, a site, a device) or too much did."""
+    since, (rows, sites, engineers) = latest
+    events = (
+        await connection.execute(
+            select(AuditEvent.entity, AuditEvent.entity_id)
+            .where(AuditEvent.id > since, AuditEvent.id <= marker)
+            .limit(MAX_PATCHED_EVENTS + 1)
+        )
+    ).all()
+    if len(events) > MAX_PATCHED_EVENTS or any(
+        entity != "ticket" or entity_id is None for entity, entity_id in events
+    ):
+        return None
+    changed = {int(entity_id) for _entity, entity_id in events if entity_id is not None}
+    fresh, _sites, _engineers = await _board_rows(
+        connection, site_id, scope, wanted, only=sorted(changed), choices=False
+    )
+    kept = [row for row in rows if row.id not in changed]
+    kept.extend(fresh)
+    far = 2**62
+    kept.sort(key=lambda r: (r.next_due or far, r.id))
+    return tuple(kept), sites, engineers
+
+
 async def _board_rows(
-    connection: AsyncConnection, site_id: int | None, scope: int | None, wanted: BoardFilter
+    connection: AsyncConnection,
+    site_id: int | None,
+    scope: int | None,
+    wanted: BoardFilter,
+    *,
+    only: Sequence[int] | None = None,
+    choices: bool = True,
 ) -> BoardParts:
     """The open tickets `wanted` selects, nearest deadline first, with the sites and
     engineers the viewer's scope offers. Core execution, not the ORM's: plain rows are
     what the board needs, and they come several times faster."""
     # The same filter narrows the tickets and their clocks.
     where: list[ColumnElement[bool]] = [Ticket.status.in_(OPEN_STATUSES)]
+    if only is not None:
+        where.append(Ticket.id.in_(list(only)))
     if site_id is not None:
         where.append(Ticket.site_id == site_id)
     if wanted.severity is not None:
@@ -341,6 +407,8 @@ async def _board_rows(
     ]
     far = 2**62
     rows.sort(key=lambda r: (r.next_due or far, r.id))
+    if not choices:
+        return tuple(rows), (), ()
     sites_query = select(Site.id, Site.name).order_by(Site.name, Site.id)
     if scope is not None:
         sites_query = sites_query.where(Site.id == scope)

@@ -25,7 +25,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -37,17 +37,30 @@ from bot.handlers.manager import rate_line
 from bot.handlers.thread import timeline_line
 from bot.i18n import N_, I18n
 from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
+from bot.rendering.label_sheets import DEFAULT_LAYOUT, LAYOUTS, find_cjk_font
 from bot.rendering.pdf import FontMissing, sheet_filename, sheet_pdf
-from bot.rendering.text import explained_lines
+from bot.rendering.text import explained_lines, payment_text
+from bot.rendering.wording import score_text
 from bot.web.auth import AuthFailed, make_session, read_session, validate_init_data
 from bot.web.texts import texts_for
+from core.asset_tags import sticker_payload
+from core.assets import EDITABLE
 from core.clock import DEFAULT_TIMEZONE
 from core.console import DASHBOARD_ROLES, BoardFilter, BoardRow, ConsoleService, Viewer
+from core.console_assets import (
+    EDIT_ROLES,
+    REGISTER_ROLES,
+    AssetDetail,
+    AssetRegisterService,
+)
+from core.console_reports import escalations_per_week, site_ref
+from core.console_tickets import ticket_extras
 from core.enums import OPEN_STATUSES, AssetKind, Role, TicketStatus
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from core.reports.counts import day_figures, kpi_reports_by_site
 from core.reports.kpi import KpiReport
-from core.reports.periods import day_bounds, month_period
+from core.reports.periods import day_bounds, month_period, quarter_label
+from core.reports.quarterly import quarterly_scorecard
 from core.services import Helpdesk
 
 log = logging.getLogger(__name__)
@@ -71,6 +84,10 @@ class WebConfig:
     # Cookies are Secure unless the console is reached over plain http on this machine.
     secure_cookie: bool = True
     wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # The bot's @username, for the stickers' deep links (known once getMe has answered).
+    username: Callable[[], str] = field(default=lambda: "")
+    # Fetches a photo people sent, by Telegram file id (the running bot's transport).
+    download: Callable[[str], Awaitable[bytes]] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,10 +104,13 @@ class WebConsole:
     def __init__(self, helpdesk: Helpdesk, i18n: I18n, config: WebConfig) -> None:
         self.helpdesk = helpdesk
         self.console = ConsoleService(helpdesk.core)
+        self.register = AssetRegisterService(helpdesk.core)
         self.i18n = i18n
         self.config = config
         # The JSON of boards the core handed out from its cache, by the rows' identity.
         self._encoded: dict[int, tuple[tuple[BoardRow, ...], str]] = {}
+        # Photos fetched from Telegram, by file id (a file id always names the same bytes).
+        self._photos: dict[str, bytes] = {}
 
     def app(self) -> web.Application:
         """The console as an aiohttp application, to mount under /web."""
@@ -105,9 +125,14 @@ class WebConsole:
         application.router.add_get("/api/dashboard", self._dashboard)
         application.router.add_get("/api/tickets/{id}", self._ticket)
         application.router.add_get("/api/tickets/{id}/sheet.pdf", self._sheet)
+        application.router.add_get("/api/tickets/{id}/photos/{n}", self._photo)
         application.router.add_post("/api/tickets/{id}/assign", self._assign)
         application.router.add_post("/api/tickets/{id}/level", self._level)
         application.router.add_post("/api/tickets/{id}/cancel", self._cancel)
+        application.router.add_get("/api/assets", self._assets)
+        application.router.add_post("/api/assets/labels.pdf", self._labels)
+        application.router.add_get("/api/assets/{tag}", self._asset)
+        application.router.add_post("/api/assets/{tag}", self._edit_asset)
         return application
 
     def mount(self, parent: web.Application) -> None:
@@ -218,6 +243,8 @@ class WebConsole:
                 "mine": viewer.role is Role.ENGINEER,
                 "dashboard": viewer.role in DASHBOARD_ROLES,
                 "acts": viewer.dispatches,
+                "assets": viewer.role in REGISTER_ROLES,
+                "edits_assets": viewer.role in EDIT_ROLES,
                 "texts": texts_for(asker.language),
                 "labels": {
                     "status": {s.value: label(t, STATUS, s) for s in TicketStatus},
@@ -301,6 +328,10 @@ class WebConsole:
                 month, by_site = total, sites
         assert month is not None
         names = {place.id: place.name for place in await self.helpdesk.people.sites()}
+        # This quarter so far, by the /scorecard code (no second formula).
+        site = await site_ref(core, site_id) if site_id is not None else None
+        card = await quarterly_scorecard(core, quarter_label(now, tz), site=site, as_of=now)
+        weeks = await escalations_per_week(core, weeks=12, tz=tz, site_id=site_id)
 
         def plain(line: str) -> str:
             return html.unescape(TAGS.sub("", line))
@@ -363,6 +394,23 @@ class WebConsole:
                     ),
                     key=lambda row: str(row["name"]),
                 ),
+                "quarter": {
+                    "label": card.period,
+                    "score_low": score_text(t, card.score.low),
+                    "score_high": score_text(t, card.score.high),
+                    "known": card.score.known,
+                    "onsite": card.onsite,
+                    "other": card.other,
+                    "survey": card.survey,
+                    "payment_low": payment_text(t, card.paid_low),
+                    "payment_high": payment_text(t, card.paid_high),
+                    "percent_low": float(card.paid_low.percent),
+                    "percent_high": float(card.paid_high.percent),
+                },
+                "escalations": [
+                    {"week": w.week_of.isoformat(), "fired": w.fired, "paged": w.paged}
+                    for w in weeks
+                ],
                 "labels": {
                     "arrival": t("On-time arrival"),
                     "fix": t("On-site fix"),
@@ -378,9 +426,39 @@ class WebConsole:
         if asker.viewer.role is not Role.ENGINEER:
             raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
         cards = await self.helpdesk.tickets.queue_for(asker.viewer.id)
+        # The board's own countdowns: started, due and the 80 % step's moment (amber).
+        running = await self.console.running_clocks([card.id for card in cards])
+        rounds = await self.helpdesk.inspections.open_rounds_for(asker.viewer.id)
+        t = self.i18n.get(asker.language)
         return web.json_response(
             {
                 "now": int(self.helpdesk.core.clock.now().timestamp()),
+                # The inspection rounds open at my site: each device and what is saved.
+                "rounds": [
+                    {
+                        "id": r.id,
+                        "plan": r.plan_name,
+                        "period": r.period,
+                        "status": r.status,
+                        "due": html.unescape(t.moment(r.due_at, r.timezone)),
+                        "due_at": int(r.due_at.timestamp()),
+                        "devices": [
+                            {
+                                "tag": d.tag,
+                                "kind": d.kind.value,
+                                "location": d.location,
+                                "outcome": r.items[d.asset_id].outcome
+                                if d.asset_id in r.items
+                                else None,
+                                "ticket": r.items[d.asset_id].ticket_id
+                                if d.asset_id in r.items
+                                else None,
+                            }
+                            for d in r.devices
+                        ],
+                    }
+                    for r in rounds
+                ],
                 "tickets": [
                     {
                         "id": card.id,
@@ -395,13 +473,7 @@ class WebConsole:
                         "reporter": card.reporter_name,
                         "phone": card.contact_phone,
                         "map": _map_link(card.site_latitude, card.site_longitude),
-                        "clocks": [
-                            [c.kind, None, int(c.due_at.timestamp()), None, c.paused, c.breached]
-                            if c.due_at is not None
-                            else [c.kind, None, None, None, True, c.breached]
-                            for c in card.clocks
-                            if c.stopped_at is None and not c.cancelled
-                        ],
+                        "clocks": [list(clock) for clock in running.get(card.id, ())],
                     }
                     for card in cards
                 ],
@@ -417,6 +489,7 @@ class WebConsole:
         except DomainError as error:
             raise self._refusal(asker, error) from None
         card = history.card
+        extras = await ticket_extras(self.helpdesk.core, ticket_id)
         t = self.i18n.get(asker.language)
 
         def moment(value: datetime | None) -> str | None:
@@ -443,7 +516,41 @@ class WebConsole:
                 "reported_at": _iso(card.reported_at),
                 "reported": moment(card.reported_at),
                 "warranty_until": card.warranty_until.isoformat() if card.warranty_until else None,
-                "photos": len(card.photo_ids),
+                "photos": len(extras.photos),
+                # Business time used per clock of this cycle against its target.
+                "usage": [
+                    {
+                        "kind": u.kind,
+                        "target": u.target_seconds,
+                        "used": u.used_seconds,
+                        "paused": u.paused_seconds,
+                        "share": round(u.share, 3),
+                        "running": u.running,
+                    }
+                    for u in extras.clocks
+                ],
+                "steps": [
+                    {
+                        "clock": step.clock,
+                        "percent": step.percent,
+                        "status": "skipped" if step.skipped else step.status.value,
+                        "due": moment(step.due_at),
+                        "done": moment(step.done_at),
+                    }
+                    for step in extras.steps
+                ],
+                "pages": [
+                    {
+                        "clock": page.clock,
+                        "level": page.level,
+                        "to": page.recipient,
+                        "sent": moment(page.sent_at),
+                        "repeats": page.repeats,
+                        "acknowledged": moment(page.acknowledged_at),
+                        "by": page.acknowledged_by,
+                    }
+                    for page in extras.pages
+                ],
                 "sheet": card.status in SHEET_STATUSES,
                 "open": card.status in OPEN_STATUSES,
                 "clocks": [
@@ -471,6 +578,40 @@ class WebConsole:
                 # The chat's own timeline lines (bot.handlers.thread), as plain text.
                 "timeline": [html.unescape(line) for line in lines if line is not None],
             }
+        )
+
+    async def _photo(self, request: web.Request) -> web.StreamResponse:
+        """One of the ticket's photos, fetched from Telegram for a person who may see it."""
+        asker = await self._asker(request)
+        ticket_id = _ticket_id(request, asker)
+        number = request.match_info["n"]
+        words = texts_for(asker.language)
+        if not number.isdigit() or len(number) > 4:
+            raise _json_error(web.HTTPBadRequest, words["bad_request"])
+        try:
+            await self.helpdesk.tickets.history(ticket_id, viewer_id=asker.viewer.id)
+        except DomainError as error:
+            raise self._refusal(asker, error) from None
+        photos = (await ticket_extras(self.helpdesk.core, ticket_id)).photos
+        if int(number) >= len(photos):
+            raise _json_error(web.HTTPNotFound, words["photo_missing"])
+        file_id = photos[int(number)]
+        data = self._photos.get(file_id)
+        if data is None:
+            if self.config.download is None:
+                raise _json_error(web.HTTPServiceUnavailable, words["photo_unavailable"])
+            try:
+                data = await self.config.download(file_id)
+            except Exception:  # the transport's errors are many; the page says it plainly
+                log.warning("web console: photo %s of ticket %s not fetched", number, ticket_id)
+                raise _json_error(web.HTTPBadGateway, words["photo_unavailable"]) from None
+            while len(self._photos) >= 64:
+                self._photos.pop(next(iter(self._photos)))
+            self._photos[file_id] = data
+        return web.Response(
+            body=data,
+            content_type=_image_type(data),
+            headers={"Cache-Control": "private, max-age=3600"},
         )
 
     async def _sheet(self, request: web.Request) -> web.StreamResponse:
@@ -535,6 +676,201 @@ class WebConsole:
             ),
         )
 
+    # --- the asset register ----------------------------------------------------------------
+
+    def _asset_refusal(self, asker: Asker, error: DomainError) -> web.HTTPException:
+        """The register's refusals in the console's words (the chat's speak of tickets)."""
+        words = texts_for(asker.language)
+        if isinstance(error, PermissionDenied):
+            key = {"other_site": "asset_other_site", "asset_edit": "asset_edit_admins"}.get(
+                str(error.params.get("action")), "forbidden"
+            )
+            return _json_error(web.HTTPForbidden, words[key])
+        if isinstance(error, InvalidInput) and error.code == "asset.bad_value":
+            text = words["bad_value"].format(field=error.params.get("field", "?"))
+            return _json_error(web.HTTPBadRequest, text)
+        if isinstance(error, InvalidInput) and error.code == "asset.too_many":
+            return _json_error(web.HTTPBadRequest, words["labels_too_many"])
+        return self._refusal(asker, error)
+
+    async def _assets(self, request: web.Request) -> web.Response:
+        """The register's list in my scope, narrowed by site, kind and text."""
+        asker = await self._asker(request)
+        query = request.query
+        try:
+            site_text = query.get("site", "").strip()
+            if site_text and (not site_text.isdigit() or len(site_text) > 12):
+                raise ValueError("site")
+            kind_text = query.get("kind", "").strip()
+            kind = AssetKind(kind_text) if kind_text else None
+        except ValueError:
+            raise _json_error(
+                web.HTTPBadRequest, texts_for(asker.language)["bad_request"]
+            ) from None
+        try:
+            found = await self.register.listing(
+                asker.viewer.id,
+                search=query.get("q", "")[:200],
+                site_id=int(site_text) if site_text else None,
+                kind=kind,
+                include_retired=query.get("retired", "") in ("1", "true"),
+            )
+        except DomainError as error:
+            raise self._asset_refusal(asker, error) from None
+        return web.json_response(
+            {
+                "total": found.total,
+                "may_edit": found.may_edit,
+                "sites": [{"id": key, "name": name} for key, name in found.sites],
+                "assets": [
+                    {
+                        "tag": r.tag,
+                        "kind": r.kind.value,
+                        "site": r.site_name,
+                        "location": r.location,
+                        "brand_model": " ".join(p for p in (r.brand, r.model) if p),
+                        "user": r.user_name,
+                        "warranty_until": r.warranty_until.isoformat()
+                        if r.warranty_until
+                        else None,
+                        "active": r.active,
+                        "repairs": r.repairs,
+                        "repeats": r.repeats,
+                        "open": r.open,
+                    }
+                    for r in found.rows
+                ],
+            }
+        )
+
+    async def _asset(self, request: web.Request) -> web.Response:
+        """One device: its fields, repair history with repeat flags, warranty, inspections."""
+        asker = await self._asker(request)
+        try:
+            detail = await self.register.detail(asker.viewer.id, request.match_info["tag"])
+        except DomainError as error:
+            raise self._asset_refusal(asker, error) from None
+        return web.json_response(self._asset_json(asker, detail))
+
+    def _asset_json(self, asker: Asker, detail: AssetDetail) -> dict[str, Any]:
+        t = self.i18n.get(asker.language)
+        view = detail.view
+
+        def moment(value: datetime) -> str:
+            return html.unescape(t.moment(value, DEFAULT_TIMEZONE))
+
+        fields = {
+            name: (value.isoformat() if isinstance(value, date) else value)
+            for name in ASSET_FIELDS
+            if (value := view.value(name)) is not None
+        }
+        return {
+            "tag": view.tag,
+            "kind": view.kind.value,
+            "site": view.site_name,
+            "site_code": view.site,
+            "active": view.active,
+            "fields": fields,
+            "warranty_until": view.warranty_until.isoformat() if view.warranty_until else None,
+            "in_warranty": detail.in_warranty,
+            "repeats": detail.repeats,
+            "may_edit": detail.may_edit,
+            "repairs": [
+                {
+                    "id": r.ticket_id,
+                    "reported": moment(r.reported_at),
+                    "symptom": r.symptom,
+                    "status": r.status.value,
+                    "repeat_of": r.repeat_of_id,
+                    "result": r.result,
+                }
+                for r in detail.repairs
+            ],
+            "inspections": [
+                {
+                    "plan": i.plan,
+                    "period": i.period,
+                    "outcome": i.outcome,
+                    "note": i.note,
+                    "checked": moment(i.checked_at),
+                    "ticket": i.ticket_id,
+                }
+                for i in detail.inspections
+            ],
+        }
+
+    async def _edit_asset(self, request: web.Request) -> web.Response:
+        """Change a device's fields (administrators), through the register's own service."""
+        asker = await self._asker(request)
+        body = await _json_body(request, asker)
+        changes = body.get("changes")
+        if not isinstance(changes, dict) or not changes:
+            raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+        tag = request.match_info["tag"]
+        try:
+            done = await self.register.edit(asker.viewer.id, tag, changes)
+            detail = await self.register.detail(asker.viewer.id, tag)
+        except DomainError as error:
+            raise self._asset_refusal(asker, error) from None
+        answer = self._asset_json(asker, detail)
+        answer["changed"] = [change.field for change in done]
+        answer["message"] = texts_for(asker.language)["done"]
+        return web.json_response(answer)
+
+    async def _labels(self, request: web.Request) -> web.StreamResponse:
+        """The QR sticker PDF for the devices chosen (the command line's own renderer)."""
+        from bot.rendering.labels import Sticker, render_labels  # fpdf2 only when asked
+
+        asker = await self._asker(request)
+        body = await _json_body(request, asker)
+        tags = body.get("tags")
+        layout_name = body.get("layout", DEFAULT_LAYOUT)
+        words = texts_for(asker.language)
+        if (
+            not isinstance(tags, list)
+            or not all(isinstance(tag, str) for tag in tags)
+            or layout_name not in LAYOUTS
+        ):
+            raise _json_error(web.HTTPBadRequest, words["bad_request"])
+        if not tags:
+            raise _json_error(web.HTTPBadRequest, words["labels_none"])
+        try:
+            views = await self.register.for_labels(asker.viewer.id, tags)
+        except DomainError as error:
+            raise self._asset_refusal(asker, error) from None
+        username = self.config.username().lstrip("@")
+        if not username:
+            raise _json_error(web.HTTPServiceUnavailable, words["labels_no_username"])
+        font = find_cjk_font()
+        if font is None:
+            raise _json_error(web.HTTPServiceUnavailable, words["labels_no_font"])
+        stickers = [
+            Sticker(
+                url=f"https://t.me/{username}?start={sticker_payload(view.tag)}",
+                tag=view.tag,
+                kind=view.kind,
+                place=" · ".join(part for part in (view.department, view.location) if part),
+                site=view.site_name,
+            )
+            for view in views
+        ]
+        try:
+            data = await asyncio.to_thread(
+                render_labels,
+                stickers,
+                LAYOUTS[layout_name],
+                font,
+                chinese=self.i18n.get("zh_CN"),
+                english=self.i18n.get("en"),
+            )
+        except ValueError:
+            raise _json_error(web.HTTPServiceUnavailable, words["labels_no_font"]) from None
+        return web.Response(
+            body=data,
+            content_type="application/pdf",
+            headers={"Content-Disposition": 'attachment; filename="faultdesk-labels.pdf"'},
+        )
+
     async def _act(self, asker: Asker, change: Callable[[], Awaitable[Any]]) -> web.Response:
         """Run one core service call; its refusal in the asker's words."""
         try:
@@ -563,6 +899,8 @@ def _json_error(kind: type[web.HTTPException], text: str) -> web.HTTPException:
 
 
 TAGS = re.compile(r"<[^>]+>")
+# The register fields a device page shows (and an administrator may edit), in order.
+ASSET_FIELDS: Final = tuple(name for name in EDITABLE if name not in ("kind", "site"))
 SHEET_STATUSES: Final = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
 
 
@@ -635,6 +973,17 @@ def _encode_rows(rows: tuple[BoardRow, ...]) -> str:
         ensure_ascii=False,
         separators=(",", ":"),
     )
+
+
+def _image_type(data: bytes) -> str:
+    """The picture's media type from its first bytes (Telegram sends JPEG photos)."""
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    return "application/octet-stream"
 
 
 def _iso(moment: datetime | None) -> str | None:

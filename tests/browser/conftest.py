@@ -6,6 +6,7 @@ other artefacts)."""
 from __future__ import annotations
 
 import asyncio
+import io
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from bot.web.server import WebConfig, WebConsole, WebServer
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artefacts" / "web"
 TOKEN = "123456:TEST-token-for-the-web-console-abcdef"
+BOT_USERNAME = "faultdesk_test_bot"
 PHONE = (360, 780)
 DESKTOP = (1280, 820)
 
@@ -93,10 +95,32 @@ def browser() -> Iterator[Browser]:
         driver.quit()
 
 
+def picture(colour: tuple[int, int, int]) -> bytes:
+    """A small JPEG, as Telegram stores the photos people send."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (160, 120), colour).save(out, format="JPEG")
+    return out.getvalue()
+
+
+# What the sandbox's Telegram would return for the photos the tests attach.
+PHOTOS: dict[str, bytes] = {
+    "photo-red": picture((200, 40, 40)),
+    "photo-blue": picture((40, 80, 200)),
+}
+
+
+async def telegram_photo(file_id: str) -> bytes:
+    """The running bot's download, by file id."""
+    return PHOTOS[file_id]
+
+
 @pytest.fixture
 async def console_url(helpdesk: Any) -> AsyncIterator[str]:
     """The console served by the same server class the bot runs, on a free port."""
-    console = WebConsole(helpdesk, I18n(default="en"), WebConfig(bot_token=TOKEN))
+    config = WebConfig(bot_token=TOKEN, username=lambda: BOT_USERNAME, download=telegram_photo)
+    console = WebConsole(helpdesk, I18n(default="en"), config)
     server = WebServer(console, "127.0.0.1:0")
     await server.start()
     try:

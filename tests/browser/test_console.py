@@ -54,6 +54,18 @@ def text_of(driver: WebDriver, css: str) -> str:
     return str(driver.find_element(By.CSS_SELECTOR, css).text)
 
 
+def colour(clock, now) -> str:
+    """A board clock's colour at `now`, by the rule the page paints it."""
+    moment = int(now.timestamp())
+    if clock.paused or clock.due is None:
+        return "paused"
+    if clock.breached or moment >= clock.due:
+        return "red"
+    if clock.amber is not None:
+        return "amber" if moment >= clock.amber else "green"
+    return "amber" if moment >= clock.started + 0.8 * (clock.due - clock.started) else "green"
+
+
 async def seed(helpdesk, world, clock) -> dict[str, int]:
     """Tickets whose deadlines are missed, near (amber), far (green) and paused."""
     tickets = helpdesk.tickets
@@ -309,12 +321,32 @@ async def test_the_engineers_view_lists_my_tickets_with_map_links_and_deadlines(
 ):
     await helpdesk.people.locate_site("HQ", latitude=31.2399, longitude=121.4906)
     ids = await seed(helpdesk, world, clock)
-    mine = {
-        t for t in ids.values() if (await helpdesk.tickets.card(t)).assignee_id == world.engineer_id
-    }
+    # The engineer holding the ticket whose deadline is near (amber on the board).
+    holder = (await helpdesk.tickets.card(ids["near"])).assignee_id
+    telegram_id = 2001 if holder == world.engineer_id else 2002
+    mine = {t for t in ids.values() if (await helpdesk.tickets.card(t)).assignee_id == holder}
     assert mine
+    # This month's meeting-room round, the projector checked, the microphone not yet.
+    from core.assets import AssetRecord
+    from core.enums import AssetKind
+    from tests.integration.test_inspections import PROJECTOR_OK
+
+    for tag, kind in (("PJ-01", AssetKind.PROJECTOR), ("MIC-01", AssetKind.MICROPHONE)):
+        await helpdesk.assets.register(
+            AssetRecord(tag=tag, kind=kind, site_code="HQ", location="Meeting room A")
+        )
+    await helpdesk.inspections.create_plan(
+        code="HQ-ROOMS", name="Meeting rooms", cadence="monthly", site_id=world.site_id,
+        engineer_id=holder,
+    )  # fmt: skip
+    (round_,) = await helpdesk.inspections.open_rounds_for(holder)
+    walk = await helpdesk.inspections.start(round_.id, actor_id=holder)
+    projector = next(d.asset_id for d in walk.devices if d.tag == "PJ-01")
+    await helpdesk.inspections.record_device(
+        round_.id, projector, actor_id=holder, answers=PROJECTOR_OK
+    )
     await browser.size(*PHONE)
-    await browser.run(lambda d: d.get(mini_app_url(console_url, 2001)))
+    await browser.run(lambda d: d.get(mini_app_url(console_url, telegram_id)))
     await browser.run(lambda d: until(d).until(ready))
     assert await browser.run(lambda d: text_of(d, "#title")) == "My tickets"
     shown = await browser.run(
@@ -333,6 +365,30 @@ async def test_the_engineers_view_lists_my_tickets_with_map_links_and_deadlines(
     assert link.startswith("https://www.openstreetmap.org/?mlat=31.239900&mlon=121.490600")
     clocks = await browser.run(lambda d: text_of(d, f'li[data-ticket="{first}"]'))
     assert "left" in clocks or "missed" in clocks
+    # The countdowns are coloured as on the board: amber from the ladder's 80 % step.
+    board = await ConsoleService(helpdesk.core).board(world.dispatcher_id)
+    expected = {row.id: [colour(c, clock.now()) for c in row.clocks] for row in board.rows}
+    for ticket in mine:
+        shown_colours = await browser.run(
+            lambda d, ticket=ticket: [
+                str(node.get_attribute("data-state"))
+                for node in d.find_elements(By.CSS_SELECTOR, f'li[data-ticket="{ticket}"] .clock')
+            ]
+        )
+        assert shown_colours == expected[ticket], ticket
+    assert "amber" in {state for ticket in mine for state in expected[ticket]}
+    # The round's checklist: what the database holds for each device.
+    saved = (await helpdesk.inspections.round(round_.id)).items
+    checklist = await browser.run(
+        lambda d: {
+            str(li.get_attribute("data-asset")): str(li.get_attribute("data-outcome"))
+            for li in d.find_elements(By.CSS_SELECTOR, f'[data-round="{round_.id}"] li')
+        }
+    )
+    assert checklist == {"MIC-01": "pending", "PJ-01": "ok"}
+    assert [item.outcome for item in saved.values()] == ["ok"]
+    progress = await browser.run(lambda d: text_of(d, f'[data-round="{round_.id}"] p'))
+    assert progress == "Meeting rooms 2026-03 · 1 of 2 checked · due Mar 10 18:00"
     # The board is not theirs.
     headers_refused = await browser.run(
         lambda d: d.execute_script(
@@ -356,6 +412,7 @@ async def test_the_dashboard_shows_the_reports_own_figures_and_charts(
     engineer = (await helpdesk.tickets.card(ids["far"])).assignee_id
     await helpdesk.tickets.acknowledge(ids["far"], actor_id=engineer)
     await helpdesk.tickets.arrive(ids["far"], actor_id=engineer)
+    await helpdesk.runner().sweep()  # the missed deadline escalates
     await browser.size(*DESKTOP)
     await browser.run(lambda d: d.get(mini_app_url(f"{console_url}?view=dashboard", 4001)))
     await browser.run(lambda d: until(d).until(ready))
@@ -381,6 +438,29 @@ async def test_the_dashboard_shows_the_reports_own_figures_and_charts(
     )
     assert "arrival" in paths
     assert "Head office" in await browser.run(lambda d: text_of(d, "#site-bars"))
+    # This quarter so far by the /scorecard code: a range while the survey is open.
+    from bot.rendering.text import payment_text
+    from bot.rendering.wording import score_text
+    from core.reports.quarterly import quarterly_scorecard
+    from core.reports.sites import find_site
+
+    card = await quarterly_scorecard(
+        helpdesk.core, "2026-Q1", site=await find_site(helpdesk.core, "HQ"), as_of=clock.now()
+    )
+    quarter = await browser.run(lambda d: text_of(d, "#quarter"))
+    assert quarter == (
+        f"Score {score_text(t, card.score.low)}–{score_text(t, card.score.high)}"
+        f" (survey still open) · payment {payment_text(t, card.paid_low)}"
+        f" to {payment_text(t, card.paid_high)}"
+    )
+    # Escalations per week: twelve weekly bars, this week's counting the steps fired.
+    bars = await browser.run(
+        lambda d: [
+            int(bar.get_attribute("data-fired"))
+            for bar in d.find_elements(By.CSS_SELECTOR, "#escalations rect[data-week]")
+        ]
+    )
+    assert len(bars) == 12 and bars[-1] >= 1 and sum(bars[:-1]) == 0
     header = await browser.run(
         lambda d: d.execute_script("return document.querySelector('header').offsetHeight")
     )
@@ -397,3 +477,46 @@ async def test_the_dashboard_shows_the_reports_own_figures_and_charts(
         )
     )
     assert status == 403
+
+
+async def test_the_ticket_page_shows_photos_business_time_and_escalation(
+    helpdesk, world, clock, browser: Browser, console_url: str, backend: str
+):
+    from tests.integration.test_escalation import local
+
+    clock.set(local(2, 9))
+    ticket = await helpdesk.tickets.report_fault(
+        world.reporter_id,
+        symptom="Cracked screen",
+        impact=Impact.CANNOT_WORK,
+        asset_tag="PC-0001",
+        photos=["photo-red", "photo-blue"],
+    )
+    await helpdesk.tickets.acknowledge(ticket.id, actor_id=world.engineer_id)
+    runner = helpdesk.runner()
+    clock.set(local(2, 10, 36))
+    await runner.sweep()
+    clock.set(local(2, 11))
+    await runner.sweep()
+    url = mini_app_url(f"{console_url}?ticket={ticket.id}", 3001)
+    for name, size in (("phone", PHONE), ("desktop", DESKTOP)):
+        await browser.size(*size)
+        await browser.run(fresh_page)
+        await browser.run(lambda d: d.get(url))
+        await browser.run(lambda d: until(d).until(ready))
+
+        def pictures(driver: WebDriver) -> list[int]:
+            return [
+                int(driver.execute_script("return arguments[0].naturalWidth", img))
+                for img in driver.find_elements(By.CSS_SELECTOR, "#photos img")
+            ]
+
+        # Both photos are drawn as pictures (fetched with the page's own proof of identity).
+        await browser.run(lambda d: until(d).until(lambda d: pictures(d) == [160, 160]))
+        usage = await browser.run(lambda d: text_of(d, '#usage li[data-clock="arrival"]'))
+        assert usage == "arrival on site: 2 h 0 min of 2 h 0 min (100%)"
+        steps = await browser.run(lambda d: text_of(d, "#escalation"))
+        assert "arrival on site 80%: fired Mar 2 10:36" in steps
+        assert "arrival on site 100%: fired Mar 2 11:00" in steps
+        assert "Wang Wei paged Mar 2 11:00 · not acknowledged" in steps
+        await browser.screenshot(f"ticket-escalated-{name}-{backend}")

@@ -136,3 +136,35 @@ async def test_the_demo_serves_the_board_it_prints(tmp_path):
         playing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await playing
+
+
+async def test_a_tickets_photo_is_fetched_from_telegram_by_the_running_bot(deployment, emulator):
+    """The ticket page's pictures come through the bot's own transport (getFile, then the
+    download), on each runtime."""
+    from core.enums import Impact
+    from sandbox.people import TINY_PNG
+
+    deployment.overrides["web_listen"] = "127.0.0.1:0"
+    await deployment.start()
+    reporter = await deployment.register(7303, "Rita", language="en")
+    await deployment.register(7304, "Eddie", role=Role.ENGINEER, language="en")
+    await deployment.register(DISPATCHER, "Dora", role=Role.DISPATCHER, language="en")
+    rita = emulator.person(user_id=7303, first_name="Rita", language_code="en")
+    eddie = emulator.person(user_id=7304, first_name="Eddie", language_code="en")
+    dora = emulator.person(user_id=DISPATCHER, first_name="Dora", language_code="en")
+    for person in (rita, eddie, dora):
+        person._open_private_chat()  # each has a chat with the bot: dispatch reaches them
+    # A photo Rita sent, as Telegram keeps it (the emulator's file store).
+    stored = rita._bot.files.add(TINY_PNG, kind="photo", mime_type="image/png")
+    ticket = await deployment.running.helpdesk.tickets.report_fault(
+        reporter, symptom="Cracked screen", impact=Impact.DEGRADED, photos=[stored.file_id]
+    )
+    base = deployment.running.bot.web_url
+    headers = {"X-Telegram-Init-Data": signed(DISPATCHER, deployment.settings().bot_token)}
+    async with aiohttp.ClientSession() as browser:
+        async with browser.get(f"{base}api/tickets/{ticket.id}/photos/0", headers=headers) as got:
+            assert got.status == 200, await got.text()
+            assert got.content_type == "image/png"
+            assert await got.read() == TINY_PNG
+        async with browser.get(f"{base}api/tickets/{ticket.id}/photos/0") as nobody:
+            assert nobody.status == 401

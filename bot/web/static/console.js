@@ -232,6 +232,9 @@ function renderBoard() {
     back.href = "/web/?view=dashboard";
     back.hidden = false;
   }
+  const register = document.getElementById("assets-link");
+  register.textContent = T("assets") + " →";
+  register.hidden = !state.me.assets;
   document.getElementById("summary").textContent =
     T("open_count", { open: board.total_open, overdue: board.overdue_open });
   const main = document.getElementById("main");
@@ -374,9 +377,48 @@ async function loadTicket(id) {
     // The PDF is fetched with the same proof of identity as every other request.
     parts.push(el("p", {}, el("button", { class: "quiet", id: "sheet", onclick: () => openSheet(ticket.id) }, T("sheet"))));
   }
-  parts.push(el("h2", {}, T("deadlines")), clocks, el("h2", {}, T("timeline")), timeline);
+  parts.push(el("h2", {}, T("deadlines")), clocks);
+  if (ticket.usage.length) {
+    parts.push(el("h2", {}, T("business_time")), el("ul", { id: "usage" }, ...ticket.usage.map((u) =>
+      el("li", { "data-clock": u.kind, class: u.share >= 1 ? "red" : u.share >= 0.8 ? "amber" : "" },
+        `${L("clock", u.kind)}: ${T("used_of", { used: duration(u.used * 1000), target: duration(u.target * 1000), percent: Math.round(u.share * 100) })}`))));
+  }
+  if (ticket.steps.length || ticket.pages.length) {
+    const steps = ticket.steps.map((step) => el("li", { "data-step": `${step.clock}:${step.percent}`, "data-status": step.status },
+      `${L("clock", step.clock)} ${step.percent}%: ` + (step.status === "done" ? T("step_done", { time: step.done })
+        : step.status === "skipped" ? T("step_skipped", { time: step.done })
+        : step.status === "cancelled" ? T("step_cancelled") : T("step_pending", { time: step.due || T("paused") }))));
+    const pages = ticket.pages.map((page) => el("li", { class: "page", "data-acknowledged": page.acknowledged ? "1" : "0" },
+      `${L("clock", page.clock)}: ${T("paged", { to: page.to, sent: page.sent })} · ` +
+        (page.acknowledged ? T("acknowledged", { by: page.by || "—", time: page.acknowledged }) : T("not_acknowledged"))));
+    parts.push(el("h2", {}, T("escalation")), el("ul", { id: "escalation" }, ...steps, ...pages));
+  }
+  if (ticket.photos) {
+    const gallery = el("div", { id: "photos", class: "photos" });
+    for (let n = 0; n < ticket.photos; n += 1) gallery.append(photoNode(ticket.id, n));
+    parts.push(el("h2", {}, T("photos")), gallery);
+  }
+  parts.push(el("h2", {}, T("timeline")), timeline);
   if (ticket.repairs.length) parts.push(el("h2", {}, T("repairs")), repairs);
   document.getElementById("main").replaceChildren(...parts);
+}
+
+// A photo is fetched with the same proof of identity as every other request.
+function photoNode(ticketId, n) {
+  const img = el("img", { alt: `${T("photos")} ${n + 1}`, "data-photo": n, loading: "lazy" });
+  const headers = state.initData ? { "X-Telegram-Init-Data": state.initData } : {};
+  fetch(`/web/api/tickets/${ticketId}/photos/${n}`, { headers, credentials: "same-origin" })
+    .then(async (response) => {
+      if (!response.ok) {
+        let text = T("server_error");
+        try { text = (await response.json()).error || text; } catch (e) { /* keep the general sentence */ }
+        img.replaceWith(el("p", { class: "hint", "data-photo-error": n }, text));
+        return;
+      }
+      img.src = URL.createObjectURL(await response.blob());
+    })
+    .catch(() => img.replaceWith(el("p", { class: "hint" }, T("server_error"))));
+  return img;
 }
 
 async function openSheet(id) {
@@ -408,8 +450,9 @@ async function loadMine() {
   document.getElementById("title").textContent = T("mine_title");
   document.getElementById("summary").textContent = "";
   const main = document.getElementById("main");
+  const rounds = roundsNode(mine.rounds);
   if (mine.tickets.length === 0) {
-    main.replaceChildren(el("p", { class: "message", id: "empty" }, T("mine_none")));
+    main.replaceChildren(el("p", { class: "message", id: "empty" }, T("mine_none")), ...rounds);
     return;
   }
   const list = el("ol", { class: "timeline", id: "mine" });
@@ -427,7 +470,24 @@ async function loadMine() {
         ticket.phone ? el("a", { href: `tel:${ticket.phone}` }, ticket.phone) : null),
       el("div", {}, ...clocksFrom(ticket.clocks).map(clockNode))));
   }
-  main.replaceChildren(list);
+  main.replaceChildren(list, ...rounds);
+}
+
+// The inspection rounds open at my site, each device ticked off as its result is saved.
+const MARKS = { ok: "✓", fault: "✗", skipped: "–" };
+function roundsNode(rounds) {
+  if (!rounds.length) return [];
+  return [el("h2", {}, T("rounds")), ...rounds.map((round) => {
+    const done = round.devices.filter((d) => d.outcome).length;
+    return el("section", { class: "round", "data-round": round.id },
+      el("p", {}, el("strong", {}, `${round.plan} ${round.period}`), " · ",
+        T("round_progress", { done, total: round.devices.length, due: round.due })),
+      el("ul", { class: "checklist" }, ...round.devices.map((d) =>
+        el("li", { "data-asset": d.tag, "data-outcome": d.outcome || "pending" },
+          `${MARKS[d.outcome] || "☐"} ${d.tag} · ${L("kind", d.kind)}${d.location ? " · " + d.location : ""}`,
+          d.outcome ? ` · ${T("outcome_" + d.outcome)}` : "",
+          d.ticket ? el("a", { href: `/web/?ticket=${d.ticket}` }, ` #${d.ticket}`) : null))));
+  })];
 }
 
 // --- the manager's dashboard: figures and charts from the server's own report code ---
@@ -481,6 +541,22 @@ function siteBars(sites, labels) {
   }));
 }
 
+function weekBars(weeks) {
+  const most = Math.max(1, ...weeks.map((w) => w.fired));
+  const width = 360, height = 120, step = width / weeks.length;
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height + 16}`, class: "chart", id: "escalations", role: "img" });
+  weeks.forEach((w, n) => {
+    const tall = (w.fired / most) * height;
+    const paged = (w.paged / most) * height;
+    const bar = svg("rect", { x: n * step + 2, y: height - tall, width: step - 4, height: tall, fill: "#b86e00", "data-week": w.week, "data-fired": w.fired });
+    bar.append(svg("title", {}, T("week_line", { week: w.week, fired: w.fired, paged: w.paged })));
+    chart.append(bar, svg("rect", { x: n * step + 2, y: height - paged, width: step - 4, height: paged, fill: "#c62828" }));
+  });
+  const list = el("ul", { class: "hint", id: "weeks" }, ...weeks.filter((w) => w.fired).map((w) =>
+    el("li", { "data-week": w.week }, T("week_line", { week: w.week, fired: w.fired, paged: w.paged }))));
+  return el("div", {}, chart, list);
+}
+
 async function loadDashboard() {
   const data = await api("dashboard");
   document.getElementById("title").textContent = T("dashboard");
@@ -494,9 +570,152 @@ async function loadDashboard() {
     el("ul", { id: "kpis" }, ...data.kpis.map((k) => el("li", { "data-kpi": k.key }, k.line))),
     el("p", { id: "score" }, T("score", { score: data.score, points: data.deduction })),
     el("ul", { id: "explained", class: "hint" }, ...data.explained.map((line) => el("li", {}, line))),
+    el("h2", {}, T("quarter_title", { quarter: data.quarter.label })),
+    el("p", { id: "quarter" }, data.quarter.known
+      ? T("quarter_score", { score: data.quarter.score_low, payment: data.quarter.payment_low })
+      : T("quarter_range", { low: data.quarter.score_low, high: data.quarter.score_high,
+          payment_low: data.quarter.payment_low, payment_high: data.quarter.payment_high })),
+    el("p", { class: "hint", id: "quarter-parts" }, T("quarter_parts", {
+      onsite: data.quarter.onsite, other: data.quarter.other,
+      survey: data.quarter.survey === null ? "—" : data.quarter.survey })),
     el("h2", {}, T("trend")), trendChart(data.trend, data.labels),
+    el("h2", {}, T("escalations_week")), weekBars(data.escalations),
     el("h2", {}, T("by_site")), siteBars(data.sites, data.labels),
   );
+}
+
+
+// --- the asset register: list, search and filter, one device's page, edits, QR labels ---
+
+const picked = new Set();
+
+function plainSelect(name, first, options, value) {
+  const node = el("select", { name, id: name, "aria-label": first }, el("option", { value: "" }, first));
+  for (const [key, text] of options) {
+    node.append(el("option", { value: String(key), selected: String(key) === String(value) }, text));
+  }
+  return node;
+}
+
+async function loadAssets() {
+  const query = new URLSearchParams();
+  const f = state.assetFilters || (state.assetFilters = { q: "", site: "", kind: "" });
+  for (const key of ["q", "site", "kind"]) if (f[key]) query.set(key, f[key]);
+  const data = await api("assets?" + query.toString());
+  document.getElementById("title").textContent = T("assets");
+  document.getElementById("summary").textContent = T("assets_count", { shown: data.assets.length, total: data.total });
+  const back = document.getElementById("back");
+  back.textContent = T("back");
+  back.hidden = !state.me.board;
+  const search = el("input", { id: "asset-q", type: "search", placeholder: T("asset_search"), value: f.q });
+  search.addEventListener("change", () => { f.q = search.value; loadAssets().catch(handleError); });
+  const sites = plainSelect("asset-site", T("all_sites"), data.sites.map((s) => [s.id, s.name]), f.site);
+  sites.addEventListener("change", () => { f.site = sites.value; loadAssets().catch(handleError); });
+  const kinds = plainSelect("asset-kind", T("all_kinds"),
+    Object.keys(state.me.labels.kind).map((k) => [k, L("kind", k)]), f.kind);
+  kinds.addEventListener("change", () => { f.kind = kinds.value; loadAssets().catch(handleError); });
+  const labels = el("button", { id: "labels", onclick: () => downloadLabels() }, T("labels_pdf", { n: picked.size }));
+  const bar = el("div", { class: "filters" }, search, sites, kinds, labels);
+  const main = document.getElementById("main");
+  if (data.assets.length === 0) {
+    main.replaceChildren(bar, el("p", { class: "message", id: "empty" }, T("assets_none")));
+    return;
+  }
+  const list = el("ul", { class: "assets", id: "assets" });
+  for (const asset of data.assets) {
+    const box = el("input", { type: "checkbox", class: "pick", "aria-label": asset.tag, checked: picked.has(asset.tag) });
+    box.addEventListener("change", () => {
+      if (box.checked) picked.add(asset.tag); else picked.delete(asset.tag);
+      labels.textContent = T("labels_pdf", { n: picked.size });
+    });
+    const flags = [];
+    if (asset.repeats) flags.push(el("span", { class: "flag red", "data-flag": "repeat" }, T("repeat_flag")));
+    if (!asset.active) flags.push(el("span", { class: "flag", "data-flag": "retired" }, T("retired")));
+    const details = [L("kind", asset.kind), asset.brand_model, asset.site, asset.location, asset.user]
+      .filter(Boolean).join(" · ");
+    list.append(el("li", { "data-asset": asset.tag }, box, " ",
+      el("a", { class: "num", href: `/web/?asset=${encodeURIComponent(asset.tag)}` }, asset.tag), " ",
+      el("span", {}, details), " ",
+      el("span", { class: "hint" }, `${T("repairs_count")}: ${asset.repairs}`), " ", ...flags));
+  }
+  main.replaceChildren(bar, list);
+}
+
+async function downloadLabels() {
+  if (picked.size === 0) { toast(T("labels_none"), true); return; }
+  const headers = { "Content-Type": "application/json" };
+  if (state.initData) headers["X-Telegram-Init-Data"] = state.initData;
+  const response = await fetch("/web/api/assets/labels.pdf", {
+    method: "POST", headers, credentials: "same-origin", body: JSON.stringify({ tags: [...picked] }),
+  });
+  if (!response.ok) {
+    let text = T("server_error");
+    try { text = (await response.json()).error || text; } catch (e) { /* keep the general sentence */ }
+    toast(text, true);
+    return;
+  }
+  const link = el("a", { href: URL.createObjectURL(await response.blob()), download: "faultdesk-labels.pdf", id: "labels-file" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  toast(T("done"));
+}
+
+function warrantyText(asset) {
+  if (!asset.warranty_until) return T("no_warranty");
+  return T(asset.in_warranty ? "in_warranty" : "out_of_warranty", { date: asset.warranty_until });
+}
+
+async function loadAsset(tag) {
+  const asset = await api(`assets/${encodeURIComponent(tag)}`);
+  renderAsset(asset);
+}
+
+function renderAsset(asset) {
+  document.getElementById("title").textContent = asset.tag;
+  document.getElementById("summary").textContent = L("kind", asset.kind);
+  const back = document.getElementById("back");
+  back.textContent = "← " + T("assets");
+  back.href = "/web/?view=assets";
+  back.hidden = false;
+  const list = el("dl", { class: "fields", id: "fields" },
+    el("dt", {}, T("site")), el("dd", {}, asset.site),
+    el("dt", {}, T("warranty")), el("dd", { id: "warranty", class: asset.in_warranty === false ? "red" : "" }, warrantyText(asset)));
+  for (const [name, value] of Object.entries(asset.fields)) {
+    if (name === "warranty_until" || value === "" || value === null) continue;
+    list.append(el("dt", {}, T("field_" + name)), el("dd", { "data-field": name }, value));
+  }
+  const parts = [list];
+  if (asset.repeats) parts.push(el("p", { class: "flag red", id: "repeat" }, `${T("repeat_flag")}: ${asset.repeats}`));
+  if (asset.may_edit) parts.push(el("p", {}, el("button", { id: "edit", class: "quiet", onclick: () => editAsset(asset) }, T("edit"))));
+  parts.push(el("h2", {}, T("repairs_count")));
+  parts.push(asset.repairs.length === 0 ? el("p", { class: "hint" }, T("no_repairs")) :
+    el("ul", { id: "repairs" }, ...asset.repairs.map((r) => el("li", { "data-ticket": r.id },
+      el("a", { href: `/web/?ticket=${r.id}` }, `#${r.id}`),
+      ` ${r.reported} · ${L("status", r.status)} · ${r.symptom}`,
+      r.repeat_of ? el("span", { class: "flag red", "data-flag": "repeat" }, " " + T("repeat_of", { id: r.repeat_of })) : null))));
+  parts.push(el("h2", {}, T("inspections")));
+  parts.push(asset.inspections.length === 0 ? el("p", { class: "hint" }, T("no_inspections")) :
+    el("ul", { id: "inspections" }, ...asset.inspections.map((i) => el("li", { "data-outcome": i.outcome },
+      `${i.plan} ${i.period} · ${T("outcome_" + i.outcome)} · ${i.checked}${i.note ? " · " + i.note : ""}`))));
+  document.getElementById("main").replaceChildren(...parts);
+}
+
+function editAsset(asset) {
+  const inputs = [];
+  for (const name of Object.keys(asset.fields)) {
+    const input = el("input", { name, value: asset.fields[name] || "", type: name === "warranty_until" || name === "manufactured_on" ? "date" : "text" });
+    input.dataset.before = asset.fields[name] || "";
+    inputs.push(input);
+  }
+  dialog(`${asset.tag} · ${T("edit")}`, inputs.map((input) => el("label", {}, T("field_" + input.name), input)), async () => {
+    const changes = {};
+    for (const input of inputs) if (input.value !== input.dataset.before) changes[input.name] = input.value;
+    if (Object.keys(changes).length === 0) return null;
+    const answer = await api(`assets/${encodeURIComponent(asset.tag)}`, { method: "POST", body: { changes } });
+    renderAsset(answer);
+    return answer;
+  });
 }
 
 // --- start ---
@@ -524,8 +743,11 @@ async function poll() {
 function stopPolling() { if (state.polling) clearInterval(state.polling); state.polling = null; }
 
 async function reload() {
-  const ticket = new URLSearchParams(location.search).get("ticket");
+  const params = new URLSearchParams(location.search);
+  const ticket = params.get("ticket");
   if (ticket) await loadTicket(ticket);
+  else if (params.get("asset")) await loadAsset(params.get("asset"));
+  else if (params.get("view") === "assets") await loadAssets();
   else if (state.me.mine) await loadMine();
   else await loadBoard();
 }
@@ -542,8 +764,13 @@ async function start() {
   const ticket = new URLSearchParams(location.search).get("ticket");
   try {
     const view = new URLSearchParams(location.search).get("view");
+    const asset = new URLSearchParams(location.search).get("asset");
     if (ticket) {
       await loadTicket(ticket);
+    } else if (asset && state.me.assets) {
+      await loadAsset(asset);
+    } else if (view === "assets" && state.me.assets) {
+      await loadAssets();
     } else if (view === "dashboard" && state.me.dashboard) {
       await loadDashboard();
     } else if (state.me.mine) {

@@ -97,29 +97,27 @@ async def until(
 # --- the balancer ------------------------------------------------------------------------------
 
 
-class Balancer:
-    """Round-robin reverse proxy for webhook POSTs; each update goes to the next instance."""
+class _LoopbackProxy:
+    """An aiohttp server on a free loopback port passing requests on with one client session."""
 
     def __init__(self) -> None:
-        self.backends: list[str] = []  # http://127.0.0.1:PORT/telegram/webhook
-        self.passed: dict[str, int] = {}  # updates each backend answered 2xx
-        self.refused = 0  # connection failures (a dead instance), passed on to the next
-        self._next = 0
+        self.url = ""
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
-        self.url = ""
 
-    async def start(self) -> str:
-        """Listen on a free loopback port; the URL Telegram is to post to."""
-        app = web.Application()
-        app.router.add_post(WEBHOOK_PATH, self._forward)
+    def routes(self, app: web.Application) -> None:
+        """Add the proxy's routes."""
+        raise NotImplementedError
+
+    async def _listen(self, app: web.Application) -> str:
+        """Serve `app` on a free loopback port; its base URL."""
+        self.routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         port = free_port()
         await web.TCPSite(self._runner, "127.0.0.1", port).start()
         self._session = aiohttp.ClientSession()
-        self.url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
-        return self.url
+        return f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
         """Stop listening."""
@@ -127,6 +125,26 @@ class Balancer:
             await self._session.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+class Balancer(_LoopbackProxy):
+    """Round-robin reverse proxy for webhook POSTs; each update goes to the next instance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.backends: list[str] = []  # http://127.0.0.1:PORT/telegram/webhook
+        self.passed: dict[str, int] = {}  # updates each backend answered 2xx
+        self.refused = 0  # connection failures (a dead instance), passed on to the next
+        self._next = 0
+
+    def routes(self, app: web.Application) -> None:
+        """Webhook POSTs only."""
+        app.router.add_post(WEBHOOK_PATH, self._forward)
+
+    async def start(self) -> str:
+        """Listen on a free loopback port; the URL Telegram is to post to."""
+        self.url = await self._listen(web.Application()) + WEBHOOK_PATH
+        return self.url
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
@@ -156,7 +174,7 @@ class Balancer:
         return web.Response(status=502, text="no instance answered")
 
 
-class ApiTap:
+class ApiTap(_LoopbackProxy):
     """A pass-through between one instance and the emulator noting each message it sent.
 
     The emulator cannot tell its clients apart; the tap can, so a test knows which
@@ -164,34 +182,22 @@ class ApiTap:
     """
 
     def __init__(self, target: str) -> None:
+        super().__init__()
         self.target = target  # the emulator's base URL
         self.sent: set[tuple[int, int]] = set()  # (chat id, message id) of each message
         self.in_flight = 0  # requests passed on whose answers have not come back yet
         self.held = 0  # requests kept back since `hold`
         self._open = asyncio.Event()
         self._open.set()
-        self.url = ""
-        self._runner: web.AppRunner | None = None
-        self._session: aiohttp.ClientSession | None = None
+
+    def routes(self, app: web.Application) -> None:
+        """Every Bot API method."""
+        app.router.add_route("*", "/{tail:.*}", self._forward)
 
     async def start(self) -> str:
         """Listen on a free loopback port; the Bot API base URL to give the instance."""
-        app = web.Application(client_max_size=60 * 1024**2)
-        app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self._session = aiohttp.ClientSession()
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = await self._listen(web.Application(client_max_size=60 * 1024**2))
         return self.url
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._session is not None:
-            await self._session.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     def hold(self) -> None:
         """Pass nothing more on: later requests wait here, and never reach Telegram."""

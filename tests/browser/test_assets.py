@@ -10,7 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from pypdf import PdfReader
+from selenium.common.exceptions import (
+    ElementNotInteractableException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from sqlalchemy import func, select
 
@@ -91,14 +96,12 @@ async def test_the_register_lists_searches_and_downloads_labels_for_a_selection(
     await browser.run(search)
 
     def pick_and_download(driver: WebDriver) -> None:
-        driver.find_element(By.CSS_SELECTOR, 'li[data-asset="PJ-0002"] input.pick').click()
-        box = driver.find_element(By.ID, "asset-q")
-        box.clear()
-        box.send_keys("\n")
+        click(driver, 'li[data-asset="PJ-0002"] input.pick')
+        until(driver).until(empty_search)
         until(driver).until(lambda d: len(tags_listed(d)) == 2)
-        driver.find_element(By.CSS_SELECTOR, 'li[data-asset="PC-0001"] input.pick').click()
-        assert "2 selected" in text_of(driver, "#labels")
-        driver.find_element(By.ID, "labels").click()
+        click(driver, 'li[data-asset="PC-0001"] input.pick')
+        until(driver).until(lambda d: "2 selected" in text_of(d, "#labels"))
+        click(driver, "#labels")
         until(driver).until(lambda _d: (tmp_path / "faultdesk-labels.pdf").is_file())
 
     await browser.run(pick_and_download)
@@ -193,3 +196,27 @@ async def test_an_administrator_edits_a_device_and_others_are_kept_out(
             await session.scalar(select(func.count()).where(AuditEvent.action == "asset.edited"))
             == 2
         )
+
+
+def click(driver: WebDriver, selector: str) -> None:
+    """Click `selector` once the page lets a person do it (the list may be redrawn meanwhile)."""
+
+    def clicked(d: WebDriver) -> bool:
+        try:
+            d.find_element(By.CSS_SELECTOR, selector).click()
+        except (ElementNotInteractableException, StaleElementReferenceException):
+            return False
+        return True
+
+    until(driver).until(clicked)
+
+
+def empty_search(driver: WebDriver) -> bool:
+    """Empty the search box as a person does (select all, delete, Enter); False if redrawn."""
+    try:
+        box = driver.find_element(By.ID, "asset-q")
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(Keys.DELETE, "\n")
+    except (ElementNotInteractableException, StaleElementReferenceException):
+        return False
+    return True

@@ -877,12 +877,15 @@ async def kill_mid_wave(world: World, *, tickets: int, pause_others: bool = True
     no more requests through to Telegram; when every message Telegram answered it has
     been recorded as sent, it is killed. So it dies holding claimed messages and steps,
     but not in the one window nobody can decide (a message out whose answer was lost
-    with the process: docs/scale-out.md), which no design can make exactly-once.
+    with the process: README, several instances), which no design can make exactly-once.
 
     `pause_others`: the other instances are paused (SIGSTOP) while the wave falls due, so
     the one killed holds all of it. Not on SQLite: a process paused inside a write
     transaction would hold the file's lock and stop everyone.
     """
+    # What the taps passed before this wave (an earlier test's album and its notices in
+    # the same chats) is not the wave's business.
+    before = {id(instance.tap): set(instance.tap.sent) for instance in world.fleet.instances}
     wave = await report_wave(world.database_url, world.policy_file, world.office, tickets=tickets)
     await cards_out(world, wave)
     paused = world.fleet.instances[1:] if pause_others else []
@@ -898,7 +901,9 @@ async def kill_mid_wave(world: World, *, tickets: int, pause_others: bool = True
         victim = world.fleet.sender_of(first)
         victim.tap.hold()
         await until(
-            lambda: answered_sends_recorded(world, victim.tap, wave),
+            lambda: answered_sends_recorded(
+                world, victim.tap, wave, since=before.get(id(victim.tap), set())
+            ),
             timeout=60,
             message=f"{victim.name} did not record the messages Telegram answered",
         )
@@ -911,12 +916,19 @@ async def kill_mid_wave(world: World, *, tickets: int, pause_others: bool = True
     return Outcome(wave, seen, killed_at, killed_at)
 
 
-async def answered_sends_recorded(world: World, tap: ApiTap, wave: Wave) -> bool:
+async def answered_sends_recorded(
+    world: World, tap: ApiTap, wave: Wave, *, since: set[tuple[int, int]] | None = None
+) -> bool:
     """Nothing is on its way through `tap`, and every message Telegram answered it to the
-    wave's engineers is recorded as sent in the outbox."""
+    wave's engineers (after `since`, what it had passed before) is recorded as sent."""
     if tap.in_flight:
         return False
-    answered = {(chat, message) for chat, message in tap.sent if chat in wave.chats}
+    earlier = since or set()
+    answered = {
+        (chat, message)
+        for chat, message in tap.sent
+        if chat in wave.chats and (chat, message) not in earlier
+    }
     if not answered:
         return True
     chat = func.coalesce(OutboxMessage.chat_id, Person.chat_id)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import select
 
@@ -310,6 +310,22 @@ async def hand_over(tx: Tx, ticket: Ticket, engineer: Person) -> AuditEvent:
     return await _assign(tx, ticket, engineer, by="handover", keep_status=not assignable)
 
 
+class FaultReport(TypedDict):
+    """What a report of a fault says: the keyword arguments of `TicketService.report_fault`."""
+
+    symptom: str
+    impact: Impact
+    asset_tag: NotRequired[str | None]
+    asset_kind: NotRequired[AssetKind | None]
+    location: NotRequired[str]
+    contact_phone: NotRequired[str]
+    photos: NotRequired[Sequence[str]]
+    site_id: NotRequired[int | None]
+    # names what asked for it (a chat update): asked again with the same key, after a
+    # crash cut the first answer short, the ticket already open is returned
+    request_key: NotRequired[str | None]
+
+
 class TicketService:
     """Everything people do to tickets."""
 
@@ -318,73 +334,23 @@ class TicketService:
 
     # --- intake -----------------------------------------------------------------------
 
-    async def report_fault(
-        self,
-        reporter_id: int,
-        *,
-        symptom: str,
-        impact: Impact,
-        asset_tag: str | None = None,
-        asset_kind: AssetKind | None = None,
-        location: str = "",
-        contact_phone: str = "",
-        photos: Sequence[str] = (),
-        site_id: int | None = None,
-        request_key: str | None = None,
-    ) -> Ticket:
+    async def report_fault(self, reporter_id: int, **fault: Unpack[FaultReport]) -> Ticket:
         """Open a ticket, start its clocks and dispatch it to the site's least-loaded engineer.
 
         `request_key` names what asked for it (a chat update): asked again with the same
         key, after a crash cut the first answer short, it returns the ticket already open.
         """
         async with self.core.transaction(reporter_id) as tx:
-            return await self._report_fault(
-                tx,
-                reporter_id,
-                symptom=symptom,
-                impact=impact,
-                asset_tag=asset_tag,
-                asset_kind=asset_kind,
-                location=location,
-                contact_phone=contact_phone,
-                photos=photos,
-                site_id=site_id,
-                request_key=request_key,
-            )
+            return await self._report_fault(tx, reporter_id, **fault)
 
-    async def report_fault_card(
-        self,
-        reporter_id: int,
-        *,
-        symptom: str,
-        impact: Impact,
-        asset_tag: str | None = None,
-        asset_kind: AssetKind | None = None,
-        location: str = "",
-        contact_phone: str = "",
-        photos: Sequence[str] = (),
-        site_id: int | None = None,
-        request_key: str | None = None,
-    ) -> TicketCard:
+    async def report_fault_card(self, reporter_id: int, **fault: Unpack[FaultReport]) -> TicketCard:
         """`report_fault`, answered with the new ticket's card from the same transaction.
 
         The dispatch already built that card (after the assignment, the last change the
         report makes), so the reporter's answer needs no second read of what was written.
         """
         async with self.core.transaction(reporter_id) as tx:
-            ticket = await self._report_fault(
-                tx,
-                reporter_id,
-                symptom=symptom,
-                impact=impact,
-                asset_tag=asset_tag,
-                asset_kind=asset_kind,
-                location=location,
-                contact_phone=contact_phone,
-                photos=photos,
-                site_id=site_id,
-                request_key=request_key,
-            )
+            ticket = await self._report_fault(tx, reporter_id, **fault)
             built: dict[int, TicketCard] = tx.session.info.get(_BUILT_CARDS, {})
             return built.get(ticket.id) or await card_in(tx, ticket)
 
@@ -395,13 +361,13 @@ class TicketService:
         *,
         symptom: str,
         impact: Impact,
-        asset_tag: str | None,
-        asset_kind: AssetKind | None,
-        location: str,
-        contact_phone: str,
-        photos: Sequence[str],
-        site_id: int | None,
-        request_key: str | None,
+        asset_tag: str | None = None,
+        asset_kind: AssetKind | None = None,
+        location: str = "",
+        contact_phone: str = "",
+        photos: Sequence[str] = (),
+        site_id: int | None = None,
+        request_key: str | None = None,
     ) -> Ticket:
         """The body of `report_fault`, in the caller's transaction."""
         symptom = symptom.strip()

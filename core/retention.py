@@ -5,8 +5,10 @@ Two tables grow with every update and message and are only needed for a while:
   redelivery (within 24 hours) from being handled twice; pruned once handled and
   older than `journal`. A row still being handled (no `done_at`: queued, leased or
   waiting to be recovered) is never pruned, however old.
-- delivered outbox rows: pruned once sent and older than `outbox`. Pending rows
-  (waiting, leased, retrying) and failed ones (the admins were told and may look) stay.
+- delivered outbox rows: pruned once sent and older than `outbox`; dropped ones (a
+  reminder a later step made late, never to be sent) once made longer ago than that.
+  Pending rows (waiting, leased, retrying) and failed ones (the admins were told and
+  may look) stay.
 - a finished ticket's due work (its escalation steps, progress messages and reminders,
   fired or cancelled): pruned once the ticket is closed or cancelled and the row was
   done more than `due_work` ago. Each row only keeps its key from being scheduled twice,
@@ -25,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import and_, delete, or_, select, tuple_
 
 from core.enums import OutboxStatus, TicketStatus, WorkStatus
 from core.models import DueWork, OutboxMessage, ProcessedUpdate, Ticket
@@ -78,18 +80,33 @@ async def _prune_journal(core: Core, before: datetime) -> int:
 
 async def _prune_outbox(core: Core, before: datetime) -> int:
     removed = 0
+    done = (OutboxStatus.SENT, OutboxStatus.DROPPED)
     while True:
         async with core.transaction() as tx:
             batch = (
                 select(OutboxMessage.id)
-                .where(OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at < before)
+                .where(
+                    or_(
+                        and_(
+                            OutboxMessage.status == OutboxStatus.SENT,
+                            OutboxMessage.sent_at < before,
+                        ),
+                        # A dropped row has no time of its own: it was made before it was
+                        # dropped, and once dropped it never changes again.
+                        and_(
+                            OutboxMessage.status == OutboxStatus.DROPPED,
+                            OutboxMessage.created_at < before,
+                        ),
+                    )
+                )
                 .limit(BATCH)
             )
             result = await tx.session.execute(
                 delete(OutboxMessage)
                 .where(
                     OutboxMessage.id.in_(batch.scalar_subquery()),
-                    OutboxMessage.status == OutboxStatus.SENT,
+                    # Checked again on the rows themselves: never one still to send.
+                    OutboxMessage.status.in_(done),
                 )
                 .execution_options(synchronize_session=False)
             )

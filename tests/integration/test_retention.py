@@ -237,3 +237,32 @@ async def test_the_due_work_age_is_a_setting_the_daily_job_uses(tmp_path):
     assert Settings(_env_file=None).due_work_retention_days == 30
     with pytest.raises(ValidationError, match="greater than 0"):
         Settings(_env_file=None, due_work_retention_days=0)
+
+
+async def test_dropped_messages_go_after_the_outbox_age_and_nothing_still_to_send(
+    helpdesk, world, clock
+):
+    async with helpdesk.core.transaction() as tx:
+        question = SurveyQuestion(round_id=1, period="2026-H1", closes_at=tx.now)
+        for key in ("dropped-old", "waiting-old"):
+            await outbox.enqueue(tx, question, key=key, chat_id=7)
+    clock.advance(timedelta(days=20))
+    async with helpdesk.core.transaction() as tx:
+        await outbox.enqueue(tx, question, key="dropped-new", chat_id=7)
+        # What a later step does to a reminder it made late: dropped, never to be sent.
+        await tx.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.key.in_(("dropped-old", "dropped-new")))
+            .values(status=OutboxStatus.DROPPED)
+        )
+
+    clock.advance(timedelta(days=10, hours=1))  # the old ones are 30 days and an hour old
+    pruned = await prune(helpdesk.core, POLICY, clock.now())
+    assert pruned.outbox == 1
+    async with helpdesk.core.reading() as session:
+        rows = dict((await session.execute(select(OutboxMessage.key, OutboxMessage.status))).all())
+    assert rows == {"waiting-old": OutboxStatus.PENDING, "dropped-new": OutboxStatus.DROPPED}
+    clock.advance(timedelta(days=20))
+    assert (await prune(helpdesk.core, POLICY, clock.now())).outbox == 1
+    async with helpdesk.core.reading() as session:
+        assert set(await session.scalars(select(OutboxMessage.key))) == {"waiting-old"}

@@ -53,7 +53,7 @@ from core.console_assets import (
     AssetDetail,
     AssetRegisterService,
 )
-from core.console_reports import escalations_per_week, site_ref
+from core.console_reports import escalations_per_week, report_timezone, site_ref
 from core.console_tickets import ticket_extras
 from core.enums import OPEN_STATUSES, AssetKind, Role, TicketStatus
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
@@ -310,8 +310,11 @@ class WebConsole:
         t = self.i18n.get(asker.language)
         core = self.helpdesk.core
         now = core.clock.now()
-        tz = DEFAULT_TIMEZONE
         site_id = viewer.site_id
+        # The site's own time zone decides "today" and "this month", as for the monthly
+        # summary of that site; every site together is counted as the summary counts it.
+        site = await site_ref(core, site_id) if site_id is not None else None
+        tz = report_timezone(site)
         day_start, day_end = day_bounds(now, tz)
         today = await day_figures(core, day_start, day_end, site_id=site_id)
         label = month_label(now, tz)
@@ -329,7 +332,6 @@ class WebConsole:
         assert month is not None
         names = {place.id: place.name for place in await self.helpdesk.people.sites()}
         # This quarter so far, by the /scorecard code (no second formula).
-        site = await site_ref(core, site_id) if site_id is not None else None
         card = await quarterly_scorecard(core, quarter_label(now, tz), site=site, as_of=now)
         weeks = await escalations_per_week(core, weeks=12, tz=tz, site_id=site_id)
 
@@ -346,6 +348,7 @@ class WebConsole:
                     "closed": today.closed,
                 },
                 "month": label,
+                "timezone": tz,
                 "kpis": [
                     {
                         "key": key,

@@ -70,6 +70,7 @@ PREFIX: Final = "/web"
 COOKIE: Final = "faultdesk_session"
 INIT_HEADER: Final = "X-Telegram-Init-Data"
 MAX_BODY: Final = 16 * 1024
+MAX_PAGE: Final = 1000  # board tickets one request may ask for (none: every one)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -268,6 +269,10 @@ class WebConsole:
         asker = await self._asker(request)
         try:
             wanted = _board_filter(request.query)
+            offset = _count(request.query, "offset") or 0
+            limit = _count(request.query, "limit")
+            if limit == 0:
+                raise ValueError("limit")
         except ValueError:
             raise _json_error(
                 web.HTTPBadRequest, texts_for(asker.language)["bad_request"]
@@ -275,7 +280,12 @@ class WebConsole:
         if not asker.viewer.sees_board:
             raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
         try:
-            board = await self.console.board(asker.viewer.id, wanted)
+            board = await self.console.board(
+                asker.viewer.id,
+                wanted,
+                offset=offset,
+                limit=None if limit is None else min(limit, MAX_PAGE),
+            )
         except DomainError as error:
             raise self._refusal(asker, error) from None
         tickets = self._encoded.get(id(board.rows))
@@ -291,6 +301,9 @@ class WebConsole:
             "may_act": board.may_act,
             "total_open": board.total_open,
             "overdue_open": board.overdue_open,
+            # The tickets the filters select; `tickets` holds `limit` of them from `offset`.
+            "listed": board.listed,
+            "offset": offset,
             "sites": [{"id": s.id, "name": s.name} for s in board.sites],
             "engineers": [
                 {"id": e.id, "name": e.name, "site_id": e.site_id} for e in board.engineers
@@ -1011,6 +1024,16 @@ async def _json_body(request: web.Request, asker: Asker) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
     return body
+
+
+def _count(query: Any, name: str) -> int | None:
+    """A whole number from the query string (None when absent); ValueError otherwise."""
+    value = query.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise ValueError(name)
+    return int(value)
 
 
 def _board_filter(query: Any) -> BoardFilter:

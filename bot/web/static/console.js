@@ -154,12 +154,17 @@ function boardQuery() {
   const query = new URLSearchParams();
   for (const key of ["site", "level", "status", "engineer", "q"]) if (f[key]) query.set(key, f[key]);
   if (f.overdue) query.set("overdue", "1");
+  // The server sends the rows shown so far (and the counts over all): a board of
+  // thousands of tickets draws its first screen without waiting for the rest.
+  query.set("limit", String(state.shown));
   return query.toString();
 }
 
 async function loadBoard() {
-  if (state.loading) return;
+  // A filter or "more" changed while a board was on its way: ask again once it is here.
+  if (state.loading) { state.again = true; return; }
   state.loading = true;
+  state.again = false;
   try {
     const board = await api("board?" + boardQuery());
     // Clocks come as [kind, started, due, amber, paused, breached] in Unix seconds.
@@ -179,6 +184,7 @@ async function loadBoard() {
   } finally {
     state.loading = false;
   }
+  if (state.again) await loadBoard();
 }
 
 function setLive(ok) {
@@ -244,15 +250,15 @@ function renderBoard() {
     ...["#", T("level"), T("state"), T("assignee"), T("site"), T("device"), T("deadlines"), ""]
       .map((text) => el("th", {}, text)));
   const body = el("tbody");
-  for (const ticket of board.tickets.slice(0, state.shown)) body.append(row(ticket, board));
+  for (const ticket of board.tickets) body.append(row(ticket, board));
   const parts = [filtersBar(board)];
   if (board.tickets.length === 0) parts.push(el("p", { class: "message", id: "empty" }, T("none_open")));
   else parts.push(el("table", { class: "board", id: "board" }, el("thead", {}, head), body));
-  const rest = board.tickets.length - state.shown;
+  const rest = board.listed - board.tickets.length;
   if (rest > 0) {
     parts.push(el("button", {
       class: "quiet more", id: "more",
-      onclick: () => { state.shown += PAGE; renderBoard(); },
+      onclick: () => { state.shown = board.tickets.length + PAGE; loadBoard(); },
     }, T("more", { n: Math.min(rest, PAGE) })));
   }
   main.replaceChildren(...parts);

@@ -313,9 +313,15 @@ class ConsoleService:
                 if kept is not None and kept.marker < marker:
                     fresh = await _patched(connection, where, kept, marker)
                 if fresh is None:
-                    places = await _places(connection, where)
+                    details: dict[int, BoardRow] = {}
+                    if limit is None and offset == 0:
+                        # Every ticket is shown: place them from their details.
+                        details = {row.id: row for row in await _details(connection, where)}
+                        places = tuple(sorted(map(_place_of, details.values()), key=_place_order))
+                    else:
+                        places = await _places(connection, where)
                     sites, engineers = await _choices(connection, scope)
-                    fresh = _Kept(marker, places, {}, sites, engineers)
+                    fresh = _Kept(marker, places, details, sites, engineers)
                 self._kept.pop(shape, None)
                 while len(self._kept) >= CACHED_BOARDS:
                     self._kept.pop(next(iter(self._kept)))
@@ -337,8 +343,8 @@ class ConsoleService:
             rows = kept.pages.get((offset, limit)) if not wanted.overdue_only else None
             if rows is None:
                 # A ticket closed between the two reads has no details: it is left out.
-                details = kept.details
-                rows = tuple(details[place.id] for place in page if place.id in details)
+                known = kept.details
+                rows = tuple(known[place.id] for place in page if place.id in known)
                 if not wanted.overdue_only:
                     kept.pages[(offset, limit)] = rows  # the same tuple while nothing changes
             return Board(
@@ -382,6 +388,13 @@ async def _patched(
     places.sort(key=_place_order)
     details = {key: row for key, row in kept.details.items() if key not in changed}
     return _Kept(marker, tuple(places), details, kept.sites, kept.engineers)
+
+
+def _place_of(row: BoardRow) -> Place:
+    """A ticket's place from its details (as `_places` computes it in the database)."""
+    dues = [clock.due for clock in row.clocks if clock.due is not None]
+    breached = any(clock.breached for clock in row.clocks)
+    return Place(row.id, row.next_due, min(dues) if dues else None, breached)
 
 
 def _place_order(place: Place) -> tuple[int, int]:

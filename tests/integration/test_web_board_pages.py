@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from core.console import BoardFilter, ConsoleService
 from core.enums import Impact
+from core.sla.policy import PauseReason
 from tests.integration.test_web_console import INIT_HEADER, client, init_data
 
 __all__ = ["client"]  # the fixture, used by name
@@ -28,11 +29,19 @@ async def test_a_page_is_the_whole_boards_slice_and_counts_cover_all(
         )
         ids.append(ticket.id)
         clock.advance(timedelta(minutes=5))
+    # One waits for parts: its clocks are paused (no deadline counts down).
+    paused = ids[0]
+    engineer = (await helpdesk.tickets.card(paused)).assignee_id
+    await helpdesk.tickets.acknowledge(paused, actor_id=engineer)
+    await helpdesk.tickets.pause(paused, actor_id=engineer, reason=PauseReason.PARTS)
     whole = await board(client)
     order = [t["id"] for t in whole["tickets"]]
     assert sorted(order) == sorted(ids) and whole["listed"] == 7
-    nearest = [min(c[2] for c in t["clocks"] if c[2] is not None) for t in whole["tickets"]]
-    assert nearest == sorted(nearest)
+    nearest = [
+        min((c[2] for c in t["clocks"] if c[2] is not None and not c[4]), default=2**62)
+        for t in whole["tickets"]
+    ]
+    assert nearest == sorted(nearest) and order[-1] == paused
 
     first = await board(client, "?limit=3")
     assert first["tickets"] == whole["tickets"][:3]

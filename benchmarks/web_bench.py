@@ -6,20 +6,22 @@ A scratch database is bulk-loaded with `--tickets` open tickets (5 000) over 20 
 report_fault and auto-dispatch leave them: four SLA clocks and their ladder steps each
 (the same loader as benchmarks/sla_bench.py). Then, per backend:
 
-- the board's JSON as the administrator sees it (every open ticket): `--runs` GETs of
-  /web/api/board through the console's aiohttp application with a signed initData, wall
-  time per request (the queries, the rows and the JSON encoding), median and worst, and
-  the body's size, and the CPU time the request took in this process (the server and the
-  SQLite thread; the load average is printed, since wall times stretch on a busy machine);
-  once with a ticket changed before every request (the tickets changed since the last
-  board are read again and patched into it) and once unchanged (the board kept for the
-  current change marker is served); the same for one site's dispatcher (a site's share).
-  The first, warming request reads the whole board (as after a change to a person, a site
-  or a device): its time is printed too;
+- the board's JSON as the page asks for it first (`?limit=100`: the first screen's rows,
+  with the counts over every ticket) for the administrator (every open ticket): `--runs`
+  GETs of /web/api/board through the console's aiohttp application with a signed
+  initData, wall time per request (the queries, the rows and the JSON encoding), median
+  and worst, and the body's size, and the CPU time the request took in this process (the
+  server and the SQLite thread; the load average is printed, since wall times stretch on
+  a busy machine): read whole before every request (a person changed, as on the first
+  load: every ticket is placed again and the page's rows read), after a ticket change
+  before every request (the changed tickets are placed again and patched in), unchanged
+  (the board kept for the current change marker is served), and every ticket at once
+  without paging, read whole; the same for one site's dispatcher (a site's share);
 - with Chromium (Debian's package, as the browser tests use; `--no-browser` skips it): the
   Mini App opened in headless Chromium on a phone-sized window, the time from navigation
   to the first screen drawn (the page's own `consoleReadyAt`: /api/me, /api/board and the
-  first 100 rows rendered), median over 5 loads.
+  first 100 rows rendered), median and worst over `--loads` loads (5), with the board read
+  whole before each load (a person changed) and unchanged.
 
 Every figure is measured on the run that prints it.
 """
@@ -37,6 +39,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -62,6 +65,7 @@ from core.models import Person
 from core.sla.policy import load_policy
 
 TOKEN = "123456:BENCH-token-for-the-web-console-abcdef"
+PAGE_QUERY = "?limit=100"  # what the page asks for first (console.js: PAGE rows)
 say = progress_printer("web_bench")
 
 
@@ -74,12 +78,15 @@ Client = TestClient[web.Request, web.Application]
 
 
 async def time_json(
-    client: Client, telegram_id: int, runs: int, change: Callable[[], Awaitable[object]] | None
+    client: Client,
+    telegram_id: int,
+    runs: int,
+    change: Callable[[], Awaitable[object]] | None,
+    query: str = PAGE_QUERY,
 ) -> tuple[list[float], list[float], int, int, float]:
-    """Seconds per GET /web/api/board, the body's bytes, the tickets listed and the first
-    (warming) request's seconds; with
-    `change`, a ticket is changed before each request (untimed), so none is served from
-    the board kept for the previous change marker."""
+    """Seconds per GET /web/api/board`query`, the body's bytes, the tickets listed and the
+    first (warming) request's seconds; with `change`, something is changed before each
+    request (untimed), so none is served from the board kept for the previous marker."""
     headers = {INIT_HEADER: init_data(telegram_id)}
     seconds: list[float] = []
     cpu: list[float] = []
@@ -89,7 +96,7 @@ async def time_json(
             await change()
         began = time.perf_counter()
         began_cpu = time.process_time()
-        response = await client.get("/web/api/board", headers=headers)
+        response = await client.get("/web/api/board" + query, headers=headers)
         body = await response.read()
         elapsed = time.perf_counter() - began
         cpu.append(time.process_time() - began_cpu)
@@ -100,31 +107,47 @@ async def time_json(
     return seconds[1:], cpu[1:], size, count, seconds[0]  # the first warms the caches
 
 
-def time_first_screen(url: str, loads: int = 5) -> list[float]:
-    """Milliseconds from navigation to the first screen drawn, in headless Chromium."""
+def chromium() -> Any:
+    """Headless Chromium on a phone-sized window, as the browser tests drive it."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.support.ui import WebDriverWait
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=360,780"):
         options.add_argument(argument)
-    driver = webdriver.Chrome(
+    return webdriver.Chrome(
         service=Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver"),
         options=options,
     )
+
+
+def first_screen(driver: Any, url: str) -> float:
+    """Milliseconds from navigation to the first screen drawn (the page's own mark)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get("about:blank")
+    driver.get(url)
+    ready = WebDriverWait(driver, 60).until(
+        lambda d: d.execute_script("return window.consoleReadyAt || null")
+    )
+    return float(ready)
+
+
+async def time_first_screen(
+    url: str, loads: int, before: Callable[[], Awaitable[object]] | None
+) -> list[float]:
+    """The first screen's milliseconds over `loads` loads (after one warming load); with
+    `before`, something is changed before each load, so the board is read whole."""
+    driver = await asyncio.to_thread(chromium)
     times: list[float] = []
     try:
         for _ in range(loads + 1):
-            driver.get("about:blank")
-            driver.get(url)
-            ready = WebDriverWait(driver, 60).until(
-                lambda d: d.execute_script("return window.consoleReadyAt || null")
-            )
-            times.append(float(ready))
+            if before is not None:
+                await before()
+            times.append(await asyncio.to_thread(first_screen, driver, url))
     finally:
-        driver.quit()
+        await asyncio.to_thread(driver.quit)
     return times[1:]
 
 
@@ -169,22 +192,33 @@ async def measure(backend: str, args: argparse.Namespace) -> None:
                 # A dispatcher-level change through the service the chat uses.
                 return await helpdesk.tickets.set_severity(1, next(levels), actor_id=admin_id)
 
+            async def other_change() -> object:
+                # A change to a person, not a ticket (a login link issued): the board
+                # cannot be patched and is read whole, as on the first load.
+                return await console.console.issue_login(admin_id, valid_for=timedelta(minutes=5))
+
+            cases: tuple[tuple[str, Callable[[], Awaitable[object]] | None, str], ...] = (
+                (
+                    "read whole (first load, or a person/site/device changed)",
+                    other_change,
+                    PAGE_QUERY,
+                ),
+                ("after a ticket change", change, PAGE_QUERY),
+                ("unchanged", None, PAGE_QUERY),
+                ("every ticket at once (no paging), read whole", other_change, ""),
+            )
             async with TestClient(TestServer(root)) as client:
                 for who, telegram_id in (("all sites", admin), ("one site", dispatcher)):
-                    for state, before in (("after a change", change), ("unchanged", None)):
+                    for state, before, query in cases:
                         seconds, cpu, size, count, first = await time_json(
-                            client, telegram_id, args.runs, before
+                            client, telegram_id, args.runs, before, query
                         )
-                        if before is not None:
-                            print(
-                                f"{backend:10} board JSON, {who}, read whole (the first"
-                                f" request): {first * 1000:.0f} ms"
-                            )
                         print(
-                            f"{backend:10} board JSON, {who} ({count:,} tickets,"
-                            f" {size / 1024:,.0f} KiB), {state}:"
+                            f"{backend:10} board JSON{query}, {who} ({count:,} tickets"
+                            f" sent, {size / 1024:,.0f} KiB), {state}:"
                             f" median {statistics.median(seconds) * 1000:.0f} ms,"
-                            f" worst {max(seconds) * 1000:.0f} ms over {len(seconds)} requests;"
+                            f" worst {max(seconds) * 1000:.0f} ms over {len(seconds)} requests"
+                            f" (the first, warming request: {first * 1000:.0f} ms);"
                             f" CPU time (this process, database thread included)"
                             f" median {statistics.median(cpu) * 1000:.0f} ms"
                         )
@@ -193,14 +227,19 @@ async def measure(backend: str, args: argparse.Namespace) -> None:
                 await server.start()
                 try:
                     page = f"http://127.0.0.1:{server.port}/web/#tgWebAppData={quote(init_data(admin))}"
-                    times = await asyncio.to_thread(time_first_screen, page)
+                    for state, before in (
+                        ("the board read whole (a person changed before each load)", other_change),
+                        ("the board unchanged", None),
+                    ):
+                        times = await time_first_screen(page, args.loads, before)
+                        print(
+                            f"{backend:10} board first screen in Chromium ({args.tickets:,}"
+                            f" tickets, 360 px), {state}: median"
+                            f" {statistics.median(times):.0f} ms, worst {max(times):.0f} ms"
+                            f" over {len(times)} loads"
+                        )
                 finally:
                     await server.stop()
-                print(
-                    f"{backend:10} board first screen in Chromium ({args.tickets:,} tickets,"
-                    f" 360 px): median {statistics.median(times):.0f} ms,"
-                    f" worst {max(times):.0f} ms over {len(times)} loads"
-                )
         finally:
             await db.dispose()
 
@@ -213,12 +252,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add_backend_options(parser)
     parser.add_argument("--tickets", type=int, default=5000, help="open tickets (5000)")
     parser.add_argument("--runs", type=int, default=20, help="requests per figure (20)")
+    parser.add_argument("--loads", type=int, default=5, help="page loads per Chromium figure (5)")
     parser.add_argument(
         "--no-browser", dest="browser", action="store_false", help="skip the Chromium figure"
     )
     args = parser.parse_args(argv)
-    if args.tickets < 1 or args.runs < 1:
-        parser.error("--tickets and --runs must be at least 1")
+    if args.tickets < 1 or args.runs < 1 or args.loads < 1:
+        parser.error("--tickets, --runs and --loads must be at least 1")
     args.backends = backends_to_measure(parser, args)
     return args
 

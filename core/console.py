@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, NamedTuple
 
-from sqlalchemy import ColumnElement, Integer, func, or_, select
+from sqlalchemy import ColumnElement, Integer, String, case, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -39,6 +39,8 @@ AMBER_AT: Final = 0.8
 MAX_SEARCH: Final = 100  # characters of a search that are used
 TOKEN_BYTES: Final = 24
 CACHED_BOARDS: Final = 32  # boards kept per process (filters x scopes), newest last
+# The order a ticket's countdowns are listed in.
+CLOCK_ORDER: Final = {"acknowledge": 0, "arrival": 1, "restore": 2, "resolve": 3}
 
 
 @dataclass(frozen=True)
@@ -136,10 +138,40 @@ class Board:
     may_act: bool
     total_open: int = 0
     overdue_open: int = 0
+    listed: int = 0  # tickets the filters select (overdue only included); `rows` may be a page
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
-BoardParts = tuple[tuple[BoardRow, ...], tuple[Choice, ...], tuple[Choice, ...]]
+class Place(NamedTuple):
+    """Where one open ticket falls on the board, without its details: enough to order,
+    count and page thousands of tickets (moments in Unix seconds)."""
+
+    id: int
+    next_due: int | None  # the nearest running, unpaused deadline
+    first_due: int | None  # the nearest deadline of any clock (for "overdue")
+    breached: bool
+
+    def overdue(self, now: int) -> bool:
+        """A running deadline has passed (as `BoardRow.overdue`)."""
+        return self.breached or (self.first_due is not None and self.first_due <= now)
+
+
+FAR: Final = 2**62  # sorts tickets without a running deadline last
+
+
+@dataclass
+class _Kept:
+    """One (scope, filter)'s board as read at `marker`: every ticket's place in order, the
+    details of the tickets read so far, and the filter's choices."""
+
+    marker: int
+    places: tuple[Place, ...]
+    details: dict[int, BoardRow]
+    sites: tuple[Choice, ...]
+    engineers: tuple[Choice, ...]
+    # Pages handed out at this marker, by (offset, limit): the same tuple each time, so
+    # the web layer encodes it once.
+    pages: dict[tuple[int, int | None], tuple[BoardRow, ...]] = field(default_factory=dict)
 
 
 def token_hash(token: str) -> str:
@@ -160,13 +192,11 @@ class ConsoleService:
 
     def __init__(self, core: Core) -> None:
         self.core = core
-        # Boards by (marker, scope, filter): every change writes an audit event, and events
-        # commit in id order (the chain's head row is locked until commit), so a board read
-        # at one marker stays true until the marker moves; live pages re-ask often.
-        self._cache: dict[tuple[Any, ...], BoardParts] = {}
-        # The newest board per (scope, filter) and its marker: a few ticket changes later,
-        # only the changed tickets are read again and patched in.
-        self._latest: dict[tuple[Any, ...], tuple[int, BoardParts]] = {}
+        # The newest board per (scope, filter) and its marker. Every change writes an audit
+        # event, and events commit in id order (the chain's head row is locked until
+        # commit), so a board read at one marker stays true until the marker moves; a few
+        # ticket changes later, only the changed tickets are placed again.
+        self._kept: dict[tuple[Any, ...], _Kept] = {}
 
     # --- who is asking -------------------------------------------------------------------
 
@@ -242,9 +272,24 @@ class ConsoleService:
         async with self.core.reading() as session:
             return await _newest_event(session)
 
-    async def board(self, viewer_id: int, wanted: BoardFilter | None = None) -> Board:
-        """Open tickets in the viewer's scope, nearest deadline first."""
+    async def board(
+        self,
+        viewer_id: int,
+        wanted: BoardFilter | None = None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> Board:
+        """Open tickets in the viewer's scope, nearest deadline first: `limit` of them from
+        `offset` (all when None), with the counts over every ticket the filters select.
+
+        Every ticket's place (its nearest deadline) is read in one grouped statement; the
+        details (names, device, every clock's countdown) only for the tickets a page shows,
+        and kept until they change, so the first screen does not wait for thousands of rows
+        nobody has scrolled to."""
         wanted = wanted or BoardFilter()
+        if offset < 0 or (limit is not None and limit < 1):
+            raise InvalidInput("board.bad_page", offset=offset, limit=limit)
         now = self.core.clock.now()
         async with self.core.reading() as session:
             person = await session.get(Person, viewer_id)
@@ -258,40 +303,61 @@ class ConsoleService:
             if wanted.severity is not None and wanted.severity not in range(1, 5):
                 raise InvalidInput("severity.out_of_range", severity=wanted.severity)
             marker = await _newest_event(session)
-            key: tuple[Any, ...] = (marker, scope, site_id, wanted.severity, wanted.status)
-            key += (wanted.engineer_id, wanted.search.strip()[:MAX_SEARCH])
-            cached = self._cache.get(key)
-            if cached is None:
-                connection = await session.connection()
-                shape = key[1:]
-                latest = self._latest.get(shape)
-                cached = None
-                if latest is not None and latest[0] < marker:
-                    cached = await _patched(connection, site_id, scope, wanted, latest, marker)
-                if cached is None:
-                    cached = await _board_rows(connection, site_id, scope, wanted)
-                while len(self._cache) >= CACHED_BOARDS:
-                    self._cache.pop(next(iter(self._cache)))
-                self._cache[key] = cached
-                while len(self._latest) >= CACHED_BOARDS:
-                    self._latest.pop(next(iter(self._latest)))
-                self._latest[shape] = (marker, cached)
-            rows, sites, engineers = cached
+            shape: tuple[Any, ...] = (scope, site_id, wanted.severity, wanted.status)
+            shape += (wanted.engineer_id, wanted.search.strip()[:MAX_SEARCH])
+            connection = await session.connection()
+            where = _board_where(site_id, wanted)
+            kept = self._kept.get(shape)
+            if kept is None or kept.marker != marker:
+                fresh = None
+                if kept is not None and kept.marker < marker:
+                    fresh = await _patched(connection, where, kept, marker)
+                if fresh is None:
+                    details: dict[int, BoardRow] = {}
+                    if limit is None and offset == 0:
+                        # Every ticket is shown: place them from their details.
+                        details = {row.id: row for row in await _details(connection, where)}
+                        places = tuple(sorted(map(_place_of, details.values()), key=_place_order))
+                    else:
+                        places = await _places(connection, where)
+                    sites, engineers = await _choices(connection, scope)
+                    fresh = _Kept(marker, places, details, sites, engineers)
+                self._kept.pop(shape, None)
+                while len(self._kept) >= CACHED_BOARDS:
+                    self._kept.pop(next(iter(self._kept)))
+                self._kept[shape] = kept = fresh
             moment = int(now.timestamp())
-            overdue = sum(1 for row in rows if row.overdue(moment))
-            shown = (
-                tuple(row for row in rows if row.overdue(moment)) if wanted.overdue_only else rows
+            overdue = sum(1 for place in kept.places if place.overdue(moment))
+            listed = (
+                [place for place in kept.places if place.overdue(moment)]
+                if wanted.overdue_only
+                else kept.places
             )
+            page = listed[offset:] if limit is None else listed[offset : offset + limit]
+            missing = [place.id for place in page if place.id not in kept.details]
+            if missing:
+                # The whole board (no page) is read without a list of thousands of ids.
+                only = [] if len(missing) == len(kept.places) else [Ticket.id.in_(missing)]
+                for row in await _details(connection, [*where, *only]):
+                    kept.details[row.id] = row
+            rows = kept.pages.get((offset, limit)) if not wanted.overdue_only else None
+            if rows is None:
+                # A ticket closed between the two reads has no details: it is left out.
+                known = kept.details
+                rows = tuple(known[place.id] for place in page if place.id in known)
+                if not wanted.overdue_only:
+                    kept.pages[(offset, limit)] = rows  # the same tuple while nothing changes
             return Board(
                 now=now,
-                rows=shown,
-                sites=sites,
-                engineers=engineers,
+                rows=rows,
+                sites=kept.sites,
+                engineers=kept.engineers,
                 marker=marker,
                 scope_site_id=scope,
                 may_act=viewer.dispatches,
-                total_open=len(rows),
+                total_open=len(kept.places),
                 overdue_open=overdue,
+                listed=len(listed),
             )
 
 
@@ -299,20 +365,15 @@ MAX_PATCHED_EVENTS: Final = 200  # more changes than this since the last board: 
 
 
 async def _patched(
-    connection: AsyncConnection,
-    site_id: int | None,
-    scope: int | None,
-    wanted: BoardFilter,
-    latest: tuple[int, BoardParts],
-    marker: int,
-) -> BoardParts | None:
-    """The last board with the tickets changed since its marker read again; None when
-    anything but tickets changed (a name, a site, a device) or too much did."""
-    since, (rows, sites, engineers) = latest
+    connection: AsyncConnection, where: Sequence[ColumnElement[bool]], kept: _Kept, marker: int
+) -> _Kept | None:
+    """The kept board with the tickets changed since its marker placed again (and their
+    details dropped, to be read when shown); None when anything but tickets changed (a
+    name, a site, a device) or too much did."""
     events = (
         await connection.execute(
             select(AuditEvent.entity, AuditEvent.entity_id)
-            .where(AuditEvent.id > since, AuditEvent.id <= marker)
+            .where(AuditEvent.id > kept.marker, AuditEvent.id <= marker)
             .limit(MAX_PATCHED_EVENTS + 1)
         )
     ).all()
@@ -321,32 +382,28 @@ async def _patched(
     ):
         return None
     changed = {int(entity_id) for _entity, entity_id in events if entity_id is not None}
-    fresh, _sites, _engineers = await _board_rows(
-        connection, site_id, scope, wanted, only=sorted(changed), choices=False
-    )
-    kept = [row for row in rows if row.id not in changed]
-    kept.extend(fresh)
-    far = 2**62
-    kept.sort(key=lambda r: (r.next_due or far, r.id))
-    return tuple(kept), sites, engineers
+    fresh = await _places(connection, [*where, Ticket.id.in_(sorted(changed))])
+    places = [place for place in kept.places if place.id not in changed]
+    places.extend(fresh)
+    places.sort(key=_place_order)
+    details = {key: row for key, row in kept.details.items() if key not in changed}
+    return _Kept(marker, tuple(places), details, kept.sites, kept.engineers)
 
 
-async def _board_rows(
-    connection: AsyncConnection,
-    site_id: int | None,
-    scope: int | None,
-    wanted: BoardFilter,
-    *,
-    only: Sequence[int] | None = None,
-    choices: bool = True,
-) -> BoardParts:
-    """The open tickets `wanted` selects, nearest deadline first, with the sites and
-    engineers the viewer's scope offers. Core execution, not the ORM's: plain rows are
-    what the board needs, and they come several times faster."""
-    # The same filter narrows the tickets and their clocks.
+def _place_of(row: BoardRow) -> Place:
+    """A ticket's place from its details (as `_places` computes it in the database)."""
+    dues = [clock.due for clock in row.clocks if clock.due is not None]
+    breached = any(clock.breached for clock in row.clocks)
+    return Place(row.id, row.next_due, min(dues) if dues else None, breached)
+
+
+def _place_order(place: Place) -> tuple[int, int]:
+    return (FAR if place.next_due is None else place.next_due, place.id)
+
+
+def _board_where(site_id: int | None, wanted: BoardFilter) -> list[ColumnElement[bool]]:
+    """The conditions on ticket (and its device, for search) that `wanted` sets."""
     where: list[ColumnElement[bool]] = [Ticket.status.in_(OPEN_STATUSES)]
-    if only is not None:
-        where.append(Ticket.id.in_(list(only)))
     if site_id is not None:
         where.append(Ticket.site_id == site_id)
     if wanted.severity is not None:
@@ -366,6 +423,69 @@ async def _board_rows(
         if number is not None:
             matches.append(Ticket.id == number)
         where.append(or_(*matches))
+    return where
+
+
+async def _places(
+    connection: AsyncConnection, where: Sequence[ColumnElement[bool]]
+) -> tuple[Place, ...]:
+    """Every selected ticket's place, nearest deadline first: one grouped statement over
+    the running clocks, comparing stored moments without converting each one."""
+    running = (
+        (SlaClock.ticket_id == Ticket.id)
+        & (SlaClock.cycle == Ticket.cycle)
+        & SlaClock.stopped_at.is_(None)
+        & SlaClock.cancelled.is_(False)
+    )
+    unpaused_due = case((SlaClock.paused_since.is_(None), SlaClock.due_at))
+    query = (
+        select(
+            Ticket.id,
+            epoch(func.min(unpaused_due)),
+            epoch(func.min(SlaClock.due_at)),
+            func.max(case((SlaClock.breached_at.is_not(None), 1), else_=0)),
+        )
+        .select_from(Ticket)
+        .outerjoin(Asset, Asset.id == Ticket.asset_id)
+        .outerjoin(SlaClock, running)
+        .where(*where)
+        .group_by(Ticket.id)
+    )
+    places = [
+        Place(ticket_id, next_due, first_due, bool(breached))
+        for ticket_id, next_due, first_due, breached in (await connection.execute(query)).all()
+    ]
+    places.sort(key=_place_order)
+    return tuple(places)
+
+
+async def _choices(
+    connection: AsyncConnection, scope: int | None
+) -> tuple[tuple[Choice, ...], tuple[Choice, ...]]:
+    """The sites and engineers the viewer's scope offers as filters."""
+    sites_query = select(Site.id, Site.name).order_by(Site.name, Site.id)
+    if scope is not None:
+        sites_query = sites_query.where(Site.id == scope)
+    sites = tuple(Choice(r.id, r.name) for r in await connection.execute(sites_query))
+    engineers_query = select(Person.id, Person.name, Person.site_id).where(
+        Person.role == Role.ENGINEER, Person.active.is_(True)
+    )
+    if scope is not None:
+        engineers_query = engineers_query.where(
+            or_(Person.site_id == scope, Person.site_id.is_(None))
+        )
+    engineers = tuple(
+        Choice(r.id, r.name, r.site_id)
+        for r in await connection.execute(engineers_query.order_by(Person.name, Person.id))
+    )
+    return sites, engineers
+
+
+async def _details(
+    connection: AsyncConnection, where: Sequence[ColumnElement[bool]]
+) -> list[BoardRow]:
+    """The selected tickets as the board shows them (in no order). Core execution, not the
+    ORM's: plain rows are what the board needs, and they come several times faster."""
     assignee = Person.__table__.alias("assignee")
     query = (
         select(
@@ -388,7 +508,7 @@ async def _board_rows(
     )
     tickets = (await connection.execute(query)).all()
     clocks = await _running_clocks(connection, where)
-    rows = [
+    return [
         BoardRow(
             id=row[0],
             status=TicketStatus(row[1]),
@@ -405,26 +525,6 @@ async def _board_rows(
         )
         for row in tickets
     ]
-    far = 2**62
-    rows.sort(key=lambda r: (r.next_due or far, r.id))
-    if not choices:
-        return tuple(rows), (), ()
-    sites_query = select(Site.id, Site.name).order_by(Site.name, Site.id)
-    if scope is not None:
-        sites_query = sites_query.where(Site.id == scope)
-    sites = tuple(Choice(r.id, r.name) for r in await connection.execute(sites_query))
-    engineers_query = select(Person.id, Person.name, Person.site_id).where(
-        Person.role == Role.ENGINEER, Person.active.is_(True)
-    )
-    if scope is not None:
-        engineers_query = engineers_query.where(
-            or_(Person.site_id == scope, Person.site_id.is_(None))
-        )
-    engineers = tuple(
-        Choice(r.id, r.name, r.site_id)
-        for r in await connection.execute(engineers_query.order_by(Person.name, Person.id))
-    )
-    return tuple(rows), sites, engineers
 
 
 def _viewer(person: Person | None) -> Viewer | None:
@@ -470,24 +570,21 @@ async def _running_clocks(
     connection: AsyncConnection, where: Sequence[ColumnElement[bool]]
 ) -> dict[int, list[BoardClock]]:
     """The running clocks of the current cycle of the tickets `where` selects, each with
-    the moment of its ladder's 80 % step."""
-    steps = (
-        select(Ticket.id, Ticket.cycle, DueWork.key, epoch(DueWork.due_at))
-        .select_from(DueWork)
-        .join(Ticket, Ticket.id == DueWork.ticket_id)
-        .outerjoin(Asset, Asset.id == Ticket.asset_id)
-        .where(
-            *where,
-            DueWork.kind == ESCALATION,
-            DueWork.key.like(f"esc:%:{round(AMBER_AT * 100)}"),
-        )
+    the moment of its ladder's 80 % step.
+
+    One statement: the step is found by its unique key (`esc:{ticket}:{cycle}:{clock}:80`,
+    see `core.sla.deadlines.step_key`), one index probe per clock, rather than by reading
+    every escalation step of every open ticket and picking the 80 % ones in Python."""
+    step = DueWork.__table__.alias("amber_step")
+    key = (
+        literal("esc:", String)
+        + cast(Ticket.id, String)
+        + ":"
+        + cast(Ticket.cycle, String)
+        + ":"
+        + SlaClock.kind
+        + f":{round(AMBER_AT * 100)}"
     )
-    amber: dict[tuple[int, str], int | None] = {}
-    for ticket_id, cycle, key, due in (await connection.execute(steps)).all():
-        # esc:{ticket}:{cycle}:{clock}:{threshold}; earlier cycles' steps do not count
-        parts = key.split(":")
-        if len(parts) == 5 and parts[2] == str(cycle):
-            amber[(ticket_id, parts[3])] = due
     query = (
         select(
             SlaClock.ticket_id,
@@ -496,9 +593,11 @@ async def _running_clocks(
             epoch(SlaClock.due_at),
             SlaClock.paused_since.is_not(None),
             SlaClock.breached_at.is_not(None),
+            epoch(step.c.due_at),
         )
         .join(Ticket, Ticket.id == SlaClock.ticket_id)
         .outerjoin(Asset, Asset.id == Ticket.asset_id)
+        .outerjoin(step, (step.c.key == key) & (step.c.kind == ESCALATION))
         .where(
             *where,
             SlaClock.cycle == Ticket.cycle,
@@ -507,13 +606,15 @@ async def _running_clocks(
         )
     )
     found: dict[int, list[BoardClock]] = {}
-    for ticket_id, kind, started, due, paused, breached in (await connection.execute(query)).all():
-        found.setdefault(ticket_id, []).append(
-            BoardClock(
-                kind, started, due, amber.get((ticket_id, kind)), bool(paused), bool(breached)
-            )
-        )
-    order = {"acknowledge": 0, "arrival": 1, "restore": 2, "resolve": 3}
+    for ticket_id, kind, started, due, paused, breached, amber in (
+        await connection.execute(query)
+    ).all():
+        clocks = found.get(ticket_id)
+        if clocks is None:
+            clocks = found[ticket_id] = []
+        clocks.append(BoardClock(kind, started, due, amber, paused, breached))
+    order = CLOCK_ORDER
     for clocks in found.values():
-        clocks.sort(key=lambda c: order.get(c.kind, len(order)))
+        if len(clocks) > 1:
+            clocks.sort(key=lambda c: order.get(c.kind, len(order)))
     return found

@@ -32,11 +32,17 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.dialogs.inspection import (
+    ANSWER_LABEL,
+    check_label,
+    fault_symptom,
+    inspection_error_text,
+)
 from bot.errors import error_text
 from bot.handlers.manager import rate_line
 from bot.handlers.thread import timeline_line
 from bot.i18n import N_, I18n
-from bot.labels import ASSET_KIND, CLOCK, SEVERITY, STATUS, label
+from bot.labels import ASSET_KIND, CLOCK, IMPACT, SEVERITY, STATUS, label
 from bot.rendering.label_sheets import DEFAULT_LAYOUT, LAYOUTS, find_cjk_font
 from bot.rendering.pdf import FontMissing, sheet_filename, sheet_pdf
 from bot.rendering.text import explained_lines, payment_text
@@ -53,10 +59,11 @@ from core.console_assets import (
     AssetDetail,
     AssetRegisterService,
 )
-from core.console_reports import escalations_per_week, site_ref
+from core.console_reports import escalations_per_week, report_timezone, site_ref
 from core.console_tickets import ticket_extras
-from core.enums import OPEN_STATUSES, AssetKind, Role, TicketStatus
+from core.enums import OPEN_STATUSES, AssetKind, Impact, Role, TicketStatus
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from core.inspections import CheckKind, checklist
 from core.reports.counts import day_figures, kpi_reports_by_site
 from core.reports.kpi import KpiReport
 from core.reports.periods import day_bounds, month_period, quarter_label
@@ -70,6 +77,9 @@ PREFIX: Final = "/web"
 COOKIE: Final = "faultdesk_session"
 INIT_HEADER: Final = "X-Telegram-Init-Data"
 MAX_BODY: Final = 16 * 1024
+# Who may save inspection results (the core checks the site: `core.inspections`).
+INSPECT_ROLES: Final = frozenset({Role.ENGINEER, Role.ADMIN})
+MAX_PAGE: Final = 1000  # board tickets one request may ask for (none: every one)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -129,6 +139,7 @@ class WebConsole:
         application.router.add_post("/api/tickets/{id}/assign", self._assign)
         application.router.add_post("/api/tickets/{id}/level", self._level)
         application.router.add_post("/api/tickets/{id}/cancel", self._cancel)
+        application.router.add_post("/api/inspections/{id}/devices/{asset}", self._record_device)
         application.router.add_get("/api/assets", self._assets)
         application.router.add_post("/api/assets/labels.pdf", self._labels)
         application.router.add_get("/api/assets/{tag}", self._asset)
@@ -268,6 +279,10 @@ class WebConsole:
         asker = await self._asker(request)
         try:
             wanted = _board_filter(request.query)
+            offset = _count(request.query, "offset") or 0
+            limit = _count(request.query, "limit")
+            if limit == 0:
+                raise ValueError("limit")
         except ValueError:
             raise _json_error(
                 web.HTTPBadRequest, texts_for(asker.language)["bad_request"]
@@ -275,7 +290,12 @@ class WebConsole:
         if not asker.viewer.sees_board:
             raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
         try:
-            board = await self.console.board(asker.viewer.id, wanted)
+            board = await self.console.board(
+                asker.viewer.id,
+                wanted,
+                offset=offset,
+                limit=None if limit is None else min(limit, MAX_PAGE),
+            )
         except DomainError as error:
             raise self._refusal(asker, error) from None
         tickets = self._encoded.get(id(board.rows))
@@ -291,6 +311,9 @@ class WebConsole:
             "may_act": board.may_act,
             "total_open": board.total_open,
             "overdue_open": board.overdue_open,
+            # The tickets the filters select; `tickets` holds `limit` of them from `offset`.
+            "listed": board.listed,
+            "offset": offset,
             "sites": [{"id": s.id, "name": s.name} for s in board.sites],
             "engineers": [
                 {"id": e.id, "name": e.name, "site_id": e.site_id} for e in board.engineers
@@ -310,8 +333,11 @@ class WebConsole:
         t = self.i18n.get(asker.language)
         core = self.helpdesk.core
         now = core.clock.now()
-        tz = DEFAULT_TIMEZONE
         site_id = viewer.site_id
+        # The site's own time zone decides "today" and "this month", as for the monthly
+        # summary of that site; every site together is counted as the summary counts it.
+        site = await site_ref(core, site_id) if site_id is not None else None
+        tz = report_timezone(site)
         day_start, day_end = day_bounds(now, tz)
         today = await day_figures(core, day_start, day_end, site_id=site_id)
         label = month_label(now, tz)
@@ -329,7 +355,6 @@ class WebConsole:
         assert month is not None
         names = {place.id: place.name for place in await self.helpdesk.people.sites()}
         # This quarter so far, by the /scorecard code (no second formula).
-        site = await site_ref(core, site_id) if site_id is not None else None
         card = await quarterly_scorecard(core, quarter_label(now, tz), site=site, as_of=now)
         weeks = await escalations_per_week(core, weeks=12, tz=tz, site_id=site_id)
 
@@ -346,6 +371,7 @@ class WebConsole:
                     "closed": today.closed,
                 },
                 "month": label,
+                "timezone": tz,
                 "kpis": [
                     {
                         "key": key,
@@ -453,12 +479,18 @@ class WebConsole:
                                 "ticket": r.items[d.asset_id].ticket_id
                                 if d.asset_id in r.items
                                 else None,
+                                "asset_id": d.asset_id,
+                                # What the chat's walk asks of this kind of device.
+                                "checklist": _checklist(t, d.kind)
+                                if d.asset_id not in r.items
+                                else None,
                             }
                             for d in r.devices
                         ],
                     }
                     for r in rounds
                 ],
+                "impacts": [[impact.value, label(t, IMPACT, impact)] for impact in Impact],
                 "tickets": [
                     {
                         "id": card.id,
@@ -674,6 +706,70 @@ class WebConsole:
             lambda: self.helpdesk.tickets.cancel(
                 ticket_id, actor_id=asker.viewer.id, reason=reason
             ),
+        )
+
+    async def _record_device(self, request: web.Request) -> web.Response:
+        """Save one device of an inspection round (OK or fault, with a note), through the
+        chat's own service: the same rules (the site's engineers, admins), audit, and a
+        fault opens a ticket as the walk in chat does."""
+        asker = await self._asker(request)
+        words = texts_for(asker.language)
+        if asker.viewer.role not in INSPECT_ROLES:
+            raise _json_error(web.HTTPForbidden, words["forbidden"])
+        inspection_id = _number(request, asker, "id")
+        asset_id = _number(request, asker, "asset")
+        body = await _json_body(request, asker)
+        answers, note, impact = body.get("answers"), body.get("note", ""), body.get("impact")
+        if (
+            not isinstance(answers, dict)
+            or not all(isinstance(v, str | int | float) for v in answers.values())
+            or not isinstance(note, str)
+            or impact not in (None, *(i.value for i in Impact))
+        ):
+            raise _json_error(web.HTTPBadRequest, words["bad_request"])
+        t = self.i18n.get(asker.language)
+        service = self.helpdesk.inspections
+        tz = DEFAULT_TIMEZONE  # the round's site's, once it is read
+        device = None
+        try:
+            view = await service.round(inspection_id)
+            tz = view.timezone
+            device = view.device(asset_id)
+            symptom = ""
+            if impact is not None and device is not None:
+                symptom = fault_symptom(t, view, device, answers, note.strip())
+            item = await service.record_device(
+                inspection_id,
+                asset_id,
+                actor_id=asker.viewer.id,
+                answers=answers,
+                note=note,
+                impact=Impact(impact) if impact is not None else None,
+                symptom=symptom,
+            )
+        except DomainError as error:
+            # The chat asks for the impact in a step of its own; the page in the same form.
+            own = {"inspection.impact_required": "check_impact_needed"}.get(error.code)
+            text = words[own] if own else html.unescape(inspection_error_text(t, tz, error))
+            kind: type[web.HTTPException] = web.HTTPConflict
+            if isinstance(error, PermissionDenied):
+                kind = web.HTTPForbidden
+            elif isinstance(error, NotFound):
+                kind = web.HTTPNotFound
+            elif isinstance(error, InvalidInput):
+                kind = web.HTTPBadRequest
+            raise _json_error(kind, text) from None
+        tag = device.tag if device is not None else str(asset_id)
+        if item.ticket_id is not None:
+            done = t(
+                "❌ {tag} saved with a fault; ticket #{ticket} opened.",
+                tag=tag,
+                ticket=item.ticket_id,
+            )
+        else:
+            done = t("✅ {tag} saved.", tag=tag)
+        return web.json_response(
+            {"outcome": item.outcome, "ticket": item.ticket_id, "message": html.unescape(done)}
         )
 
     # --- the asset register ----------------------------------------------------------------
@@ -990,6 +1086,28 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
 
 
+def _checklist(t: Any, kind: AssetKind) -> list[dict[str, Any]]:
+    """A device's checklist as the page asks it: each item's name and its answers (a
+    reading such as lamp hours is typed)."""
+    return [
+        {
+            "code": item.code,
+            "label": check_label(t, item.code),
+            "number": item.kind is CheckKind.NUMBER,
+            "answers": [[answer.value, label(t, ANSWER_LABEL, answer)] for answer in item.answers],
+        }
+        for item in checklist(kind)
+    ]
+
+
+def _number(request: web.Request, asker: Asker, name: str) -> int:
+    """A whole number from the path; 400 otherwise."""
+    text = request.match_info[name]
+    if not text.isdigit() or len(text) > 12:
+        raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+    return int(text)
+
+
 def _ticket_id(request: web.Request, asker: Asker) -> int:
     text = request.match_info["id"]
     if not text.isdigit() or len(text) > 12:
@@ -1008,6 +1126,16 @@ async def _json_body(request: web.Request, asker: Asker) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
     return body
+
+
+def _count(query: Any, name: str) -> int | None:
+    """A whole number from the query string (None when absent); ValueError otherwise."""
+    value = query.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise ValueError(name)
+    return int(value)
 
 
 def _board_filter(query: Any) -> BoardFilter:

@@ -237,6 +237,22 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "ru": "неделя с {week}: шагов {fired}, вызовов {paged}",
     },
     "rounds": {"en": "Inspection rounds", "zh_CN": "巡检任务", "ru": "Обходы"},
+    "check_device": {"en": "Check", "zh_CN": "检查", "ru": "Проверить"},
+    "check_note": {
+        "en": "Note (optional)",
+        "zh_CN": "备注（可选）",
+        "ru": "Заметка (необязательно)",
+    },
+    "check_impact_needed": {
+        "en": "A fault was found: please choose how bad it is.",
+        "zh_CN": "发现故障：请选择故障影响程度。",
+        "ru": "Найдена неисправность: выберите, насколько она серьёзна.",
+    },
+    "check_impact": {
+        "en": "How bad is the fault?",
+        "zh_CN": "故障影响程度",
+        "ru": "Насколько серьёзна неисправность?",
+    },
     "round_progress": {
         "en": "{done} of {total} checked · due {due}",
         "zh_CN": "已检 {done}/{total} · 截止 {due}",

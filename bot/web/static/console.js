@@ -154,12 +154,17 @@ function boardQuery() {
   const query = new URLSearchParams();
   for (const key of ["site", "level", "status", "engineer", "q"]) if (f[key]) query.set(key, f[key]);
   if (f.overdue) query.set("overdue", "1");
+  // The server sends the rows shown so far (and the counts over all): a board of
+  // thousands of tickets draws its first screen without waiting for the rest.
+  query.set("limit", String(state.shown));
   return query.toString();
 }
 
 async function loadBoard() {
-  if (state.loading) return;
+  // A filter or "more" changed while a board was on its way: ask again once it is here.
+  if (state.loading) { state.again = true; return; }
   state.loading = true;
+  state.again = false;
   try {
     const board = await api("board?" + boardQuery());
     // Clocks come as [kind, started, due, amber, paused, breached] in Unix seconds.
@@ -179,6 +184,7 @@ async function loadBoard() {
   } finally {
     state.loading = false;
   }
+  if (state.again) await loadBoard();
 }
 
 function setLive(ok) {
@@ -244,15 +250,15 @@ function renderBoard() {
     ...["#", T("level"), T("state"), T("assignee"), T("site"), T("device"), T("deadlines"), ""]
       .map((text) => el("th", {}, text)));
   const body = el("tbody");
-  for (const ticket of board.tickets.slice(0, state.shown)) body.append(row(ticket, board));
+  for (const ticket of board.tickets) body.append(row(ticket, board));
   const parts = [filtersBar(board)];
   if (board.tickets.length === 0) parts.push(el("p", { class: "message", id: "empty" }, T("none_open")));
   else parts.push(el("table", { class: "board", id: "board" }, el("thead", {}, head), body));
-  const rest = board.tickets.length - state.shown;
+  const rest = board.listed - board.tickets.length;
   if (rest > 0) {
     parts.push(el("button", {
       class: "quiet more", id: "more",
-      onclick: () => { state.shown += PAGE; renderBoard(); },
+      onclick: () => { state.shown = board.tickets.length + PAGE; loadBoard(); },
     }, T("more", { n: Math.min(rest, PAGE) })));
   }
   main.replaceChildren(...parts);
@@ -304,9 +310,9 @@ function dialog(title, fields, submit) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      await submit();
+      const result = await submit();
       box.hidden = true;
-      toast(T("done"));
+      toast((result && result.message) || T("done"));
       await reload();
     } catch (failure) {
       error.textContent = failure.message;
@@ -446,6 +452,7 @@ function clocksFrom(list) {
 
 async function loadMine() {
   const mine = await api("mine");
+  state.mine = mine;
   state.offset = mine.now * 1000 - Date.now();
   document.getElementById("title").textContent = T("mine_title");
   document.getElementById("summary").textContent = "";
@@ -486,8 +493,44 @@ function roundsNode(rounds) {
         el("li", { "data-asset": d.tag, "data-outcome": d.outcome || "pending" },
           `${MARKS[d.outcome] || "☐"} ${d.tag} · ${L("kind", d.kind)}${d.location ? " · " + d.location : ""}`,
           d.outcome ? ` · ${T("outcome_" + d.outcome)}` : "",
-          d.ticket ? el("a", { href: `/web/?ticket=${d.ticket}` }, ` #${d.ticket}`) : null))));
+          d.ticket ? el("a", { href: `/web/?ticket=${d.ticket}` }, ` #${d.ticket}`) : null,
+          d.checklist ? el("button", {
+            class: "quiet check", type: "button", "data-check": d.tag,
+            onclick: () => checkDialog(round, d),
+          }, T("check_device")) : null))));
   })];
+}
+
+// One device's checklist, as the chat's walk asks it: each item OK / fault (a reading is
+// typed), a note, and for a fault its impact (a ticket is opened, as in chat).
+function checkDialog(round, device) {
+  const fields = device.checklist.map((item) => {
+    const input = item.number
+      ? el("input", { name: item.code, type: "number", min: 0, max: 100000, step: "any", required: true })
+      : el("select", { name: item.code }, ...item.answers.map(([value, text]) => el("option", { value }, text)));
+    return el("label", { class: "field" }, item.label, input);
+  });
+  const note = el("textarea", { name: "note", rows: 2, maxlength: 500, placeholder: T("check_note") });
+  const impact = el("select", { name: "impact", "aria-label": T("check_impact") },
+    el("option", { value: "" }, "—"),
+    ...state.mine.impacts.map(([value, text]) => el("option", { value }, text)));
+  const impactField = el("label", { class: "field", hidden: true }, T("check_impact"), impact);
+  const faulty = () => device.checklist.some((item) =>
+    !item.number && fields[device.checklist.indexOf(item)].querySelector("select").value === "fault");
+  for (const field of fields) {
+    field.addEventListener("change", () => { impactField.hidden = !faulty(); });
+  }
+  dialog(`${device.tag} · ${L("kind", device.kind)}`, [...fields, note, impactField], () => {
+    const answers = {};
+    for (const item of device.checklist) {
+      const input = fields[device.checklist.indexOf(item)].querySelector("input, select");
+      answers[item.code] = item.number ? input.value.trim() : input.value;
+    }
+    return api(`inspections/${round.id}/devices/${device.asset_id}`, {
+      method: "POST",
+      body: { answers, note: note.value, impact: faulty() && impact.value ? impact.value : null },
+    });
+  });
 }
 
 // --- the manager's dashboard: figures and charts from the server's own report code ---

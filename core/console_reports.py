@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from core.clock import DEFAULT_TIMEZONE
 from core.models import AuditEvent, Site, Ticket
 from core.reports.sites import SiteRef
 from core.unit_of_work import Core
@@ -35,12 +34,6 @@ async def site_ref(core: Core, site_id: int) -> SiteRef | None:
         if site is None:
             return None
         return SiteRef(site.id, site.code, site.name, site.timezone)
-
-
-def report_timezone(site: SiteRef | None) -> str:
-    """The zone a report's days and months are counted in: the site's own, or for every
-    site together the default one (as `core.reports.monthly.monthly_summary` counts)."""
-    return site.timezone if site is not None else DEFAULT_TIMEZONE
 
 
 async def escalations_per_week(

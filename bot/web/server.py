@@ -59,7 +59,7 @@ from core.console_assets import (
     AssetDetail,
     AssetRegisterService,
 )
-from core.console_reports import escalations_per_week, report_timezone, site_ref
+from core.console_reports import escalations_per_week, site_ref
 from core.console_tickets import ticket_extras
 from core.enums import OPEN_STATUSES, AssetKind, Impact, Role, TicketStatus
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
@@ -68,6 +68,7 @@ from core.reports.counts import day_figures, kpi_reports_by_site
 from core.reports.kpi import KpiReport
 from core.reports.periods import day_bounds, month_period, quarter_label
 from core.reports.quarterly import quarterly_scorecard
+from core.reports.sites import report_timezone
 from core.services import Helpdesk
 
 log = logging.getLogger(__name__)

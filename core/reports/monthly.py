@@ -25,7 +25,7 @@ from core.reports.kpi import (
 )
 from core.reports.periods import month_period, previous_month_label
 from core.reports.runs import PostedRun, PostResult, find_run, post_run, run_key, service_start
-from core.reports.sites import SiteRef
+from core.reports.sites import SiteRef, report_timezone
 from core.unit_of_work import Core
 
 MONTHLY_KIND = "monthly-summary"
@@ -142,7 +142,7 @@ async def monthly_summary(
     core: Core, period: str, *, site: SiteRef | None = None, as_of: datetime | None = None
 ) -> MonthlySummary:
     """Compute month `period` ('2026-11') for every site or one, in SQL aggregates."""
-    tz = site.timezone if site else DEFAULT_TIMEZONE
+    tz = report_timezone(site)
     bounds = month_period(period, tz)
     moment = as_of or core.clock.now()
     site_id = site.id if site else None

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from core.clock import DEFAULT_TIMEZONE
 from core.errors import NotFound
 from core.models import Site
 from core.unit_of_work import Core
@@ -19,6 +20,12 @@ class SiteRef:
     code: str
     name: str
     timezone: str
+
+
+def report_timezone(site: SiteRef | None) -> str:
+    """The zone a report's days and months are counted in: the site's own, or for every
+    site together the default one."""
+    return site.timezone if site is not None else DEFAULT_TIMEZONE
 
 
 async def find_site(core: Core, code: str) -> SiteRef:

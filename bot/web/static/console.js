@@ -726,7 +726,7 @@ function handleError(error) {
     message(state.me ? T("signed_out") : error.message);
     return;
   }
-  if (error instanceof ApiError && error.status === 403) { message(error.message); return; }
+  if (error instanceof ApiError && (error.status === 403 || error.status === 404)) { message(error.message); return; }
   if (error instanceof ApiError) { toast(error.message, true); return; }
   setLive(false);
 }

@@ -58,8 +58,13 @@ async def console_chats(core: Core) -> list[ConsoleChat]:
 async def remembered(core: Core, bot_id: int) -> dict[int, Remembered]:
     """Every chat where this bot set a button, by chat id."""
     async with core.reading() as session:
-        rows = await session.scalars(select(MenuButton).where(MenuButton.bot_id == bot_id))
-        return {row.chat_id: Remembered(row.shown, row.failed, row.set_at) for row in rows}
+        # Columns, not ORM objects: a pass reads every chat's row.
+        rows = await session.execute(
+            select(
+                MenuButton.chat_id, MenuButton.shown, MenuButton.failed, MenuButton.set_at
+            ).where(MenuButton.bot_id == bot_id)
+        )
+        return {chat: Remembered(shown, failed, at) for chat, shown, failed, at in rows}
 
 
 async def remember(

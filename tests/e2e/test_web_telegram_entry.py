@@ -4,6 +4,7 @@ chat menu button (per person, in their language, kept right as people change) an
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -16,6 +17,7 @@ from bot.web.auth import sign_init_data
 from core.enums import Impact, Role
 from sandbox.emulator import BotApiEmulator
 from sandbox.people import SentMessage
+from tests.command_line import faultdesk
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Deployment
@@ -112,11 +114,16 @@ async def test_each_person_with_a_screen_gets_the_console_in_their_menu(
     assert len(emulator.calls("setChatMenuButton")) == before
     assert await as_wanted()
 
-    # Dora becomes staff, Mila leaves, Sam becomes a dispatcher: each chat follows.
+    # An administrator at the command line (another process): Dora becomes staff, Mila
+    # leaves, Sam becomes a dispatcher. Each chat follows.
+    for command in (
+        ("person", "role", str(dora), "staff"),
+        ("person", "deactivate", str(mila)),
+        ("person", "role", str(sam), "dispatcher"),
+    ):
+        ran = await asyncio.to_thread(faultdesk, *command, "-d", deployment.database_url)
+        assert ran.code == 0, ran.output
     people = deployment.running.helpdesk.people
-    await people.set_role(dora, Role.STAFF)
-    await people.deactivate(mila)
-    await people.set_role(sam, Role.DISPATCHER)
     wanted.update(
         {DORA: {"type": "default"}, MILA: {"type": "default"}, SAM: web_app_menu(LABELS["en"])}
     )

@@ -23,7 +23,7 @@ def mini_apps(message: ChatMessage) -> list[Button]:
 @pytest.fixture
 async def ticket(chat, helpdesk, world) -> int:
     chat.app.web_url = PUBLIC
-    for person_id in (world.reporter_id, world.engineer_id, world.dispatcher_id):
+    for person_id in (world.reporter_id, world.engineer_id, world.dispatcher_id, world.manager_id):
         await helpdesk.people.set_language(person_id, "en")
     made = await helpdesk.tickets.report_fault(
         world.reporter_id, symptom="Printer jams", impact=Impact.CANNOT_WORK
@@ -51,6 +51,13 @@ async def test_the_engineers_card_and_the_dispatchers_open_the_tickets_page(chat
     assert mini_apps(dispatcher_card) == []
     await chen.press("⬅️ Back", message=dispatcher_card)
     assert len(mini_apps(dispatcher_card)) == 1
+
+    # The site's manager sees it on the card too (they read the board; they do not act).
+    liu = chat.person(4001, "Liu")
+    await liu.send("/queue")
+    await liu.press(f"#{ticket}")
+    assert [b.web_app for b in mini_apps(liu.last())] == [f"{PUBLIC}?ticket={ticket}"]
+    assert liu.last().buttons() == [OPEN]
 
     # The reporter (staff) and the backup engineer (not theirs) never get one.
     for user_id in (1001, 2002):

@@ -48,6 +48,7 @@ from bot.sender import OutboxSender, share_budget
 from bot.settings import Settings
 from bot.startup import database_error_passes, keep_trying, startup_backoff
 from bot.version import version
+from bot.web.menu import MenuButtons
 from bot.web.server import WebConfig, WebConsole, WebServer
 from bot.webhook import NotJournaled, WebhookServer, default_secret, webhook_path
 from core import instances
@@ -106,6 +107,10 @@ class Application:
                 ),
             )
         self.web_server: WebServer | None = None
+        # The console in each private chat's menu button (bot.web.menu).
+        self.menu_buttons = MenuButtons(
+            core, bot.i18n, bot_id=settings.bot_id(), web_url=lambda: bot.web_url
+        )
         self.scheduler: AsyncIOScheduler | None = None
         self._stop_work = asyncio.Event()
         self._failed = asyncio.Event()
@@ -222,6 +227,8 @@ class Application:
                 await runtime.start_polling()
             else:
                 await self._start_webhook(runtime)
+            # After the console's address is known (polling mode binds it late).
+            self._background(self.menu_buttons.run(transport, self._stop_work), "menu-buttons")
         except BaseException:
             await self.stop()
             raise

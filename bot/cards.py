@@ -18,7 +18,8 @@ from bot.chat import Attachment, SendMediaGroup, SendPhoto, SendVenue
 from bot.context import Ctx
 from bot.i18n import N_, Translator
 from bot.labels import ASSET_KIND, CLOCK, SERVICE_RESULT, SEVERITY, STATUS, label
-from bot.screens import ButtonSpec, Screen, rows_of, show_screen
+from bot.screens import AppLink, ButtonSpec, Screen, rows_of, show_screen
+from bot.web.links import card_console, ticket_page
 from core import permissions
 from core.enums import COMING_STATUSES, OPEN_STATUSES, ArrivalCheck, Role, TicketStatus
 from core.lifecycle import Action, allowed_actions
@@ -113,6 +114,7 @@ WORK_BUTTONS: tuple[WorkButton, ...] = (
 # The label of each work button, by what it does (the journeys press them by label).
 WORK_BUTTON_TEXT: dict[Op, str] = {button.op: button.text for button in WORK_BUTTONS}
 CARD_TITLE = N_("🔧 <b>Ticket #{ticket}</b> · {level}")
+OPEN_IN_CONSOLE = N_("🖥 Open in console")  # a Mini App button to the ticket's page
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,19 @@ class Viewer:
     def dispatches_for(self, card: TicketCard) -> bool:
         """Dispatchers of the ticket's site (and admins) assign and set levels."""
         return permissions.dispatches_at(self.role, self.site_id, card.site_id)
+
+    def opens_console(self, card: TicketCard) -> bool:
+        """Has the ticket's console page: its site's dispatchers and managers, admins, and
+        the engineer who has it."""
+        if self.role is Role.ADMIN:
+            return True
+        if self.role in (Role.DISPATCHER, Role.MANAGER):
+            return self.site_id in (None, card.site_id)
+        return (
+            self.role is Role.ENGINEER
+            and card.assignee_id is not None
+            and self.person_id == card.assignee_id
+        )
 
     def may_work(self, card: TicketCard) -> bool:
         """The assignee, or a dispatcher of the site, may act on the ticket."""
@@ -486,6 +501,15 @@ def back_spec(t: Translator, card: TicketCard) -> ButtonSpec:
     return ButtonSpec(t("⬅️ Back"), CARD_ACTION, (card.id, Op.VIEW.value))
 
 
+def console_link(
+    t: Translator, card: TicketCard, viewer: Viewer, console: str | None
+) -> AppLink | None:
+    """ "Open in console" to the ticket's page, for those who have it (None: no Mini App)."""
+    if console is None or not viewer.opens_console(card):
+        return None
+    return AppLink(t(OPEN_IN_CONSOLE), ticket_page(console, card.id))
+
+
 def card_screen(
     t: Translator,
     tz: str,
@@ -495,9 +519,12 @@ def card_screen(
     mode: Mode = Mode.CARD,
     engineers: Sequence[Person] = (),
     header: str | None = None,
+    console: str | None = None,
 ) -> Screen:
-    """The card with the buttons `viewer` may press in `mode`."""
+    """The card with the buttons `viewer` may press in `mode`; with `console` (the Mini
+    App's https base, in a private chat) the main card also opens the ticket's page."""
     text = card_text(t, tz, card, header=header)
+    link = console_link(t, card, viewer, console) if mode is Mode.CARD else None
     if viewer.dispatches_for(card):
         if mode is Mode.LEVEL:
             levels = [
@@ -514,9 +541,9 @@ def card_screen(
             prompt = t("Choose the engineer:")
             rows = (*rows_of(engineer_specs(card, engineers)), (back_spec(t, card),))
             return Screen(f"{text}\n\n{prompt}", rows)
-        return Screen(text, tuple(dispatcher_specs(t, card, engineers)))
+        return Screen(text, tuple(dispatcher_specs(t, card, engineers)), link)
     if not viewer.may_work(card):
-        return Screen(text)
+        return Screen(text, app=link)
     if mode is Mode.CONSENT:
         operations = [
             ButtonSpec(t(name), CARD_ACTION, (card.id, f"{CONSENT_PREFIX}{index}"))
@@ -526,7 +553,7 @@ def card_screen(
             "Which operation may lose data? The reporter will be asked to confirm the backup."
         )
         return Screen(f"{text}\n\n{prompt}", (*rows_of(operations), (back_spec(t, card),)))
-    return Screen(text, rows_of(work_specs(t, card)))
+    return Screen(text, rows_of(work_specs(t, card)), link)
 
 
 def consent_operation(op: str) -> str | None:
@@ -561,6 +588,7 @@ async def card_screen_for(
     *,
     mode: Mode = Mode.CARD,
     header: str | None = None,
+    console: str | None = None,
 ) -> Screen:
     """The card screen, with the engineers a dispatcher may choose (read now) when shown."""
     engineers: list[Person] = []
@@ -568,7 +596,14 @@ async def card_screen_for(
         mode is Mode.ASSIGN or card.status in (S.REPORTED, S.REOPENED)
     ):
         engineers = await choices.engineers_for(card.id)
-    return card_screen(t, tz, card, viewer, mode=mode, engineers=engineers, header=header)
+    return card_screen(
+        t, tz, card, viewer, mode=mode, engineers=engineers, header=header, console=console
+    )
+
+
+def console_of(ctx: Ctx) -> str | None:
+    """The Mini App base for cards answered in this chat (None: not https, or a group)."""
+    return card_console(ctx.app.web_url, ctx.chat_id if ctx.incoming.is_private else None)
 
 
 def viewer_of(ctx: Ctx) -> Viewer:
@@ -590,7 +625,13 @@ async def show_card(
     """Refresh a card message (by default the pressed one) to the ticket's current state."""
     card = await ctx.app.helpdesk.tickets.card(ticket_id)
     screen = await card_screen_for(
-        ctx.app.helpdesk.tickets, ctx.t, ctx.tz, card, viewer_of(ctx), mode=mode
+        ctx.app.helpdesk.tickets,
+        ctx.t,
+        ctx.tz,
+        card,
+        viewer_of(ctx),
+        mode=mode,
+        console=console_of(ctx),
     )
     target = message_id if message_id is not None else ctx.incoming.message_id
     await show_screen(ctx, screen, message_id=target, assumed_fp=assumed_fp)

@@ -97,11 +97,12 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Button:
-    """An inline button: callback data or a URL."""
+    """An inline button: callback data, a URL, or a Mini App (web_app; private chats only)."""
 
     text: str
     data: str | None = None
     url: str | None = None
+    web_app: str | None = None  # the https address the Mini App opens
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,15 @@ class SetCommands:
     language_code: str | None = None
 
 
+@dataclass(frozen=True)
+class SetMenuButton:
+    """Set one private chat's menu button: a Mini App (text and https url) or the default."""
+
+    chat_id: int
+    text: str | None = None
+    url: str | None = None  # None: Telegram's default menu button
+
+
 Action = (
     SendMessage
     | EditMessage
@@ -237,6 +247,7 @@ Action = (
     | SendVenue
     | SendDocument
     | SetCommands
+    | SetMenuButton
 )
 # What a message may carry after its text (bot.notifications.Notice.attachments).
 Attachment = SendPhoto | SendMediaGroup | SendLocation | SendVenue | SendDocument

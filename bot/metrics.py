@@ -40,6 +40,7 @@ METHODS: Final[dict[type[chat.Action], str]] = {
     chat.SendPhoto: "sendPhoto",
     chat.SendDocument: "sendDocument",
     chat.SetCommands: "setMyCommands",
+    chat.SetMenuButton: "setChatMenuButton",
 }
 
 

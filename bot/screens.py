@@ -37,26 +37,37 @@ class ButtonSpec:
 
 
 @dataclass(frozen=True)
+class AppLink:
+    """A button opening the web console (a Mini App) at an https address; private chats only."""
+
+    text: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Screen:
     """A message's text and button rows; buttons carry the screen's fingerprint."""
 
     text: str
     rows: tuple[tuple[ButtonSpec, ...], ...] = ()
+    app: AppLink | None = None  # shown as the last row
 
     def fingerprint(self) -> str:
         """Six characters that change whenever the text or a button changes."""
-        body = repr((self.text, self.rows)).encode("utf-8")
+        shown = (self.text, self.rows) if self.app is None else (self.text, self.rows, self.app)
+        body = repr(shown).encode("utf-8")
         digest = hashlib.blake2b(body, digest_size=4).digest()
         return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
     def keyboard(self, make: Callable[..., Button]) -> InlineKeyboard | None:
-        """Signed buttons, each with the fingerprint as last argument."""
-        if not self.rows:
+        """Signed buttons, each with the fingerprint as last argument, then the app's."""
+        if not self.rows and self.app is None:
             return None
         fp = self.fingerprint()
-        return InlineKeyboard.of(
-            *[[make(spec.text, spec.action, *spec.args, fp) for spec in row] for row in self.rows]
-        )
+        rows = [[make(spec.text, spec.action, *spec.args, fp) for spec in row] for row in self.rows]
+        if self.app is not None:
+            rows.append([Button(text=self.app.text, web_app=self.app.url)])
+        return InlineKeyboard.of(*rows)
 
 
 def rows_of(

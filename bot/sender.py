@@ -192,6 +192,7 @@ class OutboxSender:
             now=self.core.clock.now(),
             lookups=HelpdeskLookups(self.app.helpdesk),
             chat_id=chat_id if chat_id is not None else delivery.chat_id,
+            web_url=self.app.web_url,
         )
         return await render(message, context)
 

@@ -219,10 +219,9 @@ class AssetRegisterService:
     async def _scoped_asset(self, session: AsyncSession, viewer: Viewer, tag: str) -> Asset:
         normalized = normalize_tag(tag)
         asset = await session.scalar(select(Asset).where(Asset.tag == normalized))
-        if asset is None:
+        # Another site's device answers as an unknown one: its existence is not confirmed.
+        if asset is None or (viewer.site_id is not None and asset.site_id != viewer.site_id):
             raise NotFound("asset.unknown", tag=normalized)
-        if viewer.site_id is not None and asset.site_id != viewer.site_id:
-            raise PermissionDenied(action="other_site")
         return asset
 
     async def detail(self, viewer_id: int, tag: str) -> AssetDetail:

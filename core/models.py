@@ -844,3 +844,21 @@ class WebLogin(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class MenuButton(Base):
+    """The menu button the bot last set in a private chat (issue 15), so that start-up and
+    later passes call Telegram only for chats whose button must change.
+
+    Keyed by bot like the update journal: a database that served another token holds
+    nothing this bot set. `shown` is a digest of what was set (type, label, address);
+    `failed` marks a refusal (the person never started the bot), tried again later.
+    """
+
+    __tablename__ = "menu_button"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    shown: Mapped[str] = mapped_column(String(64))
+    failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    set_at: Mapped[datetime]

@@ -979,7 +979,7 @@ class BotApiEmulator:
         log = self._target_chat(state, params["chat_id"])
         text = params["text"]
         formatted = check_message_text(text, params.get("parse_mode"), params.get("entities"))
-        check_reply_markup(params.get("reply_markup"))
+        check_reply_markup(params.get("reply_markup"), private=log.chat_type == "private")
         reply_to = self._reply_target(log, params)
         self._guard_delivery(state, log, "sendMessage")
         message = self._new_bot_message(
@@ -1000,7 +1000,7 @@ class BotApiEmulator:
         log = self._target_chat(state, params["chat_id"])
         caption = params.get("caption")
         formatted = check_caption(caption, params.get("parse_mode"), params.get("caption_entities"))
-        check_reply_markup(params.get("reply_markup"))
+        check_reply_markup(params.get("reply_markup"), private=log.chat_type == "private")
         item = self._input_file(params, kind, ctx, kind)
         reply_to = self._reply_target(log, params)
         self._guard_delivery(state, log, method)
@@ -1076,7 +1076,7 @@ class BotApiEmulator:
     async def _send_location(self, state: BotState, params: JsonDict, ctx: _Ctx) -> object:
         log = self._target_chat(state, params["chat_id"])
         location = self._check_coordinates(params)
-        check_reply_markup(params.get("reply_markup"))
+        check_reply_markup(params.get("reply_markup"), private=log.chat_type == "private")
         reply_to = self._reply_target(log, params)
         self._guard_delivery(state, log, "sendLocation")
         message = self._new_bot_message(
@@ -1100,7 +1100,7 @@ class BotApiEmulator:
             raise bad_request("title is empty")
         if not isinstance(address, str) or not address.strip():
             raise bad_request("address is empty")
-        check_reply_markup(params.get("reply_markup"))
+        check_reply_markup(params.get("reply_markup"), private=log.chat_type == "private")
         reply_to = self._reply_target(log, params)
         self._guard_delivery(state, log, "sendVenue")
         venue = {"location": location, "title": title, "address": address}
@@ -1126,7 +1126,7 @@ class BotApiEmulator:
             raise bad_request("text is empty")
         formatted = check_message_text(text, params.get("parse_mode"), params.get("entities"))
         markup = params.get("reply_markup")
-        check_reply_markup(markup, inline_only=True)
+        check_reply_markup(markup, inline_only=True, private=log.chat_type == "private")
         current_markup = _markup_or_none(message.reply_markup)
         is_inline_now = current_markup is None or "inline_keyboard" in current_markup
         # Telegram drops the inline keyboard when an edit does not repeat it.
@@ -1161,7 +1161,7 @@ class BotApiEmulator:
     ) -> object:
         log, message = self._editable(state, params)
         markup = params.get("reply_markup")
-        check_reply_markup(markup, inline_only=True)
+        check_reply_markup(markup, inline_only=True, private=log.chat_type == "private")
         new_markup = _markup_or_none(markup)
         if new_markup == _markup_or_none(message.reply_markup):
             raise ApiError(

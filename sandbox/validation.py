@@ -118,6 +118,7 @@ _COMMAND_RE: Final = re.compile(r"[a-z0-9_]{1,32}")
 _LANGUAGE_RE: Final = re.compile(r"[a-z]{2}")
 _SECRET_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _BUTTON_URL_RE: Final = re.compile(r"(?:https?|tg)://\S+", re.IGNORECASE)
+_WEB_APP_URL_RE: Final = re.compile(r"https://\S+", re.IGNORECASE)  # Mini Apps need https
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,7 +342,7 @@ def _rows(markup: JsonDict, key: str) -> list[list[JsonDict]]:
     return rows
 
 
-def _check_inline_button(button: JsonDict) -> None:
+def _check_inline_button(button: JsonDict, *, private: bool) -> None:
     text = button.get("text")
     if not isinstance(text, str) or not text.strip():
         raise bad_request("BUTTON_TEXT_INVALID", f"inline button with empty text: {button}")
@@ -367,13 +368,23 @@ def _check_inline_button(button: JsonDict) -> None:
     url = button.get("url")
     if url is not None and (not isinstance(url, str) or not _BUTTON_URL_RE.fullmatch(url)):
         raise bad_request("BUTTON_URL_INVALID", f"button {text!r} url={url!r}")
+    web_app = button.get("web_app")
+    if web_app is not None:
+        app_url = web_app.get("url") if isinstance(web_app, dict) else None
+        if not isinstance(app_url, str) or not _WEB_APP_URL_RE.fullmatch(app_url):
+            raise bad_request("BUTTON_URL_INVALID", f"button {text!r} web_app={web_app!r}")
+        if not private:  # Telegram allows Mini App buttons only in private chats
+            raise bad_request(
+                "BUTTON_TYPE_INVALID", f"web_app button {text!r} outside a private chat"
+            )
     style = button.get("style")
     if style is not None and style not in _BUTTON_STYLES:
         raise bad_request("BUTTON_STYLE_INVALID", f"button {text!r} style={style!r}")
 
 
-def check_reply_markup(markup: object, *, inline_only: bool = False) -> None:
-    """Validate any reply_markup: inline keyboard, reply keyboard, removal or force-reply."""
+def check_reply_markup(markup: object, *, inline_only: bool = False, private: bool = True) -> None:
+    """Validate any reply_markup: inline keyboard, reply keyboard, removal or force-reply
+    (`private`: sent to a private chat, where alone Mini App buttons are allowed)."""
     if markup is None:
         return
     if not isinstance(markup, dict):
@@ -385,7 +396,7 @@ def check_reply_markup(markup: object, *, inline_only: bool = False) -> None:
             raise bad_request("reply markup is too long", f"{count} buttons, limit 100")
         for row in rows:
             for button in row:
-                _check_inline_button(button)
+                _check_inline_button(button, private=private)
         return
     if inline_only:
         raise bad_request("inline keyboard expected", f"reply_markup={markup}")

@@ -30,6 +30,7 @@ from bot.cards import (
     card_media,
     card_screen_for,
     consent_operation,
+    console_of,
     queue_entry,
     show_card,
     viewer_of,
@@ -199,7 +200,9 @@ async def open_card(ctx: Ctx, callback: Callback) -> None:
         return
     card = await ctx.app.helpdesk.tickets.card(ticket_id)
     await ctx.answer()
-    screen = await card_screen_for(ctx.app.helpdesk.tickets, ctx.t, ctx.tz, card, viewer_of(ctx))
+    screen = await card_screen_for(
+        ctx.app.helpdesk.tickets, ctx.t, ctx.tz, card, viewer_of(ctx), console=console_of(ctx)
+    )
     await send_screen(ctx, screen)
     # The reporter's photos and the site's map come with the card, as with a dispatch.
     for attachment in card_media(ctx.t, card, ctx.chat_id):

@@ -11,6 +11,7 @@ from bot.notifications.escalation import open_spec, page_screen, reminder_text
 from bot.notifications.registry import Notice, RenderCtx, renders
 from bot.notifications.rounds import round_moment, round_name, start_button
 from bot.screens import Screen
+from bot.web.links import card_console
 from core.messages import (
     BackupConsentAnswered,
     CardMessage,
@@ -34,7 +35,13 @@ REPORTER_BACKED_UP = N_(
 async def card_notice(m: CardMessage, r: RenderCtx, header: str | None) -> Notice:
     """The ticket card with the buttons the recipient may press."""
     screen = await card_screen_for(
-        r.lookups, r.t, r.tz, m.card, Viewer.of(r.recipient), header=header
+        r.lookups,
+        r.t,
+        r.tz,
+        m.card,
+        Viewer.of(r.recipient),
+        header=header,
+        console=card_console(r.web_url, r.chat_id),
     )
     return Notice(screen.text, screen.keyboard(r.button))
 

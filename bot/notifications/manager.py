@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.callback_ids import OPEN_ACTION
-from bot.cards import Viewer
-from bot.chat import InlineKeyboard
+from bot.cards import Viewer, console_link
+from bot.chat import Button, InlineKeyboard
 from bot.dialogs.complain import manager_keyboard, manager_text
 from bot.notifications.engineer import loan_keyboard, screen_notice
 from bot.notifications.escalation import page_screen
 from bot.notifications.registry import Notice, RenderCtx, renders
 from bot.notifications.rounds import report_text, ticket_buttons
+from bot.web.links import card_console
 from core.enums import ComplaintStatus, Role
 from core.messages import (
     CardMessage,
@@ -54,8 +55,11 @@ def _ticket_lines(m: CardMessage, r: RenderCtx) -> list[str]:
 
 
 def _open_button(m: CardMessage, r: RenderCtx) -> InlineKeyboard:
+    """Open the card in chat, and (as on the card) its page in the console."""
+    link = console_link(r.t, m.card, Viewer.of(r.recipient), card_console(r.web_url, r.chat_id))
     return InlineKeyboard.of(
-        [r.button(r._("🔎 Open ticket #{id}", id=m.card.id), OPEN_ACTION, m.card.id)]
+        [r.button(r._("🔎 Open ticket #{id}", id=m.card.id), OPEN_ACTION, m.card.id)],
+        [Button(text=link.text, web_app=link.url)] if link is not None else [],
     )
 
 

@@ -73,6 +73,7 @@ class RenderCtx:
         now: datetime,
         lookups: LiveLookups,
         chat_id: int | None = None,
+        web_url: str = "",
     ) -> None:
         self.t = t
         self.recipient = recipient
@@ -81,6 +82,7 @@ class RenderCtx:
         self.now = now
         self.lookups = lookups
         self.chat_id = chat_id  # where the message goes (a person's chat or a group)
+        self.web_url = web_url  # the console's public address ("" when not served)
 
     def _(self, message: str, /, **params: Any) -> str:
         """Translate into the recipient's language."""

@@ -39,11 +39,14 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     InputMediaPhoto,
     KeyboardButton,
+    MenuButtonDefault,
+    MenuButtonWebApp,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
     User,
+    WebAppInfo,
 )
 from aiogram.utils.token import TokenValidationError
 
@@ -162,16 +165,17 @@ def inline_markup(keyboard: chat.InlineKeyboard | None) -> InlineKeyboardMarkup 
     if keyboard is None:
         return None
     return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text=button.text, url=button.url)
-                if button.url is not None
-                else InlineKeyboardButton(text=button.text, callback_data=button.data)
-                for button in row
-            ]
-            for row in keyboard.rows
-        ]
+        inline_keyboard=[[inline_button(button) for button in row] for row in keyboard.rows]
     )
+
+
+def inline_button(button: chat.Button) -> InlineKeyboardButton:
+    """Neutral inline button -> aiogram's (a URL, a Mini App or callback data)."""
+    if button.url is not None:
+        return InlineKeyboardButton(text=button.text, url=button.url)
+    if button.web_app is not None:
+        return InlineKeyboardButton(text=button.text, web_app=WebAppInfo(url=button.web_app))
+    return InlineKeyboardButton(text=button.text, callback_data=button.data)
 
 
 def transport_error(error: AiogramError) -> chat.TransportError:
@@ -280,6 +284,14 @@ class AiogramTransport:
                 parse_mode=ParseMode.HTML if action.caption else None,
             )
             return chat.Sent(sent.message_id)
+        if isinstance(action, chat.SetMenuButton):
+            button: MenuButtonWebApp | MenuButtonDefault = (
+                MenuButtonDefault()
+                if action.url is None
+                else MenuButtonWebApp(text=action.text or "", web_app=WebAppInfo(url=action.url))
+            )
+            await bot.set_chat_menu_button(chat_id=action.chat_id, menu_button=button)
+            return chat.Sent(None)
         await bot.set_my_commands(
             [BotCommand(command=c.command, description=c.description) for c in action.commands],
             language_code=action.language_code,

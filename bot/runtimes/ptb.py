@@ -30,11 +30,14 @@ from telegram import (
     InputFile,
     InputMediaPhoto,
     KeyboardButton,
+    MenuButtonDefault,
+    MenuButtonWebApp,
     Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
     User,
+    WebAppInfo,
 )
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
@@ -154,16 +157,17 @@ def inline_markup(keyboard: chat.InlineKeyboard | None) -> InlineKeyboardMarkup 
     if keyboard is None:
         return None
     return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(button.text, url=button.url)
-                if button.url is not None
-                else InlineKeyboardButton(button.text, callback_data=button.data)
-                for button in row
-            ]
-            for row in keyboard.rows
-        ]
+        [[inline_button(button) for button in row] for row in keyboard.rows]
     )
+
+
+def inline_button(button: chat.Button) -> InlineKeyboardButton:
+    """Neutral inline button -> PTB's (a URL, a Mini App or callback data)."""
+    if button.url is not None:
+        return InlineKeyboardButton(button.text, url=button.url)
+    if button.web_app is not None:
+        return InlineKeyboardButton(button.text, web_app=WebAppInfo(button.web_app))
+    return InlineKeyboardButton(button.text, callback_data=button.data)
 
 
 def retry_seconds(error: telegram.error.RetryAfter) -> float:
@@ -283,6 +287,14 @@ class PtbTransport:
                 parse_mode=ParseMode.HTML if action.caption else None,
             )
             return chat.Sent(sent.message_id)
+        if isinstance(action, chat.SetMenuButton):
+            button: MenuButtonWebApp | MenuButtonDefault = (
+                MenuButtonDefault()
+                if action.url is None
+                else MenuButtonWebApp(action.text or "", WebAppInfo(action.url))
+            )
+            await bot.set_chat_menu_button(chat_id=action.chat_id, menu_button=button)
+            return chat.Sent(None)
         await bot.set_my_commands(
             [BotCommand(c.command, c.description) for c in action.commands],
             language_code=action.language_code,

@@ -7,7 +7,8 @@ request proves who sends it, each time: the Mini App's initData in the
 session cookie a one-time `/web` link set. The person must be registered and active; the
 core decides what they may see and do (`core.console`, `TicketService`), exactly as in
 chat. A failed proof answers 401 and a refused screen or action 403, and neither changes
-anything.
+anything. A ticket or device outside the person's sites answers 404, word for word as
+one that does not exist, so the console never confirms what other sites hold.
 
 Live updates are polled: the page asks `/web/api/marker` every second and reloads the
 board when the newest audit event changed. Polling, not server-sent events, because
@@ -203,6 +204,11 @@ class WebConsole:
 
     def _refusal(self, asker: Asker, error: DomainError) -> web.HTTPException:
         """The core's refusal as an HTTP error carrying the chat's own sentence."""
+        action, ticket = error.params.get("action"), error.params.get("ticket_id")
+        if isinstance(error, PermissionDenied) and action == "other_site" and ticket is not None:
+            # As the ticket page: another site's ticket is not confirmed to exist (a filter
+            # naming another site stays 403: it names no record).
+            error = NotFound()
         text = html.unescape(error_text(self.i18n.get(asker.language), error))
         if isinstance(error, PermissionDenied):
             return _json_error(web.HTTPForbidden, text)
@@ -652,6 +658,8 @@ class WebConsole:
         asker = await self._asker(request)
         ticket_id = _ticket_id(request, asker)
         try:
+            # A ticket out of the asker's sight is not found, as its page says.
+            await self.helpdesk.tickets.history(ticket_id, viewer_id=asker.viewer.id)
             sheet = await self.helpdesk.sheets.for_ticket(ticket_id, reader_id=asker.viewer.id)
         except DomainError as error:
             raise self._refusal(asker, error) from None
@@ -783,6 +791,9 @@ class WebConsole:
                 str(error.params.get("action")), "forbidden"
             )
             return _json_error(web.HTTPForbidden, words[key])
+        if isinstance(error, NotFound) and error.code == "asset.unknown":
+            text = words["asset_unknown"].format(tag=error.params.get("tag", "?"))
+            return _json_error(web.HTTPNotFound, text)
         if isinstance(error, InvalidInput) and error.code == "asset.bad_value":
             text = words["bad_value"].format(field=error.params.get("field", "?"))
             return _json_error(web.HTTPBadRequest, text)

@@ -153,20 +153,22 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "ru": "повторный отказ в течение 30 дней",
     },
     "repeat_of": {"en": "repeats #{id}", "zh_CN": "重复 #{id}", "ru": "повтор №{id}"},
+    # The device page shows these after the heading "warranty_state": no word twice.
+    "warranty_state": {"en": "Warranty", "zh_CN": "保修", "ru": "Гарантия"},
     "in_warranty": {
-        "en": "in warranty until {date}",
-        "zh_CN": "保修期至 {date}",
-        "ru": "на гарантии до {date}",
+        "en": "valid until {date}",
+        "zh_CN": "有效期至 {date}",
+        "ru": "действует до {date}",
     },
     "out_of_warranty": {
-        "en": "warranty ended {date}",
-        "zh_CN": "已过保（{date}）",
-        "ru": "гарантия истекла {date}",
+        "en": "ended {date}",
+        "zh_CN": "已于 {date} 到期",
+        "ru": "закончилась {date}",
     },
     "no_warranty": {
-        "en": "no warranty date",
-        "zh_CN": "无保修日期",
-        "ru": "срок гарантии не указан",
+        "en": "no date recorded",
+        "zh_CN": "未记录日期",
+        "ru": "дата не указана",
     },
     "inspections": {"en": "Inspections", "zh_CN": "巡检记录", "ru": "Осмотры"},
     "no_inspections": {
@@ -298,6 +300,11 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "ru": "подтвердил(а) {by} {time}",
     },
     "not_acknowledged": {"en": "not acknowledged", "zh_CN": "未确认", "ru": "не подтверждено"},
+    "asset_unknown": {
+        "en": "No device with the tag {tag} was found.",
+        "zh_CN": "未找到标签为 {tag} 的设备。",
+        "ru": "Устройство с меткой {tag} не найдено.",
+    },
     "asset_other_site": {
         "en": "This device belongs to another site; its people look after it.",
         "zh_CN": "该设备属于其他网点，由该网点负责。",

@@ -251,9 +251,10 @@ async def test_forged_foreign_and_unprivileged_requests_are_refused_and_change_n
         (client.get("/web/api/assets", headers=signed(1001)), 403),
         (client.get("/web/api/assets/PC-0001", headers=signed(2001)), 403),
         (client.post("/web/api/assets/labels.pdf", json={"tags": ["PC-0001"]}, headers=signed(1001)), 403),
-        # Another site's device, or another site's list, is out of the dispatcher's scope.
-        (client.get("/web/api/assets/PR-0900", headers=signed(DISPATCHER)), 403),
-        (client.post("/web/api/assets/labels.pdf", json={"tags": ["PR-0900"]}, headers=signed(DISPATCHER)), 403),
+        # Another site's device answers as an unknown one (its existence is not confirmed);
+        # asking for another site's list is refused.
+        (client.get("/web/api/assets/PR-0900", headers=signed(DISPATCHER)), 404),
+        (client.post("/web/api/assets/labels.pdf", json={"tags": ["PR-0900"]}, headers=signed(DISPATCHER)), 404),
         (client.get("/web/api/assets?site=999", headers=signed(DISPATCHER)), 403),
         (client.get("/web/api/assets/NOPE-1", headers=signed(DISPATCHER)), 404),
         (client.get("/web/api/assets?kind=toaster", headers=signed(DISPATCHER)), 400),
@@ -272,9 +273,11 @@ async def test_forged_foreign_and_unprivileged_requests_are_refused_and_change_n
 async def test_refusals_say_why_in_the_persons_words(helpdesk, world, client):
     await second_site(helpdesk)
     other = await client.get("/web/api/assets/PR-0900", headers=signed(DISPATCHER))
-    assert (await other.json())["error"] == (
-        "This device belongs to another site; its people look after it."
-    )
+    unknown = await client.get("/web/api/assets/PR-0999", headers=signed(DISPATCHER))
+    # Another site's device reads exactly as a tag nobody registered.
+    assert (other.status, unknown.status) == (404, 404)
+    assert (await other.json())["error"] == (await unknown.json())["error"].replace("0999", "0900")
+    assert "PR-0900" in (await other.json())["error"]
     edit = await client.post(
         "/web/api/assets/PC-0001",
         json={"changes": {"location": "x"}},

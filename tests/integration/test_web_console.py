@@ -278,8 +278,17 @@ async def test_a_dispatcher_sees_only_their_site(helpdesk, world, client):
     refused = await client.post(
         f"/web/api/tickets/{theirs.id}/level", json={"level": 1}, headers=headers
     )
-    assert refused.status == 403
-    assert "another site" in (await refused.json())["error"]
+    missing = await client.post(
+        f"/web/api/tickets/{theirs.id + 100}/level", json={"level": 1}, headers=headers
+    )
+    # Another site's ticket is not confirmed to exist: the same answer as a missing one,
+    # as its page and photos give.
+    assert (refused.status, missing.status) == (404, 404)
+    assert (await refused.json())["error"] == (await missing.json())["error"]
+    assert "another site" not in (await refused.json())["error"]
+    for path in ("", "/sheet.pdf", "/photos/0"):
+        answer = await client.get(f"/web/api/tickets/{theirs.id}{path}", headers=headers)
+        assert answer.status == 404, path
     assert (await helpdesk.tickets.card(theirs.id)).severity == 3
 
 
@@ -413,8 +422,9 @@ async def test_the_service_sheet_pdf_for_those_who_may_read_it(helpdesk, world, 
     assert pdf.status == 200 and pdf.content_type == "application/pdf"
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(await pdf.read())).pages)
     assert "Cleared the jam" in text and str(ticket_id) in text
-    # An engineer who never had the ticket may not read it.
-    refused = await client.get(
-        f"/web/api/tickets/{ticket_id}/sheet.pdf", headers={INIT_HEADER: init_data(2002)}
-    )
-    assert refused.status == 403
+    # An engineer who never had the ticket may not read it: neither its page nor its
+    # sheet is confirmed to exist for them.
+    stranger = {INIT_HEADER: init_data(2002)}
+    refused = await client.get(f"/web/api/tickets/{ticket_id}/sheet.pdf", headers=stranger)
+    assert refused.status == 404
+    assert (await client.get(f"/web/api/tickets/{ticket_id}", headers=stranger)).status == 404

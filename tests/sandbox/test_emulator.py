@@ -37,9 +37,11 @@ from aiogram.types import (
     InputMediaPhoto,
     KeyboardButton,
     MenuButtonCommands,
+    MenuButtonWebApp,
     Message,
     ReplyKeyboardMarkup,
     ReplyParameters,
+    WebAppInfo,
 )
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -419,6 +421,27 @@ async def _bad_button_url(bot: Bot, alice: SimulatedPerson, emu: BotApiEmulator)
     return await bot.send_message(alice.chat_id, "Read", reply_markup=markup)
 
 
+def _mini_app(url: str) -> InlineKeyboardMarkup:
+    button = InlineKeyboardButton(text="Open in console", web_app=WebAppInfo(url=url))
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+async def _web_app_over_http(bot: Bot, alice: SimulatedPerson, emu: BotApiEmulator) -> object:
+    markup = _mini_app("http://127.0.0.1:8080/web/?ticket=1")
+    return await bot.send_message(alice.chat_id, "Card", reply_markup=markup)
+
+
+async def _web_app_in_a_group(bot: Bot, alice: SimulatedPerson, emu: BotApiEmulator) -> object:
+    group = emu.group(-1009876543210, "Dispatch")
+    markup = _mini_app("https://console.example.test/web/?ticket=1")
+    return await bot.send_message(group.chat_id, "Card", reply_markup=markup)
+
+
+async def _web_app_menu_over_http(bot: Bot, alice: SimulatedPerson, emu: BotApiEmulator) -> object:
+    button = MenuButtonWebApp(text="Console", web_app=WebAppInfo(url="http://127.0.0.1/web/"))
+    return await bot.set_chat_menu_button(chat_id=alice.chat_id, menu_button=button)
+
+
 async def _101_buttons(bot: Bot, alice: SimulatedPerson, emu: BotApiEmulator) -> object:
     rows = [[(f"{r}-{c}", f"{r}:{c}") for c in range(8)] for r in range(13)]  # 104 buttons
     return await bot.send_message(alice.chat_id, "Too many", reply_markup=keyboard(*rows))
@@ -541,6 +564,9 @@ BAD_CALLS = [
     pytest.param(_empty_button_text, "BUTTON_TEXT_INVALID", id="button-text-empty"),
     pytest.param(_button_without_action, "Text buttons are unallowed", id="button-no-action"),
     pytest.param(_bad_button_url, "BUTTON_URL_INVALID", id="button-url-ftp"),
+    pytest.param(_web_app_over_http, "BUTTON_URL_INVALID", id="web-app-button-over-http"),
+    pytest.param(_web_app_in_a_group, "BUTTON_TYPE_INVALID", id="web-app-button-in-a-group"),
+    pytest.param(_web_app_menu_over_http, "BUTTON_URL_INVALID", id="web-app-menu-over-http"),
     pytest.param(_101_buttons, "reply markup is too long", id="more-than-100-buttons"),
     pytest.param(_unknown_chat, "chat not found", id="unknown-chat"),
     pytest.param(_double_answer, "query is too old", id="answer-twice"),

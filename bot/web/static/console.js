@@ -723,7 +723,7 @@ function renderAsset(asset) {
   back.hidden = false;
   const list = el("dl", { class: "fields", id: "fields" },
     el("dt", {}, T("site")), el("dd", {}, asset.site),
-    el("dt", {}, T("warranty")), el("dd", { id: "warranty", class: asset.in_warranty === false ? "red" : "" }, warrantyText(asset)));
+    el("dt", {}, T("warranty_state")), el("dd", { id: "warranty", class: asset.in_warranty === false ? "red" : "" }, warrantyText(asset)));
   for (const [name, value] of Object.entries(asset.fields)) {
     if (name === "warranty_until" || value === "" || value === null) continue;
     list.append(el("dt", {}, T("field_" + name)), el("dd", { "data-field": name }, value));
@@ -769,7 +769,7 @@ function handleError(error) {
     message(state.me ? T("signed_out") : error.message);
     return;
   }
-  if (error instanceof ApiError && error.status === 403) { message(error.message); return; }
+  if (error instanceof ApiError && (error.status === 403 || error.status === 404)) { message(error.message); return; }
   if (error instanceof ApiError) { toast(error.message, true); return; }
   setLive(false);
 }

@@ -757,6 +757,10 @@ class WebConsole:
                 symptom=symptom,
             )
         except DomainError as error:
+            if isinstance(error, PermissionDenied):
+                # The role may inspect, so the round is another site's: as with tickets and
+                # devices, it is not confirmed to exist.
+                error = NotFound(entity="inspection", id=inspection_id)
             # The chat asks for the impact in a step of its own; the page in the same form.
             own = {"inspection.impact_required": "check_impact_needed"}.get(error.code)
             text = words[own] if own else html.unescape(inspection_error_text(t, tz, error))

@@ -15,6 +15,7 @@ MESSAGES = {
     "not_found": N_("That no longer exists."),
     "conflict": N_("Someone changed this at the same moment; please look again."),
     "invalid_input": N_("That input is not valid."),
+    "board.bad_page": N_("There is no such page of the board."),
     "invite.unknown": N_(
         "This invitation link is not valid. Ask your administrator for a new one."
     ),

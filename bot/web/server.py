@@ -42,14 +42,14 @@ from bot.dialogs.inspection import (
 from bot.errors import error_text
 from bot.handlers.manager import rate_line
 from bot.handlers.thread import timeline_line
-from bot.i18n import N_, I18n
+from bot.i18n import N_, I18n, Translator
 from bot.labels import ASSET_KIND, CLOCK, IMPACT, SEVERITY, STATUS, label
 from bot.rendering.label_sheets import DEFAULT_LAYOUT, LAYOUTS, find_cjk_font
 from bot.rendering.pdf import FontMissing, sheet_filename, sheet_pdf
 from bot.rendering.text import explained_lines, payment_text
 from bot.rendering.wording import score_text
 from bot.web.auth import AuthFailed, make_session, read_session, validate_init_data
-from bot.web.texts import texts_for
+from bot.web.texts import texts_for, word
 from core.asset_tags import sticker_payload
 from core.assets import EDITABLE
 from core.clock import DEFAULT_TIMEZONE
@@ -108,6 +108,7 @@ class Asker:
 
     viewer: Viewer
     language: str
+    t: Translator  # the chat's catalogs in that language, for the console's own words too
 
 
 class WebConsole:
@@ -180,8 +181,11 @@ class WebConsole:
         except AuthFailed as failed:
             log.info("web console: refused %s %s: %s", request.method, request.path, failed)
             language = self.i18n.choose(None, request.headers.get("Accept-Language"))
-            raise _json_error(web.HTTPUnauthorized, texts_for(language)["signed_out"]) from None
-        return Asker(viewer, self.i18n.choose(viewer.language, telegram_language))
+            raise _json_error(
+                web.HTTPUnauthorized, word(self.i18n.get(language), "signed_out")
+            ) from None
+        language = self.i18n.choose(viewer.language, telegram_language)
+        return Asker(viewer, language, self.i18n.get(language))
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -194,7 +198,7 @@ class WebConsole:
             log.exception("web console: %s %s failed", request.method, request.path)
             language = self.i18n.choose(None, request.headers.get("Accept-Language"))
             raise _json_error(
-                web.HTTPInternalServerError, texts_for(language)["server_error"]
+                web.HTTPInternalServerError, word(self.i18n.get(language), "server_error")
             ) from None
         # The console is never framed by another site and its answers are never cached.
         response.headers.setdefault("Cache-Control", "no-store")
@@ -229,7 +233,7 @@ class WebConsole:
         viewer = await self.console.redeem_login(request.match_info["token"])
         if viewer is None:
             language = self.i18n.choose(None, request.headers.get("Accept-Language"))
-            page = _message_page(texts_for(language)["link_invalid"], language)
+            page = _message_page(word(self.i18n.get(language), "link_invalid"), language)
             return web.Response(status=401, text=page, content_type="text/html")
         expires = self.config.wall() + self.config.session_max_age
         response = web.HTTPFound(f"{PREFIX}/")
@@ -263,7 +267,7 @@ class WebConsole:
                 "acts": viewer.dispatches,
                 "assets": viewer.role in REGISTER_ROLES,
                 "edits_assets": viewer.role in EDIT_ROLES,
-                "texts": texts_for(asker.language),
+                "texts": texts_for(asker.t),
                 "labels": {
                     "status": {s.value: label(t, STATUS, s) for s in TicketStatus},
                     "clock": {k: label(t, CLOCK, k) for k in CLOCK},
@@ -278,7 +282,7 @@ class WebConsole:
         """The newest change's number: the page reloads the board when it moves."""
         asker = await self._asker(request)
         if not asker.viewer.sees_board:
-            raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
+            raise _json_error(web.HTTPForbidden, word(asker.t, "forbidden"))
         return web.json_response({"marker": await self.console.marker()})
 
     async def _board(self, request: web.Request) -> web.Response:
@@ -291,11 +295,9 @@ class WebConsole:
             if limit == 0:
                 raise ValueError("limit")
         except ValueError:
-            raise _json_error(
-                web.HTTPBadRequest, texts_for(asker.language)["bad_request"]
-            ) from None
+            raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request")) from None
         if not asker.viewer.sees_board:
-            raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
+            raise _json_error(web.HTTPForbidden, word(asker.t, "forbidden"))
         try:
             board = await self.console.board(
                 asker.viewer.id,
@@ -336,7 +338,7 @@ class WebConsole:
         asker = await self._asker(request)
         viewer = asker.viewer
         if viewer.role not in DASHBOARD_ROLES:
-            raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
+            raise _json_error(web.HTTPForbidden, word(asker.t, "forbidden"))
         t = self.i18n.get(asker.language)
         core = self.helpdesk.core
         now = core.clock.now()
@@ -457,7 +459,7 @@ class WebConsole:
         """The engineer's view: my open tickets by the nearest deadline, with map links."""
         asker = await self._asker(request)
         if asker.viewer.role is not Role.ENGINEER:
-            raise _json_error(web.HTTPForbidden, texts_for(asker.language)["forbidden"])
+            raise _json_error(web.HTTPForbidden, word(asker.t, "forbidden"))
         cards = await self.helpdesk.tickets.queue_for(asker.viewer.id)
         # The board's own countdowns: started, due and the 80 % step's moment (amber).
         running = await self.console.running_clocks([card.id for card in cards])
@@ -624,26 +626,25 @@ class WebConsole:
         asker = await self._asker(request)
         ticket_id = _ticket_id(request, asker)
         number = request.match_info["n"]
-        words = texts_for(asker.language)
         if not number.isdigit() or len(number) > 4:
-            raise _json_error(web.HTTPBadRequest, words["bad_request"])
+            raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request"))
         try:
             await self.helpdesk.tickets.history(ticket_id, viewer_id=asker.viewer.id)
         except DomainError as error:
             raise self._refusal(asker, error) from None
         photos = (await ticket_extras(self.helpdesk.core, ticket_id)).photos
         if int(number) >= len(photos):
-            raise _json_error(web.HTTPNotFound, words["photo_missing"])
+            raise _json_error(web.HTTPNotFound, word(asker.t, "photo_missing"))
         file_id = photos[int(number)]
         data = self._photos.get(file_id)
         if data is None:
             if self.config.download is None:
-                raise _json_error(web.HTTPServiceUnavailable, words["photo_unavailable"])
+                raise _json_error(web.HTTPServiceUnavailable, word(asker.t, "photo_unavailable"))
             try:
                 data = await self.config.download(file_id)
             except Exception:  # the transport's errors are many; the page says it plainly
                 log.warning("web console: photo %s of ticket %s not fetched", number, ticket_id)
-                raise _json_error(web.HTTPBadGateway, words["photo_unavailable"]) from None
+                raise _json_error(web.HTTPBadGateway, word(asker.t, "photo_unavailable")) from None
             while len(self._photos) >= 64:
                 self._photos.pop(next(iter(self._photos)))
             self._photos[file_id] = data
@@ -683,7 +684,7 @@ class WebConsole:
         body = await _json_body(request, asker)
         engineer = body.get("engineer_id")
         if not isinstance(engineer, int) or isinstance(engineer, bool):
-            raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+            raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request"))
         return await self._act(
             asker,
             lambda: self.helpdesk.tickets.assign(ticket_id, engineer, actor_id=asker.viewer.id),
@@ -696,7 +697,7 @@ class WebConsole:
         body = await _json_body(request, asker)
         level = body.get("level")
         if not isinstance(level, int) or isinstance(level, bool):
-            raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+            raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request"))
         return await self._act(
             asker,
             lambda: self.helpdesk.tickets.set_severity(ticket_id, level, actor_id=asker.viewer.id),
@@ -709,7 +710,7 @@ class WebConsole:
         body = await _json_body(request, asker)
         reason = body.get("reason")
         if not isinstance(reason, str):
-            raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+            raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request"))
         return await self._act(
             asker,
             lambda: self.helpdesk.tickets.cancel(
@@ -722,9 +723,8 @@ class WebConsole:
         chat's own service: the same rules (the site's engineers, admins), audit, and a
         fault opens a ticket as the walk in chat does."""
         asker = await self._asker(request)
-        words = texts_for(asker.language)
         if asker.viewer.role not in INSPECT_ROLES:
-            raise _json_error(web.HTTPForbidden, words["forbidden"])
+            raise _json_error(web.HTTPForbidden, word(asker.t, "forbidden"))
         inspection_id = _number(request, asker, "id")
         asset_id = _number(request, asker, "asset")
         body = await _json_body(request, asker)
@@ -735,7 +735,7 @@ class WebConsole:
             or not isinstance(note, str)
             or impact not in (None, *(i.value for i in Impact))
         ):
-            raise _json_error(web.HTTPBadRequest, words["bad_request"])
+            raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request"))
         t = self.i18n.get(asker.language)
         service = self.helpdesk.inspections
         tz = DEFAULT_TIMEZONE  # the round's site's, once it is read
@@ -763,7 +763,7 @@ class WebConsole:
                 error = NotFound(entity="inspection", id=inspection_id)
             # The chat asks for the impact in a step of its own; the page in the same form.
             own = {"inspection.impact_required": "check_impact_needed"}.get(error.code)
-            text = words[own] if own else html.unescape(inspection_error_text(t, tz, error))
+            text = word(asker.t, own) if own else html.unescape(inspection_error_text(t, tz, error))
             kind: type[web.HTTPException] = web.HTTPConflict
             if isinstance(error, PermissionDenied):
                 kind = web.HTTPForbidden
@@ -789,20 +789,19 @@ class WebConsole:
 
     def _asset_refusal(self, asker: Asker, error: DomainError) -> web.HTTPException:
         """The register's refusals in the console's words (the chat's speak of tickets)."""
-        words = texts_for(asker.language)
         if isinstance(error, PermissionDenied):
             key = {"other_site": "asset_other_site", "asset_edit": "asset_edit_admins"}.get(
                 str(error.params.get("action")), "forbidden"
             )
-            return _json_error(web.HTTPForbidden, words[key])
+            return _json_error(web.HTTPForbidden, word(asker.t, key))
         if isinstance(error, NotFound) and error.code == "asset.unknown":
-            text = words["asset_unknown"].format(tag=error.params.get("tag", "?"))
+            text = word(asker.t, "asset_unknown").format(tag=error.params.get("tag", "?"))
             return _json_error(web.HTTPNotFound, text)
         if isinstance(error, InvalidInput) and error.code == "asset.bad_value":
-            text = words["bad_value"].format(field=error.params.get("field", "?"))
+            text = word(asker.t, "bad_value").format(field=error.params.get("field", "?"))
             return _json_error(web.HTTPBadRequest, text)
         if isinstance(error, InvalidInput) and error.code == "asset.too_many":
-            return _json_error(web.HTTPBadRequest, words["labels_too_many"])
+            return _json_error(web.HTTPBadRequest, word(asker.t, "labels_too_many"))
         return self._refusal(asker, error)
 
     async def _assets(self, request: web.Request) -> web.Response:
@@ -816,9 +815,7 @@ class WebConsole:
             kind_text = query.get("kind", "").strip()
             kind = AssetKind(kind_text) if kind_text else None
         except ValueError:
-            raise _json_error(
-                web.HTTPBadRequest, texts_for(asker.language)["bad_request"]
-            ) from None
+            raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request")) from None
         try:
             found = await self.register.listing(
                 asker.viewer.id,
@@ -917,7 +914,7 @@ class WebConsole:
         body = await _json_body(request, asker)
         changes = body.get("changes")
         if not isinstance(changes, dict) or not changes:
-            raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+            raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request"))
         tag = request.match_info["tag"]
         try:
             done = await self.register.edit(asker.viewer.id, tag, changes)
@@ -926,7 +923,7 @@ class WebConsole:
             raise self._asset_refusal(asker, error) from None
         answer = self._asset_json(asker, detail)
         answer["changed"] = [change.field for change in done]
-        answer["message"] = texts_for(asker.language)["done"]
+        answer["message"] = word(asker.t, "done")
         return web.json_response(answer)
 
     async def _labels(self, request: web.Request) -> web.StreamResponse:
@@ -937,25 +934,24 @@ class WebConsole:
         body = await _json_body(request, asker)
         tags = body.get("tags")
         layout_name = body.get("layout", DEFAULT_LAYOUT)
-        words = texts_for(asker.language)
         if (
             not isinstance(tags, list)
             or not all(isinstance(tag, str) for tag in tags)
             or layout_name not in LAYOUTS
         ):
-            raise _json_error(web.HTTPBadRequest, words["bad_request"])
+            raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request"))
         if not tags:
-            raise _json_error(web.HTTPBadRequest, words["labels_none"])
+            raise _json_error(web.HTTPBadRequest, word(asker.t, "labels_none"))
         try:
             views = await self.register.for_labels(asker.viewer.id, tags)
         except DomainError as error:
             raise self._asset_refusal(asker, error) from None
         username = self.config.username().lstrip("@")
         if not username:
-            raise _json_error(web.HTTPServiceUnavailable, words["labels_no_username"])
+            raise _json_error(web.HTTPServiceUnavailable, word(asker.t, "labels_no_username"))
         font = find_cjk_font()
         if font is None:
-            raise _json_error(web.HTTPServiceUnavailable, words["labels_no_font"])
+            raise _json_error(web.HTTPServiceUnavailable, word(asker.t, "labels_no_font"))
         stickers = [
             Sticker(
                 url=f"https://t.me/{username}?start={sticker_payload(view.tag)}",
@@ -976,7 +972,7 @@ class WebConsole:
                 english=self.i18n.get("en"),
             )
         except ValueError:
-            raise _json_error(web.HTTPServiceUnavailable, words["labels_no_font"]) from None
+            raise _json_error(web.HTTPServiceUnavailable, word(asker.t, "labels_no_font")) from None
         return web.Response(
             body=data,
             content_type="application/pdf",
@@ -995,7 +991,7 @@ class WebConsole:
                 "status": ticket.status.value,
                 "level": ticket.severity,
                 "assignee_id": ticket.assignee_id,
-                "message": texts_for(asker.language)["done"],
+                "message": word(asker.t, "done"),
             }
         )
 
@@ -1120,27 +1116,27 @@ def _number(request: web.Request, asker: Asker, name: str) -> int:
     """A whole number from the path; 400 otherwise."""
     text = request.match_info[name]
     if not text.isdigit() or len(text) > 12:
-        raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+        raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request"))
     return int(text)
 
 
 def _ticket_id(request: web.Request, asker: Asker) -> int:
     text = request.match_info["id"]
     if not text.isdigit() or len(text) > 12:
-        raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+        raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request"))
     return int(text)
 
 
 async def _json_body(request: web.Request, asker: Asker) -> dict[str, Any]:
     """The JSON object posted; only JSON is accepted (a cross-site form cannot send it)."""
     if request.content_type != "application/json":
-        raise _json_error(web.HTTPUnsupportedMediaType, texts_for(asker.language)["bad_request"])
+        raise _json_error(web.HTTPUnsupportedMediaType, word(asker.t, "bad_request"))
     try:
         body = await request.json()
     except (ValueError, UnicodeDecodeError):
-        raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"]) from None
+        raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request")) from None
     if not isinstance(body, dict):
-        raise _json_error(web.HTTPBadRequest, texts_for(asker.language)["bad_request"])
+        raise _json_error(web.HTTPBadRequest, word(asker.t, "bad_request"))
     return body
 
 

@@ -13,6 +13,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES_DIR, NC_, I18n
+from bot.web.texts import TEXTS, texts_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -147,3 +148,26 @@ def test_no_chinese_text_puts_a_space_inside_a_duration_or_numbers_a_level():
         if re.search(r"\{n\}\s+(小时|分钟|天)|\{level\}级|L\{level\}", text or ""):
             problems.append(text)
     assert not problems, problems
+
+
+def test_every_console_word_is_a_message_of_the_catalogs():
+    """The console's words are extracted like the chat's, so the checks above cover them."""
+    assert {(message.context, message.message) for message in TEXTS.values()} <= template_ids()
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en", "ru"])
+def test_the_console_speaks_every_language_from_the_catalogs(lang):
+    words = texts_for(I18n().get(lang))
+    english = texts_for(I18n().get("en"))
+    assert set(words) == set(TEXTS)
+    for key, text in words.items():
+        assert text.strip(), key
+        assert Counter(PLACEHOLDER.findall(text)) == Counter(PLACEHOLDER.findall(english[key]))
+
+
+def test_the_console_keeps_its_words_apart_where_one_english_word_means_two_things():
+    zh, ru = texts_for(I18n().get("zh_CN")), texts_for(I18n().get("ru"))
+    assert (zh["title"], ru["title"]) == ("调度看板", "Доска диспетчера")
+    assert (zh["ok"], zh["outcome_ok"]) == ("确定", "正常")  # a button; an inspection's result
+    assert (zh["warranty"], zh["field_warranty_until"]) == ("保修至", "保修截止")
+    assert ru["outcome_ok"] == "исправно"

@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.i18n import SUPPORTED
 from bot.web.auth import (
     AuthFailed,
     make_session,
@@ -18,7 +17,6 @@ from bot.web.auth import (
     sign_init_data,
     validate_init_data,
 )
-from bot.web.texts import TEXTS
 
 TOKEN = "123456:TEST-token-for-the-web-console-abcdef"
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -93,9 +91,3 @@ def test_the_session_cookie_names_its_person_until_it_expires():
     ):
         with pytest.raises(AuthFailed):
             read_session(forged, TOKEN, now=NOW)
-
-
-def test_every_console_word_exists_in_every_language():
-    for key, words in TEXTS.items():
-        assert set(words) == set(SUPPORTED), key
-        assert all(text.strip() for text in words.values()), key

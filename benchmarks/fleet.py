@@ -501,11 +501,18 @@ class ThrowawayPostgres:
 
 
 async def create_database(server_url: str, name: str) -> str:
-    """A new database on the server, with the schema migrated; its URL."""
+    """A new database on the server, with the schema migrated; its URL.
+
+    Its commits are durable (`synchronous_commit` on), as on a production server: the
+    throw-away server is started without (scripts/pg-throwaway.sh, for the suite's
+    speed), and a server stopped in immediate mode then forgets transactions it had
+    acknowledged, claims of outbox rows among them, which no sender can make up for.
+    """
     db = Database(server_url)
     async with db.engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        await conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = on')
     await db.dispose()
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     await upgrade_async(url)

@@ -130,14 +130,14 @@ async def quiet_until(tx: Tx, person_id: int) -> datetime | None:
     return held
 
 
-async def _drop_expired(tx: Tx) -> None:
-    """Mark pending rows past their `expires_at` dropped (in no sender's hand: leases end)."""
+async def _drop_expired(tx: Tx, lease_over: Any) -> None:
+    """Mark pending rows past their `expires_at` dropped (in no sender's hand: `lease_over`)."""
     await tx.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.expires_at <= tx.now,
-            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= tx.now),
+            lease_over,
         )
         .values(status=OutboxStatus.DROPPED, lease_owner=None, lease_until=None)
         .execution_options(synchronize_session=False)
@@ -257,7 +257,6 @@ async def claim(
     async with core.transaction() as tx:
         now = tx.now
         lane = _lane()
-        await _drop_expired(tx)
         # Rows whose lease ran out are their holders' still while the grace lasts.
         settling = await _restart_grace_left(tx.session, grace) > timedelta(0)
         lease_over = (
@@ -265,6 +264,7 @@ async def claim(
             if settling
             else or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now)
         )
+        await _drop_expired(tx, lease_over)
         ready = (
             select(OutboxMessage.id, lane.label("lane"))
             .outerjoin(Person, Person.id == OutboxMessage.recipient_id)

@@ -593,3 +593,20 @@ async def test_the_servers_uptime_is_read_from_postgresql_and_sqlite_has_none(he
         assert up_for is None
     else:
         assert up_for is not None and timedelta(0) < up_for < timedelta(days=365)
+
+
+async def test_after_a_restart_an_expiring_row_in_a_holders_hand_is_not_dropped_in_the_grace(
+    helpdesk, clock, monkeypatch
+):
+    core = helpdesk.core
+    lease = timedelta(seconds=10)
+    await queue(core, "reminder", chat_id=1, expires_at=clock.now() + timedelta(seconds=5))
+    [held] = await outbox.claim(core, owner="holder", limit=5, lease=lease)
+    clock.advance(timedelta(seconds=12))  # sent before the outage; its deadline passed
+    server_up_for(monkeypatch, clock, 1)
+
+    assert await outbox.claim(core, owner="rival", limit=5, lease=lease) == []
+    assert (await row(core, "reminder")).status is OutboxStatus.PENDING
+    # What the holder sent is recorded as sent, not lost to a drop behind its back.
+    assert await outbox.mark_sent(core, held.id, owner="holder", message_id=4, token=held.token)
+    assert (await row(core, "reminder")).status is OutboxStatus.SENT

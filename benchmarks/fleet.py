@@ -895,6 +895,15 @@ async def kill_mid_wave(world: World, *, tickets: int, pause_others: bool = True
     before = {id(instance.tap): set(instance.tap.sent) for instance in world.fleet.instances}
     wave = await report_wave(world.database_url, world.policy_file, world.office, tickets=tickets)
     await cards_out(world, wave)
+    # Paused between Telegram's answer and its record for longer than a lease, an
+    # instance would see its card sent again by another (the undecidable case, README):
+    # pause none of them before what they sent of the wave so far is recorded.
+    await until(
+        lambda: every_answer_recorded(world, wave, before),
+        timeout=60,
+        every=0.2,
+        message=f"the dispatch cards were not recorded as sent\n{world.fleet.output()}",
+    )
     paused = world.fleet.instances[1:] if pause_others else []
     for instance in paused:
         instance.pause()
@@ -921,6 +930,18 @@ async def kill_mid_wave(world: World, *, tickets: int, pause_others: bool = True
             instance.resume()
     seen = await delivered_and_settled(world, wave)
     return Outcome(wave, seen, killed_at, killed_at)
+
+
+async def every_answer_recorded(
+    world: World, wave: Wave, before: Mapping[int, set[tuple[int, int]]]
+) -> bool:
+    """`answered_sends_recorded` for every instance's tap (`before`: by tap, what it passed
+    before the wave)."""
+    for instance in world.fleet.instances:
+        since = before.get(id(instance.tap), set())
+        if not await answered_sends_recorded(world, instance.tap, wave, since=since):
+            return False
+    return True
 
 
 async def answered_sends_recorded(

@@ -356,11 +356,24 @@ async def mark_sent(
     message_id: int | None,
     token: int | None = None,
 ) -> bool:
-    """Record a successful send; False if our claim (`token`, when given) was lost meanwhile."""
+    """Record a successful send; False if our claim (`token`, when given) was lost meanwhile.
+
+    A row dropped while in our hand (a superseded reminder, `core.sla.escalation`) that
+    went out all the same is recorded as sent: nobody claimed it since (a dropped row is
+    never claimed, so its token is still ours), and the table says what people received.
+    """
+    held = _held_by(delivery_id, owner, token)
+    if token is not None:
+        held = held | (
+            (OutboxMessage.id == delivery_id)
+            & (OutboxMessage.status == OutboxStatus.DROPPED)
+            & OutboxMessage.lease_owner.is_(None)
+            & (OutboxMessage.claim_token == token)
+        )
     async with core.transaction() as tx:
         result = await tx.session.execute(
             update(OutboxMessage)
-            .where(_held_by(delivery_id, owner, token))
+            .where(held)
             .values(
                 status=OutboxStatus.SENT,
                 sent_at=tx.now,

@@ -610,3 +610,22 @@ async def test_after_a_restart_an_expiring_row_in_a_holders_hand_is_not_dropped_
     # What the holder sent is recorded as sent, not lost to a drop behind its back.
     assert await outbox.mark_sent(core, held.id, owner="holder", message_id=4, token=held.token)
     assert (await row(core, "reminder")).status is OutboxStatus.SENT
+
+
+async def test_a_row_dropped_while_in_hand_that_went_out_is_recorded_as_sent(helpdesk, clock):
+    """A superseded reminder dropped while its sender was sending it: the table says sent."""
+    core = helpdesk.core
+    await queue(core, "reminder", chat_id=1)
+    [held] = await outbox.claim(core, owner="holder", limit=5, lease=LEASE)
+    async with core.transaction() as tx:  # as core.sla.escalation drops an earlier reminder
+        await tx.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == held.id)
+            .values(status=OutboxStatus.DROPPED, lease_owner=None, lease_until=None)
+        )
+    assert await outbox.claim(core, owner="rival", limit=5, lease=LEASE) == []
+    assert not await outbox.mark_sent(core, held.id, owner="holder", message_id=5, token=0)
+
+    assert await outbox.mark_sent(core, held.id, owner="holder", message_id=5, token=held.token)
+    sent = await row(core, "reminder")
+    assert (sent.status, sent.message_id) == (OutboxStatus.SENT, 5)

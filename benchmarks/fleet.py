@@ -44,7 +44,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from core.clock import FrozenClock
@@ -905,8 +905,8 @@ async def kill_mid_wave(world: World, *, tickets: int, pause_others: bool = True
         message=f"the dispatch cards were not recorded as sent\n{world.fleet.output()}",
     )
     paused = world.fleet.instances[1:] if pause_others else []
-    for instance in paused:
-        instance.pause()
+    if paused:
+        await pause_outside_transactions(world, paused)
     try:
         await first_page_out(world, wave)
         seen = deliveries(world.emulator, wave)
@@ -930,6 +930,53 @@ async def kill_mid_wave(world: World, *, tickets: int, pause_others: bool = True
             instance.resume()
     seen = await delivered_and_settled(world, wave)
     return Outcome(wave, seen, killed_at, killed_at)
+
+
+# A session inside a transaction this long (seconds) belongs to a paused process.
+STUCK_IN_TRANSACTION = 0.5
+
+
+async def pause_outside_transactions(world: World, instances: Sequence[Instance]) -> None:
+    """SIGSTOP `instances` at a moment none of them is inside a database transaction.
+
+    Paused mid-transaction, a process would hold its row locks (a chat's lane among
+    them) until resumed, and the instance left running would wait on them instead of
+    sending the wave. The server tells: a paused process's session sits "idle in
+    transaction"; then every instance is resumed and paused again a moment later.
+    """
+    for _ in range(50):
+        for instance in instances:
+            instance.pause()
+        deadline = time.monotonic() + 2 * STUCK_IN_TRANSACTION
+        stuck = False
+        while time.monotonic() < deadline and not stuck:
+            await asyncio.sleep(STUCK_IN_TRANSACTION / 5)  # a session's age, nothing to await
+            stuck = await sessions_stuck_in_transaction(world.database_url) > 0
+        if not stuck:
+            return
+        for instance in instances:
+            instance.resume()
+        await asyncio.sleep(STUCK_IN_TRANSACTION / 5)  # let them finish what they were doing
+    raise AssertionError("the instances could not be paused outside a transaction")
+
+
+async def sessions_stuck_in_transaction(database_url: str) -> int:
+    """Sessions of the database inside a transaction for over STUCK_IN_TRANSACTION s."""
+    db = Database(database_url)
+    try:
+        async with db.reading() as session:
+            count = await session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND state LIKE 'idle in transaction%'"
+                    " AND state_change < clock_timestamp() - make_interval(secs => :age)"
+                ),
+                {"age": STUCK_IN_TRANSACTION},
+            )
+    finally:
+        await db.dispose()
+    return int(count or 0)
 
 
 async def every_answer_recorded(

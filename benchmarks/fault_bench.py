@@ -15,7 +15,10 @@ faults reported at one instant (each dispatched at once: a dispatch card, a remi
   instance claims it; once its first page is delivered it gets SIGKILL and the others
   resume;
 - restart (PostgreSQL only): once the first page is delivered, the server stops
-  (immediate mode) for `--outage` seconds and starts again.
+  (immediate mode) for `--outage` seconds and starts again. Its commits are durable
+  (`synchronous_commit` on, as in production): a crash forgets nothing acknowledged.
+  An outage longer than the outbox lease (`--outage 12`) is the case the grace after a
+  restart is for (`core.outbox`).
 
 Figures, counted at the emulator (what the engineers received, not the outbox):
 expected pages and cards, duplicates (deliveries beyond the first), missing, how long

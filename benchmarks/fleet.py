@@ -44,7 +44,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from core.clock import FrozenClock
@@ -501,11 +501,18 @@ class ThrowawayPostgres:
 
 
 async def create_database(server_url: str, name: str) -> str:
-    """A new database on the server, with the schema migrated; its URL."""
+    """A new database on the server, with the schema migrated; its URL.
+
+    Its commits are durable (`synchronous_commit` on), as on a production server: the
+    throw-away server is started without (scripts/pg-throwaway.sh, for the suite's
+    speed), and a server stopped in immediate mode then forgets transactions it had
+    acknowledged, claims of outbox rows among them, which no sender can make up for.
+    """
     db = Database(server_url)
     async with db.engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        await conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = on')
     await db.dispose()
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     await upgrade_async(url)
@@ -888,9 +895,18 @@ async def kill_mid_wave(world: World, *, tickets: int, pause_others: bool = True
     before = {id(instance.tap): set(instance.tap.sent) for instance in world.fleet.instances}
     wave = await report_wave(world.database_url, world.policy_file, world.office, tickets=tickets)
     await cards_out(world, wave)
+    # Paused between Telegram's answer and its record for longer than a lease, an
+    # instance would see its card sent again by another (the undecidable case, README):
+    # pause none of them before what they sent of the wave so far is recorded.
+    await until(
+        lambda: every_answer_recorded(world, wave, before),
+        timeout=60,
+        every=0.2,
+        message=f"the dispatch cards were not recorded as sent\n{world.fleet.output()}",
+    )
     paused = world.fleet.instances[1:] if pause_others else []
-    for instance in paused:
-        instance.pause()
+    if paused:
+        await pause_outside_transactions(world, paused)
     try:
         await first_page_out(world, wave)
         seen = deliveries(world.emulator, wave)
@@ -914,6 +930,69 @@ async def kill_mid_wave(world: World, *, tickets: int, pause_others: bool = True
             instance.resume()
     seen = await delivered_and_settled(world, wave)
     return Outcome(wave, seen, killed_at, killed_at)
+
+
+# A session inside a transaction this long (seconds) belongs to a paused process.
+STUCK_IN_TRANSACTION = 0.5
+
+
+async def pause_outside_transactions(world: World, instances: Sequence[Instance]) -> None:
+    """SIGSTOP `instances` at a moment none of them is inside a database transaction.
+
+    Paused mid-transaction, a process would hold its row locks (a chat's lane among
+    them) until resumed, and the instance left running would wait on them instead of
+    sending the wave. The server tells: a paused process's session sits "idle in
+    transaction"; then every instance is resumed and paused again a moment later.
+    """
+    if not world.database_url.startswith("postgresql"):  # no sessions to look at
+        for instance in instances:
+            instance.pause()
+        return
+    for _ in range(50):
+        for instance in instances:
+            instance.pause()
+        deadline = time.monotonic() + 2 * STUCK_IN_TRANSACTION
+        stuck = False
+        while time.monotonic() < deadline and not stuck:
+            await asyncio.sleep(STUCK_IN_TRANSACTION / 5)  # a session's age, nothing to await
+            stuck = await sessions_stuck_in_transaction(world.database_url) > 0
+        if not stuck:
+            return
+        for instance in instances:
+            instance.resume()
+        await asyncio.sleep(STUCK_IN_TRANSACTION / 5)  # let them finish what they were doing
+    raise AssertionError("the instances could not be paused outside a transaction")
+
+
+async def sessions_stuck_in_transaction(database_url: str) -> int:
+    """Sessions of the database inside a transaction for over STUCK_IN_TRANSACTION s."""
+    db = Database(database_url)
+    try:
+        async with db.reading() as session:
+            count = await session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND state LIKE 'idle in transaction%'"
+                    " AND state_change < clock_timestamp() - make_interval(secs => :age)"
+                ),
+                {"age": STUCK_IN_TRANSACTION},
+            )
+    finally:
+        await db.dispose()
+    return int(count or 0)
+
+
+async def every_answer_recorded(
+    world: World, wave: Wave, before: Mapping[int, set[tuple[int, int]]]
+) -> bool:
+    """`answered_sends_recorded` for every instance's tap (`before`: by tap, what it passed
+    before the wave)."""
+    for instance in world.fleet.instances:
+        since = before.get(id(instance.tap), set())
+        if not await answered_sends_recorded(world, instance.tap, wave, since=since):
+            return False
+    return True
 
 
 async def answered_sends_recorded(

@@ -36,10 +36,16 @@ its rows), so this sender's per-chat pace is the chat's, whatever the instance c
 
 When an outcome cannot be recorded (the database is away), the sender never knowingly
 sends what it could not record either: it stops claiming, stops sending, keeps the row
-in hand (its heartbeat keeps renewing every lease it holds) and retries recording with
-backoff until the database is back; then it goes on where it stopped. A sender that is
-stopped finishes the sends in flight, keeps trying to record them for up to one lease,
-and hands the rest back at once.
+in hand (its heartbeat keeps renewing every lease it holds, trying again soon while it
+fails) and retries recording with backoff until the database is back; then it goes on
+where it stopped. A sender that is stopped finishes the sends in flight, keeps trying to
+record them for up to one lease, and hands the rest back at once.
+
+A row is sent only while its claim is surely still ours: within two thirds of a lease of
+the claim or renewal that took or kept it (counted from when that statement began, on
+the limiter's clock). A row whose lease ran out while the database was away waits for
+the next renewal, which keeps it (`core.outbox` leaves expired rows to their holders for
+a while after the server restarts) or finds it taken, and then it is not sent here.
 
 Time: Telegram's waits are real seconds (the limiter's monotonic clock); `available_at`
 is domain time. In production they are one clock. Under a frozen or accelerated clock
@@ -254,7 +260,7 @@ class OutboxSender:
             self._wake.clear()
             try:
                 await self.deliver_once(stop)
-                next_at = await outbox.next_available(core, self.owner)
+                next_at = await outbox.next_available(core, self.owner, restart_grace=self.lease)
             except Exception:  # keep delivering after a database hiccup
                 log.exception("outbox pass failed; retrying")
                 next_at = None
@@ -289,6 +295,11 @@ class _Pass:
         self.stop = stop
         self.stats = DeliveryStats()
         self.held: dict[int, outbox.Delivery] = {}
+        # Row -> the limiter's clock until which its lease is surely ours: two thirds of a
+        # lease after the claim or renewal that took or kept it began (a third is left for
+        # the send itself and for drift between the clocks).
+        self.sure: dict[int, float] = {}
+        self.renewed = asyncio.Event()  # a renewal went through (or found rows lost)
         self.progress: dict[int, int] = {}  # row -> parts sent so far
         self.lanes: dict[int, _Lane] = {}
         self.changed = asyncio.Event()
@@ -334,13 +345,22 @@ class _Pass:
                 sender.beat()  # a long pass through a backlog is progress too
                 seen, last = sender._wakes, real_time()
                 limit = min(sender.batch, room)
-                rows = await outbox.claim(
-                    self.core,
-                    owner=sender.owner,
-                    limit=limit,
-                    lease=sender.lease,
-                    holding=list(self.held),
-                )
+                try:
+                    rows = await outbox.claim(
+                        self.core,
+                        owner=sender.owner,
+                        limit=limit,
+                        lease=sender.lease,
+                        holding=list(self.held),
+                    )
+                except Exception:  # the database is away: the rows in hand are not given up
+                    if not self.held:
+                        raise  # nothing in hand: `run` tries again after a while
+                    log.warning("could not claim outbox rows; trying again", exc_info=True)
+                    more = False
+                    continue
+                window = self._sure_window()
+                self.sure.update((row.id, last + window) for row in rows)
                 more = len(rows) == limit
                 await self._admit(rows)
                 continue
@@ -395,6 +415,7 @@ class _Pass:
             self.stats.released += released or 0
 
     def _done(self, delivery_id: int) -> None:
+        self.sure.pop(delivery_id, None)
         row = self.held.pop(delivery_id, None)
         if row is not None and row.lane is not None:
             self.drained.add(row.lane)  # freed unless other rows of it are still in hand
@@ -441,15 +462,24 @@ class _Pass:
             failure: TransportError | None = None
             lane.waiting = True
             try:
-                await self._until_recorded()
-                if self.stopping:
-                    return False
-                async with sender.limiter.sending(chat_id, row.priority):
-                    lane.waiting = False
-                    try:
-                        sent = await sender.transport.perform(parts[index])
-                    except TransportError as error:
-                        failure = error
+                while True:
+                    await self._until_recorded()
+                    if self.stopping:
+                        return False
+                    if not await self._until_sure(row):
+                        return True  # another sender took it while the database was away
+                    if self.stopping:
+                        return False
+                    async with sender.limiter.sending(chat_id, row.priority):
+                        # The turn may come after the claim stopped being sure (a long
+                        # wait, the database away meanwhile): look again right before it.
+                        if self._sure(row):
+                            lane.waiting = False
+                            try:
+                                sent = await sender.transport.perform(parts[index])
+                            except TransportError as error:
+                                failure = error
+                            break
             finally:
                 lane.waiting = False
             if failure is not None:
@@ -597,32 +627,62 @@ class _Pass:
         while self.unrecorded and not self.stopping:
             await first_of(self.recorded, within=0.5, sleep=self.sender.limiter.sleep)
 
-    def _heartbeat_every(self) -> float:
+    def _real_lease(self) -> float:
         lease = self.sender.lease
         clock = self.core.clock
-        real = min(lease.total_seconds(), clock.real_seconds_until(clock.now() + lease))
-        return max(0.05, real / 3)
+        return min(lease.total_seconds(), clock.real_seconds_until(clock.now() + lease))
+
+    def _heartbeat_every(self) -> float:
+        return max(0.05, self._real_lease() / 3)
+
+    def _sure_window(self) -> float:
+        return self._real_lease() * 2 / 3
+
+    def _sure(self, row: outbox.Delivery) -> bool:
+        """Whether the row is in hand and its lease surely ours now."""
+        return row.id in self.held and self.sure.get(row.id, 0.0) > self.sender.limiter.clock()
+
+    async def _until_sure(self, row: outbox.Delivery) -> bool:
+        """Wait until the row's lease is surely ours (renewed); False once it is not in hand."""
+        while row.id in self.held and not self._sure(row) and not self.stopping:
+            self.renewed.clear()
+            await first_of(self.renewed, within=0.5, sleep=self.sender.limiter.sleep)
+        return row.id in self.held
 
     async def _heartbeat(self) -> None:
         """Renew the leases of rows in hand, and drop any another sender took over."""
+        failures = 0
         while True:
-            await self.sender.limiter.sleep(self._heartbeat_every())
+            every = self._heartbeat_every()
+            if failures:  # the database may be back any moment: renew as soon as it is
+                every = min(every, self.sender.record_backoff.delay(failures))
+            await self.sender.limiter.sleep(every)
             await self._free_drained()
             ids = list(self.held)
             if not ids:
                 continue
             lanes = {row.lane for row in self.held.values() if row.lane is not None}
+            began = self.sender.limiter.clock()
             try:
                 kept = await outbox.extend_leases(
                     self.core, ids, owner=self.sender.owner, lease=self.sender.lease, lanes=lanes
                 )
-            except Exception:  # the next beat tries again: three beats to a lease
-                log.warning("could not renew outbox leases; trying again", exc_info=True)
+            except Exception:
+                if not failures:
+                    log.warning("could not renew outbox leases; trying again", exc_info=True)
+                failures += 1
                 continue
+            if failures:
+                log.info("outbox leases renewed again")
+            failures = 0
+            window = self._sure_window()
+            self.sure.update((row_id, began + window) for row_id in kept if row_id in self.held)
             for lost in set(ids) - kept:
+                self.sure.pop(lost, None)
                 if lost in self.held:
                     log.warning("outbox row %s: lease lost; another sender has it", lost)
                     self.held.pop(lost, None)
+            self.renewed.set()
 
     async def _free_drained(self) -> None:
         """Let other senders have the chats this one has nothing left for, after their pace."""

@@ -15,6 +15,13 @@ A chat's messages go through one sender at a time: a claim takes the chat too (a
 are not claimed. Once it has no row of a chat in hand a sender frees the chat one
 per-chat interval later (`free_lanes`), so whoever writes to it next keeps Telegram's
 per-chat pace.
+
+A database server that restarts lets every lease run out at once: nobody could renew
+while it was away, and a stop, crash recovery and start under load can outlast what was
+left of a lease. Rows whose lease ran out are then left to their holders for a grace
+after the server started (`restart_grace`, a lease by default), long enough for a live
+holder to renew them or record what it sent before the outage; rows never leased, and
+rows of a holder that died while the server was up, are claimed at once as always.
 """
 
 from __future__ import annotations
@@ -24,9 +31,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core import deferred
@@ -122,14 +130,14 @@ async def quiet_until(tx: Tx, person_id: int) -> datetime | None:
     return held
 
 
-async def _drop_expired(tx: Tx) -> None:
-    """Mark pending rows past their `expires_at` dropped (in no sender's hand: leases end)."""
+async def _drop_expired(tx: Tx, lease_over: Any) -> None:
+    """Mark pending rows past their `expires_at` dropped (in no sender's hand: `lease_over`)."""
     await tx.session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.expires_at <= tx.now,
-            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= tx.now),
+            lease_over,
         )
         .values(status=OutboxStatus.DROPPED, lease_owner=None, lease_until=None)
         .execution_options(synchronize_session=False)
@@ -175,6 +183,25 @@ class Delivery:
     lane: int | None = None  # the chat it goes to (None: its recipient has no chat)
 
 
+async def database_up_for(session: AsyncSession) -> timedelta | None:
+    """How long the database server has been up, by its own clock; None when there is no
+    server to restart (SQLite: a file, there while the process runs)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    uptime = await session.scalar(text("SELECT now() - pg_postmaster_start_time()"))
+    return uptime if isinstance(uptime, timedelta) else None
+
+
+async def _restart_grace_left(session: AsyncSession, grace: timedelta) -> timedelta:
+    """What is left of the grace holders have after the server started (none after it)."""
+    if grace <= timedelta(0):
+        return timedelta(0)
+    up_for = await database_up_for(session)
+    if up_for is None or up_for >= grace:
+        return timedelta(0)
+    return grace - up_for
+
+
 def _lane() -> Any:
     """The chat a row goes to: its own, else its recipient's (outer-joined `Person`)."""
     return func.coalesce(OutboxMessage.chat_id, Person.chat_id)
@@ -214,18 +241,30 @@ async def claim(
     limit: int,
     lease: timedelta,
     holding: Collection[int] = (),
+    restart_grace: timedelta | None = None,
 ) -> list[Delivery]:
     """Lease up to `limit` deliverable rows to `owner`, most urgent first, with their chats.
 
-    Rows of chats another sender holds are left for it. `holding` names the rows the caller already has in hand: they are never claimed
-    again, even when their lease ran out (a clock jump, a late heartbeat). Taken again,
-    a row being sent could come back after it was marked sent, as if it were new, and
-    go out twice; its lease is `extend_leases`' business.
+    Rows of chats another sender holds are left for it. `holding` names the rows the
+    caller already has in hand: they are never claimed again, even when their lease ran
+    out (a clock jump, a late heartbeat). Taken again, a row being sent could come back
+    after it was marked sent, as if it were new, and go out twice; its lease is
+    `extend_leases`' business. Within `restart_grace` (`lease` unless given) of the
+    database server's start, rows whose lease ran out are not taken: their holders may be
+    alive and about to renew them, or to record that they were sent before the outage.
     """
+    grace = lease if restart_grace is None else restart_grace
     async with core.transaction() as tx:
         now = tx.now
         lane = _lane()
-        await _drop_expired(tx)
+        # Rows whose lease ran out are their holders' still while the grace lasts.
+        settling = await _restart_grace_left(tx.session, grace) > timedelta(0)
+        lease_over = (
+            OutboxMessage.lease_until.is_(None)
+            if settling
+            else or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now)
+        )
+        await _drop_expired(tx, lease_over)
         ready = (
             select(OutboxMessage.id, lane.label("lane"))
             .outerjoin(Person, Person.id == OutboxMessage.recipient_id)
@@ -235,7 +274,7 @@ async def claim(
                 # Over at `lease_until`, as next_available() counts it: were it still held
                 # at that instant, a sender woken then would find nothing and look again
                 # at once, without end on a frozen clock.
-                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now),
+                lease_over,
                 or_(lane.is_(None), lane.not_in(_busy_lanes(owner, now))),
                 ~_waits_behind(),
             )
@@ -317,11 +356,24 @@ async def mark_sent(
     message_id: int | None,
     token: int | None = None,
 ) -> bool:
-    """Record a successful send; False if our claim (`token`, when given) was lost meanwhile."""
+    """Record a successful send; False if our claim (`token`, when given) was lost meanwhile.
+
+    A row dropped while in our hand (a superseded reminder, `core.sla.escalation`) that
+    went out all the same is recorded as sent: nobody claimed it since (a dropped row is
+    never claimed, so its token is still ours), and the table says what people received.
+    """
+    held = _held_by(delivery_id, owner, token)
+    if token is not None:
+        held = held | (
+            (OutboxMessage.id == delivery_id)
+            & (OutboxMessage.status == OutboxStatus.DROPPED)
+            & OutboxMessage.lease_owner.is_(None)
+            & (OutboxMessage.claim_token == token)
+        )
     async with core.transaction() as tx:
         result = await tx.session.execute(
             update(OutboxMessage)
-            .where(_held_by(delivery_id, owner, token))
+            .where(held)
             .values(
                 status=OutboxStatus.SENT,
                 sent_at=tx.now,
@@ -540,11 +592,20 @@ async def release_lanes(core: Core, *, owner: str) -> int:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def next_available(core: Core, owner: str | None = None) -> datetime | None:
+async def next_available(
+    core: Core, owner: str | None = None, *, restart_grace: timedelta | None = None
+) -> datetime | None:
     """When the earliest pending row becomes deliverable (or another sender's lease on it
-    runs out, or, for `owner`, another sender lets go of its chat)."""
+    runs out, or, for `owner`, another sender lets go of its chat).
+
+    With `restart_grace` (what `claim` is given), a lease that ran out counts as running
+    until the grace after the database server's start is over, as `claim` counts it.
+    """
     async with core.reading() as session:
         now = core.clock.now()
+        left = timedelta(0)
+        if restart_grace is not None:
+            left = await _restart_grace_left(session, restart_grace)
         query = (
             select(OutboxMessage.available_at, OutboxMessage.lease_until)
             # A row waiting behind an earlier one of its chain is not counted: the
@@ -569,7 +630,10 @@ async def next_available(core: Core, owner: str | None = None) -> datetime | Non
         rows = (await session.execute(query)).all()
     candidates: list[datetime] = []
     for available_at, *held in rows:  # the row's lease, and its chat's if another holds it
-        later = [moment for moment in held if moment is not None and moment > now]
+        moments: list[datetime | None] = list(held)
+        if moments[0] is not None and left:  # its holder's grace after a restart
+            moments[0] = max(moments[0], now + left)
+        later = [moment for moment in moments if moment is not None and moment > now]
         if later:
             candidates.append(max(available_at, *later))
         else:

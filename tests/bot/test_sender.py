@@ -38,9 +38,11 @@ from bot.ratelimit import Backoff, Rate, RateLimits, SendLimiter, Sleep
 from bot.sender import OutboxSender
 from core import outbox
 from core.conversations import ConversationStore
+from core.db import Database
 from core.enums import Impact, OutboxStatus, Role
 from core.messages import Message, ProgressUpdate
 from core.models import OutboxMessage, Person
+from core.unit_of_work import Core
 
 # --- real time that only moves when every task is waiting -----------------------------
 
@@ -1042,3 +1044,123 @@ def test_the_outbox_lease_is_a_setting_of_ten_seconds_and_at_least_one(monkeypat
     assert Settings(_env_file=None).outbox_lease == 2.5
     with pytest.raises(ValidationError, match="at least 1 second"):
         Settings(_env_file=None, outbox_lease=0.5)
+
+
+# --- leases that ran out while the database was away ----------------------------------------
+
+
+def other_instance(helpdesk, clock) -> tuple[Core, Database]:
+    """A second process's view of the same database (its own connections, not cut off)."""
+    other_db = Database(helpdesk.core.db.url)
+    return Core(other_db, clock, helpdesk.core.policy), other_db
+
+
+async def test_a_row_whose_lease_was_lost_while_cut_off_is_not_sent_on_the_stale_claim(
+    helpdesk, app, clock, fake, monkeypatch
+):
+    """Cut off from the database for longer than a lease (the server stays up), a sender
+    loses a row waiting for its turn to another instance: when the turn comes, it asks
+    the database first, learns the row is taken and does not send it."""
+    outage = Outage(monkeypatch, helpdesk.core.db)
+    for i in range(2):
+        await queue(helpdesk, f"n{i}", f"m{i}", chat_id=5)
+    telegram = FakeTelegram()
+    # m1's turn comes 15 s after m0: longer than a lease. Both rows are in hand at once.
+    limits = RateLimits(chat=Rate(1 / 15))
+    sender = OutboxSender(
+        app, telegram, owner="holder", limiter=limiter_on(fake, limits), batch=2, in_hand=2
+    )
+    rival, rival_db = other_instance(helpdesk, clock)
+    rival_got: list[str] = []
+
+    async def world_goes_on() -> None:
+        # Domain time follows real time; the holder is cut off from 0.5 s to 16 s (m1's
+        # turn comes meanwhile); the other instance claims at 12 s, once the holder's
+        # lease (10 s) has run out.
+        for tick in range(1, 401):
+            await fake.sleep(0.05)
+            clock.advance(timedelta(seconds=0.05))
+            if tick == 10:
+                outage.down = True
+            if tick == 240:
+                claimed = await outbox.claim(rival, owner="rival", limit=5, lease=sender.lease)
+                rival_got.extend(d.key for d in claimed)
+            if tick == 320:
+                outage.down = False
+
+    stop = asyncio.Event()
+
+    async def then_stop() -> None:
+        await world_goes_on()
+        stop.set()
+
+    try:
+        await fake.run(asyncio.gather(sender.run(stop), then_stop()))
+    finally:
+        await rival_db.dispose()
+
+    assert rival_got == ["n1"]
+    assert telegram.texts(5) == ["m0"]
+    taken = await row(helpdesk, "n1")
+    assert (taken.status, taken.lease_owner) == (OutboxStatus.PENDING, "rival")
+
+
+async def test_rows_of_a_sender_cut_off_by_a_server_restart_stay_with_it_and_go_out_once(
+    helpdesk, make_sender, clock, fake, monkeypatch
+):
+    """The server restarts during a wave and is away longer than a lease: the sender
+    records what it sent before, renews what it holds and sends the rest; another
+    instance claiming all along gets nothing of it, and nothing goes out twice."""
+    outage = Outage(monkeypatch, helpdesk.core.db)
+    back_at: list[float] = []
+
+    async def up_for(session) -> timedelta:  # up for a day, then since it came back
+        return timedelta(seconds=fake.now - back_at[0]) if back_at else timedelta(days=1)
+
+    monkeypatch.setattr(outbox, "database_up_for", up_for)
+    await queue(helpdesk, "page", "PAGE", chat_id=1, priority=outbox.PRIORITY_PAGE)
+    for i in range(3):
+        await queue(helpdesk, f"n{i}", f"m{i}", chat_id=2)
+    original = FakeTelegram.perform
+    telegram = FakeTelegram()
+
+    async def perform(action: Action) -> Sent:
+        sent = await original(telegram, action)
+        if action.chat_id == 1:  # the server goes down while the page is in flight
+            outage.down = True
+        return sent
+
+    telegram.perform = perform  # type: ignore[method-assign]
+    sender = make_sender(transport=telegram, limiter=limiter_on(fake), lease=timedelta(seconds=10))
+    rival, rival_db = other_instance(helpdesk, clock)
+    rival_got: list[str] = []
+
+    async def world_goes_on() -> None:
+        # Down 12 s (longer than the lease); another instance, not cut off but on the
+        # same server, looks for rows every half second while the server is up.
+        for tick in range(1, 801):
+            await fake.sleep(0.05)
+            clock.advance(timedelta(seconds=0.05))
+            if tick == 240:
+                outage.down = False
+                back_at.append(fake.now)
+            if tick % 10 == 0 and back_at:
+                claimed = await outbox.claim(
+                    rival, owner="rival", limit=10, lease=timedelta(seconds=10)
+                )
+                rival_got.extend(d.key for d in claimed)
+
+    stop = asyncio.Event()
+
+    async def then_stop() -> None:
+        await world_goes_on()
+        stop.set()
+
+    try:
+        await fake.run(asyncio.gather(sender.run(stop), then_stop()))
+    finally:
+        await rival_db.dispose()
+
+    assert rival_got == []
+    assert telegram.texts(1) == ["PAGE"] and telegram.texts(2) == ["m0", "m1", "m2"]
+    assert all(r.status is OutboxStatus.SENT for r in await rows(helpdesk))

@@ -1,15 +1,17 @@
 """Three `faultdesk run` processes on one PostgreSQL behind a round-robin balancer (issue 14).
 
 The instances run both runtimes (aiogram, python-telegram-bot, aiogram), each update goes
-to the next instance, and faults are real: SIGKILL of a process. (A PostgreSQL restart
-mid-wave still repeats some pages under load: `benchmarks.fault_bench` counts them.) Every message is counted where the people read it, at the emulator.
-The world (its own PostgreSQL server, three processes) is started once for the module;
-each test begins with every instance up.
+to the next instance, and faults are real: SIGKILL of a process, PostgreSQL stopped in
+immediate mode and started again. Every message is counted where the people read it, at
+the emulator. The world (its own PostgreSQL server, three processes) is started once for
+the module; each test begins with every instance up. The restart runs on a world of its
+own: a wave of its own policy must not meet the kill's tickets falling due.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -20,6 +22,7 @@ from benchmarks.fleet import (
     World,
     create_database,
     kill_mid_wave,
+    restart_postgres_mid_wave,
     running_world,
 )
 
@@ -28,10 +31,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 RUNTIMES = ("aiogram", "ptb", "aiogram")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def three(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
-    """Three instances on a PostgreSQL server of their own (the tests stop and start it)."""
-    folder = tmp_path_factory.mktemp("three-instances")
+async def three_instances(folder: Path) -> AsyncIterator[World]:
+    """Three instances on a PostgreSQL server of their own (a test may stop and start it)."""
     postgres = ThrowawayPostgres()
     await postgres.start()
     try:
@@ -40,6 +41,20 @@ async def three(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             yield world
     finally:
         await postgres.remove()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def three(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    """The module's world, started once."""
+    async for world in three_instances(tmp_path_factory.mktemp("three-instances")):
+        yield world
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def fresh(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    """A world of the test's own, with nothing of an earlier test's waves in it."""
+    async for world in three_instances(tmp_path_factory.mktemp("three-fresh")):
+        yield world
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -54,6 +69,11 @@ async def world(three: World) -> World:
 async def test_kill_9_of_the_instance_sending_a_wave_loses_and_repeats_nothing(world):
     outcome = await kill_mid_wave(world, tickets=16)
     assert_exactly_once_and_on_time(world, outcome)
+
+
+async def test_a_postgresql_restart_mid_wave_delivers_every_page_exactly_once_and_on_time(fresh):
+    outcome = await restart_postgres_mid_wave(fresh, tickets=16)
+    assert_exactly_once_and_on_time(fresh, outcome)
 
 
 async def test_albums_sent_through_three_instances_keep_every_photo(world):

@@ -494,3 +494,138 @@ async def test_two_instances_claiming_one_chat_at_once_never_both_get_it(helpdes
     async with core.reading() as session:
         lane = await session.get(OutboxLane, 31)
     assert lane is not None and lane.owner == winner
+
+
+# --- a database server that restarted: leases that ran out meanwhile ------------------------
+
+
+def server_up_for(monkeypatch, clock, seconds: float) -> None:
+    """Make the database server look as if it started `seconds` ago on the injected clock."""
+    started = clock.now() - timedelta(seconds=seconds)
+
+    async def up_for(session) -> timedelta:
+        return clock.now() - started
+
+    monkeypatch.setattr(outbox, "database_up_for", up_for)
+
+
+async def test_after_a_restart_a_row_whose_lease_ran_out_stays_with_its_holder_for_a_grace(
+    helpdesk, clock, monkeypatch
+):
+    core = helpdesk.core
+    lease = timedelta(seconds=10)
+    await queue(core, "held", chat_id=1)
+    [held] = await outbox.claim(core, owner="holder", limit=5, lease=lease)
+    clock.advance(timedelta(seconds=12))  # nobody could renew: the server was away
+    server_up_for(monkeypatch, clock, 2)
+    await queue(core, "new", chat_id=2)
+
+    # A row never leased is claimed at once; the holder's is left to it for a lease.
+    [new] = await outbox.claim(core, owner="rival", limit=5, lease=lease)
+    assert new.key == "new"
+    assert await outbox.mark_sent(core, new.id, owner="rival", message_id=2, token=new.token)
+    assert await outbox.next_available(core, "rival", restart_grace=lease) == (
+        clock.now() + timedelta(seconds=8)
+    )
+    clock.advance(timedelta(seconds=7))
+    assert await outbox.claim(core, owner="rival", limit=5, lease=lease) == []
+    # The holder is alive: it records what it sent before the outage, under its claim.
+    assert await outbox.mark_sent(core, held.id, owner="holder", message_id=3, token=held.token)
+    clock.advance(timedelta(seconds=5))
+    assert await outbox.claim(core, owner="rival", limit=5, lease=lease) == []
+    assert (await row(core, "held")).status is OutboxStatus.SENT
+
+
+async def test_after_a_restart_a_live_holder_renews_in_the_grace_and_keeps_its_row(
+    helpdesk, clock, monkeypatch
+):
+    core = helpdesk.core
+    lease = timedelta(seconds=10)
+    await queue(core, "held", chat_id=1)
+    [held] = await outbox.claim(core, owner="holder", limit=5, lease=lease)
+    clock.advance(timedelta(seconds=12))
+    server_up_for(monkeypatch, clock, 1)
+
+    assert await outbox.extend_leases(core, [held.id], owner="holder", lease=lease) == {held.id}
+    clock.advance(timedelta(seconds=9.5))  # the grace is over, the renewed lease is not
+    assert await outbox.claim(core, owner="rival", limit=5, lease=lease) == []
+    assert await outbox.mark_sent(core, held.id, owner="holder", message_id=3, token=held.token)
+
+
+async def test_after_a_restart_a_dead_holders_row_is_taken_once_the_grace_is_over(
+    helpdesk, clock, monkeypatch
+):
+    core = helpdesk.core
+    lease = timedelta(seconds=10)
+    await queue(core, "held", chat_id=1)
+    [held] = await outbox.claim(core, owner="died", limit=5, lease=lease)
+    clock.advance(timedelta(seconds=12))
+    server_up_for(monkeypatch, clock, 2)
+    assert await outbox.claim(core, owner="rival", limit=5, lease=lease) == []
+
+    clock.advance(timedelta(seconds=8))
+    [taken] = await outbox.claim(core, owner="rival", limit=5, lease=lease)
+    assert taken.id == held.id and taken.token is not None and held.token is not None
+    assert taken.token > held.token
+    assert not await outbox.mark_sent(core, held.id, owner="died", message_id=1, token=held.token)
+
+
+async def test_a_holder_that_died_while_the_server_stayed_up_loses_its_rows_at_lease_end(
+    helpdesk, clock, monkeypatch
+):
+    core = helpdesk.core
+    lease = timedelta(seconds=10)
+    server_up_for(monkeypatch, clock, 3600)
+    await queue(core, "held", chat_id=1)
+    await outbox.claim(core, owner="died", limit=5, lease=lease)
+
+    assert await outbox.next_available(core, "rival", restart_grace=lease) == clock.now() + lease
+    clock.advance(lease)
+    assert [d.key for d in await outbox.claim(core, owner="rival", limit=5, lease=lease)] == [
+        "held"
+    ]
+
+
+async def test_the_servers_uptime_is_read_from_postgresql_and_sqlite_has_none(helpdesk, backend):
+    async with helpdesk.core.reading() as session:
+        up_for = await outbox.database_up_for(session)
+    if backend == "sqlite":
+        assert up_for is None
+    else:
+        assert up_for is not None and timedelta(0) < up_for < timedelta(days=365)
+
+
+async def test_after_a_restart_an_expiring_row_in_a_holders_hand_is_not_dropped_in_the_grace(
+    helpdesk, clock, monkeypatch
+):
+    core = helpdesk.core
+    lease = timedelta(seconds=10)
+    await queue(core, "reminder", chat_id=1, expires_at=clock.now() + timedelta(seconds=5))
+    [held] = await outbox.claim(core, owner="holder", limit=5, lease=lease)
+    clock.advance(timedelta(seconds=12))  # sent before the outage; its deadline passed
+    server_up_for(monkeypatch, clock, 1)
+
+    assert await outbox.claim(core, owner="rival", limit=5, lease=lease) == []
+    assert (await row(core, "reminder")).status is OutboxStatus.PENDING
+    # What the holder sent is recorded as sent, not lost to a drop behind its back.
+    assert await outbox.mark_sent(core, held.id, owner="holder", message_id=4, token=held.token)
+    assert (await row(core, "reminder")).status is OutboxStatus.SENT
+
+
+async def test_a_row_dropped_while_in_hand_that_went_out_is_recorded_as_sent(helpdesk, clock):
+    """A superseded reminder dropped while its sender was sending it: the table says sent."""
+    core = helpdesk.core
+    await queue(core, "reminder", chat_id=1)
+    [held] = await outbox.claim(core, owner="holder", limit=5, lease=LEASE)
+    async with core.transaction() as tx:  # as core.sla.escalation drops an earlier reminder
+        await tx.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == held.id)
+            .values(status=OutboxStatus.DROPPED, lease_owner=None, lease_until=None)
+        )
+    assert await outbox.claim(core, owner="rival", limit=5, lease=LEASE) == []
+    assert not await outbox.mark_sent(core, held.id, owner="holder", message_id=5, token=0)
+
+    assert await outbox.mark_sent(core, held.id, owner="holder", message_id=5, token=held.token)
+    sent = await row(core, "reminder")
+    assert (sent.status, sent.message_id) == (OutboxStatus.SENT, 5)

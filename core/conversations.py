@@ -27,7 +27,8 @@ its lane (paused past its lease) gets `LaneLost` instead of overwriting a newer 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, exists, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import ChatLane, ChatState, ProcessedUpdate
 from core.unit_of_work import Core, Tx
@@ -68,10 +70,20 @@ class Lane:
 
 @dataclass(frozen=True)
 class Claimed:
-    """A journaled update the lane's holder is to handle now."""
+    """A journaled update the lane's holder is to handle now.
+
+    `prefetched`: what the caller's `Prefetch` read for it in the claiming transaction.
+    """
 
     update_id: int
     payload: dict[str, Any]
+    prefetched: Any = None
+
+
+# Reads done for a claimed update inside the transaction that claims it (who sent it,
+# their dialog state), so handling it needs no transaction of its own for them.
+Prefetch = Callable[[AsyncSession, dict[str, Any]], Awaitable[Any]]
+StateKey = tuple[int, int]  # (chat_id, user_id)
 
 
 Next = Claimed | Literal["empty", "blocked"]  # what a lane's holder takes next
@@ -87,6 +99,11 @@ class StaleDialogState(RuntimeError):
 
 # The lane held by the update being handled in this task (dialog state writes are fenced by it).
 _holding: ContextVar[Lane | None] = ContextVar("faultdesk_lane", default=None)
+# Dialog states as last read or written while one update is handled (`remembering`):
+# while a chat's lane is held nobody else writes them, so they are not read again.
+_known: ContextVar[dict[StateKey, DialogState | None] | None] = ContextVar(
+    "faultdesk_known_states", default=None
+)
 
 
 def _insert(tx: Tx) -> Any:
@@ -107,13 +124,49 @@ class ConversationStore:
 
     async def load(self, chat_id: int, user_id: int) -> DialogState | None:
         """The person's open dialog in this chat, if any."""
+        known = _known.get()
+        if known is not None and (chat_id, user_id) in known:
+            remembered = known[(chat_id, user_id)]
+            return None if remembered is None else copy.deepcopy(remembered)
         async with self.core.reading() as session:
-            row = await session.scalar(
-                select(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
-            )
-            if row is None:
-                return None
-            return DialogState(row.dialog, row.step, dict(row.data), row.message_id, row.version)
+            state = await self.load_in(session, chat_id, user_id)
+        self._remember(chat_id, user_id, state)
+        return state
+
+    @staticmethod
+    async def load_in(session: AsyncSession, chat_id: int, user_id: int) -> DialogState | None:
+        """The person's open dialog in this chat, read in `session`."""
+        row = await session.scalar(
+            select(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
+        )
+        if row is None:
+            return None
+        return DialogState(row.dialog, row.step, dict(row.data), row.message_id, row.version)
+
+    @staticmethod
+    @contextmanager
+    def remembering(known: dict[StateKey, DialogState | None] | None = None) -> Iterator[None]:
+        """Within this block (one update), dialog states read or written are not read again.
+
+        `known`: states already read (in the transaction that claimed the update).
+        """
+        reset = _known.set(dict(known or {}))
+        try:
+            yield
+        finally:
+            _known.reset(reset)
+
+    @staticmethod
+    def _remember(chat_id: int, user_id: int, state: DialogState | None) -> None:
+        known = _known.get()
+        if known is not None:
+            known[(chat_id, user_id)] = None if state is None else copy.deepcopy(state)
+
+    @staticmethod
+    def _forget(chat_id: int, user_id: int) -> None:
+        known = _known.get()
+        if known is not None:
+            known.pop((chat_id, user_id), None)
 
     async def save(self, chat_id: int, user_id: int, state: DialogState) -> None:
         """Store the dialog state; raises StaleDialogState if it changed since it was read.
@@ -122,53 +175,98 @@ class ConversationStore:
         anew); one read from the database is written only over the version it was read
         at. `state.version` is the stored version afterwards.
         """
-        async with self.core.transaction() as tx:
+        try:
+            async with self.core.transaction() as tx:
+                state.version = await self._save(tx, chat_id, user_id, state)
+        except (StaleDialogState, LaneLost):
+            self._forget(chat_id, user_id)
+            raise
+        self._remember(chat_id, user_id, state)
+
+    async def _save(self, tx: Tx, chat_id: int, user_id: int, state: DialogState) -> int:
+        values = {
+            "dialog": state.dialog,
+            "step": state.step,
+            "data": state.data,
+            "message_id": state.message_id,
+            "updated_at": tx.now,
+        }
+        if state.version:
+            # The lane's fence in the same statement: one round trip for the usual save.
+            written = await tx.session.execute(
+                update(ChatState)
+                .where(
+                    ChatState.chat_id == chat_id,
+                    ChatState.user_id == user_id,
+                    ChatState.version == state.version,
+                    *self._fence(chat_id),
+                )
+                .values(**values, version=ChatState.version + 1)
+                .returning(ChatState.version)
+            )
+        else:
             await self._check_lane(tx, chat_id)
-            values = {
-                "dialog": state.dialog,
-                "step": state.step,
-                "data": state.data,
-                "message_id": state.message_id,
-                "updated_at": tx.now,
-            }
-            if state.version:
-                written = await tx.session.execute(
-                    update(ChatState)
-                    .where(
-                        ChatState.chat_id == chat_id,
-                        ChatState.user_id == user_id,
-                        ChatState.version == state.version,
-                    )
-                    .values(**values, version=ChatState.version + 1)
-                    .returning(ChatState.version)
-                )
-            else:
-                statement = _insert(tx)(ChatState).values(
-                    chat_id=chat_id, user_id=user_id, version=1, **values
-                )
-                written = await tx.session.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["chat_id", "user_id"],
-                        set_={
-                            **{key: statement.excluded[key] for key in values},
-                            "version": ChatState.version + 1,
-                        },
-                    ).returning(ChatState.version)
-                )
-            version = written.scalar_one_or_none()
-            if version is None:
-                raise StaleDialogState(
-                    f"the dialog state of chat {chat_id} changed since version {state.version}"
-                )
-            state.version = version
+            statement = _insert(tx)(ChatState).values(
+                chat_id=chat_id, user_id=user_id, version=1, **values
+            )
+            written = await tx.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["chat_id", "user_id"],
+                    set_={
+                        **{key: statement.excluded[key] for key in values},
+                        "version": ChatState.version + 1,
+                    },
+                ).returning(ChatState.version)
+            )
+        version = written.scalar_one_or_none()
+        if version is None:
+            await self._check_lane(tx, chat_id)  # refused by the fence: LaneLost
+            raise StaleDialogState(
+                f"the dialog state of chat {chat_id} changed since version {state.version}"
+            )
+        return int(version)
 
     async def clear(self, chat_id: int, user_id: int) -> None:
         """End the person's dialog."""
-        async with self.core.transaction() as tx:
-            await self._check_lane(tx, chat_id)
-            await tx.session.execute(
-                delete(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
-            )
+        try:
+            async with self.core.transaction() as tx:
+                deleted = await tx.session.execute(
+                    delete(ChatState)
+                    .where(
+                        ChatState.chat_id == chat_id,
+                        ChatState.user_id == user_id,
+                        *self._fence(chat_id),
+                    )
+                    .returning(ChatState.id)
+                )
+                if deleted.first() is None:
+                    await self._check_lane(tx, chat_id)  # nothing there, or fenced off
+        except LaneLost:
+            self._forget(chat_id, user_id)
+            raise
+        self._remember(chat_id, user_id, None)
+
+    def _fence(self, chat_id: int) -> tuple[Any, ...]:
+        """A condition true only while this task's lane of the chat is still its own.
+
+        Empty when no lane is held (nothing to fence). PostgreSQL: the lane's row is
+        share-locked, so a takeover waits until the write is committed.
+        """
+        lane = _holding.get()
+        if lane is None or lane.chat_id != chat_id:
+            return ()
+        return (
+            exists(
+                select(ChatLane.token)
+                .where(
+                    ChatLane.bot_id == self.bot_id,
+                    ChatLane.chat_id == chat_id,
+                    ChatLane.token == lane.token,
+                    ChatLane.holder == lane.holder,
+                )
+                .with_for_update(read=True)
+            ),
+        )
 
     async def _check_lane(self, tx: Tx, chat_id: int) -> None:
         """Refuse a write by a handler whose chat lane was taken over (no lane held: allowed)."""
@@ -316,20 +414,25 @@ class ConversationStore:
         async with self.core.transaction() as tx:
             return await self._take(tx, chat_id, holder)
 
-    async def enter_lane(self, chat_id: int, holder: str) -> tuple[Lane, Next] | None:
+    async def enter_lane(
+        self, chat_id: int, holder: str, *, prefetch: Prefetch | None = None
+    ) -> tuple[Lane, Next] | None:
         """Take the chat's lane and claim its oldest unhandled update, in one transaction.
 
         None when another instance holds the lane (it handles the update received
         here in its turn). With nothing to claim ("empty", "blocked") the lane is
-        given back in the same transaction.
+        given back in the same transaction. `prefetch` reads what handling the claimed
+        update needs, in the same transaction.
         """
         async with self.core.transaction() as tx:
             lane = await self._take(tx, chat_id, holder)
             if lane is None:
                 return None
-            return lane, await self._next(tx, lane)
+            return lane, await self._next(tx, lane, prefetch)
 
-    async def next_update(self, lane: Lane, *, finished: int | None = None) -> Next:
+    async def next_update(
+        self, lane: Lane, *, finished: int | None = None, prefetch: Prefetch | None = None
+    ) -> Next:
         """Finish `finished` and claim the chat's oldest unhandled update, in one transaction.
 
         "empty" when the chat has nothing waiting; "blocked" when its oldest update is
@@ -345,7 +448,7 @@ class ConversationStore:
             if finished is not None:
                 await self._finish(tx, finished)
             if held:
-                return await self._next(tx, lane)
+                return await self._next(tx, lane, prefetch)
         raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
 
     async def _take(self, tx: Tx, chat_id: int, holder: str) -> Lane | None:
@@ -370,7 +473,7 @@ class ConversationStore:
         token = taken.scalar_one_or_none()
         return None if token is None else Lane(chat_id, holder, token)
 
-    async def _next(self, tx: Tx, lane: Lane) -> Next:
+    async def _next(self, tx: Tx, lane: Lane, prefetch: Prefetch | None = None) -> Next:
         """Claim the oldest waiting update of a lane held (row-locked) in `tx`, or give it back.
 
         The lane's row is written (locked) before the journal is looked at: an instance
@@ -387,7 +490,9 @@ class ConversationStore:
             )
         ).first()
         if row is not None and row.payload is not None and await self._claim(tx, row.update_id):
-            return Claimed(row.update_id, dict(row.payload))
+            payload = dict(row.payload)
+            prefetched = None if prefetch is None else await prefetch(tx.session, payload)
+            return Claimed(row.update_id, payload, prefetched)
         await tx.session.execute(
             update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
         )

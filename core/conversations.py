@@ -28,6 +28,7 @@ its lane (paused past its lease) gets `LaneLost` instead of overwriting a newer 
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -42,6 +43,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import ChatLane, ChatState, ProcessedUpdate
 from core.unit_of_work import Core, Tx
+
+log = logging.getLogger(__name__)
 
 # Short, because a dead instance's updates and chats wait this long for a taker; the
 # holder renews it (every third of it) for as long as the handler runs.
@@ -99,6 +102,11 @@ class StaleDialogState(RuntimeError):
 
 # The lane held by the update being handled in this task (dialog state writes are fenced by it).
 _holding: ContextVar[Lane | None] = ContextVar("faultdesk_lane", default=None)
+# Dialog states saved `later` while a lane is held: written in the transaction that
+# finishes the update (`next_update`), as one with it.
+_unsaved: ContextVar[dict[StateKey, DialogState] | None] = ContextVar(
+    "faultdesk_unsaved_states", default=None
+)
 # Dialog states as last read or written while one update is handled (`remembering`):
 # while a chat's lane is held nobody else writes them, so they are not read again.
 _known: ContextVar[dict[StateKey, DialogState | None] | None] = ContextVar(
@@ -168,13 +176,29 @@ class ConversationStore:
         if known is not None:
             known.pop((chat_id, user_id), None)
 
-    async def save(self, chat_id: int, user_id: int, state: DialogState) -> None:
+    async def save(
+        self, chat_id: int, user_id: int, state: DialogState, *, later: bool = False
+    ) -> None:
         """Store the dialog state; raises StaleDialogState if it changed since it was read.
 
         A state never saved (version 0) replaces whatever is there (a dialog started
         anew); one read from the database is written only over the version it was read
         at. `state.version` is the stored version afterwards.
+
+        `later`: while the chat's lane is held, written in the transaction that finishes
+        the update instead of one of its own (for what changed after a step's prompt was
+        sent: the prompt's message, an answer kept at the same step), so it is recorded
+        together with the update being done. Read back the same within the update.
         """
+        unsaved = _unsaved.get()
+        lane = _holding.get()
+        key = (chat_id, user_id)
+        if later and state.version and unsaved is not None and lane and lane.chat_id == chat_id:
+            unsaved[key] = copy.deepcopy(state)
+            self._remember(chat_id, user_id, state)
+            return
+        if unsaved is not None:
+            unsaved.pop(key, None)  # written now, at the version it was read at
         try:
             async with self.core.transaction() as tx:
                 state.version = await self._save(tx, chat_id, user_id, state)
@@ -228,6 +252,9 @@ class ConversationStore:
 
     async def clear(self, chat_id: int, user_id: int) -> None:
         """End the person's dialog."""
+        unsaved = _unsaved.get()
+        if unsaved is not None:
+            unsaved.pop((chat_id, user_id), None)
         try:
             async with self.core.transaction() as tx:
                 deleted = await tx.session.execute(
@@ -292,10 +319,28 @@ class ConversationStore:
     def holding(lane: Lane) -> Iterator[None]:
         """Within this block (this task), dialog state of the lane's chat is fenced by the lane."""
         reset = _holding.set(lane)
+        reset_unsaved = _unsaved.set({})
         try:
             yield
         finally:
+            _unsaved.reset(reset_unsaved)
             _holding.reset(reset)
+
+    async def _write_unsaved(self, tx: Tx, lane: Lane) -> None:
+        """Write the states saved `later` while handling the lane's last update."""
+        unsaved = _unsaved.get()
+        if not unsaved:
+            return
+        for (chat_id, user_id), state in list(unsaved.items()):
+            if chat_id != lane.chat_id:
+                continue
+            del unsaved[(chat_id, user_id)]
+            try:
+                await self._save(tx, chat_id, user_id, state)
+            except StaleDialogState:
+                # Only the lane's holder writes while it holds the lane; a write from
+                # outside the lane won: keep it rather than fail the update.
+                log.warning("dialog state of chat %s changed meanwhile; kept", chat_id)
 
     # --- the update journal -------------------------------------------------------------
 
@@ -445,6 +490,8 @@ class ConversationStore:
             # The lane's row first, as in every transaction that touches both: a renewal
             # running meanwhile (lane, then the update) cannot deadlock with this one.
             held = await self._renew(tx, lane)
+            if held:
+                await self._write_unsaved(tx, lane)
             if finished is not None:
                 await self._finish(tx, finished)
             if held:

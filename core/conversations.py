@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, exists, null, or_, select, update
+from sqlalchemy import delete, exists, func, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -495,7 +495,7 @@ class ConversationStore:
             if finished is not None:
                 await self._finish(tx, finished)
             if held:
-                return await self._next(tx, lane, prefetch)
+                return await self._next(tx, lane, prefetch, likely_empty=finished is not None)
         raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
 
     async def _take(self, tx: Tx, chat_id: int, holder: str) -> Lane | None:
@@ -520,30 +520,62 @@ class ConversationStore:
         token = taken.scalar_one_or_none()
         return None if token is None else Lane(chat_id, holder, token)
 
-    async def _next(self, tx: Tx, lane: Lane, prefetch: Prefetch | None = None) -> Next:
+    async def _next(
+        self,
+        tx: Tx,
+        lane: Lane,
+        prefetch: Prefetch | None = None,
+        *,
+        likely_empty: bool = False,
+    ) -> Next:
         """Claim the oldest waiting update of a lane held (row-locked) in `tx`, or give it back.
 
         The lane's row is written (locked) before the journal is looked at: an instance
         that finds the lane taken has journaled its update before trying, so either
         this look sees the update, or that instance's try waits for this transaction
         and finds the lane free. No update is left behind a lane being given back.
+
+        `likely_empty` (after finishing one): give the lane back unless something waits,
+        in one statement, before trying to claim. Otherwise the oldest waiting update is
+        claimed in one statement, and the journal looked at again only when none was.
         """
+        release = update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
+        if likely_empty:
+            released = await tx.session.execute(
+                release.where(~exists().where(*self._waiting(lane.chat_id))).returning(
+                    ChatLane.token
+                )
+            )
+            if released.scalar_one_or_none() is not None:
+                return "empty"
+        oldest = (
+            select(func.min(ProcessedUpdate.update_id))
+            .where(*self._waiting(lane.chat_id))
+            .scalar_subquery()
+        )
         row = (
             await tx.session.execute(
-                select(ProcessedUpdate.update_id, ProcessedUpdate.payload)
-                .where(*self._waiting(lane.chat_id))
-                .order_by(ProcessedUpdate.update_id)
-                .limit(1)
+                update(ProcessedUpdate)
+                .where(
+                    ProcessedUpdate.bot_id == self.bot_id,
+                    ProcessedUpdate.update_id == oldest,
+                    ProcessedUpdate.done_at.is_(None),
+                    ProcessedUpdate.payload.is_not(None),
+                    or_(
+                        ProcessedUpdate.lease_until.is_(None), ProcessedUpdate.lease_until < tx.now
+                    ),
+                )
+                .values(lease_until=tx.now + self.update_lease)
+                .returning(ProcessedUpdate.update_id, ProcessedUpdate.payload)
             )
         ).first()
-        if row is not None and row.payload is not None and await self._claim(tx, row.update_id):
+        if row is not None and row.payload is not None:
             payload = dict(row.payload)
             prefetched = None if prefetch is None else await prefetch(tx.session, payload)
             return Claimed(row.update_id, payload, prefetched)
-        await tx.session.execute(
-            update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
-        )
-        return "empty" if row is None else "blocked"
+        await tx.session.execute(release)
+        waiting = await tx.session.scalar(select(exists().where(*self._waiting(lane.chat_id))))
+        return "blocked" if waiting else "empty"
 
     async def renew_lane(self, lane: Lane, update_id: int | None = None) -> None:
         """Extend the lane's lease (and the update's being handled); LaneLost if taken over."""

@@ -5,7 +5,9 @@ The router only parses and dispatches; what a handler works with is in `bot.cont
 The router claims the update id (a redelivered update is handled once; an update
 taken from its chat's lane comes claimed, `bot.lanes`), finds the
 registered person and their language, and hands the update to a button handler, the
-person's open dialog, or a command. Domain errors become translated answers; any other
+person's open dialog, or a command. The person and their dialog state are read once
+(`prefetch`; for an update from a lane, inside the transaction that claims it) and the
+state is not read again while the update is handled (`ConversationStore.remembering`). Domain errors become translated answers; any other
 failure is logged and answered with an apology, and nothing half-done is left behind
 because each core call is its own transaction.
 """

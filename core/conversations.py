@@ -22,7 +22,12 @@ claim: an instance that found the lane taken left its update to the holder, and 
 lane's row is locked before the journal is looked at, so none is left behind. Those
 are the same two transactions per update as claiming and finishing it. Dialog state carries a version and, while a lane
 is held (`holding`), is written only by the lane's current holder: a process that lost
-its lane (paused past its lease) gets `LaneLost` instead of overwriting a newer step.
+its lane (paused past its lease) gets `LaneLost` instead of overwriting a newer step;
+the check rides on the versioned write itself. The holder reads what an update needs
+(who sent it, their dialog state) in the transaction that claims it (`Prefetch`), a
+state read or written while an update is handled is not read again (`remembering`),
+and what changes after a step's prompt was sent is saved `later`: in the transaction
+that finishes the update.
 """
 
 from __future__ import annotations

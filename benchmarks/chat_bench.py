@@ -71,6 +71,7 @@ from core.sla.policy import load_policy
 from demo.seed import BulkOffice, seed_bulk_staff
 from sandbox import BotApiEmulator, SentMessage, SimulatedPerson
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "7100000001:AAChatBenchToken-0123456789abcdefghij"
 BOT_USERNAME = "faultdesk_bench_bot"
 STEP_TIMEOUT = 300.0  # real seconds one answer may take under the full burst
@@ -297,6 +298,10 @@ class BotProcess:
             FAULTDESK_POLLING_TIMEOUT="10",
             FAULTDESK_SHUTDOWN_GRACE="10",
             FAULTDESK_HEALTH_LISTEN="127.0.0.1:0",  # any free port: benches may run side by side
+            # This checkout's code, whatever the working directory or an installed copy.
+            PYTHONPATH=os.pathsep.join(
+                [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
         )
         self._log = self.log_path.open("wb")
         # The working directory is the scratch folder: no .env of the repository is read.

@@ -126,13 +126,15 @@ class CountingStore(ConversationStore):
         self.bookkeeping += 1
         await super().finish_update(update_id)
 
-    async def enter_lane(self, chat_id: int, holder: str) -> Any:
+    async def enter_lane(self, chat_id: int, holder: str, *, prefetch: Any = None) -> Any:
         self.bookkeeping += 1
-        return await super().enter_lane(chat_id, holder)
+        return await super().enter_lane(chat_id, holder, prefetch=prefetch)
 
-    async def next_update(self, lane: Any, *, finished: int | None = None) -> Any:
+    async def next_update(
+        self, lane: Any, *, finished: int | None = None, prefetch: Any = None
+    ) -> Any:
         self.bookkeeping += 1
-        return await super().next_update(lane, finished=finished)
+        return await super().next_update(lane, finished=finished, prefetch=prefetch)
 
 
 async def seed(app: BotApp, people: int) -> None:
@@ -187,10 +189,10 @@ async def run_mode(mode: str, url: str, people: int) -> Tally:
     router: Router = build_router()
     transport = MemoryTransport()
 
-    async def handle_claimed(incoming: Incoming) -> None:
-        await router.handle(app, transport, incoming, claimed=True)
+    async def handle_claimed(incoming: Incoming, prefetched: Any) -> None:
+        await router.handle(app, transport, incoming, claimed=True, prefetched=prefetched)
 
-    lanes = ChatLanes(store, "bench", handle_claimed)
+    lanes = ChatLanes(store, "bench", handle_claimed, prefetch=router.prefetcher(app))
     update_ids = itertools.count(1)
     tally = Tally()
     transactions, statements = Transactions(db), StatementCounter(db)

@@ -35,7 +35,7 @@ from bot.lanes import ChatLanes
 from bot.metrics import InstrumentedTransport, Metrics
 from bot.network import hide_password, resolve_proxy
 from bot.ratelimit import Backoff, RateLimits, SendLimiter
-from bot.router import Router
+from bot.router import Prefetched, Router
 from bot.runtimes import (
     ApiUnreachable,
     Runtime,
@@ -86,7 +86,13 @@ class Application:
         self.health_server: HealthServer | None = None
         self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         # A chat's updates are handled by one instance at a time, whichever received them.
-        self.lanes = ChatLanes(bot.conversations, self.instance_id, self._handle_claimed)
+        # Who sent an update and their dialog state are read in the claiming transaction.
+        self.lanes = ChatLanes(
+            bot.conversations,
+            self.instance_id,
+            self._handle_claimed,
+            prefetch=router.prefetcher(bot),
+        )
         self._registered = False
         self.runtime: Runtime | None = None
         self._transport: Transport | None = None
@@ -402,16 +408,24 @@ class Application:
             return
         await self.lanes.run(incoming)
 
-    async def _handle_claimed(self, incoming: Incoming) -> None:
-        await self._handle_one(incoming, claimed=True)
+    async def _handle_claimed(self, incoming: Incoming, prefetched: Any) -> None:
+        await self._handle_one(
+            incoming,
+            claimed=True,
+            prefetched=prefetched if isinstance(prefetched, Prefetched) else None,
+        )
 
-    async def _handle_one(self, incoming: Incoming, *, claimed: bool) -> None:
+    async def _handle_one(
+        self, incoming: Incoming, *, claimed: bool, prefetched: Prefetched | None = None
+    ) -> None:
         assert self._transport is not None  # updates only arrive once a runtime is open
         loop = asyncio.get_running_loop()
         started = loop.time()
         outcome = "error"
         try:
-            handled = await self.router.handle(self.bot, self._transport, incoming, claimed=claimed)
+            handled = await self.router.handle(
+                self.bot, self._transport, incoming, claimed=claimed, prefetched=prefetched
+            )
             outcome = "handled" if handled is not None else "duplicate"
         finally:
             self.metrics.update_handled(outcome, loop.time() - started)

@@ -17,23 +17,33 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bot.chat import Incoming
-from core.conversations import Claimed, ConversationStore, Lane, LaneLost
+from core.conversations import Claimed, ConversationStore, Lane, LaneLost, Prefetch
 
 log = logging.getLogger(__name__)
 
-HandleClaimed = Callable[[Incoming], Awaitable[None]]
+# Handles a claimed update, given what `prefetch` read for it while claiming it (or None).
+HandleClaimed = Callable[[Incoming, Any], Awaitable[None]]
 REMEMBERED = 4096  # update ids this process handled lately (a local duplicate costs nothing)
 
 
 class ChatLanes:
     """Runs a chat's journaled updates while holding the chat's lane."""
 
-    def __init__(self, store: ConversationStore, holder: str, handle: HandleClaimed) -> None:
+    def __init__(
+        self,
+        store: ConversationStore,
+        holder: str,
+        handle: HandleClaimed,
+        *,
+        prefetch: Prefetch | None = None,
+    ) -> None:
         self.store = store
         self.holder = holder
         self._handle = handle
+        self._prefetch = prefetch  # read in the claiming transaction, not one of its own
         self._handled: OrderedDict[int, None] = OrderedDict()
 
     @property
@@ -49,7 +59,9 @@ class ChatLanes:
         """Handle the update's chat until nothing of it waits, unless another instance holds it."""
         if self.handled_here(incoming.update_id):
             return
-        entered = await self.store.enter_lane(incoming.chat_id, self.holder)
+        entered = await self.store.enter_lane(
+            incoming.chat_id, self.holder, prefetch=self._prefetch
+        )
         if entered is None:
             return  # the holder handles this update after the ones before it
         lane, claimed = entered
@@ -63,7 +75,9 @@ class ChatLanes:
                     handled = current[0] = claimed.update_id
                     await self._handle_claimed(claimed)
                     # Finishes this one, claims the next or gives the lane back.
-                    claimed = await self.store.next_update(lane, finished=handled)
+                    claimed = await self.store.next_update(
+                        lane, finished=handled, prefetch=self._prefetch
+                    )
                     self._remember(handled)  # only once it is recorded as finished
         except LaneLost:
             log.warning("chat %s was taken over by another instance mid-way", lane.chat_id)
@@ -85,7 +99,7 @@ class ChatLanes:
             # Unreadable (written by another version): it must not hold up the chat.
             log.exception("journaled update %s cannot be read; skipped", claimed.update_id)
             return
-        await self._handle(incoming)
+        await self._handle(incoming, claimed.prefetched)
 
     async def _keep_renewing(self, lane: Lane, current: list[int | None]) -> None:
         """Renew the lane's and the current update's leases while the handler runs."""

@@ -5,7 +5,9 @@ The router only parses and dispatches; what a handler works with is in `bot.cont
 The router claims the update id (a redelivered update is handled once; an update
 taken from its chat's lane comes claimed, `bot.lanes`), finds the
 registered person and their language, and hands the update to a button handler, the
-person's open dialog, or a command. Domain errors become translated answers; any other
+person's open dialog, or a command. The person and their dialog state are read once
+(`prefetch`; for an update from a lane, inside the transaction that claims it) and the
+state is not read again while the update is handled (`ConversationStore.remembering`). Domain errors become translated answers; any other
 failure is logged and answered with an apology, and nothing half-done is left behind
 because each core call is its own transaction.
 """
@@ -17,15 +19,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.callbacks import Callback
 from bot.chat import BotCommand, Incoming, Kind, SetCommands, Transport
 from bot.context import BotApp, Ctx, not_registered_text
 from bot.dialogs.engine import DIALOG_BUTTON, Dialog, press_dialog_button
 from bot.errors import error_text
 from bot.i18n import SUPPORTED, I18n
-from core.conversations import LaneLost
+from core.conversations import DialogState, LaneLost, Prefetch, StateKey
 from core.enums import Role
 from core.errors import DomainError
+from core.people import PeopleService, Profile
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,18 @@ class CallbackSpec:
     action: str
     handler: CallbackHandler
     roles: frozenset[Role] | None
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """What handling an update needs read first: who sent it and, if wanted, their dialog state.
+
+    Read in one go (inside the transaction that claims the update, when it comes from
+    its chat's lane), so the handler does not open a transaction for each.
+    """
+
+    profile: Profile | None
+    states: dict[StateKey, DialogState | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -130,24 +147,73 @@ class Router:
             menus.append(SetCommands(entries, None if lang is None else lang.split("_")[0]))
         return menus
 
+    def wants_state(self, app: BotApp, incoming: Incoming) -> bool:
+        """True if handling `incoming` starts by reading the sender's dialog state.
+
+        Typed input in a private chat goes to the open dialog, and so does a dialog's
+        button; commands and other buttons may never look at it.
+        """
+        if not incoming.is_private or incoming.kind is Kind.COMMAND:
+            return False
+        if incoming.kind is Kind.CALLBACK:
+            callback = app.codec.unpack(incoming.callback_data)
+            return callback is not None and callback.action == DIALOG_BUTTON
+        return True
+
+    async def prefetch(self, app: BotApp, session: AsyncSession, incoming: Incoming) -> Prefetched:
+        """Read, in `session`, the sender's profile and (if wanted) their dialog state."""
+        profile = await PeopleService.profile_in(session, incoming.user.id)
+        states: dict[StateKey, DialogState | None] = {}
+        if self.wants_state(app, incoming):
+            key = (incoming.chat_id, incoming.user.id)
+            states[key] = await app.conversations.load_in(session, *key)
+        return Prefetched(profile, states)
+
+    def prefetcher(self, app: BotApp) -> Prefetch:
+        """`prefetch` for a chat lane: reads for a journaled update in the claiming transaction."""
+
+        async def read(session: AsyncSession, payload: dict[str, Any]) -> Prefetched | None:
+            try:
+                incoming = Incoming.from_json(payload)
+            except (KeyError, TypeError, ValueError):
+                return None  # the lane skips an unreadable update
+            return await self.prefetch(app, session, incoming)
+
+        return read
+
     async def handle(
-        self, app: BotApp, transport: Transport, incoming: Incoming, *, claimed: bool = False
+        self,
+        app: BotApp,
+        transport: Transport,
+        incoming: Incoming,
+        *,
+        claimed: bool = False,
+        prefetched: Prefetched | None = None,
     ) -> Ctx | None:
         """Handle one update; None when it was a duplicate.
 
         `claimed`: the caller claimed the update and records it as finished (in the
-        transaction that claims the chat's next one).
+        transaction that claims the chat's next one). `prefetched`: what `prefetch`
+        read for it while claiming it (read here when not given).
         """
         if not claimed and not await app.conversations.claim_update(incoming.update_id):
             log.info("update %s already handled; skipped", incoming.update_id)
             return None
-        profile = await app.helpdesk.people.profile_by_telegram(incoming.user.id)
+        if prefetched is None:
+            async with app.helpdesk.core.reading() as session:
+                prefetched = await self.prefetch(app, session, incoming)
+        profile = prefetched.profile
         lang = app.i18n.choose(profile.language if profile else None, incoming.user.language_code)
         if profile is not None and profile.language is None:
             # Remember the app's language on first contact, so messages sent later
             # (pages, updates) come in the language the person reads the chat in.
             await app.helpdesk.people.set_language(profile.id, lang)
         ctx = Ctx(app, transport, incoming, profile, app.i18n.get(lang), self.dialogs)
+        with app.conversations.remembering(prefetched.states):
+            return await self._handle(app, ctx, claimed=claimed)
+
+    async def _handle(self, app: BotApp, ctx: Ctx, *, claimed: bool) -> Ctx:
+        incoming = ctx.incoming
         try:
             await self._dispatch(ctx)
         except LaneLost:

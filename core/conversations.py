@@ -22,24 +22,34 @@ claim: an instance that found the lane taken left its update to the holder, and 
 lane's row is locked before the journal is looked at, so none is left behind. Those
 are the same two transactions per update as claiming and finishing it. Dialog state carries a version and, while a lane
 is held (`holding`), is written only by the lane's current holder: a process that lost
-its lane (paused past its lease) gets `LaneLost` instead of overwriting a newer step.
+its lane (paused past its lease) gets `LaneLost` instead of overwriting a newer step;
+the check rides on the versioned write itself. The holder reads what an update needs
+(who sent it, their dialog state) in the transaction that claims it (`Prefetch`), a
+state read or written while an update is handled is not read again (`remembering`),
+and what changes after a step's prompt was sent is saved `later`: in the transaction
+that finishes the update.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+import logging
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, exists, null, or_, select, update
+from sqlalchemy import delete, exists, func, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import ChatLane, ChatState, ProcessedUpdate
 from core.unit_of_work import Core, Tx
+
+log = logging.getLogger(__name__)
 
 # Short, because a dead instance's updates and chats wait this long for a taker; the
 # holder renews it (every third of it) for as long as the handler runs.
@@ -68,10 +78,20 @@ class Lane:
 
 @dataclass(frozen=True)
 class Claimed:
-    """A journaled update the lane's holder is to handle now."""
+    """A journaled update the lane's holder is to handle now.
+
+    `prefetched`: what the caller's `Prefetch` read for it in the claiming transaction.
+    """
 
     update_id: int
     payload: dict[str, Any]
+    prefetched: Any = None
+
+
+# Reads done for a claimed update inside the transaction that claims it (who sent it,
+# their dialog state), so handling it needs no transaction of its own for them.
+Prefetch = Callable[[AsyncSession, dict[str, Any]], Awaitable[Any]]
+StateKey = tuple[int, int]  # (chat_id, user_id)
 
 
 Next = Claimed | Literal["empty", "blocked"]  # what a lane's holder takes next
@@ -87,6 +107,16 @@ class StaleDialogState(RuntimeError):
 
 # The lane held by the update being handled in this task (dialog state writes are fenced by it).
 _holding: ContextVar[Lane | None] = ContextVar("faultdesk_lane", default=None)
+# Dialog states saved `later` while a lane is held: written in the transaction that
+# finishes the update (`next_update`), as one with it.
+_unsaved: ContextVar[dict[StateKey, DialogState] | None] = ContextVar(
+    "faultdesk_unsaved_states", default=None
+)
+# Dialog states as last read or written while one update is handled (`remembering`):
+# while a chat's lane is held nobody else writes them, so they are not read again.
+_known: ContextVar[dict[StateKey, DialogState | None] | None] = ContextVar(
+    "faultdesk_known_states", default=None
+)
 
 
 def _insert(tx: Tx) -> Any:
@@ -107,68 +137,168 @@ class ConversationStore:
 
     async def load(self, chat_id: int, user_id: int) -> DialogState | None:
         """The person's open dialog in this chat, if any."""
+        known = _known.get()
+        if known is not None and (chat_id, user_id) in known:
+            remembered = known[(chat_id, user_id)]
+            return None if remembered is None else copy.deepcopy(remembered)
         async with self.core.reading() as session:
-            row = await session.scalar(
-                select(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
-            )
-            if row is None:
-                return None
-            return DialogState(row.dialog, row.step, dict(row.data), row.message_id, row.version)
+            state = await self.load_in(session, chat_id, user_id)
+        self._remember(chat_id, user_id, state)
+        return state
 
-    async def save(self, chat_id: int, user_id: int, state: DialogState) -> None:
+    @staticmethod
+    async def load_in(session: AsyncSession, chat_id: int, user_id: int) -> DialogState | None:
+        """The person's open dialog in this chat, read in `session`."""
+        row = await session.scalar(
+            select(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
+        )
+        if row is None:
+            return None
+        return DialogState(row.dialog, row.step, dict(row.data), row.message_id, row.version)
+
+    @staticmethod
+    @contextmanager
+    def remembering(known: dict[StateKey, DialogState | None] | None = None) -> Iterator[None]:
+        """Within this block (one update), dialog states read or written are not read again.
+
+        `known`: states already read (in the transaction that claimed the update).
+        """
+        reset = _known.set(dict(known or {}))
+        try:
+            yield
+        finally:
+            _known.reset(reset)
+
+    @staticmethod
+    def _remember(chat_id: int, user_id: int, state: DialogState | None) -> None:
+        known = _known.get()
+        if known is not None:
+            known[(chat_id, user_id)] = None if state is None else copy.deepcopy(state)
+
+    @staticmethod
+    def _forget(chat_id: int, user_id: int) -> None:
+        known = _known.get()
+        if known is not None:
+            known.pop((chat_id, user_id), None)
+
+    async def save(
+        self, chat_id: int, user_id: int, state: DialogState, *, later: bool = False
+    ) -> None:
         """Store the dialog state; raises StaleDialogState if it changed since it was read.
 
         A state never saved (version 0) replaces whatever is there (a dialog started
         anew); one read from the database is written only over the version it was read
         at. `state.version` is the stored version afterwards.
+
+        `later`: while the chat's lane is held, written in the transaction that finishes
+        the update instead of one of its own (for what changed after a step's prompt was
+        sent: the prompt's message, an answer kept at the same step), so it is recorded
+        together with the update being done. Read back the same within the update.
         """
-        async with self.core.transaction() as tx:
+        unsaved = _unsaved.get()
+        lane = _holding.get()
+        key = (chat_id, user_id)
+        if later and state.version and unsaved is not None and lane and lane.chat_id == chat_id:
+            unsaved[key] = copy.deepcopy(state)
+            self._remember(chat_id, user_id, state)
+            return
+        if unsaved is not None:
+            unsaved.pop(key, None)  # written now, at the version it was read at
+        try:
+            async with self.core.transaction() as tx:
+                state.version = await self._save(tx, chat_id, user_id, state)
+        except (StaleDialogState, LaneLost):
+            self._forget(chat_id, user_id)
+            raise
+        self._remember(chat_id, user_id, state)
+
+    async def _save(self, tx: Tx, chat_id: int, user_id: int, state: DialogState) -> int:
+        values = {
+            "dialog": state.dialog,
+            "step": state.step,
+            "data": state.data,
+            "message_id": state.message_id,
+            "updated_at": tx.now,
+        }
+        if state.version:
+            # The lane's fence in the same statement: one round trip for the usual save.
+            written = await tx.session.execute(
+                update(ChatState)
+                .where(
+                    ChatState.chat_id == chat_id,
+                    ChatState.user_id == user_id,
+                    ChatState.version == state.version,
+                    *self._fence(chat_id),
+                )
+                .values(**values, version=ChatState.version + 1)
+                .returning(ChatState.version)
+            )
+        else:
             await self._check_lane(tx, chat_id)
-            values = {
-                "dialog": state.dialog,
-                "step": state.step,
-                "data": state.data,
-                "message_id": state.message_id,
-                "updated_at": tx.now,
-            }
-            if state.version:
-                written = await tx.session.execute(
-                    update(ChatState)
-                    .where(
-                        ChatState.chat_id == chat_id,
-                        ChatState.user_id == user_id,
-                        ChatState.version == state.version,
-                    )
-                    .values(**values, version=ChatState.version + 1)
-                    .returning(ChatState.version)
-                )
-            else:
-                statement = _insert(tx)(ChatState).values(
-                    chat_id=chat_id, user_id=user_id, version=1, **values
-                )
-                written = await tx.session.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["chat_id", "user_id"],
-                        set_={
-                            **{key: statement.excluded[key] for key in values},
-                            "version": ChatState.version + 1,
-                        },
-                    ).returning(ChatState.version)
-                )
-            version = written.scalar_one_or_none()
-            if version is None:
-                raise StaleDialogState(
-                    f"the dialog state of chat {chat_id} changed since version {state.version}"
-                )
-            state.version = version
+            statement = _insert(tx)(ChatState).values(
+                chat_id=chat_id, user_id=user_id, version=1, **values
+            )
+            written = await tx.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["chat_id", "user_id"],
+                    set_={
+                        **{key: statement.excluded[key] for key in values},
+                        "version": ChatState.version + 1,
+                    },
+                ).returning(ChatState.version)
+            )
+        version = written.scalar_one_or_none()
+        if version is None:
+            await self._check_lane(tx, chat_id)  # refused by the fence: LaneLost
+            raise StaleDialogState(
+                f"the dialog state of chat {chat_id} changed since version {state.version}"
+            )
+        return int(version)
 
     async def clear(self, chat_id: int, user_id: int) -> None:
         """End the person's dialog."""
-        async with self.core.transaction() as tx:
-            await self._check_lane(tx, chat_id)
-            await tx.session.execute(
-                delete(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
-            )
+        unsaved = _unsaved.get()
+        if unsaved is not None:
+            unsaved.pop((chat_id, user_id), None)
+        try:
+            async with self.core.transaction() as tx:
+                deleted = await tx.session.execute(
+                    delete(ChatState)
+                    .where(
+                        ChatState.chat_id == chat_id,
+                        ChatState.user_id == user_id,
+                        *self._fence(chat_id),
+                    )
+                    .returning(ChatState.id)
+                )
+                if deleted.first() is None:
+                    await self._check_lane(tx, chat_id)  # nothing there, or fenced off
+        except LaneLost:
+            self._forget(chat_id, user_id)
+            raise
+        self._remember(chat_id, user_id, None)
+
+    def _fence(self, chat_id: int) -> tuple[Any, ...]:
+        """A condition true only while this task's lane of the chat is still its own.
+
+        Empty when no lane is held (nothing to fence). PostgreSQL: the lane's row is
+        share-locked, so a takeover waits until the write is committed.
+        """
+        lane = _holding.get()
+        if lane is None or lane.chat_id != chat_id:
+            return ()
+        return (
+            exists(
+                select(ChatLane.token)
+                .where(
+                    ChatLane.bot_id == self.bot_id,
+                    ChatLane.chat_id == chat_id,
+                    ChatLane.token == lane.token,
+                    ChatLane.holder == lane.holder,
+                )
+                .with_for_update(read=True)
+            ),
+        )
 
     async def _check_lane(self, tx: Tx, chat_id: int) -> None:
         """Refuse a write by a handler whose chat lane was taken over (no lane held: allowed)."""
@@ -194,10 +324,28 @@ class ConversationStore:
     def holding(lane: Lane) -> Iterator[None]:
         """Within this block (this task), dialog state of the lane's chat is fenced by the lane."""
         reset = _holding.set(lane)
+        reset_unsaved = _unsaved.set({})
         try:
             yield
         finally:
+            _unsaved.reset(reset_unsaved)
             _holding.reset(reset)
+
+    async def _write_unsaved(self, tx: Tx, lane: Lane) -> None:
+        """Write the states saved `later` while handling the lane's last update."""
+        unsaved = _unsaved.get()
+        if not unsaved:
+            return
+        for (chat_id, user_id), state in list(unsaved.items()):
+            if chat_id != lane.chat_id:
+                continue
+            del unsaved[(chat_id, user_id)]
+            try:
+                await self._save(tx, chat_id, user_id, state)
+            except StaleDialogState:
+                # Only the lane's holder writes while it holds the lane; a write from
+                # outside the lane won: keep it rather than fail the update.
+                log.warning("dialog state of chat %s changed meanwhile; kept", chat_id)
 
     # --- the update journal -------------------------------------------------------------
 
@@ -316,20 +464,25 @@ class ConversationStore:
         async with self.core.transaction() as tx:
             return await self._take(tx, chat_id, holder)
 
-    async def enter_lane(self, chat_id: int, holder: str) -> tuple[Lane, Next] | None:
+    async def enter_lane(
+        self, chat_id: int, holder: str, *, prefetch: Prefetch | None = None
+    ) -> tuple[Lane, Next] | None:
         """Take the chat's lane and claim its oldest unhandled update, in one transaction.
 
         None when another instance holds the lane (it handles the update received
         here in its turn). With nothing to claim ("empty", "blocked") the lane is
-        given back in the same transaction.
+        given back in the same transaction. `prefetch` reads what handling the claimed
+        update needs, in the same transaction.
         """
         async with self.core.transaction() as tx:
             lane = await self._take(tx, chat_id, holder)
             if lane is None:
                 return None
-            return lane, await self._next(tx, lane)
+            return lane, await self._next(tx, lane, prefetch)
 
-    async def next_update(self, lane: Lane, *, finished: int | None = None) -> Next:
+    async def next_update(
+        self, lane: Lane, *, finished: int | None = None, prefetch: Prefetch | None = None
+    ) -> Next:
         """Finish `finished` and claim the chat's oldest unhandled update, in one transaction.
 
         "empty" when the chat has nothing waiting; "blocked" when its oldest update is
@@ -342,10 +495,12 @@ class ConversationStore:
             # The lane's row first, as in every transaction that touches both: a renewal
             # running meanwhile (lane, then the update) cannot deadlock with this one.
             held = await self._renew(tx, lane)
+            if held:
+                await self._write_unsaved(tx, lane)
             if finished is not None:
                 await self._finish(tx, finished)
             if held:
-                return await self._next(tx, lane)
+                return await self._next(tx, lane, prefetch, likely_empty=finished is not None)
         raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
 
     async def _take(self, tx: Tx, chat_id: int, holder: str) -> Lane | None:
@@ -370,28 +525,62 @@ class ConversationStore:
         token = taken.scalar_one_or_none()
         return None if token is None else Lane(chat_id, holder, token)
 
-    async def _next(self, tx: Tx, lane: Lane) -> Next:
+    async def _next(
+        self,
+        tx: Tx,
+        lane: Lane,
+        prefetch: Prefetch | None = None,
+        *,
+        likely_empty: bool = False,
+    ) -> Next:
         """Claim the oldest waiting update of a lane held (row-locked) in `tx`, or give it back.
 
         The lane's row is written (locked) before the journal is looked at: an instance
         that finds the lane taken has journaled its update before trying, so either
         this look sees the update, or that instance's try waits for this transaction
         and finds the lane free. No update is left behind a lane being given back.
+
+        `likely_empty` (after finishing one): give the lane back unless something waits,
+        in one statement, before trying to claim. Otherwise the oldest waiting update is
+        claimed in one statement, and the journal looked at again only when none was.
         """
+        release = update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
+        if likely_empty:
+            released = await tx.session.execute(
+                release.where(~exists().where(*self._waiting(lane.chat_id))).returning(
+                    ChatLane.token
+                )
+            )
+            if released.scalar_one_or_none() is not None:
+                return "empty"
+        oldest = (
+            select(func.min(ProcessedUpdate.update_id))
+            .where(*self._waiting(lane.chat_id))
+            .scalar_subquery()
+        )
         row = (
             await tx.session.execute(
-                select(ProcessedUpdate.update_id, ProcessedUpdate.payload)
-                .where(*self._waiting(lane.chat_id))
-                .order_by(ProcessedUpdate.update_id)
-                .limit(1)
+                update(ProcessedUpdate)
+                .where(
+                    ProcessedUpdate.bot_id == self.bot_id,
+                    ProcessedUpdate.update_id == oldest,
+                    ProcessedUpdate.done_at.is_(None),
+                    ProcessedUpdate.payload.is_not(None),
+                    or_(
+                        ProcessedUpdate.lease_until.is_(None), ProcessedUpdate.lease_until < tx.now
+                    ),
+                )
+                .values(lease_until=tx.now + self.update_lease)
+                .returning(ProcessedUpdate.update_id, ProcessedUpdate.payload)
             )
         ).first()
-        if row is not None and row.payload is not None and await self._claim(tx, row.update_id):
-            return Claimed(row.update_id, dict(row.payload))
-        await tx.session.execute(
-            update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
-        )
-        return "empty" if row is None else "blocked"
+        if row is not None and row.payload is not None:
+            payload = dict(row.payload)
+            prefetched = None if prefetch is None else await prefetch(tx.session, payload)
+            return Claimed(row.update_id, payload, prefetched)
+        await tx.session.execute(release)
+        waiting = await tx.session.scalar(select(exists().where(*self._waiting(lane.chat_id))))
+        return "blocked" if waiting else "empty"
 
     async def renew_lane(self, lane: Lane, update_id: int | None = None) -> None:
         """Extend the lane's lease (and the update's being handled); LaneLost if taken over."""

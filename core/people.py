@@ -715,28 +715,33 @@ class PeopleService:
     async def profile_by_telegram(self, telegram_user_id: int) -> Profile | None:
         """The registered person behind a Telegram account, with their site's zone."""
         async with self.core.reading() as session:
-            row = (
-                await session.execute(
-                    select(Person, Site)
-                    .outerjoin(Site, Site.id == Person.site_id)
-                    .where(Person.telegram_user_id == telegram_user_id, Person.active.is_(True))
-                )
-            ).first()
-            if row is None:
-                return None
-            person, site = row
-            return Profile(
-                id=person.id,
-                name=person.name,
-                role=person.role,
-                site_id=person.site_id,
-                site_name=site.name if site else None,
-                department_id=person.department_id,
-                timezone=person.timezone or (site.timezone if site else DEFAULT_TIMEZONE),
-                language=person.language,
-                phone=person.phone,
-                chat_id=person.chat_id,
+            return await self.profile_in(session, telegram_user_id)
+
+    @staticmethod
+    async def profile_in(session: AsyncSession, telegram_user_id: int) -> Profile | None:
+        """`profile_by_telegram` read in `session` (the chat layer's claiming transaction)."""
+        row = (
+            await session.execute(
+                select(Person, Site)
+                .outerjoin(Site, Site.id == Person.site_id)
+                .where(Person.telegram_user_id == telegram_user_id, Person.active.is_(True))
             )
+        ).first()
+        if row is None:
+            return None
+        person, site = row
+        return Profile(
+            id=person.id,
+            name=person.name,
+            role=person.role,
+            site_id=person.site_id,
+            site_name=site.name if site else None,
+            department_id=person.department_id,
+            timezone=person.timezone or (site.timezone if site else DEFAULT_TIMEZONE),
+            language=person.language,
+            phone=person.phone,
+            chat_id=person.chat_id,
+        )
 
     async def sites(self) -> list[Place]:
         """Every site, by name."""

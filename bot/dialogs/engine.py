@@ -160,7 +160,8 @@ class Dialog(Generic[StepT]):
         shown, data = state.message_id, copy.deepcopy(state.data)
         await self.table[step].ask(self, ctx, state)
         if state.message_id != shown or state.data != data:
-            await store.save(ctx.chat_id, ctx.incoming.user.id, state)
+            # Recorded with the update's end (the step itself is saved already).
+            await store.save(ctx.chat_id, ctx.incoming.user.id, state, later=True)
 
     def step_named(self, name: str) -> StepT | None:
         """The step stored as `name`; None for one this version does not know."""
@@ -186,7 +187,8 @@ class Dialog(Generic[StepT]):
         spec = self.table[step]
         outcome = await spec.on(self, ctx, state, value)
         if outcome is STAY:
-            await ctx.app.conversations.save(ctx.chat_id, ctx.incoming.user.id, state)
+            # Recorded with the update's end: handled again after a crash, it is kept once.
+            await ctx.app.conversations.save(ctx.chat_id, ctx.incoming.user.id, state, later=True)
             return
         if outcome is DONE:
             await ctx.app.conversations.clear(ctx.chat_id, ctx.incoming.user.id)

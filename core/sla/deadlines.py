@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from core import scheduling
+from core import deferred, scheduling
 from core.models import AuditEvent, DueWork, Pause, SlaClock, Ticket
 from core.sla.calendar import BusinessCalendar
 from core.sla.policy import ClockKind, PauseReason
@@ -62,7 +62,20 @@ def is_running(clock: SlaClock) -> bool:
 async def start_clocks(
     tx: Tx, ticket: Ticket, kinds: Iterable[ClockKind], at: datetime
 ) -> list[SlaClock]:
-    """Start clocks at `at` with targets for the ticket's severity, region and hours."""
+    """Start clocks at `at` with targets for the ticket's severity, region and hours.
+
+    The clocks and their ladder steps go out as one insert per table (`core.deferred`),
+    not a statement per row: a new ticket schedules a dozen steps.
+    """
+    if deferred.deferring(tx):  # a batch already holds inserts back; they join it
+        return await _start_clocks(tx, ticket, kinds, at)
+    async with deferred.deferred_inserts(tx):
+        return await _start_clocks(tx, ticket, kinds, at)
+
+
+async def _start_clocks(
+    tx: Tx, ticket: Ticket, kinds: Iterable[ClockKind], at: datetime
+) -> list[SlaClock]:
     started = []
     for kind in kinds:
         target = tx.policy.target(kind, ticket.severity, ticket.region, ticket.service_hours)

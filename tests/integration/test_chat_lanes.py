@@ -232,7 +232,7 @@ async def test_a_slow_handler_keeps_its_chat_by_renewing_the_lease(
     other = ConversationStore(Core(database, clock, policy), update_lease=lease)
     release, started = asyncio.Event(), asyncio.Event()
 
-    async def slow(incoming: Incoming) -> None:
+    async def slow(incoming: Incoming, _prefetched: Any) -> None:
         started.set()
         await release.wait()
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, exists, func, null, or_, select, update
+from sqlalchemy import Select, delete, exists, func, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -287,17 +287,20 @@ class ConversationStore:
         lane = _holding.get()
         if lane is None or lane.chat_id != chat_id:
             return ()
+        return (exists(self._still_held(lane)),)
+
+    def _still_held(self, lane: Lane) -> Select[int]:
+        """The lane's token while `lane` still holds it, share-locked (PostgreSQL: a
+        takeover waits until the write that asks is committed)."""
         return (
-            exists(
-                select(ChatLane.token)
-                .where(
-                    ChatLane.bot_id == self.bot_id,
-                    ChatLane.chat_id == chat_id,
-                    ChatLane.token == lane.token,
-                    ChatLane.holder == lane.holder,
-                )
-                .with_for_update(read=True)
-            ),
+            select(ChatLane.token)
+            .where(
+                ChatLane.bot_id == self.bot_id,
+                ChatLane.chat_id == lane.chat_id,
+                ChatLane.token == lane.token,
+                ChatLane.holder == lane.holder,
+            )
+            .with_for_update(read=True)
         )
 
     async def _check_lane(self, tx: Tx, chat_id: int) -> None:
@@ -305,17 +308,7 @@ class ConversationStore:
         lane = _holding.get()
         if lane is None or lane.chat_id != chat_id:
             return
-        held = await tx.session.scalar(
-            select(ChatLane.token)
-            .where(
-                ChatLane.bot_id == self.bot_id,
-                ChatLane.chat_id == chat_id,
-                ChatLane.token == lane.token,
-                ChatLane.holder == lane.holder,
-            )
-            # PostgreSQL: a takeover waits until this write is committed.
-            .with_for_update(read=True)
-        )
+        held = await tx.session.scalar(self._still_held(lane))
         if held is None:
             raise LaneLost(f"the lane of chat {chat_id} was taken over")
 

@@ -23,6 +23,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import deferred
 from core.models import AuditEvent, AuditHead
 from core.orm import is_loaded
 
@@ -117,18 +118,25 @@ async def append_event(
         action=action,
         data=stored,
     )
-    event = AuditEvent(
-        id=event_id,
-        at=at,
-        actor_id=actor_id,
-        entity=entity,
-        entity_id=entity_id,
-        action=action,
-        data=stored,
-        prev_hash=head.last_hash,
-        hash=digest,
-    )
-    session.add(event)
+    values = {
+        "id": event_id,
+        "at": at,
+        "actor_id": actor_id,
+        "entity": entity,
+        "entity_id": entity_id,
+        "action": action,
+        "data": stored,
+        "prev_hash": head.last_hash,
+        "hash": digest,
+    }
+    event = AuditEvent(**values)
+    if deferred.session_deferring(session):
+        # A batch of steps: the row goes out with the others in one executemany, in this
+        # order (see core.deferred); the object returned is left out of the session,
+        # which would otherwise flush each one on its own.
+        deferred.defer_in(session, AuditEvent, values)
+    else:
+        session.add(event)
     head.last_id = event_id
     head.last_hash = digest
     return event

@@ -57,11 +57,14 @@ def defer_in(session: AsyncSession, model: type[Base], values: dict[str, Any]) -
 
 
 def _send(session: Session) -> None:
-    """Send what is held, in the order the tables were first used (sync, in the greenlet)."""
+    """Send what is held, parent tables first (sync, in the greenlet)."""
     held: dict[type[Base], list[dict[str, Any]]] | None = session.info.get(_HELD)
     if not held:
         return
-    batches = list(held.items())
+    # Parents before the rows that refer to them (a page before its message), whichever
+    # a batch happened to hold first.
+    order = {table: index for index, table in enumerate(Base.metadata.sorted_tables)}
+    batches = sorted(held.items(), key=lambda item: order[cast(Table, item[0].__table__)])
     held.clear()  # before executing: the flush below must not send them again
     session.flush()
     connection = session.connection()

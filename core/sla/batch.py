@@ -18,8 +18,9 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import inspect, or_, select, text
 
+from core import deferred
 from core.enums import OutboxStatus, Role
 from core.models import DueWork, OutboxMessage, Page, Person, Site, SlaClock, Ticket
 from core.sla import deadlines
@@ -44,6 +45,10 @@ class Prefetched:
     # The session keeps loaded rows only while something refers to them: held here, a
     # `session.get` of a person or site the chunk needs is answered without a query.
     held: list[object] = field(default_factory=list)
+    # The same people and sites by id: a step's lookups answer from these without a
+    # `session.get` each (an await through the session's greenlet).
+    people: dict[int, Person] = field(default_factory=dict)
+    sites: dict[int, Site] = field(default_factory=dict)
     page_ids: list[int] = field(default_factory=list)  # reserved, taken from the end
     # Ladders (outbox chains) with messages still unsent when the chunk began: only these
     # can hold a superseded reminder to drop (one fired in this chunk is skipped instead).
@@ -152,6 +157,8 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
         )
     )
     found.held.extend(holders)
+    found.people = {person.id: person for person in [*people, *holders]}
+    found.sites = {site.id: site for site in sites}
     by_role: dict[tuple[Role, int], list[Person]] = defaultdict(list)
     for person in holders:
         for site_id in site_ids if person.site_id is None else [person.site_id]:
@@ -160,6 +167,32 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
         for site_id in site_ids:
             tx.memo.setdefault(("people_with_role", role, site_id), by_role[(role, site_id)])
     tx.memo[PREFETCHED] = found
+
+
+async def person(tx: Tx, person_id: int) -> Person | None:
+    """A person, from what the chunk loaded if it is there (and still loaded), else the session."""
+    found = tx.memo.get(PREFETCHED)
+    if isinstance(found, Prefetched):
+        known = found.people.get(person_id)
+        if known is not None and _usable(known):
+            return known
+    return await tx.session.get(Person, person_id)
+
+
+async def site(tx: Tx, site_id: int) -> Site | None:
+    """A site, from what the chunk loaded if it is there (and still loaded), else the session."""
+    found = tx.memo.get(PREFETCHED)
+    if isinstance(found, Prefetched):
+        known = found.sites.get(site_id)
+        if known is not None and _usable(known):
+            return known
+    return await tx.session.get(Site, site_id)
+
+
+def _usable(instance: object) -> bool:
+    """Attached with its columns loaded (`is_loaded` would also want a person's site)."""
+    state = inspect(instance)
+    return not (state.detached or state.expired or state.expired_attributes)
 
 
 def forget(tx: Tx) -> None:
@@ -221,7 +254,8 @@ def acknowledged(tx: Tx, ticket: Ticket, clock: SlaClock) -> list[tuple[int, str
 
 
 async def add_page(tx: Tx, page: Page) -> None:
-    """Add a new page and give it its id: a reserved one in a chunk, else by a flush."""
+    """Add a new page and give it its id: a reserved one in a chunk (written with the chunk's
+    other inserts), else by a flush."""
     found = tx.memo.get(PREFETCHED)
     if not isinstance(found, Prefetched) or page.ticket_id not in found.tickets:
         tx.session.add(page)
@@ -230,7 +264,16 @@ async def add_page(tx: Tx, page: Page) -> None:
     if not found.page_ids:
         found.page_ids = await _reserve_page_ids(tx, 2 * len(found.tickets) + 8)
     page.id = found.page_ids.pop()
+    if deferred.deferring(tx):
+        # Written with the chunk's other pages in one executemany (see core.deferred): a
+        # new page is only read back by its id, which a query answers once they are sent.
+        deferred.defer(tx, Page, {column: getattr(page, column) for column in _PAGE_COLUMNS})
+        return
     tx.session.add(page)
+
+
+# What a new page is written with; the rest are the table's defaults (not acknowledged).
+_PAGE_COLUMNS = ("id", "ticket_id", "recipient_id", "clock", "level", "step_key", "created_at")
 
 
 async def _reserve_page_ids(tx: Tx, count: int) -> list[int]:

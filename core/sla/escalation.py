@@ -161,7 +161,8 @@ async def _drop_unsent_warnings(
         )
         dropped = int(getattr(result, "rowcount", 0) or 0)
         if dropped:
-            await tx.audit(
+            await batch.audit(
+                tx,
                 "ticket",
                 ticket.id,
                 "sla.reminder_dropped",
@@ -173,7 +174,8 @@ async def _drop_unsent_warnings(
 
 async def _skip(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork, *, reason: str) -> None:
     """Record a step dropped instead of sent late."""
-    await tx.audit(
+    await batch.audit(
+        tx,
         "ticket",
         ticket.id,
         "sla.step_skipped",
@@ -391,7 +393,8 @@ async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> 
             {"clock": s.payload["clock"], "percent": round(_fraction(s) * 100)}
             for s in coalesced.steps
         ]
-    await tx.audit(
+    await batch.audit(
+        tx,
         "ticket",
         ticket.id,
         "sla.escalated",

@@ -43,11 +43,16 @@ class Statements:
 
 
 class Objects:
-    """Counts ORM objects added to a session (by class) and loaded from rows while in use."""
+    """Counts ORM objects added to a session (by class), loaded from rows, and audit events
+    built while in use."""
 
     def __init__(self) -> None:
         self.added: Counter[str] = Counter()
         self.loaded = 0
+        self.events_built = 0
+
+    def _built(self, *_args: object) -> None:
+        self.events_built += 1
 
     def _added(self, _session: Session, instance: object) -> None:
         self.added[type(instance).__name__] += 1
@@ -58,11 +63,13 @@ class Objects:
     def __enter__(self) -> Objects:
         event.listen(Session, "transient_to_pending", self._added)
         event.listen(Session, "loaded_as_persistent", self._loaded)
+        event.listen(AuditEvent, "init", self._built)
         return self
 
     def __exit__(self, *_exc: object) -> None:
         event.remove(Session, "transient_to_pending", self._added)
         event.remove(Session, "loaded_as_persistent", self._loaded)
+        event.remove(AuditEvent, "init", self._built)
 
 
 async def _a_wave_of_due_steps(helpdesk, world, clock) -> int:
@@ -114,6 +121,7 @@ async def test_a_batch_writes_its_audit_events_and_pages_without_an_orm_object_e
     # Sent as executemany rows (core.deferred), not as objects the session flushes one
     # by one; nothing else is added as an object either.
     assert objects.added == Counter(), objects.added
+    assert objects.events_built == 0  # not even as a transient object
     # What a step reads is loaded once for the chunk: a few rows a step (its ticket, clock,
     # ladder, people), not a query's worth each.
     assert objects.loaded <= 2 * result.fired, (objects.loaded, result.fired)

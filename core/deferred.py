@@ -63,7 +63,7 @@ def _send(session: Session) -> None:
         return
     # Parents before the rows that refer to them (a page before its message), whichever
     # a batch happened to hold first.
-    order = {table: index for index, table in enumerate(Base.metadata.sorted_tables)}
+    order = _table_order()
     batches = sorted(held.items(), key=lambda item: order[cast(Table, item[0].__table__)])
     held.clear()  # before executing: the flush below must not send them again
     session.flush()
@@ -75,6 +75,16 @@ def _send(session: Session) -> None:
             connection.execute(upsert(table).on_conflict_do_nothing(index_elements=["key"]), rows)
         else:  # rows with ids of their own (audit events): a plain executemany
             connection.execute(insert(table), rows)
+
+
+_ORDER: dict[Table, int] = {}
+
+
+def _table_order() -> dict[Table, int]:
+    """Each table's place in foreign-key order (parents first), computed once."""
+    if not _ORDER:
+        _ORDER.update({table: index for index, table in enumerate(Base.metadata.sorted_tables)})
+    return _ORDER
 
 
 def _before_statement(state: ORMExecuteState) -> None:

@@ -86,21 +86,22 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
         found.clocks[(clock.ticket_id, clock.kind, clock.cycle)] = clock
     # The ladders of the clocks that fire: keys first, so the other clocks' steps are
     # never built as objects (a ticket has twelve steps; a chunk fires one or two).
-    by_ticket: dict[int, set[str]] = defaultdict(set)
     for work in works:
         if work.ticket_id is not None:
             payload = work.payload
             prefix = deadlines.step_prefix(work.ticket_id, int(payload["cycle"]), payload["clock"])
-            by_ticket[work.ticket_id].add(prefix)
             found.prefixes.add(prefix)
+    # A step key is its ladder's prefix and a number (`deadlines.step_key`): the prefix is
+    # everything up to the last colon, looked up in a set rather than tried one by one.
+    ladders = found.prefixes
     wanted = [
         step_id
-        for step_id, ticket_id, key in await session.execute(
-            select(DueWork.id, DueWork.ticket_id, DueWork.key).where(
+        for step_id, key in await session.execute(
+            select(DueWork.id, DueWork.key).where(
                 DueWork.ticket_id.in_(ticket_ids), DueWork.kind == deadlines.ESCALATION
             )
         )
-        if any(key.startswith(prefix) for prefix in by_ticket.get(ticket_id or 0, ()))
+        if key[: key.rfind(":") + 1] in ladders
     ]
     for start in range(0, len(wanted), 2000):  # bound the IN list
         for step in await session.scalars(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, event, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -29,8 +29,16 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from core.models import Base
 
-if TYPE_CHECKING:  # core.unit_of_work imports core.audit, which defers through here
-    from core.unit_of_work import Tx
+
+class Tx(Protocol):
+    """What this module needs of a `core.unit_of_work.Tx`: its session.
+
+    Not imported from there: `core.unit_of_work` imports `core.audit`, which defers its
+    rows through this module.
+    """
+
+    session: AsyncSession
+
 
 _HELD = "faultdesk.deferred_inserts"
 

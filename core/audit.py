@@ -23,6 +23,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import deferred
 from core.models import AuditEvent, AuditHead
 from core.orm import is_loaded
 
@@ -103,6 +104,43 @@ async def append_event(
     data: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction (locks the head row until commit)."""
+    values = await _chain_next(session, at, actor_id, entity, entity_id, action, data)
+    event = AuditEvent(**values)
+    if deferred.session_deferring(session):
+        # A batch of steps: the row goes out with the others in one executemany, in this
+        # order (see core.deferred); the object returned is left out of the session,
+        # which would otherwise flush each one on its own.
+        deferred.defer_in(session, AuditEvent, values)
+    else:
+        session.add(event)
+    return event
+
+
+async def defer_event(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    actor_id: int | None,
+    entity: str,
+    entity_id: int | None,
+    action: str,
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """`append_event` while inserts are held (`core.deferred`), without an object for it."""
+    values = await _chain_next(session, at, actor_id, entity, entity_id, action, data)
+    deferred.defer_in(session, AuditEvent, values)
+
+
+async def _chain_next(
+    session: AsyncSession,
+    at: datetime,
+    actor_id: int | None,
+    entity: str,
+    entity_id: int | None,
+    action: str,
+    data: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The next event's row, chained to the head, and the head moved on to it."""
     head = await _locked_head(session)
     # Round-trip through JSON so the hash covers exactly what the database will give back.
     stored = json.loads(canonical_json(data or {}))
@@ -117,21 +155,20 @@ async def append_event(
         action=action,
         data=stored,
     )
-    event = AuditEvent(
-        id=event_id,
-        at=at,
-        actor_id=actor_id,
-        entity=entity,
-        entity_id=entity_id,
-        action=action,
-        data=stored,
-        prev_hash=head.last_hash,
-        hash=digest,
-    )
-    session.add(event)
+    values = {
+        "id": event_id,
+        "at": at,
+        "actor_id": actor_id,
+        "entity": entity,
+        "entity_id": entity_id,
+        "action": action,
+        "data": stored,
+        "prev_hash": head.last_hash,
+        "hash": digest,
+    }
     head.last_id = event_id
     head.last_hash = digest
-    return event
+    return values
 
 
 async def append_events(

@@ -5,7 +5,9 @@ one by one, each insert also makes the session flush what the step changed, so a
 cost a round of statements of its own. While `deferring(tx)` is on, `scheduling.schedule`
 and `outbox.enqueue` hand their rows here instead, and they go out as one executemany
 `INSERT ... ON CONFLICT DO NOTHING` per table, after the session's own flush (a queued
-page message refers to its page).
+page message refers to its page). Audit events are held the same way (`core.audit`): their
+ids and hash chain are computed as they are appended, so they go out in firing order as
+one plain executemany `INSERT`, without an ORM object each.
 
 Nothing can read around them: any statement the session runs while rows are held first
 sends the ORM's pending changes and then these rows, so a query in the same transaction
@@ -17,15 +19,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, event
+from sqlalchemy import Table, event, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from core.models import Base
-from core.unit_of_work import Tx
+
+
+class Tx(Protocol):
+    """What this module needs of a `core.unit_of_work.Tx`: its session.
+
+    Not imported from there: `core.unit_of_work` imports `core.audit`, which defers its
+    rows through this module.
+    """
+
+    session: AsyncSession
+
 
 _HELD = "faultdesk.deferred_inserts"
 
@@ -35,25 +48,51 @@ def deferring(tx: Tx) -> bool:
     return _HELD in tx.session.info
 
 
+def session_deferring(session: AsyncSession) -> bool:
+    """`deferring`, for code that has the session only (the audit log)."""
+    return _HELD in session.info
+
+
 def defer(tx: Tx, model: type[Base], values: dict[str, Any]) -> None:
-    """Hold back one row for `model`'s table, keyed on its `key` column."""
-    held: dict[type[Base], list[dict[str, Any]]] = tx.session.info[_HELD]
+    """Hold back one row for `model`'s table (skipped if its `key` is taken, if it has one)."""
+    defer_in(tx.session, model, values)
+
+
+def defer_in(session: AsyncSession, model: type[Base], values: dict[str, Any]) -> None:
+    """`defer`, for code that has the session only; rows of a table go out in this order."""
+    held: dict[type[Base], list[dict[str, Any]]] = session.info[_HELD]
     held.setdefault(model, []).append(values)
 
 
 def _send(session: Session) -> None:
-    """Send what is held, in the order the tables were first used (sync, in the greenlet)."""
+    """Send what is held, parent tables first (sync, in the greenlet)."""
     held: dict[type[Base], list[dict[str, Any]]] | None = session.info.get(_HELD)
     if not held:
         return
-    batches = list(held.items())
+    # Parents before the rows that refer to them (a page before its message), whichever
+    # a batch happened to hold first.
+    order = _table_order()
+    batches = sorted(held.items(), key=lambda item: order[cast(Table, item[0].__table__)])
     held.clear()  # before executing: the flush below must not send them again
     session.flush()
     connection = session.connection()
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     for model, rows in batches:
         table = cast(Table, model.__table__)
-        connection.execute(insert(table).on_conflict_do_nothing(index_elements=["key"]), rows)
+        if "key" in table.c:  # idempotent rows: a taken key is left as it is
+            connection.execute(upsert(table).on_conflict_do_nothing(index_elements=["key"]), rows)
+        else:  # rows with ids of their own (audit events): a plain executemany
+            connection.execute(insert(table), rows)
+
+
+_ORDER: dict[Table, int] = {}
+
+
+def _table_order() -> dict[Table, int]:
+    """Each table's place in foreign-key order (parents first), computed once."""
+    if not _ORDER:
+        _ORDER.update({table: index for index, table in enumerate(Base.metadata.sorted_tables)})
+    return _ORDER
 
 
 def _before_statement(state: ORMExecuteState) -> None:

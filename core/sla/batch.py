@@ -17,10 +17,14 @@ from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import inspect, or_, select, text
 
+from core import audit as audit_log
+from core import deferred
 from core.enums import OutboxStatus, Role
+from core.events import BusinessEvent
 from core.models import DueWork, OutboxMessage, Page, Person, Site, SlaClock, Ticket
 from core.sla import deadlines
 from core.unit_of_work import Tx
@@ -44,6 +48,10 @@ class Prefetched:
     # The session keeps loaded rows only while something refers to them: held here, a
     # `session.get` of a person or site the chunk needs is answered without a query.
     held: list[object] = field(default_factory=list)
+    # The same people and sites by id: a step's lookups answer from these without a
+    # `session.get` each (an await through the session's greenlet).
+    people: dict[int, Person] = field(default_factory=dict)
+    sites: dict[int, Site] = field(default_factory=dict)
     page_ids: list[int] = field(default_factory=list)  # reserved, taken from the end
     # Ladders (outbox chains) with messages still unsent when the chunk began: only these
     # can hold a superseded reminder to drop (one fired in this chunk is skipped instead).
@@ -78,21 +86,22 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
         found.clocks[(clock.ticket_id, clock.kind, clock.cycle)] = clock
     # The ladders of the clocks that fire: keys first, so the other clocks' steps are
     # never built as objects (a ticket has twelve steps; a chunk fires one or two).
-    by_ticket: dict[int, set[str]] = defaultdict(set)
     for work in works:
         if work.ticket_id is not None:
             payload = work.payload
             prefix = deadlines.step_prefix(work.ticket_id, int(payload["cycle"]), payload["clock"])
-            by_ticket[work.ticket_id].add(prefix)
             found.prefixes.add(prefix)
+    # A step key is its ladder's prefix and a number (`deadlines.step_key`): the prefix is
+    # everything up to the last colon, looked up in a set rather than tried one by one.
+    ladders = found.prefixes
     wanted = [
         step_id
-        for step_id, ticket_id, key in await session.execute(
-            select(DueWork.id, DueWork.ticket_id, DueWork.key).where(
+        for step_id, key in await session.execute(
+            select(DueWork.id, DueWork.key).where(
                 DueWork.ticket_id.in_(ticket_ids), DueWork.kind == deadlines.ESCALATION
             )
         )
-        if any(key.startswith(prefix) for prefix in by_ticket.get(ticket_id or 0, ()))
+        if key[: key.rfind(":") + 1] in ladders
     ]
     for start in range(0, len(wanted), 2000):  # bound the IN list
         for step in await session.scalars(
@@ -152,6 +161,8 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
         )
     )
     found.held.extend(holders)
+    found.people = {person.id: person for person in [*people, *holders]}
+    found.sites = {site.id: site for site in sites}
     by_role: dict[tuple[Role, int], list[Person]] = defaultdict(list)
     for person in holders:
         for site_id in site_ids if person.site_id is None else [person.site_id]:
@@ -160,6 +171,53 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
         for site_id in site_ids:
             tx.memo.setdefault(("people_with_role", role, site_id), by_role[(role, site_id)])
     tx.memo[PREFETCHED] = found
+
+
+async def person(tx: Tx, person_id: int) -> Person | None:
+    """A person, from what the chunk loaded if it is there (and still loaded), else the session."""
+    found = tx.memo.get(PREFETCHED)
+    if isinstance(found, Prefetched):
+        known = found.people.get(person_id)
+        if known is not None and _usable(known):
+            return known
+    return await tx.session.get(Person, person_id)
+
+
+async def site(tx: Tx, site_id: int) -> Site | None:
+    """A site, from what the chunk loaded if it is there (and still loaded), else the session."""
+    found = tx.memo.get(PREFETCHED)
+    if isinstance(found, Prefetched):
+        known = found.sites.get(site_id)
+        if known is not None and _usable(known):
+            return known
+    return await tx.session.get(Site, site_id)
+
+
+def _usable(instance: object) -> bool:
+    """Attached with its columns loaded (`is_loaded` would also want a person's site)."""
+    state = inspect(instance)
+    return not (state.detached or state.expired or state.expired_attributes)
+
+
+async def audit(tx: Tx, entity: str, entity_id: int | None, action: str, **data: Any) -> None:
+    """`tx.audit` for a step: while the chunk's inserts are held, without an object for it.
+
+    Logged for the commit as `tx.audit` logs it; the row goes out with the chunk's others.
+    """
+    if not deferred.deferring(tx):
+        await tx.audit(entity, entity_id, action, **data)
+        return
+    await audit_log.defer_event(
+        tx.session,
+        at=tx.now,
+        actor_id=tx.actor_id,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        data=data,
+    )
+    late = None if tx.firing_due_at is None else (tx.now - tx.firing_due_at).total_seconds()
+    tx.events.append(BusinessEvent(action, entity, entity_id, tx.actor_id, data, late))
 
 
 def forget(tx: Tx) -> None:
@@ -221,7 +279,8 @@ def acknowledged(tx: Tx, ticket: Ticket, clock: SlaClock) -> list[tuple[int, str
 
 
 async def add_page(tx: Tx, page: Page) -> None:
-    """Add a new page and give it its id: a reserved one in a chunk, else by a flush."""
+    """Add a new page and give it its id: a reserved one in a chunk (written with the chunk's
+    other inserts), else by a flush."""
     found = tx.memo.get(PREFETCHED)
     if not isinstance(found, Prefetched) or page.ticket_id not in found.tickets:
         tx.session.add(page)
@@ -230,7 +289,16 @@ async def add_page(tx: Tx, page: Page) -> None:
     if not found.page_ids:
         found.page_ids = await _reserve_page_ids(tx, 2 * len(found.tickets) + 8)
     page.id = found.page_ids.pop()
+    if deferred.deferring(tx):
+        # Written with the chunk's other pages in one executemany (see core.deferred): a
+        # new page is only read back by its id, which a query answers once they are sent.
+        deferred.defer(tx, Page, {column: getattr(page, column) for column in _PAGE_COLUMNS})
+        return
     tx.session.add(page)
+
+
+# What a new page is written with; the rest are the table's defaults (not acknowledged).
+_PAGE_COLUMNS = ("id", "ticket_id", "recipient_id", "clock", "level", "step_key", "created_at")
 
 
 async def _reserve_page_ids(tx: Tx, count: int) -> list[int]:

@@ -398,6 +398,9 @@ async def test_the_engineers_view_lists_my_tickets_with_map_links_and_deadlines(
     )
     assert headers_refused == 403
     await browser.screenshot(f"engineer-phone-{backend}")
+    await browser.size(*DESKTOP)
+    assert await browser.run(lambda d: text_of(d, f'[data-round="{round_.id}"] p')) == progress
+    await browser.screenshot(f"engineer-desktop-{backend}")
 
 
 async def test_the_dashboard_shows_the_reports_own_figures_and_charts(

@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from bot.web.auth import sign_init_data
-from tests.browser.conftest import PHONE, Browser
+from tests.browser.conftest import DESKTOP, PHONE, Browser
 from tests.browser.test_console import mini_app_url, ready, text_of, until
 from tests.integration.test_web_inspections import a_round, items
 
@@ -95,6 +95,11 @@ async def test_the_engineer_marks_devices_from_the_checklist(
         "remote_batteries": "ok",
     }
     await browser.screenshot(f"inspection-phone-{backend}")
+    await browser.size(*DESKTOP)
+    assert "2 of 2 checked" in await browser.run(
+        lambda d: text_of(d, f'[data-round="{round_id}"] p')
+    )
+    await browser.screenshot(f"inspection-desktop-{backend}")
 
     # Forged, and another role's, calls from the page are refused and change nothing.
     before = await items(helpdesk)

@@ -9,6 +9,18 @@ from core.console import BoardFilter, ConsoleService
 from core.enums import Impact
 
 
+async def report_faults(helpdesk, world, clock, count: int, *, every: timedelta) -> list[int]:
+    """`count` faults from the world's reporter, `every` apart; their ticket ids in order."""
+    ids = []
+    for n in range(count):
+        ticket = await helpdesk.tickets.report_fault(
+            world.reporter_id, symptom=f"Fault number {n}", impact=Impact.DEGRADED
+        )
+        ids.append(ticket.id)
+        clock.advance(every)
+    return ids
+
+
 async def whole(helpdesk, viewer_id: int, wanted: BoardFilter | None = None):
     """The board as a fresh service reads it (nothing kept from before)."""
     return await ConsoleService(helpdesk.core).board(viewer_id, wanted)
@@ -16,13 +28,7 @@ async def whole(helpdesk, viewer_id: int, wanted: BoardFilter | None = None):
 
 async def test_a_patched_board_equals_the_board_read_whole(helpdesk, world, clock):
     console = ConsoleService(helpdesk.core)
-    ids = []
-    for n in range(6):
-        ticket = await helpdesk.tickets.report_fault(
-            world.reporter_id, symptom=f"Fault {n}", impact=Impact.DEGRADED
-        )
-        ids.append(ticket.id)
-        clock.advance(timedelta(minutes=7))
+    ids = await report_faults(helpdesk, world, clock, 6, every=timedelta(minutes=7))
     everyone = BoardFilter()
     mine = BoardFilter(engineer_id=world.backup_id)
     for wanted in (everyone, mine):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.console import BoardFilter, ConsoleService
-from core.enums import Impact
 from core.sla.policy import PauseReason
+from tests.integration.test_board_patch import report_faults
 from tests.integration.test_web_console import INIT_HEADER, client, init_data
 
 __all__ = ["client"]  # the fixture, used by name
@@ -22,13 +22,7 @@ async def board(client, query: str = "") -> dict:
 async def test_a_page_is_the_whole_boards_slice_and_counts_cover_all(
     helpdesk, world, client, clock
 ):
-    ids = []
-    for n in range(7):
-        ticket = await helpdesk.tickets.report_fault(
-            world.reporter_id, symptom=f"Fault number {n}", impact=Impact.DEGRADED
-        )
-        ids.append(ticket.id)
-        clock.advance(timedelta(minutes=5))
+    ids = await report_faults(helpdesk, world, clock, 7, every=timedelta(minutes=5))
     # One waits for parts: its clocks are paused (no deadline counts down).
     paused = ids[0]
     engineer = (await helpdesk.tickets.card(paused)).assignee_id

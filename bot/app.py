@@ -203,6 +203,7 @@ class Application:
             # Replies and queued messages of this instance share one limiter; live
             # instances split Telegram's overall rate between them (`share_budget`).
             self.bot.limiter = SendLimiter(RateLimits())
+            self.menu_buttons.limiter = self.bot.limiter
             self.sender = OutboxSender(
                 self.bot,
                 transport,

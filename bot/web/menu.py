@@ -27,6 +27,7 @@ from typing import Final
 from bot.chat import BadRequest as TelegramRefused
 from bot.chat import RetryAfter, SetMenuButton, Transport, TransportError, Unreachable
 from bot.i18n import N_, I18n
+from bot.ratelimit import SendLimiter
 from bot.web.links import mini_app_base
 from core import menu_buttons
 from core.unit_of_work import Core
@@ -38,6 +39,9 @@ CHECK_EVERY: Final = 2.0  # seconds between looks at whether anyone changed
 FULL_PASS_EVERY: Final = 300.0  # seconds; catches what no audit event announces
 # A chat whose person never started the bot refuses the button; try it again after this.
 RETRY_REFUSED: Final = timedelta(hours=1)
+# Behind every message in the shared limiter (replies 0, pages 1, notices 5, reports 8):
+# a menu button is no message anyone waits for.
+MENU_PRIORITY: Final = 9
 
 
 def digest(text: str, url: str) -> str:
@@ -53,6 +57,9 @@ class MenuButtons:
         self.i18n = i18n
         self.bot_id = bot_id
         self.web_url = web_url  # read on every pass: in polling mode it is known late
+        # The instance's send limiter, once it has one: a large first rollout is paced
+        # within Telegram's overall rate instead of running into 429s.
+        self.limiter: SendLimiter | None = None
         self._told_http = False
         self._marker: int | None = None
         self._pause_until = 0.0  # loop time before which Telegram asked us to wait
@@ -107,7 +114,11 @@ class MenuButtons:
     async def _call(self, transport: Transport, button: SetMenuButton) -> bool | None:
         """True when set, False when Telegram refused it for good, None: try again later."""
         try:
-            await transport.perform(button)
+            if self.limiter is None:
+                await transport.perform(button)
+            else:  # no message to the chat: its own pace does not apply, only the overall
+                async with self.limiter.sending(button.chat_id, MENU_PRIORITY, paced=False):
+                    await transport.perform(button)
         except RetryAfter as error:
             self._pause_until = asyncio.get_running_loop().time() + error.seconds
             raise

@@ -3,6 +3,8 @@ how it treats refusals, passing failures and Telegram's "wait"."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -10,6 +12,7 @@ from sqlalchemy import select
 
 from bot.chat import Action, NetworkError, RetryAfter, Sent, SetMenuButton, Unreachable
 from bot.i18n import I18n
+from bot.ratelimit import Rate, RateLimits, SendLimiter
 from bot.web.menu import RETRY_REFUSED, MenuButtons
 from core.enums import Role
 from core.models import MenuButton
@@ -118,3 +121,32 @@ async def test_telegram_asking_to_wait_stops_the_pass(helpdesk, world):
     telegram.fail = {}
     await buttons.sync(telegram)
     assert telegram.chats() == {2001: "Console", 2002: "Console", 3001: "Console", 4001: "Console"}
+
+
+async def test_a_pass_takes_its_turns_from_the_instances_send_limiter(
+    helpdesk, world, virtual_time
+):
+    """A first rollout is paced within the overall rate, behind a reply that waits."""
+    seen: list[tuple[float, str]] = []
+
+    class Timed(Telegram):
+        async def perform(self, action: Action) -> Sent:
+            seen.append((virtual_time(), f"menu {action.chat_id}"))
+            return await super().perform(action)
+
+    limits = RateLimits(overall=Rate(2.0), chat=Rate(1 / 1.15), max_in_flight=1)
+    limiter = SendLimiter(limits, clock=virtual_time, sleep=virtual_time.sleep)
+    buttons = menus(helpdesk)
+    buttons.limiter = limiter
+
+    async def reply() -> None:
+        await virtual_time.sleep(0.1)  # someone writes while the pass runs
+        async with limiter.sending(2001, priority=0, paced=False):
+            seen.append((virtual_time(), "reply"))
+
+    calls, _ = await virtual_time.run(asyncio.gather(buttons.sync(Timed()), reply()))
+    assert calls == 4
+    times = [at for at, _ in seen]
+    assert all(later - earlier >= 0.5 - 1e-9 for earlier, later in itertools.pairwise(times))
+    # The reply waited for one token, not for the three menu calls still queued.
+    assert [what for _, what in seen].index("reply") == 1

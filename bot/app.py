@@ -84,7 +84,10 @@ class Application:
             page_age_max=settings.ready_page_age_max,
         )
         self.health_server: HealthServer | None = None
-        self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # The owner of every lease this process takes (outbox rows and chats, due work,
+        # chat lanes) and its `instance` row: a lease joins to the process holding it.
+        # The host name is cut so the id fits the 64 characters of those columns.
+        self.instance_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         # A chat's updates are handled by one instance at a time, whichever received them.
         # Who sent an update and their dialog state are read in the claiming transaction.
         self.lanes = ChatLanes(
@@ -196,7 +199,7 @@ class Application:
             self._transport = transport
             await self._publish_menus(transport)
             self.runner = self.helpdesk.runner(
-                lease=timedelta(seconds=self.settings.due_work_lease)
+                owner=self.instance_id, lease=timedelta(seconds=self.settings.due_work_lease)
             )
             self.runner.on_fired.append(self.metrics.fired)
             self.runner.on_heartbeat.append(lambda: self.health.beat("due_work_runner"))
@@ -206,6 +209,7 @@ class Application:
             self.sender = OutboxSender(
                 self.bot,
                 transport,
+                owner=self.instance_id,
                 limiter=self.bot.limiter,
                 metrics=self.metrics,
                 lease=timedelta(seconds=settings.outbox_lease),

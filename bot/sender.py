@@ -256,6 +256,7 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver, then sleep until the next row is due or new rows are queued."""
         core = self.core
+        failures = 0  # passes failed in a row (the database away, nothing in hand)
         while not stop.is_set():
             self._wake.clear()
             try:
@@ -263,13 +264,19 @@ class OutboxSender:
                 next_at = await outbox.next_available(core, self.owner, restart_grace=self.lease)
             except Exception:  # keep delivering after a database hiccup
                 log.exception("outbox pass failed; retrying")
+                failures += 1
                 next_at = None
             else:
+                failures = 0
                 self.beat()
             if stop.is_set():
                 break
             delay = self.max_idle
-            if next_at is not None:
+            if failures:
+                # The database may be back any moment, with pages waiting: look again
+                # soon (a short backoff), not after a whole idle sleep.
+                delay = min(delay, self.record_backoff.delay(failures))
+            elif next_at is not None:
                 delay = min(delay, core.clock.real_seconds_until(next_at))
             if delay > 0:
                 await first_of(self._wake, stop, within=delay, sleep=self.limiter.sleep)

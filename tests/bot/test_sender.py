@@ -918,6 +918,33 @@ async def test_a_database_outage_mid_wave_sends_nothing_twice_and_nothing_unreco
     assert "sending resumes" in caplog.text
 
 
+async def test_after_a_pass_fails_with_nothing_in_hand_the_sender_looks_again_soon(
+    helpdesk, make_sender, telegram, fake, monkeypatch
+):
+    """The database is away when the sender starts: once it is back, the queued message
+    goes out within the retry backoff (2 s at most), not after an idle sleep (5 s)."""
+    outage = Outage(monkeypatch, helpdesk.core.db)
+    await queue(helpdesk, "n1", "back again", chat_id=42)
+    outage.down = True
+    sender = make_sender(limiter=limiter_on(fake, RateLimits.unlimited()))
+    assert sender.max_idle == 5.0
+    stop = asyncio.Event()
+    seen: list[str] = []
+
+    async def scenario() -> None:
+        task = asyncio.create_task(sender.run(stop))
+        await fake.sleep(1.0)  # several passes fail meanwhile
+        outage.down = False
+        await fake.sleep(2.05)
+        seen.extend(telegram.texts(42))
+        stop.set()
+        await task
+
+    await fake.run(scenario())
+
+    assert seen == ["back again"]
+
+
 async def test_an_outcome_is_recorded_only_under_the_claim_it_was_sent_on(helpdesk, clock):
     core = helpdesk.core
     await queue(helpdesk, "n1", chat_id=61)

@@ -87,6 +87,7 @@ from bot.notifications import Notice, RenderCtx, render
 from bot.ratelimit import Backoff, SendLimiter
 from core import events, instances, outbox
 from core.clock import DEFAULT_TIMEZONE, first_of
+from core.enums import OutboxStatus
 from core.messages import decode
 from core.models import Person
 from core.unit_of_work import Core
@@ -434,7 +435,7 @@ class _Pass:
         try:
             while lane.queue and not self.stopping:
                 _, _, _, row, person = heapq.heappop(lane.queue)
-                if row.id not in self.held:  # its lease was lost to another sender
+                if row.id not in self.held:  # lost: dropped, or taken by another sender
                     continue
                 finished = False  # cancelled while waiting: stays in hand, handed back
                 try:
@@ -684,12 +685,32 @@ class _Pass:
             failures = 0
             window = self._sure_window()
             self.sure.update((row_id, began + window) for row_id in kept if row_id in self.held)
-            for lost in set(ids) - kept:
-                self.sure.pop(lost, None)
-                if lost in self.held:
-                    log.warning("outbox row %s: lease lost; another sender has it", lost)
-                    self.held.pop(lost, None)
+            lost = [row_id for row_id in set(ids) - kept if row_id in self.held]
+            for row_id in lost:
+                self.sure.pop(row_id, None)
+                self.held.pop(row_id, None)
+            if lost:
+                await self._tell_lost(sorted(lost))
             self.renewed.set()
+
+    async def _tell_lost(self, lost: list[int]) -> None:
+        """Log why rows left this sender's hand: dropped (a superseded reminder), or taken."""
+        try:
+            found = await outbox.whereabouts(self.core, lost)
+        except Exception:  # only the log line is at stake
+            found = {}
+        for row_id in lost:
+            status, holder = found.get(row_id, (None, None))
+            if status is OutboxStatus.DROPPED:
+                log.info(
+                    "outbox row %s dropped while waiting its turn (superseded): not sent", row_id
+                )
+            elif status is OutboxStatus.SENT:
+                log.info("outbox row %s was recorded as sent meanwhile: not sent again", row_id)
+            elif holder is not None and holder != self.sender.owner:
+                log.warning("outbox row %s: lease lost; sender %s has it", row_id, holder)
+            else:
+                log.warning("outbox row %s: lease lost (now %s)", row_id, status or "unknown")
 
     async def _free_drained(self) -> None:
         """Let other senders have the chats this one has nothing left for, after their pace."""

@@ -618,6 +618,52 @@ async def test_leases_are_renewed_while_rows_wait_their_turn(helpdesk, app, tele
     assert sent_at[-1] == pytest.approx(1.25)  # three leases long: renewed twice at least
 
 
+async def test_a_row_dropped_while_waiting_its_turn_is_logged_as_dropped_not_as_taken(
+    helpdesk, app, telegram, fake, caplog
+):
+    """A reminder superseded while in the sender's hand (`core.sla.escalation` drops it):
+    the sender says so, and does not claim another sender has it."""
+    from core.clock import AcceleratedClock
+    from core.services import Helpdesk
+    from core.unit_of_work import Core
+
+    clock = AcceleratedClock(helpdesk.core.clock.now(), 1.0, monotonic=fake)
+    core = Core(helpdesk.core.db, clock, helpdesk.core.policy)
+    live = BotApp(
+        helpdesk=Helpdesk(core), conversations=app.conversations, codec=app.codec, i18n=app.i18n
+    )
+    await queue(live.helpdesk, "page", "PAGE", chat_id=990)
+    await queue(live.helpdesk, "reminder", "REMINDER", chat_id=990)
+    sender = OutboxSender(
+        live,
+        telegram,
+        lease=timedelta(seconds=0.6),
+        limiter=limiter_on(fake, RateLimits(chat=Rate(1.0))),  # the reminder waits 1 s
+    )
+    send = telegram.perform
+
+    async def drop_the_reminder_after_the_page(action: Action) -> Sent:
+        sent = await send(action)
+        async with core.transaction() as tx:  # as a later step firing does
+            await tx.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.key == "reminder")
+                .values(status=OutboxStatus.DROPPED, lease_owner=None, lease_until=None)
+            )
+        return sent
+
+    telegram.perform = drop_the_reminder_after_the_page  # type: ignore[method-assign]
+    with caplog.at_level(logging.INFO, logger="bot.sender"):
+        await fake.run(sender.deliver_once())
+
+    assert telegram.texts(990) == ["PAGE"]
+    reminder = await row(helpdesk, "reminder")
+    assert reminder.status is OutboxStatus.DROPPED
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.sender"]
+    assert f"outbox row {reminder.id} dropped while waiting its turn (superseded): not sent" in said
+    assert not any("another sender" in line or "lease lost" in line for line in said)
+
+
 async def test_two_senders_over_one_database_send_each_row_once(helpdesk, app, make_sender, fake):
     from core.db import Database
     from core.services import Helpdesk

@@ -54,6 +54,7 @@ from bot.webhook import NotJournaled, WebhookServer, default_secret, webhook_pat
 from core import instances
 from core.clock import Clock
 from core.conversations import ConversationStore
+from core.db_errors import log_failure
 from core.migrate import schema_state, schema_status, upgrade_async
 from core.scheduling import DueWorkRunner
 from core.services import Helpdesk
@@ -338,8 +339,8 @@ class Application:
                     await self._register_instance()
                 if self.bot.limiter is not None:
                     await share_budget(self.core, self.bot.limiter, datetime.now(UTC))
-            except Exception:  # the database may be away for a moment; beat again later
-                log.warning("instance heartbeat not written", exc_info=True)
+            except Exception as error:  # the database may be away for a moment; beat again later
+                log_failure(log, "instance heartbeat not written", error=error)
 
     async def _start_webhook(self, runtime: Runtime) -> None:
         url = self.settings.webhook_url
@@ -387,8 +388,10 @@ class Application:
                 return
             try:
                 await self._recover(runtime)
-            except Exception:  # the database may be away for a moment; try next time
-                log.exception("looking for unhandled updates failed")
+            except Exception as error:  # the database may be away for a moment; try next time
+                log_failure(
+                    log, "looking for unhandled updates failed", error=error, level=logging.ERROR
+                )
 
     async def _feed_webhook(self, data: dict[str, Any]) -> None:
         """A posted update; NotJournaled when it could not be written down (Telegram retries)."""

@@ -87,6 +87,7 @@ from bot.notifications import Notice, RenderCtx, render
 from bot.ratelimit import Backoff, SendLimiter
 from core import events, instances, outbox
 from core.clock import DEFAULT_TIMEZONE, first_of
+from core.db_errors import log_failure
 from core.enums import OutboxStatus
 from core.messages import decode
 from core.models import Person
@@ -263,8 +264,8 @@ class OutboxSender:
             try:
                 await self.deliver_once(stop)
                 next_at = await outbox.next_available(core, self.owner, restart_grace=self.lease)
-            except Exception:  # keep delivering after a database hiccup
-                log.exception("outbox pass failed; retrying")
+            except Exception as error:  # keep delivering after a database hiccup
+                log_failure(log, "outbox pass failed; retrying", error=error, level=logging.ERROR)
                 failures += 1
                 next_at = None
             else:
@@ -361,10 +362,10 @@ class _Pass:
                         lease=sender.lease,
                         holding=list(self.held),
                     )
-                except Exception:  # the database is away: the rows in hand are not given up
+                except Exception as error:  # the database is away: the rows in hand are kept
                     if not self.held:
                         raise  # nothing in hand: `run` tries again after a while
-                    log.warning("could not claim outbox rows; trying again", exc_info=True)
+                    log_failure(log, "could not claim outbox rows; trying again", error=error)
                     more = False
                     continue
                 window = self._sure_window()
@@ -602,15 +603,18 @@ class _Pass:
             while True:
                 try:
                     return await action()
-                except Exception:
+                except Exception as error:
                     tries += 1
                     if tries == 1:
                         self.unrecorded += 1
                         self.recorded.clear()
-                        log.exception(
+                        log_failure(
+                            log,
                             "outbox row %s: %s not recorded; sending paused, trying again",
                             row.id if row is not None else "-",
                             what,
+                            error=error,
+                            level=logging.ERROR,
                         )
                     lease = sender.lease.total_seconds()
                     if self.stopping and sender.limiter.clock() - self.stopped_at > lease:
@@ -675,9 +679,9 @@ class _Pass:
                 kept = await outbox.extend_leases(
                     self.core, ids, owner=self.sender.owner, lease=self.sender.lease, lanes=lanes
                 )
-            except Exception:
+            except Exception as error:
                 if not failures:
-                    log.warning("could not renew outbox leases; trying again", exc_info=True)
+                    log_failure(log, "could not renew outbox leases; trying again", error=error)
                 failures += 1
                 continue
             if failures:

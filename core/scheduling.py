@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError
 
 from core import deferred
 from core.clock import Sleep, first_of
+from core.db_errors import log_failure
 from core.enums import WorkStatus
 from core.models import DueWork, Ticket
 from core.unit_of_work import Core, Tx
@@ -290,8 +291,8 @@ class DueWorkRunner:
                 return
             try:
                 await self._renew_if_due()
-            except Exception:  # the sweep itself reports database trouble
-                log.warning("renewing due-work leases failed; retrying", exc_info=True)
+            except Exception as error:  # the sweep itself reports database trouble
+                log_failure(log, "renewing due-work leases failed; retrying", error=error)
 
     async def sweep(self) -> SweepResult:
         """Claim everything due now and fire it, until a claim comes back empty.
@@ -514,8 +515,10 @@ class DueWorkRunner:
             try:
                 await self.sweep()
                 next_at = await self.next_wake()
-            except Exception:  # the runner must outlive a database hiccup
-                log.exception("due-work sweep failed; retrying")
+            except Exception as error:  # the runner must outlive a database hiccup
+                log_failure(
+                    log, "due-work sweep failed; retrying", error=error, level=logging.ERROR
+                )
                 next_at = None
             else:
                 self._beat()

@@ -991,6 +991,35 @@ async def test_after_a_pass_fails_with_nothing_in_hand_the_sender_looks_again_so
     assert seen == ["back again"]
 
 
+async def test_a_database_outage_is_logged_in_one_line_with_the_traceback_at_debug(
+    helpdesk, make_sender, fake, monkeypatch, caplog
+):
+    """Expected connection errors say what failed and why in one WARNING line; the
+    traceback, the same every time, is there at DEBUG only."""
+    outage = Outage(monkeypatch, helpdesk.core.db)
+    outage.down = True
+    sender = make_sender(limiter=limiter_on(fake, RateLimits.unlimited()))
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        task = asyncio.create_task(sender.run(stop))
+        await fake.sleep(1.0)
+        stop.set()
+        await task
+
+    with caplog.at_level(logging.DEBUG, logger="bot.sender"):
+        await fake.run(scenario())
+
+    ours = [r for r in caplog.records if r.name == "bot.sender"]
+    loud = [r for r in ours if r.levelno >= logging.WARNING]
+    assert loud and all(r.exc_info is None for r in loud)
+    assert {r.getMessage() for r in loud} == {
+        "outbox pass failed; retrying: ConnectionRefusedError: database is down"
+    }
+    quiet = [r for r in ours if r.levelno == logging.DEBUG and r.exc_info]
+    assert len(quiet) == len(loud)
+
+
 async def test_an_outcome_is_recorded_only_under_the_claim_it_was_sent_on(helpdesk, clock):
     core = helpdesk.core
     await queue(helpdesk, "n1", chat_id=61)

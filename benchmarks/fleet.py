@@ -758,20 +758,22 @@ class World:
     database_url: str
     people: dict[int, SimulatedPerson]
     postgres: ThrowawayPostgres | None = None
+    # The harness's own connections, reused by every poll (`running_world` disposes of
+    # them): an engine per poll would connect anew 50 times a second.
+    db: Database = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.db = Database(self.database_url)
 
     async def heal(self) -> None:
         """Replace any instance an earlier scenario killed."""
         await self.fleet.heal()
 
     async def count(self, model: type, *where: Any) -> int:
-        """Rows of `model` matching `where`, read over a connection of the caller's own."""
-        db = Database(self.database_url)
-        try:
-            async with db.reading() as session:
-                found = await session.scalar(select(func.count()).select_from(model).where(*where))
-                return int(found or 0)
-        finally:
-            await db.dispose()
+        """Rows of `model` matching `where`, read over the harness's own connections."""
+        async with self.db.reading() as session:
+            found = await session.scalar(select(func.count()).select_from(model).where(*where))
+            return int(found or 0)
 
     async def all_handled(self) -> None:
         """Wait until Telegram has posted every queued update and each one was handled."""
@@ -806,11 +808,13 @@ async def running_world(
             person.opened_chat_before()
             people[telegram_id] = person
         fleet = Fleet(emulator, database_url, folder, runtimes, policy_file=policy_file)
+        world = World(emulator, fleet, office, policy_file, database_url, people, postgres)
         try:
             await fleet.start()
-            yield World(emulator, fleet, office, policy_file, database_url, people, postgres)
+            yield world
         finally:
             await fleet.stop()
+            await world.db.dispose()
         emulator.assert_no_violations()
 
 
@@ -955,7 +959,7 @@ async def pause_outside_transactions(world: World, instances: Sequence[Instance]
         stuck = False
         while time.monotonic() < deadline and not stuck:
             await asyncio.sleep(STUCK_IN_TRANSACTION / 5)  # a session's age, nothing to await
-            stuck = await sessions_stuck_in_transaction(world.database_url) > 0
+            stuck = await sessions_stuck_in_transaction(world.db) > 0
         if not stuck:
             return
         for instance in instances:
@@ -964,22 +968,18 @@ async def pause_outside_transactions(world: World, instances: Sequence[Instance]
     raise AssertionError("the instances could not be paused outside a transaction")
 
 
-async def sessions_stuck_in_transaction(database_url: str) -> int:
+async def sessions_stuck_in_transaction(db: Database) -> int:
     """Sessions of the database inside a transaction for over STUCK_IN_TRANSACTION s."""
-    db = Database(database_url)
-    try:
-        async with db.reading() as session:
-            count = await session.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    " AND state LIKE 'idle in transaction%'"
-                    " AND state_change < clock_timestamp() - make_interval(secs => :age)"
-                ),
-                {"age": STUCK_IN_TRANSACTION},
-            )
-    finally:
-        await db.dispose()
+    async with db.reading() as session:
+        count = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND state LIKE 'idle in transaction%'"
+                " AND state_change < clock_timestamp() - make_interval(secs => :age)"
+            ),
+            {"age": STUCK_IN_TRANSACTION},
+        )
     return int(count or 0)
 
 
@@ -1011,17 +1011,13 @@ async def answered_sends_recorded(
     if not answered:
         return True
     chat = func.coalesce(OutboxMessage.chat_id, Person.chat_id)
-    db = Database(world.database_url)
-    try:
-        async with db.reading() as session:
-            rows = await session.execute(
-                select(chat, OutboxMessage.message_id)
-                .outerjoin(Person, Person.id == OutboxMessage.recipient_id)
-                .where(OutboxMessage.status == OutboxStatus.SENT, chat.in_(wave.chats))
-            )
-            recorded = {(int(c), int(m)) for c, m in rows.all() if m is not None}
-    finally:
-        await db.dispose()
+    async with world.db.reading() as session:
+        rows = await session.execute(
+            select(chat, OutboxMessage.message_id)
+            .outerjoin(Person, Person.id == OutboxMessage.recipient_id)
+            .where(OutboxMessage.status == OutboxStatus.SENT, chat.in_(wave.chats))
+        )
+        recorded = {(int(c), int(m)) for c, m in rows.all() if m is not None}
     return answered <= recorded
 
 

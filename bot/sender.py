@@ -25,8 +25,9 @@ claimed before then are held back too: a chat gets its messages in order.
 Rows are leased before sending, so with several instances each row goes out once; a
 row whose sender died mid-way is taken again when its lease runs out (Telegram offers no
 way to make a send and our bookkeeping atomic, so that one case may repeat). Leases are
-short (`lease`, 10 s by default) and renewed by a heartbeat every third of a lease, so
-a dead sender's rows are taken over within about a lease. A pass never claims the rows
+short (`lease`: `FAULTDESK_OUTBOX_LEASE`, 5 s by default) and renewed by a heartbeat
+every third of a lease, so a dead sender's rows are taken over within about a lease: a
+sender with nothing to do sleeps until the earliest lease it waits for runs out. A pass never claims the rows
 it holds, even when their leases ran out (a clock jump): such a claim can return a row
 that is sent and marked sent by the time it is looked at, and it would go out again.
 Every claim carries a fencing token, and an outcome is recorded only under it.

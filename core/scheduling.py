@@ -7,9 +7,10 @@ share a transaction, so a row takes effect once even when two runners overlap or
 lease expires mid-way. Rows that fell due while nothing ran are simply overdue, and
 the next sweep takes them.
 
-Leases are short (`DEFAULT_LEASE`) and renewed while the runner still holds the rows
-(between chunks, and by a heartbeat during a long one), so rows a dead instance held are
-taken over within one lease, not after minutes.
+Leases are short (`FAULTDESK_DUE_WORK_LEASE`, 5 s by default) and renewed while the
+runner still holds the rows (between chunks, and by a heartbeat during a long one), so
+rows a dead instance held are taken over within one lease, not after minutes: an idle
+runner sleeps until the earliest lease on a due row runs out (`next_wake`).
 
 Many rows due at once (a Monday 09:00 after a holiday) fire as a batch: up to `chunk`
 rows per transaction; kinds that declare a `Prefetch` (ladder steps) have what they read

@@ -545,6 +545,50 @@ async def test_rows_leased_by_another_sender_are_left_alone_until_the_lease_runs
     assert telegram.texts(901) == ["hello"]
 
 
+async def test_a_dead_instance_s_messages_go_out_within_five_seconds(
+    helpdesk, app, telegram, fake, monkeypatch
+):
+    """With the default settings, a survivor sleeping between passes (nothing else to
+    do for an hour) wakes when the dead instance's leases run out and sends its rows."""
+    from bot.settings import Settings
+    from core.clock import AcceleratedClock
+    from core.services import Helpdesk
+    from core.unit_of_work import Core
+
+    monkeypatch.delenv("FAULTDESK_OUTBOX_LEASE", raising=False)
+    lease = timedelta(seconds=Settings(_env_file=None).outbox_lease)
+    clock = AcceleratedClock(helpdesk.core.clock.now(), 1.0, monotonic=fake)
+    core = Core(helpdesk.core.db, clock, helpdesk.core.policy)
+    live = BotApp(
+        helpdesk=Helpdesk(core), conversations=app.conversations, codec=app.codec, i18n=app.i18n
+    )
+    for chat in (901, 902, 903):
+        await queue(live.helpdesk, f"page{chat}", "PAGE", chat_id=chat)
+    assert len(await outbox.claim(core, owner="killed", limit=10, lease=lease)) == 3
+    survivor = OutboxSender(
+        live, telegram, lease=lease, max_idle=3600, limiter=limiter_on(fake, RateLimits())
+    )
+    sent_at: list[float] = []
+    send = telegram.perform
+
+    async def timed(action: Action) -> Sent:
+        sent_at.append(fake.now)
+        return await send(action)
+
+    telegram.perform = timed  # type: ignore[method-assign]
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        task = asyncio.create_task(survivor.run(stop))
+        await fake.sleep(30)
+        stop.set()
+        await task
+
+    await fake.run(scenario(), until=31.0)
+    assert [telegram.texts(chat) for chat in (901, 902, 903)] == [["PAGE"]] * 3
+    assert max(sent_at) <= 5.1, sent_at  # the lease (5 s), then at once
+
+
 async def test_a_stopped_sender_hands_back_what_it_has_not_sent(
     helpdesk, make_sender, telegram, fake
 ):
@@ -1135,13 +1179,13 @@ async def test_live_instances_in_the_database_set_each_ones_share(helpdesk, fake
     assert limiter.limits.overall == RateLimits().overall
 
 
-def test_the_outbox_lease_is_a_setting_of_ten_seconds_and_at_least_one(monkeypatch):
+def test_the_outbox_lease_is_a_setting_of_five_seconds_and_at_least_one(monkeypatch):
     from pydantic import ValidationError
 
     from bot.settings import Settings
 
     monkeypatch.delenv("FAULTDESK_OUTBOX_LEASE", raising=False)
-    assert Settings(_env_file=None).outbox_lease == 10.0
+    assert Settings(_env_file=None).outbox_lease == 5.0
     monkeypatch.setenv("FAULTDESK_OUTBOX_LEASE", "2.5")
     assert Settings(_env_file=None).outbox_lease == 2.5
     with pytest.raises(ValidationError, match="at least 1 second"):

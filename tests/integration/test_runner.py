@@ -111,7 +111,7 @@ async def test_helpdesk_runner_knows_every_kind_it_schedules(helpdesk):
     assert set(helpdesk.due_work_handlers()) >= {"escalation", "progress"}
 
 
-async def test_a_dead_instance_s_due_work_is_taken_over_within_ten_seconds(
+async def test_a_dead_instance_s_due_work_is_taken_over_within_five_seconds(
     database, policy, virtual_time
 ):
     # Both instances run with the default settings, as `faultdesk run` would.
@@ -143,7 +143,7 @@ async def test_a_dead_instance_s_due_work_is_taken_over_within_ten_seconds(
     await virtual_time.run(scenario(), until=31.0)
     assert sorted(fired) == ["step0", "step1", "step2"]
     takeover = max((fired_at - due).total_seconds() for _, due, fired_at in survivor.fired_log)
-    assert takeover <= 10.0, takeover
+    assert takeover <= 5.0, takeover  # one lease by default, room left for the pace of pages
 
 
 async def test_a_long_sweep_renews_the_leases_of_the_rows_still_waiting(database, policy, clock):
@@ -179,7 +179,7 @@ async def test_a_long_sweep_renews_the_leases_of_the_rows_still_waiting(database
 
 
 async def test_the_due_work_lease_is_a_setting_of_at_least_a_second():
-    assert Settings(_env_file=None).due_work_lease == 10.0
+    assert Settings(_env_file=None).due_work_lease == 5.0
     assert Settings(_env_file=None, due_work_lease=4).due_work_lease == 4.0
     with pytest.raises(ValidationError, match="at least 1 second"):
         Settings(_env_file=None, due_work_lease=0.5)

@@ -1179,6 +1179,22 @@ async def test_live_instances_in_the_database_set_each_ones_share(helpdesk, fake
     assert limiter.limits.overall == RateLimits().overall
 
 
+async def test_a_killed_instance_s_share_of_the_budget_is_freed_within_ten_seconds(helpdesk, fake):
+    from datetime import UTC, datetime
+
+    from bot.sender import share_budget
+    from core import instances
+
+    now = datetime.now(UTC)
+    limiter = limiter_on(fake)
+    await instances.register(helpdesk.core, "survivor", host="h", pid=1, version="v", now=now)
+    killed = now - timedelta(seconds=10.1)  # its last beat, just before the kill
+    await instances.register(helpdesk.core, "killed", host="h", pid=2, version="v", now=killed)
+    assert await share_budget(helpdesk.core, limiter, killed + instances.HEARTBEAT) == 2
+    assert await share_budget(helpdesk.core, limiter, now) == 1
+    assert limiter.limits.overall == RateLimits().overall
+
+
 def test_the_outbox_lease_is_a_setting_of_five_seconds_and_at_least_one(monkeypatch):
     from pydantic import ValidationError
 

@@ -22,10 +22,12 @@ faults reported at one instant (each dispatched at once: a dispatch card, a remi
 
 Figures, counted at the emulator (what the engineers received, not the outbox):
 expected pages and cards, duplicates (deliveries beyond the first), missing, how long
-the fault lasted (PostgreSQL's stop, pause and start, crash recovery included), takeover
-(seconds from the kill, or from the server being back, to the last page delivered after
-it), and page lateness p50/p99/max (first delivery minus the step's due time in the
-database). The exit status is 1 when a message was missing or repeated.
+the fault lasted (PostgreSQL's stop, pause and start, crash recovery included), lease
+(kill only: seconds from the kill until the killed instance's last lease on an outbox
+row, a chat or due work ran out), first and takeover (seconds from the kill, or from the
+server being back, to the first and to the last page delivered after it: after the
+leases, a chat's taken-over pages go out at Telegram's per-chat pace, 1.15 s apart), and
+page lateness p50/p99/max (first delivery minus the step's due time in the database). The exit status is 1 when a message was missing or repeated.
 """
 
 from __future__ import annotations
@@ -85,13 +87,14 @@ def row(backend: str, instances: int, fault: str, outcome: Outcome) -> str:
     lateness = seen.lateness(("page",))
     missing = len(seen.missing("page")) + len(seen.missing("card"))
 
-    def ms(value: float) -> str:
-        return "-" if math.isnan(value) else f"{value:6.1f}"
+    def ms(value: float | None) -> str:
+        return "     -" if value is None or math.isnan(value) else f"{value:6.1f}"
 
     return (
         f"{backend:<10} {instances:>3} {fault:<8} {len(pages):>5} {len(cards):>5}"
         f" {sum(1 for n in reminders.values() if n):>5} {seen.duplicates():>5} {missing:>5}"
         f" {(outcome.fault_over_at - outcome.fault_at).total_seconds():>6.1f}"
+        f" {ms(outcome.leases_ran_out())} {ms(outcome.first_taken_over())}"
         f" {outcome.takeover():>9.1f} {ms(percentile(lateness, 0.5))} {ms(percentile(lateness, 0.99))}"
         f" {ms(max(lateness, default=float('nan')))}"
     )
@@ -99,7 +102,8 @@ def row(backend: str, instances: int, fault: str, outcome: Outcome) -> str:
 
 HEADER = (
     f"{'backend':<10} {'N':>3} {'fault':<8} {'pages':>5} {'cards':>5} {'remd':>5} {'dup':>5}"
-    f" {'miss':>5} {'down s':>6} {'takeover':>9} {'p50 s':>6} {'p99 s':>6} {'max s':>6}"
+    f" {'miss':>5} {'down s':>6} {'lease':>6} {'first':>6} {'takeover':>9}"
+    f" {'p50 s':>6} {'p99 s':>6} {'max s':>6}"
 )
 
 

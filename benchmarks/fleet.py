@@ -51,7 +51,8 @@ from core.clock import FrozenClock
 from core.db import Database
 from core.enums import Impact, OutboxStatus
 from core.migrate import upgrade_async
-from core.models import DueWork, OutboxMessage, Person, ProcessedUpdate, Ticket
+from core.models import DueWork, OutboxLane, OutboxMessage, Person, ProcessedUpdate, Ticket
+from core.models import Instance as InstanceRow
 from core.services import Helpdesk
 from core.sla.deadlines import ESCALATION
 from core.sla.policy import load_policy
@@ -826,17 +827,32 @@ class Outcome:
     seen: Deliveries
     fault_at: datetime  # the kill, or PostgreSQL going down
     fault_over_at: datetime  # the kill again, or PostgreSQL back
+    # When the killed instance's last lease (an outbox row, a chat, due work) ran out.
+    leases_until: datetime | None = None
 
-    def takeover(self) -> float:
-        """Seconds from the fault's end to the last page delivered after it (0: none was)."""
-        after = [
+    def _after(self) -> list[float]:
+        """Seconds from the fault's end to each page first delivered after it."""
+        return [
             (sent.date - self.fault_over_at).total_seconds()
             for item in self.wave.expected
             if item.kind == "page"
             and (sent := self.seen.first(item)) is not None
             and sent.date > self.fault_over_at
         ]
-        return max(after, default=0.0)
+
+    def takeover(self) -> float:
+        """Seconds from the fault's end to the last page delivered after it (0: none was)."""
+        return max(self._after(), default=0.0)
+
+    def first_taken_over(self) -> float:
+        """Seconds from the fault's end to the first page delivered after it (0: none was)."""
+        return min(self._after(), default=0.0)
+
+    def leases_ran_out(self) -> float | None:
+        """Seconds from the kill until the killed instance's last lease ran out."""
+        if self.leases_until is None:
+            return None
+        return (self.leases_until - self.fault_over_at).total_seconds()
 
 
 async def wave_settled(world: World, wave: Wave) -> bool:
@@ -932,8 +948,26 @@ async def kill_mid_wave(world: World, *, tickets: int, pause_others: bool = True
     finally:
         for instance in paused:
             instance.resume()
+    leases_until = await leases_held_by(world, victim.pid)
     seen = await delivered_and_settled(world, wave)
-    return Outcome(wave, seen, killed_at, killed_at)
+    return Outcome(wave, seen, killed_at, killed_at, leases_until)
+
+
+async def leases_held_by(world: World, pid: int) -> datetime | None:
+    """When the last lease of the instance with process id `pid` runs out: its outbox
+    rows, its chats and its due work (leases are taken in the instance's name)."""
+    owner = select(InstanceRow.id).where(InstanceRow.pid == pid).scalar_subquery()
+    statements = (
+        select(func.max(OutboxMessage.lease_until)).where(
+            OutboxMessage.lease_owner.in_(owner), OutboxMessage.status == OutboxStatus.PENDING
+        ),
+        select(func.max(OutboxLane.until)).where(OutboxLane.owner.in_(owner)),
+        select(func.max(DueWork.lease_until)).where(DueWork.lease_owner.in_(owner)),
+    )
+    async with world.db.reading() as session:
+        moments = [await session.scalar(statement) for statement in statements]
+    found = [utc(moment) for moment in moments if moment is not None]
+    return max(found, default=None)
 
 
 # A session inside a transaction this long (seconds) belongs to a paused process.

@@ -12,7 +12,7 @@ import dataclasses
 import itertools
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import ClassVar
 
@@ -950,12 +950,60 @@ class Outage:
             monkeypatch.setattr(database, name, flaky)
 
 
+def other_instance(helpdesk, clock) -> tuple[Core, Database]:
+    """A second process's view of the same database (its own connections, not cut off)."""
+    other_db = Database(helpdesk.core.db.url)
+    return Core(other_db, clock, helpdesk.core.policy), other_db
+
+
+class OutageWorld:
+    """A sender running through a database outage while domain time follows virtual real
+    time in 50 ms ticks; what happens at a tick (the outage, a rival's claims) is the test's."""
+
+    TICK = 0.05
+
+    def __init__(self, helpdesk, clock, fake, monkeypatch) -> None:
+        self.helpdesk, self.clock, self.fake = helpdesk, clock, fake
+        self.outage = Outage(monkeypatch, helpdesk.core.db)
+        self.rival, self.rival_db = other_instance(helpdesk, clock)  # not cut off
+        self.rival_got: list[str] = []  # keys of the rows another instance claimed
+
+    async def rival_claims(
+        self, *, core: Core | None = None, lease: timedelta = timedelta(seconds=10)
+    ) -> None:
+        """Another instance claims what it can (on `core`, the rival's own by default)."""
+        claimed = await outbox.claim(core or self.rival, owner="rival", limit=10, lease=lease)
+        self.rival_got.extend(d.key for d in claimed)
+
+    async def run(
+        self, sender: OutboxSender, ticks: int, at_tick: Callable[[int], Awaitable[None]]
+    ) -> None:
+        """Run `sender` for `ticks` ticks, calling `at_tick(n)` after each; then stop it."""
+        stop = asyncio.Event()
+
+        async def world_goes_on() -> None:
+            for tick in range(1, ticks + 1):
+                await self.fake.sleep(self.TICK)
+                self.clock.advance(timedelta(seconds=self.TICK))
+                await at_tick(tick)
+            stop.set()
+
+        await self.fake.run(asyncio.gather(sender.run(stop), world_goes_on()))
+
+
+@pytest.fixture
+async def outage_world(helpdesk, clock, fake, monkeypatch):
+    world = OutageWorld(helpdesk, clock, fake, monkeypatch)
+    yield world
+    await world.rival_db.dispose()
+
+
 async def test_a_database_outage_mid_wave_sends_nothing_twice_and_nothing_unrecorded(
-    helpdesk, make_sender, clock, fake, monkeypatch, caplog
+    helpdesk, make_sender, fake, outage_world, caplog
 ):
     """The outcome of a send that cannot be recorded stays in hand, its lease renewed, and
     no other row is sent until the database is back; a rival never gets the row."""
-    outage = Outage(monkeypatch, helpdesk.core.db)
+    outage = outage_world.outage
     await queue(helpdesk, "page", "PAGE", chat_id=1, priority=outbox.PRIORITY_PAGE)
     for i in range(3):
         await queue(helpdesk, f"n{i}", f"m{i}", chat_id=2)  # 1.15 s apart
@@ -972,33 +1020,20 @@ async def test_a_database_outage_mid_wave_sends_nothing_twice_and_nothing_unreco
 
     telegram.perform = perform  # type: ignore[method-assign]
     sender = make_sender(transport=telegram, limiter=limiter_on(fake), lease=timedelta(seconds=10))
-    rival_got: list[int] = []
 
-    async def world_goes_on() -> None:
-        # Domain time follows real time; the database is back 3 s in; a rival sender
-        # looks for rows every half second for three leases.
-        for tick in range(1, 601):
-            await fake.sleep(0.05)
-            clock.advance(timedelta(seconds=0.05))
-            if tick == 60:
-                outage.down = False
-            if tick % 10 == 0:
-                with contextlib.suppress(Exception):  # the database is away for a while
-                    claimed = await outbox.claim(
-                        helpdesk.core, owner="rival", limit=10, lease=timedelta(seconds=10)
-                    )
-                    rival_got.extend(d.id for d in claimed)
-
-    stop = asyncio.Event()
-
-    async def then_stop() -> None:
-        await world_goes_on()
-        stop.set()
+    async def at_tick(tick: int) -> None:
+        # The database is back 3 s in; a rival sender (cut off as well) looks for rows
+        # every half second for three leases.
+        if tick == 60:
+            outage.down = False
+        if tick % 10 == 0:
+            with contextlib.suppress(Exception):  # the database is away for a while
+                await outage_world.rival_claims(core=helpdesk.core)
 
     with caplog.at_level(logging.INFO, logger="bot.sender"):
-        await fake.run(asyncio.gather(sender.run(stop), then_stop()))
+        await outage_world.run(sender, 600, at_tick)
 
-    assert rival_got == []
+    assert outage_world.rival_got == []
     assert telegram.texts(1) == ["PAGE"] and telegram.texts(2) == ["m0", "m1", "m2"]
     # Only what was on its way when the first outcome failed (the page, m0 just after it);
     # m1 and m2 (due 1.15 s and 2.3 s in) waited for the database.
@@ -1211,19 +1246,13 @@ def test_the_outbox_lease_is_a_setting_of_five_seconds_and_at_least_one(monkeypa
 # --- leases that ran out while the database was away ----------------------------------------
 
 
-def other_instance(helpdesk, clock) -> tuple[Core, Database]:
-    """A second process's view of the same database (its own connections, not cut off)."""
-    other_db = Database(helpdesk.core.db.url)
-    return Core(other_db, clock, helpdesk.core.policy), other_db
-
-
 async def test_a_row_whose_lease_was_lost_while_cut_off_is_not_sent_on_the_stale_claim(
-    helpdesk, app, clock, fake, monkeypatch
+    helpdesk, app, fake, outage_world
 ):
     """Cut off from the database for longer than a lease (the server stays up), a sender
     loses a row waiting for its turn to another instance: when the turn comes, it asks
     the database first, learns the row is taken and does not send it."""
-    outage = Outage(monkeypatch, helpdesk.core.db)
+    outage = outage_world.outage
     for i in range(2):
         await queue(helpdesk, f"n{i}", f"m{i}", chat_id=5)
     telegram = FakeTelegram()
@@ -1232,48 +1261,32 @@ async def test_a_row_whose_lease_was_lost_while_cut_off_is_not_sent_on_the_stale
     sender = OutboxSender(
         app, telegram, owner="holder", limiter=limiter_on(fake, limits), batch=2, in_hand=2
     )
-    rival, rival_db = other_instance(helpdesk, clock)
-    rival_got: list[str] = []
 
-    async def world_goes_on() -> None:
-        # Domain time follows real time; the holder is cut off from 0.5 s to 16 s (m1's
-        # turn comes meanwhile); the other instance claims at 12 s, once the holder's
-        # lease (10 s) has run out.
-        for tick in range(1, 401):
-            await fake.sleep(0.05)
-            clock.advance(timedelta(seconds=0.05))
-            if tick == 10:
-                outage.down = True
-            if tick == 240:
-                claimed = await outbox.claim(rival, owner="rival", limit=5, lease=sender.lease)
-                rival_got.extend(d.key for d in claimed)
-            if tick == 320:
-                outage.down = False
+    async def at_tick(tick: int) -> None:
+        # The holder is cut off from 0.5 s to 16 s (m1's turn comes meanwhile); the other
+        # instance claims at 12 s, once the holder's lease (10 s) has run out.
+        if tick == 10:
+            outage.down = True
+        if tick == 240:
+            await outage_world.rival_claims(lease=sender.lease)
+        if tick == 320:
+            outage.down = False
 
-    stop = asyncio.Event()
+    await outage_world.run(sender, 400, at_tick)
 
-    async def then_stop() -> None:
-        await world_goes_on()
-        stop.set()
-
-    try:
-        await fake.run(asyncio.gather(sender.run(stop), then_stop()))
-    finally:
-        await rival_db.dispose()
-
-    assert rival_got == ["n1"]
+    assert outage_world.rival_got == ["n1"]
     assert telegram.texts(5) == ["m0"]
     taken = await row(helpdesk, "n1")
     assert (taken.status, taken.lease_owner) == (OutboxStatus.PENDING, "rival")
 
 
 async def test_rows_of_a_sender_cut_off_by_a_server_restart_stay_with_it_and_go_out_once(
-    helpdesk, make_sender, clock, fake, monkeypatch
+    helpdesk, make_sender, fake, monkeypatch, outage_world
 ):
     """The server restarts during a wave and is away longer than a lease: the sender
     records what it sent before, renews what it holds and sends the rest; another
     instance claiming all along gets nothing of it, and nothing goes out twice."""
-    outage = Outage(monkeypatch, helpdesk.core.db)
+    outage = outage_world.outage
     back_at: list[float] = []
 
     async def up_for(session) -> timedelta:  # up for a day, then since it came back
@@ -1294,35 +1307,18 @@ async def test_rows_of_a_sender_cut_off_by_a_server_restart_stay_with_it_and_go_
 
     telegram.perform = perform  # type: ignore[method-assign]
     sender = make_sender(transport=telegram, limiter=limiter_on(fake), lease=timedelta(seconds=10))
-    rival, rival_db = other_instance(helpdesk, clock)
-    rival_got: list[str] = []
 
-    async def world_goes_on() -> None:
+    async def at_tick(tick: int) -> None:
         # Down 12 s (longer than the lease); another instance, not cut off but on the
         # same server, looks for rows every half second while the server is up.
-        for tick in range(1, 801):
-            await fake.sleep(0.05)
-            clock.advance(timedelta(seconds=0.05))
-            if tick == 240:
-                outage.down = False
-                back_at.append(fake.now)
-            if tick % 10 == 0 and back_at:
-                claimed = await outbox.claim(
-                    rival, owner="rival", limit=10, lease=timedelta(seconds=10)
-                )
-                rival_got.extend(d.key for d in claimed)
+        if tick == 240:
+            outage.down = False
+            back_at.append(fake.now)
+        if tick % 10 == 0 and back_at:
+            await outage_world.rival_claims()
 
-    stop = asyncio.Event()
+    await outage_world.run(sender, 800, at_tick)
 
-    async def then_stop() -> None:
-        await world_goes_on()
-        stop.set()
-
-    try:
-        await fake.run(asyncio.gather(sender.run(stop), then_stop()))
-    finally:
-        await rival_db.dispose()
-
-    assert rival_got == []
+    assert outage_world.rival_got == []
     assert telegram.texts(1) == ["PAGE"] and telegram.texts(2) == ["m0", "m1", "m2"]
     assert all(r.status is OutboxStatus.SENT for r in await rows(helpdesk))

@@ -54,6 +54,10 @@ DEFAULT_LEASE = timedelta(seconds=10)
 # Held rows are renewed once this share of the lease has passed, so a renewal delayed by
 # a slow transaction still lands before the lease runs out.
 RENEW_SHARE = 1 / 3
+# After a failed sweep (the database away) the runner looks again this soon, doubling up
+# to RETRY_CAP while it keeps failing: overdue steps fire soon after the database is back.
+RETRY_SOON = 0.25
+RETRY_CAP = 2.0
 
 
 @dataclass(frozen=True)
@@ -510,6 +514,7 @@ class DueWorkRunner:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep, sleep until the next due time, repeat until `stop` is set."""
+        failures = 0  # sweeps failed in a row
         while not stop.is_set():
             self._wake.clear()
             self._next_look = None  # while sweeping, every wake counts
@@ -520,11 +525,15 @@ class DueWorkRunner:
                 log_failure(
                     log, "due-work sweep failed; retrying", error=error, level=logging.ERROR
                 )
+                failures += 1
                 next_at = None
             else:
+                failures = 0
                 self._beat()
             delay = self.max_idle
-            if next_at is not None:
+            if failures:
+                delay = min(delay, RETRY_CAP, RETRY_SOON * 2 ** min(failures - 1, 8))
+            elif next_at is not None:
                 delay = min(delay, self.core.clock.real_seconds_until(next_at))
             if delay > 0:
                 # `next_at` may lie beyond max_idle; the loop looks again at the earlier one.

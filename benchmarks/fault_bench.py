@@ -1,7 +1,7 @@
 """Measured figures for several instances under faults: takeover, duplicates, lateness.
 
     python -m benchmarks.fault_bench [--backend postgresql|sqlite|both] [--tickets 60]
-        [--faults kill,restart] [--outage 3] [--quick]
+        [--faults kill,restart] [--outage 3] [--quick] [--lease 5]
 
 For each backend, a fresh world (benchmarks/fleet.py): the sandbox emulator, a bulk office
 (`--tickets` x 2 staff, eight engineers), a policy whose acknowledge target is 15 s, and
@@ -65,6 +65,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--faults", default=",".join(FAULTS), help="kill,restart")
     parser.add_argument("--outage", type=float, default=3.0, help="seconds PostgreSQL is down")
     parser.add_argument("--quick", action="store_true", help="16 faults per wave")
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=None,
+        help="outbox and due-work lease of the instances, seconds (the settings' default)",
+    )
     args = parser.parse_args(argv)
     if args.tickets is None:
         args.tickets = 16 if args.quick else 60
@@ -125,7 +131,15 @@ async def measure(
     outcomes: list[tuple[str, Outcome]] = []
     try:
         staff = args.tickets * (len(args.faults) + 1)
-        async with running_world(folder, url, runtimes, postgres, staff=staff) as world:
+        extra = {}
+        if args.lease is not None:
+            extra = {
+                "FAULTDESK_OUTBOX_LEASE": str(args.lease),
+                "FAULTDESK_DUE_WORK_LEASE": str(args.lease),
+            }
+        async with running_world(
+            folder, url, runtimes, postgres, staff=staff, extra=extra
+        ) as world:
             progress(f"{backend}: {len(runtimes)} instances serving")
             for fault in args.faults:
                 if fault == "restart" and postgres is None:
@@ -153,7 +167,8 @@ async def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
-    print(f"waves of {args.tickets} faults; PostgreSQL outage {args.outage:.0f} s")
+    lease = "default" if args.lease is None else f"{args.lease:g} s"
+    print(f"waves of {args.tickets} faults; PostgreSQL outage {args.outage:.0f} s; leases {lease}")
     print(HEADER, flush=True)
     failed = False
     for backend in backends:

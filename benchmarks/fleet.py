@@ -797,6 +797,7 @@ async def running_world(
     *,
     staff: int = 120,
     engineers: int = 8,
+    extra: Mapping[str, str] | None = None,
 ) -> AsyncIterator[World]:
     """Seed the office, start the emulator and the instances; stop everything afterwards."""
     policy_file = wave_policy(folder, ACKNOWLEDGE)
@@ -808,7 +809,9 @@ async def running_world(
             person = emulator.person(telegram_id, f"Person {telegram_id}", "en")
             person.opened_chat_before()
             people[telegram_id] = person
-        fleet = Fleet(emulator, database_url, folder, runtimes, policy_file=policy_file)
+        fleet = Fleet(
+            emulator, database_url, folder, runtimes, policy_file=policy_file, extra=extra or {}
+        )
         world = World(emulator, fleet, office, policy_file, database_url, people, postgres)
         try:
             await fleet.start()

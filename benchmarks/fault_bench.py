@@ -1,7 +1,7 @@
 """Measured figures for several instances under faults: takeover, duplicates, lateness.
 
     python -m benchmarks.fault_bench [--backend postgresql|sqlite|both] [--tickets 60]
-        [--faults kill,restart] [--outage 3] [--quick]
+        [--faults kill,restart] [--outage 3] [--quick] [--lease 5]
 
 For each backend, a fresh world (benchmarks/fleet.py): the sandbox emulator, a bulk office
 (`--tickets` x 2 staff, eight engineers), a policy whose acknowledge target is 15 s, and
@@ -22,10 +22,12 @@ faults reported at one instant (each dispatched at once: a dispatch card, a remi
 
 Figures, counted at the emulator (what the engineers received, not the outbox):
 expected pages and cards, duplicates (deliveries beyond the first), missing, how long
-the fault lasted (PostgreSQL's stop, pause and start, crash recovery included), takeover
-(seconds from the kill, or from the server being back, to the last page delivered after
-it), and page lateness p50/p99/max (first delivery minus the step's due time in the
-database). The exit status is 1 when a message was missing or repeated.
+the fault lasted (PostgreSQL's stop, pause and start, crash recovery included), lease
+(kill only: seconds from the kill until the killed instance's last lease on an outbox
+row, a chat or due work ran out), first and takeover (seconds from the kill, or from the
+server being back, to the first and to the last page delivered after it: after the
+leases, a chat's taken-over pages go out at Telegram's per-chat pace, 1.15 s apart), and
+page lateness p50/p99/max (first delivery minus the step's due time in the database). The exit status is 1 when a message was missing or repeated.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--faults", default=",".join(FAULTS), help="kill,restart")
     parser.add_argument("--outage", type=float, default=3.0, help="seconds PostgreSQL is down")
     parser.add_argument("--quick", action="store_true", help="16 faults per wave")
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=None,
+        help="outbox and due-work lease of the instances, seconds (the settings' default)",
+    )
     args = parser.parse_args(argv)
     if args.tickets is None:
         args.tickets = 16 if args.quick else 60
@@ -85,13 +93,14 @@ def row(backend: str, instances: int, fault: str, outcome: Outcome) -> str:
     lateness = seen.lateness(("page",))
     missing = len(seen.missing("page")) + len(seen.missing("card"))
 
-    def ms(value: float) -> str:
-        return "-" if math.isnan(value) else f"{value:6.1f}"
+    def ms(value: float | None) -> str:
+        return "     -" if value is None or math.isnan(value) else f"{value:6.1f}"
 
     return (
         f"{backend:<10} {instances:>3} {fault:<8} {len(pages):>5} {len(cards):>5}"
         f" {sum(1 for n in reminders.values() if n):>5} {seen.duplicates():>5} {missing:>5}"
         f" {(outcome.fault_over_at - outcome.fault_at).total_seconds():>6.1f}"
+        f" {ms(outcome.leases_ran_out())} {ms(outcome.first_taken_over())}"
         f" {outcome.takeover():>9.1f} {ms(percentile(lateness, 0.5))} {ms(percentile(lateness, 0.99))}"
         f" {ms(max(lateness, default=float('nan')))}"
     )
@@ -99,7 +108,8 @@ def row(backend: str, instances: int, fault: str, outcome: Outcome) -> str:
 
 HEADER = (
     f"{'backend':<10} {'N':>3} {'fault':<8} {'pages':>5} {'cards':>5} {'remd':>5} {'dup':>5}"
-    f" {'miss':>5} {'down s':>6} {'takeover':>9} {'p50 s':>6} {'p99 s':>6} {'max s':>6}"
+    f" {'miss':>5} {'down s':>6} {'lease':>6} {'first':>6} {'takeover':>9}"
+    f" {'p50 s':>6} {'p99 s':>6} {'max s':>6}"
 )
 
 
@@ -121,7 +131,15 @@ async def measure(
     outcomes: list[tuple[str, Outcome]] = []
     try:
         staff = args.tickets * (len(args.faults) + 1)
-        async with running_world(folder, url, runtimes, postgres, staff=staff) as world:
+        extra = {}
+        if args.lease is not None:
+            extra = {
+                "FAULTDESK_OUTBOX_LEASE": str(args.lease),
+                "FAULTDESK_DUE_WORK_LEASE": str(args.lease),
+            }
+        async with running_world(
+            folder, url, runtimes, postgres, staff=staff, extra=extra
+        ) as world:
             progress(f"{backend}: {len(runtimes)} instances serving")
             for fault in args.faults:
                 if fault == "restart" and postgres is None:
@@ -149,7 +167,8 @@ async def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
-    print(f"waves of {args.tickets} faults; PostgreSQL outage {args.outage:.0f} s")
+    lease = "default" if args.lease is None else f"{args.lease:g} s"
+    print(f"waves of {args.tickets} faults; PostgreSQL outage {args.outage:.0f} s; leases {lease}")
     print(HEADER, flush=True)
     failed = False
     for backend in backends:

@@ -51,7 +51,8 @@ from core.clock import FrozenClock
 from core.db import Database
 from core.enums import Impact, OutboxStatus
 from core.migrate import upgrade_async
-from core.models import DueWork, OutboxMessage, Person, ProcessedUpdate, Ticket
+from core.models import DueWork, OutboxLane, OutboxMessage, Person, ProcessedUpdate, Ticket
+from core.models import Instance as InstanceRow
 from core.services import Helpdesk
 from core.sla.deadlines import ESCALATION
 from core.sla.policy import load_policy
@@ -758,20 +759,22 @@ class World:
     database_url: str
     people: dict[int, SimulatedPerson]
     postgres: ThrowawayPostgres | None = None
+    # The harness's own connections, reused by every poll (`running_world` disposes of
+    # them): an engine per poll would connect anew 50 times a second.
+    db: Database = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.db = Database(self.database_url)
 
     async def heal(self) -> None:
         """Replace any instance an earlier scenario killed."""
         await self.fleet.heal()
 
     async def count(self, model: type, *where: Any) -> int:
-        """Rows of `model` matching `where`, read over a connection of the caller's own."""
-        db = Database(self.database_url)
-        try:
-            async with db.reading() as session:
-                found = await session.scalar(select(func.count()).select_from(model).where(*where))
-                return int(found or 0)
-        finally:
-            await db.dispose()
+        """Rows of `model` matching `where`, read over the harness's own connections."""
+        async with self.db.reading() as session:
+            found = await session.scalar(select(func.count()).select_from(model).where(*where))
+            return int(found or 0)
 
     async def all_handled(self) -> None:
         """Wait until Telegram has posted every queued update and each one was handled."""
@@ -794,6 +797,7 @@ async def running_world(
     *,
     staff: int = 120,
     engineers: int = 8,
+    extra: Mapping[str, str] | None = None,
 ) -> AsyncIterator[World]:
     """Seed the office, start the emulator and the instances; stop everything afterwards."""
     policy_file = wave_policy(folder, ACKNOWLEDGE)
@@ -805,12 +809,16 @@ async def running_world(
             person = emulator.person(telegram_id, f"Person {telegram_id}", "en")
             person.opened_chat_before()
             people[telegram_id] = person
-        fleet = Fleet(emulator, database_url, folder, runtimes, policy_file=policy_file)
+        fleet = Fleet(
+            emulator, database_url, folder, runtimes, policy_file=policy_file, extra=extra or {}
+        )
+        world = World(emulator, fleet, office, policy_file, database_url, people, postgres)
         try:
             await fleet.start()
-            yield World(emulator, fleet, office, policy_file, database_url, people, postgres)
+            yield world
         finally:
             await fleet.stop()
+            await world.db.dispose()
         emulator.assert_no_violations()
 
 
@@ -822,17 +830,32 @@ class Outcome:
     seen: Deliveries
     fault_at: datetime  # the kill, or PostgreSQL going down
     fault_over_at: datetime  # the kill again, or PostgreSQL back
+    # When the killed instance's last lease (an outbox row, a chat, due work) ran out.
+    leases_until: datetime | None = None
 
-    def takeover(self) -> float:
-        """Seconds from the fault's end to the last page delivered after it (0: none was)."""
-        after = [
+    def _after(self) -> list[float]:
+        """Seconds from the fault's end to each page first delivered after it."""
+        return [
             (sent.date - self.fault_over_at).total_seconds()
             for item in self.wave.expected
             if item.kind == "page"
             and (sent := self.seen.first(item)) is not None
             and sent.date > self.fault_over_at
         ]
-        return max(after, default=0.0)
+
+    def takeover(self) -> float:
+        """Seconds from the fault's end to the last page delivered after it (0: none was)."""
+        return max(self._after(), default=0.0)
+
+    def first_taken_over(self) -> float:
+        """Seconds from the fault's end to the first page delivered after it (0: none was)."""
+        return min(self._after(), default=0.0)
+
+    def leases_ran_out(self) -> float | None:
+        """Seconds from the kill until the killed instance's last lease ran out."""
+        if self.leases_until is None:
+            return None
+        return (self.leases_until - self.fault_over_at).total_seconds()
 
 
 async def wave_settled(world: World, wave: Wave) -> bool:
@@ -928,8 +951,26 @@ async def kill_mid_wave(world: World, *, tickets: int, pause_others: bool = True
     finally:
         for instance in paused:
             instance.resume()
+    leases_until = await leases_held_by(world, victim.pid)
     seen = await delivered_and_settled(world, wave)
-    return Outcome(wave, seen, killed_at, killed_at)
+    return Outcome(wave, seen, killed_at, killed_at, leases_until)
+
+
+async def leases_held_by(world: World, pid: int) -> datetime | None:
+    """When the last lease of the instance with process id `pid` runs out: its outbox
+    rows, its chats and its due work (leases are taken in the instance's name)."""
+    owner = select(InstanceRow.id).where(InstanceRow.pid == pid).scalar_subquery()
+    statements = (
+        select(func.max(OutboxMessage.lease_until)).where(
+            OutboxMessage.lease_owner.in_(owner), OutboxMessage.status == OutboxStatus.PENDING
+        ),
+        select(func.max(OutboxLane.until)).where(OutboxLane.owner.in_(owner)),
+        select(func.max(DueWork.lease_until)).where(DueWork.lease_owner.in_(owner)),
+    )
+    async with world.db.reading() as session:
+        moments = [await session.scalar(statement) for statement in statements]
+    found = [utc(moment) for moment in moments if moment is not None]
+    return max(found, default=None)
 
 
 # A session inside a transaction this long (seconds) belongs to a paused process.
@@ -955,7 +996,7 @@ async def pause_outside_transactions(world: World, instances: Sequence[Instance]
         stuck = False
         while time.monotonic() < deadline and not stuck:
             await asyncio.sleep(STUCK_IN_TRANSACTION / 5)  # a session's age, nothing to await
-            stuck = await sessions_stuck_in_transaction(world.database_url) > 0
+            stuck = await sessions_stuck_in_transaction(world.db) > 0
         if not stuck:
             return
         for instance in instances:
@@ -964,22 +1005,18 @@ async def pause_outside_transactions(world: World, instances: Sequence[Instance]
     raise AssertionError("the instances could not be paused outside a transaction")
 
 
-async def sessions_stuck_in_transaction(database_url: str) -> int:
+async def sessions_stuck_in_transaction(db: Database) -> int:
     """Sessions of the database inside a transaction for over STUCK_IN_TRANSACTION s."""
-    db = Database(database_url)
-    try:
-        async with db.reading() as session:
-            count = await session.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    " AND state LIKE 'idle in transaction%'"
-                    " AND state_change < clock_timestamp() - make_interval(secs => :age)"
-                ),
-                {"age": STUCK_IN_TRANSACTION},
-            )
-    finally:
-        await db.dispose()
+    async with db.reading() as session:
+        count = await session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND state LIKE 'idle in transaction%'"
+                " AND state_change < clock_timestamp() - make_interval(secs => :age)"
+            ),
+            {"age": STUCK_IN_TRANSACTION},
+        )
     return int(count or 0)
 
 
@@ -1011,17 +1048,13 @@ async def answered_sends_recorded(
     if not answered:
         return True
     chat = func.coalesce(OutboxMessage.chat_id, Person.chat_id)
-    db = Database(world.database_url)
-    try:
-        async with db.reading() as session:
-            rows = await session.execute(
-                select(chat, OutboxMessage.message_id)
-                .outerjoin(Person, Person.id == OutboxMessage.recipient_id)
-                .where(OutboxMessage.status == OutboxStatus.SENT, chat.in_(wave.chats))
-            )
-            recorded = {(int(c), int(m)) for c, m in rows.all() if m is not None}
-    finally:
-        await db.dispose()
+    async with world.db.reading() as session:
+        rows = await session.execute(
+            select(chat, OutboxMessage.message_id)
+            .outerjoin(Person, Person.id == OutboxMessage.recipient_id)
+            .where(OutboxMessage.status == OutboxStatus.SENT, chat.in_(wave.chats))
+        )
+        recorded = {(int(c), int(m)) for c, m in rows.all() if m is not None}
     return answered <= recorded
 
 

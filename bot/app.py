@@ -54,6 +54,7 @@ from bot.webhook import NotJournaled, WebhookServer, default_secret, webhook_pat
 from core import instances
 from core.clock import Clock
 from core.conversations import ConversationStore
+from core.db_errors import log_failure
 from core.migrate import schema_state, schema_status, upgrade_async
 from core.scheduling import DueWorkRunner
 from core.services import Helpdesk
@@ -84,7 +85,10 @@ class Application:
             page_age_max=settings.ready_page_age_max,
         )
         self.health_server: HealthServer | None = None
-        self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # The owner of every lease this process takes (outbox rows and chats, due work,
+        # chat lanes) and its `instance` row: a lease joins to the process holding it.
+        # The host name is cut so the id fits the 64 characters of those columns.
+        self.instance_id = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         # A chat's updates are handled by one instance at a time, whichever received them.
         # Who sent an update and their dialog state are read in the claiming transaction.
         self.lanes = ChatLanes(
@@ -196,7 +200,7 @@ class Application:
             self._transport = transport
             await self._publish_menus(transport)
             self.runner = self.helpdesk.runner(
-                lease=timedelta(seconds=self.settings.due_work_lease)
+                owner=self.instance_id, lease=timedelta(seconds=self.settings.due_work_lease)
             )
             self.runner.on_fired.append(self.metrics.fired)
             self.runner.on_heartbeat.append(lambda: self.health.beat("due_work_runner"))
@@ -207,6 +211,7 @@ class Application:
             self.sender = OutboxSender(
                 self.bot,
                 transport,
+                owner=self.instance_id,
                 limiter=self.bot.limiter,
                 metrics=self.metrics,
                 lease=timedelta(seconds=settings.outbox_lease),
@@ -335,8 +340,8 @@ class Application:
                     await self._register_instance()
                 if self.bot.limiter is not None:
                     await share_budget(self.core, self.bot.limiter, datetime.now(UTC))
-            except Exception:  # the database may be away for a moment; beat again later
-                log.warning("instance heartbeat not written", exc_info=True)
+            except Exception as error:  # the database may be away for a moment; beat again later
+                log_failure(log, "instance heartbeat not written", error=error)
 
     async def _start_webhook(self, runtime: Runtime) -> None:
         url = self.settings.webhook_url
@@ -384,8 +389,10 @@ class Application:
                 return
             try:
                 await self._recover(runtime)
-            except Exception:  # the database may be away for a moment; try next time
-                log.exception("looking for unhandled updates failed")
+            except Exception as error:  # the database may be away for a moment; try next time
+                log_failure(
+                    log, "looking for unhandled updates failed", error=error, level=logging.ERROR
+                )
 
     async def _feed_webhook(self, data: dict[str, Any]) -> None:
         """A posted update; NotJournaled when it could not be written down (Telegram retries)."""

@@ -25,8 +25,9 @@ claimed before then are held back too: a chat gets its messages in order.
 Rows are leased before sending, so with several instances each row goes out once; a
 row whose sender died mid-way is taken again when its lease runs out (Telegram offers no
 way to make a send and our bookkeeping atomic, so that one case may repeat). Leases are
-short (`lease`, 10 s by default) and renewed by a heartbeat every third of a lease, so
-a dead sender's rows are taken over within about a lease. A pass never claims the rows
+short (`lease`: `FAULTDESK_OUTBOX_LEASE`, 5 s by default) and renewed by a heartbeat
+every third of a lease, so a dead sender's rows are taken over within about a lease: a
+sender with nothing to do sleeps until the earliest lease it waits for runs out. A pass never claims the rows
 it holds, even when their leases ran out (a clock jump): such a claim can return a row
 that is sent and marked sent by the time it is looked at, and it would go out again.
 Every claim carries a fencing token, and an outcome is recorded only under it.
@@ -87,6 +88,8 @@ from bot.notifications import Notice, RenderCtx, render
 from bot.ratelimit import Backoff, SendLimiter
 from core import events, instances, outbox
 from core.clock import DEFAULT_TIMEZONE, first_of
+from core.db_errors import log_failure
+from core.enums import OutboxStatus
 from core.messages import decode
 from core.models import Person
 from core.unit_of_work import Core
@@ -256,20 +259,27 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver, then sleep until the next row is due or new rows are queued."""
         core = self.core
+        failures = 0  # passes failed in a row (the database away, nothing in hand)
         while not stop.is_set():
             self._wake.clear()
             try:
                 await self.deliver_once(stop)
                 next_at = await outbox.next_available(core, self.owner, restart_grace=self.lease)
-            except Exception:  # keep delivering after a database hiccup
-                log.exception("outbox pass failed; retrying")
+            except Exception as error:  # keep delivering after a database hiccup
+                log_failure(log, "outbox pass failed; retrying", error=error, level=logging.ERROR)
+                failures += 1
                 next_at = None
             else:
+                failures = 0
                 self.beat()
             if stop.is_set():
                 break
             delay = self.max_idle
-            if next_at is not None:
+            if failures:
+                # The database may be back any moment, with pages waiting: look again
+                # soon (a short backoff), not after a whole idle sleep.
+                delay = min(delay, self.record_backoff.delay(failures))
+            elif next_at is not None:
                 delay = min(delay, core.clock.real_seconds_until(next_at))
             if delay > 0:
                 await first_of(self._wake, stop, within=delay, sleep=self.limiter.sleep)
@@ -353,10 +363,10 @@ class _Pass:
                         lease=sender.lease,
                         holding=list(self.held),
                     )
-                except Exception:  # the database is away: the rows in hand are not given up
+                except Exception as error:  # the database is away: the rows in hand are kept
                     if not self.held:
                         raise  # nothing in hand: `run` tries again after a while
-                    log.warning("could not claim outbox rows; trying again", exc_info=True)
+                    log_failure(log, "could not claim outbox rows; trying again", error=error)
                     more = False
                     continue
                 window = self._sure_window()
@@ -427,7 +437,7 @@ class _Pass:
         try:
             while lane.queue and not self.stopping:
                 _, _, _, row, person = heapq.heappop(lane.queue)
-                if row.id not in self.held:  # its lease was lost to another sender
+                if row.id not in self.held:  # lost: dropped, or taken by another sender
                     continue
                 finished = False  # cancelled while waiting: stays in hand, handed back
                 try:
@@ -594,15 +604,18 @@ class _Pass:
             while True:
                 try:
                     return await action()
-                except Exception:
+                except Exception as error:
                     tries += 1
                     if tries == 1:
                         self.unrecorded += 1
                         self.recorded.clear()
-                        log.exception(
+                        log_failure(
+                            log,
                             "outbox row %s: %s not recorded; sending paused, trying again",
                             row.id if row is not None else "-",
                             what,
+                            error=error,
+                            level=logging.ERROR,
                         )
                     lease = sender.lease.total_seconds()
                     if self.stopping and sender.limiter.clock() - self.stopped_at > lease:
@@ -667,9 +680,9 @@ class _Pass:
                 kept = await outbox.extend_leases(
                     self.core, ids, owner=self.sender.owner, lease=self.sender.lease, lanes=lanes
                 )
-            except Exception:
+            except Exception as error:
                 if not failures:
-                    log.warning("could not renew outbox leases; trying again", exc_info=True)
+                    log_failure(log, "could not renew outbox leases; trying again", error=error)
                 failures += 1
                 continue
             if failures:
@@ -677,12 +690,32 @@ class _Pass:
             failures = 0
             window = self._sure_window()
             self.sure.update((row_id, began + window) for row_id in kept if row_id in self.held)
-            for lost in set(ids) - kept:
-                self.sure.pop(lost, None)
-                if lost in self.held:
-                    log.warning("outbox row %s: lease lost; another sender has it", lost)
-                    self.held.pop(lost, None)
+            lost = [row_id for row_id in set(ids) - kept if row_id in self.held]
+            for row_id in lost:
+                self.sure.pop(row_id, None)
+                self.held.pop(row_id, None)
+            if lost:
+                await self._tell_lost(sorted(lost))
             self.renewed.set()
+
+    async def _tell_lost(self, lost: list[int]) -> None:
+        """Log why rows left this sender's hand: dropped (a superseded reminder), or taken."""
+        try:
+            found = await outbox.whereabouts(self.core, lost)
+        except Exception:  # only the log line is at stake
+            found = {}
+        for row_id in lost:
+            status, holder = found.get(row_id, (None, None))
+            if status is OutboxStatus.DROPPED:
+                log.info(
+                    "outbox row %s dropped while waiting its turn (superseded): not sent", row_id
+                )
+            elif status is OutboxStatus.SENT:
+                log.info("outbox row %s was recorded as sent meanwhile: not sent again", row_id)
+            elif holder is not None and holder != self.sender.owner:
+                log.warning("outbox row %s: lease lost; sender %s has it", row_id, holder)
+            else:
+                log.warning("outbox row %s: lease lost (now %s)", row_id, status or "unknown")
 
     async def _free_drained(self) -> None:
         """Let other senders have the chats this one has nothing left for, after their pace."""

@@ -41,8 +41,10 @@ class Settings(BaseSettings):
     default_language: str = "zh_CN"
     admin_telegram_ids: str = ""  # comma-separated; these users become admins on their first /start
     # Seconds an outbox lease (a message being sent, and its chat) lasts unless renewed;
-    # renewed every third of it, so a dead instance's messages are taken over within it.
-    outbox_lease: float = 10.0
+    # renewed every third of it, so a dead instance's messages are taken over within it
+    # (and its chats' queues drain at Telegram's per-chat pace from then: 5 s leaves room
+    # for a few messages per chat inside about 10 s).
+    outbox_lease: float = 5.0
     # --- operations (bot.network, bot.logs, bot.health, core.retention) ---
     # Proxy for every request to the Bot API (http://, https://, socks5://, socks5h://);
     # unset: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (and NO_PROXY); "direct": none at all.
@@ -59,7 +61,7 @@ class Settings(BaseSettings):
     outbox_retention_days: float = 30.0  # delivered messages are pruned after this many days
     # Seconds a claim on due work (escalation steps, reminders) holds its rows; renewed
     # while the work runs, so a dead instance's steps are taken over within this long.
-    due_work_lease: float = 10.0
+    due_work_lease: float = 5.0
     # A closed or cancelled ticket's fired and cancelled due work is pruned after this many days.
     due_work_retention_days: float = 30.0
 

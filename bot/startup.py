@@ -18,19 +18,14 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.ratelimit import Backoff
 from core.db import Database
+from core.db_errors import connection_lost
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# PostgreSQL error classes that pass by themselves: connection exceptions (08), the
-# server starting or shutting down (57P), too many connections (53), and a database
-# not created yet (3D000).
-TRANSIENT_SQLSTATES = ("08", "57P", "53", "3D000")
 
 
 def startup_backoff(cap: float) -> Backoff:
@@ -40,14 +35,7 @@ def startup_backoff(cap: float) -> Backoff:
 
 def database_error_passes(error: BaseException) -> bool:
     """True for a database failure worth waiting out (unreachable, starting, not created yet)."""
-    if isinstance(error, OSError | TimeoutError):  # refused, unreachable, DNS
-        return True
-    if isinstance(error, DBAPIError):
-        state = str(getattr(error.orig, "sqlstate", "") or "")
-        if state:
-            return state.startswith(TRANSIENT_SQLSTATES)
-        return isinstance(error, OperationalError | InterfaceError)
-    return False
+    return connection_lost(error)
 
 
 async def database_reachable(url: str) -> None:

@@ -18,9 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.models import Instance
 from core.unit_of_work import Core
 
-HEARTBEAT: Final = timedelta(seconds=10)
-# A process whose last beat is older than this is taken for dead.
-STALE_AFTER: Final = HEARTBEAT * 3
+# Every few seconds: a killed instance's share of Telegram's budget goes back to the
+# others once its beat is stale, within about the leases its work is taken over after.
+HEARTBEAT: Final = timedelta(seconds=3)
+# A process whose last beat is older than this is taken for dead (three beats missed,
+# and a second for a beat slowed by a busy machine).
+STALE_AFTER: Final = HEARTBEAT * 3 + timedelta(seconds=1)
 
 
 async def register(

@@ -523,6 +523,21 @@ async def extend_leases(
         return set(result.scalars().all())
 
 
+async def whereabouts(
+    core: Core, delivery_ids: Collection[int]
+) -> dict[int, tuple[OutboxStatus, str | None]]:
+    """Each row's status and lease holder now: why a sender no longer holds it."""
+    if not delivery_ids:
+        return {}
+    async with core.reading() as session:
+        rows = await session.execute(
+            select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.lease_owner).where(
+                OutboxMessage.id.in_(list(delivery_ids))
+            )
+        )
+        return {row.id: (OutboxStatus(row.status), row.lease_owner) for row in rows}
+
+
 async def release(
     core: Core,
     progress: Mapping[int, int],

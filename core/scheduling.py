@@ -7,9 +7,10 @@ share a transaction, so a row takes effect once even when two runners overlap or
 lease expires mid-way. Rows that fell due while nothing ran are simply overdue, and
 the next sweep takes them.
 
-Leases are short (`DEFAULT_LEASE`) and renewed while the runner still holds the rows
-(between chunks, and by a heartbeat during a long one), so rows a dead instance held are
-taken over within one lease, not after minutes.
+Leases are short (`FAULTDESK_DUE_WORK_LEASE`, 5 s by default) and renewed while the
+runner still holds the rows (between chunks, and by a heartbeat during a long one), so
+rows a dead instance held are taken over within one lease, not after minutes: an idle
+runner sleeps until the earliest lease on a due row runs out (`next_wake`).
 
 Many rows due at once (a Monday 09:00 after a holiday) fire as a batch: up to `chunk`
 rows per transaction; kinds that declare a `Prefetch` (ladder steps) have what they read
@@ -36,6 +37,7 @@ from sqlalchemy.exc import DBAPIError
 
 from core import deferred
 from core.clock import Sleep, first_of
+from core.db_errors import log_failure
 from core.enums import WorkStatus
 from core.models import DueWork, Ticket
 from core.unit_of_work import Core, Tx
@@ -52,6 +54,10 @@ DEFAULT_LEASE = timedelta(seconds=10)
 # Held rows are renewed once this share of the lease has passed, so a renewal delayed by
 # a slow transaction still lands before the lease runs out.
 RENEW_SHARE = 1 / 3
+# After a failed sweep (the database away) the runner looks again this soon, doubling up
+# to RETRY_CAP while it keeps failing: overdue steps fire soon after the database is back.
+RETRY_SOON = 0.25
+RETRY_CAP = 2.0
 
 
 @dataclass(frozen=True)
@@ -290,8 +296,8 @@ class DueWorkRunner:
                 return
             try:
                 await self._renew_if_due()
-            except Exception:  # the sweep itself reports database trouble
-                log.warning("renewing due-work leases failed; retrying", exc_info=True)
+            except Exception as error:  # the sweep itself reports database trouble
+                log_failure(log, "renewing due-work leases failed; retrying", error=error)
 
     async def sweep(self) -> SweepResult:
         """Claim everything due now and fire it, until a claim comes back empty.
@@ -508,19 +514,26 @@ class DueWorkRunner:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep, sleep until the next due time, repeat until `stop` is set."""
+        failures = 0  # sweeps failed in a row
         while not stop.is_set():
             self._wake.clear()
             self._next_look = None  # while sweeping, every wake counts
             try:
                 await self.sweep()
                 next_at = await self.next_wake()
-            except Exception:  # the runner must outlive a database hiccup
-                log.exception("due-work sweep failed; retrying")
+            except Exception as error:  # the runner must outlive a database hiccup
+                log_failure(
+                    log, "due-work sweep failed; retrying", error=error, level=logging.ERROR
+                )
+                failures += 1
                 next_at = None
             else:
+                failures = 0
                 self._beat()
             delay = self.max_idle
-            if next_at is not None:
+            if failures:
+                delay = min(delay, RETRY_CAP, RETRY_SOON * 2 ** min(failures - 1, 8))
+            elif next_at is not None:
                 delay = min(delay, self.core.clock.real_seconds_until(next_at))
             if delay > 0:
                 # `next_at` may lie beyond max_idle; the loop looks again at the earlier one.

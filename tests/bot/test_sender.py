@@ -12,7 +12,7 @@ import dataclasses
 import itertools
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import ClassVar
 
@@ -545,6 +545,50 @@ async def test_rows_leased_by_another_sender_are_left_alone_until_the_lease_runs
     assert telegram.texts(901) == ["hello"]
 
 
+async def test_a_dead_instance_s_messages_go_out_within_five_seconds(
+    helpdesk, app, telegram, fake, monkeypatch
+):
+    """With the default settings, a survivor sleeping between passes (nothing else to
+    do for an hour) wakes when the dead instance's leases run out and sends its rows."""
+    from bot.settings import Settings
+    from core.clock import AcceleratedClock
+    from core.services import Helpdesk
+    from core.unit_of_work import Core
+
+    monkeypatch.delenv("FAULTDESK_OUTBOX_LEASE", raising=False)
+    lease = timedelta(seconds=Settings(_env_file=None).outbox_lease)
+    clock = AcceleratedClock(helpdesk.core.clock.now(), 1.0, monotonic=fake)
+    core = Core(helpdesk.core.db, clock, helpdesk.core.policy)
+    live = BotApp(
+        helpdesk=Helpdesk(core), conversations=app.conversations, codec=app.codec, i18n=app.i18n
+    )
+    for chat in (901, 902, 903):
+        await queue(live.helpdesk, f"page{chat}", "PAGE", chat_id=chat)
+    assert len(await outbox.claim(core, owner="killed", limit=10, lease=lease)) == 3
+    survivor = OutboxSender(
+        live, telegram, lease=lease, max_idle=3600, limiter=limiter_on(fake, RateLimits())
+    )
+    sent_at: list[float] = []
+    send = telegram.perform
+
+    async def timed(action: Action) -> Sent:
+        sent_at.append(fake.now)
+        return await send(action)
+
+    telegram.perform = timed  # type: ignore[method-assign]
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        task = asyncio.create_task(survivor.run(stop))
+        await fake.sleep(30)
+        stop.set()
+        await task
+
+    await fake.run(scenario(), until=31.0)
+    assert [telegram.texts(chat) for chat in (901, 902, 903)] == [["PAGE"]] * 3
+    assert max(sent_at) <= 5.1, sent_at  # the lease (5 s), then at once
+
+
 async def test_a_stopped_sender_hands_back_what_it_has_not_sent(
     helpdesk, make_sender, telegram, fake
 ):
@@ -616,6 +660,52 @@ async def test_leases_are_renewed_while_rows_wait_their_turn(helpdesk, app, tele
     assert rival_got == []
     assert telegram.texts(990) == [f"m{i}" for i in range(6)]
     assert sent_at[-1] == pytest.approx(1.25)  # three leases long: renewed twice at least
+
+
+async def test_a_row_dropped_while_waiting_its_turn_is_logged_as_dropped_not_as_taken(
+    helpdesk, app, telegram, fake, caplog
+):
+    """A reminder superseded while in the sender's hand (`core.sla.escalation` drops it):
+    the sender says so, and does not claim another sender has it."""
+    from core.clock import AcceleratedClock
+    from core.services import Helpdesk
+    from core.unit_of_work import Core
+
+    clock = AcceleratedClock(helpdesk.core.clock.now(), 1.0, monotonic=fake)
+    core = Core(helpdesk.core.db, clock, helpdesk.core.policy)
+    live = BotApp(
+        helpdesk=Helpdesk(core), conversations=app.conversations, codec=app.codec, i18n=app.i18n
+    )
+    await queue(live.helpdesk, "page", "PAGE", chat_id=990)
+    await queue(live.helpdesk, "reminder", "REMINDER", chat_id=990)
+    sender = OutboxSender(
+        live,
+        telegram,
+        lease=timedelta(seconds=0.6),
+        limiter=limiter_on(fake, RateLimits(chat=Rate(1.0))),  # the reminder waits 1 s
+    )
+    send = telegram.perform
+
+    async def drop_the_reminder_after_the_page(action: Action) -> Sent:
+        sent = await send(action)
+        async with core.transaction() as tx:  # as a later step firing does
+            await tx.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.key == "reminder")
+                .values(status=OutboxStatus.DROPPED, lease_owner=None, lease_until=None)
+            )
+        return sent
+
+    telegram.perform = drop_the_reminder_after_the_page  # type: ignore[method-assign]
+    with caplog.at_level(logging.INFO, logger="bot.sender"):
+        await fake.run(sender.deliver_once())
+
+    assert telegram.texts(990) == ["PAGE"]
+    reminder = await row(helpdesk, "reminder")
+    assert reminder.status is OutboxStatus.DROPPED
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.sender"]
+    assert f"outbox row {reminder.id} dropped while waiting its turn (superseded): not sent" in said
+    assert not any("another sender" in line or "lease lost" in line for line in said)
 
 
 async def test_two_senders_over_one_database_send_each_row_once(helpdesk, app, make_sender, fake):
@@ -860,12 +950,60 @@ class Outage:
             monkeypatch.setattr(database, name, flaky)
 
 
+def other_instance(helpdesk, clock) -> tuple[Core, Database]:
+    """A second process's view of the same database (its own connections, not cut off)."""
+    other_db = Database(helpdesk.core.db.url)
+    return Core(other_db, clock, helpdesk.core.policy), other_db
+
+
+class OutageWorld:
+    """A sender running through a database outage while domain time follows virtual real
+    time in 50 ms ticks; what happens at a tick (the outage, a rival's claims) is the test's."""
+
+    TICK = 0.05
+
+    def __init__(self, helpdesk, clock, fake, monkeypatch) -> None:
+        self.helpdesk, self.clock, self.fake = helpdesk, clock, fake
+        self.outage = Outage(monkeypatch, helpdesk.core.db)
+        self.rival, self.rival_db = other_instance(helpdesk, clock)  # not cut off
+        self.rival_got: list[str] = []  # keys of the rows another instance claimed
+
+    async def rival_claims(
+        self, *, core: Core | None = None, lease: timedelta = timedelta(seconds=10)
+    ) -> None:
+        """Another instance claims what it can (on `core`, the rival's own by default)."""
+        claimed = await outbox.claim(core or self.rival, owner="rival", limit=10, lease=lease)
+        self.rival_got.extend(d.key for d in claimed)
+
+    async def run(
+        self, sender: OutboxSender, ticks: int, at_tick: Callable[[int], Awaitable[None]]
+    ) -> None:
+        """Run `sender` for `ticks` ticks, calling `at_tick(n)` after each; then stop it."""
+        stop = asyncio.Event()
+
+        async def world_goes_on() -> None:
+            for tick in range(1, ticks + 1):
+                await self.fake.sleep(self.TICK)
+                self.clock.advance(timedelta(seconds=self.TICK))
+                await at_tick(tick)
+            stop.set()
+
+        await self.fake.run(asyncio.gather(sender.run(stop), world_goes_on()))
+
+
+@pytest.fixture
+async def outage_world(helpdesk, clock, fake, monkeypatch):
+    world = OutageWorld(helpdesk, clock, fake, monkeypatch)
+    yield world
+    await world.rival_db.dispose()
+
+
 async def test_a_database_outage_mid_wave_sends_nothing_twice_and_nothing_unrecorded(
-    helpdesk, make_sender, clock, fake, monkeypatch, caplog
+    helpdesk, make_sender, fake, outage_world, caplog
 ):
     """The outcome of a send that cannot be recorded stays in hand, its lease renewed, and
     no other row is sent until the database is back; a rival never gets the row."""
-    outage = Outage(monkeypatch, helpdesk.core.db)
+    outage = outage_world.outage
     await queue(helpdesk, "page", "PAGE", chat_id=1, priority=outbox.PRIORITY_PAGE)
     for i in range(3):
         await queue(helpdesk, f"n{i}", f"m{i}", chat_id=2)  # 1.15 s apart
@@ -882,33 +1020,20 @@ async def test_a_database_outage_mid_wave_sends_nothing_twice_and_nothing_unreco
 
     telegram.perform = perform  # type: ignore[method-assign]
     sender = make_sender(transport=telegram, limiter=limiter_on(fake), lease=timedelta(seconds=10))
-    rival_got: list[int] = []
 
-    async def world_goes_on() -> None:
-        # Domain time follows real time; the database is back 3 s in; a rival sender
-        # looks for rows every half second for three leases.
-        for tick in range(1, 601):
-            await fake.sleep(0.05)
-            clock.advance(timedelta(seconds=0.05))
-            if tick == 60:
-                outage.down = False
-            if tick % 10 == 0:
-                with contextlib.suppress(Exception):  # the database is away for a while
-                    claimed = await outbox.claim(
-                        helpdesk.core, owner="rival", limit=10, lease=timedelta(seconds=10)
-                    )
-                    rival_got.extend(d.id for d in claimed)
-
-    stop = asyncio.Event()
-
-    async def then_stop() -> None:
-        await world_goes_on()
-        stop.set()
+    async def at_tick(tick: int) -> None:
+        # The database is back 3 s in; a rival sender (cut off as well) looks for rows
+        # every half second for three leases.
+        if tick == 60:
+            outage.down = False
+        if tick % 10 == 0:
+            with contextlib.suppress(Exception):  # the database is away for a while
+                await outage_world.rival_claims(core=helpdesk.core)
 
     with caplog.at_level(logging.INFO, logger="bot.sender"):
-        await fake.run(asyncio.gather(sender.run(stop), then_stop()))
+        await outage_world.run(sender, 600, at_tick)
 
-    assert rival_got == []
+    assert outage_world.rival_got == []
     assert telegram.texts(1) == ["PAGE"] and telegram.texts(2) == ["m0", "m1", "m2"]
     # Only what was on its way when the first outcome failed (the page, m0 just after it);
     # m1 and m2 (due 1.15 s and 2.3 s in) waited for the database.
@@ -916,6 +1041,62 @@ async def test_a_database_outage_mid_wave_sends_nothing_twice_and_nothing_unreco
     assert [at for at, chat, _ in sends if chat == 2][1] >= 3.0
     assert all(r.status is OutboxStatus.SENT for r in await rows(helpdesk))
     assert "sending resumes" in caplog.text
+
+
+async def test_after_a_pass_fails_with_nothing_in_hand_the_sender_looks_again_soon(
+    helpdesk, make_sender, telegram, fake, monkeypatch
+):
+    """The database is away when the sender starts: once it is back, the queued message
+    goes out within the retry backoff (2 s at most), not after an idle sleep (5 s)."""
+    outage = Outage(monkeypatch, helpdesk.core.db)
+    await queue(helpdesk, "n1", "back again", chat_id=42)
+    outage.down = True
+    sender = make_sender(limiter=limiter_on(fake, RateLimits.unlimited()))
+    assert sender.max_idle == 5.0
+    stop = asyncio.Event()
+    seen: list[str] = []
+
+    async def scenario() -> None:
+        task = asyncio.create_task(sender.run(stop))
+        await fake.sleep(1.0)  # several passes fail meanwhile
+        outage.down = False
+        await fake.sleep(2.05)
+        seen.extend(telegram.texts(42))
+        stop.set()
+        await task
+
+    await fake.run(scenario())
+
+    assert seen == ["back again"]
+
+
+async def test_a_database_outage_is_logged_in_one_line_with_the_traceback_at_debug(
+    helpdesk, make_sender, fake, monkeypatch, caplog
+):
+    """Expected connection errors say what failed and why in one WARNING line; the
+    traceback, the same every time, is there at DEBUG only."""
+    outage = Outage(monkeypatch, helpdesk.core.db)
+    outage.down = True
+    sender = make_sender(limiter=limiter_on(fake, RateLimits.unlimited()))
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        task = asyncio.create_task(sender.run(stop))
+        await fake.sleep(1.0)
+        stop.set()
+        await task
+
+    with caplog.at_level(logging.DEBUG, logger="bot.sender"):
+        await fake.run(scenario())
+
+    ours = [r for r in caplog.records if r.name == "bot.sender"]
+    loud = [r for r in ours if r.levelno >= logging.WARNING]
+    assert loud and all(r.exc_info is None for r in loud)
+    assert {r.getMessage() for r in loud} == {
+        "outbox pass failed; retrying: ConnectionRefusedError: database is down"
+    }
+    quiet = [r for r in ours if r.levelno == logging.DEBUG and r.exc_info]
+    assert len(quiet) == len(loud)
 
 
 async def test_an_outcome_is_recorded_only_under_the_claim_it_was_sent_on(helpdesk, clock):
@@ -1033,13 +1214,29 @@ async def test_live_instances_in_the_database_set_each_ones_share(helpdesk, fake
     assert limiter.limits.overall == RateLimits().overall
 
 
-def test_the_outbox_lease_is_a_setting_of_ten_seconds_and_at_least_one(monkeypatch):
+async def test_a_killed_instance_s_share_of_the_budget_is_freed_within_ten_seconds(helpdesk, fake):
+    from datetime import UTC, datetime
+
+    from bot.sender import share_budget
+    from core import instances
+
+    now = datetime.now(UTC)
+    limiter = limiter_on(fake)
+    await instances.register(helpdesk.core, "survivor", host="h", pid=1, version="v", now=now)
+    killed = now - timedelta(seconds=10.1)  # its last beat, just before the kill
+    await instances.register(helpdesk.core, "killed", host="h", pid=2, version="v", now=killed)
+    assert await share_budget(helpdesk.core, limiter, killed + instances.HEARTBEAT) == 2
+    assert await share_budget(helpdesk.core, limiter, now) == 1
+    assert limiter.limits.overall == RateLimits().overall
+
+
+def test_the_outbox_lease_is_a_setting_of_five_seconds_and_at_least_one(monkeypatch):
     from pydantic import ValidationError
 
     from bot.settings import Settings
 
     monkeypatch.delenv("FAULTDESK_OUTBOX_LEASE", raising=False)
-    assert Settings(_env_file=None).outbox_lease == 10.0
+    assert Settings(_env_file=None).outbox_lease == 5.0
     monkeypatch.setenv("FAULTDESK_OUTBOX_LEASE", "2.5")
     assert Settings(_env_file=None).outbox_lease == 2.5
     with pytest.raises(ValidationError, match="at least 1 second"):
@@ -1049,19 +1246,13 @@ def test_the_outbox_lease_is_a_setting_of_ten_seconds_and_at_least_one(monkeypat
 # --- leases that ran out while the database was away ----------------------------------------
 
 
-def other_instance(helpdesk, clock) -> tuple[Core, Database]:
-    """A second process's view of the same database (its own connections, not cut off)."""
-    other_db = Database(helpdesk.core.db.url)
-    return Core(other_db, clock, helpdesk.core.policy), other_db
-
-
 async def test_a_row_whose_lease_was_lost_while_cut_off_is_not_sent_on_the_stale_claim(
-    helpdesk, app, clock, fake, monkeypatch
+    helpdesk, app, fake, outage_world
 ):
     """Cut off from the database for longer than a lease (the server stays up), a sender
     loses a row waiting for its turn to another instance: when the turn comes, it asks
     the database first, learns the row is taken and does not send it."""
-    outage = Outage(monkeypatch, helpdesk.core.db)
+    outage = outage_world.outage
     for i in range(2):
         await queue(helpdesk, f"n{i}", f"m{i}", chat_id=5)
     telegram = FakeTelegram()
@@ -1070,48 +1261,32 @@ async def test_a_row_whose_lease_was_lost_while_cut_off_is_not_sent_on_the_stale
     sender = OutboxSender(
         app, telegram, owner="holder", limiter=limiter_on(fake, limits), batch=2, in_hand=2
     )
-    rival, rival_db = other_instance(helpdesk, clock)
-    rival_got: list[str] = []
 
-    async def world_goes_on() -> None:
-        # Domain time follows real time; the holder is cut off from 0.5 s to 16 s (m1's
-        # turn comes meanwhile); the other instance claims at 12 s, once the holder's
-        # lease (10 s) has run out.
-        for tick in range(1, 401):
-            await fake.sleep(0.05)
-            clock.advance(timedelta(seconds=0.05))
-            if tick == 10:
-                outage.down = True
-            if tick == 240:
-                claimed = await outbox.claim(rival, owner="rival", limit=5, lease=sender.lease)
-                rival_got.extend(d.key for d in claimed)
-            if tick == 320:
-                outage.down = False
+    async def at_tick(tick: int) -> None:
+        # The holder is cut off from 0.5 s to 16 s (m1's turn comes meanwhile); the other
+        # instance claims at 12 s, once the holder's lease (10 s) has run out.
+        if tick == 10:
+            outage.down = True
+        if tick == 240:
+            await outage_world.rival_claims(lease=sender.lease)
+        if tick == 320:
+            outage.down = False
 
-    stop = asyncio.Event()
+    await outage_world.run(sender, 400, at_tick)
 
-    async def then_stop() -> None:
-        await world_goes_on()
-        stop.set()
-
-    try:
-        await fake.run(asyncio.gather(sender.run(stop), then_stop()))
-    finally:
-        await rival_db.dispose()
-
-    assert rival_got == ["n1"]
+    assert outage_world.rival_got == ["n1"]
     assert telegram.texts(5) == ["m0"]
     taken = await row(helpdesk, "n1")
     assert (taken.status, taken.lease_owner) == (OutboxStatus.PENDING, "rival")
 
 
 async def test_rows_of_a_sender_cut_off_by_a_server_restart_stay_with_it_and_go_out_once(
-    helpdesk, make_sender, clock, fake, monkeypatch
+    helpdesk, make_sender, fake, monkeypatch, outage_world
 ):
     """The server restarts during a wave and is away longer than a lease: the sender
     records what it sent before, renews what it holds and sends the rest; another
     instance claiming all along gets nothing of it, and nothing goes out twice."""
-    outage = Outage(monkeypatch, helpdesk.core.db)
+    outage = outage_world.outage
     back_at: list[float] = []
 
     async def up_for(session) -> timedelta:  # up for a day, then since it came back
@@ -1132,35 +1307,18 @@ async def test_rows_of_a_sender_cut_off_by_a_server_restart_stay_with_it_and_go_
 
     telegram.perform = perform  # type: ignore[method-assign]
     sender = make_sender(transport=telegram, limiter=limiter_on(fake), lease=timedelta(seconds=10))
-    rival, rival_db = other_instance(helpdesk, clock)
-    rival_got: list[str] = []
 
-    async def world_goes_on() -> None:
+    async def at_tick(tick: int) -> None:
         # Down 12 s (longer than the lease); another instance, not cut off but on the
         # same server, looks for rows every half second while the server is up.
-        for tick in range(1, 801):
-            await fake.sleep(0.05)
-            clock.advance(timedelta(seconds=0.05))
-            if tick == 240:
-                outage.down = False
-                back_at.append(fake.now)
-            if tick % 10 == 0 and back_at:
-                claimed = await outbox.claim(
-                    rival, owner="rival", limit=10, lease=timedelta(seconds=10)
-                )
-                rival_got.extend(d.key for d in claimed)
+        if tick == 240:
+            outage.down = False
+            back_at.append(fake.now)
+        if tick % 10 == 0 and back_at:
+            await outage_world.rival_claims()
 
-    stop = asyncio.Event()
+    await outage_world.run(sender, 800, at_tick)
 
-    async def then_stop() -> None:
-        await world_goes_on()
-        stop.set()
-
-    try:
-        await fake.run(asyncio.gather(sender.run(stop), then_stop()))
-    finally:
-        await rival_db.dispose()
-
-    assert rival_got == []
+    assert outage_world.rival_got == []
     assert telegram.texts(1) == ["PAGE"] and telegram.texts(2) == ["m0", "m1", "m2"]
     assert all(r.status is OutboxStatus.SENT for r in await rows(helpdesk))

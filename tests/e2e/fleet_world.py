@@ -15,13 +15,16 @@ from benchmarks.fleet import Outcome, World
 from core.models import Ticket, TicketPhoto
 
 # What "bounded lateness" means here: the issue asks for work held by a dead instance to
-# be taken over within about 10 s; on top come noticing it (a lease renewed every third
-# of its length), the time before the fault (the first page out, the others recorded),
-# and Telegram's pace of one message a second per chat (each engineer gets two pages).
-# In the kill scenario the dead instance holds nearly the whole wave, so nearly every
-# page is late by about the takeover: the bound is on the worst page, not the median.
-MAX_LATENESS = 20.0
-MAX_TAKEOVER = 20.0
+# be taken over within about 10 s. Its leases (5 s by default, renewed every third of
+# that) run out within MAX_LEASE_LEFT of the kill, and the others take its work then
+# (after a restart: once the grace of one lease is over); on top come the time before the
+# fault (the first page out, the others recorded), Telegram's pace of one message a
+# second per chat (each engineer gets two pages) and a busy two-core machine. In the kill
+# scenario the dead instance holds nearly the whole wave, so nearly every page is late by
+# about the takeover: the bound is on the worst page, not the median.
+MAX_LATENESS = 16.0
+MAX_TAKEOVER = 12.0
+MAX_LEASE_LEFT = 5.5
 
 
 async def report_with_album(world: World, telegram_id: int, tag: str, photos: int) -> int:
@@ -70,8 +73,9 @@ async def albums_keep_every_photo(world: World, *, reporters: int, photos: int =
 def assert_exactly_once_and_on_time(world: World, outcome: Outcome) -> None:
     """Every card and page delivered once, every reminder at most once; pages on time.
 
-    On time: none early, each within MAX_LATENESS of its due time, and the last page after
-    the fault within MAX_TAKEOVER of its end.
+    On time: none early, each within MAX_LATENESS of its due time, the last page after the
+    fault within MAX_TAKEOVER of its end, and a killed instance's leases out within
+    MAX_LEASE_LEFT of the kill.
     Every broken promise is listed at once, with the figures.
     """
     seen = outcome.seen
@@ -94,4 +98,7 @@ def assert_exactly_once_and_on_time(world: World, outcome: Outcome) -> None:
     takeover = outcome.takeover()
     if takeover > MAX_TAKEOVER:
         problems.append(f"the last page went out {takeover:.1f} s after the fault")
+    lease_left = outcome.leases_ran_out()
+    if lease_left is not None and lease_left > MAX_LEASE_LEFT:
+        problems.append(f"the killed instance's leases ran out {lease_left:.1f} s after the kill")
     assert not problems, "\n".join(problems) + "\n" + world.fleet.output()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select, update
 
 from core import outbox
@@ -509,62 +511,72 @@ def server_up_for(monkeypatch, clock, seconds: float) -> None:
     monkeypatch.setattr(outbox, "database_up_for", up_for)
 
 
+HELD = timedelta(seconds=10)  # the lease in the restart tests
+Restarted = Callable[..., Awaitable[outbox.Delivery]]
+
+
+@pytest.fixture
+def restarted(helpdesk, clock, monkeypatch) -> Restarted:
+    """`await restarted(holder, up_for=s, key=..., **fields)`: a row queued to chat 1 and
+    claimed by `holder` for HELD; then the server was away 12 s (nobody could renew) and
+    has been up `up_for` seconds. Returns the holder's claim."""
+
+    async def restart(
+        holder: str, *, up_for: float, key: str = "held", **fields
+    ) -> outbox.Delivery:
+        await queue(helpdesk.core, key, chat_id=1, **fields)
+        [held] = await outbox.claim(helpdesk.core, owner=holder, limit=5, lease=HELD)
+        clock.advance(timedelta(seconds=12))
+        server_up_for(monkeypatch, clock, up_for)
+        return held
+
+    return restart
+
+
 async def test_after_a_restart_a_row_whose_lease_ran_out_stays_with_its_holder_for_a_grace(
-    helpdesk, clock, monkeypatch
+    helpdesk, clock, restarted
 ):
     core = helpdesk.core
-    lease = timedelta(seconds=10)
-    await queue(core, "held", chat_id=1)
-    [held] = await outbox.claim(core, owner="holder", limit=5, lease=lease)
-    clock.advance(timedelta(seconds=12))  # nobody could renew: the server was away
-    server_up_for(monkeypatch, clock, 2)
+    held = await restarted("holder", up_for=2)
     await queue(core, "new", chat_id=2)
 
     # A row never leased is claimed at once; the holder's is left to it for a lease.
-    [new] = await outbox.claim(core, owner="rival", limit=5, lease=lease)
+    [new] = await outbox.claim(core, owner="rival", limit=5, lease=HELD)
     assert new.key == "new"
     assert await outbox.mark_sent(core, new.id, owner="rival", message_id=2, token=new.token)
-    assert await outbox.next_available(core, "rival", restart_grace=lease) == (
+    assert await outbox.next_available(core, "rival", restart_grace=HELD) == (
         clock.now() + timedelta(seconds=8)
     )
     clock.advance(timedelta(seconds=7))
-    assert await outbox.claim(core, owner="rival", limit=5, lease=lease) == []
+    assert await outbox.claim(core, owner="rival", limit=5, lease=HELD) == []
     # The holder is alive: it records what it sent before the outage, under its claim.
     assert await outbox.mark_sent(core, held.id, owner="holder", message_id=3, token=held.token)
     clock.advance(timedelta(seconds=5))
-    assert await outbox.claim(core, owner="rival", limit=5, lease=lease) == []
+    assert await outbox.claim(core, owner="rival", limit=5, lease=HELD) == []
     assert (await row(core, "held")).status is OutboxStatus.SENT
 
 
 async def test_after_a_restart_a_live_holder_renews_in_the_grace_and_keeps_its_row(
-    helpdesk, clock, monkeypatch
+    helpdesk, clock, restarted
 ):
     core = helpdesk.core
-    lease = timedelta(seconds=10)
-    await queue(core, "held", chat_id=1)
-    [held] = await outbox.claim(core, owner="holder", limit=5, lease=lease)
-    clock.advance(timedelta(seconds=12))
-    server_up_for(monkeypatch, clock, 1)
+    held = await restarted("holder", up_for=1)
 
-    assert await outbox.extend_leases(core, [held.id], owner="holder", lease=lease) == {held.id}
+    assert await outbox.extend_leases(core, [held.id], owner="holder", lease=HELD) == {held.id}
     clock.advance(timedelta(seconds=9.5))  # the grace is over, the renewed lease is not
-    assert await outbox.claim(core, owner="rival", limit=5, lease=lease) == []
+    assert await outbox.claim(core, owner="rival", limit=5, lease=HELD) == []
     assert await outbox.mark_sent(core, held.id, owner="holder", message_id=3, token=held.token)
 
 
 async def test_after_a_restart_a_dead_holders_row_is_taken_once_the_grace_is_over(
-    helpdesk, clock, monkeypatch
+    helpdesk, clock, restarted
 ):
     core = helpdesk.core
-    lease = timedelta(seconds=10)
-    await queue(core, "held", chat_id=1)
-    [held] = await outbox.claim(core, owner="died", limit=5, lease=lease)
-    clock.advance(timedelta(seconds=12))
-    server_up_for(monkeypatch, clock, 2)
-    assert await outbox.claim(core, owner="rival", limit=5, lease=lease) == []
+    held = await restarted("died", up_for=2)
+    assert await outbox.claim(core, owner="rival", limit=5, lease=HELD) == []
 
     clock.advance(timedelta(seconds=8))
-    [taken] = await outbox.claim(core, owner="rival", limit=5, lease=lease)
+    [taken] = await outbox.claim(core, owner="rival", limit=5, lease=HELD)
     assert taken.id == held.id and taken.token is not None and held.token is not None
     assert taken.token > held.token
     assert not await outbox.mark_sent(core, held.id, owner="died", message_id=1, token=held.token)
@@ -596,16 +608,14 @@ async def test_the_servers_uptime_is_read_from_postgresql_and_sqlite_has_none(he
 
 
 async def test_after_a_restart_an_expiring_row_in_a_holders_hand_is_not_dropped_in_the_grace(
-    helpdesk, clock, monkeypatch
+    helpdesk, clock, restarted
 ):
     core = helpdesk.core
-    lease = timedelta(seconds=10)
-    await queue(core, "reminder", chat_id=1, expires_at=clock.now() + timedelta(seconds=5))
-    [held] = await outbox.claim(core, owner="holder", limit=5, lease=lease)
-    clock.advance(timedelta(seconds=12))  # sent before the outage; its deadline passed
-    server_up_for(monkeypatch, clock, 1)
+    # Sent before the outage; its deadline (5 s) passed while the server was away.
+    expires_at = clock.now() + timedelta(seconds=5)
+    held = await restarted("holder", up_for=1, key="reminder", expires_at=expires_at)
 
-    assert await outbox.claim(core, owner="rival", limit=5, lease=lease) == []
+    assert await outbox.claim(core, owner="rival", limit=5, lease=HELD) == []
     assert (await row(core, "reminder")).status is OutboxStatus.PENDING
     # What the holder sent is recorded as sent, not lost to a drop behind its back.
     assert await outbox.mark_sent(core, held.id, owner="holder", message_id=4, token=held.token)

@@ -17,14 +17,11 @@ from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import inspect, or_, select, text
 
-from core import audit as audit_log
 from core import deferred
 from core.enums import OutboxStatus, Role
-from core.events import BusinessEvent
 from core.models import DueWork, OutboxMessage, Page, Person, Site, SlaClock, Ticket
 from core.sla import deadlines
 from core.unit_of_work import Tx
@@ -197,27 +194,6 @@ def _usable(instance: object) -> bool:
     """Attached with its columns loaded (`is_loaded` would also want a person's site)."""
     state = inspect(instance)
     return not (state.detached or state.expired or state.expired_attributes)
-
-
-async def audit(tx: Tx, entity: str, entity_id: int | None, action: str, **data: Any) -> None:
-    """`tx.audit` for a step: while the chunk's inserts are held, without an object for it.
-
-    Logged for the commit as `tx.audit` logs it; the row goes out with the chunk's others.
-    """
-    if not deferred.deferring(tx):
-        await tx.audit(entity, entity_id, action, **data)
-        return
-    await audit_log.defer_event(
-        tx.session,
-        at=tx.now,
-        actor_id=tx.actor_id,
-        entity=entity,
-        entity_id=entity_id,
-        action=action,
-        data=data,
-    )
-    late = None if tx.firing_due_at is None else (tx.now - tx.firing_due_at).total_seconds()
-    tx.events.append(BusinessEvent(action, entity, entity_id, tx.actor_id, data, late))
 
 
 def forget(tx: Tx) -> None:

@@ -161,8 +161,7 @@ async def _drop_unsent_warnings(
         )
         dropped = int(getattr(result, "rowcount", 0) or 0)
         if dropped:
-            await batch.audit(
-                tx,
+            await tx.record(
                 "ticket",
                 ticket.id,
                 "sla.reminder_dropped",
@@ -174,8 +173,7 @@ async def _drop_unsent_warnings(
 
 async def _skip(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork, *, reason: str) -> None:
     """Record a step dropped instead of sent late."""
-    await batch.audit(
-        tx,
+    await tx.record(
         "ticket",
         ticket.id,
         "sla.step_skipped",
@@ -393,8 +391,7 @@ async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> 
             {"clock": s.payload["clock"], "percent": round(_fraction(s) * 100)}
             for s in coalesced.steps
         ]
-    await batch.audit(
-        tx,
+    await tx.record(
         "ticket",
         ticket.id,
         "sla.escalated",

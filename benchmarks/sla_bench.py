@@ -27,15 +27,17 @@ import io
 import os
 import pstats
 import random
+import re
 import resource
 import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import event, func, insert, select, text, update
 
 from benchmarks.common import (
     PersonRows,
@@ -674,9 +676,78 @@ class SweepFigures:
     rows: list[tuple[str, str]] = field(default_factory=list)
     ok: bool = True
     profile: str = ""  # --profile: the sweep's top cost centres
+    statements: str = ""  # --statements: the sweep's slowest statements
 
     def add(self, label: str, value: str) -> None:
         self.rows.append((label, value))
+
+
+class StatementTimer:
+    """Time spent in each kind of statement (sent until answered), for `--statements`."""
+
+    # Parameter lists (an IN list, a multi-row VALUES) vary in length: one kind each.
+    _PARAMS = re.compile(r"(\$\d+|\?|%\(\w+\)s)(\s*,\s*(\$\d+|\?|%\(\w+\)s))+")
+    _ROWS = re.compile(r"\)(\s*,\s*\([^()]*\))+")
+
+    def __init__(self, db: Database) -> None:
+        self.spent: dict[str, list[float]] = {}  # statement -> [seconds, count]
+        self._engine = db.engine.sync_engine
+        self._started: list[float] = []
+        event.listen(self._engine, "before_cursor_execute", self._before)
+        event.listen(self._engine, "after_cursor_execute", self._after)
+
+    def _before(self, *_args: Any) -> None:
+        self._started.append(time.perf_counter())
+
+    def _after(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seconds = time.perf_counter() - self._started.pop()
+        shape = self._ROWS.sub(")", self._PARAMS.sub("$n", " ".join(statement.split())))
+        entry = self.spent.setdefault(shape, [0.0, 0])
+        entry[0] += seconds
+        entry[1] += 1
+
+    def close(self) -> None:
+        """Stop timing."""
+        event.remove(self._engine, "before_cursor_execute", self._before)
+        event.remove(self._engine, "after_cursor_execute", self._after)
+
+    def report(self, top: int) -> str:
+        """The `top` statements by time spent, with how often each was sent."""
+        total = sum(seconds for seconds, _ in self.spent.values())
+        lines = [f"{fmt_ms(total)} in {sum(n for _, n in self.spent.values()):,} statements"]
+        ranked = sorted(self.spent.items(), key=lambda item: -item[1][0])
+        for shape, (seconds, count) in ranked[:top]:
+            lines.append(f"{fmt_ms(seconds):>10} {count:>6}x  {shape[:150]}")
+        return "\n".join(lines)
+
+
+async def server_cpu(db: Database) -> dict[int, float] | None:
+    """CPU seconds used so far by each server process serving `db` (a server on this
+    machine, PostgreSQL only), by process id; None where they cannot be read."""
+    if db.dialect != "postgresql":
+        return None
+    async with db.reading() as session:
+        pids = list(
+            await session.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            )
+        )
+    return _process_cpu(pids)
+
+
+def _process_cpu(pids: Sequence[int]) -> dict[int, float] | None:
+    """CPU seconds used by each of these local PostgreSQL processes; None if one is not."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
+                return None  # the server runs elsewhere: this process id is another's
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return used
 
 
 async def sweep_benchmark(
@@ -688,6 +759,7 @@ async def sweep_benchmark(
     seed: int,
     due_spread: timedelta = DUE_SPREAD,
     profile: int = 0,
+    statements: int = 0,
 ) -> SweepFigures:
     figures = SweepFigures()
     say(f"{backend}: building {tickets:,} tickets ({due:,} due) for the sweep")
@@ -741,6 +813,8 @@ async def sweep_benchmark(
             runner.claim = timed(runner.claim, claims)  # type: ignore[method-assign]
             runner._fire_chunk = timed(runner._fire_chunk, chunks)  # type: ignore[method-assign]
             counter = StatementCounter(db)
+            timer = StatementTimer(db) if statements else None
+            server_before = await server_cpu(db)
             gc.collect()
             profiler = cProfile.Profile() if profile else None
             started, cpu_started = time.perf_counter(), time.process_time()
@@ -751,12 +825,16 @@ async def sweep_benchmark(
                 profiler.disable()
             sweep_seconds = time.perf_counter() - started
             sweep_cpu = time.process_time() - cpu_started
+            server_after = await server_cpu(db)
             # Chunks end in commit order: the last non-empty one committed the last step.
             last_step = sum(seconds for seconds, _ in claims) + sum(s for s, _ in chunks)
             last_step -= claims[-1][0] if claims and not claims[-1][1] else 0.0
-            statements = counter.count
+            sent = counter.count
             counter.close()
             counter = None
+            if timer is not None:
+                timer.close()
+                figures.statements = timer.report(statements)
             wakes: list[float] = []
             next_at = None
             for _ in range(7):
@@ -810,6 +888,11 @@ async def sweep_benchmark(
     figures.add("sweep: steps fired", fmt_int(result.fired))
     figures.add("sweep: fired/s", fmt_int(result.fired / sweep_seconds))
     figures.add("sweep: CPU of this process", fmt_s(sweep_cpu))
+    if server_before is not None and server_after is not None:
+        # Processes that began during the sweep count whole (the reading session's own
+        # use is a few milliseconds).
+        server = sum(cpu - server_before.get(pid, 0.0) for pid, cpu in server_after.items())
+        figures.add("sweep: CPU of the database server", fmt_s(server))
     figures.add("sweep: claim rounds (non-empty)", str(len(full_claims)))
     if full_claims:
         claimed = len(claims[0][1])
@@ -821,7 +904,7 @@ async def sweep_benchmark(
             f"fire chunk ({runner.chunk} rows) median / max",
             f"{fmt_ms(median([s for s, _ in chunks]))} / {fmt_ms(max(s for s, _ in chunks))}",
         )
-    figures.add("SQL statements per fired step", f"{statements / max(result.fired, 1):,.1f}")
+    figures.add("SQL statements per fired step", f"{sent / max(result.fired, 1):,.1f}")
     figures.add("next_wake() first call (connect)", fmt_ms(first_wake))
     figures.add("next_wake() after sweep, median", fmt_ms(median(wakes)))
     figures.add(
@@ -1018,6 +1101,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="N",
         help="run the sweep under cProfile and print its top N cost centres (0: off)",
     )
+    parser.add_argument(
+        "--statements",
+        type=int,
+        default=0,
+        metavar="N",
+        help="time each statement of the sweep and print the N that took longest (0: off)",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
         "--quick",
@@ -1053,6 +1143,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--due-spread must be between 0 and 3600 seconds")
     if args.profile < 0:
         parser.error("--profile must be 0 or more")
+    if args.statements < 0:
+        parser.error("--statements must be 0 or more")
     if not 0 < args.lateness_seconds <= 1800:
         parser.error("--lateness-seconds must be in (0, 1800]")
     return args
@@ -1073,6 +1165,7 @@ async def run_databases(args: argparse.Namespace, backends: Sequence[str]) -> bo
                 args.seed,
                 due_spread=timedelta(seconds=args.due_spread),
                 profile=args.profile,
+                statements=args.statements,
             )
             ok = ok and results[backend].ok
         due_when = (
@@ -1089,6 +1182,9 @@ async def run_databases(args: argparse.Namespace, backends: Sequence[str]) -> bo
             if figures.profile:
                 print(f"\nTop cost centres of the {backend} sweep (under cProfile):")
                 print(figures.profile)
+            if figures.statements:
+                print(f"\nStatements of the {backend} sweep by time until answered:")
+                print(figures.statements)
     if "lateness" in args.parts:
         results = {}
         for backend in backends:

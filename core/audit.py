@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NotRequired, TypedDict, Unpack, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -93,79 +93,65 @@ async def _locked_head(session: AsyncSession) -> AuditHead:
     return head
 
 
-async def append_event(
-    session: AsyncSession,
-    *,
-    at: datetime,
-    actor_id: int | None,
-    entity: str,
-    entity_id: int | None,
-    action: str,
-    data: Mapping[str, Any] | None = None,
-) -> AuditEvent:
+class EventFields(TypedDict):
+    """What an event is appended with; its id and hashes come from the chain."""
+
+    at: datetime
+    actor_id: int | None
+    entity: str
+    entity_id: int | None
+    action: str
+    data: NotRequired[Mapping[str, Any] | None]
+
+
+async def append_event(session: AsyncSession, **fields: Unpack[EventFields]) -> AuditEvent:
     """Append one event in the caller's transaction (locks the head row until commit)."""
-    values = await _chain_next(session, at, actor_id, entity, entity_id, action, data)
-    event = AuditEvent(**values)
     if deferred.session_deferring(session):
-        # A batch of steps: the row goes out with the others in one executemany, in this
-        # order (see core.deferred); the object returned is left out of the session,
-        # which would otherwise flush each one on its own.
-        deferred.defer_in(session, AuditEvent, values)
-    else:
-        session.add(event)
+        # A batch of steps: the row goes out with the others (see `defer_event`); the
+        # object returned is left out of the session, which would flush each on its own.
+        return AuditEvent(**await defer_event(session, **fields))
+    event = AuditEvent(**await _chain_next(session, fields))
+    session.add(event)
     return event
 
 
-async def defer_event(
-    session: AsyncSession,
-    *,
-    at: datetime,
-    actor_id: int | None,
-    entity: str,
-    entity_id: int | None,
-    action: str,
-    data: Mapping[str, Any] | None = None,
-) -> None:
-    """`append_event` while inserts are held (`core.deferred`), without an object for it."""
-    values = await _chain_next(session, at, actor_id, entity, entity_id, action, data)
+async def defer_event(session: AsyncSession, **fields: Unpack[EventFields]) -> dict[str, Any]:
+    """Append one event while inserts are held (`core.deferred`), as a row: no ORM object.
+
+    The row goes out with the batch's others in one executemany, in append order.
+    """
+    values = await _chain_next(session, fields)
     deferred.defer_in(session, AuditEvent, values)
+    return values
 
 
-async def _chain_next(
-    session: AsyncSession,
-    at: datetime,
-    actor_id: int | None,
-    entity: str,
-    entity_id: int | None,
-    action: str,
-    data: Mapping[str, Any] | None,
-) -> dict[str, Any]:
+async def _chain_next(session: AsyncSession, fields: EventFields) -> dict[str, Any]:
     """The next event's row, chained to the head, and the head moved on to it."""
     head = await _locked_head(session)
     # Round-trip through JSON so the hash covers exactly what the database will give back.
-    stored = json.loads(canonical_json(data or {}))
+    stored = json.loads(canonical_json(fields.get("data") or {}))
     event_id = head.last_id + 1
+    values = {
+        "id": event_id,
+        "at": fields["at"],
+        "actor_id": fields["actor_id"],
+        "entity": fields["entity"],
+        "entity_id": fields["entity_id"],
+        "action": fields["action"],
+        "data": stored,
+        "prev_hash": head.last_hash,
+    }
     digest = event_hash(
         prev_hash=head.last_hash,
         event_id=event_id,
-        at=at,
-        actor_id=actor_id,
-        entity=entity,
-        entity_id=entity_id,
-        action=action,
+        at=fields["at"],
+        actor_id=fields["actor_id"],
+        entity=fields["entity"],
+        entity_id=fields["entity_id"],
+        action=fields["action"],
         data=stored,
     )
-    values = {
-        "id": event_id,
-        "at": at,
-        "actor_id": actor_id,
-        "entity": entity,
-        "entity_id": entity_id,
-        "action": action,
-        "data": stored,
-        "prev_hash": head.last_hash,
-        "hash": digest,
-    }
+    values["hash"] = digest
     head.last_id = event_id
     head.last_hash = digest
     return values

@@ -9,6 +9,10 @@ page message refers to its page). Audit events are held the same way (`core.audi
 ids and hash chain are computed as they are appended, so they go out in firing order as
 one plain executemany `INSERT`, without an ORM object each.
 
+Rows whose columns a batch sets to the same values (fired steps marked done) are held the
+same way (`defer_update`) and go out as one `UPDATE ... WHERE id IN (...)` per set of
+values, rather than as the ORM's flush of one UPDATE per row.
+
 Nothing can read around them: any statement the session runs while rows are held first
 sends the ORM's pending changes and then these rows, so a query in the same transaction
 sees them as if each had been inserted at once. Only the insert's answer is not known
@@ -21,11 +25,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Table, event, insert, inspect, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.models import Base
 
@@ -41,6 +46,8 @@ class Tx(Protocol):
 
 
 _HELD = "faultdesk.deferred_inserts"
+# (model, the values set) -> ids of the rows to set them on
+_UPDATES = "faultdesk.deferred_updates"
 
 
 def deferring(tx: Tx) -> bool:
@@ -64,9 +71,36 @@ def defer_in(session: AsyncSession, model: type[Base], values: dict[str, Any]) -
     held.setdefault(model, []).append(values)
 
 
+def defer_update(tx: Tx, instance: Base, values: dict[str, Any]) -> None:
+    """Set `values` on a loaded row now and hold back its UPDATE (held rows given the same
+    values go out as one statement).
+
+    The instance shows the new values at once, but they count as already stored: the
+    session's flush leaves them to the held statement.
+    """
+    identity = inspect(instance).identity
+    assert identity is not None, "a stored row"
+    for column, value in values.items():
+        set_committed_value(instance, column, value)
+    updates: dict[tuple[type[Base], tuple[tuple[str, Any], ...]], list[Any]]
+    updates = tx.session.info.setdefault(_UPDATES, {})
+    updates.setdefault((type(instance), tuple(values.items())), []).append(identity[0])
+
+
 def _send(session: Session) -> None:
     """Send what is held, parent tables first (sync, in the greenlet)."""
     held: dict[type[Base], list[dict[str, Any]]] | None = session.info.get(_HELD)
+    updates = session.info.pop(_UPDATES, None)
+    if updates:
+        session.flush()
+        connection = session.connection()
+        for (model, values), ids in updates.items():
+            table = cast(Table, model.__table__)
+            key = next(iter(table.primary_key.columns))
+            for start in range(0, len(ids), 2000):  # bound the IN list
+                connection.execute(
+                    update(table).where(key.in_(ids[start : start + 2000])).values(dict(values))
+                )
     if not held:
         return
     # Parents before the rows that refer to them (a page before its message), whichever
@@ -111,6 +145,7 @@ async def deferred_inserts(tx: Tx) -> AsyncIterator[None]:
     finally:
         event.remove(session, "do_orm_execute", _before_statement)
         session.info.pop(_HELD, None)
+        session.info.pop(_UPDATES, None)
 
 
 @asynccontextmanager

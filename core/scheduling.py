@@ -143,11 +143,14 @@ class _RowFailed(Exception):
     """A row failed in a batched pass: the transaction is rolled back and fired row by row."""
 
 
+def _done(tx: Tx) -> dict[str, Any]:
+    """What a fired row is left with."""
+    return {"status": WorkStatus.DONE, "done_at": tx.now, "lease_owner": None, "lease_until": None}
+
+
 def _mark_done(tx: Tx, work: DueWork) -> None:
-    work.status = WorkStatus.DONE
-    work.done_at = tx.now
-    work.lease_owner = None
-    work.lease_until = None
+    for column, value in _done(tx).items():
+        setattr(work, column, value)
 
 
 @dataclass
@@ -442,7 +445,8 @@ class DueWorkRunner:
                     try:
                         if in_batch:
                             await handler(tx, work)
-                            _mark_done(tx, work)
+                            # The chunk's fired rows are marked done by one UPDATE.
+                            deferred.defer_update(tx, work, _done(tx))
                         else:
                             # Its inserts go out at once: the handler may ask whether
                             # they found their key taken.

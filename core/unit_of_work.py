@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from core import audit
+from core import audit, deferred
 from core.clock import Clock
 from core.db import Database
 from core.errors import Conflict
@@ -79,8 +79,29 @@ class Tx:
         self, entity: str, entity_id: int | None, action: str, **data: Any
     ) -> AuditEvent:
         """Append an audit event in this transaction."""
-        appended = await audit.append_event(
-            self.session,
+        appended = await self._append(entity, entity_id, action, data, returned=True)
+        assert appended is not None  # asked for
+        return appended
+
+    async def record(self, entity: str, entity_id: int | None, action: str, **data: Any) -> None:
+        """`audit` for a caller that never reads the event back.
+
+        While inserts are held (a batch of ladder steps, `core.deferred`) the event goes
+        out as a row with the batch's others and no ORM object is built for it.
+        """
+        await self._append(entity, entity_id, action, data, returned=False)
+
+    async def _append(
+        self,
+        entity: str,
+        entity_id: int | None,
+        action: str,
+        data: dict[str, Any],
+        *,
+        returned: bool,
+    ) -> AuditEvent | None:
+        """Append an event and log it for the commit; the object only if `returned`."""
+        fields = audit.EventFields(
             at=self.now,
             actor_id=self.actor_id,
             entity=entity,
@@ -88,6 +109,11 @@ class Tx:
             action=action,
             data=data,
         )
+        appended = None
+        if returned or not deferred.deferring(self):
+            appended = await audit.append_event(self.session, **fields)
+        else:
+            await audit.defer_event(self.session, **fields)
         late = None
         if self.firing_due_at is not None:
             late = (self.now - self.firing_due_at).total_seconds()

@@ -17,17 +17,17 @@ from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import inspect, or_, select, text
 
-from core import audit as audit_log
 from core import deferred
 from core.enums import OutboxStatus, Role
-from core.events import BusinessEvent
-from core.models import DueWork, OutboxMessage, Page, Person, Site, SlaClock, Ticket
+from core.models import Base, DueWork, OutboxMessage, Page, Person, Site, SlaClock, Ticket
 from core.sla import deadlines
 from core.unit_of_work import Tx
+
+_Row = TypeVar("_Row", Person, Site)
 
 PREFETCHED: Hashable = ("prefetched", deadlines.ESCALATION)
 # Roles a ladder step can page besides the assignee, their backup and the reporter.
@@ -48,10 +48,9 @@ class Prefetched:
     # The session keeps loaded rows only while something refers to them: held here, a
     # `session.get` of a person or site the chunk needs is answered without a query.
     held: list[object] = field(default_factory=list)
-    # The same people and sites by id: a step's lookups answer from these without a
-    # `session.get` each (an await through the session's greenlet).
-    people: dict[int, Person] = field(default_factory=dict)
-    sites: dict[int, Site] = field(default_factory=dict)
+    # The same people and sites by model and id: a step's lookups (`get`) answer from
+    # these without a `session.get` each (an await through the session's greenlet).
+    rows: dict[tuple[type[Base], int], Base] = field(default_factory=dict)
     page_ids: list[int] = field(default_factory=list)  # reserved, taken from the end
     # Ladders (outbox chains) with messages still unsent when the chunk began: only these
     # can hold a superseded reminder to drop (one fired in this chunk is skipped instead).
@@ -161,8 +160,8 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
         )
     )
     found.held.extend(holders)
-    found.people = {person.id: person for person in [*people, *holders]}
-    found.sites = {site.id: site for site in sites}
+    found.rows = {(Person, person.id): person for person in [*people, *holders]}
+    found.rows.update({(Site, site.id): site for site in sites})
     by_role: dict[tuple[Role, int], list[Person]] = defaultdict(list)
     for person in holders:
         for site_id in site_ids if person.site_id is None else [person.site_id]:
@@ -173,51 +172,21 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
     tx.memo[PREFETCHED] = found
 
 
-async def person(tx: Tx, person_id: int) -> Person | None:
-    """A person, from what the chunk loaded if it is there (and still loaded), else the session."""
+async def get(tx: Tx, model: type[_Row], row_id: int) -> _Row | None:
+    """A person or site, from what the chunk loaded if it is there (and still loaded), else
+    the session."""
     found = tx.memo.get(PREFETCHED)
     if isinstance(found, Prefetched):
-        known = found.people.get(person_id)
-        if known is not None and _usable(known):
+        known = found.rows.get((model, row_id))
+        if isinstance(known, model) and _usable(known):
             return known
-    return await tx.session.get(Person, person_id)
-
-
-async def site(tx: Tx, site_id: int) -> Site | None:
-    """A site, from what the chunk loaded if it is there (and still loaded), else the session."""
-    found = tx.memo.get(PREFETCHED)
-    if isinstance(found, Prefetched):
-        known = found.sites.get(site_id)
-        if known is not None and _usable(known):
-            return known
-    return await tx.session.get(Site, site_id)
+    return await tx.session.get(model, row_id)
 
 
 def _usable(instance: object) -> bool:
     """Attached with its columns loaded (`is_loaded` would also want a person's site)."""
     state = inspect(instance)
     return not (state.detached or state.expired or state.expired_attributes)
-
-
-async def audit(tx: Tx, entity: str, entity_id: int | None, action: str, **data: Any) -> None:
-    """`tx.audit` for a step: while the chunk's inserts are held, without an object for it.
-
-    Logged for the commit as `tx.audit` logs it; the row goes out with the chunk's others.
-    """
-    if not deferred.deferring(tx):
-        await tx.audit(entity, entity_id, action, **data)
-        return
-    await audit_log.defer_event(
-        tx.session,
-        at=tx.now,
-        actor_id=tx.actor_id,
-        entity=entity,
-        entity_id=entity_id,
-        action=action,
-        data=data,
-    )
-    late = None if tx.firing_due_at is None else (tx.now - tx.firing_due_at).total_seconds()
-    tx.events.append(BusinessEvent(action, entity, entity_id, tx.actor_id, data, late))
 
 
 def forget(tx: Tx) -> None:

@@ -21,7 +21,7 @@ from core.messages import (
     SiteGroupAlert,
     ticket_facts,
 )
-from core.models import DueWork, OutboxMessage, Page, Person, SlaClock, Ticket
+from core.models import DueWork, OutboxMessage, Page, Person, Site, SlaClock, Ticket
 from core.people import people_with_role
 from core.sla import batch, deadlines
 from core.sla.holder import holder_facts
@@ -35,7 +35,7 @@ PAGING = frozenset({A.PAGE_ASSIGNEE, A.PAGE_BACKUP, A.PAGE_DISPATCHERS, A.PAGE_M
 
 async def _recipients(tx: Tx, ticket: Ticket, action: A) -> list[Person]:
     """Who an action reaches; with no assignee, the dispatchers stand in for them."""
-    assignee = await batch.person(tx, ticket.assignee_id) if ticket.assignee_id else None
+    assignee = await batch.get(tx, Person, ticket.assignee_id) if ticket.assignee_id else None
     if action in (A.REMIND_ASSIGNEE, A.PAGE_ASSIGNEE):
         if assignee is not None and assignee.active:
             return [assignee]
@@ -43,14 +43,14 @@ async def _recipients(tx: Tx, ticket: Ticket, action: A) -> list[Person]:
     if action is A.PAGE_BACKUP:
         if assignee is None or assignee.backup_id is None:
             return []
-        backup = await batch.person(tx, assignee.backup_id)
+        backup = await batch.get(tx, Person, assignee.backup_id)
         return [backup] if backup is not None and backup.active else []
     if action is A.PAGE_DISPATCHERS:
         return list(await people_with_role(tx, Role.DISPATCHER, ticket.site_id))
     if action is A.PAGE_MANAGERS:
         return list(await people_with_role(tx, Role.MANAGER, ticket.site_id))
     if action is A.NOTIFY_REPORTER:
-        reporter = await batch.person(tx, ticket.reporter_id)
+        reporter = await batch.get(tx, Person, ticket.reporter_id)
         return [reporter] if reporter is not None else []
     return []
 
@@ -161,8 +161,7 @@ async def _drop_unsent_warnings(
         )
         dropped = int(getattr(result, "rowcount", 0) or 0)
         if dropped:
-            await batch.audit(
-                tx,
+            await tx.record(
                 "ticket",
                 ticket.id,
                 "sla.reminder_dropped",
@@ -174,8 +173,7 @@ async def _drop_unsent_warnings(
 
 async def _skip(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork, *, reason: str) -> None:
     """Record a step dropped instead of sent late."""
-    await batch.audit(
-        tx,
+    await tx.record(
         "ticket",
         ticket.id,
         "sla.step_skipped",
@@ -393,8 +391,7 @@ async def _carry_out(tx: Tx, ticket: Ticket, clock: SlaClock, work: DueWork) -> 
             {"clock": s.payload["clock"], "percent": round(_fraction(s) * 100)}
             for s in coalesced.steps
         ]
-    await batch.audit(
-        tx,
+    await tx.record(
         "ticket",
         ticket.id,
         "sla.escalated",
@@ -418,7 +415,7 @@ async def _post_to_site_group(
     """A paging step is also posted, once, in the site's alert group (no repeats there)."""
     if not PAGING.intersection(actions):
         return
-    site = await batch.site(tx, ticket.site_id)
+    site = await batch.get(tx, Site, ticket.site_id)
     if site is None or site.alert_chat_id is None:
         return
     level = "manager" if A.PAGE_MANAGERS in actions else "page"

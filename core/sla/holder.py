@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from core.enums import COMING_STATUSES, TicketStatus
 from core.messages import Acknowledgement
-from core.models import Page, Pause, Person, SlaClock, Ticket
+from core.models import Page, Pause, Person, Site, SlaClock, Ticket
 from core.sla import batch, deadlines
 from core.unit_of_work import Tx
 
@@ -69,8 +69,8 @@ async def acknowledgements(tx: Tx, ticket: Ticket, clock: SlaClock) -> tuple[Ack
 
 async def holder_facts(tx: Tx, ticket: Ticket, clock: SlaClock) -> dict[str, Any]:
     """Where the ticket stands now: its site, its state since when, who holds it, who acknowledged."""
-    site = await batch.site(tx, ticket.site_id)
-    assignee = await batch.person(tx, ticket.assignee_id) if ticket.assignee_id else None
+    site = await batch.get(tx, Site, ticket.site_id)
+    assignee = await batch.get(tx, Person, ticket.assignee_id) if ticket.assignee_id else None
     return {
         "status": ticket.status,
         "site": site.name if site is not None else "",

@@ -238,3 +238,53 @@ async def test_a_failing_step_in_a_batch_leaves_the_others_fired_once_and_itself
     assert bad is not None and bad.status == WorkStatus.PENDING and bad.attempts == 1
     assert "printer on fire" in (bad.last_error or "")
     assert chain.ok, chain.problems
+
+
+class Updates:
+    """Records each UPDATE of due_work sent while in use: how many rows' parameters it had."""
+
+    def __init__(self, database: Any) -> None:
+        self.sent: list[tuple[str, int]] = []
+        self._engine = database.engine.sync_engine
+
+    def _seen(
+        self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool
+    ) -> None:
+        if statement.startswith("UPDATE due_work SET status"):
+            self.sent.append((statement, len(parameters) if many else 1))
+
+    def __enter__(self) -> Updates:
+        event.listen(self._engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._seen)
+
+
+async def test_a_chunk_marks_its_fired_steps_done_with_one_set_based_update(
+    helpdesk, world, clock, database
+):
+    due = await _a_wave_of_due_steps(helpdesk, world, clock)
+    runner = helpdesk.runner()
+    runner.chunk = 25  # three chunks for the sixty steps
+    with Updates(database) as updates:
+        result = await runner.sweep()
+
+    assert result.failed == 0 and result.fired == due == 3 * TICKETS
+    # A few statements a chunk (a statement the chunk runs midway first sends what is held),
+    # each with one set of parameters: not an UPDATE per fired row (an executemany is
+    # still a statement executed per row on the server).
+    assert all(rows == 1 and "IN (" in statement for statement, rows in updates.sent)
+    assert len(updates.sent) <= 3 * 3, updates.sent
+    async with helpdesk.core.reading() as session:
+        done = list(
+            await session.scalars(
+                select(DueWork).where(DueWork.kind == ESCALATION, DueWork.done_at.is_not(None))
+            )
+        )
+        chain = await verify_chain(session)
+    assert len(done) == due
+    assert {(work.status, work.done_at, work.lease_owner) for work in done} == {
+        (WorkStatus.DONE, clock.now(), None)
+    }
+    assert chain.ok, chain.problems

@@ -39,9 +39,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Select, delete, exists, func, null, or_, select, update
+from sqlalchemy import Select, Table, delete, exists, func, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +50,12 @@ from core.models import ChatLane, ChatState, ProcessedUpdate
 from core.unit_of_work import Core, Tx
 
 log = logging.getLogger(__name__)
+
+# Core tables, not the ORM classes: the statements on every update need no ORM
+# machinery (no identity-map synchronisation, no object loading), which costs CPU.
+_updates = cast(Table, ProcessedUpdate.__table__)
+_lanes = cast(Table, ChatLane.__table__)
+_states = cast(Table, ChatState.__table__)
 
 # Short, because a dead instance's updates and chats wait this long for a taker; the
 # holder renews it (every third of it) for as long as the handler runs.
@@ -149,9 +155,14 @@ class ConversationStore:
     @staticmethod
     async def load_in(session: AsyncSession, chat_id: int, user_id: int) -> DialogState | None:
         """The person's open dialog in this chat, read in `session`."""
-        row = await session.scalar(
-            select(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
-        )
+        c = _states.c
+        row = (
+            await session.execute(
+                select(c.dialog, c.step, c.data, c.message_id, c.version).where(
+                    c.chat_id == chat_id, c.user_id == user_id
+                )
+            )
+        ).first()
         if row is None:
             return None
         return DialogState(row.dialog, row.step, dict(row.data), row.message_id, row.version)
@@ -223,19 +234,19 @@ class ConversationStore:
         if state.version:
             # The lane's fence in the same statement: one round trip for the usual save.
             written = await tx.session.execute(
-                update(ChatState)
+                update(_states)
                 .where(
-                    ChatState.chat_id == chat_id,
-                    ChatState.user_id == user_id,
-                    ChatState.version == state.version,
+                    _states.c.chat_id == chat_id,
+                    _states.c.user_id == user_id,
+                    _states.c.version == state.version,
                     *self._fence(chat_id),
                 )
-                .values(**values, version=ChatState.version + 1)
-                .returning(ChatState.version)
+                .values(**values, version=_states.c.version + 1)
+                .returning(_states.c.version)
             )
         else:
             await self._check_lane(tx, chat_id)
-            statement = _insert(tx)(ChatState).values(
+            statement = _insert(tx)(_states).values(
                 chat_id=chat_id, user_id=user_id, version=1, **values
             )
             written = await tx.session.execute(
@@ -243,9 +254,9 @@ class ConversationStore:
                     index_elements=["chat_id", "user_id"],
                     set_={
                         **{key: statement.excluded[key] for key in values},
-                        "version": ChatState.version + 1,
+                        "version": _states.c.version + 1,
                     },
-                ).returning(ChatState.version)
+                ).returning(_states.c.version)
             )
         version = written.scalar_one_or_none()
         if version is None:
@@ -263,13 +274,13 @@ class ConversationStore:
         try:
             async with self.core.transaction() as tx:
                 deleted = await tx.session.execute(
-                    delete(ChatState)
+                    delete(_states)
                     .where(
-                        ChatState.chat_id == chat_id,
-                        ChatState.user_id == user_id,
+                        _states.c.chat_id == chat_id,
+                        _states.c.user_id == user_id,
                         *self._fence(chat_id),
                     )
-                    .returning(ChatState.id)
+                    .returning(_states.c.id)
                 )
                 if deleted.first() is None:
                     await self._check_lane(tx, chat_id)  # nothing there, or fenced off
@@ -293,12 +304,12 @@ class ConversationStore:
         """The lane's token while `lane` still holds it, share-locked (PostgreSQL: a
         takeover waits until the write that asks is committed)."""
         return (
-            select(ChatLane.token)
+            select(_lanes.c.token)
             .where(
-                ChatLane.bot_id == self.bot_id,
-                ChatLane.chat_id == lane.chat_id,
-                ChatLane.token == lane.token,
-                ChatLane.holder == lane.holder,
+                _lanes.c.bot_id == self.bot_id,
+                _lanes.c.chat_id == lane.chat_id,
+                _lanes.c.token == lane.token,
+                _lanes.c.holder == lane.holder,
             )
             .with_for_update(read=True)
         )
@@ -352,7 +363,7 @@ class ConversationStore:
         if not first:
             return
         async with self.core.transaction() as tx:
-            statement = _insert(tx)(ProcessedUpdate).values(
+            statement = _insert(tx)(_updates).values(
                 [
                     {
                         "bot_id": self.bot_id,
@@ -371,7 +382,7 @@ class ConversationStore:
                         "payload": statement.excluded.payload,
                         "chat_id": statement.excluded.chat_id,
                     },
-                    where=ProcessedUpdate.done_at.is_(None) & ProcessedUpdate.payload.is_(None),
+                    where=_updates.c.done_at.is_(None) & _updates.c.payload.is_(None),
                 )
             )
 
@@ -384,18 +395,18 @@ class ConversationStore:
         async with self.core.reading() as session:
             now = self.core.clock.now()
             rows = await session.scalars(
-                select(ProcessedUpdate.payload)
+                select(_updates.c.payload)
                 .where(
-                    ProcessedUpdate.bot_id == self.bot_id,
-                    ProcessedUpdate.done_at.is_(None),
-                    ProcessedUpdate.payload.is_not(None),
+                    _updates.c.bot_id == self.bot_id,
+                    _updates.c.done_at.is_(None),
+                    _updates.c.payload.is_not(None),
                     or_(
-                        ProcessedUpdate.lease_until < now,
-                        (ProcessedUpdate.lease_until.is_(None))
-                        & (ProcessedUpdate.received_at < now - self.update_lease),
+                        _updates.c.lease_until < now,
+                        (_updates.c.lease_until.is_(None))
+                        & (_updates.c.received_at < now - self.update_lease),
                     ),
                 )
-                .order_by(ProcessedUpdate.update_id)
+                .order_by(_updates.c.update_id)
                 .limit(limit)
             )
             return [dict(payload) for payload in rows if payload]
@@ -409,7 +420,7 @@ class ConversationStore:
         async with self.core.transaction() as tx:
             lease_until = tx.now + self.update_lease
             created = await tx.session.execute(
-                _insert(tx)(ProcessedUpdate)
+                _insert(tx)(_updates)
                 .values(
                     bot_id=self.bot_id,
                     update_id=update_id,
@@ -417,7 +428,7 @@ class ConversationStore:
                     lease_until=lease_until,
                 )
                 .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
-                .returning(ProcessedUpdate.update_id)
+                .returning(_updates.c.update_id)
             )
             if created.scalar_one_or_none() is not None:
                 return True
@@ -426,15 +437,15 @@ class ConversationStore:
     async def _claim(self, tx: Tx, update_id: int) -> bool:
         """Lease a journaled update that is not done and not leased to a live handler."""
         retaken = await tx.session.execute(
-            update(ProcessedUpdate)
+            update(_updates)
             .where(
-                ProcessedUpdate.bot_id == self.bot_id,
-                ProcessedUpdate.update_id == update_id,
-                ProcessedUpdate.done_at.is_(None),
-                or_(ProcessedUpdate.lease_until.is_(None), ProcessedUpdate.lease_until < tx.now),
+                _updates.c.bot_id == self.bot_id,
+                _updates.c.update_id == update_id,
+                _updates.c.done_at.is_(None),
+                or_(_updates.c.lease_until.is_(None), _updates.c.lease_until < tx.now),
             )
             .values(lease_until=tx.now + self.update_lease)
-            .returning(ProcessedUpdate.update_id)
+            .returning(_updates.c.update_id)
         )
         return retaken.scalar_one_or_none() is not None
 
@@ -445,8 +456,8 @@ class ConversationStore:
 
     async def _finish(self, tx: Tx, update_id: int) -> None:
         await tx.session.execute(
-            update(ProcessedUpdate)
-            .where(ProcessedUpdate.bot_id == self.bot_id, ProcessedUpdate.update_id == update_id)
+            update(_updates)
+            .where(_updates.c.bot_id == self.bot_id, _updates.c.update_id == update_id)
             .values(done_at=tx.now, lease_until=None, payload=null())
         )
 
@@ -497,7 +508,7 @@ class ConversationStore:
         raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
 
     async def _take(self, tx: Tx, chat_id: int, holder: str) -> Lane | None:
-        statement = _insert(tx)(ChatLane).values(
+        statement = _insert(tx)(_lanes).values(
             bot_id=self.bot_id,
             chat_id=chat_id,
             holder=holder,
@@ -509,11 +520,11 @@ class ConversationStore:
                 index_elements=["bot_id", "chat_id"],
                 set_={
                     "holder": statement.excluded.holder,
-                    "token": ChatLane.token + 1,
+                    "token": _lanes.c.token + 1,
                     "lease_until": statement.excluded.lease_until,
                 },
-                where=ChatLane.holder.is_(None) | (ChatLane.lease_until < tx.now),
-            ).returning(ChatLane.token)
+                where=_lanes.c.holder.is_(None) | (_lanes.c.lease_until < tx.now),
+            ).returning(_lanes.c.token)
         )
         token = taken.scalar_one_or_none()
         return None if token is None else Lane(chat_id, holder, token)
@@ -537,34 +548,32 @@ class ConversationStore:
         in one statement, before trying to claim. Otherwise the oldest waiting update is
         claimed in one statement, and the journal looked at again only when none was.
         """
-        release = update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
+        release = update(_lanes).where(*self._held(lane)).values(holder=None, lease_until=None)
         if likely_empty:
             released = await tx.session.execute(
                 release.where(~exists().where(*self._waiting(lane.chat_id))).returning(
-                    ChatLane.token
+                    _lanes.c.token
                 )
             )
             if released.scalar_one_or_none() is not None:
                 return "empty"
         oldest = (
-            select(func.min(ProcessedUpdate.update_id))
+            select(func.min(_updates.c.update_id))
             .where(*self._waiting(lane.chat_id))
             .scalar_subquery()
         )
         row = (
             await tx.session.execute(
-                update(ProcessedUpdate)
+                update(_updates)
                 .where(
-                    ProcessedUpdate.bot_id == self.bot_id,
-                    ProcessedUpdate.update_id == oldest,
-                    ProcessedUpdate.done_at.is_(None),
-                    ProcessedUpdate.payload.is_not(None),
-                    or_(
-                        ProcessedUpdate.lease_until.is_(None), ProcessedUpdate.lease_until < tx.now
-                    ),
+                    _updates.c.bot_id == self.bot_id,
+                    _updates.c.update_id == oldest,
+                    _updates.c.done_at.is_(None),
+                    _updates.c.payload.is_not(None),
+                    or_(_updates.c.lease_until.is_(None), _updates.c.lease_until < tx.now),
                 )
                 .values(lease_until=tx.now + self.update_lease)
-                .returning(ProcessedUpdate.update_id, ProcessedUpdate.payload)
+                .returning(_updates.c.update_id, _updates.c.payload)
             )
         ).first()
         if row is not None and row.payload is not None:
@@ -581,11 +590,11 @@ class ConversationStore:
             held = await self._renew(tx, lane)
             if held and update_id is not None:
                 await tx.session.execute(
-                    update(ProcessedUpdate)
+                    update(_updates)
                     .where(
-                        ProcessedUpdate.bot_id == self.bot_id,
-                        ProcessedUpdate.update_id == update_id,
-                        ProcessedUpdate.done_at.is_(None),
+                        _updates.c.bot_id == self.bot_id,
+                        _updates.c.update_id == update_id,
+                        _updates.c.done_at.is_(None),
                     )
                     .values(lease_until=tx.now + self.update_lease)
                 )
@@ -600,7 +609,7 @@ class ConversationStore:
         """
         async with self.core.transaction() as tx:
             await tx.session.execute(
-                update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
+                update(_lanes).where(*self._held(lane)).values(holder=None, lease_until=None)
             )
             if finished is not None:
                 await self._finish(tx, finished)
@@ -610,27 +619,27 @@ class ConversationStore:
     async def _renew(self, tx: Tx, lane: Lane) -> bool:
         """Extend the lane's lease; False if it is no longer this holder's."""
         renewed = await tx.session.execute(
-            update(ChatLane)
+            update(_lanes)
             .where(*self._held(lane))
             .values(lease_until=tx.now + self.update_lease)
-            .returning(ChatLane.token)
+            .returning(_lanes.c.token)
         )
         return renewed.scalar_one_or_none() is not None
 
     def _held(self, lane: Lane) -> tuple[Any, ...]:
         return (
-            ChatLane.bot_id == self.bot_id,
-            ChatLane.chat_id == lane.chat_id,
-            ChatLane.token == lane.token,
-            ChatLane.holder == lane.holder,
+            _lanes.c.bot_id == self.bot_id,
+            _lanes.c.chat_id == lane.chat_id,
+            _lanes.c.token == lane.token,
+            _lanes.c.holder == lane.holder,
         )
 
     def _waiting(self, chat_id: int) -> tuple[Any, ...]:
         return (
-            ProcessedUpdate.bot_id == self.bot_id,
-            ProcessedUpdate.chat_id == chat_id,
-            ProcessedUpdate.done_at.is_(None),
-            ProcessedUpdate.payload.is_not(None),
+            _updates.c.bot_id == self.bot_id,
+            _updates.c.chat_id == chat_id,
+            _updates.c.done_at.is_(None),
+            _updates.c.payload.is_not(None),
         )
 
 

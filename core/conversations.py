@@ -168,6 +168,22 @@ StateKey = tuple[int, int]  # (chat_id, user_id)
 
 
 Next = Claimed | Literal["empty", "blocked"]  # what a lane's holder takes next
+# A chat's lane entered by this instance, and what it took: None when another holds it.
+Entered = tuple[Lane, Next] | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Chats whose lanes to enter in the transaction that journals their updates.
+
+    Saves the transaction of its own `enter_lane` would take for each: the journal
+    is written before the lane is tried, in the same transaction, so the argument
+    that leaves no update behind a lane being given back holds as before.
+    """
+
+    chats: tuple[int, ...]
+    holder: str
+    prefetch: Prefetch | None = None
 
 
 class LaneLost(RuntimeError):
@@ -459,15 +475,21 @@ class ConversationStore:
 
     # --- the update journal -------------------------------------------------------------
 
-    async def journal_updates(self, updates: list[tuple[int, dict[str, Any]]]) -> None:
+    async def journal_updates(
+        self, updates: list[tuple[int, dict[str, Any]]], *, enter: Entry | None = None
+    ) -> dict[int, Entered]:
         """Write updates down as received, in one transaction.
 
         A redelivered update keeps its first record; one already claimed by a handler
         that got to it first gets its payload (unless it is done already).
+
+        `enter`: then, in the same transaction, enter each of these chats' lanes as
+        `enter_lane` does; what each gave, by chat (the caller must go on with every
+        lane entered, `bot.lanes.ChatLanes.run_entered`).
         """
         first = {update_id: payload for update_id, payload in reversed(updates)}
         if not first:
-            return
+            return {}
         async with self.core.transaction() as tx:
             rows = [
                 {
@@ -483,6 +505,16 @@ class ConversationStore:
             await tx.session.execute(
                 _journal_statement(tx.dialect), rows[0] if len(rows) == 1 else rows
             )
+            return {} if enter is None else await self._enter(tx, enter)
+
+    async def _enter(self, tx: Tx, enter: Entry) -> dict[int, Entered]:
+        entered: dict[int, Entered] = {}
+        for chat_id in enter.chats:
+            lane = await self._take(tx, chat_id, enter.holder)
+            entered[chat_id] = (
+                None if lane is None else (lane, await self._next(tx, lane, enter.prefetch))
+            )
+        return entered
 
     async def unfinished_updates(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Journaled updates nobody is handling: lease run out, or never claimed for a lease's time.

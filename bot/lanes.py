@@ -57,7 +57,7 @@ class ChatLanes:
 
     def entry(self, chats: list[int]) -> Entry:
         """What the journal's transaction needs to enter these chats' lanes for this instance."""
-        return Entry(tuple(chats), self.holder, self._prefetch)
+        return Entry(tuple(sorted(chats)), self.holder, self._prefetch)
 
     async def run(self, incoming: Incoming) -> None:
         """Handle the update's chat until nothing of it waits, unless another instance holds it."""

@@ -13,15 +13,16 @@ starts with), so a database that served another token drops none of this one's u
 
 Chat lanes: several instances behind one balancer each receive some of a chat's
 updates (an album is five updates milliseconds apart). Whoever receives one journals
-it and tries to take the chat's lane and claim its oldest update in one transaction
-(`enter_lane`; the lane is a short lease with a fencing token). The holder handles
+it and, in the same transaction, tries to take the chat's lane and claim its oldest
+update (`journal_updates` with an `Entry`, or `enter_lane` on its own; the lane is a
+short lease with a fencing token). The holder handles
 the chat's journaled updates one at a time, oldest first (`next_update` finishes the
 last and claims the next in one transaction), renews its leases while a handler runs
 (`renew_lane`), and gives the lane back in the transaction that finds nothing more to
 claim: an instance that found the lane taken left its update to the holder, and the
-lane's row is locked before the journal is looked at, so none is left behind. Those
-are the same two transactions per update as claiming and finishing it. Dialog state carries a version and, while a lane
-is held (`holding`), is written only by the lane's current holder: a process that lost
+lane's row is locked before the journal is looked at, so none is left behind. So the
+chat's bookkeeping is two transactions per update: the journal's and the finish's.
+Dialog state carries a version and, while a lane is held (`holding`), is written only by the lane's current holder: a process that lost
 its lane (paused past its lease) gets `LaneLost` instead of overwriting a newer step;
 the check rides on the versioned write itself. The holder reads what an update needs
 (who sent it, their dialog state) in the transaction that claims it (`Prefetch`), a
@@ -178,7 +179,9 @@ class Entry:
 
     Saves the transaction of its own `enter_lane` would take for each: the journal
     is written before the lane is tried, in the same transaction, so the argument
-    that leaves no update behind a lane being given back holds as before.
+    that leaves no update behind a lane being given back holds as before. `chats` in
+    ascending order: lanes' rows are locked in that order, so two instances journaling
+    updates of the same chats cannot deadlock (PostgreSQL).
     """
 
     chats: tuple[int, ...]
@@ -509,7 +512,7 @@ class ConversationStore:
 
     async def _enter(self, tx: Tx, enter: Entry) -> dict[int, Entered]:
         entered: dict[int, Entered] = {}
-        for chat_id in enter.chats:
+        for chat_id in sorted(enter.chats):
             lane = await self._take(tx, chat_id, enter.holder)
             entered[chat_id] = (
                 None if lane is None else (lane, await self._next(tx, lane, enter.prefetch))

@@ -358,10 +358,16 @@ class Application:
 
         Each chat's lane is tried for its first update in the batch (the one its handler
         here runs first), which goes on with it (`_handle`); a transaction less per update.
+        Only while every update queued here runs at once: a lane entered now is not
+        renewed until its handler starts, and one waiting its turn past the lease would
+        be taken over (its handler then refused mid-way).
         """
         first: dict[int, int] = {}  # chat -> its first update in the batch
-        for incoming in batch:
-            first.setdefault(incoming.chat_id, incoming.update_id)
+        lanes = self.runtime.lanes if self.runtime is not None else None
+        waiting = 0 if lanes is None else sum(not lanes.holds(i.update_id) for i in batch)
+        if lanes is not None and lanes.has_room(waiting):
+            for incoming in batch:
+                first.setdefault(incoming.chat_id, incoming.update_id)
         # (A redelivery of an update whose lane is entered already but not gone on with.)
         first = {chat: update for chat, update in first.items() if update not in self._entered}
         entered = await self.bot.conversations.journal_updates(

@@ -4,8 +4,8 @@ Every update of a fault report (the command, the tag, the symptom, three photos,
 buttons, the phone number, Confirm) goes through the real router and dialogs over an
 in-memory Telegram, one at a time, twice on a fresh database: once as updates were
 handled before chat lanes (journal, claim, handler, finish) and once as `faultdesk run`
-handles them now (journal, enter the chat's lane and claim, handler, finish and give
-the lane back). Printed per update: transactions, statements, wall and CPU time, and
+handles them now (journal, enter the chat's lane and claim in the same transaction,
+handler, finish and give the lane back). Printed per update: transactions, statements, wall and CPU time, and
 how many of the transactions were the journal/claim/finish bookkeeping.
 
     python -m benchmarks.lane_bench [--people 20] [--backend sqlite|postgresql|both]
@@ -48,7 +48,7 @@ from bot.i18n import I18n
 from bot.lanes import ChatLanes
 from bot.router import Router
 from core.assets import AssetRecord
-from core.conversations import ConversationStore
+from core.conversations import ConversationStore, Entered, Entry
 from core.db import Database
 from core.enums import AssetKind, Role
 
@@ -114,9 +114,11 @@ class CountingStore(ConversationStore):
 
     bookkeeping = 0
 
-    async def journal_updates(self, updates: list[tuple[int, dict[str, Any]]]) -> None:
+    async def journal_updates(
+        self, updates: list[tuple[int, dict[str, Any]]], *, enter: Entry | None = None
+    ) -> dict[int, Entered]:
         self.bookkeeping += 1
-        await super().journal_updates(updates)
+        return await super().journal_updates(updates, enter=enter)
 
     async def claim_update(self, update_id: int) -> bool:
         self.bookkeeping += 1
@@ -203,10 +205,15 @@ async def run_mode(mode: str, url: str, people: int) -> Tally:
             for kind, value in report_script(index):
                 incoming = update_for(next(update_ids), user, kind, value, transport)
                 began, cpu = time.perf_counter(), time.process_time()
-                await store.journal_updates([(incoming.update_id, incoming.to_json())])
+                journal = [(incoming.update_id, incoming.to_json())]
                 if mode == "lanes":
-                    await lanes.run(incoming)
+                    # As `faultdesk run`: the chat's lane entered in the journal's transaction.
+                    entered = await store.journal_updates(
+                        journal, enter=lanes.entry([incoming.chat_id])
+                    )
+                    await lanes.run_entered(entered[incoming.chat_id])
                 else:
+                    await store.journal_updates(journal)
                     await router.handle(app, transport, incoming)
                 tally.per_update_ms.append((time.perf_counter() - began) * 1000)
                 tally.cpu += time.process_time() - cpu

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.chat import Incoming
-from core.conversations import Claimed, ConversationStore, Lane, LaneLost, Prefetch
+from core.conversations import Claimed, ConversationStore, Entered, Entry, Lane, LaneLost, Prefetch
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +55,24 @@ class ChatLanes:
         """True if this process handled the update lately (while draining its chat)."""
         return update_id in self._handled
 
+    def entry(self, chats: list[int]) -> Entry:
+        """What the journal's transaction needs to enter these chats' lanes for this instance."""
+        return Entry(tuple(sorted(chats)), self.holder, self._prefetch)
+
     async def run(self, incoming: Incoming) -> None:
         """Handle the update's chat until nothing of it waits, unless another instance holds it."""
         if self.handled_here(incoming.update_id):
             return
-        entered = await self.store.enter_lane(
-            incoming.chat_id, self.holder, prefetch=self._prefetch
+        await self.run_entered(
+            await self.store.enter_lane(incoming.chat_id, self.holder, prefetch=self._prefetch)
         )
+
+    async def run_entered(self, entered: Entered) -> None:
+        """Go on with a chat's lane entered (by `run`, or in the journal's transaction).
+
+        A lane entered is always gone on with, even for an update handled here already:
+        the lane holds whatever update it claimed, and gives itself back at the end.
+        """
         if entered is None:
             return  # the holder handles this update after the ones before it
         lane, claimed = entered

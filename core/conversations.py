@@ -13,15 +13,16 @@ starts with), so a database that served another token drops none of this one's u
 
 Chat lanes: several instances behind one balancer each receive some of a chat's
 updates (an album is five updates milliseconds apart). Whoever receives one journals
-it and tries to take the chat's lane and claim its oldest update in one transaction
-(`enter_lane`; the lane is a short lease with a fencing token). The holder handles
+it and, in the same transaction, tries to take the chat's lane and claim its oldest
+update (`journal_updates` with an `Entry`, or `enter_lane` on its own; the lane is a
+short lease with a fencing token). The holder handles
 the chat's journaled updates one at a time, oldest first (`next_update` finishes the
 last and claims the next in one transaction), renews its leases while a handler runs
 (`renew_lane`), and gives the lane back in the transaction that finds nothing more to
 claim: an instance that found the lane taken left its update to the holder, and the
-lane's row is locked before the journal is looked at, so none is left behind. Those
-are the same two transactions per update as claiming and finishing it. Dialog state carries a version and, while a lane
-is held (`holding`), is written only by the lane's current holder: a process that lost
+lane's row is locked before the journal is looked at, so none is left behind. So the
+chat's bookkeeping is two transactions per update: the journal's and the finish's.
+Dialog state carries a version and, while a lane is held (`holding`), is written only by the lane's current holder: a process that lost
 its lane (paused past its lease) gets `LaneLost` instead of overwriting a newer step;
 the check rides on the versioned write itself. The holder reads what an update needs
 (who sent it, their dialog state) in the transaction that claims it (`Prefetch`), a
@@ -33,15 +34,16 @@ that finishes the update.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import Select, delete, exists, func, null, or_, select, update
+from sqlalchemy import Select, Table, bindparam, delete, exists, func, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +52,78 @@ from core.models import ChatLane, ChatState, ProcessedUpdate
 from core.unit_of_work import Core, Tx
 
 log = logging.getLogger(__name__)
+
+# Core tables, not the ORM classes: the statements on every update need no ORM
+# machinery (no identity-map synchronisation, no object loading), which costs CPU.
+_updates = cast(Table, ProcessedUpdate.__table__)
+_lanes = cast(Table, ChatLane.__table__)
+_states = cast(Table, ChatState.__table__)
+
+# The statements run on every update, built once with bound parameters (named apart
+# from the columns): building a statement per call (its clauses, their coercions)
+# cost more CPU than executing it. Parameters: b_bot (the bot), b_chat, b_user,
+# b_token and b_holder (a lane), b_update (an update id), b_now, b_until (a lease's end).
+_HELD = (
+    _lanes.c.bot_id == bindparam("b_bot"),
+    _lanes.c.chat_id == bindparam("b_chat"),
+    _lanes.c.token == bindparam("b_token"),
+    _lanes.c.holder == bindparam("b_holder"),
+)
+_WAITING = (
+    _updates.c.bot_id == bindparam("b_bot"),
+    _updates.c.chat_id == bindparam("b_chat"),
+    _updates.c.done_at.is_(None),
+    _updates.c.payload.is_not(None),
+)
+_RENEW = (
+    update(_lanes).where(*_HELD).values(lease_until=bindparam("b_until")).returning(_lanes.c.token)
+)
+_RELEASE = update(_lanes).where(*_HELD).values(holder=None, lease_until=None)
+_RELEASE_IF_EMPTY = _RELEASE.where(~exists().where(*_WAITING)).returning(_lanes.c.token)
+_ANY_WAITING = select(exists().where(*_WAITING))
+_CLAIM_OLDEST = (
+    update(_updates)
+    .where(
+        _updates.c.bot_id == bindparam("b_bot"),
+        _updates.c.update_id
+        == select(func.min(_updates.c.update_id)).where(*_WAITING).scalar_subquery(),
+        _updates.c.done_at.is_(None),
+        _updates.c.payload.is_not(None),
+        or_(_updates.c.lease_until.is_(None), _updates.c.lease_until < bindparam("b_now")),
+    )
+    .values(lease_until=bindparam("b_until"))
+    .returning(_updates.c.update_id, _updates.c.payload)
+)
+_FINISH = (
+    update(_updates)
+    .where(_updates.c.bot_id == bindparam("b_bot"), _updates.c.update_id == bindparam("b_update"))
+    .values(done_at=bindparam("b_now"), lease_until=None, payload=null())
+)
+_STATE = (
+    _states.c.chat_id == bindparam("b_chat"),
+    _states.c.user_id == bindparam("b_user"),
+)
+_LOAD_STATE = select(
+    _states.c.dialog, _states.c.step, _states.c.data, _states.c.message_id, _states.c.version
+).where(*_STATE)
+# The lane's token while the lane is still this holder's, share-locked (PostgreSQL: a
+# takeover waits until the write that asks is committed).
+_STILL_HELD = select(_lanes.c.token).where(*_HELD).with_for_update(read=True)
+_STATE_VALUES: dict[str, Any] = {
+    "dialog": bindparam("b_dialog"),
+    "step": bindparam("b_step"),
+    "data": bindparam("b_data"),
+    "message_id": bindparam("b_message"),
+    "updated_at": bindparam("b_now"),
+}
+_SAVE_VERSIONED = (
+    update(_states)
+    .where(*_STATE, _states.c.version == bindparam("b_version"))
+    .values(**_STATE_VALUES, version=_states.c.version + 1)
+    .returning(_states.c.version)
+)
+# The same, fenced by the lane (while one is held): one round trip for the usual save.
+_SAVE_VERSIONED_FENCED = _SAVE_VERSIONED.where(exists(_STILL_HELD))
 
 # Short, because a dead instance's updates and chats wait this long for a taker; the
 # holder renews it (every third of it) for as long as the handler runs.
@@ -95,6 +169,24 @@ StateKey = tuple[int, int]  # (chat_id, user_id)
 
 
 Next = Claimed | Literal["empty", "blocked"]  # what a lane's holder takes next
+# A chat's lane entered by this instance, and what it took: None when another holds it.
+Entered = tuple[Lane, Next] | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Chats whose lanes to enter in the transaction that journals their updates.
+
+    Saves the transaction of its own `enter_lane` would take for each: the journal
+    is written before the lane is tried, in the same transaction, so the argument
+    that leaves no update behind a lane being given back holds as before. `chats` in
+    ascending order: lanes' rows are locked in that order, so two instances journaling
+    updates of the same chats cannot deadlock (PostgreSQL).
+    """
+
+    chats: tuple[int, ...]
+    holder: str
+    prefetch: Prefetch | None = None
 
 
 class LaneLost(RuntimeError):
@@ -123,6 +215,46 @@ def _insert(tx: Tx) -> Any:
     return pg_insert if tx.dialect == "postgresql" else sqlite_insert
 
 
+@functools.cache
+def _take_statement(dialect: str) -> Any:
+    """Take a chat's lane unless a live holder has it (the new token returned), built once."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(_lanes).values(
+        bot_id=bindparam("b_bot"),
+        chat_id=bindparam("b_chat"),
+        holder=bindparam("b_holder"),
+        token=1,
+        lease_until=bindparam("b_until"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["bot_id", "chat_id"],
+        set_={
+            "holder": statement.excluded.holder,
+            "token": _lanes.c.token + 1,
+            "lease_until": statement.excluded.lease_until,
+        },
+        where=_lanes.c.holder.is_(None) | (_lanes.c.lease_until < bindparam("b_now")),
+    ).returning(_lanes.c.token)
+
+
+@functools.cache
+def _journal_statement(dialect: str) -> Any:
+    """Journal one update (a redelivery keeps the first record), built once."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(_updates).values(
+        bot_id=bindparam("b_bot"),
+        update_id=bindparam("b_update"),
+        received_at=bindparam("b_now"),
+        payload=bindparam("b_payload"),
+        chat_id=bindparam("b_chat"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["bot_id", "update_id"],
+        set_={"payload": statement.excluded.payload, "chat_id": statement.excluded.chat_id},
+        where=_updates.c.done_at.is_(None) & _updates.c.payload.is_(None),
+    )
+
+
 class ConversationStore:
     """Dialog state, the update journal and chat lanes of one bot, in the database."""
 
@@ -149,9 +281,7 @@ class ConversationStore:
     @staticmethod
     async def load_in(session: AsyncSession, chat_id: int, user_id: int) -> DialogState | None:
         """The person's open dialog in this chat, read in `session`."""
-        row = await session.scalar(
-            select(ChatState).where(ChatState.chat_id == chat_id, ChatState.user_id == user_id)
-        )
+        row = (await session.execute(_LOAD_STATE, {"b_chat": chat_id, "b_user": user_id})).first()
         if row is None:
             return None
         return DialogState(row.dialog, row.step, dict(row.data), row.message_id, row.version)
@@ -221,21 +351,27 @@ class ConversationStore:
             "updated_at": tx.now,
         }
         if state.version:
-            # The lane's fence in the same statement: one round trip for the usual save.
-            written = await tx.session.execute(
-                update(ChatState)
-                .where(
-                    ChatState.chat_id == chat_id,
-                    ChatState.user_id == user_id,
-                    ChatState.version == state.version,
-                    *self._fence(chat_id),
+            params = {
+                "b_chat": chat_id,
+                "b_user": user_id,
+                "b_version": state.version,
+                "b_dialog": state.dialog,
+                "b_step": state.step,
+                "b_data": state.data,
+                "b_message": state.message_id,
+                "b_now": tx.now,
+            }
+            lane = _holding.get()
+            if lane is None or lane.chat_id != chat_id:
+                written = await tx.session.execute(_SAVE_VERSIONED, params)
+            else:
+                # The lane's fence in the same statement: one round trip for the usual save.
+                written = await tx.session.execute(
+                    _SAVE_VERSIONED_FENCED, {**params, **self._lane_params(lane)}
                 )
-                .values(**values, version=ChatState.version + 1)
-                .returning(ChatState.version)
-            )
         else:
             await self._check_lane(tx, chat_id)
-            statement = _insert(tx)(ChatState).values(
+            statement = _insert(tx)(_states).values(
                 chat_id=chat_id, user_id=user_id, version=1, **values
             )
             written = await tx.session.execute(
@@ -243,9 +379,9 @@ class ConversationStore:
                     index_elements=["chat_id", "user_id"],
                     set_={
                         **{key: statement.excluded[key] for key in values},
-                        "version": ChatState.version + 1,
+                        "version": _states.c.version + 1,
                     },
-                ).returning(ChatState.version)
+                ).returning(_states.c.version)
             )
         version = written.scalar_one_or_none()
         if version is None:
@@ -263,13 +399,13 @@ class ConversationStore:
         try:
             async with self.core.transaction() as tx:
                 deleted = await tx.session.execute(
-                    delete(ChatState)
+                    delete(_states)
                     .where(
-                        ChatState.chat_id == chat_id,
-                        ChatState.user_id == user_id,
+                        _states.c.chat_id == chat_id,
+                        _states.c.user_id == user_id,
                         *self._fence(chat_id),
                     )
-                    .returning(ChatState.id)
+                    .returning(_states.c.id)
                 )
                 if deleted.first() is None:
                     await self._check_lane(tx, chat_id)  # nothing there, or fenced off
@@ -293,12 +429,12 @@ class ConversationStore:
         """The lane's token while `lane` still holds it, share-locked (PostgreSQL: a
         takeover waits until the write that asks is committed)."""
         return (
-            select(ChatLane.token)
+            select(_lanes.c.token)
             .where(
-                ChatLane.bot_id == self.bot_id,
-                ChatLane.chat_id == lane.chat_id,
-                ChatLane.token == lane.token,
-                ChatLane.holder == lane.holder,
+                _lanes.c.bot_id == self.bot_id,
+                _lanes.c.chat_id == lane.chat_id,
+                _lanes.c.token == lane.token,
+                _lanes.c.holder == lane.holder,
             )
             .with_for_update(read=True)
         )
@@ -308,7 +444,7 @@ class ConversationStore:
         lane = _holding.get()
         if lane is None or lane.chat_id != chat_id:
             return
-        held = await tx.session.scalar(self._still_held(lane))
+        held = await tx.session.scalar(_STILL_HELD, self._lane_params(lane))
         if held is None:
             raise LaneLost(f"the lane of chat {chat_id} was taken over")
 
@@ -342,38 +478,46 @@ class ConversationStore:
 
     # --- the update journal -------------------------------------------------------------
 
-    async def journal_updates(self, updates: list[tuple[int, dict[str, Any]]]) -> None:
+    async def journal_updates(
+        self, updates: list[tuple[int, dict[str, Any]]], *, enter: Entry | None = None
+    ) -> dict[int, Entered]:
         """Write updates down as received, in one transaction.
 
         A redelivered update keeps its first record; one already claimed by a handler
         that got to it first gets its payload (unless it is done already).
+
+        `enter`: then, in the same transaction, enter each of these chats' lanes as
+        `enter_lane` does; what each gave, by chat (the caller must go on with every
+        lane entered, `bot.lanes.ChatLanes.run_entered`).
         """
         first = {update_id: payload for update_id, payload in reversed(updates)}
         if not first:
-            return
+            return {}
         async with self.core.transaction() as tx:
-            statement = _insert(tx)(ProcessedUpdate).values(
-                [
-                    {
-                        "bot_id": self.bot_id,
-                        "update_id": update_id,
-                        "received_at": tx.now,
-                        "payload": payload,
-                        "chat_id": _chat_of(payload),
-                    }
-                    for update_id, payload in sorted(first.items())
-                ]
-            )
+            rows = [
+                {
+                    "b_bot": self.bot_id,
+                    "b_update": update_id,
+                    "b_now": tx.now,
+                    "b_payload": payload,
+                    "b_chat": _chat_of(payload),
+                }
+                for update_id, payload in sorted(first.items())
+            ]
+            # One row: a plain execute; several: one executemany, in update order.
             await tx.session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["bot_id", "update_id"],
-                    set_={
-                        "payload": statement.excluded.payload,
-                        "chat_id": statement.excluded.chat_id,
-                    },
-                    where=ProcessedUpdate.done_at.is_(None) & ProcessedUpdate.payload.is_(None),
-                )
+                _journal_statement(tx.dialect), rows[0] if len(rows) == 1 else rows
             )
+            return {} if enter is None else await self._enter(tx, enter)
+
+    async def _enter(self, tx: Tx, enter: Entry) -> dict[int, Entered]:
+        entered: dict[int, Entered] = {}
+        for chat_id in sorted(enter.chats):
+            lane = await self._take(tx, chat_id, enter.holder)
+            entered[chat_id] = (
+                None if lane is None else (lane, await self._next(tx, lane, enter.prefetch))
+            )
+        return entered
 
     async def unfinished_updates(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Journaled updates nobody is handling: lease run out, or never claimed for a lease's time.
@@ -384,18 +528,18 @@ class ConversationStore:
         async with self.core.reading() as session:
             now = self.core.clock.now()
             rows = await session.scalars(
-                select(ProcessedUpdate.payload)
+                select(_updates.c.payload)
                 .where(
-                    ProcessedUpdate.bot_id == self.bot_id,
-                    ProcessedUpdate.done_at.is_(None),
-                    ProcessedUpdate.payload.is_not(None),
+                    _updates.c.bot_id == self.bot_id,
+                    _updates.c.done_at.is_(None),
+                    _updates.c.payload.is_not(None),
                     or_(
-                        ProcessedUpdate.lease_until < now,
-                        (ProcessedUpdate.lease_until.is_(None))
-                        & (ProcessedUpdate.received_at < now - self.update_lease),
+                        _updates.c.lease_until < now,
+                        (_updates.c.lease_until.is_(None))
+                        & (_updates.c.received_at < now - self.update_lease),
                     ),
                 )
-                .order_by(ProcessedUpdate.update_id)
+                .order_by(_updates.c.update_id)
                 .limit(limit)
             )
             return [dict(payload) for payload in rows if payload]
@@ -409,7 +553,7 @@ class ConversationStore:
         async with self.core.transaction() as tx:
             lease_until = tx.now + self.update_lease
             created = await tx.session.execute(
-                _insert(tx)(ProcessedUpdate)
+                _insert(tx)(_updates)
                 .values(
                     bot_id=self.bot_id,
                     update_id=update_id,
@@ -417,7 +561,7 @@ class ConversationStore:
                     lease_until=lease_until,
                 )
                 .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
-                .returning(ProcessedUpdate.update_id)
+                .returning(_updates.c.update_id)
             )
             if created.scalar_one_or_none() is not None:
                 return True
@@ -426,15 +570,15 @@ class ConversationStore:
     async def _claim(self, tx: Tx, update_id: int) -> bool:
         """Lease a journaled update that is not done and not leased to a live handler."""
         retaken = await tx.session.execute(
-            update(ProcessedUpdate)
+            update(_updates)
             .where(
-                ProcessedUpdate.bot_id == self.bot_id,
-                ProcessedUpdate.update_id == update_id,
-                ProcessedUpdate.done_at.is_(None),
-                or_(ProcessedUpdate.lease_until.is_(None), ProcessedUpdate.lease_until < tx.now),
+                _updates.c.bot_id == self.bot_id,
+                _updates.c.update_id == update_id,
+                _updates.c.done_at.is_(None),
+                or_(_updates.c.lease_until.is_(None), _updates.c.lease_until < tx.now),
             )
             .values(lease_until=tx.now + self.update_lease)
-            .returning(ProcessedUpdate.update_id)
+            .returning(_updates.c.update_id)
         )
         return retaken.scalar_one_or_none() is not None
 
@@ -445,9 +589,7 @@ class ConversationStore:
 
     async def _finish(self, tx: Tx, update_id: int) -> None:
         await tx.session.execute(
-            update(ProcessedUpdate)
-            .where(ProcessedUpdate.bot_id == self.bot_id, ProcessedUpdate.update_id == update_id)
-            .values(done_at=tx.now, lease_until=None, payload=null())
+            _FINISH, {"b_bot": self.bot_id, "b_update": update_id, "b_now": tx.now}
         )
 
     # --- chat lanes ---------------------------------------------------------------------
@@ -497,23 +639,15 @@ class ConversationStore:
         raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
 
     async def _take(self, tx: Tx, chat_id: int, holder: str) -> Lane | None:
-        statement = _insert(tx)(ChatLane).values(
-            bot_id=self.bot_id,
-            chat_id=chat_id,
-            holder=holder,
-            token=1,
-            lease_until=tx.now + self.update_lease,
-        )
         taken = await tx.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["bot_id", "chat_id"],
-                set_={
-                    "holder": statement.excluded.holder,
-                    "token": ChatLane.token + 1,
-                    "lease_until": statement.excluded.lease_until,
-                },
-                where=ChatLane.holder.is_(None) | (ChatLane.lease_until < tx.now),
-            ).returning(ChatLane.token)
+            _take_statement(tx.dialect),
+            {
+                "b_bot": self.bot_id,
+                "b_chat": chat_id,
+                "b_holder": holder,
+                "b_now": tx.now,
+                "b_until": tx.now + self.update_lease,
+            },
         )
         token = taken.scalar_one_or_none()
         return None if token is None else Lane(chat_id, holder, token)
@@ -537,42 +671,25 @@ class ConversationStore:
         in one statement, before trying to claim. Otherwise the oldest waiting update is
         claimed in one statement, and the journal looked at again only when none was.
         """
-        release = update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
+        held = self._lane_params(lane)
         if likely_empty:
-            released = await tx.session.execute(
-                release.where(~exists().where(*self._waiting(lane.chat_id))).returning(
-                    ChatLane.token
-                )
-            )
+            released = await tx.session.execute(_RELEASE_IF_EMPTY, held)
             if released.scalar_one_or_none() is not None:
                 return "empty"
-        oldest = (
-            select(func.min(ProcessedUpdate.update_id))
-            .where(*self._waiting(lane.chat_id))
-            .scalar_subquery()
-        )
+        lease = {"b_now": tx.now, "b_until": tx.now + self.update_lease}
         row = (
             await tx.session.execute(
-                update(ProcessedUpdate)
-                .where(
-                    ProcessedUpdate.bot_id == self.bot_id,
-                    ProcessedUpdate.update_id == oldest,
-                    ProcessedUpdate.done_at.is_(None),
-                    ProcessedUpdate.payload.is_not(None),
-                    or_(
-                        ProcessedUpdate.lease_until.is_(None), ProcessedUpdate.lease_until < tx.now
-                    ),
-                )
-                .values(lease_until=tx.now + self.update_lease)
-                .returning(ProcessedUpdate.update_id, ProcessedUpdate.payload)
+                _CLAIM_OLDEST, {"b_bot": self.bot_id, "b_chat": lane.chat_id, **lease}
             )
         ).first()
         if row is not None and row.payload is not None:
             payload = dict(row.payload)
             prefetched = None if prefetch is None else await prefetch(tx.session, payload)
             return Claimed(row.update_id, payload, prefetched)
-        await tx.session.execute(release)
-        waiting = await tx.session.scalar(select(exists().where(*self._waiting(lane.chat_id))))
+        await tx.session.execute(_RELEASE, held)
+        waiting = await tx.session.scalar(
+            _ANY_WAITING, {"b_bot": self.bot_id, "b_chat": lane.chat_id}
+        )
         return "blocked" if waiting else "empty"
 
     async def renew_lane(self, lane: Lane, update_id: int | None = None) -> None:
@@ -581,11 +698,11 @@ class ConversationStore:
             held = await self._renew(tx, lane)
             if held and update_id is not None:
                 await tx.session.execute(
-                    update(ProcessedUpdate)
+                    update(_updates)
                     .where(
-                        ProcessedUpdate.bot_id == self.bot_id,
-                        ProcessedUpdate.update_id == update_id,
-                        ProcessedUpdate.done_at.is_(None),
+                        _updates.c.bot_id == self.bot_id,
+                        _updates.c.update_id == update_id,
+                        _updates.c.done_at.is_(None),
                     )
                     .values(lease_until=tx.now + self.update_lease)
                 )
@@ -599,39 +716,29 @@ class ConversationStore:
         waiting updates are handed on by recovery, or by the next update of the chat.
         """
         async with self.core.transaction() as tx:
-            await tx.session.execute(
-                update(ChatLane).where(*self._held(lane)).values(holder=None, lease_until=None)
-            )
+            await tx.session.execute(_RELEASE, self._lane_params(lane))
             if finished is not None:
                 await self._finish(tx, finished)
-            waiting = await tx.session.scalar(select(exists().where(*self._waiting(lane.chat_id))))
+            waiting = await tx.session.scalar(
+                _ANY_WAITING, {"b_bot": self.bot_id, "b_chat": lane.chat_id}
+            )
             return bool(waiting)
 
     async def _renew(self, tx: Tx, lane: Lane) -> bool:
         """Extend the lane's lease; False if it is no longer this holder's."""
         renewed = await tx.session.execute(
-            update(ChatLane)
-            .where(*self._held(lane))
-            .values(lease_until=tx.now + self.update_lease)
-            .returning(ChatLane.token)
+            _RENEW, {**self._lane_params(lane), "b_until": tx.now + self.update_lease}
         )
         return renewed.scalar_one_or_none() is not None
 
-    def _held(self, lane: Lane) -> tuple[Any, ...]:
-        return (
-            ChatLane.bot_id == self.bot_id,
-            ChatLane.chat_id == lane.chat_id,
-            ChatLane.token == lane.token,
-            ChatLane.holder == lane.holder,
-        )
-
-    def _waiting(self, chat_id: int) -> tuple[Any, ...]:
-        return (
-            ProcessedUpdate.bot_id == self.bot_id,
-            ProcessedUpdate.chat_id == chat_id,
-            ProcessedUpdate.done_at.is_(None),
-            ProcessedUpdate.payload.is_not(None),
-        )
+    def _lane_params(self, lane: Lane) -> dict[str, Any]:
+        """The bound parameters naming `lane` in the statements built once."""
+        return {
+            "b_bot": self.bot_id,
+            "b_chat": lane.chat_id,
+            "b_token": lane.token,
+            "b_holder": lane.holder,
+        }
 
 
 def _chat_of(payload: dict[str, Any]) -> int | None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 DEFAULT_SQLITE_PATH = "faultdesk.sqlite3"
 
@@ -61,6 +61,19 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(
+        dbapi_connection: Any, record: ConnectionPoolEntry, state: PoolResetState
+    ) -> None:
+        # Nearly every connection comes back with its transaction committed or rolled
+        # back; the pool's usual rollback then is one more hand-off to aiosqlite's
+        # thread per transaction for nothing. Roll back only what is still open.
+        if state.terminate_only:
+            return
+        driver = record.driver_connection
+        if getattr(driver, "in_transaction", True):
+            dbapi_connection.rollback()
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get(READ_ONLY):
@@ -79,7 +92,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             # where start-up waits for it like any unreachable database.
             with contextlib.suppress(OSError):
                 Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            parsed, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None
+        )
         _install_sqlite_hooks(engine)
         return engine
     return create_async_engine(parsed, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)

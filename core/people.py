@@ -8,10 +8,10 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from difflib import get_close_matches
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import DEFAULT_TIMEZONE
@@ -20,6 +20,27 @@ from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.geo import valid_point
 from core.models import Department, Invite, Person, Site, Ticket
 from core.unit_of_work import Core, Tx
+
+# Who sent an update, read on every update: built once, as columns (no ORM objects).
+_people = cast(Table, Person.__table__)
+_sites = cast(Table, Site.__table__)
+_PROFILE = (
+    select(
+        _people.c.id,
+        _people.c.name,
+        _people.c.role,
+        _people.c.site_id,
+        _sites.c.name.label("site_name"),
+        _people.c.department_id,
+        _people.c.timezone,
+        _sites.c.timezone.label("site_timezone"),
+        _people.c.language,
+        _people.c.phone,
+        _people.c.chat_id,
+    )
+    .select_from(_people.outerjoin(_sites, _sites.c.id == _people.c.site_id))
+    .where(_people.c.telegram_user_id == bindparam("b_telegram"), _people.c.active.is_(True))
+)
 
 R = TypeVar("R")
 
@@ -720,27 +741,20 @@ class PeopleService:
     @staticmethod
     async def profile_in(session: AsyncSession, telegram_user_id: int) -> Profile | None:
         """`profile_by_telegram` read in `session` (the chat layer's claiming transaction)."""
-        row = (
-            await session.execute(
-                select(Person, Site)
-                .outerjoin(Site, Site.id == Person.site_id)
-                .where(Person.telegram_user_id == telegram_user_id, Person.active.is_(True))
-            )
-        ).first()
+        row = (await session.execute(_PROFILE, {"b_telegram": telegram_user_id})).first()
         if row is None:
             return None
-        person, site = row
         return Profile(
-            id=person.id,
-            name=person.name,
-            role=person.role,
-            site_id=person.site_id,
-            site_name=site.name if site else None,
-            department_id=person.department_id,
-            timezone=person.timezone or (site.timezone if site else DEFAULT_TIMEZONE),
-            language=person.language,
-            phone=person.phone,
-            chat_id=person.chat_id,
+            id=row.id,
+            name=row.name,
+            role=row.role,
+            site_id=row.site_id,
+            site_name=row.site_name,
+            department_id=row.department_id,
+            timezone=row.timezone or row.site_timezone or DEFAULT_TIMEZONE,
+            language=row.language,
+            phone=row.phone,
+            chat_id=row.chat_id,
         )
 
     async def sites(self) -> list[Place]:

@@ -208,10 +208,10 @@ async def test_an_update_that_cannot_be_journaled_is_refused_and_taken_when_post
     journal = conversations.journal_updates
     failures = [OperationalError("INSERT", {}, Exception("the database is away"))]
 
-    async def away_once(updates: list[tuple[int, dict[str, Any]]]) -> None:
+    async def away_once(updates: list[tuple[int, dict[str, Any]]], **options: Any) -> Any:
         if failures:
             raise failures.pop()
-        await journal(updates)
+        return await journal(updates, **options)
 
     conversations.journal_updates = away_once
     alice = emulator.person(user_id=1001, first_name="Alice", language_code="en")

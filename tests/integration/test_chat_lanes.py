@@ -19,6 +19,7 @@ from core.conversations import (
     Claimed,
     ConversationStore,
     DialogState,
+    Entry,
     Lane,
     LaneLost,
     StaleDialogState,
@@ -304,3 +305,32 @@ async def test_updates_left_unhandled_by_the_version_before_find_their_chats_lan
         assert entered is not None and entered[1] == Claimed(6, update(6, OTHER_CHAT)[1])
     finally:
         await database.dispose()
+
+
+async def test_the_journal_enters_the_lanes_of_its_updates_chats_in_its_own_transaction(stores):
+    first, second = stores
+    entered = await first.journal_updates(
+        [update(1), update(2, OTHER_CHAT)], enter=Entry((CHAT, OTHER_CHAT), "first")
+    )
+    assert set(entered) == {CHAT, OTHER_CHAT}
+    here = entered[CHAT]
+    assert here is not None
+    lane, claimed = here
+    assert isinstance(claimed, Claimed) and claimed.update_id == 1
+    other = entered[OTHER_CHAT]
+    assert other is not None and isinstance(other[1], Claimed) and other[1].update_id == 2
+
+    # Another instance journals the chat's next update while the lane is held: it is
+    # written down all the same, and left to the holder.
+    assert await second.journal_updates([update(3)], enter=Entry((CHAT,), "second")) == {CHAT: None}
+    claimed = await first.next_update(lane, finished=1)
+    assert isinstance(claimed, Claimed) and claimed.update_id == 3
+    assert await first.next_update(lane, finished=3) == "empty"
+    assert await first.next_update(other[0], finished=2) == "empty"
+    assert await done(first) == [1, 2, 3]
+
+    # The lane was given back with nothing waiting: the next journal entering it takes it.
+    entered = await second.journal_updates([update(4)], enter=Entry((CHAT,), "second"))
+    taken = entered[CHAT]
+    assert taken is not None and taken[0].holder == "second" and taken[0].token == 2
+    assert isinstance(taken[1], Claimed) and taken[1].update_id == 4

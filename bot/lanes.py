@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.chat import Incoming
 from core.conversations import Claimed, ConversationStore, Entered, Entry, Lane, LaneLost, Prefetch
+from core.db_errors import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +123,8 @@ class ChatLanes:
                 # Its next write of dialog state is refused; nothing more to do here.
                 log.warning("lost the lane of chat %s while handling it", lane.chat_id)
                 return
-            except Exception:  # the database may be away for a moment; try again
-                log.warning("lane of chat %s not renewed", lane.chat_id, exc_info=True)
+            except Exception as error:  # the database may be away for a moment; try again
+                log_failure(log, "lane of chat %s not renewed", lane.chat_id, error=error)
 
     def _remember(self, update_id: int) -> None:
         self._handled[update_id] = None

@@ -9,6 +9,7 @@ reads its settings (environment, then `.env`).
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -84,3 +85,25 @@ def test_run_sh_finds_the_token_in_dot_env_as_the_bot_does(layout):
     done = run_script(layout)
     assert done.returncode == 0, done.stderr
     assert (layout / "started").read_text().strip() == "started: faultdesk run"
+
+
+def test_the_collector_tuned_once_serving_leaves_start_up_objects_alone():
+    """What start-up built is frozen out of the cyclic collector; young collections are rarer."""
+    script = (
+        "import gc, json\n"
+        "from bot.cli.run import GC_THRESHOLDS, tune_collector\n"
+        "import bot.app, core.models\n"  # a serving process's heap, roughly
+        "before = gc.get_freeze_count()\n"
+        "tune_collector()\n"
+        "print(json.dumps([before, gc.get_freeze_count(), gc.get_threshold(), GC_THRESHOLDS]))\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment(),
+    )
+    before, frozen, thresholds, wanted = json.loads(child.stdout)
+    assert before == 0 and frozen > 50_000  # modules, types, mappers
+    assert thresholds == wanted and wanted[0] > 700  # CPython's default young threshold

@@ -51,6 +51,7 @@ from benchmarks.common import (
     scratch_database,
     settle,
 )
+from bot.cli.run import tune_collector
 from core import scheduling
 from core.audit import HEAD_ID, verify_chain
 from core.clock import DEFAULT_TIMEZONE, FrozenClock, SystemClock
@@ -815,16 +816,22 @@ async def sweep_benchmark(
             counter = StatementCounter(db)
             timer = StatementTimer(db) if statements else None
             server_before = await server_cpu(db)
-            gc.collect()
+            # The collector as `faultdesk run` sets it once serving (undone after the sweep).
+            thresholds = gc.get_threshold()
+            tune_collector()
             profiler = cProfile.Profile() if profile else None
             started, cpu_started = time.perf_counter(), time.process_time()
-            if profiler is not None:
-                profiler.enable()
-            result = await runner.sweep()
-            if profiler is not None:
-                profiler.disable()
-            sweep_seconds = time.perf_counter() - started
-            sweep_cpu = time.process_time() - cpu_started
+            try:
+                if profiler is not None:
+                    profiler.enable()
+                result = await runner.sweep()
+                if profiler is not None:
+                    profiler.disable()
+                sweep_seconds = time.perf_counter() - started
+                sweep_cpu = time.process_time() - cpu_started
+            finally:
+                gc.unfreeze()
+                gc.set_threshold(*thresholds)
             server_after = await server_cpu(db)
             # Chunks end in commit order: the last non-empty one committed the last step.
             last_step = sum(seconds for seconds, _ in claims) + sum(s for s, _ in chunks)

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import Select, Table, bindparam, delete, exists, func, null, or_, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -124,6 +124,8 @@ _SAVE_VERSIONED = (
 )
 # The same, fenced by the lane (while one is held): one round trip for the usual save.
 _SAVE_VERSIONED_FENCED = _SAVE_VERSIONED.where(exists(_STILL_HELD))
+_CLEAR = delete(_states).where(*_STATE).returning(_states.c.id)
+_CLEAR_FENCED = _CLEAR.where(exists(_STILL_HELD))
 
 # Short, because a dead instance's updates and chats wait this long for a taker; the
 # holder renews it (every third of it) for as long as the handler runs.
@@ -326,9 +328,8 @@ class ConversationStore:
         together with the update being done. Read back the same within the update.
         """
         unsaved = _unsaved.get()
-        lane = _holding.get()
         key = (chat_id, user_id)
-        if later and state.version and unsaved is not None and lane and lane.chat_id == chat_id:
+        if later and state.version and unsaved is not None and _held_lane(chat_id):
             unsaved[key] = copy.deepcopy(state)
             self._remember(chat_id, user_id, state)
             return
@@ -361,8 +362,8 @@ class ConversationStore:
                 "b_message": state.message_id,
                 "b_now": tx.now,
             }
-            lane = _holding.get()
-            if lane is None or lane.chat_id != chat_id:
+            lane = _held_lane(chat_id)
+            if lane is None:
                 written = await tx.session.execute(_SAVE_VERSIONED, params)
             else:
                 # The lane's fence in the same statement: one round trip for the usual save.
@@ -398,15 +399,14 @@ class ConversationStore:
             unsaved.pop((chat_id, user_id), None)
         try:
             async with self.core.transaction() as tx:
-                deleted = await tx.session.execute(
-                    delete(_states)
-                    .where(
-                        _states.c.chat_id == chat_id,
-                        _states.c.user_id == user_id,
-                        *self._fence(chat_id),
+                params = {"b_chat": chat_id, "b_user": user_id}
+                lane = _held_lane(chat_id)
+                if lane is None:
+                    deleted = await tx.session.execute(_CLEAR, params)
+                else:  # fenced by the lane, as a save is
+                    deleted = await tx.session.execute(
+                        _CLEAR_FENCED, {**params, **self._lane_params(lane)}
                     )
-                    .returning(_states.c.id)
-                )
                 if deleted.first() is None:
                     await self._check_lane(tx, chat_id)  # nothing there, or fenced off
         except LaneLost:
@@ -414,35 +414,10 @@ class ConversationStore:
             raise
         self._remember(chat_id, user_id, None)
 
-    def _fence(self, chat_id: int) -> tuple[Any, ...]:
-        """A condition true only while this task's lane of the chat is still its own.
-
-        Empty when no lane is held (nothing to fence). PostgreSQL: the lane's row is
-        share-locked, so a takeover waits until the write is committed.
-        """
-        lane = _holding.get()
-        if lane is None or lane.chat_id != chat_id:
-            return ()
-        return (exists(self._still_held(lane)),)
-
-    def _still_held(self, lane: Lane) -> Select[int]:
-        """The lane's token while `lane` still holds it, share-locked (PostgreSQL: a
-        takeover waits until the write that asks is committed)."""
-        return (
-            select(_lanes.c.token)
-            .where(
-                _lanes.c.bot_id == self.bot_id,
-                _lanes.c.chat_id == lane.chat_id,
-                _lanes.c.token == lane.token,
-                _lanes.c.holder == lane.holder,
-            )
-            .with_for_update(read=True)
-        )
-
     async def _check_lane(self, tx: Tx, chat_id: int) -> None:
         """Refuse a write by a handler whose chat lane was taken over (no lane held: allowed)."""
-        lane = _holding.get()
-        if lane is None or lane.chat_id != chat_id:
+        lane = _held_lane(chat_id)
+        if lane is None:
             return
         held = await tx.session.scalar(_STILL_HELD, self._lane_params(lane))
         if held is None:
@@ -739,6 +714,12 @@ class ConversationStore:
             "b_token": lane.token,
             "b_holder": lane.holder,
         }
+
+
+def _held_lane(chat_id: int) -> Lane | None:
+    """This task's lane of the chat, while it holds one (its writes are fenced by it)."""
+    lane = _holding.get()
+    return lane if lane is not None and lane.chat_id == chat_id else None
 
 
 def _chat_of(payload: dict[str, Any]) -> int | None:

@@ -46,7 +46,7 @@ from bot.runtimes import (
 )
 from bot.sender import OutboxSender, share_budget
 from bot.settings import Settings
-from bot.startup import database_error_passes, keep_trying, startup_backoff
+from bot.startup import keep_trying, startup_backoff
 from bot.version import version
 from bot.web.menu import MenuButtons
 from bot.web.server import WebConfig, WebConsole, WebServer
@@ -54,7 +54,7 @@ from bot.webhook import NotJournaled, WebhookServer, default_secret, webhook_pat
 from core import instances
 from core.clock import Clock
 from core.conversations import ConversationStore, Entered
-from core.db_errors import log_failure
+from core.db_errors import connection_lost, log_failure
 from core.migrate import schema_state, schema_status, upgrade_async
 from core.scheduling import DueWorkRunner
 from core.services import Helpdesk
@@ -290,7 +290,7 @@ class Application:
         where = f"the database {hide_password(self.settings.database_url)}"
         try:
             await keep_trying(
-                where, self._prepare_database, passes=database_error_passes, backoff=backoff
+                where, self._prepare_database, passes=connection_lost, backoff=backoff
             )
         except StartupError:
             raise

@@ -21,7 +21,6 @@ from sqlalchemy import text
 
 from bot.ratelimit import Backoff
 from core.db import Database
-from core.db_errors import connection_lost
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +30,6 @@ T = TypeVar("T")
 def startup_backoff(cap: float) -> Backoff:
     """The schedule of start-up tries: 0.5 s, 1 s, 2 s ... up to `cap` seconds apart."""
     return Backoff(base=0.5, cap=cap)
-
-
-def database_error_passes(error: BaseException) -> bool:
-    """True for a database failure worth waiting out (unreachable, starting, not created yet)."""
-    return connection_lost(error)
 
 
 async def database_reachable(url: str) -> None:

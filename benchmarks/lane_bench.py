@@ -128,9 +128,11 @@ class CountingStore(ConversationStore):
         self.bookkeeping += 1
         await super().finish_update(update_id)
 
-    async def enter_lane(self, chat_id: int, holder: str, *, prefetch: Any = None) -> Any:
+    async def enter_lane(
+        self, chat_id: int, holder: str, *, prefetch: Any = None, running: bool = False
+    ) -> Any:
         self.bookkeeping += 1
-        return await super().enter_lane(chat_id, holder, prefetch=prefetch)
+        return await super().enter_lane(chat_id, holder, prefetch=prefetch, running=running)
 
     async def next_update(
         self, lane: Any, *, finished: int | None = None, prefetch: Any = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -46,6 +46,9 @@ class ChatLanes:
         self._handle = handle
         self._prefetch = prefetch  # read in the claiming transaction, not one of its own
         self._handled: OrderedDict[int, None] = OrderedDict()
+        # Chats whose lanes this process runs now: its own lease, however late it reads
+        # (the clock jumped ahead, a handler outlasted it), is not taken over by itself.
+        self._running: Counter[int] = Counter()
 
     @property
     def renew_every(self) -> float:
@@ -58,14 +61,18 @@ class ChatLanes:
 
     def entry(self, chats: list[int]) -> Entry:
         """What the journal's transaction needs to enter these chats' lanes for this instance."""
-        return Entry(tuple(sorted(chats)), self.holder, self._prefetch)
+        running = frozenset(chat for chat in chats if self._running[chat])
+        return Entry(tuple(sorted(chats)), self.holder, self._prefetch, running)
 
     async def run(self, incoming: Incoming) -> None:
         """Handle the update's chat until nothing of it waits, unless another instance holds it."""
         if self.handled_here(incoming.update_id):
             return
+        chat_id = incoming.chat_id
         await self.run_entered(
-            await self.store.enter_lane(incoming.chat_id, self.holder, prefetch=self._prefetch)
+            await self.store.enter_lane(
+                chat_id, self.holder, prefetch=self._prefetch, running=bool(self._running[chat_id])
+            )
         )
 
     async def run_entered(self, entered: Entered) -> None:
@@ -81,6 +88,7 @@ class ChatLanes:
             return  # handled already, or blocked: recovery hands it on in time
         current: list[int | None] = [claimed.update_id]
         renewing = asyncio.create_task(self._keep_renewing(lane, current), name="lane-renewal")
+        self._running[lane.chat_id] += 1
         try:
             with self.store.holding(lane):
                 while isinstance(claimed, Claimed):
@@ -100,6 +108,9 @@ class ChatLanes:
                 await self.store.release_lane(lane)
             raise
         finally:
+            self._running[lane.chat_id] -= 1
+            if not self._running[lane.chat_id]:
+                del self._running[lane.chat_id]
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing

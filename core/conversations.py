@@ -189,6 +189,9 @@ class Entry:
     chats: tuple[int, ...]
     holder: str
     prefetch: Prefetch | None = None
+    # Chats whose lanes `holder` is running now: never taken over from itself, however
+    # late its lease reads (a handler outlasting it, the clock jumping ahead).
+    running: frozenset[int] = frozenset()
 
 
 class LaneLost(RuntimeError):
@@ -219,7 +222,11 @@ def _insert(tx: Tx) -> Any:
 
 @functools.cache
 def _take_statement(dialect: str) -> Any:
-    """Take a chat's lane unless a live holder has it (the new token returned), built once."""
+    """Take a chat's lane unless a live holder has it (the new token returned), built once.
+
+    `b_running`: a holder whose lease ran out but which still runs the lane (the taker
+    itself, or "" when it runs no lane of this chat); a lane is not taken from it.
+    """
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(_lanes).values(
         bot_id=bindparam("b_bot"),
@@ -235,7 +242,11 @@ def _take_statement(dialect: str) -> Any:
             "token": _lanes.c.token + 1,
             "lease_until": statement.excluded.lease_until,
         },
-        where=_lanes.c.holder.is_(None) | (_lanes.c.lease_until < bindparam("b_now")),
+        where=_lanes.c.holder.is_(None)
+        | (
+            (_lanes.c.lease_until < bindparam("b_now"))
+            & (_lanes.c.holder != bindparam("b_running"))
+        ),
     ).returning(_lanes.c.token)
 
 
@@ -488,7 +499,7 @@ class ConversationStore:
     async def _enter(self, tx: Tx, enter: Entry) -> dict[int, Entered]:
         entered: dict[int, Entered] = {}
         for chat_id in sorted(enter.chats):
-            lane = await self._take(tx, chat_id, enter.holder)
+            lane = await self._take(tx, chat_id, enter.holder, running=chat_id in enter.running)
             entered[chat_id] = (
                 None if lane is None else (lane, await self._next(tx, lane, enter.prefetch))
             )
@@ -569,23 +580,32 @@ class ConversationStore:
 
     # --- chat lanes ---------------------------------------------------------------------
 
-    async def take_lane(self, chat_id: int, holder: str) -> Lane | None:
-        """The chat's lane for `holder` if nobody holds it (or a holder's lease ran out)."""
+    async def take_lane(self, chat_id: int, holder: str, *, running: bool = False) -> Lane | None:
+        """The chat's lane for `holder` if nobody holds it (or a holder's lease ran out).
+
+        `running`: `holder` runs this chat's lane now, so a lease of its own that ran
+        out is not taken over (a lane of its own left behind otherwise is).
+        """
         async with self.core.transaction() as tx:
-            return await self._take(tx, chat_id, holder)
+            return await self._take(tx, chat_id, holder, running=running)
 
     async def enter_lane(
-        self, chat_id: int, holder: str, *, prefetch: Prefetch | None = None
+        self,
+        chat_id: int,
+        holder: str,
+        *,
+        prefetch: Prefetch | None = None,
+        running: bool = False,
     ) -> tuple[Lane, Next] | None:
         """Take the chat's lane and claim its oldest unhandled update, in one transaction.
 
         None when another instance holds the lane (it handles the update received
         here in its turn). With nothing to claim ("empty", "blocked") the lane is
         given back in the same transaction. `prefetch` reads what handling the claimed
-        update needs, in the same transaction.
+        update needs, in the same transaction. `running` as for `take_lane`.
         """
         async with self.core.transaction() as tx:
-            lane = await self._take(tx, chat_id, holder)
+            lane = await self._take(tx, chat_id, holder, running=running)
             if lane is None:
                 return None
             return lane, await self._next(tx, lane, prefetch)
@@ -613,13 +633,14 @@ class ConversationStore:
                 return await self._next(tx, lane, prefetch, likely_empty=finished is not None)
         raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
 
-    async def _take(self, tx: Tx, chat_id: int, holder: str) -> Lane | None:
+    async def _take(self, tx: Tx, chat_id: int, holder: str, *, running: bool) -> Lane | None:
         taken = await tx.session.execute(
             _take_statement(tx.dialect),
             {
                 "b_bot": self.bot_id,
                 "b_chat": chat_id,
                 "b_holder": holder,
+                "b_running": holder if running else "",
                 "b_now": tx.now,
                 "b_until": tx.now + self.update_lease,
             },

@@ -334,3 +334,70 @@ async def test_the_journal_enters_the_lanes_of_its_updates_chats_in_its_own_tran
     taken = entered[CHAT]
     assert taken is not None and taken[0].holder == "second" and taken[0].token == 2
     assert isinstance(taken[1], Claimed) and taken[1].update_id == 4
+
+
+async def test_a_holder_running_its_lane_keeps_it_however_late_its_lease_reads(stores, clock):
+    first, second = stores
+    lane = await first.take_lane(CHAT, "first")
+    assert lane is not None
+    clock.advance(timedelta(hours=1))  # the clock jumped ahead while its handler ran
+    assert await first.take_lane(CHAT, "first", running=True) is None
+    assert await first.enter_lane(CHAT, "first", running=True) is None
+    running = Entry((CHAT,), "first", running=frozenset({CHAT}))
+    assert await first.journal_updates([update(1)], enter=running) == {CHAT: None}
+    assert await first.next_update(lane) == Claimed(1, update(1)[1])  # still its holder
+    assert await first.next_update(lane, finished=1) == "empty"
+
+    # A lane of its own it no longer runs (left behind by a failure) is taken back;
+    # another instance takes over a lane whose lease ran out, running or not.
+    left = await first.take_lane(CHAT, "first")
+    assert left is not None
+    clock.advance(PAST_LEASE)
+    again = await first.take_lane(CHAT, "first")
+    assert again is not None and again.token == left.token + 1
+    clock.advance(PAST_LEASE)
+    taken = await second.take_lane(CHAT, "second", running=True)
+    assert taken is not None and taken.token == again.token + 1
+
+
+async def test_a_clock_jump_while_a_handler_runs_hands_no_update_to_a_second_handler(
+    helpdesk, clock, caplog
+):
+    import asyncio
+
+    from bot.chat import ChatUser, Incoming, Kind
+    from bot.lanes import ChatLanes
+
+    store = ConversationStore(helpdesk.core)
+    release, started = asyncio.Event(), asyncio.Event()
+    handled: list[int] = []
+
+    async def slow(incoming: Incoming, _prefetched: Any) -> None:
+        handled.append(incoming.update_id)
+        started.set()
+        await release.wait()
+
+    lanes = ChatLanes(store, "mine", slow)
+    first, second = (
+        Incoming(update_id, ChatUser(CHAT), CHAT, Kind.TEXT, text=f"#{update_id}")
+        for update_id in (1, 2)
+    )
+    entered = await store.journal_updates([(1, first.to_json())], enter=lanes.entry([CHAT]))
+    running = asyncio.create_task(lanes.run_entered(entered[CHAT]))
+    await asyncio.wait_for(started.wait(), timeout=30)
+
+    # A test (or the demo) moves the clock an hour on while the handler runs: the
+    # lane's and the update's leases read as run out, but this process still runs them.
+    clock.advance(timedelta(hours=1))
+    entered = await store.journal_updates([(2, second.to_json())], enter=lanes.entry([CHAT]))
+    assert entered == {CHAT: None}  # left to the running holder, not taken from it
+    assert [p["update_id"] for p in await store.unfinished_updates()] == [1]
+    await lanes.run(first)  # recovery hands the late update on: the holder has it
+    await lanes.run(second)
+    assert handled == [1]
+
+    release.set()
+    await asyncio.wait_for(running, timeout=30)
+    assert handled == [1, 2]  # each once, in order, by the one holder
+    assert await done(store) == [1, 2]
+    assert "taken over" not in caplog.text

@@ -154,9 +154,12 @@ class Hang:
     """/hang: a handler that waits for `released`, like one whose process died meanwhile."""
 
     released: asyncio.Event | None = None
+    started: asyncio.Event | None = None  # set once a /hang is being handled
 
     @classmethod
     async def handler(cls, ctx: Ctx) -> None:
+        if cls.started is not None:
+            cls.started.set()
         if cls.released is not None:
             await cls.released.wait()
         await ctx.say("Handled at last.")
@@ -344,9 +347,9 @@ class Deployment:
 @pytest.fixture
 def hang() -> Iterator[type[Hang]]:
     """The /hang command, made to wait until the test sets `Hang.released`."""
-    Hang.released = asyncio.Event()
+    Hang.released, Hang.started = asyncio.Event(), asyncio.Event()
     yield Hang
-    Hang.released = None
+    Hang.released = Hang.started = None
 
 
 @pytest.fixture(params=RUNTIMES)

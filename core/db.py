@@ -1,8 +1,9 @@
-"""Engine and transactions: SQLite (aiosqlite, WAL) by default, PostgreSQL (asyncpg) by URL."""
+"""Engine and transactions: SQLite (WAL, `core.sqlite_driver`) by default, PostgreSQL by URL."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
+
+from core import sqlite_driver
 
 DEFAULT_SQLITE_PATH = "faultdesk.sqlite3"
 
@@ -44,11 +47,12 @@ def default_url(path: str | Path = DEFAULT_SQLITE_PATH) -> str:
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
-    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for writers.
+    """WAL, foreign keys, and BEGIN IMMEDIATE for writers.
 
     pysqlite's own transaction handling begins lazily and upgrades read locks to
     write locks mid-transaction, which deadlocks two writers; taking the write
-    lock at BEGIN makes concurrent writers queue on busy_timeout instead.
+    lock at BEGIN makes concurrent writers queue for it instead (`core.sqlite_driver`
+    waits without holding up the event loop).
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -58,7 +62,6 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "reset")
@@ -66,8 +69,8 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         dbapi_connection: Any, record: ConnectionPoolEntry, state: PoolResetState
     ) -> None:
         # Nearly every connection comes back with its transaction committed or rolled
-        # back; the pool's usual rollback then is one more hand-off to aiosqlite's
-        # thread per transaction for nothing. Roll back only what is still open.
+        # back; the pool's usual rollback then is one more call to the driver per
+        # transaction for nothing. Roll back only what is still open.
         if state.terminate_only:
             return
         driver = record.driver_connection
@@ -87,14 +90,15 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
+        options: dict[str, Any] = {"connect_args": {"timeout": sqlite_driver.BUSY_TIMEOUT}}
         if database and database != ":memory:":
             # A folder that cannot be made yet (a volume not mounted) fails at connect,
             # where start-up waits for it like any unreachable database.
             with contextlib.suppress(OSError):
                 Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            parsed, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None
-        )
+            # Calls on the event loop's thread, not a thread of aiosqlite's own.
+            options = {"async_creator": sqlite_driver.connector(os.path.abspath(database))}
+        engine = create_async_engine(parsed, echo=echo, pool_reset_on_return=None, **options)
         _install_sqlite_hooks(engine)
         return engine
     return create_async_engine(parsed, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)

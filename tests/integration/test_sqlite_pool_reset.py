@@ -1,7 +1,7 @@
 """SQLite connections go back to the pool without a rollback of their own unless one is needed.
 
-The pool's usual rollback on return is one more hand-off to aiosqlite's thread per
-transaction; `core.db` rolls back only a connection whose transaction is still open.
+The pool's usual rollback on return is one more call to the driver per transaction;
+`core.db` rolls back only a connection whose transaction is still open.
 """
 
 from __future__ import annotations

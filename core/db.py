@@ -90,7 +90,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        options: dict[str, Any] = {"connect_args": {"timeout": sqlite_driver.BUSY_TIMEOUT}}
+        options: dict[str, Any]
         if database and database != ":memory:":
             # A folder that cannot be made yet (a volume not mounted) fails at connect,
             # where start-up waits for it like any unreachable database.
@@ -98,6 +98,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
                 Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
             # Calls on the event loop's thread, not a thread of aiosqlite's own.
             options = {"async_creator": sqlite_driver.connector(os.path.abspath(database))}
+        else:  # in memory: aiosqlite's thread, waiting in SQLite itself
+            options = {"connect_args": {"timeout": sqlite_driver.BUSY_TIMEOUT}}
         engine = create_async_engine(parsed, echo=echo, pool_reset_on_return=None, **options)
         _install_sqlite_hooks(engine)
         return engine

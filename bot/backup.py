@@ -30,6 +30,7 @@ from core.db import Database
 from core.instances import live_instances
 from core.migrate import schema_state
 from core.models import Instance
+from core.sqlite_driver import BUSY_TIMEOUT
 
 
 class BackupError(Exception):
@@ -60,8 +61,8 @@ def _partial(out: Path) -> Path:
 
 
 def _open_sqlite(path: Path) -> sqlite3.Connection:
-    # 30 s like the bot's own busy timeout: a checkpoint in progress is waited out.
-    return sqlite3.connect(path, timeout=30, isolation_level=None)
+    # As long as the bot waits for the lock: a checkpoint in progress is waited out.
+    return sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
 
 
 def _has_table(connection: sqlite3.Connection, name: str) -> bool:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.models import Base
+from core.orm import among
 
 
 class Tx(Protocol):
@@ -99,7 +100,9 @@ def _send(session: Session) -> None:
             key = next(iter(table.primary_key.columns))
             for start in range(0, len(ids), 2000):  # bound the IN list
                 connection.execute(
-                    update(table).where(key.in_(ids[start : start + 2000])).values(dict(values))
+                    update(table)
+                    .where(among(connection.dialect.name, key, ids[start : start + 2000]))
+                    .values(dict(values))
                 )
     if not held:
         return

@@ -40,6 +40,7 @@ from core.clock import Sleep, first_of
 from core.db_errors import log_failure
 from core.enums import WorkStatus
 from core.models import DueWork, Ticket
+from core.orm import among
 from core.unit_of_work import Core, Tx
 
 log = logging.getLogger(__name__)
@@ -267,7 +268,7 @@ class DueWorkRunner:
                 result = await tx.session.execute(
                     update(DueWork)
                     .where(
-                        DueWork.id.in_(held[start : start + 500]),
+                        among(tx.dialect, DueWork.id, held[start : start + 500]),
                         DueWork.lease_owner == self.owner,
                         DueWork.status == WorkStatus.PENDING,
                     )
@@ -383,7 +384,7 @@ class DueWorkRunner:
                     ticket_id
                     for ticket_id in await tx.session.scalars(
                         select(DueWork.ticket_id).where(
-                            DueWork.id.in_(ids), DueWork.ticket_id.is_not(None)
+                            among(tx.dialect, DueWork.id, ids), DueWork.ticket_id.is_not(None)
                         )
                     )
                     if ticket_id is not None
@@ -392,12 +393,14 @@ class DueWorkRunner:
             if ticket_ids:
                 # Loaded whole, so handlers find them locked in the transaction without a
                 # SELECT of their own; on SQLite the write lock taken at BEGIN covers them.
-                locking = select(Ticket).where(Ticket.id.in_(ticket_ids)).order_by(Ticket.id)
+                locking = select(Ticket).where(among(tx.dialect, Ticket.id, ticket_ids))
+                locking = locking.order_by(Ticket.id)
                 if tx.dialect == "postgresql":
                     locking = locking.with_for_update()
                 for ticket in await tx.session.scalars(locking):
                     tx.locked[ticket.id] = ticket
-            query = select(DueWork).where(DueWork.id.in_(ids)).order_by(DueWork.due_at, DueWork.id)
+            query = select(DueWork).where(among(tx.dialect, DueWork.id, ids))
+            query = query.order_by(DueWork.due_at, DueWork.id)
             if tx.dialect == "postgresql":
                 query = query.with_for_update()
             works = (

@@ -24,6 +24,7 @@ from sqlalchemy import inspect, or_, select, text
 from core import deferred
 from core.enums import OutboxStatus, Role
 from core.models import Base, DueWork, OutboxMessage, Page, Person, Site, SlaClock, Ticket
+from core.orm import among
 from core.sla import deadlines
 from core.unit_of_work import Tx
 
@@ -70,7 +71,7 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
     if not ticket_ids:
         return
     found = Prefetched(tickets=frozenset(ticket_ids))
-    session = tx.session
+    session, dialect = tx.session, tx.dialect
     tickets = [
         tx.locked.get(ticket_id) or await tx.ticket_for_update(ticket_id)
         for ticket_id in ticket_ids
@@ -80,7 +81,9 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
     kinds = sorted({str(work.payload["clock"]) for work in works})
     found.clock_kinds = frozenset(kinds)
     for clock in await session.scalars(
-        select(SlaClock).where(SlaClock.ticket_id.in_(ticket_ids), SlaClock.kind.in_(kinds))
+        select(SlaClock).where(
+            among(dialect, SlaClock.ticket_id, ticket_ids), SlaClock.kind.in_(kinds)
+        )
     ):
         found.clocks[(clock.ticket_id, clock.kind, clock.cycle)] = clock
     # The ladders of the clocks that fire: keys first, so the other clocks' steps are
@@ -97,14 +100,15 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
         step_id
         for step_id, key in await session.execute(
             select(DueWork.id, DueWork.key).where(
-                DueWork.ticket_id.in_(ticket_ids), DueWork.kind == deadlines.ESCALATION
+                among(dialect, DueWork.ticket_id, ticket_ids),
+                DueWork.kind == deadlines.ESCALATION,
             )
         )
         if key[: key.rfind(":") + 1] in ladders
     ]
     for start in range(0, len(wanted), 2000):  # bound the IN list
         for step in await session.scalars(
-            select(DueWork).where(DueWork.id.in_(wanted[start : start + 2000]))
+            select(DueWork).where(among(dialect, DueWork.id, wanted[start : start + 2000]))
         ):
             assert step.ticket_id is not None  # filtered by the query
             found.steps.setdefault(step.ticket_id, []).append(step)
@@ -117,7 +121,7 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
             for chain in await session.scalars(
                 select(OutboxMessage.chain)
                 .where(
-                    OutboxMessage.chain.in_(prefixes[start : start + 2000]),
+                    among(dialect, OutboxMessage.chain, prefixes[start : start + 2000]),
                     OutboxMessage.status == OutboxStatus.PENDING,
                 )
                 .distinct()
@@ -129,7 +133,7 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
             Page.ticket_id, Page.clock, Page.step_key, Person.id, Person.name, Page.acknowledged_at
         )
         .join(Person, Person.id == Page.acknowledged_by_id)
-        .where(Page.ticket_id.in_(ticket_ids), Page.acknowledged_at.is_not(None))
+        .where(among(dialect, Page.ticket_id, ticket_ids), Page.acknowledged_at.is_not(None))
         .order_by(Page.acknowledged_at, Page.id)
     ):
         assert at is not None  # filtered by the query
@@ -138,12 +142,14 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
         )
     # People a step names directly, then their backups.
     person_ids = {t.assignee_id for t in live if t.assignee_id} | {t.reporter_id for t in live}
-    people = list(await session.scalars(select(Person).where(Person.id.in_(person_ids))))
+    people = list(
+        await session.scalars(select(Person).where(among(dialect, Person.id, person_ids)))
+    )
     backups = {p.backup_id for p in people if p.backup_id} - person_ids
     if backups:
         people += list(await session.scalars(select(Person).where(Person.id.in_(backups))))
     site_ids = sorted({ticket.site_id for ticket in live})
-    sites = list(await session.scalars(select(Site).where(Site.id.in_(site_ids))))
+    sites = list(await session.scalars(select(Site).where(among(dialect, Site.id, site_ids))))
     found.held.extend(people)
     found.held.extend(sites)
     # Who holds each paged role at each site: what `people_with_role` would answer (active,
@@ -154,7 +160,7 @@ async def prefetch_escalations(tx: Tx, works: Sequence[DueWork]) -> None:
             .where(
                 Person.role.in_(PAGED_ROLES),
                 Person.active.is_(True),
-                or_(Person.site_id.in_(site_ids), Person.site_id.is_(None)),
+                or_(among(dialect, Person.site_id, site_ids), Person.site_id.is_(None)),
             )
             .order_by(Person.id)
         )

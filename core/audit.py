@@ -22,6 +22,7 @@ from typing import Any, NotRequired, TypedDict, Unpack, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from core import deferred
 from core.models import AuditEvent, AuditHead
@@ -82,10 +83,18 @@ def stored_event_hash(event: AuditEvent, prev_hash: str) -> str:
 async def _locked_head(session: AsyncSession) -> AuditHead:
     """The chain's head row, locked for the rest of the transaction."""
     head = session.info.get(_LOCKED_HEAD)
+    if head is not None and is_loaded(head):
+        return cast(AuditHead, head)
+    return await session.run_sync(_lock_head)
+
+
+def _lock_head(session: Session) -> AuditHead:
+    """`_locked_head`, sync (in the session's greenlet)."""
+    head = session.info.get(_LOCKED_HEAD)
     if head is None or not is_loaded(head):
         # Locked once per transaction; re-read only after a savepoint rollback expired it
         # (on PostgreSQL that rollback may also have released a lock taken inside it).
-        head = await session.get(AuditHead, HEAD_ID, with_for_update=True)
+        head = session.get(AuditHead, HEAD_ID, with_for_update=True)
         if head is None:
             raise RuntimeError("audit head row missing: run `faultdesk db upgrade`")
         session.info[_LOCKED_HEAD] = head
@@ -107,27 +116,36 @@ class EventFields(TypedDict):
 async def append_event(session: AsyncSession, **fields: Unpack[EventFields]) -> AuditEvent:
     """Append one event in the caller's transaction (locks the head row until commit)."""
     if deferred.session_deferring(session):
-        # A batch of steps: the row goes out with the others (see `defer_event`); the
-        # object returned is left out of the session, which would flush each on its own.
-        return AuditEvent(**await defer_event(session, **fields))
-    event = AuditEvent(**await _chain_next(session, fields))
+        # A batch of steps: the row goes out with the others; the object returned is left
+        # out of the session, which would flush each on its own. Its id is known now, so
+        # the events held before it are chained first (see `defer_event`).
+        await session.run_sync(deferred.finish_pending)
+        values = _chain_next(await _locked_head(session), fields)
+        deferred.defer_in(session, AuditEvent, values)
+        return AuditEvent(**values)
+    event = AuditEvent(**_chain_next(await _locked_head(session), fields))
     session.add(event)
     return event
 
 
-async def defer_event(session: AsyncSession, **fields: Unpack[EventFields]) -> dict[str, Any]:
+async def defer_event(session: AsyncSession, **fields: Unpack[EventFields]) -> None:
     """Append one event while inserts are held (`core.deferred`), as a row: no ORM object.
 
-    The row goes out with the batch's others in one executemany, in append order.
+    Its id and hash are given when the held rows are sent, and only then is the head row
+    locked; the rows go out with the batch's others in one executemany, in append order.
     """
-    values = await _chain_next(session, fields)
-    deferred.defer_in(session, AuditEvent, values)
-    return values
+    deferred.hold(session, _chain_held, fields)
 
 
-async def _chain_next(session: AsyncSession, fields: EventFields) -> dict[str, Any]:
-    """The next event's row, chained to the head, and the head moved on to it."""
-    head = await _locked_head(session)
+def _chain_held(session: Session, held: list[EventFields]) -> None:
+    """Chain the events held by `defer_event` to the head (sync, as they are sent)."""
+    head = _lock_head(session)
+    for fields in held:
+        deferred.defer_in(session, AuditEvent, _chain_next(head, fields))
+
+
+def _chain_next(head: AuditHead, fields: EventFields) -> dict[str, Any]:
+    """The next event's row, chained to the locked head, and the head moved on to it."""
     # Round-trip through JSON so the hash covers exactly what the database will give back.
     stored = json.loads(canonical_json(fields.get("data") or {}))
     event_id = head.last_id + 1

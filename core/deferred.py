@@ -5,9 +5,11 @@ one by one, each insert also makes the session flush what the step changed, so a
 cost a round of statements of its own. While `deferring(tx)` is on, `scheduling.schedule`
 and `outbox.enqueue` hand their rows here instead, and they go out as one executemany
 `INSERT ... ON CONFLICT DO NOTHING` per table, after the session's own flush (a queued
-page message refers to its page). Audit events are held the same way (`core.audit`): their
-ids and hash chain are computed as they are appended, so they go out in firing order as
-one plain executemany `INSERT`, without an ORM object each.
+page message refers to its page). Audit events are held the same way (`core.audit`), as
+their fields (`hold`): their ids and hash chain are computed when the held rows are sent,
+so the chain's head row is locked only then, and they go out in firing order as one plain
+executemany `INSERT`, without an ORM object each. Two batches on PostgreSQL can thus
+prepare their steps at the same time and queue only for the head.
 
 Rows whose columns a batch sets to the same values (fired steps marked done) are held the
 same way (`defer_update`) and go out as one `UPDATE ... WHERE id IN (...)` per set of
@@ -21,7 +23,7 @@ yet, so only callers that ignore whether the key already existed may be deferred
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, cast
 
@@ -47,6 +49,9 @@ class Tx(Protocol):
 
 
 _HELD = "faultdesk.deferred_inserts"
+# finisher -> items held for it, turned into rows by it when the held rows are sent
+_PENDING = "faultdesk.deferred_pending"
+Finisher = Callable[[Session, list[Any]], None]
 # (model, the values set) -> ids of the rows to set them on
 _UPDATES = "faultdesk.deferred_updates"
 
@@ -66,10 +71,24 @@ def defer(tx: Tx, model: type[Base], values: dict[str, Any]) -> None:
     defer_in(tx.session, model, values)
 
 
-def defer_in(session: AsyncSession, model: type[Base], values: dict[str, Any]) -> None:
+def defer_in(session: AsyncSession | Session, model: type[Base], values: dict[str, Any]) -> None:
     """`defer`, for code that has the session only; rows of a table go out in this order."""
     held: dict[type[Base], list[dict[str, Any]]] = session.info[_HELD]
     held.setdefault(model, []).append(values)
+
+
+def hold(session: AsyncSession, finish: Finisher, item: Any) -> None:
+    """Hold back `item` until the held rows are sent; `finish` then turns the items held
+    for it (in order) into rows, in the sending greenlet, before anything is sent."""
+    pending: dict[Finisher, list[Any]] = session.info.setdefault(_PENDING, {})
+    pending.setdefault(finish, []).append(item)
+
+
+def finish_pending(session: Session) -> None:
+    """Run the finishers of what `hold` kept (sync, in the greenlet)."""
+    pending: dict[Finisher, list[Any]] | None = session.info.pop(_PENDING, None)
+    for finish, items in (pending or {}).items():
+        finish(session, items)
 
 
 def defer_update(tx: Tx, instance: Base, values: dict[str, Any]) -> None:
@@ -90,6 +109,7 @@ def defer_update(tx: Tx, instance: Base, values: dict[str, Any]) -> None:
 
 def _send(session: Session) -> None:
     """Send what is held, parent tables first (sync, in the greenlet)."""
+    finish_pending(session)
     held: dict[type[Base], list[dict[str, Any]]] | None = session.info.get(_HELD)
     updates = session.info.pop(_UPDATES, None)
     if updates:
@@ -149,6 +169,7 @@ async def deferred_inserts(tx: Tx) -> AsyncIterator[None]:
         event.remove(session, "do_orm_execute", _before_statement)
         session.info.pop(_HELD, None)
         session.info.pop(_UPDATES, None)
+        session.info.pop(_PENDING, None)
 
 
 @asynccontextmanager

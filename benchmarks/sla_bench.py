@@ -655,14 +655,20 @@ P = ParamSpec("P")
 
 
 def timed(
-    target: Callable[P, Coroutine[Any, Any, T]], log: list[tuple[float, T]]
+    target: Callable[P, Coroutine[Any, Any, T]],
+    log: list[tuple[float, T]],
+    ended: list[float] | None = None,
 ) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Wrap a bound coroutine method so each call's duration and result are logged."""
+    """Wrap a bound coroutine method so each call's duration and result are logged (and
+    when it ended, into `ended`)."""
 
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         began = time.perf_counter()
         result = await target(*args, **kwargs)
-        log.append((time.perf_counter() - began, result))
+        now = time.perf_counter()
+        log.append((now - began, result))
+        if ended is not None:
+            ended.append(now)
         return result
 
     return wrapper
@@ -811,8 +817,11 @@ async def sweep_benchmark(
             first_wake = time.perf_counter() - started
             claims: list[tuple[float, list[int]]] = []
             chunks: list[tuple[float, None]] = []
+            chunk_ends: list[float] = []  # chunks may overlap (PostgreSQL): when each ended
             runner.claim = timed(runner.claim, claims)  # type: ignore[method-assign]
-            runner._fire_chunk = timed(runner._fire_chunk, chunks)  # type: ignore[method-assign]
+            runner._fire_chunk = timed(  # type: ignore[method-assign]
+                runner._fire_chunk, chunks, chunk_ends
+            )
             counter = StatementCounter(db)
             timer = StatementTimer(db) if statements else None
             server_before = await server_cpu(db)
@@ -833,9 +842,8 @@ async def sweep_benchmark(
                 gc.unfreeze()
                 gc.set_threshold(*thresholds)
             server_after = await server_cpu(db)
-            # Chunks end in commit order: the last non-empty one committed the last step.
-            last_step = sum(seconds for seconds, _ in claims) + sum(s for s, _ in chunks)
-            last_step -= claims[-1][0] if claims and not claims[-1][1] else 0.0
+            # A chunk ends with its commit: the last to end committed the last step.
+            last_step = max(chunk_ends) - started if chunk_ends else 0.0
             sent = counter.count
             counter.close()
             counter = None
@@ -911,6 +919,9 @@ async def sweep_benchmark(
             f"fire chunk ({runner.chunk} rows) median / max",
             f"{fmt_ms(median([s for s, _ in chunks]))} / {fmt_ms(max(s for s, _ in chunks))}",
         )
+        spans = [(end - seconds, end) for (seconds, _), end in zip(chunks, chunk_ends, strict=True)]
+        most = max(sum(1 for b, e in spans if b <= begin < e) for begin, _ in spans)
+        figures.add("chunks in flight at once, most", str(most))
     figures.add("SQL statements per fired step", f"{sent / max(result.fired, 1):,.1f}")
     figures.add("next_wake() first call (connect)", fmt_ms(first_wake))
     figures.add("next_wake() after sweep, median", fmt_ms(median(wakes)))

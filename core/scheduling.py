@@ -22,6 +22,7 @@ it again row by row, each in a savepoint.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import uuid
@@ -176,6 +177,7 @@ class DueWorkRunner:
         lease: timedelta = DEFAULT_LEASE,
         batch: int = 500,
         chunk: int = 250,
+        overlap: int = 2,
         prefetch: Mapping[str, Prefetch] | None = None,
         forget: Callable[[Tx], None] | None = None,
         max_idle: float = 5.0,
@@ -195,6 +197,7 @@ class DueWorkRunner:
         self.renewals = 0  # renewal transactions that extended at least one lease
         self.batch = batch
         self.chunk = chunk
+        self.overlap = overlap  # chunks in flight at once (PostgreSQL only)
         self.prefetch = dict(prefetch or {})
         # Drops what was prefetched when a row of another kind fires (it may change it).
         self.forget = forget
@@ -313,21 +316,55 @@ class DueWorkRunner:
         done = asyncio.Event()
         heartbeat = asyncio.create_task(self._heartbeat(done))
         try:
-            while ids := await self.claim():
-                total.claimed += len(ids)
-                for start in range(0, len(ids), self.chunk):
-                    await self._renew_if_due()  # rows waiting for their chunk stay ours
-                    chunk = ids[start : start + self.chunk]
-                    try:
-                        await self._fire_chunk(chunk, total)
-                    finally:
-                        self._held.difference_update(chunk)
-                self._beat()  # a long sweep is progress too
+            await self._fire_claimed(total)
         finally:
             done.set()
             self._held.clear()  # whatever is left runs out with its lease
             await heartbeat
         return total
+
+    async def _fire_claimed(self, total: SweepResult) -> None:
+        """Claim and fire chunks until a claim made with no chunk in flight finds nothing.
+
+        On PostgreSQL up to `overlap` chunks are in flight, each in a transaction of its
+        own: one chunk's steps are worked out while the database writes another's. (Their
+        tickets are locked in id order and the audit chain's head only as a chunk's rows
+        are sent, so they queue rather than deadlock; a later step fires its clock's
+        earlier ones first, whichever chunk holds them.) SQLite has one writer: one chunk.
+        """
+        overlap = self.overlap if self.core.db.dialect == "postgresql" else 1
+        chunks: collections.deque[list[int]] = collections.deque()
+        flying: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                if not chunks and len(flying) < overlap:
+                    idle = not flying
+                    ids = await self.claim()
+                    if ids:
+                        total.claimed += len(ids)
+                        chunks.extend(
+                            ids[start : start + self.chunk]
+                            for start in range(0, len(ids), self.chunk)
+                        )
+                        self._beat()  # a long sweep is progress too
+                    elif idle:  # nothing due, and nothing in flight to make more due
+                        return
+                while chunks and len(flying) < overlap:
+                    await self._renew_if_due()  # rows waiting for their chunk stay ours
+                    flying.add(asyncio.create_task(self._fire_held(chunks.popleft(), total)))
+                finished, flying = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    task.result()  # a chunk's failure ends the sweep, as it did alone
+        finally:
+            for task in flying:
+                task.cancel()
+            await asyncio.gather(*flying, return_exceptions=True)
+
+    async def _fire_held(self, chunk: list[int], total: SweepResult) -> None:
+        try:
+            await self._fire_chunk(chunk, total)
+        finally:
+            self._held.difference_update(chunk)
 
     def _beat(self) -> None:
         for beat in self.on_heartbeat:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
@@ -292,3 +293,68 @@ async def test_a_chunk_marks_its_fired_steps_done_with_one_set_based_update(
         (WorkStatus.DONE, clock.now(), None)
     }
     assert chain.ok, chain.problems
+
+
+async def test_on_postgresql_a_chunk_fires_while_another_is_still_being_written(
+    helpdesk, world, clock, backend
+):
+    """Two chunks in flight: one's steps are worked out while the other's are not yet sent.
+
+    The first chunk to start waits, its steps fired but its rows not yet sent (the audit
+    chain's head not yet locked), until a step of another chunk has fired: on PostgreSQL
+    that chunk runs meanwhile in a transaction of its own. SQLite fires one chunk at a time.
+    """
+    due = await _a_wave_of_due_steps(helpdesk, world, clock)
+    runner = helpdesk.runner()
+    runner.chunk = 6  # two tickets' three due steps each (their ids run together)
+    started: list[set[int]] = []
+    in_flight = most = 0
+    another_fired = asyncio.Event()
+    held_up: list[int] = []
+    fire_chunk, escalate = runner._fire_chunk, runner.handlers[ESCALATION]
+
+    async def counted(ids: list[int], total: scheduling.SweepResult) -> None:
+        nonlocal in_flight, most
+        started.append(set(ids))
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            await fire_chunk(ids, total)
+        finally:
+            in_flight -= 1
+
+    async def gated(tx: Any, work: DueWork) -> None:
+        await escalate(tx, work)
+        if work.id not in started[0]:
+            another_fired.set()
+        elif backend == "postgresql":
+            # A guard, not a pause: the other chunk fires at once unless it is held up
+            # (a failed chunk would be fired again row by row: noted, not only raised).
+            try:
+                await asyncio.wait_for(another_fired.wait(), timeout=60)
+            except TimeoutError:
+                held_up.append(work.id)
+                raise
+
+    runner._fire_chunk = counted  # type: ignore[method-assign]
+    runner.handlers[ESCALATION] = gated
+    result = await runner.sweep()
+
+    assert held_up == []
+    assert result.failed == 0 and result.fired == due == 3 * TICKETS
+    assert most == (2 if backend == "postgresql" else 1)
+    async with helpdesk.core.reading() as session:
+        events = await session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action.in_(("sla.escalated", "sla.step_skipped")))
+        )
+        left = await session.scalar(
+            select(func.count())
+            .select_from(DueWork)
+            .where(DueWork.kind == ESCALATION, DueWork.status == WorkStatus.PENDING)
+            .where(DueWork.due_at <= clock.now())
+        )
+        chain = await verify_chain(session)
+    assert events == due and left == 0  # each step fired once
+    assert chain.ok, chain.problems  # the two chunks' events chained in commit order

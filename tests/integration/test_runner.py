@@ -216,7 +216,8 @@ async def test_a_long_sweep_renews_the_leases_of_the_rows_still_waiting(database
     other = scheduling.DueWorkRunner(core, {}, owner="other")
     result = await runner.sweep()
     assert result.fired == 4
-    assert seen == [("s0", True), ("s1", True), ("s2", True), ("s3", True)]
+    # (on PostgreSQL two chunks are in flight at once: they may finish in either order)
+    assert sorted(seen) == [("s0", True), ("s1", True), ("s2", True), ("s3", True)]
     assert runner.renewals >= 2
     assert await other.claim() == []  # nothing was left leased to a runner that is done
 

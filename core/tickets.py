@@ -239,12 +239,25 @@ async def _notify_role(
 
 
 _BUILT_CARDS = "faultdesk.cards"  # Session.info key: the cards built in this transaction
+_REPORTED = "faultdesk.reported"  # Session.info key: tickets reported in this transaction
+
+
+@dataclass(frozen=True)
+class _Reported:
+    """What a ticket reported in this transaction has, all written here: its card needs
+    no query for it (and it can have no spare loan or backup consent yet)."""
+
+    site: Site
+    asset: Asset | None
+    clocks: list[SlaClock]
+    photos: tuple[str, ...]
 
 
 async def card_in(tx: Tx, ticket: Ticket) -> TicketCard:
     """The ticket's card as it stands in this transaction (what a dispatch message shows)."""
     await tx.session.flush()
-    card = (await _cards(tx.session, [ticket]))[0]
+    reported = tx.session.info.get(_REPORTED, {}).get(ticket.id)
+    card = (await _cards(tx.session, [ticket], {ticket.id: reported} if reported else None))[0]
     tx.session.info.setdefault(_BUILT_CARDS, {})[ticket.id] = card
     return card
 
@@ -437,6 +450,8 @@ class TicketService:
                 )
             )
         clocks = await deadlines.start_clocks(tx, ticket, deadlines.ALL_CLOCKS, tx.now)
+        reported = _Reported(site, asset, clocks, tuple(file_id[:256] for file_id in photos))
+        tx.session.info.setdefault(_REPORTED, {})[ticket.id] = reported
         arrival = next(c for c in clocks if c.kind == ClockKind.ARRIVAL)
         ticket.promised_arrival_at = arrival.due_at
         await _schedule_progress(tx, ticket, 1, tx.now)
@@ -1513,49 +1528,60 @@ async def _repairs(session: Any, tickets: list[Ticket]) -> dict[int, tuple[Repai
     return found
 
 
-async def _cards(session: Any, tickets: list[Ticket]) -> list[TicketCard]:
-    """Build cards for several tickets with a handful of queries."""
+async def _cards(
+    session: Any, tickets: list[Ticket], reported: dict[int, _Reported] | None = None
+) -> list[TicketCard]:
+    """Build cards for several tickets with a handful of queries (none of them for what
+    `reported` tickets were given in this transaction; their people are in the session)."""
     if not tickets:
         return []
-    ids = [t.id for t in tickets]
-    clocks: dict[int, list[SlaClock]] = {}
-    for clock in await session.scalars(select(SlaClock).where(SlaClock.ticket_id.in_(ids))):
-        clocks.setdefault(clock.ticket_id, []).append(clock)
+    known = reported or {}
+    ids = [t.id for t in tickets if t.id not in known]
+    clocks: dict[int, list[SlaClock]] = {t_id: list(r.clocks) for t_id, r in known.items()}
+    photos: dict[int, list[str]] = {t_id: list(r.photos) for t_id, r in known.items()}
+    sites = {r.site.id: r.site for r in known.values()}
+    assets = {r.asset.id: r.asset for r in known.values() if r.asset is not None}
     person_ids = {t.reporter_id for t in tickets} | {
         t.assignee_id for t in tickets if t.assignee_id
     }
-    people = {
-        p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(person_ids)))
-    }
-    sites = {
-        s.id: s
-        for s in await session.scalars(
-            select(Site).where(Site.id.in_({t.site_id for t in tickets}))
-        )
-    }
-    asset_ids = {t.asset_id for t in tickets if t.asset_id}
-    assets = (
-        {a.id: a for a in await session.scalars(select(Asset).where(Asset.id.in_(asset_ids)))}
-        if asset_ids
-        else {}
-    )
+    people: dict[int, Person] = {}
+    if not ids:  # the people of tickets reported here were loaded here: no query
+        for person_id in person_ids:
+            person = await session.get(Person, person_id)
+            if person is not None:
+                people[person.id] = person
     loans: dict[int, SpareLoan] = {}
-    for loan in await session.scalars(
-        select(SpareLoan)
-        .where(SpareLoan.ticket_id.in_(ids), SpareLoan.returned_at.is_(None))
-        .order_by(SpareLoan.id)
-    ):
-        loans[loan.ticket_id] = loan  # the newest open loan wins
     consents: dict[int, BackupConsent] = {}
-    for consent in await session.scalars(
-        select(BackupConsent).where(BackupConsent.ticket_id.in_(ids)).order_by(BackupConsent.id)
-    ):
-        consents[consent.ticket_id] = consent  # the newest request wins
-    photos: dict[int, list[str]] = {}
-    for photo in await session.scalars(
-        select(TicketPhoto).where(TicketPhoto.ticket_id.in_(ids)).order_by(TicketPhoto.id)
-    ):
-        photos.setdefault(photo.ticket_id, []).append(photo.file_id)
+    if ids:
+        for clock in await session.scalars(select(SlaClock).where(SlaClock.ticket_id.in_(ids))):
+            clocks.setdefault(clock.ticket_id, []).append(clock)
+        people = {
+            p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(person_ids)))
+        }
+        site_ids = {t.site_id for t in tickets} - set(sites)
+        sites.update(
+            (s.id, s) for s in await session.scalars(select(Site).where(Site.id.in_(site_ids)))
+        )
+        asset_ids = {t.asset_id for t in tickets if t.asset_id} - set(assets)
+        if asset_ids:
+            assets.update(
+                (a.id, a)
+                for a in await session.scalars(select(Asset).where(Asset.id.in_(asset_ids)))
+            )
+        for loan in await session.scalars(
+            select(SpareLoan)
+            .where(SpareLoan.ticket_id.in_(ids), SpareLoan.returned_at.is_(None))
+            .order_by(SpareLoan.id)
+        ):
+            loans[loan.ticket_id] = loan  # the newest open loan wins
+        for consent in await session.scalars(
+            select(BackupConsent).where(BackupConsent.ticket_id.in_(ids)).order_by(BackupConsent.id)
+        ):
+            consents[consent.ticket_id] = consent  # the newest request wins
+        for photo in await session.scalars(
+            select(TicketPhoto).where(TicketPhoto.ticket_id.in_(ids)).order_by(TicketPhoto.id)
+        ):
+            photos.setdefault(photo.ticket_id, []).append(photo.file_id)
     repairs = await _repairs(session, tickets)
     cards = []
     for t in tickets:

@@ -51,7 +51,6 @@ the saved state carries a version, and a save over a newer one is refused. The s
 
 from __future__ import annotations
 
-import copy
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
@@ -64,7 +63,7 @@ from typing import Any, ClassVar, Final, Generic, Self, TypeVar
 from bot.callbacks import Callback
 from bot.chat import Button, InlineKeyboard, Keyboard, Kind
 from bot.context import Ctx
-from core.conversations import DialogState
+from core.conversations import DialogState, copied
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +156,7 @@ class Dialog(Generic[StepT]):
         state.step = step.value
         store = ctx.app.conversations
         await store.save(ctx.chat_id, ctx.incoming.user.id, state)
-        shown, data = state.message_id, copy.deepcopy(state.data)
+        shown, data = state.message_id, copied(state.data)
         await self.table[step].ask(self, ctx, state)
         if state.message_id != shown or state.data != data:
             # Recorded with the update's end (the step itself is saved already).

@@ -8,7 +8,7 @@ only these types, so it behaves the same on aiogram and on python-telegram-bot.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -78,21 +78,25 @@ class Incoming:
         return self.chat_type == "private"
 
     def to_json(self) -> dict[str, Any]:
-        """The update as JSON (for the journal in the database)."""
-        data = asdict(self)
+        """The update as JSON (for the journal in the database): what `dataclasses.asdict`
+        gives, built field by field (every field is a scalar but the user)."""
+        data = {name: getattr(self, name) for name in _INCOMING_FIELDS}
+        data["user"] = {name: getattr(self.user, name) for name in _USER_FIELDS}
         data["kind"] = self.kind.value
         return data
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Incoming:
         """Back from `to_json`; keys this version does not know are ignored."""
-        known = {f.name for f in fields(Incoming)}
-        values = {key: value for key, value in data.items() if key in known}
+        values = {key: value for key, value in data.items() if key in _INCOMING_FIELDS}
         user = dict(values.pop("user"))
-        user_known = {f.name for f in fields(ChatUser)}
-        values["user"] = ChatUser(**{k: v for k, v in user.items() if k in user_known})
+        values["user"] = ChatUser(**{k: v for k, v in user.items() if k in _USER_FIELDS})
         values["kind"] = Kind(values["kind"])
         return Incoming(**values)
+
+
+_INCOMING_FIELDS = tuple(f.name for f in fields(Incoming))
+_USER_FIELDS = tuple(f.name for f in fields(ChatUser))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, NotRequired, TypedDict, Unpack
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from core import geo, outbox, reminders, scheduling
 from core.enums import (
@@ -440,17 +440,22 @@ class TicketService:
             )
         tx.session.add(ticket)
         await tx.session.flush()
-        for file_id in photos:
-            tx.session.add(
-                TicketPhoto(
-                    ticket_id=ticket.id,
-                    file_id=file_id[:256],
-                    added_at=tx.now,
-                    added_by_id=reporter.id,
-                )
+        file_ids = tuple(file_id[:256] for file_id in photos)
+        if file_ids:  # one executemany; nothing reads a photo's id back
+            await tx.session.execute(
+                insert(TicketPhoto),
+                [
+                    {
+                        "ticket_id": ticket.id,
+                        "file_id": file_id,
+                        "added_at": tx.now,
+                        "added_by_id": reporter.id,
+                    }
+                    for file_id in file_ids
+                ],
             )
         clocks = await deadlines.start_clocks(tx, ticket, deadlines.ALL_CLOCKS, tx.now)
-        reported = _Reported(site, asset, clocks, tuple(file_id[:256] for file_id in photos))
+        reported = _Reported(site, asset, clocks, file_ids)
         tx.session.info.setdefault(_REPORTED, {})[ticket.id] = reported
         arrival = next(c for c in clocks if c.kind == ClockKind.ARRIVAL)
         ticket.promised_arrival_at = arrival.due_at

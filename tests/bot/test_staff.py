@@ -1144,7 +1144,7 @@ async def test_a_second_manager_acting_late_is_told_it_is_already_done(chat, hel
 
 
 class CardReads:
-    """Counts how many ticket cards are built (each reads the ticket's open spare loans)."""
+    """Counts how many ticket cards are built (each reads its device's earlier repairs)."""
 
     def __init__(self, helpdesk: Helpdesk) -> None:
         self.count = 0
@@ -1152,7 +1152,7 @@ class CardReads:
         event.listen(self._engine, "before_cursor_execute", self._seen)
 
     def _seen(self, _conn, _cursor, statement: str, *_args) -> None:
-        if "FROM spare_loan" in statement:
+        if "FROM ticket LEFT OUTER JOIN resolution" in " ".join(statement.split()):
             self.count += 1
 
     def close(self) -> None:
@@ -1168,8 +1168,9 @@ async def test_confirming_a_report_answers_from_the_card_the_dispatch_built(chat
         await li.press(CONFIRM)
     finally:
         reads.close()
-    # One card: the engineer's dispatch card, built in the reporting transaction; the
-    # reporter's answer comes from it instead of reading the new ticket again.
+    # One card: the engineer's dispatch card, built in the reporting transaction (from
+    # what the report wrote, but for the device's earlier repairs); the reporter's answer
+    # comes from it instead of building the new ticket's card again.
     assert reads.count == 1
     assert find(li, "is open").text == (
         "✅ <b>Ticket #1 is open.</b>\n"

@@ -74,6 +74,11 @@ class InlineConnection(aiosqlite.Connection):
                 await asyncio.sleep(delay)  # the lock's holder may be on this loop
                 delay = min(delay * 2, _LONGEST_RETRY)
 
+    async def begin(self, sql: str) -> None:
+        """BEGIN straight on the connection (waiting for the write lock as any call does)."""
+        assert self._connection is not None
+        await self._execute(self._connection.execute, sql)
+
     async def _connect(self) -> InlineConnection:
         if self._connection is None:
             self._connection = self._connector()

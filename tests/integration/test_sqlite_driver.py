@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from core import sqlite_driver
-from core.db import READ_ONLY, Database
+from core.db import READ_ONLY, Database, _install_sqlite_hooks
 
 
 @pytest.fixture
@@ -94,13 +94,16 @@ async def test_a_writer_refused_past_the_busy_timeout_fails_and_writes_nothing(
         f"sqlite+aiosqlite:///{path}",
         async_creator=sqlite_driver.connector(str(path), busy_timeout=0.05),
     )
+    _install_sqlite_hooks(engine)  # BEGIN IMMEDIATE as every write transaction begins
     refused = refusals(monkeypatch)
     try:
         with closing(sqlite3.connect(path, isolation_level=None)) as other:
             other.execute("BEGIN IMMEDIATE")
-            async with engine.connect() as connection:
-                with pytest.raises(OperationalError, match="database is locked"):
-                    await connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Refused as a statement is: SQLAlchemy's OperationalError, which the callers
+            # (retries, the runner's backoff) know as the database being busy or away.
+            with pytest.raises(OperationalError, match="database is locked"):
+                async with engine.begin() as connection:
+                    await connection.execute(text("INSERT INTO t VALUES (1)"))
             assert refused.is_set()
             other.execute("ROLLBACK")
         async with engine.connect() as connection:

@@ -53,7 +53,7 @@ from bot.web.server import WebConfig, WebConsole, WebServer
 from bot.webhook import NotJournaled, WebhookServer, default_secret, webhook_path
 from core import instances
 from core.clock import Clock
-from core.conversations import ConversationStore, Entered
+from core.conversations import ConversationStore
 from core.db_errors import connection_lost, log_failure
 from core.migrate import schema_state, schema_status, upgrade_async
 from core.scheduling import DueWorkRunner
@@ -97,8 +97,6 @@ class Application:
             self._handle_claimed,
             prefetch=router.prefetcher(bot),
         )
-        # Lanes entered in the transaction that journaled an update, by that update's id.
-        self._entered: dict[int, Entered] = {}
         self._registered = False
         self.runtime: Runtime | None = None
         self._transport: Transport | None = None
@@ -363,25 +361,21 @@ class Application:
         """Write a batch down and, in the same transaction, enter its chats' lanes.
 
         Each chat's lane is tried for its first update in the batch (the one its handler
-        here runs first), which goes on with it (`_handle`); a transaction less per update.
-        Only while every update queued here runs at once: a lane entered now is not
-        renewed until its handler starts, and one waiting its turn past the lease would
-        be taken over (its handler then refused mid-way).
+        here runs first); what that gave is kept (`ChatLanes.keep`, renewed while the
+        update waits its turn) and gone on with when its handler starts: a transaction
+        less per update.
         """
         first: dict[int, int] = {}  # chat -> its first update in the batch
-        lanes = self.runtime.lanes if self.runtime is not None else None
-        waiting = 0 if lanes is None else sum(not lanes.holds(i.update_id) for i in batch)
-        if lanes is not None and lanes.has_room(waiting):
-            for incoming in batch:
-                first.setdefault(incoming.chat_id, incoming.update_id)
+        for incoming in batch:
+            first.setdefault(incoming.chat_id, incoming.update_id)
         # (A redelivery of an update whose lane is entered already but not gone on with.)
-        first = {chat: update for chat, update in first.items() if update not in self._entered}
+        first = {chat: update for chat, update in first.items() if not self.lanes.kept(update)}
         entered = await self.bot.conversations.journal_updates(
             [(incoming.update_id, incoming.to_json()) for incoming in batch],
             enter=self.lanes.entry(list(first)),
         )
         for chat_id, lane in entered.items():
-            self._entered[first[chat_id]] = lane
+            self.lanes.keep(first[chat_id], lane)
 
     async def _recover(self, runtime: Runtime) -> int:
         """Queue journaled updates nobody is handling (their process died); how many."""
@@ -435,10 +429,7 @@ class Application:
             runtime.journal_failed.discard(incoming.update_id)
             await self._handle_one(incoming, claimed=False)
             return
-        if incoming.update_id in self._entered:
-            await self.lanes.run_entered(self._entered.pop(incoming.update_id))
-        else:
-            await self.lanes.run(incoming)
+        await self.lanes.run(incoming)
 
     async def _handle_claimed(self, incoming: Incoming, prefetched: Any) -> None:
         await self._handle_one(
@@ -512,6 +503,7 @@ class Application:
         finally:
             self._stop_work.set()
             try:
+                await self.lanes.close()
                 if self._tasks:
                     await asyncio.gather(*self._tasks, return_exceptions=True)
                 if self._registered:

@@ -49,6 +49,10 @@ class ChatLanes:
         # Chats whose lanes this process runs now: its own lease, however late it reads
         # (the clock jumped ahead, a handler outlasted it), is not taken over by itself.
         self._running: Counter[int] = Counter()
+        # Lanes entered with the journal, by the update each was entered for, until that
+        # update's handler starts; renewed together while they wait (`_renew_kept`).
+        self._kept: dict[int, Entered] = {}
+        self._keeper: asyncio.Task[None] | None = None
 
     @property
     def renew_every(self) -> float:
@@ -61,11 +65,35 @@ class ChatLanes:
 
     def entry(self, chats: list[int]) -> Entry:
         """What the journal's transaction needs to enter these chats' lanes for this instance."""
-        running = frozenset(chat for chat in chats if self._running[chat])
+        # Chats whose lanes this process runs or keeps: its own lease is not taken over.
+        kept = {entered[0].chat_id for entered in self._kept.values() if entered is not None}
+        running = frozenset(chat for chat in chats if self._running[chat] or chat in kept)
         return Entry(tuple(sorted(chats)), self.holder, self._prefetch, running)
 
+    def keep(self, update_id: int, entered: Entered) -> None:
+        """Hold what entering the update's chat lane gave (with the journal) until `run`.
+
+        A lane entered with an update claimed is renewed meanwhile, with every other
+        lane kept, in one transaction a round: in a burst updates wait their turn
+        here for longer than a lease.
+        """
+        self._kept[update_id] = entered
+        waits = entered is not None and isinstance(entered[1], Claimed)
+        if waits and (self._keeper is None or self._keeper.done()):
+            self._keeper = asyncio.create_task(self._renew_kept(), name="kept-lanes-renewal")
+
+    def kept(self, update_id: int) -> bool:
+        """True while a lane entered for this update waits for `run`."""
+        return update_id in self._kept
+
     async def run(self, incoming: Incoming) -> None:
-        """Handle the update's chat until nothing of it waits, unless another instance holds it."""
+        """Handle the update's chat until nothing of it waits, unless another instance holds it.
+
+        With the lane entered for it already (`keep`), goes on with that.
+        """
+        if incoming.update_id in self._kept:
+            await self.run_entered(self._kept.pop(incoming.update_id))
+            return
         if self.handled_here(incoming.update_id):
             return
         chat_id = incoming.chat_id
@@ -136,6 +164,39 @@ class ChatLanes:
                 return
             except Exception as error:  # the database may be away for a moment; try again
                 log_failure(log, "lane of chat %s not renewed", lane.chat_id, error=error)
+
+    async def close(self) -> None:
+        """Stop renewing kept lanes: at shutdown their updates were not handled here, so
+        their leases run out and another instance (or this one restarted) takes them."""
+        self._kept.clear()
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+
+    async def _renew_kept(self) -> None:
+        """Renew the kept lanes (and their claimed updates) until none is left."""
+        while True:
+            await asyncio.sleep(self.renew_every)
+            waiting = {
+                update_id: entered
+                for update_id, entered in self._kept.items()
+                if entered is not None and isinstance(entered[1], Claimed)
+            }
+            if not waiting:
+                return
+            try:
+                held = await self.store.renew_lanes(
+                    self.holder, [(lane, update_id) for update_id, (lane, _) in waiting.items()]
+                )
+            except Exception as error:  # the database may be away for a moment; try again
+                log_failure(log, "kept lanes not renewed", error=error)
+                continue
+            for update_id, (lane, _) in waiting.items():
+                if lane.chat_id not in held and self._kept.get(update_id) is waiting[update_id]:
+                    # Taken over while waiting: the new holder handles the update.
+                    log.warning("lost the lane of chat %s before handling it", lane.chat_id)
+                    self._kept[update_id] = None
 
     def _remember(self, update_id: int) -> None:
         self._handled[update_id] = None

@@ -49,6 +49,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import ChatLane, ChatState, ProcessedUpdate
+from core.orm import among
 from core.unit_of_work import Core, Tx
 
 log = logging.getLogger(__name__)
@@ -725,6 +726,51 @@ class ConversationStore:
                 )
         if not held:
             raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
+
+    async def renew_lanes(self, holder: str, kept: list[tuple[Lane, int]]) -> set[int]:
+        """Extend the leases of lanes entered ahead of their handler, and of the update each
+        claimed, in one transaction; the chats whose lanes are still `holder`'s.
+
+        For lanes entered with the journal while their updates wait their turn here:
+        without it a wait longer than the lease would see them taken over.
+        """
+        by_chat = {lane.chat_id: (lane, update_id) for lane, update_id in kept}
+        if not by_chat:
+            return set()
+        chats = sorted(by_chat)
+        async with self.core.transaction() as tx:
+            lanes = (
+                _lanes.c.bot_id == self.bot_id,
+                among(tx.dialect, _lanes.c.chat_id, chats),
+                _lanes.c.holder == holder,
+            )
+            if tx.dialect == "postgresql":
+                # The rows locked in chat order, as the journal's transaction takes them.
+                await tx.session.execute(
+                    select(_lanes.c.chat_id)
+                    .where(*lanes)
+                    .order_by(_lanes.c.chat_id)
+                    .with_for_update()
+                )
+            until = tx.now + self.update_lease
+            renewed = await tx.session.execute(
+                update(_lanes)
+                .where(*lanes)
+                .values(lease_until=until)
+                .returning(_lanes.c.chat_id, _lanes.c.token)
+            )
+            held = {chat for chat, token in renewed if by_chat[chat][0].token == token}
+            if held:
+                await tx.session.execute(
+                    update(_updates)
+                    .where(
+                        _updates.c.bot_id == self.bot_id,
+                        among(tx.dialect, _updates.c.update_id, [by_chat[c][1] for c in held]),
+                        _updates.c.done_at.is_(None),
+                    )
+                    .values(lease_until=until)
+                )
+        return held
 
     async def release_lane(self, lane: Lane, *, finished: int | None = None) -> bool:
         """Finish `finished` and give the lane back; True if updates of the chat are waiting.

@@ -45,7 +45,6 @@ class UpdateLanes:
         # A burst from a thousand chats would otherwise run a thousand handlers at once
         # and exhaust the database pool; beyond this many they wait their turn.
         self._slots = asyncio.Semaphore(concurrency)
-        self._concurrency = concurrency
 
     @property
     def in_flight(self) -> int:
@@ -66,10 +65,6 @@ class UpdateLanes:
         self._tasks.add(task)
         self._queued.add(update_id)
         task.add_done_callback(lambda done: self._finished(chat, update_id, done))
-
-    def has_room(self, more: int = 0) -> bool:
-        """True if every update queued here, and `more` besides, would run at once (no wait)."""
-        return len(self._tasks) + more <= self._concurrency
 
     def holds(self, update_id: int) -> bool:
         """True while this update is queued or being handled by this process."""

@@ -401,3 +401,71 @@ async def test_a_clock_jump_while_a_handler_runs_hands_no_update_to_a_second_han
     assert handled == [1, 2]  # each once, in order, by the one holder
     assert await done(store) == [1, 2]
     assert "taken over" not in caplog.text
+
+
+async def test_lanes_entered_with_the_journal_are_renewed_while_their_updates_wait(
+    stores, clock, monkeypatch, caplog
+):
+    """In a burst an update waits its turn here for longer than a lease after its chat's
+    lane was entered with the journal: the lanes kept so are renewed together, and one
+    taken over meanwhile (this process stalled past its lease) is given up, not run."""
+    import asyncio
+
+    from bot.chat import ChatUser, Incoming, Kind
+    from bot.lanes import ChatLanes
+
+    first, second = stores
+    handled: list[int] = []
+
+    async def handle(incoming: Incoming, _prefetched: Any) -> None:
+        handled.append(incoming.update_id)
+
+    monkeypatch.setattr(ChatLanes, "renew_every", 0.001)  # rounds gated below, not timed
+    lanes = ChatLanes(first, "first", handle)
+    rounds: asyncio.Queue[asyncio.Future[None]] = asyncio.Queue()
+    renew = first.renew_lanes
+
+    async def gated(holder: str, kept: list[tuple[Lane, int]]) -> set[int]:
+        go = asyncio.get_running_loop().create_future()
+        await rounds.put(go)
+        await go
+        return await renew(holder, kept)
+
+    monkeypatch.setattr(first, "renew_lanes", gated)
+
+    async def next_round() -> asyncio.Future[None]:
+        """A renewal round waiting to go, once the one before was taken in."""
+        return await asyncio.wait_for(rounds.get(), timeout=30)
+
+    mine, theirs = (
+        Incoming(update_id, ChatUser(chat), chat, Kind.TEXT, text="x")
+        for update_id, chat in ((1, CHAT), (2, OTHER_CHAT))
+    )
+    entered = await first.journal_updates(
+        [(1, mine.to_json()), (2, theirs.to_json())], enter=lanes.entry([CHAT, OTHER_CHAT])
+    )
+    for incoming in (mine, theirs):
+        lanes.keep(incoming.update_id, entered[incoming.chat_id])
+    assert lanes.kept(1) and lanes.kept(2)
+
+    waiting = await next_round()
+    clock.advance(UPDATE_LEASE - timedelta(seconds=1))
+    waiting.set_result(None)
+    waiting = await next_round()
+    clock.advance(timedelta(seconds=2))  # past the leases as entered, within the renewed ones
+    assert await second.take_lane(CHAT, "second") is None
+    assert await second.take_lane(OTHER_CHAT, "second") is None
+    assert await second.unfinished_updates() == []  # the claimed updates' leases renewed too
+
+    clock.advance(PAST_LEASE)  # no round for a lease: another instance takes a chat over
+    assert await second.take_lane(OTHER_CHAT, "second") is not None
+    waiting.set_result(None)
+    await next_round()
+    assert "lost the lane of chat 2002 before handling it" in caplog.text
+
+    await lanes.run(mine)
+    await lanes.run(theirs)  # left to the instance that took the chat over
+    assert handled == [1]
+    assert await done(first) == [1]
+    assert not lanes.kept(1) and not lanes.kept(2)
+    await lanes.close()

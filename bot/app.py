@@ -175,6 +175,7 @@ class Application:
                     token=settings.bot_token,
                     api_base_url=settings.api_base_url,
                     polling_timeout=settings.polling_timeout,
+                    poll_interval=settings.poll_interval,
                     drain_grace=settings.shutdown_grace,
                     proxy=proxy,
                 ),

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     webhook_secret: str | None = None  # unset: derived from the token, alike on every instance
     webhook_listen: str = "0.0.0.0:8080"  # where the webhook server binds (host:port)
     polling_timeout: int = 30  # seconds one getUpdates long poll may wait
+    # Seconds between one getUpdates answer and the next request: what arrives meanwhile
+    # comes in one batch, journaled in one write. A burst (updates arriving faster than
+    # answers go out) then costs a poll and a write per batch, not per update; a person
+    # waits at most this long more, and only for a message sent within it of the last.
+    poll_interval: float = 0.2
     shutdown_grace: float = 30.0  # seconds in-flight updates get to finish at shutdown
     # How often (seconds) to look for journaled updates whose handler died with its process.
     recovery_interval: float = 2.0
@@ -139,6 +144,14 @@ class Settings(BaseSettings):
     def _positive(cls, value: float) -> float:
         if value <= 0:
             raise ValueError("must be greater than 0")
+        return value
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _short_pause(cls, value: float) -> float:
+        # Longer and a person would notice the wait for a message sent just after another.
+        if not 0 <= value <= 2:
+            raise ValueError("use 0 (off) to 2 seconds")
         return value
 
     @field_validator("due_work_lease", "outbox_lease")

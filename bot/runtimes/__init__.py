@@ -105,6 +105,7 @@ class RuntimeConfig:
     token: str
     api_base_url: str | None = None  # another Bot API server, e.g. the sandbox emulator
     polling_timeout: int = 30  # seconds one getUpdates long poll may wait
+    poll_interval: float = 0.0  # seconds from one getUpdates answer to the next request
     drain_grace: float = 30.0  # seconds in-flight updates get to finish at shutdown
     proxy: str | None = None  # every request (API calls, file downloads) goes through it
 

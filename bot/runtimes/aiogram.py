@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, cast
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -341,6 +341,9 @@ class AiogramRuntime(Runtime):
         self.dispatcher.callback_query.register(self._on_event)
         self._transport = AiogramTransport(self.bot)
         self._polling: asyncio.Task[None] | None = None
+        self._polled = False  # a getUpdates was sent already (the first goes at once)
+        # The offset that confirms the last batch received, until a getUpdates sends it.
+        self._unconfirmed: int | None = None
         # The next getUpdates confirms the previous batch to Telegram: write it down first.
         self.bot.session.middleware(self._journal_before_polling)
         self.bot.session.middleware(keep_response_types)
@@ -349,7 +352,20 @@ class AiogramRuntime(Runtime):
         self, make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
     ) -> Response[Any]:
         if isinstance(method, GetUpdates):
+            # As python-telegram-bot's poll_interval: a pause after each answer, so what
+            # arrives meanwhile comes in one batch (one poll, one journal write).
+            if self._polled and self.config.poll_interval > 0:
+                await asyncio.sleep(self.config.poll_interval)
+            self._polled = True
             await self.flush_journal()
+            if self._unconfirmed is not None and (method.offset or 0) >= self._unconfirmed:
+                self._unconfirmed = None  # this request confirms the last batch
+            answer = await make_request(bot, method)
+            # (aiogram's middlewares are typed as passing Response on; it is the result.)
+            received = cast(list[Update], answer)
+            if received:  # confirmed to Telegram by the next getUpdates (or at stop)
+                self._unconfirmed = received[-1].update_id + 1
+            return answer
         return await make_request(bot, method)
 
     @property
@@ -436,6 +452,22 @@ class AiogramRuntime(Runtime):
             pass
         except Exception:  # already reported by _polling_ended; stopping anyway
             log.debug("aiogram polling had failed", exc_info=True)
+        await self._confirm_received()
+
+    async def _confirm_received(self) -> None:
+        """Tell Telegram the last batch arrived, once it is written down (as PTB does at
+        stop): polling stopped during the pause before the getUpdates that would have."""
+        offset, self._unconfirmed = self._unconfirmed, None
+        if offset is None:
+            return
+        await self.flush_journal()
+        if self.journal_failed:
+            return  # not written down: Telegram must send those again
+        self._polled = False  # no pause before this one
+        try:
+            await self.bot.get_updates(offset=offset, limit=1, timeout=0, request_timeout=5)
+        except Exception as error:  # sent again to the next process, journaled already
+            log.warning("the last updates received were not confirmed: %s", error)
 
     async def close(self) -> None:
         """Close the aiohttp session."""

@@ -394,6 +394,7 @@ class PtbRuntime(Runtime):
         try:
             await updater.start_polling(
                 timeout=self.config.polling_timeout,
+                poll_interval=self.config.poll_interval,
                 allowed_updates=list(ALLOWED_UPDATES),
                 drop_pending_updates=False,
             )

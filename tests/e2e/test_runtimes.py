@@ -7,6 +7,7 @@ emulator fails a test on any call the real Bot API would refuse.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 import aiohttp
@@ -84,6 +85,41 @@ async def test_a_fast_double_press_is_handled_once(bot, alice):
     await bot.until(both_answered)
     assert [q.answer_text for q in alice.callback_queries()] == [None, STALE_BUTTON]
     assert prompt.edits == ["Colour red. Now type a name."]
+
+
+async def test_long_polling_pauses_after_each_batch_so_a_burst_comes_in_batches(
+    deployment, emulator
+):
+    """FAULTDESK_POLL_INTERVAL: after a getUpdates that brought updates, the next one is
+    sent no sooner than the interval later; what arrives meanwhile waits for it, and
+    comes in one batch."""
+    deployment.overrides["poll_interval"] = 0.5
+    await deployment.start()
+    await deployment.register(ALICE, "Alice")
+    alice = emulator.person(user_id=ALICE, first_name="Alice", language_code="en")
+    for _ in range(3):
+        await alice.send("/help")
+        await alice.wait_for("/report")
+    polls = emulator.calls("getUpdates")  # (each recorded as it is answered)
+    after_updates = [
+        (later.at - earlier.at)
+        for earlier, later in itertools.pairwise(polls)
+        if later.params.get("offset", 0) > earlier.params.get("offset", 0)
+    ]
+    assert len(after_updates) >= 2, [call.params for call in polls]
+    assert min(after_updates) >= 0.5, after_updates
+
+
+def test_the_poll_interval_is_a_setting_kept_short():
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    assert Settings(_env_file=None).poll_interval == 0.2
+    assert Settings(_env_file=None, poll_interval=0).poll_interval == 0  # off
+    for too_long_or_negative in (2.5, -0.1):
+        with pytest.raises(ValidationError, match=r"use 0 \(off\) to 2 seconds"):
+            Settings(_env_file=None, poll_interval=too_long_or_negative)
 
 
 async def test_forged_button_data_is_refused_with_an_alert(bot, alice):

@@ -37,6 +37,7 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     InputMediaPhoto,
     KeyboardButton,
     MenuButtonDefault,
@@ -49,6 +50,8 @@ from aiogram.types import (
     WebAppInfo,
 )
 from aiogram.utils.token import TokenValidationError
+from aiohttp import FormData
+from aiohttp.payload import JsonPayload
 
 from bot import chat
 from bot.runtimes import (
@@ -318,6 +321,31 @@ async def keep_response_types(
     return await make_request(bot, method)
 
 
+class JsonBodySession(AiohttpSession):
+    """aiogram's session, sending a call that uploads no file as a JSON body.
+
+    aiogram sends every call as a form, and urlencoding a message's text and keyboard
+    (in Python, byte by byte) cost more CPU than anything else in a send. The Bot API
+    takes the same parameters as JSON; a call with a file still goes as multipart.
+    """
+
+    def build_form_data(  # type: ignore[override]  # a JSON payload where no file goes
+        self, bot: Bot, method: TelegramMethod[Any]
+    ) -> FormData | JsonPayload:
+        files: dict[str, InputFile] = {}
+        body: dict[str, Any] = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            # Left out as aiogram leaves out an empty form field (an empty list or
+            # object is a value there: its JSON text).
+            if not prepared and not isinstance(prepared, dict | list):
+                continue
+            body[key] = prepared
+        if files:
+            return super().build_form_data(bot, method)
+        return JsonPayload(body, dumps=self.json_dumps)
+
+
 class AiogramRuntime(Runtime):
     """aiogram: Dispatcher long polling, or Dispatcher.feed_update for webhook posts."""
 
@@ -330,7 +358,7 @@ class AiogramRuntime(Runtime):
         options: dict[str, Any] = {"proxy": config.proxy} if config.proxy else {}
         if api is not None:
             options["api"] = api
-        session = AiohttpSession(**options)
+        session = JsonBodySession(**options)
         try:
             self.bot = Bot(config.token, session=session)
         except TokenValidationError as error:

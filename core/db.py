@@ -85,7 +85,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         sql = "BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
         driver = conn.connection.driver_connection
         if isinstance(driver, sqlite_driver.InlineConnection):
-            # Straight on the connection: a third of a short transaction's cost went to
+            # Straight on the connection: a quarter of a short transaction's cost went to
             # running BEGIN as a statement through SQLAlchemy. Its errors are wrapped
             # as SQLAlchemy wraps a statement's (the write lock not had in time).
             try:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ARRAY, ColumnElement, any_, bindparam, inspect
+from sqlalchemy import ARRAY, ColumnElement, Table, any_, bindparam, inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql.dml import ReturningInsert
+
+from core.models import Base
 
 
 def is_loaded(instance: object) -> bool:
@@ -27,3 +33,16 @@ def among(
     if dialect == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+@functools.cache
+def insert_unless_key_taken(dialect: str, model: type[Base]) -> ReturningInsert[tuple[int]]:
+    """`INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id` for `model`'s table, built once.
+
+    Executed with the row's values as parameters: a statement built with `.values()` on
+    every call coerces each value and computes its cache key anew, a quarter of what
+    queuing one message cost. The id comes back only when the row was added.
+    """
+    table = cast(Table, model.__table__)
+    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return upsert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)

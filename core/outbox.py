@@ -44,6 +44,7 @@ from core.messages import PRIORITY_PAGE as PRIORITY_PAGE
 from core.messages import PRIORITY_REPORT as PRIORITY_REPORT
 from core.messages import DeliveryFailed, Message, encode
 from core.models import OutboxLane, OutboxMessage, Person, Site
+from core.orm import insert_unless_key_taken
 from core.people import people_with_role
 from core.unit_of_work import Core, Tx
 
@@ -100,12 +101,8 @@ async def enqueue(
         deferred.defer(tx, OutboxMessage, values)
         tx.note_outbox()
         return True
-    insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    )
-    result = await tx.session.execute(statement.returning(OutboxMessage.id))
-    added = result.scalar_one_or_none() is not None
+    statement = insert_unless_key_taken(tx.dialect, OutboxMessage)
+    added = (await tx.session.execute(statement, values)).scalar_one_or_none() is not None
     if added:
         tx.note_outbox()
     return added

@@ -32,8 +32,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from core import deferred
@@ -41,7 +39,7 @@ from core.clock import Sleep, first_of
 from core.db_errors import log_failure
 from core.enums import WorkStatus
 from core.models import DueWork, Ticket
-from core.orm import among
+from core.orm import among, insert_unless_key_taken
 from core.unit_of_work import Core, Tx
 
 log = logging.getLogger(__name__)
@@ -99,14 +97,8 @@ async def schedule(
         deferred.defer(tx, DueWork, values)
         tx.note_scheduled(due_at)
         return True
-    insert = pg_insert if tx.dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(DueWork)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(DueWork.id)
-    )
-    created = (await tx.session.execute(statement)).scalar_one_or_none() is not None
+    statement = insert_unless_key_taken(tx.dialect, DueWork)
+    created = (await tx.session.execute(statement, values)).scalar_one_or_none() is not None
     if created:
         tx.note_scheduled(due_at)
     return created

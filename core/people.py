@@ -75,28 +75,38 @@ async def people_with_role(tx: Tx, role: Role, site_id: int | None) -> Sequence[
     return people
 
 
-async def least_loaded_engineer(tx: Tx, site_id: int, exclude: Sequence[int] = ()) -> Person | None:
-    """The site's engineer with the fewest open tickets (ties: lowest id)."""
-    engineers = [
-        p for p in await people_with_role(tx, Role.ENGINEER, site_id) if p.id not in exclude
-    ]
-    if not engineers:
-        return None
-    # Prefer engineers based at the ticket's own site over roaming ones.
-    engineers.sort(key=lambda p: (p.site_id != site_id,))
-    loads = dict(
-        (
-            await tx.session.execute(
-                select(Ticket.assignee_id, func.count())
-                .where(
-                    Ticket.assignee_id.in_([p.id for p in engineers]),
-                    Ticket.status.in_(OPEN_STATUSES),
-                )
-                .group_by(Ticket.assignee_id)
-            )
-        ).all()
+# The site's engineers, those based there before roaming ones (no site), fewest open
+# tickets first, then lowest id: built once (it runs for every new ticket).
+_OPEN_LOAD = (
+    select(func.count())
+    .select_from(Ticket)
+    .where(Ticket.assignee_id == Person.id, Ticket.status.in_(OPEN_STATUSES))
+    .correlate(Person)
+    .scalar_subquery()
+)
+_ENGINEERS_BY_LOAD = (
+    select(Person)
+    .where(
+        Person.role == Role.ENGINEER,
+        Person.active.is_(True),
+        or_(Person.site_id == bindparam("b_site"), Person.site_id.is_(None)),
     )
-    return min(engineers, key=lambda p: (p.site_id != site_id, loads.get(p.id, 0), p.id))
+    .order_by(Person.site_id.is_(None), _OPEN_LOAD, Person.id)
+    .limit(1)
+)
+
+
+async def least_loaded_engineer(tx: Tx, site_id: int, exclude: Sequence[int] = ()) -> Person | None:
+    """The site's engineer with the fewest open tickets (ties: lowest id).
+
+    Engineers based at the site come before roaming ones. One query: each candidate's
+    open tickets are counted in it, and only the one chosen is loaded.
+    """
+    query = _ENGINEERS_BY_LOAD
+    if exclude:
+        query = query.where(Person.id.not_in(list(exclude)))
+    chosen: Person | None = await tx.session.scalar(query, {"b_site": site_id})
+    return chosen
 
 
 async def release_engineer(tx: Tx, person: Person) -> None:

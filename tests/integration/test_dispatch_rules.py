@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -258,3 +259,43 @@ async def test_a_non_urgent_notice_waits_for_the_recipients_working_day_and_a_pa
     assert available[f"q:{night_owl.id}"] == local(6, 22)  # a 7x24 site is never closed
     assert available[f"q:{roaming.id}"] == local(6, 22)  # no site: no hours to keep
     assert available["p"] == local(6, 22)  # pages are never held
+
+
+async def test_a_new_ticket_goes_to_the_sites_engineer_with_the_fewest_open_tickets(helpdesk):
+    """Based at the site before roaming, fewest open tickets, then the lowest id; a
+    withdrawn ticket no longer counts, and engineers named to leave out are left out."""
+    from core.people import least_loaded_engineer
+
+    people, tickets = helpdesk.people, helpdesk.tickets
+    site = await people.create_site(code="ZJ", name="Zhangjiang branch", region="suburb")
+    elsewhere = await people.create_site(code="PD", name="Pudong branch", region="suburb")
+    roaming = await people.create_person(name="Roams", role=Role.ENGINEER, telegram_user_id=2201)
+    first = await people.create_person(
+        name="Sun Li", role=Role.ENGINEER, site_id=site.id, telegram_user_id=2202
+    )
+    second = await people.create_person(
+        name="Ma Jun", role=Role.ENGINEER, site_id=site.id, telegram_user_id=2203
+    )
+    await people.create_person(
+        name="Far Away", role=Role.ENGINEER, site_id=elsewhere.id, telegram_user_id=2204
+    )
+    reporter = await people.create_person(
+        name="He Yu", role=Role.STAFF, site_id=site.id, telegram_user_id=1201
+    )
+
+    async def reported() -> Any:
+        return await tickets.report_fault(reporter.id, symptom="Jams", impact=Impact.DEGRADED)
+
+    one, two, three = await reported(), await reported(), await reported()
+    # 0-0: the lower id; then the one with none; then 1-1: the lower id again.
+    assert [one.assignee_id, two.assignee_id, three.assignee_id] == [first.id, second.id, first.id]
+    for withdrawn in (one, three):
+        await tickets.cancel(withdrawn.id, actor_id=reporter.id, reason="works again")
+    assert (await reported()).assignee_id == first.id  # 0 open against 1
+    async with helpdesk.core.transaction() as tx:
+        left_out = await least_loaded_engineer(tx, site.id, exclude=[first.id])
+        assert left_out is not None and left_out.id == second.id
+        only_roaming = await least_loaded_engineer(tx, site.id, exclude=[first.id, second.id])
+        assert only_roaming is not None and only_roaming.id == roaming.id
+        nobody = await least_loaded_engineer(tx, site.id, exclude=[first.id, second.id, roaming.id])
+        assert nobody is None

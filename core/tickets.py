@@ -14,7 +14,7 @@ from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import insert, select
 
-from core import geo, outbox, reminders, scheduling
+from core import deferred, geo, outbox, reminders, scheduling
 from core.enums import (
     COMING_STATUSES,
     FOLLOW_UP_DIMENSIONS,
@@ -251,6 +251,7 @@ class _Reported:
     asset: Asset | None
     clocks: list[SlaClock]
     photos: tuple[str, ...]
+    repairs: tuple[RepairView, ...]  # its device's earlier tickets, read before it was written
 
 
 async def card_in(tx: Tx, ticket: Ticket) -> TicketCard:
@@ -406,6 +407,9 @@ class TicketService:
         site = await tx.session.get(Site, site_id)
         if site is None:
             raise NotFound(entity="site", id=site_id)
+        # Chosen before the ticket exists (it has no assignee to count yet), so no query
+        # runs between its writes below, which go out together.
+        engineer = await least_loaded_engineer(tx, site.id)
         severity = IMPACT_SEVERITY[impact]
         ticket = Ticket(
             reporter_id=reporter.id,
@@ -427,60 +431,60 @@ class TicketService:
             cycle=0,
             request_key=request_key[:64] if request_key else None,
         )
+        repairs: tuple[RepairView, ...] = ()
         if asset is not None:
-            ticket.repeat_of_id = await tx.session.scalar(
-                select(Ticket.id)
-                .where(
-                    Ticket.asset_id == asset.id,
-                    Ticket.reported_at >= tx.now - REPEAT_WINDOW,
-                    Ticket.status != TicketStatus.CANCELLED,
-                )
-                .order_by(Ticket.reported_at.desc())
-                .limit(1)
-            )
+            # The device's earlier tickets, newest first: the card shows them, and the
+            # newest one within the window makes this a repeat failure.
+            earlier = (await _earlier_tickets(tx.session, {asset.id})).get(asset.id, [])
+            if earlier and earlier[0].reported_at >= tx.now - REPEAT_WINDOW:
+                ticket.repeat_of_id = earlier[0].id
+            repairs = tuple(_repair_view(row) for row in earlier[:REPAIRS_SHOWN])
+        ticket.promised_arrival_at = deadlines.first_deadline(tx, ticket, ClockKind.ARRIVAL, tx.now)
         tx.session.add(ticket)
         await tx.session.flush()
-        file_ids = tuple(file_id[:256] for file_id in photos)
-        if file_ids:  # one executemany; nothing reads a photo's id back
-            await tx.session.execute(
-                insert(TicketPhoto),
-                [
-                    {
-                        "ticket_id": ticket.id,
-                        "file_id": file_id,
-                        "added_at": tx.now,
-                        "added_by_id": reporter.id,
-                    }
-                    for file_id in file_ids
-                ],
+        # The ladder's steps, the progress message, the audit events and the messages
+        # are held and sent together: a statement per table, not one per row.
+        async with deferred.deferred_inserts(tx):
+            file_ids = tuple(file_id[:256] for file_id in photos)
+            if file_ids:  # one executemany; nothing reads a photo's id back
+                await tx.session.execute(
+                    insert(TicketPhoto),
+                    [
+                        {
+                            "ticket_id": ticket.id,
+                            "file_id": file_id,
+                            "added_at": tx.now,
+                            "added_by_id": reporter.id,
+                        }
+                        for file_id in file_ids
+                    ],
+                )
+            clocks = await deadlines.start_clocks(tx, ticket, deadlines.ALL_CLOCKS, tx.now)
+            reported = _Reported(site, asset, clocks, file_ids, repairs)
+            tx.session.info.setdefault(_REPORTED, {})[ticket.id] = reported
+            arrival = next(c for c in clocks if c.kind == ClockKind.ARRIVAL)
+            ticket.promised_arrival_at = arrival.due_at  # as above: no UPDATE unless it moved
+            await _schedule_progress(tx, ticket, 1, tx.now)
+            event = await tx.audit(
+                "ticket",
+                ticket.id,
+                "ticket.reported",
+                severity=severity,
+                impact=impact.value,
+                asset_id=ticket.asset_id,
+                site_id=site.id,
+                symptom=symptom,
+                photos=len(photos),
+                repeat_of=ticket.repeat_of_id,
             )
-        clocks = await deadlines.start_clocks(tx, ticket, deadlines.ALL_CLOCKS, tx.now)
-        reported = _Reported(site, asset, clocks, file_ids)
-        tx.session.info.setdefault(_REPORTED, {})[ticket.id] = reported
-        arrival = next(c for c in clocks if c.kind == ClockKind.ARRIVAL)
-        ticket.promised_arrival_at = arrival.due_at
-        await _schedule_progress(tx, ticket, 1, tx.now)
-        event = await tx.audit(
-            "ticket",
-            ticket.id,
-            "ticket.reported",
-            severity=severity,
-            impact=impact.value,
-            asset_id=ticket.asset_id,
-            site_id=site.id,
-            symptom=symptom,
-            photos=len(photos),
-            repeat_of=ticket.repeat_of_id,
-        )
-        if ticket.repeat_of_id is not None:
-            card = await card_in(tx, ticket)
-            await _notify_role(tx, event, Role.MANAGER, site.id, RepeatFailure(card=card))
-        engineer = await least_loaded_engineer(tx, site.id)
-        if engineer is not None:
-            await _assign(tx, ticket, engineer, by="auto")
-        else:
-            card = await card_in(tx, ticket)
-            await _notify_role(tx, event, Role.DISPATCHER, site.id, NeedsEngineer(card=card))
+            if ticket.repeat_of_id is not None:
+                card = await card_in(tx, ticket)
+                await _notify_role(tx, event, Role.MANAGER, site.id, RepeatFailure(card=card))
+            if engineer is not None:
+                await _assign(tx, ticket, engineer, by="auto")
+            else:
+                card = await card_in(tx, ticket)
+                await _notify_role(tx, event, Role.DISPATCHER, site.id, NeedsEngineer(card=card))
         return ticket
 
     # --- dispatch -----------------------------------------------------------------------
@@ -1492,11 +1496,8 @@ async def _may_view(tx: Tx, person: Person, ticket: Ticket) -> bool:
     return False
 
 
-async def _repairs(session: Any, tickets: list[Ticket]) -> dict[int, tuple[RepairView, ...]]:
-    """Each ticket's device's latest earlier tickets, with the result of their sheets."""
-    asset_ids = {t.asset_id for t in tickets if t.asset_id}
-    if not asset_ids:
-        return {}
+async def _earlier_tickets(session: Any, asset_ids: set[int]) -> dict[int, list[Any]]:
+    """Each device's latest tickets not cancelled, newest first, with their sheets' results."""
     rows = (
         await session.execute(
             select(
@@ -1516,16 +1517,29 @@ async def _repairs(session: Any, tickets: list[Ticket]) -> dict[int, tuple[Repai
     by_asset: dict[int, list[Any]] = {}
     for row in rows:
         by_asset.setdefault(row.asset_id, []).append(row)
+    return by_asset
+
+
+def _repair_view(row: Any) -> RepairView:
+    return RepairView(
+        ticket_id=row.id,
+        reported_at=row.reported_at,
+        symptom=row.symptom[:200],
+        status=row.status,
+        result=row.result,
+    )
+
+
+async def _repairs(session: Any, tickets: list[Ticket]) -> dict[int, tuple[RepairView, ...]]:
+    """Each ticket's device's latest earlier tickets, with the result of their sheets."""
+    asset_ids = {t.asset_id for t in tickets if t.asset_id}
+    if not asset_ids:
+        return {}
+    by_asset = await _earlier_tickets(session, asset_ids)
     found: dict[int, tuple[RepairView, ...]] = {}
     for ticket in tickets:
         earlier = [
-            RepairView(
-                ticket_id=row.id,
-                reported_at=row.reported_at,
-                symptom=row.symptom[:200],
-                status=row.status,
-                result=row.result,
-            )
+            _repair_view(row)
             for row in by_asset.get(ticket.asset_id or 0, [])
             if row.id != ticket.id and row.reported_at <= ticket.reported_at
         ]
@@ -1587,7 +1601,8 @@ async def _cards(
             select(TicketPhoto).where(TicketPhoto.ticket_id.in_(ids)).order_by(TicketPhoto.id)
         ):
             photos.setdefault(photo.ticket_id, []).append(photo.file_id)
-    repairs = await _repairs(session, tickets)
+    repairs = {t_id: r.repairs for t_id, r in known.items()}
+    repairs.update(await _repairs(session, [t for t in tickets if t.id not in known]))
     cards = []
     for t in tickets:
         loan = loans.get(t.id)

@@ -43,6 +43,16 @@ def moment_at(tx: Tx, ticket: Ticket, clock: SlaClock, fraction: float) -> datet
     return calendar_of(tx, ticket, clock).add(clock.started_at, business)
 
 
+def first_deadline(tx: Tx, ticket: Ticket, kind: ClockKind, at: datetime) -> datetime:
+    """The deadline a clock of `kind` started at `at` has (`start_clocks` gives it the same).
+
+    Known before the ticket is written: its row goes out with its promised arrival.
+    """
+    target = tx.policy.target(kind, ticket.severity, ticket.region, ticket.service_hours)
+    within = timedelta(seconds=int(target.within.total_seconds()))
+    return tx.calendar(target.measure_in, ticket.timezone).add(at, within)
+
+
 async def clocks_of(tx: Tx, ticket: Ticket, *, cycle: int | None = None) -> dict[str, SlaClock]:
     """The ticket's clocks of the current (or given) cycle, by kind."""
     rows = await tx.session.scalars(

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Connection
 
 from bot.callbacks import Callback
 from bot.chat import BotCommand, Incoming, Kind, SetCommands, Transport
@@ -160,24 +160,24 @@ class Router:
             return callback is not None and callback.action == DIALOG_BUTTON
         return True
 
-    async def prefetch(self, app: BotApp, session: AsyncSession, incoming: Incoming) -> Prefetched:
-        """Read, in `session`, the sender's profile and (if wanted) their dialog state."""
-        profile = await PeopleService.profile_in(session, incoming.user.id)
+    def prefetch(self, app: BotApp, connection: Connection, incoming: Incoming) -> Prefetched:
+        """Read, on `connection`, the sender's profile and (if wanted) their dialog state."""
+        profile = PeopleService.profile_in(connection, incoming.user.id)
         states: dict[StateKey, DialogState | None] = {}
         if self.wants_state(app, incoming):
             key = (incoming.chat_id, incoming.user.id)
-            states[key] = await app.conversations.load_in(session, *key)
+            states[key] = app.conversations.load_in(connection, *key)
         return Prefetched(profile, states)
 
     def prefetcher(self, app: BotApp) -> Prefetch:
         """`prefetch` for a chat lane: reads for a journaled update in the claiming transaction."""
 
-        async def read(session: AsyncSession, payload: dict[str, Any]) -> Prefetched | None:
+        def read(connection: Connection, payload: dict[str, Any]) -> Prefetched | None:
             try:
                 incoming = Incoming.from_json(payload)
             except (KeyError, TypeError, ValueError):
                 return None  # the lane skips an unreadable update
-            return await self.prefetch(app, session, incoming)
+            return self.prefetch(app, connection, incoming)
 
         return read
 
@@ -201,7 +201,9 @@ class Router:
             return None
         if prefetched is None:
             async with app.helpdesk.core.reading() as session:
-                prefetched = await self.prefetch(app, session, incoming)
+                prefetched = await session.run_sync(
+                    lambda sync: self.prefetch(app, sync.connection(), incoming)
+                )
         profile = prefetched.profile
         lang = app.i18n.choose(profile.language if profile else None, incoming.user.language_code)
         if profile is not None and profile.language is None:

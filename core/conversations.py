@@ -36,17 +36,17 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from sqlalchemy import Table, bindparam, delete, exists, func, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Connection
 
 from core.models import ChatLane, ChatState, ProcessedUpdate
 from core.orm import among
@@ -188,7 +188,8 @@ class Claimed:
 
 # Reads done for a claimed update inside the transaction that claims it (who sent it,
 # their dialog state), so handling it needs no transaction of its own for them.
-Prefetch = Callable[[AsyncSession, dict[str, Any]], Awaitable[Any]]
+# Runs synchronously on the transaction's connection (see `Database.run_transaction`).
+Prefetch = Callable[[Connection, dict[str, Any]], Any]
 StateKey = tuple[int, int]  # (chat_id, user_id)
 
 
@@ -309,14 +310,16 @@ class ConversationStore:
             remembered = known[(chat_id, user_id)]
             return None if remembered is None else remembered.copy()
         async with self.core.reading() as session:
-            state = await self.load_in(session, chat_id, user_id)
+            state = await session.run_sync(
+                lambda sync: self.load_in(sync.connection(), chat_id, user_id)
+            )
         self._remember(chat_id, user_id, state)
         return state
 
     @staticmethod
-    async def load_in(session: AsyncSession, chat_id: int, user_id: int) -> DialogState | None:
-        """The person's open dialog in this chat, read in `session`."""
-        row = (await session.execute(_LOAD_STATE, {"b_chat": chat_id, "b_user": user_id})).first()
+    def load_in(connection: Connection, chat_id: int, user_id: int) -> DialogState | None:
+        """The person's open dialog in this chat, read on `connection` (a prefetch's)."""
+        row = connection.execute(_LOAD_STATE, {"b_chat": chat_id, "b_user": user_id}).first()
         if row is None:
             return None
         return DialogState(row.dialog, row.step, dict(row.data), row.message_id, row.version)
@@ -369,91 +372,109 @@ class ConversationStore:
         if unsaved is not None:
             unsaved.pop(key, None)  # written now, at the version it was read at
         try:
-            async with self.core.transaction() as tx:
-                state.version = await self._save(tx, chat_id, user_id, state)
+            state.version = await self._save_now(chat_id, user_id, state)
         except (StaleDialogState, LaneLost):
             self._forget(chat_id, user_id)
             raise
         self._remember(chat_id, user_id, state)
 
-    async def _save(self, tx: Tx, chat_id: int, user_id: int, state: DialogState) -> int:
+    def _save_params(
+        self, chat_id: int, user_id: int, state: DialogState, now: datetime, lane: Lane | None
+    ) -> dict[str, Any]:
+        """The parameters of `_SAVE_VERSIONED` (and of `_SAVE_VERSIONED_FENCED` with a lane)."""
+        params = {
+            "b_chat": chat_id,
+            "b_user": user_id,
+            "b_version": state.version,
+            "b_dialog": state.dialog,
+            "b_step": state.step,
+            "b_data": state.data,
+            "b_message": state.message_id,
+            "b_now": now,
+        }
+        return params if lane is None else {**params, **self._lane_params(lane)}
+
+    async def _save_now(self, chat_id: int, user_id: int, state: DialogState) -> int:
+        """Write the state in one pass (`run_transaction`): over the version it was read
+        at, or (never saved) in place of whatever is there. Its new version, or the refusal.
+        """
+        lane = _held_lane(chat_id)
+        now = self.core.clock.now()
+        params = self._save_params(chat_id, user_id, state, now, lane)
+
+        def work(connection: Connection) -> int | None:
+            if not state.version:
+                if lane is not None:
+                    self._ensure_held(connection, chat_id, lane)
+                return self._replace_state(connection, now, chat_id, user_id, state)
+            if lane is None:
+                return connection.execute(_SAVE_VERSIONED, params).scalar_one_or_none()
+            # The lane's fence in the same statement: one round trip for the usual save.
+            version = connection.execute(_SAVE_VERSIONED_FENCED, params).scalar_one_or_none()
+            if version is None:
+                self._ensure_held(connection, chat_id, lane)  # refused by the fence?
+            return version
+
+        version = await self.core.db.run_transaction(work)
+        if version is None:
+            raise StaleDialogState(
+                f"the dialog state of chat {chat_id} changed since version {state.version}"
+            )
+        return int(version)
+
+    @staticmethod
+    def _replace_state(
+        connection: Connection, now: datetime, chat_id: int, user_id: int, state: DialogState
+    ) -> int:
+        """Store a state never saved over whatever is there (a dialog started anew)."""
         values = {
             "dialog": state.dialog,
             "step": state.step,
             "data": state.data,
             "message_id": state.message_id,
-            "updated_at": tx.now,
+            "updated_at": now,
         }
-        if state.version:
-            params = {
-                "b_chat": chat_id,
-                "b_user": user_id,
-                "b_version": state.version,
-                "b_dialog": state.dialog,
-                "b_step": state.step,
-                "b_data": state.data,
-                "b_message": state.message_id,
-                "b_now": tx.now,
-            }
-            lane = _held_lane(chat_id)
-            if lane is None:
-                written = await tx.session.execute(_SAVE_VERSIONED, params)
-            else:
-                # The lane's fence in the same statement: one round trip for the usual save.
-                written = await tx.session.execute(
-                    _SAVE_VERSIONED_FENCED, {**params, **self._lane_params(lane)}
-                )
-        else:
-            await self._check_lane(tx, chat_id)
-            statement = _insert(tx)(_states).values(
-                chat_id=chat_id, user_id=user_id, version=1, **values
-            )
-            written = await tx.session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["chat_id", "user_id"],
-                    set_={
-                        **{key: statement.excluded[key] for key in values},
-                        "version": _states.c.version + 1,
-                    },
-                ).returning(_states.c.version)
-            )
-        version = written.scalar_one_or_none()
-        if version is None:
-            await self._check_lane(tx, chat_id)  # refused by the fence: LaneLost
-            raise StaleDialogState(
-                f"the dialog state of chat {chat_id} changed since version {state.version}"
-            )
-        return int(version)
+        upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        statement = upsert(_states).values(chat_id=chat_id, user_id=user_id, version=1, **values)
+        written = connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["chat_id", "user_id"],
+                set_={
+                    **{key: statement.excluded[key] for key in values},
+                    "version": _states.c.version + 1,
+                },
+            ).returning(_states.c.version)
+        )
+        return int(written.scalar_one())
 
     async def clear(self, chat_id: int, user_id: int) -> None:
         """End the person's dialog."""
         unsaved = _unsaved.get()
         if unsaved is not None:
             unsaved.pop((chat_id, user_id), None)
+        params: dict[str, Any] = {"b_chat": chat_id, "b_user": user_id}
+        lane = _held_lane(chat_id)
+
+        def work(connection: Connection) -> None:
+            if lane is None:
+                connection.execute(_CLEAR, params)
+            # Fenced by the lane, as a save is; nothing there, or fenced off?
+            elif (
+                connection.execute(_CLEAR_FENCED, {**params, **self._lane_params(lane)}).first()
+                is None
+            ):
+                self._ensure_held(connection, chat_id, lane)
+
         try:
-            async with self.core.transaction() as tx:
-                params = {"b_chat": chat_id, "b_user": user_id}
-                lane = _held_lane(chat_id)
-                if lane is None:
-                    deleted = await tx.session.execute(_CLEAR, params)
-                else:  # fenced by the lane, as a save is
-                    deleted = await tx.session.execute(
-                        _CLEAR_FENCED, {**params, **self._lane_params(lane)}
-                    )
-                if deleted.first() is None:
-                    await self._check_lane(tx, chat_id)  # nothing there, or fenced off
+            await self.core.db.run_transaction(work)
         except LaneLost:
             self._forget(chat_id, user_id)
             raise
         self._remember(chat_id, user_id, None)
 
-    async def _check_lane(self, tx: Tx, chat_id: int) -> None:
-        """Refuse a write by a handler whose chat lane was taken over (no lane held: allowed)."""
-        lane = _held_lane(chat_id)
-        if lane is None:
-            return
-        held = await tx.session.scalar(_STILL_HELD, self._lane_params(lane))
-        if held is None:
+    def _ensure_held(self, connection: Connection, chat_id: int, lane: Lane) -> None:
+        """LaneLost unless `lane` is still this holder's (share-locked until the commit)."""
+        if connection.execute(_STILL_HELD, self._lane_params(lane)).first() is None:
             raise LaneLost(f"the lane of chat {chat_id} was taken over")
 
     @staticmethod
@@ -468,21 +489,35 @@ class ConversationStore:
             _unsaved.reset(reset_unsaved)
             _holding.reset(reset)
 
-    async def _write_unsaved(self, tx: Tx, lane: Lane) -> None:
-        """Write the states saved `later` while handling the lane's last update."""
-        unsaved = _unsaved.get()
-        if not unsaved:
-            return
-        for (chat_id, user_id), state in list(unsaved.items()):
-            if chat_id != lane.chat_id:
-                continue
-            del unsaved[(chat_id, user_id)]
-            try:
-                await self._save(tx, chat_id, user_id, state)
-            except StaleDialogState:
-                # Only the lane's holder writes while it holds the lane; a write from
-                # outside the lane won: keep it rather than fail the update.
+    @staticmethod
+    def _unsaved_of(lane: Lane) -> list[tuple[StateKey, DialogState]]:
+        """The states of the lane's chat saved `later` while handling its last update."""
+        unsaved = _unsaved.get() or {}
+        return [(key, state.copy()) for key, state in unsaved.items() if key[0] == lane.chat_id]
+
+    def _write_unsaved(
+        self,
+        connection: Connection,
+        now: datetime,
+        lane: Lane,
+        writes: list[tuple[StateKey, DialogState]],
+    ) -> None:
+        """Write states saved `later`, on the connection of a transaction that renewed `lane`."""
+        for (chat_id, user_id), state in writes:
+            params = self._save_params(chat_id, user_id, state, now, lane)
+            if connection.execute(_SAVE_VERSIONED_FENCED, params).first() is None:
+                # Only the lane's holder writes while it holds the lane (renewed in this
+                # transaction); a write from outside the lane won: keep it rather than
+                # fail the update.
                 log.warning("dialog state of chat %s changed meanwhile; kept", chat_id)
+
+    @staticmethod
+    def _written(writes: list[tuple[StateKey, DialogState]]) -> None:
+        """Forget states saved `later` once the transaction that wrote them committed."""
+        unsaved = _unsaved.get()
+        if unsaved is not None:
+            for key, _state in writes:
+                unsaved.pop(key, None)
 
     # --- the update journal -------------------------------------------------------------
 
@@ -501,29 +536,33 @@ class ConversationStore:
         first = {update_id: payload for update_id, payload in reversed(updates)}
         if not first:
             return {}
-        async with self.core.transaction() as tx:
-            rows = [
-                {
-                    "b_bot": self.bot_id,
-                    "b_update": update_id,
-                    "b_now": tx.now,
-                    "b_payload": payload,
-                    "b_chat": _chat_of(payload),
-                }
-                for update_id, payload in sorted(first.items())
-            ]
-            # One row: a plain execute; several: one executemany, in update order.
-            await tx.session.execute(
-                _journal_statement(tx.dialect), rows[0] if len(rows) == 1 else rows
-            )
-            return {} if enter is None else await self._enter(tx, enter)
+        now = self.core.clock.now()
+        rows = [
+            {
+                "b_bot": self.bot_id,
+                "b_update": update_id,
+                "b_now": now,
+                "b_payload": payload,
+                "b_chat": _chat_of(payload),
+            }
+            for update_id, payload in sorted(first.items())
+        ]
 
-    async def _enter(self, tx: Tx, enter: Entry) -> dict[int, Entered]:
+        def work(connection: Connection) -> dict[int, Entered]:
+            # One row: a plain execute; several: one executemany, in update order.
+            statement = _journal_statement(connection.dialect.name)
+            connection.execute(statement, rows[0] if len(rows) == 1 else rows)
+            return {} if enter is None else self._enter(connection, now, enter)
+
+        return await self.core.db.run_transaction(work)
+
+    def _enter(self, connection: Connection, now: datetime, enter: Entry) -> dict[int, Entered]:
         entered: dict[int, Entered] = {}
         for chat_id in sorted(enter.chats):
-            lane = await self._take(tx, chat_id, enter.holder, running=chat_id in enter.running)
+            running = chat_id in enter.running
+            lane = self._take(connection, now, chat_id, enter.holder, running=running)
             entered[chat_id] = (
-                None if lane is None else (lane, await self._next(tx, lane, enter.prefetch))
+                None if lane is None else (lane, self._next(connection, now, lane, enter.prefetch))
             )
         return entered
 
@@ -592,13 +631,11 @@ class ConversationStore:
 
     async def finish_update(self, update_id: int) -> None:
         """Mark an update as handled for good."""
-        async with self.core.transaction() as tx:
-            await self._finish(tx, update_id)
+        now = self.core.clock.now()
+        await self.core.db.run_transaction(lambda c: self._finish(c, now, update_id))
 
-    async def _finish(self, tx: Tx, update_id: int) -> None:
-        await tx.session.execute(
-            _FINISH, {"b_bot": self.bot_id, "b_update": update_id, "b_now": tx.now}
-        )
+    def _finish(self, connection: Connection, now: datetime, update_id: int) -> None:
+        connection.execute(_FINISH, {"b_bot": self.bot_id, "b_update": update_id, "b_now": now})
 
     # --- chat lanes ---------------------------------------------------------------------
 
@@ -608,8 +645,10 @@ class ConversationStore:
         `running`: `holder` runs this chat's lane now, so a lease of its own that ran
         out is not taken over (a lane of its own left behind otherwise is).
         """
-        async with self.core.transaction() as tx:
-            return await self._take(tx, chat_id, holder, running=running)
+        now = self.core.clock.now()
+        return await self.core.db.run_transaction(
+            lambda c: self._take(c, now, chat_id, holder, running=running)
+        )
 
     async def enter_lane(
         self,
@@ -626,11 +665,13 @@ class ConversationStore:
         given back in the same transaction. `prefetch` reads what handling the claimed
         update needs, in the same transaction. `running` as for `take_lane`.
         """
-        async with self.core.transaction() as tx:
-            lane = await self._take(tx, chat_id, holder, running=running)
-            if lane is None:
-                return None
-            return lane, await self._next(tx, lane, prefetch)
+        now = self.core.clock.now()
+
+        def work(connection: Connection) -> tuple[Lane, Next] | None:
+            lane = self._take(connection, now, chat_id, holder, running=running)
+            return None if lane is None else (lane, self._next(connection, now, lane, prefetch))
+
+        return await self.core.db.run_transaction(work)
 
     async def next_update(
         self, lane: Lane, *, finished: int | None = None, prefetch: Prefetch | None = None
@@ -643,88 +684,98 @@ class ConversationStore:
         back in the same transaction. LaneLost when the lane was taken over (`finished`
         is recorded all the same).
         """
-        async with self.core.transaction() as tx:
+        writes = self._unsaved_of(lane)
+        now = self.core.clock.now()
+
+        def work(connection: Connection) -> Next | None:
             # The lane's row first, as in every transaction that touches both: a renewal
             # running meanwhile (lane, then the update) cannot deadlock with this one.
-            held = await self._renew(tx, lane)
+            held = self._renew(connection, now, lane)
             if held:
-                await self._write_unsaved(tx, lane)
+                self._write_unsaved(connection, now, lane, writes)
             if finished is not None:
-                await self._finish(tx, finished)
-            if held:
-                return await self._next(tx, lane, prefetch, likely_empty=finished is not None)
-        raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
+                self._finish(connection, now, finished)
+            if not held:
+                return None
+            if finished is not None:
+                # After an update, usually nothing else of the chat waits: give the lane
+                # back unless something does, in one statement, before trying to claim.
+                released = connection.execute(_RELEASE_IF_EMPTY, self._lane_params(lane))
+                if released.first() is not None:
+                    return "empty"
+            return self._next(connection, now, lane, prefetch)
 
-    async def _take(self, tx: Tx, chat_id: int, holder: str, *, running: bool) -> Lane | None:
-        taken = await tx.session.execute(
-            _take_statement(tx.dialect),
+        taken = await self.core.db.run_transaction(work)
+        self._written(writes)
+        if taken is None:
+            raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
+        return taken
+
+    def _take(
+        self, connection: Connection, now: datetime, chat_id: int, holder: str, *, running: bool
+    ) -> Lane | None:
+        taken = connection.execute(
+            _take_statement(connection.dialect.name),
             {
                 "b_bot": self.bot_id,
                 "b_chat": chat_id,
                 "b_holder": holder,
                 "b_running": holder if running else "",
-                "b_now": tx.now,
-                "b_until": tx.now + self.update_lease,
+                "b_now": now,
+                "b_until": now + self.update_lease,
             },
         )
         token = taken.scalar_one_or_none()
         return None if token is None else Lane(chat_id, holder, token)
 
-    async def _next(
-        self,
-        tx: Tx,
-        lane: Lane,
-        prefetch: Prefetch | None = None,
-        *,
-        likely_empty: bool = False,
+    def _next(
+        self, connection: Connection, now: datetime, lane: Lane, prefetch: Prefetch | None = None
     ) -> Next:
-        """Claim the oldest waiting update of a lane held (row-locked) in `tx`, or give it back.
+        """Claim the oldest waiting update of a lane held (row-locked) in the connection's
+        transaction, or give it back.
 
         The lane's row is written (locked) before the journal is looked at: an instance
         that finds the lane taken has journaled its update before trying, so either
         this look sees the update, or that instance's try waits for this transaction
         and finds the lane free. No update is left behind a lane being given back.
 
-        `likely_empty` (after finishing one): give the lane back unless something waits,
-        in one statement, before trying to claim. Otherwise the oldest waiting update is
-        claimed in one statement, and the journal looked at again only when none was.
+        The oldest waiting update is claimed in one statement, and the journal looked
+        at again only when none was.
         """
         held = self._lane_params(lane)
-        if likely_empty:
-            released = await tx.session.execute(_RELEASE_IF_EMPTY, held)
-            if released.scalar_one_or_none() is not None:
-                return "empty"
-        lease = {"b_now": tx.now, "b_until": tx.now + self.update_lease}
-        row = (
-            await tx.session.execute(
-                _CLAIM_OLDEST, {"b_bot": self.bot_id, "b_chat": lane.chat_id, **lease}
-            )
+        lease = {"b_now": now, "b_until": now + self.update_lease}
+        row = connection.execute(
+            _CLAIM_OLDEST, {"b_bot": self.bot_id, "b_chat": lane.chat_id, **lease}
         ).first()
         if row is not None and row.payload is not None:
             payload = dict(row.payload)
-            prefetched = None if prefetch is None else await prefetch(tx.session, payload)
+            prefetched = None if prefetch is None else prefetch(connection, payload)
             return Claimed(row.update_id, payload, prefetched)
-        await tx.session.execute(_RELEASE, held)
-        waiting = await tx.session.scalar(
+        connection.execute(_RELEASE, held)
+        waiting = connection.execute(
             _ANY_WAITING, {"b_bot": self.bot_id, "b_chat": lane.chat_id}
-        )
+        ).scalar()
         return "blocked" if waiting else "empty"
 
     async def renew_lane(self, lane: Lane, update_id: int | None = None) -> None:
         """Extend the lane's lease (and the update's being handled); LaneLost if taken over."""
-        async with self.core.transaction() as tx:
-            held = await self._renew(tx, lane)
+        now = self.core.clock.now()
+
+        def work(connection: Connection) -> bool:
+            held = self._renew(connection, now, lane)
             if held and update_id is not None:
-                await tx.session.execute(
+                connection.execute(
                     update(_updates)
                     .where(
                         _updates.c.bot_id == self.bot_id,
                         _updates.c.update_id == update_id,
                         _updates.c.done_at.is_(None),
                     )
-                    .values(lease_until=tx.now + self.update_lease)
+                    .values(lease_until=now + self.update_lease)
                 )
-        if not held:
+            return held
+
+        if not await self.core.db.run_transaction(work):
             raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
 
     async def renew_lanes(self, holder: str, kept: list[tuple[Lane, int]]) -> set[int]:
@@ -778,21 +829,25 @@ class ConversationStore:
         For a holder that stops mid-way (its handler failed, or it is shutting down);
         waiting updates are handed on by recovery, or by the next update of the chat.
         """
-        async with self.core.transaction() as tx:
-            await tx.session.execute(_RELEASE, self._lane_params(lane))
+        now = self.core.clock.now()
+
+        def work(connection: Connection) -> bool:
+            connection.execute(_RELEASE, self._lane_params(lane))
             if finished is not None:
-                await self._finish(tx, finished)
-            waiting = await tx.session.scalar(
+                self._finish(connection, now, finished)
+            waiting = connection.execute(
                 _ANY_WAITING, {"b_bot": self.bot_id, "b_chat": lane.chat_id}
-            )
+            ).scalar()
             return bool(waiting)
 
-    async def _renew(self, tx: Tx, lane: Lane) -> bool:
+        return await self.core.db.run_transaction(work)
+
+    def _renew(self, connection: Connection, now: datetime, lane: Lane) -> bool:
         """Extend the lane's lease; False if it is no longer this holder's."""
-        renewed = await tx.session.execute(
-            _RENEW, {**self._lane_params(lane), "b_until": tx.now + self.update_lease}
+        renewed = connection.execute(
+            _RENEW, {**self._lane_params(lane), "b_until": now + self.update_lease}
         )
-        return renewed.scalar_one_or_none() is not None
+        return renewed.first() is not None
 
     def _lane_params(self, lane: Lane) -> dict[str, Any]:
         """The bound parameters naming `lane` in the statements built once."""

@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import Table, bindparam, func, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import DEFAULT_TIMEZONE
@@ -746,12 +747,14 @@ class PeopleService:
     async def profile_by_telegram(self, telegram_user_id: int) -> Profile | None:
         """The registered person behind a Telegram account, with their site's zone."""
         async with self.core.reading() as session:
-            return await self.profile_in(session, telegram_user_id)
+            return await session.run_sync(
+                lambda sync: self.profile_in(sync.connection(), telegram_user_id)
+            )
 
     @staticmethod
-    async def profile_in(session: AsyncSession, telegram_user_id: int) -> Profile | None:
-        """`profile_by_telegram` read in `session` (the chat layer's claiming transaction)."""
-        row = (await session.execute(_PROFILE, {"b_telegram": telegram_user_id})).first()
+    def profile_in(connection: Connection, telegram_user_id: int) -> Profile | None:
+        """`profile_by_telegram` read on `connection` (the chat layer's claiming transaction)."""
+        row = connection.execute(_PROFILE, {"b_telegram": telegram_user_id}).first()
         if row is None:
             return None
         return Profile(

@@ -171,7 +171,7 @@ def journaled(update_id: int) -> tuple[int, dict[str, Any]]:
 
 async def stored(store: ConversationStore) -> DialogState | None:
     async with store.core.reading() as session:
-        return await store.load_in(session, CHAT, CHAT)
+        return await session.run_sync(lambda sync: store.load_in(sync.connection(), CHAT, CHAT))
 
 
 async def test_state_saved_later_is_written_with_the_updates_finish_and_only_then(stores):

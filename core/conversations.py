@@ -21,7 +21,9 @@ last and claims the next in one transaction), renews its leases while a handler 
 (`renew_lane`), and gives the lane back in the transaction that finds nothing more to
 claim: an instance that found the lane taken left its update to the holder, and the
 lane's row is locked before the journal is looked at, so none is left behind. So the
-chat's bookkeeping is two transactions per update: the journal's and the finish's.
+chat's bookkeeping is two transactions per update: the journal's and the finish's,
+each of Core statements only, written in one pass on a connection
+(`Database.run_transaction`), as is the save of a dialog's step.
 Dialog state carries a version and, while a lane is held (`holding`), is written only by the lane's current holder: a process that lost
 its lane (paused past its lease) gets `LaneLost` instead of overwriting a newer step;
 the check rides on the versioned write itself. The holder reads what an update needs

@@ -241,8 +241,9 @@ _known: ContextVar[dict[StateKey, DialogState | None] | None] = ContextVar(
 )
 
 
-def _insert(tx: Tx) -> Any:
-    return pg_insert if tx.dialect == "postgresql" else sqlite_insert
+def _insert(dialect: str) -> Any:
+    """The dialect's INSERT (with ON CONFLICT): "postgresql" or "sqlite"."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 @functools.cache
@@ -252,8 +253,7 @@ def _take_statement(dialect: str) -> Any:
     `b_running`: a holder whose lease ran out but which still runs the lane (the taker
     itself, or "" when it runs no lane of this chat); a lane is not taken from it.
     """
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(_lanes).values(
+    statement = _insert(dialect)(_lanes).values(
         bot_id=bindparam("b_bot"),
         chat_id=bindparam("b_chat"),
         holder=bindparam("b_holder"),
@@ -278,8 +278,7 @@ def _take_statement(dialect: str) -> Any:
 @functools.cache
 def _journal_statement(dialect: str) -> Any:
     """Journal one update (a redelivery keeps the first record), built once."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(_updates).values(
+    statement = _insert(dialect)(_updates).values(
         bot_id=bindparam("b_bot"),
         update_id=bindparam("b_update"),
         received_at=bindparam("b_now"),
@@ -402,13 +401,13 @@ class ConversationStore:
         """
         lane = _held_lane(chat_id)
         now = self.core.clock.now()
-        params = self._save_params(chat_id, user_id, state, now, lane)
 
         def work(connection: Connection) -> int | None:
             if not state.version:
                 if lane is not None:
                     self._ensure_held(connection, chat_id, lane)
                 return self._replace_state(connection, now, chat_id, user_id, state)
+            params = self._save_params(chat_id, user_id, state, now, lane)
             if lane is None:
                 return connection.execute(_SAVE_VERSIONED, params).scalar_one_or_none()
             # The lane's fence in the same statement: one round trip for the usual save.
@@ -436,8 +435,9 @@ class ConversationStore:
             "message_id": state.message_id,
             "updated_at": now,
         }
-        upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        statement = upsert(_states).values(chat_id=chat_id, user_id=user_id, version=1, **values)
+        statement = _insert(connection.dialect.name)(_states).values(
+            chat_id=chat_id, user_id=user_id, version=1, **values
+        )
         written = connection.execute(
             statement.on_conflict_do_update(
                 index_elements=["chat_id", "user_id"],
@@ -559,14 +559,31 @@ class ConversationStore:
         return await self.core.db.run_transaction(work)
 
     def _enter(self, connection: Connection, now: datetime, enter: Entry) -> dict[int, Entered]:
-        entered: dict[int, Entered] = {}
-        for chat_id in sorted(enter.chats):
-            running = chat_id in enter.running
-            lane = self._take(connection, now, chat_id, enter.holder, running=running)
-            entered[chat_id] = (
-                None if lane is None else (lane, self._next(connection, now, lane, enter.prefetch))
+        return {
+            chat_id: self._enter_one(
+                connection,
+                now,
+                chat_id,
+                enter.holder,
+                prefetch=enter.prefetch,
+                running=chat_id in enter.running,
             )
-        return entered
+            for chat_id in sorted(enter.chats)
+        }
+
+    def _enter_one(
+        self,
+        connection: Connection,
+        now: datetime,
+        chat_id: int,
+        holder: str,
+        *,
+        prefetch: Prefetch | None,
+        running: bool,
+    ) -> Entered:
+        """Take the chat's lane and claim its oldest update (None: another holds the lane)."""
+        lane = self._take(connection, now, chat_id, holder, running=running)
+        return None if lane is None else (lane, self._next(connection, now, lane, prefetch))
 
     async def unfinished_updates(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Journaled updates nobody is handling: lease run out, or never claimed for a lease's time.
@@ -602,7 +619,7 @@ class ConversationStore:
         async with self.core.transaction() as tx:
             lease_until = tx.now + self.update_lease
             created = await tx.session.execute(
-                _insert(tx)(_updates)
+                _insert(tx.dialect)(_updates)
                 .values(
                     bot_id=self.bot_id,
                     update_id=update_id,
@@ -668,12 +685,9 @@ class ConversationStore:
         update needs, in the same transaction. `running` as for `take_lane`.
         """
         now = self.core.clock.now()
-
-        def work(connection: Connection) -> tuple[Lane, Next] | None:
-            lane = self._take(connection, now, chat_id, holder, running=running)
-            return None if lane is None else (lane, self._next(connection, now, lane, prefetch))
-
-        return await self.core.db.run_transaction(work)
+        return await self.core.db.run_transaction(
+            lambda c: self._enter_one(c, now, chat_id, holder, prefetch=prefetch, running=running)
+        )
 
     async def next_update(
         self, lane: Lane, *, finished: int | None = None, prefetch: Prefetch | None = None
@@ -708,9 +722,9 @@ class ConversationStore:
             return self._next(connection, now, lane, prefetch)
 
         taken = await self.core.db.run_transaction(work)
-        self._written(writes)
         if taken is None:
             raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
+        self._written(writes)
         return taken
 
     def _take(

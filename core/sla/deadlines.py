@@ -48,9 +48,25 @@ def first_deadline(tx: Tx, ticket: Ticket, kind: ClockKind, at: datetime) -> dat
 
     Known before the ticket is written: its row goes out with its promised arrival.
     """
+    due_at = _new_clock(tx, ticket, kind, at).due_at
+    assert due_at is not None  # a clock just started is not paused
+    return due_at
+
+
+def _new_clock(tx: Tx, ticket: Ticket, kind: ClockKind, at: datetime) -> SlaClock:
+    """A clock of `kind` started at `at`, with its target and deadline (not yet added)."""
     target = tx.policy.target(kind, ticket.severity, ticket.region, ticket.service_hours)
-    within = timedelta(seconds=int(target.within.total_seconds()))
-    return tx.calendar(target.measure_in, ticket.timezone).add(at, within)
+    clock = SlaClock(
+        ticket_id=ticket.id,
+        kind=kind.value,
+        cycle=ticket.cycle,
+        started_at=at,
+        target_seconds=int(target.within.total_seconds()),
+        calendar=target.measure_in,
+        paused_seconds=0.0,
+    )
+    clock.due_at = moment_at(tx, ticket, clock, 1.0)
+    return clock
 
 
 async def clocks_of(tx: Tx, ticket: Ticket, *, cycle: int | None = None) -> dict[str, SlaClock]:
@@ -88,17 +104,7 @@ async def _start_clocks(
 ) -> list[SlaClock]:
     started = []
     for kind in kinds:
-        target = tx.policy.target(kind, ticket.severity, ticket.region, ticket.service_hours)
-        clock = SlaClock(
-            ticket_id=ticket.id,
-            kind=kind.value,
-            cycle=ticket.cycle,
-            started_at=at,
-            target_seconds=int(target.within.total_seconds()),
-            calendar=target.measure_in,
-            paused_seconds=0.0,
-        )
-        clock.due_at = moment_at(tx, ticket, clock, 1.0)
+        clock = _new_clock(tx, ticket, kind, at)
         tx.session.add(clock)
         started.append(clock)
         for step in tx.policy.ladder(kind):

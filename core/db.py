@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
-from sqlalchemy.util import await_only
+from sqlalchemy.util import await_only, greenlet_spawn
 
 from core import sqlite_driver
 
@@ -149,9 +149,14 @@ class Database:
         commit and its close; here `work` runs synchronously in one pass, which cost
         half the CPU for a transaction of three statements. An exception `work` raises
         rolls the transaction back and is raised here.
+
+        The connection is checked out, used and given back inside that one pass, on the
+        sync engine: an `AsyncConnection` would close itself in a task of its own (so that
+        a cancellation cannot cut the close short), one more task and turn of the event
+        loop for every transaction. A cancellation that reaches the work while it waits
+        (for a lock) unwinds it in the same pass: rolled back, the connection given back.
         """
-        async with self.engine.connect() as connection:
-            return await connection.run_sync(_within_transaction, work)
+        return await greenlet_spawn(_within_transaction, self.engine.sync_engine, work)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -164,6 +169,6 @@ class Database:
         await self.engine.dispose()
 
 
-def _within_transaction(connection: Connection, work: Callable[[Connection], T]) -> T:
-    with connection.begin():
+def _within_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.begin() as connection:
         return work(connection)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sqlite3
 from typing import cast
 
 import pytest
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from core.db import Database
@@ -73,3 +74,51 @@ async def test_on_sqlite_the_write_lock_is_held_from_the_begin(sqlite_template, 
         assert await sites(database) == ["HQ"]
     finally:
         await database.dispose()
+
+
+async def test_a_transaction_cancelled_while_it_waits_for_a_lock_writes_nothing_and_frees_its_connection(
+    database, database_url, backend
+):
+    """A lane's renewal is cancelled mid-transaction when its update is done: the work
+    waiting for a lock (SQLite's write lock; a row lock on PostgreSQL) is rolled back, its
+    connection goes back to the pool, and the cancellation reaches the caller."""
+    site_id = await database.run_transaction(lambda connection: add_site(connection, "HQ"))
+    rename = update(SITES).where(SITES.c.id == site_id)
+    rival = Database(database_url)
+    try:
+        async with rival.transaction() as session:
+            await session.execute(rename.values(name="the rival's"))
+            waiting = asyncio.create_task(
+                database.run_transaction(
+                    lambda connection: connection.execute(rename.values(name="ours"))
+                )
+            )
+
+            async def blocked() -> bool:
+                if backend == "sqlite":  # it has its connection and waits for the write lock
+                    return database.engine.pool.checkedout() == 1
+                held = await session.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                )
+                return held.scalar_one() == 1
+
+            for _ in range(3000):  # another connection's state: nothing to wait on but a look
+                if await blocked():
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                pytest.fail("the transaction never came to wait for the lock")
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            assert database.engine.pool.checkedout() == 0
+    finally:
+        await rival.dispose()
+    async with database.engine.connect() as connection:
+        name = (await connection.execute(select(SITES.c.name))).scalar_one()
+    assert name == "the rival's"
+    await database.run_transaction(
+        lambda connection: connection.execute(rename.values(name="ours"))
+    )
+    async with database.engine.connect() as connection:
+        assert (await connection.execute(select(SITES.c.name))).scalar_one() == "ours"

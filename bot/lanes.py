@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bot.chat import Incoming
@@ -28,6 +29,15 @@ log = logging.getLogger(__name__)
 # Handles a claimed update, given what `prefetch` read for it while claiming it (or None).
 HandleClaimed = Callable[[Incoming, Any], Awaitable[None]]
 REMEMBERED = 4096  # update ids this process handled lately (a local duplicate costs nothing)
+
+
+@dataclass(eq=False)
+class _Run:
+    """A lane this process runs now, the update its handler is on, and whether it is lost."""
+
+    lane: Lane
+    update_id: int
+    lost: bool = False
 
 
 class ChatLanes:
@@ -49,9 +59,11 @@ class ChatLanes:
         # Chats whose lanes this process runs now: its own lease, however late it reads
         # (the clock jumped ahead, a handler outlasted it), is not taken over by itself.
         self._running: Counter[int] = Counter()
+        self._runs: set[_Run] = set()
         # Lanes entered with the journal, by the update each was entered for, until that
-        # update's handler starts; renewed together while they wait (`_renew_kept`).
+        # update's handler starts.
         self._kept: dict[int, Entered] = {}
+        # Renews the lanes run and kept here, all in one transaction a round (`_renew`).
         self._keeper: asyncio.Task[None] | None = None
 
     @property
@@ -74,13 +86,12 @@ class ChatLanes:
         """Hold what entering the update's chat lane gave (with the journal) until `run`.
 
         A lane entered with an update claimed is renewed meanwhile, with every other
-        lane kept, in one transaction a round: in a burst updates wait their turn
+        lane held here, in one transaction a round: in a burst updates wait their turn
         here for longer than a lease.
         """
         self._kept[update_id] = entered
-        waits = entered is not None and isinstance(entered[1], Claimed)
-        if waits and (self._keeper is None or self._keeper.done()):
-            self._keeper = asyncio.create_task(self._renew_kept(), name="kept-lanes-renewal")
+        if entered is not None and isinstance(entered[1], Claimed):
+            self._keep_renewing()
 
     def kept(self, update_id: int) -> bool:
         """True while a lane entered for this update waits for `run`."""
@@ -114,13 +125,14 @@ class ChatLanes:
         lane, claimed = entered
         if not isinstance(claimed, Claimed):
             return  # handled already, or blocked: recovery hands it on in time
-        current: list[int | None] = [claimed.update_id]
-        renewing = asyncio.create_task(self._keep_renewing(lane, current), name="lane-renewal")
+        run = _Run(lane, claimed.update_id)
+        self._runs.add(run)
         self._running[lane.chat_id] += 1
+        self._keep_renewing()
         try:
             with self.store.holding(lane):
                 while isinstance(claimed, Claimed):
-                    handled = current[0] = claimed.update_id
+                    handled = run.update_id = claimed.update_id
                     await self._handle_claimed(claimed)
                     # Finishes this one, claims the next or gives the lane back.
                     claimed = await self.store.next_update(
@@ -136,12 +148,10 @@ class ChatLanes:
                 await self.store.release_lane(lane)
             raise
         finally:
+            self._runs.discard(run)
             self._running[lane.chat_id] -= 1
             if not self._running[lane.chat_id]:
                 del self._running[lane.chat_id]
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
 
     async def _handle_claimed(self, claimed: Claimed) -> None:
         try:
@@ -152,30 +162,30 @@ class ChatLanes:
             return
         await self._handle(incoming, claimed.prefetched)
 
-    async def _keep_renewing(self, lane: Lane, current: list[int | None]) -> None:
-        """Renew the lane's and the current update's leases while the handler runs."""
-        while True:
-            await asyncio.sleep(self.renew_every)
-            try:
-                await self.store.renew_lane(lane, current[0])
-            except LaneLost:
-                # Its next write of dialog state is refused; nothing more to do here.
-                log.warning("lost the lane of chat %s while handling it", lane.chat_id)
-                return
-            except Exception as error:  # the database may be away for a moment; try again
-                log_failure(log, "lane of chat %s not renewed", lane.chat_id, error=error)
-
     async def close(self) -> None:
-        """Stop renewing kept lanes: at shutdown their updates were not handled here, so
-        their leases run out and another instance (or this one restarted) takes them."""
+        """Stop the renewal rounds (the runtime drained the running lanes first): the kept
+        lanes' updates were not handled here, so their leases run out and another
+        instance (or this one restarted) takes them."""
         self._kept.clear()
         if self._keeper is not None:
             self._keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._keeper
 
-    async def _renew_kept(self) -> None:
-        """Renew the kept lanes (and their claimed updates) until none is left."""
+    def _keep_renewing(self) -> None:
+        """Start the renewal rounds, unless they run already."""
+        if self._keeper is None or self._keeper.done():
+            self._keeper = asyncio.create_task(self._renew(), name="lane-renewal")
+
+    async def _renew(self) -> None:
+        """Renew, a round every `renew_every`, the lanes this process runs (and the update
+        each handler is on) and those kept for updates waiting their turn, in one
+        transaction a round, until none is left.
+
+        A lane found taken over is renewed no more: a running one's next write of dialog
+        state is refused (its holder learns at the finish), a kept one's update is left
+        to the instance that took it.
+        """
         while True:
             await asyncio.sleep(self.renew_every)
             waiting = {
@@ -183,17 +193,24 @@ class ChatLanes:
                 for update_id, entered in self._kept.items()
                 if entered is not None and isinstance(entered[1], Claimed)
             }
-            if not waiting:
+            runs = [run for run in self._runs if not run.lost]
+            if not waiting and not runs:
                 return
+            leases: list[tuple[Lane, int | None]] = [
+                (lane, update_id) for update_id, (lane, _) in waiting.items()
+            ]
+            leases += [(run.lane, run.update_id) for run in runs]
             try:
-                held = await self.store.renew_lanes(
-                    self.holder, [(lane, update_id) for update_id, (lane, _) in waiting.items()]
-                )
+                held = await self.store.renew_lanes(self.holder, leases)
             except Exception as error:  # the database may be away for a moment; try again
-                log_failure(log, "kept lanes not renewed", error=error)
+                log_failure(log, "lanes not renewed", error=error)
                 continue
+            for run in runs:
+                if run.lane not in held and run in self._runs:
+                    log.warning("lost the lane of chat %s while handling it", run.lane.chat_id)
+                    run.lost = True
             for update_id, (lane, _) in waiting.items():
-                if lane.chat_id not in held and self._kept.get(update_id) is waiting[update_id]:
+                if lane not in held and self._kept.get(update_id) is waiting[update_id]:
                     # Taken over while waiting: the new holder handles the update.
                     log.warning("lost the lane of chat %s before handling it", lane.chat_id)
                     self._kept[update_id] = None

@@ -18,7 +18,7 @@ update (`journal_updates` with an `Entry`, or `enter_lane` on its own; the lane 
 short lease with a fencing token). The holder handles
 the chat's journaled updates one at a time, oldest first (`next_update` finishes the
 last and claims the next in one transaction), renews its leases while a handler runs
-(`renew_lane`), and gives the lane back in the transaction that finds nothing more to
+(`renew_lanes`: every lane an instance holds, in one transaction a round), and gives the lane back in the transaction that finds nothing more to
 claim: an instance that found the lane taken left its update to the holder, and the
 lane's row is locked before the journal is looked at, so none is left behind. So the
 chat's bookkeeping is two transactions per update: the journal's and the finish's,
@@ -773,71 +773,60 @@ class ConversationStore:
         ).scalar()
         return "blocked" if waiting else "empty"
 
-    async def renew_lane(self, lane: Lane, update_id: int | None = None) -> None:
-        """Extend the lane's lease (and the update's being handled); LaneLost if taken over."""
-        now = self.core.clock.now()
+    async def renew_lanes(self, holder: str, leases: list[tuple[Lane, int | None]]) -> set[Lane]:
+        """Extend the leases of `holder`'s lanes, and of the update each is on, in one
+        transaction; the lanes (of those given) still `holder`'s.
 
-        def work(connection: Connection) -> bool:
-            held = self._renew(connection, now, lane)
-            if held and update_id is not None:
-                connection.execute(
-                    update(_updates)
-                    .where(
-                        _updates.c.bot_id == self.bot_id,
-                        _updates.c.update_id == update_id,
-                        _updates.c.done_at.is_(None),
-                    )
-                    .values(lease_until=now + self.update_lease)
-                )
-            return held
-
-        if not await self.core.db.run_transaction(work):
-            raise LaneLost(f"the lane of chat {lane.chat_id} was taken over")
-
-    async def renew_lanes(self, holder: str, kept: list[tuple[Lane, int]]) -> set[int]:
-        """Extend the leases of lanes entered ahead of their handler, and of the update each
-        claimed, in one transaction; the chats whose lanes are still `holder`'s.
-
-        For lanes entered with the journal while their updates wait their turn here:
-        without it a wait longer than the lease would see them taken over.
+        One round for every lane an instance holds: those running a handler (the update
+        it handles) and those entered with the journal ahead of their handler (the update
+        each claimed), whose updates may wait their turn here for longer than a lease.
+        A lane given with no update has only its own lease extended.
         """
-        by_chat = {lane.chat_id: (lane, update_id) for lane, update_id in kept}
-        if not by_chat:
+        if not leases:
             return set()
-        chats = sorted(by_chat)
-        async with self.core.transaction() as tx:
+        now = self.core.clock.now()
+        chats = sorted({lane.chat_id for lane, _ in leases})
+        dialect = self.core.db.dialect
+
+        def work(connection: Connection) -> set[Lane]:
             lanes = (
                 _lanes.c.bot_id == self.bot_id,
-                among(tx.dialect, _lanes.c.chat_id, chats),
+                among(dialect, _lanes.c.chat_id, chats),
                 _lanes.c.holder == holder,
             )
-            if tx.dialect == "postgresql":
+            if dialect == "postgresql":
                 # The rows locked in chat order, as the journal's transaction takes them.
-                await tx.session.execute(
+                connection.execute(
                     select(_lanes.c.chat_id)
                     .where(*lanes)
                     .order_by(_lanes.c.chat_id)
                     .with_for_update()
                 )
-            until = tx.now + self.update_lease
-            renewed = await tx.session.execute(
+            until = now + self.update_lease
+            renewed = connection.execute(
                 update(_lanes)
                 .where(*lanes)
                 .values(lease_until=until)
                 .returning(_lanes.c.chat_id, _lanes.c.token)
             )
-            held = {chat for chat, token in renewed if by_chat[chat][0].token == token}
-            if held:
-                await tx.session.execute(
+            tokens = {(chat, token) for chat, token in renewed}
+            held = {lane for lane, _ in leases if (lane.chat_id, lane.token) in tokens}
+            updates = sorted(
+                {update_id for lane, update_id in leases if lane in held and update_id is not None}
+            )
+            if updates:
+                connection.execute(
                     update(_updates)
                     .where(
                         _updates.c.bot_id == self.bot_id,
-                        among(tx.dialect, _updates.c.update_id, [by_chat[c][1] for c in held]),
+                        among(dialect, _updates.c.update_id, updates),
                         _updates.c.done_at.is_(None),
                     )
                     .values(lease_until=until)
                 )
-        return held
+            return held
+
+        return await self.core.db.run_transaction(work)
 
     async def release_lane(self, lane: Lane, *, finished: int | None = None) -> bool:
         """Finish `finished` and give the lane back; True if updates of the chat are waiting.

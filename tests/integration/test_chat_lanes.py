@@ -61,15 +61,14 @@ async def test_one_instance_at_a_time_holds_a_chat_until_its_lease_runs_out(stor
     assert await second.take_lane(CHAT, "second") is None
     assert await second.take_lane(OTHER_CHAT, "second") is not None  # other chats run alongside
 
-    await first.renew_lane(lane)  # renewed: still the holder a lease later
+    assert await first.renew_lanes("first", [(lane, None)]) == {lane}  # still the holder
     clock.advance(UPDATE_LEASE - timedelta(seconds=1))
     assert await second.take_lane(CHAT, "second") is None
 
     clock.advance(PAST_LEASE)  # the first instance died: its lease ran out
     taken = await second.take_lane(CHAT, "second")
     assert taken is not None and taken.token == 2  # a new fencing token
-    with pytest.raises(LaneLost):
-        await first.renew_lane(lane)
+    assert await first.renew_lanes("first", [(lane, None)]) == set()  # not renewed: lost
     with pytest.raises(LaneLost):
         await first.next_update(lane)
     await first.release_lane(lane)  # letting go of a lost lane frees nothing
@@ -248,13 +247,14 @@ async def test_a_slow_handler_keeps_its_chat_by_renewing_the_lease(
             return await session.scalar(select(ChatLane.lease_until))
 
     renewed = asyncio.Event()
-    renew = mine.renew_lane
+    renew = mine.renew_lanes
 
-    async def noted(*args: Any) -> None:
-        await renew(*args)
+    async def noted(*args: Any) -> set[Lane]:
+        held = await renew(*args)
         renewed.set()
+        return held
 
-    mine.renew_lane = noted  # type: ignore[method-assign]
+    mine.renew_lanes = noted  # type: ignore[method-assign]
     for _ in range(4):  # four times past where an unrenewed lease would have run out
         clock.advance(lease)
         for _ in range(2):  # the second renewal surely began after the clock moved
@@ -425,7 +425,7 @@ async def test_lanes_entered_with_the_journal_are_renewed_while_their_updates_wa
     rounds: asyncio.Queue[asyncio.Future[None]] = asyncio.Queue()
     renew = first.renew_lanes
 
-    async def gated(holder: str, kept: list[tuple[Lane, int]]) -> set[int]:
+    async def gated(holder: str, kept: list[tuple[Lane, int | None]]) -> set[Lane]:
         go = asyncio.get_running_loop().create_future()
         await rounds.put(go)
         await go
@@ -469,3 +469,62 @@ async def test_lanes_entered_with_the_journal_are_renewed_while_their_updates_wa
     assert await done(first) == [1]
     assert not lanes.kept(1) and not lanes.kept(2)
     await lanes.close()
+
+
+async def test_a_lane_taken_over_while_its_handler_runs_is_renewed_no_more(
+    stores, clock, monkeypatch, caplog
+):
+    """The running lanes are renewed with the kept ones, a round for all; one found taken
+    over (this process stalled past its lease) drops out of the rounds, and its finish
+    learns the lane is lost (the update, handled to the end, is recorded finished)."""
+    import asyncio
+
+    from bot.chat import ChatUser, Incoming, Kind
+    from bot.lanes import ChatLanes
+
+    first, second = stores
+    release, started = asyncio.Event(), asyncio.Event()
+
+    async def slow(incoming: Incoming, _prefetched: Any) -> None:
+        started.set()
+        await release.wait()
+
+    monkeypatch.setattr(ChatLanes, "renew_every", 0.001)  # rounds gated below, not timed
+    lanes = ChatLanes(first, "first", slow)
+    rounds: asyncio.Queue[tuple[list[tuple[Lane, int | None]], asyncio.Future[None]]]
+    rounds = asyncio.Queue()
+    renew = first.renew_lanes
+
+    async def gated(holder: str, leases: list[tuple[Lane, int | None]]) -> set[Lane]:
+        go = asyncio.get_running_loop().create_future()
+        await rounds.put((leases, go))
+        await go
+        return await renew(holder, leases)
+
+    monkeypatch.setattr(first, "renew_lanes", gated)
+    incoming = Incoming(1, ChatUser(CHAT), CHAT, Kind.TEXT, text="slow")
+    await first.journal_updates([(1, incoming.to_json())])
+    running = asyncio.create_task(lanes.run(incoming))
+    await asyncio.wait_for(started.wait(), timeout=30)
+
+    leases, go = await asyncio.wait_for(rounds.get(), timeout=30)
+    assert [(lane.chat_id, update_id) for lane, update_id in leases] == [(CHAT, 1)]
+    clock.advance(UPDATE_LEASE - timedelta(seconds=1))
+    go.set_result(None)
+    leases, go = await asyncio.wait_for(rounds.get(), timeout=30)
+    clock.advance(timedelta(seconds=2))  # past the lease as taken, within the renewed one
+    assert await second.take_lane(CHAT, "second") is None
+
+    clock.advance(PAST_LEASE)  # no round for a lease: another instance takes the chat over
+    assert await second.take_lane(CHAT, "second") is not None
+    go.set_result(None)
+    keeper = lanes._keeper
+    assert keeper is not None
+    await asyncio.wait_for(keeper, timeout=30)  # nothing left to renew: the rounds end
+    assert rounds.empty()
+    assert "lost the lane of chat 1001 while handling it" in caplog.text
+
+    release.set()
+    await asyncio.wait_for(running, timeout=30)
+    assert "was taken over by another instance mid-way" in caplog.text
+    assert await done(first) == [1]  # its handler ran to the end: recorded all the same

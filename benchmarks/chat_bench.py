@@ -750,8 +750,9 @@ def print_table(results: Sequence[RunResult], mode: str) -> None:
         " (ms/update: its CPU per update of the burst)."
         "\nemu % wall: time inside the emulator's API handlers over the burst's wall time."
         "\nsends/s: messages sent and edited by the bot (replies and outbox) over the burst's"
-        " wall time; the bot\n  paces both at 28/s overall to stay under Telegram's 30/s, so a"
-        " burst is bound by that budget\n  once the bot's CPU per update allows more."
+        " wall time; the bot\n  paces both at 27/s overall (two at a time under load) to stay"
+        " under Telegram's 30/s, so a\n  burst is bound by that budget once the bot's CPU per"
+        " update allows more."
         "\npeak sends/s: the most messages the bot sent (replies and outbox) in one second;"
         " Telegram allows 30/s per bot."
     )

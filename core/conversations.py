@@ -18,7 +18,8 @@ update (`journal_updates` with an `Entry`, or `enter_lane` on its own; the lane 
 short lease with a fencing token). The holder handles
 the chat's journaled updates one at a time, oldest first (`next_update` finishes the
 last and claims the next in one transaction), renews its leases while a handler runs
-(`renew_lanes`: every lane an instance holds, in one transaction a round), and gives the lane back in the transaction that finds nothing more to
+(`renew_lanes`: every lane an instance holds, in one transaction a round), and gives
+the lane back in the transaction that finds nothing more to
 claim: an instance that found the lane taken left its update to the holder, and the
 lane's row is locked before the journal is looked at, so none is left behind. So the
 chat's bookkeeping is two transactions per update: the journal's and the finish's,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -56,9 +56,9 @@ class ChatLanes:
         self._handle = handle
         self._prefetch = prefetch  # read in the claiming transaction, not one of its own
         self._handled: OrderedDict[int, None] = OrderedDict()
-        # Chats whose lanes this process runs now: its own lease, however late it reads
-        # (the clock jumped ahead, a handler outlasted it), is not taken over by itself.
-        self._running: Counter[int] = Counter()
+        # The lanes this process runs now, each with the update its handler is on: its own
+        # lease on their chats, however late it reads (the clock jumped ahead, a handler
+        # outlasted it), is not taken over by itself.
         self._runs: set[_Run] = set()
         # Lanes entered with the journal, by the update each was entered for, until that
         # update's handler starts.
@@ -71,6 +71,10 @@ class ChatLanes:
         """Seconds between lease renewals: a third of the lease, so one late beat is harmless."""
         return self.store.update_lease.total_seconds() / 3
 
+    def _running_chats(self) -> set[int]:
+        """Chats whose lanes this process runs now."""
+        return {run.lane.chat_id for run in self._runs}
+
     def handled_here(self, update_id: int) -> bool:
         """True if this process handled the update lately (while draining its chat)."""
         return update_id in self._handled
@@ -79,7 +83,8 @@ class ChatLanes:
         """What the journal's transaction needs to enter these chats' lanes for this instance."""
         # Chats whose lanes this process runs or keeps: its own lease is not taken over.
         kept = {entered[0].chat_id for entered in self._kept.values() if entered is not None}
-        running = frozenset(chat for chat in chats if self._running[chat] or chat in kept)
+        here = self._running_chats() | kept
+        running = frozenset(chat for chat in chats if chat in here)
         return Entry(tuple(sorted(chats)), self.holder, self._prefetch, running)
 
     def keep(self, update_id: int, entered: Entered) -> None:
@@ -110,7 +115,10 @@ class ChatLanes:
         chat_id = incoming.chat_id
         await self.run_entered(
             await self.store.enter_lane(
-                chat_id, self.holder, prefetch=self._prefetch, running=bool(self._running[chat_id])
+                chat_id,
+                self.holder,
+                prefetch=self._prefetch,
+                running=chat_id in self._running_chats(),
             )
         )
 
@@ -127,7 +135,6 @@ class ChatLanes:
             return  # handled already, or blocked: recovery hands it on in time
         run = _Run(lane, claimed.update_id)
         self._runs.add(run)
-        self._running[lane.chat_id] += 1
         self._keep_renewing()
         try:
             with self.store.holding(lane):
@@ -149,9 +156,6 @@ class ChatLanes:
             raise
         finally:
             self._runs.discard(run)
-            self._running[lane.chat_id] -= 1
-            if not self._running[lane.chat_id]:
-                del self._running[lane.chat_id]
 
     async def _handle_claimed(self, claimed: Claimed) -> None:
         try:

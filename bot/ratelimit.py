@@ -253,13 +253,14 @@ class SendLimiter:
                 continue
             # Several waiting: a group at once, as soon as the bucket holds a token for each
             # (a shared budget's bucket holds one: one at a time).
-            group = min(len(self._turns), free, GROUP, int(self._overall.rate.burst + EPSILON))
+            burst = int(self._overall.rate.burst + EPSILON)
+            group = max(1, min(len(self._turns), free, GROUP, burst))
             now = self.clock()
-            wait = max(self.paused_until - now, self._overall.wait(now, max(1, group)))
+            wait = max(self.paused_until - now, self._overall.wait(now, group))
             if wait > 0:
                 await self._nap(wait)
                 continue
-            for _ in range(max(1, group)):
+            for _ in range(group):
                 turn = heapq.heappop(self._turns)
                 if not turn.future.done():
                     self._overall.take(now)

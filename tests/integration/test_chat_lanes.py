@@ -8,6 +8,7 @@ holder that lost its lane can no longer write the chat's dialog state.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -52,6 +53,30 @@ async def done(store: ConversationStore) -> list[int]:
             .order_by(ProcessedUpdate.update_id)
         )
         return list(rows)
+
+
+Round = tuple[list[tuple[Lane, int | None]], asyncio.Future[None]]
+
+
+def gate_renewals(store: ConversationStore, monkeypatch) -> asyncio.Queue[Round]:
+    """Hold each of `store`'s renewal rounds until it is let go: each waits in the queue
+    with the leases it renews and the future that lets it go once set."""
+    rounds: asyncio.Queue[Round] = asyncio.Queue()
+    renew = store.renew_lanes
+
+    async def gated(holder: str, leases: list[tuple[Lane, int | None]]) -> set[Lane]:
+        go = asyncio.get_running_loop().create_future()
+        await rounds.put((leases, go))
+        await go
+        return await renew(holder, leases)
+
+    monkeypatch.setattr(store, "renew_lanes", gated)
+    return rounds
+
+
+async def next_round(rounds: asyncio.Queue[Round]) -> Round:
+    """A renewal round waiting to go, once the one before was taken in."""
+    return await asyncio.wait_for(rounds.get(), timeout=30)
 
 
 async def test_one_instance_at_a_time_holds_a_chat_until_its_lease_runs_out(stores, clock):
@@ -221,8 +246,6 @@ async def test_the_lease_setting_reaches_the_running_bot_and_a_bad_one_is_named(
 async def test_a_slow_handler_keeps_its_chat_by_renewing_the_lease(
     helpdesk, database, clock, policy
 ):
-    import asyncio
-
     from bot.chat import ChatUser, Incoming, Kind
     from bot.lanes import ChatLanes
     from core.models import ChatLane
@@ -363,8 +386,6 @@ async def test_a_holder_running_its_lane_keeps_it_however_late_its_lease_reads(s
 async def test_a_clock_jump_while_a_handler_runs_hands_no_update_to_a_second_handler(
     helpdesk, clock, caplog
 ):
-    import asyncio
-
     from bot.chat import ChatUser, Incoming, Kind
     from bot.lanes import ChatLanes
 
@@ -409,8 +430,6 @@ async def test_lanes_entered_with_the_journal_are_renewed_while_their_updates_wa
     """In a burst an update waits its turn here for longer than a lease after its chat's
     lane was entered with the journal: the lanes kept so are renewed together, and one
     taken over meanwhile (this process stalled past its lease) is given up, not run."""
-    import asyncio
-
     from bot.chat import ChatUser, Incoming, Kind
     from bot.lanes import ChatLanes
 
@@ -422,20 +441,7 @@ async def test_lanes_entered_with_the_journal_are_renewed_while_their_updates_wa
 
     monkeypatch.setattr(ChatLanes, "renew_every", 0.001)  # rounds gated below, not timed
     lanes = ChatLanes(first, "first", handle)
-    rounds: asyncio.Queue[asyncio.Future[None]] = asyncio.Queue()
-    renew = first.renew_lanes
-
-    async def gated(holder: str, kept: list[tuple[Lane, int | None]]) -> set[Lane]:
-        go = asyncio.get_running_loop().create_future()
-        await rounds.put(go)
-        await go
-        return await renew(holder, kept)
-
-    monkeypatch.setattr(first, "renew_lanes", gated)
-
-    async def next_round() -> asyncio.Future[None]:
-        """A renewal round waiting to go, once the one before was taken in."""
-        return await asyncio.wait_for(rounds.get(), timeout=30)
+    rounds = gate_renewals(first, monkeypatch)
 
     mine, theirs = (
         Incoming(update_id, ChatUser(chat), chat, Kind.TEXT, text="x")
@@ -448,10 +454,10 @@ async def test_lanes_entered_with_the_journal_are_renewed_while_their_updates_wa
         lanes.keep(incoming.update_id, entered[incoming.chat_id])
     assert lanes.kept(1) and lanes.kept(2)
 
-    waiting = await next_round()
+    _, waiting = await next_round(rounds)
     clock.advance(UPDATE_LEASE - timedelta(seconds=1))
     waiting.set_result(None)
-    waiting = await next_round()
+    _, waiting = await next_round(rounds)
     clock.advance(timedelta(seconds=2))  # past the leases as entered, within the renewed ones
     assert await second.take_lane(CHAT, "second") is None
     assert await second.take_lane(OTHER_CHAT, "second") is None
@@ -460,7 +466,7 @@ async def test_lanes_entered_with_the_journal_are_renewed_while_their_updates_wa
     clock.advance(PAST_LEASE)  # no round for a lease: another instance takes a chat over
     assert await second.take_lane(OTHER_CHAT, "second") is not None
     waiting.set_result(None)
-    await next_round()
+    await next_round(rounds)
     assert "lost the lane of chat 2002 before handling it" in caplog.text
 
     await lanes.run(mine)
@@ -477,8 +483,6 @@ async def test_a_lane_taken_over_while_its_handler_runs_is_renewed_no_more(
     """The running lanes are renewed with the kept ones, a round for all; one found taken
     over (this process stalled past its lease) drops out of the rounds, and its finish
     learns the lane is lost (the update, handled to the end, is recorded finished)."""
-    import asyncio
-
     from bot.chat import ChatUser, Incoming, Kind
     from bot.lanes import ChatLanes
 
@@ -491,27 +495,17 @@ async def test_a_lane_taken_over_while_its_handler_runs_is_renewed_no_more(
 
     monkeypatch.setattr(ChatLanes, "renew_every", 0.001)  # rounds gated below, not timed
     lanes = ChatLanes(first, "first", slow)
-    rounds: asyncio.Queue[tuple[list[tuple[Lane, int | None]], asyncio.Future[None]]]
-    rounds = asyncio.Queue()
-    renew = first.renew_lanes
-
-    async def gated(holder: str, leases: list[tuple[Lane, int | None]]) -> set[Lane]:
-        go = asyncio.get_running_loop().create_future()
-        await rounds.put((leases, go))
-        await go
-        return await renew(holder, leases)
-
-    monkeypatch.setattr(first, "renew_lanes", gated)
+    rounds = gate_renewals(first, monkeypatch)
     incoming = Incoming(1, ChatUser(CHAT), CHAT, Kind.TEXT, text="slow")
     await first.journal_updates([(1, incoming.to_json())])
     running = asyncio.create_task(lanes.run(incoming))
     await asyncio.wait_for(started.wait(), timeout=30)
 
-    leases, go = await asyncio.wait_for(rounds.get(), timeout=30)
+    leases, go = await next_round(rounds)
     assert [(lane.chat_id, update_id) for lane, update_id in leases] == [(CHAT, 1)]
     clock.advance(UPDATE_LEASE - timedelta(seconds=1))
     go.set_result(None)
-    leases, go = await asyncio.wait_for(rounds.get(), timeout=30)
+    leases, go = await next_round(rounds)
     clock.advance(timedelta(seconds=2))  # past the lease as taken, within the renewed one
     assert await second.take_lane(CHAT, "second") is None
 
